@@ -1,0 +1,99 @@
+/* imp-analysis.h
+ *
+ * Copyright 2026 The Imprint authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+#include "imp-map.h"
+#include "imp-progress.h"
+#include "imp-recording.h"
+
+G_BEGIN_DECLS
+
+/* Parameters, each with its unit and default (see docs/analysis.md). */
+typedef struct
+{
+  double ap_threshold_sd;     /* AP: dV/dt above this many robust SDs, default 8 */
+  double ap_min_height_mv;    /* AP: peak above local baseline, default 20 mV */
+  double ap_refractory_ms;    /* default 2 ms */
+  double psp_threshold_sd;    /* PSP detection threshold, default 4 */
+  double window_pre_ms;       /* average window before the AP, default 5 ms */
+  double window_post_ms;      /* after the AP, default 25 ms */
+  double latency_min_ms;      /* shortest accepted synaptic latency, default 0.5 ms */
+  double latency_max_ms;      /* longest, default 10 ms */
+  double alpha;               /* significance level after correction, default 0.001 */
+  guint  n_surrogates;        /* surrogate trains for the null, default 200 */
+  guint64 seed;               /* surrogate RNG seed, default 1 */
+} ImpAnalysisParams;
+
+typedef struct
+{
+  gint64 sample;       /* AP peak (or PSP onset) in recording sample index */
+  float  amplitude;    /* AP height (mV) or PSP amplitude (mV, signed) */
+} ImpEvent;
+
+/* One ordered pair tested, significant or not. */
+typedef struct
+{
+  guint   pre;
+  guint   post;
+  char    sign;            /* 'E', 'I' */
+  double  amplitude_mv;    /* signed mean PSP amplitude */
+  double  latency_ms;
+  double  p_value;
+  guint   n_pre_aps;
+  gboolean significant;
+  /* AP->AP comparison for the same pair */
+  double  ap_ap_p_value;
+  gboolean ap_ap_significant;
+  /* evidence */
+  float  *average;         /* AP-triggered average of post Vm, mV, baseline removed */
+  guint   average_len;     /* samples; sample 0 is window_pre_ms before the AP */
+  float  *trial_amplitudes;/* per presynaptic AP, mV */
+  guint   n_trials;
+} ImpCandidate;
+
+typedef struct
+{
+  gatomicrefcount   ref_count;
+  guint             n_channels;
+  double            sample_rate;
+  ImpAnalysisParams params;
+  char            **labels;          /* n_channels */
+  ImpAccess        *access;          /* n_channels, as detected */
+  double           *noise_mv;        /* robust noise SD per channel */
+  GArray          **aps;             /* n_channels arrays of ImpEvent */
+  GArray          **psps;            /* n_channels arrays of ImpEvent */
+  GPtrArray        *candidates;      /* ImpCandidate*, significant AP->PSP first,
+                                        sorted by p_value */
+  guint             n_connections;   /* significant AP->PSP */
+  guint             n_ap_ap_connections;
+} ImpAnalysisResult;
+
+void               imp_analysis_params_init_default (ImpAnalysisParams  *params);
+
+ImpAnalysisResult *imp_analysis_run          (ImpRecording             *recording,
+                                              const ImpAnalysisParams  *params,
+                                              ImpProgressFunc           progress,
+                                              gpointer                  user_data,
+                                              GCancellable             *cancellable,
+                                              GError                  **error);
+
+ImpAnalysisResult *imp_analysis_result_ref   (ImpAnalysisResult        *self);
+void               imp_analysis_result_unref (ImpAnalysisResult        *self);
+
+/* The significant AP->PSP connections as map rows. */
+GArray            *imp_analysis_result_to_map (ImpAnalysisResult       *self);
+gboolean           imp_analysis_result_write_json (ImpAnalysisResult   *self,
+                                                   ImpRecording        *recording,
+                                                   const char          *path,
+                                                   GError             **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ImpAnalysisResult, imp_analysis_result_unref)
+
+G_END_DECLS

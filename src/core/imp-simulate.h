@@ -1,0 +1,45 @@
+/* imp-simulate.h
+ *
+ * Copyright 2026 The Imprint authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+#include "imp-progress.h"
+
+G_BEGIN_DECLS
+
+/* A simulated cultured network on an electrode grid, with ground truth. */
+typedef struct
+{
+  guint    n_neurons;          /* channels; one neuron per electrode */
+  double   duration_s;
+  guint64  seed;
+  double   sample_rate_hz;     /* default 10000 */
+  double   electrode_pitch_um; /* grid spacing, default 30 */
+  double   connection_prob;    /* per ordered pair, default 0.08; 0 = no synapses */
+  double   inhibitory_frac;    /* fraction of inhibitory neurons, default 0.2 */
+  double   no_access_frac;     /* channels without intracellular access, default 0.15 */
+  double   rate_hz;            /* mean spontaneous firing rate, default 2 */
+  double   noise_mv;           /* recording noise SD, default 0.3 */
+  double   quantal_mv;         /* mean quantal size, default 0.4 */
+} ImpSimParams;
+
+void     imp_sim_params_init_default (ImpSimParams      *params);
+
+/* Writes a native recording to @output and the true connections (MAP.csv
+ * columns; amplitude is the mean PSP, latency the synaptic delay, p_value 0,
+ * n_pre_aps the number of presynaptic APs) to @truth_csv (may be NULL). */
+gboolean imp_simulate                (const ImpSimParams *params,
+                                      const char         *output,
+                                      const char         *truth_csv,
+                                      ImpProgressFunc     progress,
+                                      gpointer            user_data,
+                                      GCancellable       *cancellable,
+                                      GError            **error);
+
+G_END_DECLS
