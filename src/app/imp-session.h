@@ -1,0 +1,42 @@
+/* imp-session.h
+ *
+ * Copyright 2026 The Imprint authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <glib-object.h>
+
+#include "imp-analysis.h"
+#include "imp-recording.h"
+
+G_BEGIN_DECLS
+
+/* What one window has open: the recording, the analysis result and the
+ * selected candidate. Every view holds the window's session and follows its
+ * notify signals; selecting a candidate in one view selects it everywhere. */
+
+#define IMP_TYPE_SESSION (imp_session_get_type ())
+
+G_DECLARE_FINAL_TYPE (ImpSession, imp_session, IMP, SESSION, GObject)
+
+ImpSession        *imp_session_new           (void);
+
+/* property "recording" (nullable) */
+ImpRecording      *imp_session_get_recording (ImpSession        *self);
+void               imp_session_set_recording (ImpSession        *self,
+                                              ImpRecording      *recording);
+/* property "result" (nullable); cleared when the recording changes */
+ImpAnalysisResult *imp_session_get_result    (ImpSession        *self);
+void               imp_session_set_result    (ImpSession        *self,
+                                              ImpAnalysisResult *result);
+/* property "selected": index into result->candidates, or -1 */
+int                imp_session_get_selected  (ImpSession        *self);
+void               imp_session_set_selected  (ImpSession        *self,
+                                              int                index);
+/* convenience: the selected candidate, or NULL */
+ImpCandidate      *imp_session_get_selected_candidate (ImpSession *self);
+
+G_END_DECLS
