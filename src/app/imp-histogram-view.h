@@ -1,0 +1,23 @@
+/* imp-histogram-view.h
+ *
+ * Copyright 2026 The Imprint authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "imp-session.h"
+
+G_BEGIN_DECLS
+
+#define IMP_TYPE_HISTOGRAM_VIEW (imp_histogram_view_get_type ())
+
+G_DECLARE_FINAL_TYPE (ImpHistogramView, imp_histogram_view, IMP, HISTOGRAM_VIEW, GtkWidget)
+
+/* The view follows @session (property "session", construct-only). */
+GtkWidget *imp_histogram_view_new (ImpSession *session);
+
+G_END_DECLS

@@ -1,0 +1,23 @@
+/* imp-traces-view.h
+ *
+ * Copyright 2026 The Imprint authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "imp-session.h"
+
+G_BEGIN_DECLS
+
+#define IMP_TYPE_TRACES_VIEW (imp_traces_view_get_type ())
+
+G_DECLARE_FINAL_TYPE (ImpTracesView, imp_traces_view, IMP, TRACES_VIEW, GtkWidget)
+
+/* The view follows @session (property "session", construct-only). */
+GtkWidget *imp_traces_view_new (ImpSession *session);
+
+G_END_DECLS
