@@ -1,0 +1,255 @@
+/* test-map.c
+ *
+ * Copyright 2026 The Imprint authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <locale.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+#include <gio/gio.h>
+
+#include "imp-map.h"
+
+static void
+add_entry (GArray     *map,
+           guint       pre,
+           guint       post,
+           const char *pre_label,
+           const char *post_label,
+           char        sign,
+           double      amplitude,
+           double      latency,
+           double      p_value,
+           guint       n_pre_aps)
+{
+  ImpMapEntry e = { 0 };
+
+  e.pre = pre;
+  e.post = post;
+  e.pre_label = g_strdup (pre_label);
+  e.post_label = g_strdup (post_label);
+  e.sign = sign;
+  e.amplitude_mv = amplitude;
+  e.latency_ms = latency;
+  e.p_value = p_value;
+  e.n_pre_aps = n_pre_aps;
+  g_array_append_val (map, e);
+}
+
+static char *
+temp_path (const char *name)
+{
+  g_autofree char *dir = g_dir_make_tmp ("imp-test-map-XXXXXX", NULL);
+
+  g_assert_nonnull (dir);
+  return g_build_filename (dir, name, NULL);
+}
+
+static void
+remove_temp (const char *path)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
+static void
+test_roundtrip (void)
+{
+  g_autoptr(GArray) map = imp_map_new ();
+  g_autoptr(GArray) back = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = temp_path ("MAP.csv");
+  g_autofree char *text = NULL;
+  guint i;
+
+  add_entry (map, 0, 1, "A1", "A2", 'E', 1.25, 2.5, 1e-12, 60);
+  add_entry (map, 3, 2, "cell, left", "say \"hi\"", 'I', -0.1, 4.0 / 3.0,
+             0.0, 7);
+  add_entry (map, 4000000000u, 5, "", "x", 'E', 123456.789e-30, 0.1, 0.5, 0);
+
+  g_assert_true (imp_map_write_csv (map, path, &error));
+  g_assert_no_error (error);
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_assert_true (g_str_has_prefix (text, IMP_MAP_CSV_HEADER "\n"));
+  /* Labels with commas and quotes are quoted; simple ones are not. */
+  g_assert_nonnull (strstr (text, "\n0,1,A1,A2,E,1.25,2.5,1e-12,60\n"));
+  g_assert_nonnull (strstr (text, ",\"cell, left\",\"say \"\"hi\"\"\",I,"));
+
+  back = imp_map_read_csv (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (back->len, ==, map->len);
+  for (i = 0; i < map->len; i++)
+    {
+      ImpMapEntry *a = &g_array_index (map, ImpMapEntry, i);
+      ImpMapEntry *b = &g_array_index (back, ImpMapEntry, i);
+
+      g_assert_cmpuint (a->pre, ==, b->pre);
+      g_assert_cmpuint (a->post, ==, b->post);
+      g_assert_cmpstr (a->pre_label, ==, b->pre_label);
+      g_assert_cmpstr (a->post_label, ==, b->post_label);
+      g_assert_cmpint (a->sign, ==, b->sign);
+      /* Exact: numbers are written with enough digits to read back. */
+      g_assert_true (a->amplitude_mv == b->amplitude_mv);
+      g_assert_true (a->latency_ms == b->latency_ms);
+      g_assert_true (a->p_value == b->p_value);
+      g_assert_cmpuint (a->n_pre_aps, ==, b->n_pre_aps);
+    }
+
+  remove_temp (path);
+}
+
+/* A comma-decimal locale must not change what is written or read. */
+static void
+test_locale (void)
+{
+  g_autoptr(GArray) map = imp_map_new ();
+  g_autoptr(GArray) back = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = temp_path ("MAP.csv");
+  g_autofree char *text = NULL;
+  const char *locales[] = { "de_DE.UTF-8", "fr_FR.UTF-8", "de_DE", NULL };
+  g_autofree char *old = g_strdup (setlocale (LC_NUMERIC, NULL));
+  gboolean switched = FALSE;
+  guint i;
+
+  for (i = 0; locales[i] != NULL && !switched; i++)
+    switched = setlocale (LC_NUMERIC, locales[i]) != NULL;
+  if (!switched)
+    g_test_message ("no comma-decimal locale installed; checking in C");
+
+  add_entry (map, 1, 2, "a", "b", 'I', -0.75, 1.5, 0.001, 3);
+  g_assert_true (imp_map_write_csv (map, path, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_assert_nonnull (strstr (text, "1,2,a,b,I,-0.75,1.5,0.001,3\n"));
+
+  back = imp_map_read_csv (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (g_array_index (back, ImpMapEntry, 0).amplitude_mv, ==,
+                     -0.75);
+
+  setlocale (LC_NUMERIC, old);
+  remove_temp (path);
+}
+
+static void
+expect_invalid (const char *contents)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = temp_path ("bad.csv");
+  GArray *map;
+
+  g_assert_true (g_file_set_contents (path, contents, -1, NULL));
+  map = imp_map_read_csv (path, &error);
+  g_assert_null (map);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  remove_temp (path);
+}
+
+static void
+test_malformed (void)
+{
+  g_autoptr(GError) error = NULL;
+  GArray *map;
+
+  expect_invalid ("");
+  expect_invalid ("pre,post\n1,2\n");
+  expect_invalid (IMP_MAP_CSV_HEADER "\n1,2,a,b,X,1,1,0,3\n");
+  expect_invalid (IMP_MAP_CSV_HEADER "\n1,2,a,b,E,1,1,0\n");
+  expect_invalid (IMP_MAP_CSV_HEADER "\n1,2,a,b,E,one,1,0,3\n");
+  expect_invalid (IMP_MAP_CSV_HEADER "\n-1,2,a,b,E,1,1,0,3\n");
+  expect_invalid (IMP_MAP_CSV_HEADER "\n1,2,\"a,b,E,1,1,0,3\n");
+
+  map = imp_map_read_csv ("/nonexistent/imp/MAP.csv", &error);
+  g_assert_null (map);
+  g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+}
+
+static void
+test_crlf_and_empty (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = temp_path ("crlf.csv");
+  g_autoptr(GArray) map = NULL;
+
+  g_assert_true (g_file_set_contents (path,
+                                      IMP_MAP_CSV_HEADER "\r\n"
+                                      "5,6,c5,c6,E,2,3,0.5,10\r\n\r\n",
+                                      -1, NULL));
+  map = imp_map_read_csv (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (map->len, ==, 1);
+  g_assert_cmpuint (g_array_index (map, ImpMapEntry, 0).n_pre_aps, ==, 10);
+  g_assert_cmpstr (g_array_index (map, ImpMapEntry, 0).post_label, ==, "c6");
+  g_clear_pointer (&map, g_array_unref);
+
+  g_assert_true (g_file_set_contents (path, IMP_MAP_CSV_HEADER, -1, NULL));
+  map = imp_map_read_csv (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (map->len, ==, 0);
+  remove_temp (path);
+}
+
+static void
+test_score (void)
+{
+  g_autoptr(GArray) truth = imp_map_new ();
+  g_autoptr(GArray) found = imp_map_new ();
+  g_autoptr(GArray) empty = imp_map_new ();
+  ImpMapScore score;
+
+  add_entry (truth, 0, 1, "", "", 'E', 1, 1, 0, 1);
+  add_entry (truth, 1, 0, "", "", 'I', -1, 1, 0, 1);
+  add_entry (truth, 2, 3, "", "", 'E', 1, 1, 0, 1);
+  add_entry (truth, 3, 4, "", "", 'E', 1, 1, 0, 1);
+
+  add_entry (found, 0, 1, "", "", 'E', 1, 1, 0, 1);   /* TP */
+  add_entry (found, 1, 0, "", "", 'E', 1, 1, 0, 1);   /* TP, wrong sign */
+  add_entry (found, 0, 1, "", "", 'E', 1, 1, 0, 1);   /* duplicate */
+  add_entry (found, 4, 3, "", "", 'E', 1, 1, 0, 1);   /* FP: reversed */
+  add_entry (found, 7, 8, "", "", 'I', 1, 1, 0, 1);   /* FP */
+
+  imp_map_score (found, truth, &score);
+  g_assert_cmpuint (score.true_positives, ==, 2);
+  g_assert_cmpuint (score.false_positives, ==, 2);
+  g_assert_cmpuint (score.false_negatives, ==, 2);
+  g_assert_cmpuint (score.sign_errors, ==, 1);
+  g_assert_cmpfloat_with_epsilon (score.precision, 0.5, 1e-12);
+  g_assert_cmpfloat_with_epsilon (score.recall, 0.5, 1e-12);
+
+  imp_map_score (empty, truth, &score);
+  g_assert_cmpfloat (score.precision, ==, 1.0);
+  g_assert_cmpfloat (score.recall, ==, 0.0);
+  g_assert_cmpuint (score.false_negatives, ==, 4);
+
+  imp_map_score (found, empty, &score);
+  g_assert_cmpfloat (score.precision, ==, 0.0);
+  g_assert_cmpfloat (score.recall, ==, 1.0);
+
+  imp_map_score (empty, empty, &score);
+  g_assert_cmpfloat (score.precision, ==, 1.0);
+  g_assert_cmpfloat (score.recall, ==, 1.0);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/imp/Map/roundtrip", test_roundtrip);
+  g_test_add_func ("/imp/Map/locale", test_locale);
+  g_test_add_func ("/imp/Map/malformed", test_malformed);
+  g_test_add_func ("/imp/Map/crlf-and-empty", test_crlf_and_empty);
+  g_test_add_func ("/imp/Map/score", test_score);
+
+  return g_test_run ();
+}
