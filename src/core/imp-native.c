@@ -6,3 +6,1505 @@
  */
 
 #include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+#include <glib/gstdio.h>
+
+#include "imp-native.h"
+#include "imp-recording-private.h"
+
+/* The layout is described in docs/native-format.md. In short: /data is an
+ * int16 dataset [samples, channels], chunked [8192, min (64, channels)],
+ * so a block of 64 neighbouring channels over ~0.8 s at 10 kHz is one
+ * 1 MiB chunk; per-channel metadata lives in /channels, sweeps in /sweeps
+ * and free-form strings as attributes of /metadata. */
+
+#define NATIVE_FORMAT_NAME   "imprint-native"
+#define CHUNK_SAMPLES        8192
+#define CHUNK_CHANNELS       64
+/* Most int16 values one read step converts at a time (8 MiB). */
+#define READ_BLOCK_VALUES    (4 * 1024 * 1024)
+#define READ_CACHE_BYTES     (32 * 1024 * 1024)
+#define READ_CACHE_SLOTS     12421
+
+/* HDF5 helpers */
+
+void
+_imp_h5_id_close (ImpH5Id id)
+{
+  if (id < 0)
+    return;
+
+  H5E_BEGIN_TRY
+    {
+      switch (H5Iget_type (id))
+        {
+        case H5I_FILE:
+          H5Fclose (id);
+          break;
+        case H5I_GROUP:
+          H5Gclose (id);
+          break;
+        case H5I_DATASET:
+          H5Dclose (id);
+          break;
+        case H5I_DATASPACE:
+          H5Sclose (id);
+          break;
+        case H5I_DATATYPE:
+          H5Tclose (id);
+          break;
+        case H5I_ATTR:
+          H5Aclose (id);
+          break;
+        case H5I_GENPROP_LST:
+          H5Pclose (id);
+          break;
+        case H5I_UNINIT:
+        case H5I_BADID:
+        case H5I_GENPROP_CLS:
+        case H5I_ERROR_CLASS:
+        case H5I_ERROR_MSG:
+        case H5I_ERROR_STACK:
+        case H5I_NTYPES:
+        case H5I_VFL:
+        case H5I_REFERENCE:
+        default:
+          H5Idec_ref (id);
+          break;
+        }
+    }
+  H5E_END_TRY;
+}
+
+gboolean
+_imp_h5_is_hdf5 (const char *path)
+{
+  static const guchar signature[8] = {
+    0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'
+  };
+  guchar head[8];
+  gboolean found = FALSE;
+  FILE *fp;
+
+  fp = g_fopen (path, "rb");
+  if (fp == NULL)
+    return FALSE;
+
+  /* The superblock may follow a user block of 512, 1024, 2048, ... bytes. */
+  for (long offset = 0; offset <= 65536 && !found;
+       offset = offset == 0 ? 512 : offset * 2)
+    {
+      if (fseek (fp, offset, SEEK_SET) != 0
+          || fread (head, 1, sizeof head, fp) != sizeof head)
+        break;
+      found = memcmp (head, signature, sizeof head) == 0;
+    }
+  fclose (fp);
+
+  return found;
+}
+
+static herr_t
+error_walk_cb (unsigned           n,
+               const H5E_error2_t *err,
+               void               *user_data)
+{
+  char **text = user_data;
+
+  if (*text == NULL && err->desc != NULL && *err->desc != '\0')
+    *text = g_strdup (err->desc);
+  return 0;
+}
+
+char *
+_imp_h5_error_text (void)
+{
+  char *text = NULL;
+
+  H5Ewalk2 (H5E_DEFAULT, H5E_WALK_UPWARD, error_walk_cb, &text);
+  if (text == NULL)
+    text = g_strdup ("unknown HDF5 error");
+  return text;
+}
+
+static char *
+read_string_value (hid_t     obj,
+                   gboolean  is_attr,
+                   hid_t     ftype,
+                   hid_t     space)
+{
+  g_auto(ImpH5Id) mtype = H5I_INVALID_HID;
+  hssize_t npoints;
+  char *result = NULL;
+
+  npoints = H5Sget_simple_extent_npoints (space);
+  if (npoints < 1)
+    return NULL;
+
+  mtype = H5Tcopy (H5T_C_S1);
+  if (H5Tis_variable_str (ftype) > 0)
+    {
+      g_autofree char **buf = g_new0 (char *, npoints);
+      herr_t status;
+
+      H5Tset_size (mtype, H5T_VARIABLE);
+      H5Tset_cset (mtype, H5Tget_cset (ftype));
+      if (is_attr)
+        status = H5Aread (obj, mtype, buf);
+      else
+        status = H5Dread (obj, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
+      if (status < 0)
+        return NULL;
+      result = g_strdup (buf[0] != NULL ? buf[0] : "");
+      H5Dvlen_reclaim (mtype, space, H5P_DEFAULT, buf);
+    }
+  else
+    {
+      size_t size = H5Tget_size (ftype);
+      g_autofree char *buf = NULL;
+      herr_t status;
+
+      if (size == 0)
+        return NULL;
+      buf = g_malloc0 (size * npoints + 1);
+      H5Tset_size (mtype, size);
+      H5Tset_strpad (mtype, H5Tget_strpad (ftype));
+      if (is_attr)
+        status = H5Aread (obj, mtype, buf);
+      else
+        status = H5Dread (obj, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
+      if (status < 0)
+        return NULL;
+      result = g_strndup (buf, size);
+      if (H5Tget_strpad (ftype) == H5T_STR_SPACEPAD)
+        g_strchomp (result);
+    }
+
+  return result;
+}
+
+char *
+_imp_h5_attr_string (hid_t       obj,
+                     const char *name)
+{
+  g_auto(ImpH5Id) attr = H5I_INVALID_HID;
+  g_auto(ImpH5Id) ftype = H5I_INVALID_HID;
+  g_auto(ImpH5Id) space = H5I_INVALID_HID;
+
+  if (H5Aexists (obj, name) <= 0)
+    return NULL;
+  attr = H5Aopen (obj, name, H5P_DEFAULT);
+  if (attr < 0)
+    return NULL;
+  ftype = H5Aget_type (attr);
+  if (H5Tget_class (ftype) != H5T_STRING)
+    return NULL;
+  space = H5Aget_space (attr);
+
+  return read_string_value (attr, TRUE, ftype, space);
+}
+
+gboolean
+_imp_h5_attr_double (hid_t       obj,
+                     const char *name,
+                     double     *value)
+{
+  g_auto(ImpH5Id) attr = H5I_INVALID_HID;
+  g_auto(ImpH5Id) ftype = H5I_INVALID_HID;
+  g_auto(ImpH5Id) space = H5I_INVALID_HID;
+  g_autofree double *buf = NULL;
+  H5T_class_t cls;
+  hssize_t npoints;
+
+  if (H5Aexists (obj, name) <= 0)
+    return FALSE;
+  attr = H5Aopen (obj, name, H5P_DEFAULT);
+  if (attr < 0)
+    return FALSE;
+  ftype = H5Aget_type (attr);
+  cls = H5Tget_class (ftype);
+  if (cls != H5T_INTEGER && cls != H5T_FLOAT)
+    return FALSE;
+  space = H5Aget_space (attr);
+  npoints = H5Sget_simple_extent_npoints (space);
+  if (npoints < 1)
+    return FALSE;
+  buf = g_new0 (double, npoints);
+  if (H5Aread (attr, H5T_NATIVE_DOUBLE, buf) < 0)
+    return FALSE;
+  *value = buf[0];
+
+  return TRUE;
+}
+
+gint64
+_imp_h5_dataset_length (hid_t        dset,
+                        const char  *what,
+                        GError     **error)
+{
+  g_auto(ImpH5Id) space = H5I_INVALID_HID;
+  hsize_t dims[1];
+
+  space = H5Dget_space (dset);
+  if (space < 0 || H5Sget_simple_extent_ndims (space) != 1)
+    {
+      g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_MALFORMED,
+                   "%s is not a one-dimensional dataset", what);
+      return -1;
+    }
+  H5Sget_simple_extent_dims (space, dims, NULL);
+
+  return (gint64) dims[0];
+}
+
+char **
+_imp_h5_read_strings (hid_t     dset,
+                      hsize_t   n,
+                      GError  **error)
+{
+  g_auto(ImpH5Id) ftype = H5I_INVALID_HID;
+  g_auto(ImpH5Id) mtype = H5I_INVALID_HID;
+  g_auto(ImpH5Id) space = H5I_INVALID_HID;
+  g_auto(GStrv) result = NULL;
+  hsize_t dims[1];
+
+  ftype = H5Dget_type (dset);
+  space = H5Dget_space (dset);
+  if (H5Tget_class (ftype) != H5T_STRING
+      || H5Sget_simple_extent_ndims (space) != 1)
+    {
+      g_set_error_literal (error, IMP_RECORDING_ERROR,
+                           IMP_RECORDING_ERROR_MALFORMED,
+                           "expected a one-dimensional string dataset");
+      return NULL;
+    }
+  H5Sget_simple_extent_dims (space, dims, NULL);
+  if (dims[0] != n)
+    {
+      g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_MALFORMED,
+                   "expected %" G_GUINT64_FORMAT " strings, found %"
+                   G_GUINT64_FORMAT, (guint64) n, (guint64) dims[0]);
+      return NULL;
+    }
+
+  result = g_new0 (char *, n + 1);
+  mtype = H5Tcopy (H5T_C_S1);
+  if (n == 0)
+    return g_steal_pointer (&result);
+
+  if (H5Tis_variable_str (ftype) > 0)
+    {
+      g_autofree char **buf = g_new0 (char *, n);
+
+      H5Tset_size (mtype, H5T_VARIABLE);
+      H5Tset_cset (mtype, H5Tget_cset (ftype));
+      if (H5Dread (dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
+        goto fail;
+      for (hsize_t i = 0; i < n; i++)
+        result[i] = g_strdup (buf[i] != NULL ? buf[i] : "");
+      H5Dvlen_reclaim (mtype, space, H5P_DEFAULT, buf);
+    }
+  else
+    {
+      size_t size = H5Tget_size (ftype);
+      g_autofree char *buf = NULL;
+
+      if (size == 0)
+        goto fail;
+      buf = g_malloc0 (size * n + 1);
+      H5Tset_size (mtype, size);
+      H5Tset_strpad (mtype, H5Tget_strpad (ftype));
+      if (H5Dread (dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
+        goto fail;
+      for (hsize_t i = 0; i < n; i++)
+        {
+          result[i] = g_strndup (buf + i * size, size);
+          if (H5Tget_strpad (ftype) == H5T_STR_SPACEPAD)
+            g_strchomp (result[i]);
+        }
+    }
+
+  return g_steal_pointer (&result);
+
+fail:
+  {
+    g_autofree char *msg = _imp_h5_error_text ();
+
+    g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_IO,
+                 "cannot read strings: %s", msg);
+  }
+  return NULL;
+}
+
+static gboolean
+write_attr_string (hid_t        obj,
+                   const char  *name,
+                   const char  *value)
+{
+  g_auto(ImpH5Id) type = H5I_INVALID_HID;
+  g_auto(ImpH5Id) space = H5I_INVALID_HID;
+  g_auto(ImpH5Id) attr = H5I_INVALID_HID;
+
+  type = H5Tcopy (H5T_C_S1);
+  H5Tset_size (type, H5T_VARIABLE);
+  H5Tset_cset (type, H5T_CSET_UTF8);
+  space = H5Screate (H5S_SCALAR);
+  attr = H5Acreate2 (obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+  if (attr < 0)
+    return FALSE;
+
+  return H5Awrite (attr, type, &value) >= 0;
+}
+
+static gboolean
+write_attr_scalar (hid_t        obj,
+                   const char  *name,
+                   hid_t        file_type,
+                   hid_t        mem_type,
+                   const void  *value)
+{
+  g_auto(ImpH5Id) space = H5I_INVALID_HID;
+  g_auto(ImpH5Id) attr = H5I_INVALID_HID;
+
+  space = H5Screate (H5S_SCALAR);
+  attr = H5Acreate2 (obj, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT);
+  if (attr < 0)
+    return FALSE;
+
+  return H5Awrite (attr, mem_type, value) >= 0;
+}
+
+static gboolean
+write_dataset_1d (hid_t        loc,
+                  const char  *name,
+                  hid_t        file_type,
+                  hid_t        mem_type,
+                  hsize_t      n,
+                  const void  *values)
+{
+  g_auto(ImpH5Id) space = H5I_INVALID_HID;
+  g_auto(ImpH5Id) dset = H5I_INVALID_HID;
+
+  space = H5Screate_simple (1, &n, NULL);
+  dset = H5Dcreate2 (loc, name, file_type, space,
+                     H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  if (dset < 0)
+    return FALSE;
+  if (n == 0)
+    return TRUE;
+
+  return H5Dwrite (dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                   values) >= 0;
+}
+
+static gboolean
+write_strings_1d (hid_t               loc,
+                  const char         *name,
+                  hsize_t             n,
+                  const char * const *values)
+{
+  g_auto(ImpH5Id) type = H5I_INVALID_HID;
+
+  type = H5Tcopy (H5T_C_S1);
+  H5Tset_size (type, H5T_VARIABLE);
+  H5Tset_cset (type, H5T_CSET_UTF8);
+
+  return write_dataset_1d (loc, name, type, type, n, values);
+}
+
+/* Writer */
+
+struct _ImpNativeWriter
+{
+  char        *path;
+  char        *tmp_path;
+  guint        n_channels;
+  double       sample_rate;
+  hid_t        file;
+  hid_t        data;
+  hsize_t      chunk_samples;
+  gint16      *buffer;       /* chunk_samples × n_channels, time-major */
+  gint64       buffered;     /* samples held in buffer */
+  gint64       written;      /* samples in /data */
+  char       **labels;
+  char       **units;
+  double      *gain;
+  double      *offset;
+  double      *x_um;
+  double      *y_um;
+  guint8      *access;
+  GArray      *sweeps;       /* of ImpSweep */
+  GHashTable  *attributes;
+  gboolean     failed;
+  gboolean     closed;
+};
+
+static void
+set_h5_error (GError     **error,
+              const char  *what)
+{
+  g_autofree char *msg = _imp_h5_error_text ();
+
+  g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_IO,
+               "%s: %s", what, msg);
+}
+
+static gboolean
+writer_create_file (ImpNativeWriter  *self,
+                    GError          **error)
+{
+  g_auto(ImpH5Id) dcpl = H5I_INVALID_HID;
+  g_auto(ImpH5Id) dapl = H5I_INVALID_HID;
+  g_auto(ImpH5Id) space = H5I_INVALID_HID;
+  hsize_t dims[2] = { 0, self->n_channels };
+  hsize_t maxdims[2] = { H5S_UNLIMITED, self->n_channels };
+  hsize_t chunk[2];
+
+  self->file = H5Fcreate (self->tmp_path, H5F_ACC_EXCL,
+                          H5P_DEFAULT, H5P_DEFAULT);
+  if (self->file < 0)
+    {
+      set_h5_error (error, "Cannot create the recording file");
+      return FALSE;
+    }
+
+  chunk[0] = self->chunk_samples;
+  chunk[1] = MIN (CHUNK_CHANNELS, self->n_channels);
+  dcpl = H5Pcreate (H5P_DATASET_CREATE);
+  H5Pset_chunk (dcpl, 2, chunk);
+  /* Every chunk is written in full; skip writing fill values first. */
+  H5Pset_fill_time (dcpl, H5D_FILL_TIME_NEVER);
+  /* Whole chunk rows are written at once, so no cache is needed. */
+  dapl = H5Pcreate (H5P_DATASET_ACCESS);
+  H5Pset_chunk_cache (dapl, 0, 0, 1.0);
+  space = H5Screate_simple (2, dims, maxdims);
+  self->data = H5Dcreate2 (self->file, "data", H5T_STD_I16LE, space,
+                           H5P_DEFAULT, dcpl, dapl);
+  if (self->data < 0)
+    {
+      set_h5_error (error, "Cannot create the /data dataset");
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static void
+writer_close_handles (ImpNativeWriter *self)
+{
+  _imp_h5_id_close (self->data);
+  self->data = H5I_INVALID_HID;
+  _imp_h5_id_close (self->file);
+  self->file = H5I_INVALID_HID;
+}
+
+/**
+ * imp_native_writer_new:
+ * @path: where the file will be
+ * @n_channels: number of channels, at least 1
+ * @sample_rate: sampling rate in Hz
+ * @error: return location for a #GError
+ *
+ * Starts a native recording. Nothing appears at @path until
+ * imp_native_writer_close() succeeds.
+ *
+ * Returns: (transfer full) (nullable): a writer, or %NULL with @error set
+ */
+ImpNativeWriter *
+imp_native_writer_new (const char  *path,
+                       guint        n_channels,
+                       double       sample_rate,
+                       GError     **error)
+{
+  g_autoptr(ImpNativeWriter) self = NULL;
+  gboolean ok;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (n_channels == 0 || n_channels > IMP_RECORDING_MAX_CHANNELS)
+    {
+      g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_MALFORMED,
+                   "A recording needs 1 to %u channels, not %u",
+                   IMP_RECORDING_MAX_CHANNELS, n_channels);
+      return NULL;
+    }
+  if (!isfinite (sample_rate) || sample_rate <= 0.0
+      || sample_rate > IMP_RECORDING_MAX_RATE_HZ)
+    {
+      g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_NO_RATE,
+                   "The sampling rate must be above 0 and at most %g Hz, "
+                   "not %g", IMP_RECORDING_MAX_RATE_HZ, sample_rate);
+      return NULL;
+    }
+
+  self = g_new0 (ImpNativeWriter, 1);
+  self->path = g_strdup (path);
+  self->tmp_path = g_strdup_printf ("%s.tmp-%08x", path, g_random_int ());
+  self->n_channels = n_channels;
+  self->sample_rate = sample_rate;
+  self->file = H5I_INVALID_HID;
+  self->data = H5I_INVALID_HID;
+  self->chunk_samples = CHUNK_SAMPLES;
+  self->buffer = g_new (gint16, (gsize) self->chunk_samples * n_channels);
+  self->labels = g_new0 (char *, n_channels + 1);
+  self->units = g_new0 (char *, n_channels + 1);
+  self->gain = g_new (double, n_channels);
+  self->offset = g_new0 (double, n_channels);
+  self->x_um = g_new (double, n_channels);
+  self->y_um = g_new (double, n_channels);
+  self->access = g_new0 (guint8, n_channels);
+  for (guint c = 0; c < n_channels; c++)
+    {
+      self->labels[c] = g_strdup_printf ("ch%u", c);
+      self->units[c] = g_strdup ("");
+      self->gain[c] = 1.0;
+      self->x_um[c] = NAN;
+      self->y_um[c] = NAN;
+    }
+  self->sweeps = g_array_new (FALSE, FALSE, sizeof (ImpSweep));
+  self->attributes = g_hash_table_new_full (g_str_hash, g_str_equal,
+                                            g_free, g_free);
+
+  H5E_BEGIN_TRY
+    {
+      ok = writer_create_file (self, error);
+    }
+  H5E_END_TRY;
+  if (!ok)
+    return NULL;
+
+  return g_steal_pointer (&self);
+}
+
+/**
+ * imp_native_writer_set_channel:
+ * @self: a writer
+ * @index: the channel
+ * @label: (nullable): a short name
+ * @unit: (nullable): the physical unit ("mV", "pA", "uV", ...)
+ * @gain: physical value of one count
+ * @offset: physical value of count 0
+ * @x_um: electrode x in µm, or NAN when unknown
+ * @y_um: electrode y in µm, or NAN when unknown
+ * @access: whether the channel has intracellular access
+ *
+ * Describes a channel; physical = count × @gain + @offset.
+ */
+void
+imp_native_writer_set_channel (ImpNativeWriter *self,
+                               guint            index,
+                               const char      *label,
+                               const char      *unit,
+                               double           gain,
+                               double           offset,
+                               double           x_um,
+                               double           y_um,
+                               ImpAccess        access)
+{
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (index < self->n_channels);
+
+  g_free (self->labels[index]);
+  self->labels[index] = label != NULL
+    ? g_strdup (label) : g_strdup_printf ("ch%u", index);
+  g_free (self->units[index]);
+  self->units[index] = g_strdup (unit != NULL ? unit : "");
+  self->gain[index] = gain;
+  self->offset[index] = offset;
+  self->x_um[index] = x_um;
+  self->y_um[index] = y_um;
+  self->access[index] = (guint8) access;
+}
+
+static gboolean
+writer_write_rows (ImpNativeWriter  *self,
+                   const gint16     *counts,
+                   gint64            n_samples,
+                   GError          **error)
+{
+  g_auto(ImpH5Id) fspace = H5I_INVALID_HID;
+  g_auto(ImpH5Id) mspace = H5I_INVALID_HID;
+  hsize_t extent[2] = { self->written + n_samples, self->n_channels };
+  hsize_t start[2] = { self->written, 0 };
+  hsize_t count[2] = { n_samples, self->n_channels };
+
+  if (H5Dset_extent (self->data, extent) < 0)
+    {
+      set_h5_error (error, "Cannot grow the /data dataset");
+      return FALSE;
+    }
+  fspace = H5Dget_space (self->data);
+  H5Sselect_hyperslab (fspace, H5S_SELECT_SET, start, NULL, count, NULL);
+  mspace = H5Screate_simple (2, count, NULL);
+  if (H5Dwrite (self->data, H5T_NATIVE_INT16, mspace, fspace,
+                H5P_DEFAULT, counts) < 0)
+    {
+      set_h5_error (error, "Cannot write samples");
+      return FALSE;
+    }
+  self->written += n_samples;
+
+  return TRUE;
+}
+
+static gboolean
+writer_append (ImpNativeWriter  *self,
+               const gint16     *counts,
+               gint64            n_samples,
+               GError          **error)
+{
+  gint64 chunk = self->chunk_samples;
+  gsize row = self->n_channels;
+
+  while (n_samples > 0)
+    {
+      gint64 take;
+
+      /* Whole chunk rows go straight from the caller's block. */
+      if (self->buffered == 0 && n_samples >= chunk)
+        {
+          take = n_samples - n_samples % chunk;
+          if (!writer_write_rows (self, counts, take, error))
+            return FALSE;
+          counts += (gsize) take * row;
+          n_samples -= take;
+          continue;
+        }
+
+      take = MIN (chunk - self->buffered, n_samples);
+      memcpy (self->buffer + (gsize) self->buffered * row, counts,
+              (gsize) take * row * sizeof (gint16));
+      self->buffered += take;
+      counts += (gsize) take * row;
+      n_samples -= take;
+      if (self->buffered == chunk)
+        {
+          if (!writer_write_rows (self, self->buffer, chunk, error))
+            return FALSE;
+          self->buffered = 0;
+        }
+    }
+
+  return TRUE;
+}
+
+/**
+ * imp_native_writer_append:
+ * @self: a writer
+ * @counts: (array): @n_samples × n_channels counts, time-major:
+ *   counts[s * n_channels + c]
+ * @n_samples: samples per channel in this block
+ * @error: return location for a #GError
+ *
+ * Appends samples of every channel. Blocks of any size are accepted;
+ * large blocks are fastest.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+imp_native_writer_append (ImpNativeWriter  *self,
+                          const gint16     *counts,
+                          gint64            n_samples,
+                          GError          **error)
+{
+  gboolean ok;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (counts != NULL || n_samples == 0, FALSE);
+  g_return_val_if_fail (n_samples >= 0, FALSE);
+  g_return_val_if_fail (!self->closed, FALSE);
+
+  if (self->failed)
+    {
+      g_set_error_literal (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_IO,
+                           "An earlier write failed");
+      return FALSE;
+    }
+
+  H5E_BEGIN_TRY
+    {
+      ok = writer_append (self, counts, n_samples, error);
+    }
+  H5E_END_TRY;
+  if (!ok)
+    self->failed = TRUE;
+
+  return ok;
+}
+
+/**
+ * imp_native_writer_add_sweep:
+ * @self: a writer
+ * @n_samples: length of the sweep
+ * @start_s: when the sweep began, in seconds from the recording's start
+ *
+ * Declares the next sweep; sweeps follow one another in sample index
+ * space and must together cover every appended sample.
+ */
+void
+imp_native_writer_add_sweep (ImpNativeWriter *self,
+                             gint64           n_samples,
+                             double           start_s)
+{
+  ImpSweep sweep = { 0, n_samples, start_s };
+
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (n_samples > 0);
+
+  if (self->sweeps->len > 0)
+    {
+      const ImpSweep *last = &g_array_index (self->sweeps, ImpSweep,
+                                             self->sweeps->len - 1);
+
+      sweep.start_sample = last->start_sample + last->n_samples;
+    }
+  g_array_append_val (self->sweeps, sweep);
+}
+
+/**
+ * imp_native_writer_set_attribute:
+ * @self: a writer
+ * @key: a name
+ * @value: (nullable): text
+ *
+ * Stores free-form text with the recording (for example the simulator's
+ * seed); read back with imp_recording_get_attribute().
+ */
+void
+imp_native_writer_set_attribute (ImpNativeWriter *self,
+                                 const char      *key,
+                                 const char      *value)
+{
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (key != NULL && *key != '\0');
+
+  g_hash_table_replace (self->attributes, g_strdup (key),
+                        g_strdup (value != NULL ? value : ""));
+}
+
+static gboolean
+writer_finish (ImpNativeWriter  *self,
+               GError          **error)
+{
+  g_auto(ImpH5Id) group = H5I_INVALID_HID;
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *created = g_date_time_format_iso8601 (now);
+  g_autofree gint64 *starts = NULL;
+  g_autofree gint64 *lengths = NULL;
+  g_autofree double *times = NULL;
+  g_autofree const char **keys = NULL;
+  int version = IMP_NATIVE_FORMAT_VERSION;
+  guint n_keys;
+  guint n_sweeps;
+
+  if (self->buffered > 0)
+    {
+      if (!writer_write_rows (self, self->buffer, self->buffered, error))
+        return FALSE;
+      self->buffered = 0;
+    }
+
+  if (self->written == 0)
+    {
+      g_set_error_literal (error, IMP_RECORDING_ERROR,
+                           IMP_RECORDING_ERROR_MALFORMED,
+                           "No samples were written");
+      return FALSE;
+    }
+  for (guint c = 0; c < self->n_channels; c++)
+    {
+      if (!isfinite (self->gain[c]) || self->gain[c] == 0.0
+          || !isfinite (self->offset[c]))
+        {
+          g_set_error (error, IMP_RECORDING_ERROR,
+                       IMP_RECORDING_ERROR_MALFORMED,
+                       "Channel %u has gain %g and offset %g; both must be "
+                       "finite and the gain non-zero",
+                       c, self->gain[c], self->offset[c]);
+          return FALSE;
+        }
+    }
+
+  if (self->sweeps->len == 0)
+    imp_native_writer_add_sweep (self, self->written, 0.0);
+  n_sweeps = self->sweeps->len;
+  {
+    const ImpSweep *last = &g_array_index (self->sweeps, ImpSweep,
+                                           n_sweeps - 1);
+
+    if (last->start_sample + last->n_samples != self->written)
+      {
+        g_set_error (error, IMP_RECORDING_ERROR,
+                     IMP_RECORDING_ERROR_MALFORMED,
+                     "The sweeps cover %" G_GINT64_FORMAT " samples but %"
+                     G_GINT64_FORMAT " were written",
+                     last->start_sample + last->n_samples, self->written);
+        return FALSE;
+      }
+  }
+
+  if (!write_attr_string (self->file, "imprint_format", NATIVE_FORMAT_NAME)
+      || !write_attr_scalar (self->file, "imprint_format_version",
+                             H5T_STD_I32LE, H5T_NATIVE_INT, &version)
+      || !write_attr_scalar (self->file, "sample_rate_hz",
+                             H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                             &self->sample_rate)
+      || !write_attr_string (self->file, "created_by",
+                             "Imprint " PACKAGE_VERSION)
+      || !write_attr_string (self->file, "created_utc", created))
+    goto fail;
+
+  group = H5Gcreate2 (self->file, "channels",
+                      H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  if (group < 0
+      || !write_strings_1d (group, "label", self->n_channels,
+                            (const char * const *) self->labels)
+      || !write_strings_1d (group, "unit", self->n_channels,
+                            (const char * const *) self->units)
+      || !write_dataset_1d (group, "gain", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                            self->n_channels, self->gain)
+      || !write_dataset_1d (group, "offset", H5T_IEEE_F64LE,
+                            H5T_NATIVE_DOUBLE, self->n_channels, self->offset)
+      || !write_dataset_1d (group, "x_um", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                            self->n_channels, self->x_um)
+      || !write_dataset_1d (group, "y_um", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                            self->n_channels, self->y_um)
+      || !write_dataset_1d (group, "access", H5T_STD_U8LE, H5T_NATIVE_UINT8,
+                            self->n_channels, self->access))
+    goto fail;
+  _imp_h5_id_close (_imp_h5_steal (&group));
+
+  starts = g_new (gint64, n_sweeps);
+  lengths = g_new (gint64, n_sweeps);
+  times = g_new (double, n_sweeps);
+  for (guint i = 0; i < n_sweeps; i++)
+    {
+      const ImpSweep *sw = &g_array_index (self->sweeps, ImpSweep, i);
+
+      starts[i] = sw->start_sample;
+      lengths[i] = sw->n_samples;
+      times[i] = sw->start_s;
+    }
+  group = H5Gcreate2 (self->file, "sweeps",
+                      H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  if (group < 0
+      || !write_dataset_1d (group, "start_sample", H5T_STD_I64LE,
+                            H5T_NATIVE_INT64, n_sweeps, starts)
+      || !write_dataset_1d (group, "n_samples", H5T_STD_I64LE,
+                            H5T_NATIVE_INT64, n_sweeps, lengths)
+      || !write_dataset_1d (group, "start_s", H5T_IEEE_F64LE,
+                            H5T_NATIVE_DOUBLE, n_sweeps, times))
+    goto fail;
+  _imp_h5_id_close (_imp_h5_steal (&group));
+
+  group = H5Gcreate2 (self->file, "metadata",
+                      H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  if (group < 0)
+    goto fail;
+  keys = (const char **) g_hash_table_get_keys_as_array (self->attributes,
+                                                         &n_keys);
+  for (guint i = 0; i < n_keys; i++)
+    {
+      if (!write_attr_string (group, keys[i],
+                              g_hash_table_lookup (self->attributes,
+                                                   keys[i])))
+        goto fail;
+    }
+  _imp_h5_id_close (_imp_h5_steal (&group));
+
+  if (H5Fflush (self->file, H5F_SCOPE_GLOBAL) < 0)
+    goto fail;
+  writer_close_handles (self);
+
+  return TRUE;
+
+fail:
+  set_h5_error (error, "Cannot write the recording's metadata");
+  return FALSE;
+}
+
+/**
+ * imp_native_writer_close:
+ * @self: a writer
+ * @error: return location for a #GError
+ *
+ * Writes the metadata and moves the finished file to its path, replacing
+ * any file there. On failure nothing is left behind.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+imp_native_writer_close (ImpNativeWriter  *self,
+                         GError          **error)
+{
+  gboolean ok = FALSE;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (!self->closed, FALSE);
+
+  self->closed = TRUE;
+  if (self->failed)
+    {
+      g_set_error_literal (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_IO,
+                           "An earlier write failed");
+    }
+  else
+    {
+      H5E_BEGIN_TRY
+        {
+          ok = writer_finish (self, error);
+        }
+      H5E_END_TRY;
+    }
+
+  if (ok && g_rename (self->tmp_path, self->path) != 0)
+    {
+      int saved = errno;
+      g_autofree char *display = g_filename_display_name (self->path);
+
+      g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_IO,
+                   "Cannot move the finished recording to “%s”: %s",
+                   display, g_strerror (saved));
+      ok = FALSE;
+    }
+  if (!ok)
+    {
+      self->failed = TRUE;
+      writer_close_handles (self);
+      g_unlink (self->tmp_path);
+    }
+
+  return ok;
+}
+
+/**
+ * imp_native_writer_free:
+ * @self: (transfer full): a writer
+ *
+ * Frees the writer; an unclosed file is abandoned and deleted.
+ */
+void
+imp_native_writer_free (ImpNativeWriter *self)
+{
+  if (self == NULL)
+    return;
+
+  if (!self->closed)
+    {
+      writer_close_handles (self);
+      g_unlink (self->tmp_path);
+    }
+  g_free (self->path);
+  g_free (self->tmp_path);
+  g_free (self->buffer);
+  g_strfreev (self->labels);
+  g_strfreev (self->units);
+  g_free (self->gain);
+  g_free (self->offset);
+  g_free (self->x_um);
+  g_free (self->y_um);
+  g_free (self->access);
+  g_array_unref (self->sweeps);
+  g_hash_table_unref (self->attributes);
+  g_free (self);
+}
+
+/* Reader */
+
+typedef struct
+{
+  hid_t    file;
+  hid_t    data;
+  hsize_t  chunk_samples;
+} NativeData;
+
+static void
+native_close (gpointer data)
+{
+  NativeData *nd = data;
+
+  _imp_h5_id_close (nd->data);
+  _imp_h5_id_close (nd->file);
+  g_free (nd);
+}
+
+static gboolean
+native_read_inner (ImpRecording  *self,
+                   guint          first_channel,
+                   guint          n_channels,
+                   gint64         first_sample,
+                   gint64         n_samples,
+                   float         *out,
+                   GError       **error)
+{
+  NativeData *nd = self->backend_data;
+  g_auto(ImpH5Id) fspace = H5I_INVALID_HID;
+  g_autofree gint16 *buf = NULL;
+  gint64 block;
+  gint64 done = 0;
+
+  /* Read whole chunk rows where possible so each chunk is fetched once. */
+  block = MAX (1, READ_BLOCK_VALUES / n_channels);
+  if ((hsize_t) block > nd->chunk_samples)
+    block -= block % nd->chunk_samples;
+  block = MIN (block, n_samples);
+  buf = g_new (gint16, (gsize) block * n_channels);
+  fspace = H5Dget_space (nd->data);
+
+  while (done < n_samples)
+    {
+      g_auto(ImpH5Id) mspace = H5I_INVALID_HID;
+      gint64 take = MIN (block, n_samples - done);
+      hsize_t start[2] = { first_sample + done, first_channel };
+      hsize_t count[2] = { take, n_channels };
+
+      H5Sselect_hyperslab (fspace, H5S_SELECT_SET, start, NULL, count, NULL);
+      mspace = H5Screate_simple (2, count, NULL);
+      if (H5Dread (nd->data, H5T_NATIVE_INT16, mspace, fspace,
+                   H5P_DEFAULT, buf) < 0)
+        {
+          g_autofree char *msg = _imp_h5_error_text ();
+
+          g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_IO,
+                       "Cannot read samples %" G_GINT64_FORMAT " to %"
+                       G_GINT64_FORMAT ": %s", first_sample + done,
+                       first_sample + done + take - 1, msg);
+          return FALSE;
+        }
+
+      for (guint c = 0; c < n_channels; c++)
+        {
+          const ImpChannel *ch = &g_array_index (self->channels, ImpChannel,
+                                                 first_channel + c);
+          float *dst = out + (gsize) c * n_samples + done;
+          const gint16 *src = buf + c;
+
+          for (gint64 s = 0; s < take; s++)
+            dst[s] = (float) (src[(gsize) s * n_channels] * ch->gain
+                              + ch->offset);
+        }
+      done += take;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+native_read (ImpRecording  *self,
+             guint          first_channel,
+             guint          n_channels,
+             gint64         first_sample,
+             gint64         n_samples,
+             float         *out,
+             GError       **error)
+{
+  gboolean ok;
+
+  H5E_BEGIN_TRY
+    {
+      ok = native_read_inner (self, first_channel, n_channels,
+                              first_sample, n_samples, out, error);
+    }
+  H5E_END_TRY;
+
+  return ok;
+}
+
+static const ImpRecordingBackend native_backend = {
+  .format = "Imprint native",
+  .read = native_read,
+  .close = native_close,
+};
+
+static gboolean
+read_doubles (hid_t         group,
+              const char   *name,
+              hsize_t       n,
+              gboolean      required,
+              double      **values,
+              GError      **error)
+{
+  g_auto(ImpH5Id) dset = H5I_INVALID_HID;
+  g_autofree char *what = g_strdup_printf ("/channels/%s", name);
+  gint64 len;
+
+  *values = NULL;
+  if (H5Lexists (group, name, H5P_DEFAULT) <= 0)
+    {
+      if (required)
+        g_set_error (error, IMP_RECORDING_ERROR,
+                     IMP_RECORDING_ERROR_MALFORMED,
+                     "the %s dataset is missing", what);
+      return !required;
+    }
+  dset = H5Dopen2 (group, name, H5P_DEFAULT);
+  if (dset < 0)
+    {
+      g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_MALFORMED,
+                   "%s is not a dataset", what);
+      return FALSE;
+    }
+  len = _imp_h5_dataset_length (dset, what, error);
+  if (len < 0)
+    return FALSE;
+  if ((hsize_t) len != n)
+    {
+      g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_MALFORMED,
+                   "%s has %" G_GINT64_FORMAT " entries but /data has %"
+                   G_GUINT64_FORMAT " channels", what, len, (guint64) n);
+      return FALSE;
+    }
+  *values = g_new0 (double, MAX (n, 1));
+  if (n > 0 && H5Dread (dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL,
+                        H5P_DEFAULT, *values) < 0)
+    {
+      g_autofree char *msg = _imp_h5_error_text ();
+
+      g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_MALFORMED,
+                   "cannot read %s as numbers: %s", what, msg);
+      g_clear_pointer (values, g_free);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static char **
+read_channel_strings (hid_t        group,
+                      const char  *name,
+                      hsize_t      n,
+                      GError     **error)
+{
+  g_auto(ImpH5Id) dset = H5I_INVALID_HID;
+  g_autoptr(GError) local_error = NULL;
+  char **result;
+
+  if (H5Lexists (group, name, H5P_DEFAULT) <= 0
+      || (dset = H5Dopen2 (group, name, H5P_DEFAULT)) < 0)
+    {
+      g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_MALFORMED,
+                   "the /channels/%s dataset is missing", name);
+      return NULL;
+    }
+  result = _imp_h5_read_strings (dset, n, &local_error);
+  if (result == NULL)
+    g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_MALFORMED,
+                 "/channels/%s: %s (/data has %" G_GUINT64_FORMAT
+                 " channels)", name, local_error->message, (guint64) n);
+
+  return result;
+}
+
+static gboolean
+read_sweeps (ImpRecording  *rec,
+             hid_t          file,
+             gint64         n_samples,
+             GError       **error)
+{
+  g_auto(ImpH5Id) group = H5I_INVALID_HID;
+  g_auto(ImpH5Id) d_start = H5I_INVALID_HID;
+  g_auto(ImpH5Id) d_len = H5I_INVALID_HID;
+  g_auto(ImpH5Id) d_time = H5I_INVALID_HID;
+  g_autofree gint64 *starts = NULL;
+  g_autofree gint64 *lengths = NULL;
+  g_autofree double *times = NULL;
+  gint64 n, n2, n3;
+  gint64 next = 0;
+
+  if (H5Lexists (file, "sweeps", H5P_DEFAULT) <= 0)
+    {
+      _imp_recording_add_sweep (rec, n_samples, 0.0);
+      return TRUE;
+    }
+  group = H5Gopen2 (file, "sweeps", H5P_DEFAULT);
+  if (group < 0
+      || H5Lexists (group, "start_sample", H5P_DEFAULT) <= 0
+      || H5Lexists (group, "n_samples", H5P_DEFAULT) <= 0
+      || H5Lexists (group, "start_s", H5P_DEFAULT) <= 0)
+    {
+      g_set_error_literal (error, IMP_RECORDING_ERROR,
+                           IMP_RECORDING_ERROR_MALFORMED,
+                           "/sweeps must hold start_sample, n_samples and "
+                           "start_s datasets");
+      return FALSE;
+    }
+  d_start = H5Dopen2 (group, "start_sample", H5P_DEFAULT);
+  d_len = H5Dopen2 (group, "n_samples", H5P_DEFAULT);
+  d_time = H5Dopen2 (group, "start_s", H5P_DEFAULT);
+  if ((n = _imp_h5_dataset_length (d_start, "/sweeps/start_sample",
+                                   error)) < 0
+      || (n2 = _imp_h5_dataset_length (d_len, "/sweeps/n_samples",
+                                       error)) < 0
+      || (n3 = _imp_h5_dataset_length (d_time, "/sweeps/start_s",
+                                       error)) < 0)
+    return FALSE;
+  if (n != n2 || n != n3 || n == 0 || n > n_samples)
+    {
+      g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_MALFORMED,
+                   "the /sweeps datasets have %" G_GINT64_FORMAT ", %"
+                   G_GINT64_FORMAT " and %" G_GINT64_FORMAT " entries; "
+                   "they must have the same, non-zero length",
+                   n, n2, n3);
+      return FALSE;
+    }
+  starts = g_new (gint64, n);
+  lengths = g_new (gint64, n);
+  times = g_new (double, n);
+  if (H5Dread (d_start, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL,
+               H5P_DEFAULT, starts) < 0
+      || H5Dread (d_len, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL,
+                  H5P_DEFAULT, lengths) < 0
+      || H5Dread (d_time, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL,
+                  H5P_DEFAULT, times) < 0)
+    {
+      g_autofree char *msg = _imp_h5_error_text ();
+
+      g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_MALFORMED,
+                   "cannot read /sweeps: %s", msg);
+      return FALSE;
+    }
+  for (gint64 i = 0; i < n; i++)
+    {
+      if (starts[i] != next || lengths[i] <= 0
+          || lengths[i] > n_samples - next)
+        {
+          g_set_error (error, IMP_RECORDING_ERROR,
+                       IMP_RECORDING_ERROR_MALFORMED,
+                       "sweep %" G_GINT64_FORMAT " (start %" G_GINT64_FORMAT
+                       ", %" G_GINT64_FORMAT " samples) does not follow the "
+                       "previous one inside the %" G_GINT64_FORMAT
+                       " samples of /data", i, starts[i], lengths[i],
+                       n_samples);
+          return FALSE;
+        }
+      _imp_recording_add_sweep (rec, lengths[i], times[i]);
+      next += lengths[i];
+    }
+  if (next != n_samples)
+    {
+      g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_MALFORMED,
+                   "the sweeps cover %" G_GINT64_FORMAT " samples but /data "
+                   "holds %" G_GINT64_FORMAT, next, n_samples);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static herr_t
+metadata_attr_cb (hid_t              loc,
+                  const char        *name,
+                  const H5A_info_t  *info,
+                  void              *user_data)
+{
+  ImpRecording *rec = user_data;
+  g_autofree char *value = _imp_h5_attr_string (loc, name);
+
+  if (value != NULL)
+    _imp_recording_set_attribute (rec, name, value);
+  return 0;
+}
+
+static ImpRecording *
+native_open_inner (const char  *path,
+                   GError     **error)
+{
+  g_auto(ImpH5Id) file = H5I_INVALID_HID;
+  g_auto(ImpH5Id) data = H5I_INVALID_HID;
+  g_auto(ImpH5Id) dapl = H5I_INVALID_HID;
+  g_auto(ImpH5Id) space = H5I_INVALID_HID;
+  g_auto(ImpH5Id) type = H5I_INVALID_HID;
+  g_auto(ImpH5Id) dcpl = H5I_INVALID_HID;
+  g_auto(ImpH5Id) group = H5I_INVALID_HID;
+  g_autoptr(ImpRecording) rec = NULL;
+  g_autofree char *format = NULL;
+  g_autofree double *gain = NULL;
+  g_autofree double *offset = NULL;
+  g_autofree double *x_um = NULL;
+  g_autofree double *y_um = NULL;
+  g_autofree double *access = NULL;
+  g_auto(GStrv) labels = NULL;
+  g_auto(GStrv) units = NULL;
+  g_autofree char *fmt_name = NULL;
+  NativeData *nd;
+  double version;
+  double rate;
+  hsize_t dims[2];
+  hsize_t chunk[2] = { CHUNK_SAMPLES, CHUNK_CHANNELS };
+
+  file = H5Fopen (path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (file < 0)
+    {
+      g_autofree char *msg = _imp_h5_error_text ();
+
+      g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_MALFORMED,
+                   "it is an HDF5 file but HDF5 cannot open it (%s); it may "
+                   "be truncated or damaged", msg);
+      return NULL;
+    }
+
+  format = _imp_h5_attr_string (file, "imprint_format");
+  if (g_strcmp0 (format, NATIVE_FORMAT_NAME) != 0)
+    return NULL;
+
+  if (!_imp_h5_attr_double (file, "imprint_format_version", &version))
+    {
+      g_set_error_literal (error, IMP_RECORDING_ERROR,
+                           IMP_RECORDING_ERROR_MALFORMED,
+                           "the imprint_format_version attribute is missing");
+      return NULL;
+    }
+  if (version > IMP_NATIVE_FORMAT_VERSION)
+    {
+      g_set_error (error, IMP_RECORDING_ERROR,
+                   IMP_RECORDING_ERROR_UNSUPPORTED,
+                   "it uses version %g of the Imprint format; this program "
+                   "reads up to version %d", version,
+                   IMP_NATIVE_FORMAT_VERSION);
+      return NULL;
+    }
+  if (version < 1 || version != floor (version))
+    {
+      g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_MALFORMED,
+                   "imprint_format_version is %g, not a valid version",
+                   version);
+      return NULL;
+    }
+  if (!_imp_h5_attr_double (file, "sample_rate_hz", &rate))
+    {
+      g_set_error_literal (error, IMP_RECORDING_ERROR,
+                           IMP_RECORDING_ERROR_NO_RATE,
+                           "the sample_rate_hz attribute is missing");
+      return NULL;
+    }
+
+  if (H5Lexists (file, "data", H5P_DEFAULT) <= 0)
+    {
+      g_set_error_literal (error, IMP_RECORDING_ERROR,
+                           IMP_RECORDING_ERROR_MALFORMED,
+                           "the /data dataset is missing");
+      return NULL;
+    }
+  dapl = H5Pcreate (H5P_DATASET_ACCESS);
+  H5Pset_chunk_cache (dapl, READ_CACHE_SLOTS, READ_CACHE_BYTES, 0.75);
+  data = H5Dopen2 (file, "data", dapl);
+  if (data < 0)
+    {
+      g_set_error_literal (error, IMP_RECORDING_ERROR,
+                           IMP_RECORDING_ERROR_MALFORMED,
+                           "/data is not a dataset");
+      return NULL;
+    }
+  space = H5Dget_space (data);
+  if (H5Sget_simple_extent_ndims (space) != 2)
+    {
+      g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_MALFORMED,
+                   "/data has %d dimensions; it must have 2 "
+                   "(samples × channels)",
+                   H5Sget_simple_extent_ndims (space));
+      return NULL;
+    }
+  H5Sget_simple_extent_dims (space, dims, NULL);
+  type = H5Dget_type (data);
+  if (H5Tget_class (type) != H5T_INTEGER || H5Tget_size (type) != 2
+      || H5Tget_sign (type) != H5T_SGN_2)
+    {
+      g_set_error_literal (error, IMP_RECORDING_ERROR,
+                           IMP_RECORDING_ERROR_MALFORMED,
+                           "/data must hold 16-bit signed integers");
+      return NULL;
+    }
+  if (dims[1] == 0 || dims[1] > IMP_RECORDING_MAX_CHANNELS)
+    {
+      g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_MALFORMED,
+                   "/data has %" G_GUINT64_FORMAT " channels; a recording "
+                   "has 1 to %u", (guint64) dims[1],
+                   IMP_RECORDING_MAX_CHANNELS);
+      return NULL;
+    }
+  dcpl = H5Dget_create_plist (data);
+  if (H5Pget_layout (dcpl) == H5D_CHUNKED)
+    H5Pget_chunk (dcpl, 2, chunk);
+
+  if (H5Lexists (file, "channels", H5P_DEFAULT) <= 0
+      || (group = H5Gopen2 (file, "channels", H5P_DEFAULT)) < 0)
+    {
+      g_set_error_literal (error, IMP_RECORDING_ERROR,
+                           IMP_RECORDING_ERROR_MALFORMED,
+                           "the /channels group is missing");
+      return NULL;
+    }
+  labels = read_channel_strings (group, "label", dims[1], error);
+  if (labels == NULL)
+    return NULL;
+  units = read_channel_strings (group, "unit", dims[1], error);
+  if (units == NULL)
+    return NULL;
+  if (!read_doubles (group, "gain", dims[1], TRUE, &gain, error)
+      || !read_doubles (group, "offset", dims[1], TRUE, &offset, error)
+      || !read_doubles (group, "x_um", dims[1], FALSE, &x_um, error)
+      || !read_doubles (group, "y_um", dims[1], FALSE, &y_um, error)
+      || !read_doubles (group, "access", dims[1], FALSE, &access, error))
+    return NULL;
+
+  nd = g_new0 (NativeData, 1);
+  nd->file = H5I_INVALID_HID;
+  nd->data = H5I_INVALID_HID;
+  nd->chunk_samples = MAX (chunk[0], 1);
+  rec = _imp_recording_new (path, &native_backend, nd);
+  rec->sample_rate = rate;
+  fmt_name = g_strdup_printf ("Imprint native v%d", (int) version);
+  _imp_recording_set_format (rec, fmt_name);
+
+  for (guint c = 0; c < dims[1]; c++)
+    {
+      _imp_recording_add_channel (rec, labels[c], units[c],
+                                  gain[c], offset[c]);
+      if (x_um != NULL && y_um != NULL)
+        _imp_recording_set_position (rec, c, x_um[c], y_um[c]);
+      if (access != NULL && access[c] >= IMP_ACCESS_UNKNOWN
+          && access[c] <= IMP_ACCESS_NONE)
+        _imp_recording_set_access (rec, c, (ImpAccess) access[c]);
+    }
+
+  if (!read_sweeps (rec, file, (gint64) dims[0], error))
+    return NULL;
+
+  if (H5Lexists (file, "metadata", H5P_DEFAULT) > 0)
+    {
+      g_auto(ImpH5Id) meta = H5Gopen2 (file, "metadata", H5P_DEFAULT);
+
+      if (meta >= 0)
+        H5Aiterate2 (meta, H5_INDEX_NAME, H5_ITER_INC, NULL,
+                     metadata_attr_cb, rec);
+    }
+
+  nd->file = file;
+  nd->data = data;
+  file = H5I_INVALID_HID;
+  data = H5I_INVALID_HID;
+
+  return g_steal_pointer (&rec);
+}
+
+ImpRecording *
+_imp_native_open (const char  *path,
+                  GError     **error)
+{
+  ImpRecording *rec;
+
+  if (!_imp_h5_is_hdf5 (path))
+    return NULL;
+
+  H5E_BEGIN_TRY
+    {
+      rec = native_open_inner (path, error);
+    }
+  H5E_END_TRY;
+
+  return rec;
+}

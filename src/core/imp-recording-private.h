@@ -7,6 +7,8 @@
 
 #pragma once
 
+#include <hdf5.h>
+
 #include "imp-recording.h"
 
 G_BEGIN_DECLS
@@ -41,26 +43,55 @@ struct _ImpRecording
   GArray                     *channels;   /* of ImpChannel */
   GArray                     *sweeps;     /* of ImpSweep */
   char                       *warning;    /* repairs made while opening, or NULL */
+  char                       *format;     /* overrides backend->format, or NULL */
+  GHashTable                 *attributes; /* free-form strings from the file */
 };
+
+/* Limits beyond which a header is taken to be corrupt, not a recording. */
+#define IMP_RECORDING_MAX_RATE_HZ   1.0e7
+#define IMP_RECORDING_MAX_CHANNELS  65536
+#define IMP_RECORDING_MAX_SAMPLES   G_GINT64_CONSTANT (1000000000000)
 
 ImpRecording *_imp_recording_new          (const char                *path,
                                            const ImpRecordingBackend *backend,
                                            gpointer                   backend_data);
+/* Adds a channel. @unit is normalised with _imp_unit_normalise(): the
+ * stored unit is the canonical one and @gain and @offset are scaled to it,
+ * so a back end passes the file's own unit, gain and offset and reads
+ * with the stored (normalised) ones. */
 void          _imp_recording_add_channel  (ImpRecording              *self,
                                            const char                *label,
                                            const char                *unit,
                                            double                     gain,
                                            double                     offset);
+void          _imp_recording_set_position (ImpRecording              *self,
+                                           guint                      index,
+                                           double                     x_um,
+                                           double                     y_um);
+void          _imp_recording_set_access   (ImpRecording              *self,
+                                           guint                      index,
+                                           ImpAccess                  access);
+/* Appends a sweep after the last one; n_samples of the recording grows
+ * by @n_samples. */
 void          _imp_recording_add_sweep    (ImpRecording              *self,
                                            gint64                     n_samples,
                                            double                     start_s);
 void          _imp_recording_add_warning  (ImpRecording              *self,
                                            const char                *text);
+void          _imp_recording_set_format   (ImpRecording              *self,
+                                           const char                *format);
+void          _imp_recording_set_attribute (ImpRecording             *self,
+                                            const char               *key,
+                                            const char               *value);
+/* Refuses a recording whose rate is missing, zero, not finite or absurd,
+ * that has no channels or samples, non-finite gains, or sweeps that do not
+ * tile the sample range. Adds one sweep when the back end added none. */
 gboolean      _imp_recording_validate     (ImpRecording              *self,
                                            GError                   **error);
 
 /* Unit normalisation: returns the factor that turns @unit into the
- * canonical unit (V -> mV, A -> pA, ...) and stores the canonical name. */
+ * canonical unit (V -> mV, A -> pA, ...) and stores the canonical name.
+ * Units it does not know pass through: factor 1 and *canonical = @unit. */
 double        _imp_unit_normalise         (const char                *unit,
                                            const char               **canonical);
 
@@ -71,6 +102,46 @@ ImpRecording *_imp_native_open            (const char                *path,
 ImpRecording *_imp_nwb_open               (const char                *path,
                                            GError                   **error);
 ImpRecording *_imp_biosig_open            (const char                *path,
+                                           GError                   **error);
+
+/* HDF5 helpers shared by the native and NWB back ends (imp-native.c). */
+
+/* An HDF5 identifier of any kind, closed by g_auto() when it goes out of
+ * scope; _imp_h5_steal() takes it out of the variable. */
+typedef hid_t ImpH5Id;
+void          _imp_h5_id_close            (ImpH5Id                    id);
+G_DEFINE_AUTO_CLEANUP_FREE_FUNC (ImpH5Id, _imp_h5_id_close, H5I_INVALID_HID)
+
+static inline hid_t
+_imp_h5_steal (ImpH5Id *id)
+{
+  hid_t stolen = *id;
+
+  *id = H5I_INVALID_HID;
+  return stolen;
+}
+
+/* TRUE if @path starts with the HDF5 signature (at 0, 512, 1024, ...). */
+gboolean      _imp_h5_is_hdf5             (const char                *path);
+/* The innermost message on this thread's HDF5 error stack, or a generic
+ * text; free with g_free(). */
+char         *_imp_h5_error_text          (void);
+/* Reads a string attribute (fixed or variable length, scalar or the first
+ * element of an array); NULL if absent or not a string. */
+char         *_imp_h5_attr_string         (hid_t                      obj,
+                                           const char                *name);
+/* Reads a numeric attribute as double (first element); FALSE if absent
+ * or not numeric. */
+gboolean      _imp_h5_attr_double         (hid_t                      obj,
+                                           const char                *name,
+                                           double                    *value);
+/* Reads a 1-D string dataset of exactly @n elements. */
+char        **_imp_h5_read_strings        (hid_t                      dset,
+                                           hsize_t                    n,
+                                           GError                   **error);
+/* Number of elements of a 1-D dataset, or -1 (with error) if not 1-D. */
+gint64        _imp_h5_dataset_length      (hid_t                      dset,
+                                           const char                *what,
                                            GError                   **error);
 
 G_END_DECLS

@@ -82,6 +82,8 @@ const ImpSweep   *imp_recording_get_sweep         (ImpRecording  *self,
 guint             imp_recording_sweep_at          (ImpRecording  *self,
                                                    gint64         sample);
 const char       *imp_recording_get_warning       (ImpRecording  *self);
+const char       *imp_recording_get_attribute     (ImpRecording  *self,
+                                                   const char    *key);
 
 gboolean          imp_recording_read              (ImpRecording  *self,
                                                    guint          first_channel,
