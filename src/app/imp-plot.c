@@ -1,0 +1,313 @@
+/* imp-plot.c
+ *
+ * Copyright 2026 The Imprint authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <math.h>
+
+#include "imp-plot.h"
+
+/* Purple (depressed) over a neutral white to green (potentiated): a
+ * diverging scale that stays apart from the red/blue used for synapse
+ * sign, so a conductance is never read as excitatory or inhibitory. */
+static const guint32 diverging_stops[] = {
+  0x762a83, 0xaf8dc3, 0xe7d4e8, 0xf7f7f7, 0xd9f0d3, 0x7fbf7b, 0x1b7837,
+};
+
+static const guint32 plot_colors[] = {
+  [IMP_PLOT_COLOR_EXCITATORY]   = 0xd6402a,
+  [IMP_PLOT_COLOR_INHIBITORY]   = 0x1c71d8,
+  [IMP_PLOT_COLOR_AP_AP]        = 0x5e5c64,
+  [IMP_PLOT_COLOR_SELECTION]    = 0xf5c211,
+  [IMP_PLOT_COLOR_NODE_SPIKING] = 0x26a269,
+  [IMP_PLOT_COLOR_NODE_ACCESS]  = 0xf6f5f4,
+  [IMP_PLOT_COLOR_NODE_NONE]    = 0x9a9996,
+};
+
+static void
+rgb_to_rgba (guint32  rgb,
+             GdkRGBA *rgba)
+{
+  rgba->red = ((rgb >> 16) & 0xff) / 255.0;
+  rgba->green = ((rgb >> 8) & 0xff) / 255.0;
+  rgba->blue = (rgb & 0xff) / 255.0;
+  rgba->alpha = 1.0;
+}
+
+/**
+ * imp_plot_ticks:
+ * @lo: range start
+ * @hi: range end, above @lo
+ * @max_ticks: the most ticks wanted
+ * @ticks: (out): the ticks, a multiple of 1, 2 or 5 times a power of ten
+ *
+ * Chooses round tick positions for an axis.
+ */
+void
+imp_plot_ticks (double    lo,
+                double    hi,
+                guint     max_ticks,
+                ImpTicks *ticks)
+{
+  double raw;
+  double magnitude;
+  double fraction;
+  double nice;
+
+  g_return_if_fail (ticks != NULL);
+
+  if (!(hi > lo) || !isfinite (lo) || !isfinite (hi))
+    {
+      ticks->first = lo;
+      ticks->step = 1.0;
+      ticks->n = isfinite (lo) ? 1 : 0;
+      return;
+    }
+
+  raw = (hi - lo) / MAX (max_ticks, 1);
+  magnitude = pow (10.0, floor (log10 (raw)));
+  fraction = raw / magnitude;
+  if (fraction <= 1.0)
+    nice = 1.0;
+  else if (fraction <= 2.0)
+    nice = 2.0;
+  else if (fraction <= 5.0)
+    nice = 5.0;
+  else
+    nice = 10.0;
+
+  ticks->step = nice * magnitude;
+  ticks->first = ceil (lo / ticks->step - 1e-9) * ticks->step;
+  ticks->n = (guint) floor ((hi - ticks->first) / ticks->step + 1e-9) + 1;
+}
+
+/**
+ * imp_plot_format_tick:
+ * @value: the tick value
+ * @step: the tick spacing, which sets the number of decimals
+ *
+ * Returns: (transfer full): the label, with a typographic minus sign
+ */
+char *
+imp_plot_format_tick (double value,
+                      double step)
+{
+  int decimals = 0;
+  g_autofree char *text = NULL;
+
+  if (step > 0 && step < 1.0)
+    decimals = (int) ceil (-log10 (step) - 1e-9);
+  decimals = CLAMP (decimals, 0, 6);
+
+  if (fabs (value) < step * 1e-6)
+    value = 0.0;
+
+  text = g_strdup_printf ("%.*f", decimals, fabs (value));
+  if (value < 0)
+    return g_strconcat ("\u2212", text, NULL);
+  return g_steal_pointer (&text);
+}
+
+/**
+ * imp_plot_get_color:
+ * @color: which meaning
+ * @rgba: (out): its colour
+ */
+void
+imp_plot_get_color (ImpPlotColor  color,
+                    GdkRGBA      *rgba)
+{
+  g_return_if_fail (color < G_N_ELEMENTS (plot_colors));
+
+  rgb_to_rgba (plot_colors[color], rgba);
+}
+
+/**
+ * imp_plot_sign_color:
+ * @sign: 'E' or 'I'
+ * @rgba: (out): warm red for excitatory, blue for inhibitory, grey otherwise
+ */
+void
+imp_plot_sign_color (char     sign,
+                     GdkRGBA *rgba)
+{
+  if (sign == 'E')
+    imp_plot_get_color (IMP_PLOT_COLOR_EXCITATORY, rgba);
+  else if (sign == 'I')
+    imp_plot_get_color (IMP_PLOT_COLOR_INHIBITORY, rgba);
+  else
+    imp_plot_get_color (IMP_PLOT_COLOR_AP_AP, rgba);
+}
+
+/**
+ * imp_plot_diverging_color:
+ * @t: position on the scale, 0 (low) to 1 (high); 0.5 is neutral
+ * @rgba: (out): the colour
+ */
+void
+imp_plot_diverging_color (double   t,
+                          GdkRGBA *rgba)
+{
+  guint n = G_N_ELEMENTS (diverging_stops) - 1;
+  GdkRGBA a;
+  GdkRGBA b;
+  double pos;
+  guint i;
+  double f;
+
+  if (!isfinite (t))
+    t = 0.5;
+  t = CLAMP (t, 0.0, 1.0);
+  pos = t * n;
+  i = MIN ((guint) floor (pos), n - 1);
+  f = pos - i;
+
+  rgb_to_rgba (diverging_stops[i], &a);
+  rgb_to_rgba (diverging_stops[i + 1], &b);
+  rgba->red = a.red + (b.red - a.red) * f;
+  rgba->green = a.green + (b.green - a.green) * f;
+  rgba->blue = a.blue + (b.blue - a.blue) * f;
+  rgba->alpha = 1.0;
+}
+
+/**
+ * imp_plot_get_foreground:
+ * @widget: a widget
+ * @rgba: (out): its text colour, which follows light and dark styles
+ */
+void
+imp_plot_get_foreground (GtkWidget *widget,
+                         GdkRGBA   *rgba)
+{
+  g_return_if_fail (GTK_IS_WIDGET (widget));
+
+  gtk_style_context_get_color (gtk_widget_get_style_context (widget), rgba);
+}
+
+/**
+ * imp_plot_set_source:
+ * @cr: a cairo context
+ * @rgba: a colour
+ * @alpha: multiplied into the colour's alpha
+ */
+void
+imp_plot_set_source (cairo_t       *cr,
+                     const GdkRGBA *rgba,
+                     double         alpha)
+{
+  cairo_set_source_rgba (cr, rgba->red, rgba->green, rgba->blue,
+                         rgba->alpha * alpha);
+}
+
+/**
+ * imp_plot_layout_new:
+ * @widget: the widget whose font to use
+ * @scale: font size relative to the widget's, e.g. 0.85 for axis labels
+ *
+ * Returns: (transfer full): a layout for chart text
+ */
+PangoLayout *
+imp_plot_layout_new (GtkWidget *widget,
+                     double     scale)
+{
+  PangoLayout *layout;
+  PangoFontDescription *desc;
+  const PangoFontDescription *base;
+
+  g_return_val_if_fail (GTK_IS_WIDGET (widget), NULL);
+
+  layout = gtk_widget_create_pango_layout (widget, NULL);
+  base = pango_context_get_font_description (pango_layout_get_context (layout));
+  desc = pango_font_description_copy (base);
+  if (pango_font_description_get_size (desc) > 0)
+    pango_font_description_set_size (desc,
+                                     pango_font_description_get_size (desc)
+                                     * scale);
+  pango_layout_set_font_description (layout, desc);
+  pango_font_description_free (desc);
+
+  return layout;
+}
+
+/**
+ * imp_plot_text_size:
+ * @layout: a chart layout
+ * @text: the text
+ * @width: (out) (optional): logical width in pixels
+ * @height: (out) (optional): logical height in pixels
+ */
+void
+imp_plot_text_size (PangoLayout *layout,
+                    const char  *text,
+                    double      *width,
+                    double      *height)
+{
+  int w;
+  int h;
+
+  pango_layout_set_text (layout, text, -1);
+  pango_layout_get_pixel_size (layout, &w, &h);
+  if (width != NULL)
+    *width = w;
+  if (height != NULL)
+    *height = h;
+}
+
+/**
+ * imp_plot_text:
+ * @cr: a cairo context with the source set
+ * @layout: a chart layout
+ * @text: the text
+ * @x: anchor x
+ * @y: anchor y
+ * @xalign: 0 puts the text's left edge at @x, 0.5 centres it, 1 right
+ * @yalign: the same vertically
+ */
+void
+imp_plot_text (cairo_t     *cr,
+               PangoLayout *layout,
+               const char  *text,
+               double       x,
+               double       y,
+               double       xalign,
+               double       yalign)
+{
+  double w;
+  double h;
+
+  imp_plot_text_size (layout, text, &w, &h);
+  cairo_move_to (cr, round (x - w * xalign), round (y - h * yalign));
+  pango_cairo_show_layout (cr, layout);
+}
+
+/**
+ * imp_plot_rounded_rect:
+ * @cr: a cairo context
+ * @x: left
+ * @y: top
+ * @width: width
+ * @height: height
+ * @radius: corner radius
+ *
+ * Adds a rounded rectangle to the current path.
+ */
+void
+imp_plot_rounded_rect (cairo_t *cr,
+                       double   x,
+                       double   y,
+                       double   width,
+                       double   height,
+                       double   radius)
+{
+  radius = MIN (radius, MIN (width, height) / 2);
+  cairo_new_sub_path (cr);
+  cairo_arc (cr, x + width - radius, y + radius, radius, -G_PI_2, 0);
+  cairo_arc (cr, x + width - radius, y + height - radius, radius, 0, G_PI_2);
+  cairo_arc (cr, x + radius, y + height - radius, radius, G_PI_2, G_PI);
+  cairo_arc (cr, x + radius, y + radius, radius, G_PI, 3 * G_PI_2);
+  cairo_close_path (cr);
+}
