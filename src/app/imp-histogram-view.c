@@ -7,41 +7,515 @@
 
 #include "config.h"
 
-#include "imp-histogram-view.h"
+#include <math.h>
+#include <adwaita.h>
+#include <glib/gi18n.h>
+
+#include "imp-binning.h"
+#include "imp-histogram-view-private.h"
+#include "imp-plot.h"
+
+#define MARGIN_LEFT   64.0
+#define MARGIN_RIGHT  24.0
+#define MARGIN_TOP    28.0
+#define MARGIN_BOTTOM 48.0
 
 struct _ImpHistogramView
 {
   GtkWidget   parent_instance;
+
   ImpSession *session;
+
+  /* the binned data: a model of the selected candidate's amplitudes */
+  int         candidate;
+  guint      *counts;
+  guint       n_bins;
+  double      origin;
+  double      width;
+  double      mean;
+  double      sd;
+  guint       n_finite;
+  gboolean    updating;
+
+  GtkWidget  *stack;
+  GtkWidget  *status_page;
+  GtkWidget  *title;
+  GtkWidget  *bin_width;
+  GtkWidget  *canvas;
+  GtkWidget  *stats;
 };
 
+enum {
+  PROP_0,
+  PROP_SESSION,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
 G_DEFINE_FINAL_TYPE (ImpHistogramView, imp_histogram_view, GTK_TYPE_WIDGET)
+
+static const char *
+channel_label (ImpAnalysisResult *result,
+               guint              channel)
+{
+  if (result->labels != NULL && channel < result->n_channels
+      && result->labels[channel] != NULL)
+    return result->labels[channel];
+  return "?";
+}
+
+static void
+rebin (ImpHistogramView *self)
+{
+  ImpCandidate *c = imp_session_get_selected_candidate (self->session);
+  g_autofree char *stats = NULL;
+  double width;
+
+  g_clear_pointer (&self->counts, g_free);
+  self->n_bins = 0;
+  if (c == NULL || c->n_trials == 0 || c->trial_amplitudes == NULL)
+    return;
+
+  width = gtk_spin_button_get_value (GTK_SPIN_BUTTON (self->bin_width));
+  self->counts = imp_binning_count (c->trial_amplitudes, c->n_trials, width,
+                                    &self->origin, &self->width,
+                                    &self->n_bins);
+  imp_binning_stats (c->trial_amplitudes, c->n_trials, &self->mean,
+                     &self->sd, &self->n_finite);
+
+  stats = g_strdup_printf (_("%u trials · mean %+.3f mV · SD %.3f mV · "
+                             "%u bins of %.3f mV"),
+                           self->n_finite, self->mean, self->sd,
+                           self->n_bins, self->width);
+  gtk_label_set_text (GTK_LABEL (self->stats), stats);
+  gtk_widget_queue_draw (self->canvas);
+}
+
+static void
+set_auto_width (ImpHistogramView *self)
+{
+  ImpCandidate *c = imp_session_get_selected_candidate (self->session);
+
+  if (c == NULL || c->n_trials == 0 || c->trial_amplitudes == NULL)
+    return;
+
+  self->updating = TRUE;
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (self->bin_width),
+                             imp_binning_auto_width (c->trial_amplitudes,
+                                                     c->n_trials));
+  self->updating = FALSE;
+}
+
+static void
+update (ImpHistogramView *self)
+{
+  ImpAnalysisResult *result = imp_session_get_result (self->session);
+  ImpCandidate *c = imp_session_get_selected_candidate (self->session);
+  int index = imp_session_get_selected (self->session);
+  g_autofree char *title = NULL;
+
+  if (c == NULL || result == NULL)
+    {
+      self->candidate = -1;
+      g_clear_pointer (&self->counts, g_free);
+      adw_status_page_set_title (ADW_STATUS_PAGE (self->status_page),
+                                 _("No Connection Selected"));
+      adw_status_page_set_description
+        (ADW_STATUS_PAGE (self->status_page),
+         _("Select a connection in the Pairs or Map view to see the "
+           "distribution of its PSP amplitudes."));
+      gtk_stack_set_visible_child_name (GTK_STACK (self->stack), "empty");
+      return;
+    }
+
+  if (c->n_trials == 0 || c->trial_amplitudes == NULL)
+    {
+      self->candidate = -1;
+      g_clear_pointer (&self->counts, g_free);
+      adw_status_page_set_title (ADW_STATUS_PAGE (self->status_page),
+                                 _("No Trials"));
+      adw_status_page_set_description
+        (ADW_STATUS_PAGE (self->status_page),
+         _("The presynaptic cell of this pair fired no usable APs, so there "
+           "are no PSP amplitudes to count."));
+      gtk_stack_set_visible_child_name (GTK_STACK (self->stack), "empty");
+      return;
+    }
+
+  title = g_strdup_printf (_("%s → %s · %s"),
+                           channel_label (result, c->pre),
+                           channel_label (result, c->post),
+                           c->sign == 'I' ? _("inhibitory")
+                                          : _("excitatory"));
+  gtk_label_set_text (GTK_LABEL (self->title), title);
+
+  /* a new pair gets its own automatic width */
+  if (index != self->candidate)
+    {
+      self->candidate = index;
+      set_auto_width (self);
+    }
+  rebin (self);
+  gtk_stack_set_visible_child_name (GTK_STACK (self->stack), "plot");
+}
+
+/* Drawing */
+
+typedef struct
+{
+  double x0, x1, y0, y1;          /* data range */
+  double left, right, top, bottom; /* plot box in pixels */
+} Frame;
+
+static double
+frame_x (const Frame *f,
+         double       v)
+{
+  return f->left + (v - f->x0) / (f->x1 - f->x0) * (f->right - f->left);
+}
+
+static double
+frame_y (const Frame *f,
+         double       v)
+{
+  return f->bottom - (v - f->y0) / (f->y1 - f->y0) * (f->bottom - f->top);
+}
+
+static void
+draw_axes (ImpHistogramView *self,
+           cairo_t          *cr,
+           const Frame      *f,
+           const GdkRGBA    *fg)
+{
+  g_autoptr(PangoLayout) text = imp_plot_layout_new (self->canvas, 0.85);
+  ImpTicks ticks;
+  guint max_x = MAX (2, (guint) ((f->right - f->left) / 70));
+  guint max_y = MAX (2, (guint) ((f->bottom - f->top) / 40));
+
+  cairo_set_line_width (cr, 1.0);
+
+  imp_plot_ticks (f->y0, f->y1, max_y, &ticks);
+  ticks.step = MAX (ticks.step, 1.0);
+  for (double v = ceil (f->y0 / ticks.step) * ticks.step;
+       v <= f->y1 + 1e-9; v += ticks.step)
+    {
+      g_autofree char *label = imp_plot_format_tick (v, ticks.step);
+      double y = round (frame_y (f, v)) + 0.5;
+
+      imp_plot_set_source (cr, fg, 0.1);
+      cairo_move_to (cr, f->left, y);
+      cairo_line_to (cr, f->right, y);
+      cairo_stroke (cr);
+      imp_plot_set_source (cr, fg, 0.75);
+      imp_plot_text (cr, text, label, f->left - 6, y, 1.0, 0.5);
+    }
+
+  imp_plot_ticks (f->x0, f->x1, max_x, &ticks);
+  for (guint i = 0; i < ticks.n; i++)
+    {
+      double v = ticks.first + i * ticks.step;
+      g_autofree char *label = imp_plot_format_tick (v, ticks.step);
+      double x = round (frame_x (f, v)) + 0.5;
+
+      imp_plot_set_source (cr, fg, 0.6);
+      cairo_move_to (cr, x, f->bottom);
+      cairo_line_to (cr, x, f->bottom + 4);
+      cairo_stroke (cr);
+      imp_plot_set_source (cr, fg, 0.75);
+      imp_plot_text (cr, text, label, x, f->bottom + 6, 0.5, 0.0);
+    }
+
+  imp_plot_set_source (cr, fg, 0.6);
+  cairo_move_to (cr, f->left + 0.5, f->top);
+  cairo_line_to (cr, f->left + 0.5, f->bottom + 0.5);
+  cairo_line_to (cr, f->right, f->bottom + 0.5);
+  cairo_stroke (cr);
+
+  imp_plot_set_source (cr, fg, 0.9);
+  imp_plot_text (cr, text, _("PSP amplitude (mV)"),
+                 (f->left + f->right) / 2, f->bottom + 26, 0.5, 0.0);
+  cairo_save (cr);
+  cairo_translate (cr, 14, (f->top + f->bottom) / 2);
+  cairo_rotate (cr, -G_PI_2);
+  imp_plot_text (cr, text, _("Trials (count)"), 0, 0, 0.5, 0.0);
+  cairo_restore (cr);
+}
+
+static void
+draw_bars (ImpHistogramView *self,
+           cairo_t          *cr,
+           const Frame      *f,
+           const GdkRGBA    *color)
+{
+  for (guint i = 0; i < self->n_bins; i++)
+    {
+      double x0, x1, y;
+
+      if (self->counts[i] == 0)
+        continue;
+      x0 = frame_x (f, self->origin + i * self->width);
+      x1 = frame_x (f, self->origin + (i + 1) * self->width);
+      y = frame_y (f, self->counts[i]);
+      cairo_rectangle (cr, x0, y, MAX (x1 - x0, 1.0), f->bottom - y);
+    }
+
+  imp_plot_set_source (cr, color, 0.55);
+  cairo_fill_preserve (cr);
+  imp_plot_set_source (cr, color, 1.0);
+  cairo_set_line_width (cr, 1.0);
+  cairo_stroke (cr);
+}
+
+static void
+draw_mean (ImpHistogramView *self,
+           cairo_t          *cr,
+           const Frame      *f,
+           const GdkRGBA    *fg)
+{
+  static const double dashes[] = { 5.0, 3.0 };
+  g_autoptr(PangoLayout) text = imp_plot_layout_new (self->canvas, 0.85);
+  g_autofree char *label = NULL;
+  double x = round (frame_x (f, self->mean)) + 0.5;
+  double xalign = x > (f->left + f->right) / 2 ? 1.0 : 0.0;
+
+  imp_plot_set_source (cr, fg, 0.85);
+  cairo_set_line_width (cr, 1.5);
+  cairo_set_dash (cr, dashes, G_N_ELEMENTS (dashes), 0);
+  cairo_move_to (cr, x, f->top - 4);
+  cairo_line_to (cr, x, f->bottom);
+  cairo_stroke (cr);
+  cairo_set_dash (cr, NULL, 0, 0);
+
+  label = g_strdup_printf (_("mean %+.3f mV"), self->mean);
+  imp_plot_text (cr, text, label, x + (xalign > 0 ? -4 : 4), f->top - 4,
+                 xalign, 1.0);
+}
+
+static void
+draw_cb (GtkDrawingArea *area,
+         cairo_t        *cr,
+         int             width,
+         int             height,
+         gpointer        user_data)
+{
+  ImpHistogramView *self = IMP_HISTOGRAM_VIEW (user_data);
+  ImpCandidate *c = imp_session_get_selected_candidate (self->session);
+  guint max_count = 1;
+  GdkRGBA fg;
+  GdkRGBA color;
+  Frame f;
+  double pad;
+
+  if (self->counts == NULL || c == NULL)
+    return;
+
+  imp_plot_get_foreground (GTK_WIDGET (area), &fg);
+  imp_plot_sign_color (c->sign, &color);
+
+  for (guint i = 0; i < self->n_bins; i++)
+    max_count = MAX (max_count, self->counts[i]);
+
+  /* zero stays in view: failures and the quantal steps count from it */
+  f.x0 = MIN (self->origin, 0.0);
+  f.x1 = MAX (self->origin + self->n_bins * self->width, 0.0);
+  pad = (f.x1 - f.x0) * 0.03;
+  f.x0 -= pad;
+  f.x1 += pad;
+  f.y0 = 0;
+  f.y1 = max_count * 1.08;
+  f.left = MARGIN_LEFT;
+  f.right = width - MARGIN_RIGHT;
+  f.top = MARGIN_TOP;
+  f.bottom = height - MARGIN_BOTTOM;
+  if (f.right - f.left < 40 || f.bottom - f.top < 40)
+    return;
+
+  draw_axes (self, cr, &f, &fg);
+  draw_bars (self, cr, &f, &color);
+  draw_mean (self, cr, &f, &fg);
+}
+
+/* Callbacks */
+
+static void
+bin_width_changed_cb (ImpHistogramView *self)
+{
+  if (self->updating)
+    return;
+  rebin (self);
+}
+
+static void
+auto_clicked_cb (ImpHistogramView *self)
+{
+  set_auto_width (self);
+  rebin (self);
+}
+
+static void
+session_changed_cb (ImpHistogramView *self)
+{
+  update (self);
+}
+
+/* Object */
+
+static void
+imp_histogram_view_constructed (GObject *object)
+{
+  ImpHistogramView *self = IMP_HISTOGRAM_VIEW (object);
+
+  G_OBJECT_CLASS (imp_histogram_view_parent_class)->constructed (object);
+
+  g_return_if_fail (IMP_IS_SESSION (self->session));
+
+  g_signal_connect_object (self->session, "notify::result",
+                           G_CALLBACK (session_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::selected",
+                           G_CALLBACK (session_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  update (self);
+}
 
 static void
 imp_histogram_view_dispose (GObject *object)
 {
   ImpHistogramView *self = IMP_HISTOGRAM_VIEW (object);
 
+  gtk_widget_dispose_template (GTK_WIDGET (self), IMP_TYPE_HISTOGRAM_VIEW);
+  g_clear_pointer (&self->counts, g_free);
   g_clear_object (&self->session);
+
   G_OBJECT_CLASS (imp_histogram_view_parent_class)->dispose (object);
+}
+
+static void
+imp_histogram_view_get_property (GObject    *object,
+                                 guint       prop_id,
+                                 GValue     *value,
+                                 GParamSpec *pspec)
+{
+  ImpHistogramView *self = IMP_HISTOGRAM_VIEW (object);
+
+  switch (prop_id)
+    {
+    case PROP_SESSION:
+      g_value_set_object (value, self->session);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+imp_histogram_view_set_property (GObject      *object,
+                                 guint         prop_id,
+                                 const GValue *value,
+                                 GParamSpec   *pspec)
+{
+  ImpHistogramView *self = IMP_HISTOGRAM_VIEW (object);
+
+  switch (prop_id)
+    {
+    case PROP_SESSION:
+      self->session = g_value_dup_object (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
 }
 
 static void
 imp_histogram_view_class_init (ImpHistogramViewClass *klass)
 {
-  G_OBJECT_CLASS (klass)->dispose = imp_histogram_view_dispose;
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->constructed = imp_histogram_view_constructed;
+  object_class->dispose = imp_histogram_view_dispose;
+  object_class->get_property = imp_histogram_view_get_property;
+  object_class->set_property = imp_histogram_view_set_property;
+
+  properties[PROP_SESSION] =
+    g_param_spec_object ("session", NULL, NULL,
+                         IMP_TYPE_SESSION,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY
+                         | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/imprint/Imprint/"
+                                               "imp-histogram-view.ui");
+  gtk_widget_class_bind_template_child (widget_class, ImpHistogramView,
+                                        stack);
+  gtk_widget_class_bind_template_child (widget_class, ImpHistogramView,
+                                        status_page);
+  gtk_widget_class_bind_template_child (widget_class, ImpHistogramView,
+                                        title);
+  gtk_widget_class_bind_template_child (widget_class, ImpHistogramView,
+                                        bin_width);
+  gtk_widget_class_bind_template_child (widget_class, ImpHistogramView,
+                                        canvas);
+  gtk_widget_class_bind_template_child (widget_class, ImpHistogramView,
+                                        stats);
+  gtk_widget_class_bind_template_callback (widget_class,
+                                           bin_width_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, auto_clicked_cb);
+
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+  gtk_widget_class_set_css_name (widget_class, "imphistogramview");
 }
 
 static void
 imp_histogram_view_init (ImpHistogramView *self)
 {
+  self->candidate = -1;
+  self->width = 0.05;
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+  gtk_drawing_area_set_draw_func (GTK_DRAWING_AREA (self->canvas), draw_cb,
+                                  self, NULL);
 }
 
+/**
+ * imp_histogram_view_new:
+ * @session: the window's session
+ *
+ * Returns: (transfer floating): the PSP amplitude histogram view
+ */
 GtkWidget *
 imp_histogram_view_new (ImpSession *session)
 {
-  ImpHistogramView *self = g_object_new (IMP_TYPE_HISTOGRAM_VIEW, NULL);
+  g_return_val_if_fail (IMP_IS_SESSION (session), NULL);
 
-  self->session = g_object_ref (session);
-  return GTK_WIDGET (self);
+  return g_object_new (IMP_TYPE_HISTOGRAM_VIEW, "session", session, NULL);
+}
+
+/* Internal, for tests */
+
+const guint *
+_imp_histogram_view_get_bins (ImpHistogramView *self,
+                              guint            *n_bins,
+                              double           *origin,
+                              double           *width)
+{
+  g_return_val_if_fail (IMP_IS_HISTOGRAM_VIEW (self), NULL);
+
+  *n_bins = self->n_bins;
+  if (origin != NULL)
+    *origin = self->origin;
+  if (width != NULL)
+    *width = self->width;
+  return self->counts;
+}
+
+void
+_imp_histogram_view_set_bin_width (ImpHistogramView *self,
+                                   double            width)
+{
+  g_return_if_fail (IMP_IS_HISTOGRAM_VIEW (self));
+
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (self->bin_width), width);
 }
