@@ -29,6 +29,11 @@ typedef struct
   double alpha;               /* significance level after correction, default 0.001 */
   guint  n_surrogates;        /* surrogate trains for the null, default 200 */
   guint64 seed;               /* surrogate RNG seed, default 1 */
+  double jitter_ms;           /* surrogates move each pre AP by up to this,
+                                 default 50 ms */
+  guint  min_pre_aps;         /* a pre channel needs this many APs, default 3 */
+  double candidate_p_max;     /* pairs kept as candidates (with evidence)
+                                 below this uncorrected p, default 0.01 */
 } ImpAnalysisParams;
 
 typedef struct
@@ -56,6 +61,14 @@ typedef struct
   guint   average_len;     /* samples; sample 0 is window_pre_ms before the AP */
   float  *trial_amplitudes;/* per presynaptic AP, mV */
   guint   n_trials;
+  /* test details; p_value and ap_ap_p_value above are corrected for
+   * multiple comparisons (Benjamini-Hochberg q-values) */
+  double  p_uncorrected;
+  double  ap_ap_p_uncorrected;
+  guint   n_hits;          /* post PSPs of the sign in the latency window */
+  double  null_mean;       /* the same count expected under the null */
+  guint   n_ap_ap_hits;    /* post APs in the AP->AP window */
+  double  ap_ap_null_mean;
 } ImpCandidate;
 
 typedef struct
@@ -73,6 +86,9 @@ typedef struct
                                         sorted by p_value */
   guint             n_connections;   /* significant AP->PSP */
   guint             n_ap_ap_connections;
+  guint64           n_pairs_tested;  /* ordered pairs with a test */
+  gint64            n_samples;
+  double           *median_mv;       /* n_channels, median level */
 } ImpAnalysisResult;
 
 void               imp_analysis_params_init_default (ImpAnalysisParams  *params);

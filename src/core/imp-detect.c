@@ -6,3 +6,709 @@
  */
 
 #include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_cdf.h>
+
+#include "imp-detect.h"
+
+/* MAD / 0.6745 is the SD of a normal distribution. */
+#define MAD_TO_SD (1.0 / 0.6744897501960817)
+/* The AP slope threshold never drops below this, in mV/ms, so a channel
+ * without noise (synthetic or heavily filtered) is not searched for APs in
+ * every rising sample. */
+#define AP_SLOPE_FLOOR_MV_MS 1.0
+/* The peak is searched for this long after the slope crossing, then
+ * followed uphill for at most AP_MAX_CLIMB_MS. */
+#define AP_PEAK_SEARCH_MS 2.0
+#define AP_MAX_CLIMB_MS   5.0
+/* The baseline under an AP is the median over this span before the
+ * crossing. */
+#define AP_BASE_FROM_MS   3.0
+#define AP_BASE_TO_MS     0.3
+/* PSP detection ignores this span around each AP peak (plus the detector's
+ * own reach), and after it as long as the slope stays high (the AP's
+ * after-hyperpolarisation), up to PSP_BLANK_MAX_MS. */
+#define PSP_BLANK_BEFORE_MS 2.0
+#define PSP_BLANK_AFTER_MS  3.0
+#define PSP_BLANK_MAX_MS    50.0
+/* A PSP's amplitude is its extreme within this time of its steepest rise. */
+#define PSP_PEAK_SEARCH_MS  5.0
+
+static inline void
+swap_float (float *a,
+            float *b)
+{
+  float t = *a;
+
+  *a = *b;
+  *b = t;
+}
+
+/* Returns the k-th smallest of x[0..n), reordering x (Hoare's selection). */
+static float
+select_kth (float *x,
+            gsize  n,
+            gsize  k)
+{
+  gsize lo = 0;
+  gsize hi = n - 1;
+
+  g_assert (k < n);
+
+  while (lo < hi)
+    {
+      float pivot = x[lo + (hi - lo) / 2];
+      gsize i = lo;
+      gsize j = hi;
+
+      while (i <= j)
+        {
+          while (x[i] < pivot)
+            i++;
+          while (x[j] > pivot)
+            j--;
+          if (i <= j)
+            {
+              swap_float (&x[i], &x[j]);
+              i++;
+              if (j == 0)
+                break;
+              j--;
+            }
+        }
+      if (k <= j)
+        hi = j;
+      else if (k >= i)
+        lo = i;
+      else
+        break;
+    }
+
+  return x[k];
+}
+
+/**
+ * imp_detect_median:
+ * @x: (inout) (array length=n): values; reordered
+ * @n: count
+ *
+ * Returns: the median (mean of the two middle values for even @n), or NAN
+ *   when @n is 0
+ */
+double
+imp_detect_median (float *x,
+                   gsize  n)
+{
+  double upper;
+  float lower;
+  gsize i;
+
+  g_return_val_if_fail (x != NULL || n == 0, NAN);
+
+  if (n == 0)
+    return NAN;
+
+  upper = select_kth (x, n, n / 2);
+  if (n % 2 == 1)
+    return upper;
+
+  /* After selection, the lower middle is the largest of the lower part. */
+  lower = x[0];
+  for (i = 1; i < n / 2; i++)
+    lower = MAX (lower, x[i]);
+  return 0.5 * (lower + upper);
+}
+
+/**
+ * imp_detect_robust_sd:
+ * @x: (array length=n): values
+ * @n: count
+ *
+ * The median absolute deviation from the median, scaled to the SD of a
+ * normal distribution: insensitive to a minority of large events.
+ *
+ * Returns: the robust SD, in the unit of @x
+ */
+double
+imp_detect_robust_sd (const float *x,
+                      gsize        n)
+{
+  g_autofree float *work = NULL;
+  double median;
+  gsize i;
+
+  g_return_val_if_fail (x != NULL || n == 0, NAN);
+
+  if (n == 0)
+    return NAN;
+
+  work = g_memdup2 (x, n * sizeof (float));
+  median = imp_detect_median (work, n);
+  for (i = 0; i < n; i++)
+    work[i] = fabsf (x[i] - (float) median);
+
+  return imp_detect_median (work, n) * MAD_TO_SD;
+}
+
+/**
+ * imp_detect_noise_sd:
+ * @x: (array length=n): samples
+ * @n: count
+ *
+ * The SD of white recording noise, from the robust SD of the first
+ * difference divided by √2. Slow signals (PSPs, drift) barely change the
+ * first difference, and APs are too rare to move its median.
+ *
+ * Returns: the noise SD, in the unit of @x
+ */
+double
+imp_detect_noise_sd (const float *x,
+                     gsize        n)
+{
+  g_autofree float *diff = NULL;
+  gsize i;
+
+  g_return_val_if_fail (x != NULL || n == 0, NAN);
+
+  if (n < 2)
+    return NAN;
+
+  diff = g_new (float, n - 1);
+  for (i = 0; i + 1 < n; i++)
+    diff[i] = x[i + 1] - x[i];
+
+  return imp_detect_robust_sd (diff, n - 1) / G_SQRT2;
+}
+
+static inline gsize
+ms_to_samples (double ms,
+               double sample_rate)
+{
+  return (gsize) MAX (1.0, round (ms * sample_rate / 1000.0));
+}
+
+static double
+segment_median (const float *x,
+                gsize        from,
+                gsize        to)
+{
+  g_autofree float *work = g_memdup2 (x + from, (to - from) * sizeof (float));
+
+  return imp_detect_median (work, to - from);
+}
+
+/**
+ * imp_detect_aps:
+ * @x: (array length=n): membrane potential, mV
+ * @n: samples
+ * @sample_rate: Hz
+ * @params: uses ap_threshold_sd, ap_min_height_mv, ap_refractory_ms
+ * @first_sample: recording index of x[0]
+ * @aps: (element-type ImpEvent): appended to: peak sample and height (mV)
+ *
+ * An AP starts where the slope (first difference) exceeds ap_threshold_sd
+ * robust SDs of the slope. Its peak is the maximum within 2 ms, followed
+ * uphill. It counts when the peak stands ap_min_height_mv above the median
+ * of the 3 ms before the crossing and the signal falls by half that height
+ * within IMP_DETECT_AP_MAX_FALL_MS of the peak. Crossings less than
+ * ap_refractory_ms after the last peak are ignored. APs too close to the
+ * end of @x for the fall to be seen are not reported.
+ *
+ * Returns: the number of APs appended
+ */
+gsize
+imp_detect_aps (const float             *x,
+                gsize                    n,
+                double                   sample_rate,
+                const ImpAnalysisParams *params,
+                gint64                   first_sample,
+                GArray                  *aps)
+{
+  g_autofree float *diff = NULL;
+  double threshold;
+  gsize search, climb, refractory, fall, base_from, base_to;
+  gsize next_allowed = 0;
+  gsize n_found = 0;
+  gboolean armed = TRUE;
+  gsize i;
+
+  g_return_val_if_fail (x != NULL || n == 0, 0);
+  g_return_val_if_fail (sample_rate > 0, 0);
+  g_return_val_if_fail (params != NULL, 0);
+  g_return_val_if_fail (aps != NULL, 0);
+
+  if (n < 3)
+    return 0;
+
+  diff = g_new (float, n - 1);
+  for (i = 0; i + 1 < n; i++)
+    diff[i] = x[i + 1] - x[i];
+  threshold = MAX (params->ap_threshold_sd * imp_detect_robust_sd (diff, n - 1),
+                   AP_SLOPE_FLOOR_MV_MS * 1000.0 / sample_rate);
+
+  search = ms_to_samples (AP_PEAK_SEARCH_MS, sample_rate);
+  climb = ms_to_samples (AP_MAX_CLIMB_MS, sample_rate);
+  refractory = (gsize) round (params->ap_refractory_ms * sample_rate / 1000.0);
+  fall = ms_to_samples (IMP_DETECT_AP_MAX_FALL_MS, sample_rate);
+  base_from = ms_to_samples (AP_BASE_FROM_MS, sample_rate);
+  base_to = ms_to_samples (AP_BASE_TO_MS, sample_rate);
+
+  for (i = 0; i + 1 < n; i++)
+    {
+      gsize peak, end, j;
+      double baseline, height, lowest;
+
+      if (!armed)
+        {
+          armed = diff[i] < threshold;
+          continue;
+        }
+      if (diff[i] <= threshold || i < next_allowed)
+        continue;
+      armed = FALSE;
+
+      /* The highest point shortly after the crossing, then uphill. */
+      end = MIN (n - 1, i + search);
+      peak = i + 1;
+      for (j = i + 1; j <= end; j++)
+        if (x[j] > x[peak])
+          peak = j;
+      while (peak + 1 < n && x[peak + 1] > x[peak] && peak - i < climb)
+        peak++;
+
+      if (i >= base_from)
+        baseline = segment_median (x, i - base_from, i - base_to + 1);
+      else if (i >= base_to)
+        baseline = segment_median (x, 0, i - base_to + 1);
+      else
+        baseline = x[i];
+      height = x[peak] - baseline;
+      if (height < params->ap_min_height_mv)
+        continue;
+
+      /* Repolarisation: a step of injected current does not come down. */
+      if (peak + fall >= n)
+        continue;
+      lowest = x[peak];
+      for (j = peak; j <= peak + fall; j++)
+        lowest = MIN (lowest, x[j]);
+      if (x[peak] - lowest < 0.5 * params->ap_min_height_mv)
+        continue;
+
+      {
+        ImpEvent ev = { first_sample + (gint64) peak, (float) height };
+
+        g_array_append_val (aps, ev);
+      }
+      n_found++;
+      next_allowed = peak + MAX (refractory, 1);
+      i = peak;
+    }
+
+  return n_found;
+}
+
+/* Centred moving average of width 2 * half + 1; entries within @half of
+ * either end are left at 0 (callers stay away from them). */
+static void
+moving_average (const float *x,
+                gsize        n,
+                gsize        half,
+                float       *out)
+{
+  double sum = 0;
+  gsize width = 2 * half + 1;
+  gsize i;
+
+  memset (out, 0, n * sizeof (float));
+  if (n < width)
+    return;
+
+  for (i = 0; i < width; i++)
+    sum += x[i];
+  out[half] = (float) (sum / width);
+  for (i = half + 1; i + half < n; i++)
+    {
+      sum += x[i + half] - x[i - half - 1];
+      out[i] = (float) (sum / width);
+    }
+}
+
+static void
+blank_range (guint8 *mask,
+             gsize   n,
+             gint64  from,
+             gint64  to)
+{
+  gint64 i;
+
+  from = MAX (from, 0);
+  to = MIN (to, (gint64) n);
+  for (i = from; i < to; i++)
+    mask[i] = 1;
+}
+
+/**
+ * imp_detect_psps:
+ * @x: (array length=n): membrane potential, mV
+ * @n: samples
+ * @sample_rate: Hz
+ * @params: uses psp_threshold_sd
+ * @first_sample: recording index of x[0]
+ * @aps: (array length=n_aps) (nullable): the channel's APs, recording
+ *   indices, sorted; PSPs are not searched around them
+ * @n_aps: count
+ * @psps: (element-type ImpEvent): appended to: time of steepest rise or
+ *   fall and signed amplitude (mV)
+ *
+ * The signal is smoothed by a centred IMP_DETECT_PSP_SMOOTH_MS moving
+ * average s; the slope is d(t) = s(t + T/2) - s(t - T/2) with
+ * T = IMP_DETECT_PSP_SLOPE_MS. A PSP is an excursion of d beyond
+ * ±psp_threshold_sd robust SDs of d (positive: excitatory, negative:
+ * inhibitory), ending when d falls back below half the threshold. Its time
+ * is the excursion's steepest point, which lies within about a millisecond
+ * after the onset; its amplitude is the extreme of s within 5 ms after that
+ * point minus s one slope span before it.
+ *
+ * Returns: the number of PSPs appended
+ */
+gsize
+imp_detect_psps (const float             *x,
+                 gsize                    n,
+                 double                   sample_rate,
+                 const ImpAnalysisParams *params,
+                 gint64                   first_sample,
+                 const ImpEvent          *aps,
+                 guint                    n_aps,
+                 GArray                  *psps)
+{
+  g_autofree float *s = NULL;
+  g_autofree float *d = NULL;
+  g_autofree guint8 *mask = NULL;
+  g_autofree float *work = NULL;
+  gsize h, span, half, reach, lo, hi, peak_search, t, n_work = 0;
+  gsize n_found = 0;
+  double threshold;
+  guint a;
+
+  g_return_val_if_fail (x != NULL || n == 0, 0);
+  g_return_val_if_fail (sample_rate > 0, 0);
+  g_return_val_if_fail (params != NULL, 0);
+  g_return_val_if_fail (aps != NULL || n_aps == 0, 0);
+  g_return_val_if_fail (psps != NULL, 0);
+
+  h = ms_to_samples (IMP_DETECT_PSP_SMOOTH_MS, sample_rate) / 2;
+  span = ms_to_samples (IMP_DETECT_PSP_SLOPE_MS, sample_rate);
+  half = span / 2;
+  reach = h + span - half;   /* d(t) reads x[t - half - h .. t + reach] */
+  peak_search = ms_to_samples (PSP_PEAK_SEARCH_MS, sample_rate);
+  if (n <= 2 * (reach + half + h) + 2)
+    return 0;
+  lo = half + h + span;      /* room for the amplitude's baseline */
+  hi = n - reach;
+
+  s = g_new (float, n);
+  moving_average (x, n, h, s);
+  d = g_new0 (float, n);
+  for (t = half + h; t < hi; t++)
+    d[t] = s[t + span - half] - s[t - half];
+
+  /* Fixed blanking around each AP, widened by the detector's reach. */
+  mask = g_new0 (guint8, n);
+  for (a = 0; a < n_aps; a++)
+    {
+      gint64 r = aps[a].sample - first_sample;
+
+      blank_range (mask, n,
+                   r - (gint64) (ms_to_samples (PSP_BLANK_BEFORE_MS,
+                                                sample_rate) + reach),
+                   r + (gint64) (ms_to_samples (PSP_BLANK_AFTER_MS,
+                                                sample_rate) + reach));
+    }
+
+  work = g_new (float, n);
+  for (t = lo; t < hi; t++)
+    if (!mask[t])
+      work[n_work++] = d[t];
+  if (n_work < 16)
+    return 0;
+  threshold = params->psp_threshold_sd * imp_detect_robust_sd (work, n_work);
+  if (!(threshold > 0))
+    return 0;
+
+  /* After each AP, blank on while the slope stays high (its AHP). */
+  for (a = 0; a < n_aps; a++)
+    {
+      gint64 r = aps[a].sample - first_sample;
+      gint64 from = r + (gint64) (ms_to_samples (PSP_BLANK_AFTER_MS,
+                                                 sample_rate) + reach);
+      gint64 limit = r + (gint64) ms_to_samples (PSP_BLANK_MAX_MS,
+                                                 sample_rate);
+      gint64 k;
+
+      for (k = MAX (from, 0); k < MIN (limit, (gint64) n); k++)
+        {
+          if (fabsf (d[k]) < 0.5 * threshold)
+            break;
+          mask[k] = 1;
+        }
+    }
+
+  t = lo;
+  while (t < hi)
+    {
+      int sign;
+      gsize best, end, j;
+      double base, extreme;
+
+      if (mask[t] || fabsf (d[t]) <= threshold)
+        {
+          t++;
+          continue;
+        }
+
+      sign = d[t] > 0 ? 1 : -1;
+      best = t;
+      while (t < hi && !mask[t] && sign * d[t] > 0.5 * threshold)
+        {
+          if (sign * d[t] > sign * d[best])
+            best = t;
+          t++;
+        }
+
+      base = s[best - span];
+      end = MIN (best + peak_search, hi - 1);
+      extreme = s[best];
+      for (j = best; j <= end; j++)
+        extreme = sign > 0 ? MAX (extreme, s[j]) : MIN (extreme, s[j]);
+
+      {
+        ImpEvent ev = { first_sample + (gint64) best,
+                        (float) (extreme - base) };
+
+        g_array_append_val (psps, ev);
+      }
+      n_found++;
+    }
+
+  return n_found;
+}
+
+/**
+ * imp_detect_is_voltage:
+ * @unit: (nullable): a channel's unit
+ *
+ * Returns: whether the channel can be a membrane potential (mV, V, µV, or
+ *   no unit at all)
+ */
+gboolean
+imp_detect_is_voltage (const char *unit)
+{
+  return unit == NULL || unit[0] == '\0'
+         || g_str_equal (unit, "mV") || g_str_equal (unit, "V")
+         || g_str_equal (unit, "uV") || g_str_equal (unit, "µV");
+}
+
+/**
+ * imp_detect_classify_access:
+ * @unit: (nullable): the channel's unit
+ * @n_aps: APs detected on the channel
+ * @median_level: the channel's median, mV
+ *
+ * A voltage channel has intracellular access when it shows APs, or when
+ * it sits at a resting membrane potential (-100 to -20 mV). Other voltage
+ * channels are extracellular; channels in other units (currents) are not
+ * membrane potentials at all.
+ *
+ * Returns: the access
+ */
+ImpAccess
+imp_detect_classify_access (const char *unit,
+                            guint       n_aps,
+                            double      median_level)
+{
+  if (!imp_detect_is_voltage (unit))
+    return IMP_ACCESS_NONE;
+  if (n_aps > 0)
+    return IMP_ACCESS_INTRACELLULAR;
+  if (median_level >= -100.0 && median_level <= -20.0)
+    return IMP_ACCESS_INTRACELLULAR;
+  return IMP_ACCESS_EXTRACELLULAR;
+}
+
+/* First index in sorted @v[0..n) whose value is >= @key. */
+static guint
+lower_bound (const gint64 *v,
+             guint         n,
+             gint64        key)
+{
+  guint lo = 0;
+  guint hi = n;
+
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2;
+
+      if (v[mid] < key)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  return lo;
+}
+
+/**
+ * imp_detect_count_lagged:
+ * @pre: (array length=n_pre): event samples, any order
+ * @n_pre: count
+ * @post: (array length=n_post): event samples, sorted ascending
+ * @n_post: count
+ * @lag_lo: shortest lag, samples
+ * @lag_hi: longest lag, samples (inclusive)
+ *
+ * Returns: the number of (pre, post) pairs with
+ *   lag_lo <= post - pre <= lag_hi
+ */
+guint64
+imp_detect_count_lagged (const gint64 *pre,
+                         guint         n_pre,
+                         const gint64 *post,
+                         guint         n_post,
+                         gint64        lag_lo,
+                         gint64        lag_hi)
+{
+  guint64 count = 0;
+  guint i;
+
+  g_return_val_if_fail (pre != NULL || n_pre == 0, 0);
+  g_return_val_if_fail (post != NULL || n_post == 0, 0);
+
+  if (n_post == 0 || lag_hi < lag_lo)
+    return 0;
+
+  for (i = 0; i < n_pre; i++)
+    count += lower_bound (post, n_post, pre[i] + lag_hi + 1)
+             - lower_bound (post, n_post, pre[i] + lag_lo);
+
+  return count;
+}
+
+/**
+ * imp_detect_surrogate_p:
+ * @observed: the count in the real data
+ * @surrogates: (array length=n_surrogates): counts under the null
+ * @n_surrogates: count, at least 2
+ *
+ * The probability of a count of at least @observed under the null, from a
+ * Poisson distribution (or a negative binomial one when the surrogates
+ * vary more than Poisson) with the surrogates' mean and variance. Fitting
+ * lets p-values go below 1 / n_surrogates, which correction for many pairs
+ * needs. The mean carries one pseudo-count, (sum + 1) / (n + 1), so a null
+ * that happened to be all zeros cannot make a single coincidence
+ * significant.
+ *
+ * Returns: the one-sided p-value
+ */
+double
+imp_detect_surrogate_p (guint64        observed,
+                        const guint64 *surrogates,
+                        guint          n_surrogates)
+{
+  double sum = 0, sum2 = 0, mean, var, p;
+  guint i;
+
+  g_return_val_if_fail (surrogates != NULL, 1.0);
+  g_return_val_if_fail (n_surrogates >= 2, 1.0);
+
+  if (observed == 0)
+    return 1.0;
+
+  for (i = 0; i < n_surrogates; i++)
+    {
+      sum += (double) surrogates[i];
+      sum2 += (double) surrogates[i] * (double) surrogates[i];
+    }
+  mean = (sum + 1.0) / (n_surrogates + 1.0);
+  var = (sum2 - sum * sum / n_surrogates) / (n_surrogates - 1.0);
+
+  if (observed - 1 > G_MAXUINT)
+    return 0.0;
+
+  if (var > mean * 1.0001)
+    {
+      double r = mean * mean / (var - mean);
+
+      p = gsl_cdf_negative_binomial_Q ((unsigned int) (observed - 1),
+                                       r / (r + mean), r);
+    }
+  else
+    p = gsl_cdf_poisson_Q ((unsigned int) (observed - 1), mean);
+
+  return CLAMP (p, 0.0, 1.0);
+}
+
+typedef struct
+{
+  double p;
+  gsize  index;
+} RankedP;
+
+static int
+compare_ranked (const void *a,
+                const void *b)
+{
+  const RankedP *ra = a;
+  const RankedP *rb = b;
+
+  if (ra->p < rb->p)
+    return -1;
+  if (ra->p > rb->p)
+    return 1;
+  return ra->index < rb->index ? -1 : (ra->index > rb->index);
+}
+
+/**
+ * imp_detect_bh_adjust:
+ * @p: (array length=m): p-values
+ * @m: count
+ * @q: (out caller-allocates) (array length=m): adjusted p-values
+ *
+ * Benjamini–Hochberg adjustment: q(i) = min over j >= i of p(j) m / j in
+ * ascending order, capped at 1. Rejecting q <= alpha controls the false
+ * discovery rate at alpha. @q may be @p.
+ */
+void
+imp_detect_bh_adjust (const double *p,
+                      gsize         m,
+                      double       *q)
+{
+  g_autofree RankedP *ranked = NULL;
+  double running = 1.0;
+  gsize i;
+
+  g_return_if_fail (p != NULL || m == 0);
+  g_return_if_fail (q != NULL || m == 0);
+
+  if (m == 0)
+    return;
+
+  ranked = g_new (RankedP, m);
+  for (i = 0; i < m; i++)
+    {
+      ranked[i].p = p[i];
+      ranked[i].index = i;
+    }
+  qsort (ranked, m, sizeof *ranked, compare_ranked);
+
+  for (i = m; i-- > 0;)
+    {
+      double v = ranked[i].p * (double) m / (double) (i + 1);
+
+      running = MIN (running, v);
+      q[ranked[i].index] = MIN (running, 1.0);
+    }
+}

@@ -1,0 +1,72 @@
+/* imp-detect.h
+ *
+ * Copyright 2026 The Imprint authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <glib.h>
+
+#include "imp-analysis.h"
+
+G_BEGIN_DECLS
+
+/* Detection kernels on one channel's samples in memory (mV, @n samples at
+ * @sample_rate Hz). They know nothing of files or blocks: the caller passes
+ * a segment with enough margin and keeps the events it wants. Event sample
+ * indices are @first_sample + the index into @x. See docs/analysis.md. */
+
+/* Smoothing and slope spans of the PSP detector, in ms. */
+#define IMP_DETECT_PSP_SMOOTH_MS  2.0
+#define IMP_DETECT_PSP_SLOPE_MS   2.0
+/* An AP must fall by half the minimum height within this time of its
+ * peak (a current step or a large PSP does not). */
+#define IMP_DETECT_AP_MAX_FALL_MS 5.0
+
+double    imp_detect_median          (float                   *x,
+                                      gsize                    n);
+double    imp_detect_robust_sd       (const float             *x,
+                                      gsize                    n);
+double    imp_detect_noise_sd        (const float             *x,
+                                      gsize                    n);
+
+gsize     imp_detect_aps             (const float             *x,
+                                      gsize                    n,
+                                      double                   sample_rate,
+                                      const ImpAnalysisParams *params,
+                                      gint64                   first_sample,
+                                      GArray                  *aps);
+
+gsize     imp_detect_psps            (const float             *x,
+                                      gsize                    n,
+                                      double                   sample_rate,
+                                      const ImpAnalysisParams *params,
+                                      gint64                   first_sample,
+                                      const ImpEvent          *aps,
+                                      guint                    n_aps,
+                                      GArray                  *psps);
+
+ImpAccess imp_detect_classify_access (const char              *unit,
+                                      guint                    n_aps,
+                                      double                   median_level);
+
+gboolean  imp_detect_is_voltage      (const char              *unit);
+
+guint64   imp_detect_count_lagged    (const gint64            *pre,
+                                      guint                    n_pre,
+                                      const gint64            *post,
+                                      guint                    n_post,
+                                      gint64                   lag_lo,
+                                      gint64                   lag_hi);
+
+double    imp_detect_surrogate_p     (guint64                  observed,
+                                      const guint64           *surrogates,
+                                      guint                    n_surrogates);
+
+void      imp_detect_bh_adjust       (const double            *p,
+                                      gsize                    m,
+                                      double                  *q);
+
+G_END_DECLS
