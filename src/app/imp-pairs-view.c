@@ -7,41 +7,610 @@
 
 #include "config.h"
 
-#include "imp-pairs-view.h"
+#include <string.h>
+#include <adwaita.h>
+#include <glib/gi18n.h>
+
+#include "imp-average-plot.h"
+#include "imp-candidate-item.h"
+#include "imp-pairs-view-private.h"
+#include "imp-plot.h"
+
+typedef enum
+{
+  COLUMN_PRE,
+  COLUMN_POST,
+  COLUMN_SIGN,
+  COLUMN_AMPLITUDE,
+  COLUMN_LATENCY,
+  COLUMN_P_VALUE,
+  COLUMN_N_APS,
+  COLUMN_AP_AP_P_VALUE,
+  COLUMN_SIGNIFICANT,
+  N_COLUMNS
+} Column;
+
+static const struct
+{
+  const char *title;
+  const char *property;
+  gboolean    numeric;
+} column_info[N_COLUMNS] = {
+  [COLUMN_PRE]           = { N_("Pre"), "pre-label", FALSE },
+  [COLUMN_POST]          = { N_("Post"), "post-label", FALSE },
+  [COLUMN_SIGN]          = { N_("Sign"), "sign", FALSE },
+  [COLUMN_AMPLITUDE]     = { N_("Amplitude (mV)"), "amplitude", TRUE },
+  [COLUMN_LATENCY]       = { N_("Latency (ms)"), "latency", TRUE },
+  [COLUMN_P_VALUE]       = { N_("p"), "p-value", TRUE },
+  [COLUMN_N_APS]         = { N_("APs"), "n-aps", TRUE },
+  [COLUMN_AP_AP_P_VALUE] = { N_("AP→AP p"), "ap-ap-p-value", TRUE },
+  [COLUMN_SIGNIFICANT]   = { N_("Significant"), "significant", TRUE },
+};
 
 struct _ImpPairsView
 {
-  GtkWidget   parent_instance;
-  ImpSession *session;
+  GtkWidget           parent_instance;
+
+  ImpSession         *session;
+  GListStore         *store;
+  GtkFilter          *filter;
+  GtkSortListModel   *sorted;
+  GtkSingleSelection *selection;
+  gboolean            syncing;
+
+  GtkWidget          *stack;
+  GtkWidget          *search;
+  GtkWidget          *significant_only;
+  GtkWidget          *column_view;
+  GtkWidget          *count;
+  GtkWidget          *detail_title;
+  GtkWidget          *detail_facts;
+  GtkWidget          *average;
 };
 
+enum {
+  PROP_0,
+  PROP_SESSION,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
 G_DEFINE_FINAL_TYPE (ImpPairsView, imp_pairs_view, GTK_TYPE_WIDGET)
+
+static char *
+format_p (double p)
+{
+  if (p < 1e-3)
+    return g_strdup_printf ("%.1e", p);
+  return g_strdup_printf ("%.3f", p);
+}
+
+static const char *
+channel_label (ImpAnalysisResult *result,
+               guint              channel)
+{
+  if (result->labels != NULL && channel < result->n_channels
+      && result->labels[channel] != NULL)
+    return result->labels[channel];
+  return "?";
+}
+
+/* Cells */
+
+static void
+setup_cell_cb (GtkSignalListItemFactory *factory,
+               GtkListItem              *list_item,
+               gpointer                  user_data)
+{
+  Column column = GPOINTER_TO_INT (user_data);
+  GtkWidget *label = gtk_label_new (NULL);
+
+  if (column_info[column].numeric)
+    {
+      gtk_label_set_xalign (GTK_LABEL (label), 1.0);
+      gtk_widget_add_css_class (label, "numeric");
+    }
+  else
+    gtk_label_set_xalign (GTK_LABEL (label), 0.0);
+  gtk_list_item_set_child (list_item, label);
+}
+
+static char *
+cell_text (const ImpCandidate *c,
+           ImpCandidateItem   *item,
+           Column              column)
+{
+  g_autofree char *p = NULL;
+  GdkRGBA color;
+
+  switch (column)
+    {
+    case COLUMN_PRE:
+      return g_markup_escape_text (imp_candidate_item_get_pre_label (item), -1);
+    case COLUMN_POST:
+      return g_markup_escape_text (imp_candidate_item_get_post_label (item),
+                                   -1);
+    case COLUMN_SIGN:
+      imp_plot_sign_color (c->sign, &color);
+      return g_strdup_printf ("<span foreground=\"#%02x%02x%02x\">●</span> %c",
+                              (int) (color.red * 255),
+                              (int) (color.green * 255),
+                              (int) (color.blue * 255),
+                              c->sign == 'I' ? 'I' : 'E');
+    case COLUMN_AMPLITUDE:
+      return g_strdup_printf ("%+.3f", c->amplitude_mv);
+    case COLUMN_LATENCY:
+      return g_strdup_printf ("%.2f", c->latency_ms);
+    case COLUMN_P_VALUE:
+      return format_p (c->p_value);
+    case COLUMN_N_APS:
+      return g_strdup_printf ("%u", c->n_pre_aps);
+    case COLUMN_AP_AP_P_VALUE:
+      p = format_p (c->ap_ap_p_value);
+      if (c->ap_ap_significant)
+        return g_strdup_printf ("<b>%s</b> ✓", p);
+      return g_steal_pointer (&p);
+    case COLUMN_SIGNIFICANT:
+      return g_strdup (c->significant ? _("<b>Yes</b>") : _("No"));
+    case N_COLUMNS:
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static void
+bind_cell_cb (GtkSignalListItemFactory *factory,
+              GtkListItem              *list_item,
+              gpointer                  user_data)
+{
+  Column column = GPOINTER_TO_INT (user_data);
+  ImpCandidateItem *item = gtk_list_item_get_item (list_item);
+  GtkWidget *label = gtk_list_item_get_child (list_item);
+  g_autofree char *markup = NULL;
+
+  markup = cell_text (imp_candidate_item_get_candidate (item), item, column);
+  gtk_label_set_markup (GTK_LABEL (label), markup);
+}
+
+static GtkSorter *
+column_sorter (Column column)
+{
+  GtkExpression *expression;
+
+  expression = gtk_property_expression_new (IMP_TYPE_CANDIDATE_ITEM, NULL,
+                                            column_info[column].property);
+  if (column_info[column].numeric)
+    return GTK_SORTER (gtk_numeric_sorter_new (expression));
+  return GTK_SORTER (gtk_string_sorter_new (expression));
+}
+
+static void
+add_columns (ImpPairsView *self)
+{
+  for (Column column = 0; column < N_COLUMNS; column++)
+    {
+      GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
+      g_autoptr(GtkColumnViewColumn) col = NULL;
+      g_autoptr(GtkSorter) sorter = column_sorter (column);
+
+      g_signal_connect (factory, "setup", G_CALLBACK (setup_cell_cb),
+                        GINT_TO_POINTER (column));
+      g_signal_connect (factory, "bind", G_CALLBACK (bind_cell_cb),
+                        GINT_TO_POINTER (column));
+      col = gtk_column_view_column_new (_(column_info[column].title),
+                                        factory);
+      gtk_column_view_column_set_sorter (col, sorter);
+      gtk_column_view_column_set_resizable (col, TRUE);
+      if (column == COLUMN_PRE || column == COLUMN_POST)
+        gtk_column_view_column_set_expand (col, TRUE);
+      gtk_column_view_append_column (GTK_COLUMN_VIEW (self->column_view), col);
+    }
+}
+
+/* Filtering */
+
+static gboolean
+label_matches (const char *label,
+               const char *needle)
+{
+  g_autofree char *folded = g_utf8_casefold (label, -1);
+
+  return strstr (folded, needle) != NULL;
+}
+
+static gboolean
+filter_func (gpointer object,
+             gpointer user_data)
+{
+  ImpPairsView *self = IMP_PAIRS_VIEW (user_data);
+  ImpCandidateItem *item = IMP_CANDIDATE_ITEM (object);
+  const char *text = gtk_editable_get_text (GTK_EDITABLE (self->search));
+  g_autofree char *needle = NULL;
+
+  if (gtk_switch_get_active (GTK_SWITCH (self->significant_only))
+      && !imp_candidate_item_get_candidate (item)->significant)
+    return FALSE;
+  if (text == NULL || text[0] == '\0')
+    return TRUE;
+
+  needle = g_utf8_casefold (text, -1);
+  return label_matches (imp_candidate_item_get_pre_label (item), needle)
+         || label_matches (imp_candidate_item_get_post_label (item), needle);
+}
+
+static void
+update_count (ImpPairsView *self)
+{
+  ImpAnalysisResult *result = imp_session_get_result (self->session);
+  g_autofree char *text = NULL;
+  guint shown;
+  guint total;
+
+  if (result == NULL)
+    return;
+
+  shown = g_list_model_get_n_items (G_LIST_MODEL (self->sorted));
+  total = g_list_model_get_n_items (G_LIST_MODEL (self->store));
+  text = g_strdup_printf (_("%u of %u pairs shown · %u significant"),
+                          shown, total, result->n_connections);
+  gtk_label_set_text (GTK_LABEL (self->count), text);
+}
+
+/* Selection */
+
+static GtkWidget *
+find_list_view (GtkWidget *widget)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found;
+
+      if (GTK_IS_LIST_VIEW (child))
+        return child;
+      found = find_list_view (child);
+      if (found != NULL)
+        return found;
+    }
+
+  return NULL;
+}
+
+static guint
+find_position (ImpPairsView *self,
+               int           index)
+{
+  GListModel *model = G_LIST_MODEL (self->sorted);
+  guint n = g_list_model_get_n_items (model);
+
+  for (guint i = 0; index >= 0 && i < n; i++)
+    {
+      g_autoptr(ImpCandidateItem) item = g_list_model_get_item (model, i);
+
+      if ((int) imp_candidate_item_get_index (item) == index)
+        return i;
+    }
+
+  return GTK_INVALID_LIST_POSITION;
+}
+
+static void
+sync_list_selection (ImpPairsView *self)
+{
+  int index = imp_session_get_selected (self->session);
+  guint position = find_position (self, index);
+  GtkWidget *list_view;
+
+  self->syncing = TRUE;
+  if (position != gtk_single_selection_get_selected (self->selection))
+    gtk_single_selection_set_selected (self->selection, position);
+  self->syncing = FALSE;
+
+  /* GtkColumnView has no scroll_to before GTK 4.12; its list does */
+  list_view = find_list_view (self->column_view);
+  if (position != GTK_INVALID_LIST_POSITION && list_view != NULL)
+    gtk_widget_activate_action (list_view, "list.scroll-to-item", "u",
+                                position);
+}
+
+static void
+update_detail (ImpPairsView *self)
+{
+  ImpAnalysisResult *result = imp_session_get_result (self->session);
+  ImpCandidate *c = imp_session_get_selected_candidate (self->session);
+  g_autofree char *title = NULL;
+  g_autofree char *facts = NULL;
+  g_autofree char *p = NULL;
+  g_autofree char *ap_ap_p = NULL;
+  GdkRGBA color;
+
+  imp_average_plot_set_candidate (IMP_AVERAGE_PLOT (self->average), result,
+                                  c != NULL
+                                  ? imp_session_get_selected (self->session)
+                                  : -1);
+  if (c == NULL || result == NULL)
+    {
+      gtk_label_set_text (GTK_LABEL (self->detail_title),
+                          _("No pair selected"));
+      gtk_label_set_text (GTK_LABEL (self->detail_facts), "");
+      return;
+    }
+
+  title = g_strdup_printf ("%s → %s", channel_label (result, c->pre),
+                           channel_label (result, c->post));
+  gtk_label_set_text (GTK_LABEL (self->detail_title), title);
+
+  imp_plot_sign_color (c->sign, &color);
+  p = format_p (c->p_value);
+  ap_ap_p = format_p (c->ap_ap_p_value);
+  facts = g_strdup_printf (_("<span foreground=\"#%02x%02x%02x\"><b>%s</b>"
+                             "</span> · %s\n"
+                             "Amplitude %+.3f mV · latency %.2f ms\n"
+                             "p = %s · %u presynaptic APs\n"
+                             "AP→AP: p = %s, %s"),
+                           (int) (color.red * 255), (int) (color.green * 255),
+                           (int) (color.blue * 255),
+                           c->sign == 'I' ? _("Inhibitory") : _("Excitatory"),
+                           c->significant ? _("significant")
+                                          : _("not significant"),
+                           c->amplitude_mv, c->latency_ms, p, c->n_pre_aps,
+                           ap_ap_p,
+                           c->ap_ap_significant ? _("significant")
+                                                : _("not significant"));
+  gtk_label_set_markup (GTK_LABEL (self->detail_facts), facts);
+}
+
+static void
+selection_changed_cb (ImpPairsView *self)
+{
+  ImpCandidateItem *item;
+
+  if (self->syncing)
+    return;
+
+  /* an item filtered away is not a choice of "nothing": keep the session's */
+  item = gtk_single_selection_get_selected_item (self->selection);
+  if (item == NULL)
+    return;
+  imp_session_set_selected (self->session,
+                            imp_candidate_item_get_index (item));
+}
+
+/* Session */
+
+static void
+repopulate (ImpPairsView *self)
+{
+  ImpAnalysisResult *result = imp_session_get_result (self->session);
+  g_autoptr(GPtrArray) items = NULL;
+
+  self->syncing = TRUE;
+  g_list_store_remove_all (self->store);
+  if (result == NULL || result->candidates == NULL)
+    {
+      self->syncing = FALSE;
+      gtk_stack_set_visible_child_name (GTK_STACK (self->stack), "empty");
+      update_detail (self);
+      return;
+    }
+
+  items = g_ptr_array_new_full (result->candidates->len, g_object_unref);
+  for (guint i = 0; i < result->candidates->len; i++)
+    g_ptr_array_add (items, imp_candidate_item_new (result, i));
+  g_list_store_splice (self->store, 0, 0, items->pdata, items->len);
+  self->syncing = FALSE;
+
+  gtk_stack_set_visible_child_name (GTK_STACK (self->stack), "pairs");
+  update_count (self);
+  sync_list_selection (self);
+  update_detail (self);
+}
+
+static void
+result_changed_cb (ImpPairsView *self)
+{
+  repopulate (self);
+}
+
+static void
+selected_changed_cb (ImpPairsView *self)
+{
+  sync_list_selection (self);
+  update_detail (self);
+}
+
+static void
+filter_changed_cb (ImpPairsView *self)
+{
+  gtk_filter_changed (self->filter, GTK_FILTER_CHANGE_DIFFERENT);
+  update_count (self);
+  sync_list_selection (self);
+}
+
+static void
+sorted_items_changed_cb (ImpPairsView *self)
+{
+  update_count (self);
+}
+
+/* Object */
+
+static void
+imp_pairs_view_constructed (GObject *object)
+{
+  ImpPairsView *self = IMP_PAIRS_VIEW (object);
+
+  G_OBJECT_CLASS (imp_pairs_view_parent_class)->constructed (object);
+
+  g_return_if_fail (IMP_IS_SESSION (self->session));
+
+  g_signal_connect_object (self->session, "notify::result",
+                           G_CALLBACK (result_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::selected",
+                           G_CALLBACK (selected_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  repopulate (self);
+}
 
 static void
 imp_pairs_view_dispose (GObject *object)
 {
   ImpPairsView *self = IMP_PAIRS_VIEW (object);
 
+  gtk_widget_dispose_template (GTK_WIDGET (self), IMP_TYPE_PAIRS_VIEW);
+  g_clear_object (&self->selection);
+  g_clear_object (&self->sorted);
+  g_clear_object (&self->filter);
+  g_clear_object (&self->store);
   g_clear_object (&self->session);
+
   G_OBJECT_CLASS (imp_pairs_view_parent_class)->dispose (object);
+}
+
+static void
+imp_pairs_view_get_property (GObject    *object,
+                             guint       prop_id,
+                             GValue     *value,
+                             GParamSpec *pspec)
+{
+  ImpPairsView *self = IMP_PAIRS_VIEW (object);
+
+  switch (prop_id)
+    {
+    case PROP_SESSION:
+      g_value_set_object (value, self->session);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+imp_pairs_view_set_property (GObject      *object,
+                             guint         prop_id,
+                             const GValue *value,
+                             GParamSpec   *pspec)
+{
+  ImpPairsView *self = IMP_PAIRS_VIEW (object);
+
+  switch (prop_id)
+    {
+    case PROP_SESSION:
+      self->session = g_value_dup_object (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
 }
 
 static void
 imp_pairs_view_class_init (ImpPairsViewClass *klass)
 {
-  G_OBJECT_CLASS (klass)->dispose = imp_pairs_view_dispose;
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->constructed = imp_pairs_view_constructed;
+  object_class->dispose = imp_pairs_view_dispose;
+  object_class->get_property = imp_pairs_view_get_property;
+  object_class->set_property = imp_pairs_view_set_property;
+
+  properties[PROP_SESSION] =
+    g_param_spec_object ("session", NULL, NULL,
+                         IMP_TYPE_SESSION,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY
+                         | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  g_type_ensure (IMP_TYPE_AVERAGE_PLOT);
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/imprint/Imprint/"
+                                               "imp-pairs-view.ui");
+  gtk_widget_class_bind_template_child (widget_class, ImpPairsView, stack);
+  gtk_widget_class_bind_template_child (widget_class, ImpPairsView, search);
+  gtk_widget_class_bind_template_child (widget_class, ImpPairsView,
+                                        significant_only);
+  gtk_widget_class_bind_template_child (widget_class, ImpPairsView,
+                                        column_view);
+  gtk_widget_class_bind_template_child (widget_class, ImpPairsView, count);
+  gtk_widget_class_bind_template_child (widget_class, ImpPairsView,
+                                        detail_title);
+  gtk_widget_class_bind_template_child (widget_class, ImpPairsView,
+                                        detail_facts);
+  gtk_widget_class_bind_template_child (widget_class, ImpPairsView, average);
+  gtk_widget_class_bind_template_callback (widget_class, filter_changed_cb);
+
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+  gtk_widget_class_set_css_name (widget_class, "imppairsview");
 }
 
 static void
 imp_pairs_view_init (ImpPairsView *self)
 {
+  GtkFilterListModel *filtered;
+  GtkSorter *sorter;
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+  add_columns (self);
+
+  self->store = g_list_store_new (IMP_TYPE_CANDIDATE_ITEM);
+  self->filter = GTK_FILTER (gtk_custom_filter_new (filter_func, self, NULL));
+  filtered = gtk_filter_list_model_new (G_LIST_MODEL (g_object_ref (self->store)),
+                                        g_object_ref (self->filter));
+  sorter = gtk_column_view_get_sorter (GTK_COLUMN_VIEW (self->column_view));
+  self->sorted = gtk_sort_list_model_new (G_LIST_MODEL (filtered),
+                                          g_object_ref (sorter));
+  self->selection =
+    gtk_single_selection_new (G_LIST_MODEL (g_object_ref (self->sorted)));
+  gtk_single_selection_set_autoselect (self->selection, FALSE);
+  gtk_single_selection_set_can_unselect (self->selection, TRUE);
+  gtk_column_view_set_model (GTK_COLUMN_VIEW (self->column_view),
+                             GTK_SELECTION_MODEL (self->selection));
+
+  g_signal_connect_object (self->selection, "notify::selected-item",
+                           G_CALLBACK (selection_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->sorted, "items-changed",
+                           G_CALLBACK (sorted_items_changed_cb), self,
+                           G_CONNECT_SWAPPED);
 }
 
+/**
+ * imp_pairs_view_new:
+ * @session: the window's session
+ *
+ * Returns: (transfer floating): the candidate pairs view
+ */
 GtkWidget *
 imp_pairs_view_new (ImpSession *session)
 {
-  ImpPairsView *self = g_object_new (IMP_TYPE_PAIRS_VIEW, NULL);
+  g_return_val_if_fail (IMP_IS_SESSION (session), NULL);
 
-  self->session = g_object_ref (session);
-  return GTK_WIDGET (self);
+  return g_object_new (IMP_TYPE_PAIRS_VIEW, "session", session, NULL);
+}
+
+/* Internal, for tests */
+
+GtkSingleSelection *
+_imp_pairs_view_get_selection (ImpPairsView *self)
+{
+  g_return_val_if_fail (IMP_IS_PAIRS_VIEW (self), NULL);
+
+  return self->selection;
+}
+
+void
+_imp_pairs_view_set_filter (ImpPairsView *self,
+                            const char   *text,
+                            gboolean      significant_only)
+{
+  g_return_if_fail (IMP_IS_PAIRS_VIEW (self));
+
+  gtk_editable_set_text (GTK_EDITABLE (self->search), text);
+  gtk_switch_set_active (GTK_SWITCH (self->significant_only),
+                         significant_only);
+  /* the search entry reports changes after a delay; do not wait for it */
+  filter_changed_cb (self);
 }

@@ -1,0 +1,21 @@
+/* imp-pairs-view-private.h
+ *
+ * Copyright 2026 The Imprint authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include "imp-pairs-view.h"
+
+G_BEGIN_DECLS
+
+/* For tests: the list's selection model (items are ImpCandidateItem) and a
+ * way to filter without waiting for the search entry's delay. */
+GtkSingleSelection *_imp_pairs_view_get_selection (ImpPairsView *self);
+void                _imp_pairs_view_set_filter    (ImpPairsView *self,
+                                                   const char   *text,
+                                                   gboolean      significant_only);
+
+G_END_DECLS
