@@ -19,8 +19,16 @@ struct _ImpConductance
   int               *index_of;   /* n_channels: row of each channel, or -1 */
   float             *g;          /* size × size, row-major */
   GHashTable        *pairs;      /* pre * n_channels + post -> candidate + 1 */
+  GArray            *connections; /* Connection: the significant ones shown */
   double             max_amplitude;
 };
+
+typedef struct
+{
+  guint row;
+  guint column;
+  char  sign;
+} Connection;
 
 static gboolean
 usable (ImpAnalysisResult  *result,
@@ -83,6 +91,7 @@ imp_conductance_new (ImpAnalysisResult *result,
   self->result = imp_analysis_result_ref (result);
   self->pairs = g_hash_table_new_full (g_int64_hash, g_int64_equal,
                                        g_free, NULL);
+  self->connections = g_array_new (FALSE, FALSE, sizeof (Connection));
   choose_channels (self, connected_only);
 
   cells = (gsize) self->size * self->size;
@@ -105,6 +114,7 @@ imp_conductance_new (ImpAnalysisResult *result,
       gint64 *key;
       int row, col;
       double change;
+      Connection connection;
 
       if (!usable (result, c))
         continue;
@@ -122,9 +132,18 @@ imp_conductance_new (ImpAnalysisResult *result,
           || self->max_amplitude <= 0)
         continue;
 
-      change = 0.5 * fabs (c->amplitude_mv) / self->max_amplitude;
+      /* every connection moves its cross-points by at least a fifth of the
+       * way (round one: it exists), the rest in proportion to |amplitude|
+       * (round two: how strong) */
+      change = 0.5 * (0.2 + 0.8 * fabs (c->amplitude_mv)
+                                 / self->max_amplitude);
       self->g[(gsize) row * self->size + col] += change;
       self->g[(gsize) col * self->size + row] -= change;
+
+      connection.row = row;
+      connection.column = col;
+      connection.sign = c->sign;
+      g_array_append_val (self->connections, connection);
     }
 
   for (gsize i = 0; i < cells; i++)
@@ -144,6 +163,7 @@ imp_conductance_free (ImpConductance *self)
     return;
 
   g_hash_table_unref (self->pairs);
+  g_array_unref (self->connections);
   g_free (self->channels);
   g_free (self->index_of);
   g_free (self->g);
@@ -256,4 +276,44 @@ imp_conductance_get_max_amplitude (ImpConductance *self)
   g_return_val_if_fail (self != NULL, 0.0);
 
   return self->max_amplitude;
+}
+
+/**
+ * imp_conductance_get_n_connections:
+ * @self: a matrix
+ *
+ * Returns: the number of significant connections between shown channels
+ */
+guint
+imp_conductance_get_n_connections (ImpConductance *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+
+  return self->connections->len;
+}
+
+/**
+ * imp_conductance_get_connection:
+ * @self: a matrix
+ * @index: a connection, below imp_conductance_get_n_connections()
+ * @row: (out): its presynaptic row
+ * @column: (out): its postsynaptic column
+ * @sign: (out): 'E' or 'I'
+ */
+void
+imp_conductance_get_connection (ImpConductance *self,
+                                guint           index,
+                                guint          *row,
+                                guint          *column,
+                                char           *sign)
+{
+  const Connection *c;
+
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (index < self->connections->len);
+
+  c = &g_array_index (self->connections, Connection, index);
+  *row = c->row;
+  *column = c->column;
+  *sign = c->sign;
 }

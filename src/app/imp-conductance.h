@@ -17,9 +17,10 @@ G_BEGIN_DECLS
  * imprinting rounds driven by the recorded signals, in the idealised form
  * of the "paste" protocol: the cross-point of a presynaptic row and a
  * postsynaptic column rises by an amount that grows with the connection's
- * |amplitude|, the mirror cross-point falls by the same amount, and every
- * other cross-point stays at its starting value. Values are G / Gmax with
- * the start at IMP_CONDUCTANCE_BASELINE. */
+ * |amplitude| (from 0.1 to 0.5 of Gmax), the mirror cross-point falls by
+ * the same amount, and every other cross-point stays at its starting value.
+ * A reciprocal pair's two changes add up, as they would on the device.
+ * Values are G / Gmax with the start at IMP_CONDUCTANCE_BASELINE. */
 
 #define IMP_CONDUCTANCE_BASELINE 0.5
 
@@ -41,6 +42,12 @@ int             imp_conductance_get_candidate (ImpConductance    *self,
                                                guint              row,
                                                guint              column);
 double          imp_conductance_get_max_amplitude (ImpConductance *self);
+guint           imp_conductance_get_n_connections (ImpConductance *self);
+void            imp_conductance_get_connection (ImpConductance   *self,
+                                                guint             index,
+                                                guint            *row,
+                                                guint            *column,
+                                                char             *sign);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ImpConductance, imp_conductance_free)
 

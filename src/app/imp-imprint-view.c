@@ -105,7 +105,8 @@ compute_geometry (ImpImprintView *self,
   g->label_step = MAX (g->label_step, 1);
   g->bar_x = g->left + g->cell * g->size + BAR_GAP;
   g->bar_top = g->top;
-  g->bar_height = MAX (g->cell * g->size, 120);
+  /* leave room under the bar for the connection dots' key */
+  g->bar_height = MAX (g->cell * g->size - 56, 120);
 
   return TRUE;
 }
@@ -278,6 +279,35 @@ draw_labels (ImpImprintView *self,
   cairo_restore (cr);
 }
 
+/* A dot in the sign's colour marks each connection's own cross-point, so
+ * that a reciprocal pair, whose changes partly cancel, is still found. */
+static void
+draw_connections (ImpImprintView *self,
+                  cairo_t        *cr,
+                  const Geometry *g)
+{
+  guint n = imp_conductance_get_n_connections (self->matrix);
+  double radius = MIN (g->cell * 0.16, 4.0);
+
+  for (guint i = 0; i < n; i++)
+    {
+      GdkRGBA color;
+      guint row, col;
+      char sign;
+
+      imp_conductance_get_connection (self->matrix, i, &row, &col, &sign);
+      imp_plot_sign_color (sign, &color);
+      cairo_new_path (cr);
+      cairo_arc (cr, g->left + (col + 0.5) * g->cell,
+                 g->top + (row + 0.5) * g->cell, radius, 0, 2 * G_PI);
+      cairo_set_source_rgb (cr, 1, 1, 1);
+      cairo_set_line_width (cr, 1.5);
+      cairo_stroke_preserve (cr);
+      imp_plot_set_source (cr, &color, 1.0);
+      cairo_fill (cr);
+    }
+}
+
 static void
 draw_matrix (ImpImprintView *self,
              cairo_t        *cr,
@@ -316,6 +346,9 @@ draw_matrix (ImpImprintView *self,
   cairo_set_line_width (cr, 1.0);
   cairo_rectangle (cr, g->left - 0.5, g->top - 0.5, span + 1, span + 1);
   cairo_stroke (cr);
+
+  if (g->cell >= 8)
+    draw_connections (self, cr, g);
 }
 
 static void
@@ -423,6 +456,23 @@ draw_colour_bar (ImpImprintView *self,
 
   imp_plot_set_source (cr, fg, 0.9);
   imp_plot_text (cr, text, _("G / Gmax"), g->bar_x, g->bar_top - 6, 0.0, 1.0);
+
+  if (g->cell < 8)
+    return;
+  for (guint i = 0; i < 2; i++)
+    {
+      GdkRGBA color;
+      double y = bottom + 22 + i * 18;
+
+      imp_plot_sign_color (i == 0 ? 'E' : 'I', &color);
+      cairo_new_path (cr);
+      cairo_arc (cr, g->bar_x + BAR_WIDTH / 2, y, 4, 0, 2 * G_PI);
+      imp_plot_set_source (cr, &color, 1.0);
+      cairo_fill (cr);
+      imp_plot_set_source (cr, fg, 0.8);
+      imp_plot_text (cr, text, i == 0 ? _("E connection") : _("I connection"),
+                     g->bar_x + BAR_WIDTH + 7, y, 0.0, 0.5);
+    }
 }
 
 static void
@@ -482,6 +532,12 @@ cell_tooltip (ImpImprintView *self,
                                         "(depresses)"),
                                 b, a, c->sign, c->amplitude_mv);
     }
+  if (forward >= 0 && mirror >= 0
+      && ((const ImpCandidate *) g_ptr_array_index (result->candidates,
+                                                     forward))->significant
+      && ((const ImpCandidate *) g_ptr_array_index (result->candidates,
+                                                     mirror))->significant)
+    g_string_append (text, _("\nReciprocal pair: the two changes add up"));
   if (fabs (g - IMP_CONDUCTANCE_BASELINE) < 1e-6)
     g_string_append (text, _("\nUnchanged: no connection either way"));
 

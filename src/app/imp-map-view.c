@@ -16,7 +16,6 @@
 #include "imp-plot.h"
 
 #define PAD          28.0
-#define LEGEND_WIDTH 190.0
 #define MIN_SCALE    1e-4
 #define MAX_SCALE    1e3
 #define EDGE_SLOP    5.0
@@ -36,6 +35,7 @@ struct _ImpMapView
   double        ty;
   gboolean      fitted;
   double        node_radius;
+  double        legend_width;
   double        drag_tx;
   double        drag_ty;
   double        pinch_scale;
@@ -102,8 +102,8 @@ fit_width (ImpMapView *self,
            int         width)
 {
   /* keep the map clear of the legend when there is room for both */
-  if (width > 3 * LEGEND_WIDTH)
-    return width - LEGEND_WIDTH - 12;
+  if (width > 3 * self->legend_width)
+    return width - self->legend_width - 12;
   return width;
 }
 
@@ -373,6 +373,7 @@ draw_node (ImpMapView       *self,
       break;
     }
 
+  cairo_new_path (cr);
   cairo_arc (cr, node->sx, node->sy, r, 0, 2 * G_PI);
   imp_plot_set_source (cr, &fill, 1.0);
   cairo_fill_preserve (cr);
@@ -393,6 +394,7 @@ draw_ring (ImpMapView       *self,
            const GdkRGBA    *color,
            double            alpha)
 {
+  cairo_new_path (cr);
   cairo_arc (cr, node->sx, node->sy, self->node_radius + 3.5, 0, 2 * G_PI);
   imp_plot_set_source (cr, color, alpha);
   cairo_set_line_width (cr, 2.5);
@@ -500,6 +502,91 @@ legend_line (cairo_t       *cr,
   cairo_fill (cr);
 }
 
+typedef enum
+{
+  KEY_SPIKING,
+  KEY_ACCESS,
+  KEY_NO_ACCESS,
+  KEY_EXCITATORY,
+  KEY_INHIBITORY,
+  KEY_AP_AP,
+  KEY_WIDTH,
+  N_KEYS
+} LegendKey;
+
+static const char *
+legend_text (LegendKey key)
+{
+  switch (key)
+    {
+    case KEY_SPIKING:
+      return _("Cell with APs");
+    case KEY_ACCESS:
+      return _("Access, no APs");
+    case KEY_NO_ACCESS:
+      return _("No access");
+    case KEY_EXCITATORY:
+      return _("Excitatory (AP→PSP)");
+    case KEY_INHIBITORY:
+      return _("Inhibitory (AP→PSP)");
+    case KEY_AP_AP:
+      return _("AP→AP correlation");
+    case KEY_WIDTH:
+      return _("Width ∝ |amplitude|");
+    case N_KEYS:
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static void
+draw_legend_symbol (ImpMapView    *self,
+                    cairo_t       *cr,
+                    LegendKey      key,
+                    double         x,
+                    double         y,
+                    const GdkRGBA *fg)
+{
+  ImpMapNode sample = { 0 };
+  double radius = self->node_radius;
+  GdkRGBA color;
+
+  sample.sx = x + 12;
+  sample.sy = y;
+  switch (key)
+    {
+    case KEY_SPIKING:
+    case KEY_ACCESS:
+    case KEY_NO_ACCESS:
+      sample.role = key == KEY_SPIKING ? IMP_NODE_SPIKING
+                    : key == KEY_ACCESS ? IMP_NODE_ACCESS : IMP_NODE_NO_ACCESS;
+      self->node_radius = 5.0;
+      draw_node (self, cr, &sample, fg);
+      self->node_radius = radius;
+      break;
+    case KEY_EXCITATORY:
+    case KEY_INHIBITORY:
+      imp_plot_sign_color (key == KEY_EXCITATORY ? 'E' : 'I', &color);
+      legend_line (cr, x, y, &color, 3, FALSE);
+      break;
+    case KEY_AP_AP:
+      imp_plot_get_color (IMP_PLOT_COLOR_AP_AP, &color);
+      legend_line (cr, x, y, &color, 1.5, TRUE);
+      break;
+    case KEY_WIDTH:
+      imp_plot_set_source (cr, fg, 0.7);
+      cairo_move_to (cr, x, y);
+      cairo_line_to (cr, x + 24, y - 4);
+      cairo_line_to (cr, x + 24, y + 4);
+      cairo_close_path (cr);
+      cairo_fill (cr);
+      break;
+    case N_KEYS:
+    default:
+      g_assert_not_reached ();
+    }
+}
+
 static void
 draw_legend (ImpMapView    *self,
              cairo_t       *cr,
@@ -508,81 +595,49 @@ draw_legend (ImpMapView    *self,
 {
   g_autoptr(PangoLayout) text = imp_plot_layout_new (self->canvas, 0.85);
   g_autofree char *scale_text = NULL;
-  GdkRGBA bg, color;
-  double max_amp = imp_map_layout_get_max_amplitude (self->layout);
   double row = 20.0;
-  double x = width - LEGEND_WIDTH - 8;
-  double y = 8;
-  guint n_rows = 6;
-  double cx, ty;
-  ImpMapNode sample = { 0 };
-  double radius = self->node_radius;
+  double text_w = 0;
+  double w, x, y;
+  guint n_rows = 0;
+  GdkRGBA bg;
 
-  if (self->kinds & IMP_EDGE_AP_AP)
-    n_rows++;
-  if (width < LEGEND_WIDTH + 16)
+  scale_text = g_strdup_printf (_("thickest %.2f mV"),
+                                imp_map_layout_get_max_amplitude
+                                  (self->layout));
+  for (LegendKey key = 0; key < N_KEYS; key++)
+    {
+      imp_plot_text_size (text, legend_text (key), &w, NULL);
+      text_w = MAX (text_w, w);
+    }
+  imp_plot_text_size (text, scale_text, &w, NULL);
+  text_w = MAX (text_w, w);
+
+  self->legend_width = ceil (text_w + 52);
+  n_rows = N_KEYS + 1 - ((self->kinds & IMP_EDGE_AP_AP) ? 0 : 1);
+  if (width < self->legend_width + 16)
     return;
 
+  x = width - self->legend_width - 8;
   panel_background (fg, &bg);
-  imp_plot_rounded_rect (cr, x, y, LEGEND_WIDTH, n_rows * row + 12, 6);
+  imp_plot_rounded_rect (cr, x, 8, self->legend_width, n_rows * row + 12, 6);
   imp_plot_set_source (cr, &bg, 1.0);
   cairo_fill_preserve (cr);
   imp_plot_set_source (cr, fg, 0.15);
   cairo_set_line_width (cr, 1);
   cairo_stroke (cr);
 
-  cx = x + 20;
-  ty = y + 6 + row / 2;
-  self->node_radius = 5.0;
-
-  sample.sx = cx;
-  sample.sy = ty;
-  sample.role = IMP_NODE_SPIKING;
-  draw_node (self, cr, &sample, fg);
-  imp_plot_set_source (cr, fg, 0.9);
-  imp_plot_text (cr, text, _("Cell with APs"), x + 40, ty, 0, 0.5);
-
-  ty += row;
-  sample.sy = ty;
-  sample.role = IMP_NODE_ACCESS;
-  draw_node (self, cr, &sample, fg);
-  imp_plot_set_source (cr, fg, 0.9);
-  imp_plot_text (cr, text, _("Access, no APs"), x + 40, ty, 0, 0.5);
-
-  ty += row;
-  sample.sy = ty;
-  sample.role = IMP_NODE_NO_ACCESS;
-  draw_node (self, cr, &sample, fg);
-  imp_plot_set_source (cr, fg, 0.9);
-  imp_plot_text (cr, text, _("No access"), x + 40, ty, 0, 0.5);
-  self->node_radius = radius;
-
-  ty += row;
-  imp_plot_get_color (IMP_PLOT_COLOR_EXCITATORY, &color);
-  legend_line (cr, x + 8, ty, &color, 3, FALSE);
-  imp_plot_set_source (cr, fg, 0.9);
-  imp_plot_text (cr, text, _("Excitatory (AP→PSP)"), x + 40, ty, 0, 0.5);
-
-  ty += row;
-  imp_plot_get_color (IMP_PLOT_COLOR_INHIBITORY, &color);
-  legend_line (cr, x + 8, ty, &color, 3, FALSE);
-  imp_plot_set_source (cr, fg, 0.9);
-  imp_plot_text (cr, text, _("Inhibitory (AP→PSP)"), x + 40, ty, 0, 0.5);
-
-  if (self->kinds & IMP_EDGE_AP_AP)
+  y = 8 + 6 + row / 2;
+  for (LegendKey key = 0; key < N_KEYS; key++)
     {
-      ty += row;
-      imp_plot_get_color (IMP_PLOT_COLOR_AP_AP, &color);
-      legend_line (cr, x + 8, ty, &color, 1.5, TRUE);
+      if (key == KEY_AP_AP && !(self->kinds & IMP_EDGE_AP_AP))
+        continue;
+      draw_legend_symbol (self, cr, key, x + 10, y, fg);
       imp_plot_set_source (cr, fg, 0.9);
-      imp_plot_text (cr, text, _("AP→AP correlation"), x + 40, ty, 0, 0.5);
+      imp_plot_text (cr, text, legend_text (key), x + 42, y, 0, 0.5);
+      y += row;
     }
-
-  ty += row;
-  scale_text = g_strdup_printf (_("Width: |amplitude|, max %.2f mV"),
-                                max_amp);
   imp_plot_set_source (cr, fg, 0.65);
-  imp_plot_text (cr, text, scale_text, x + 10, ty, 0, 0.5);
+  imp_plot_text (cr, text, scale_text, x + 42, y, 0, 0.5);
 }
 
 static void
@@ -1212,6 +1267,7 @@ imp_map_view_init (ImpMapView *self)
   self->scale = 1.0;
   self->fitted = TRUE;
   self->node_radius = 6.0;
+  self->legend_width = 190.0;
   self->hover_edge = self->hover_node = self->focus_node = -1;
   self->key_edge = -1;
 

@@ -202,8 +202,6 @@ add_columns (ImpPairsView *self)
                                         factory);
       gtk_column_view_column_set_sorter (col, sorter);
       gtk_column_view_column_set_resizable (col, TRUE);
-      if (column == COLUMN_PRE || column == COLUMN_POST)
-        gtk_column_view_column_set_expand (col, TRUE);
       gtk_column_view_append_column (GTK_COLUMN_VIEW (self->column_view), col);
     }
 }
