@@ -133,7 +133,8 @@ cell_text (const ImpCandidate *c,
                                    -1);
     case COLUMN_SIGN:
       imp_plot_sign_color (c->sign, &color);
-      return g_strdup_printf ("<span foreground=\"#%02x%02x%02x\">●</span> %c",
+      return g_strdup_printf ("<span foreground=\"#%02x%02x%02x\">●</span>"
+                              " %c",
                               (int) (color.red * 255),
                               (int) (color.green * 255),
                               (int) (color.blue * 255),
@@ -549,13 +550,15 @@ imp_pairs_view_init (ImpPairsView *self)
 {
   GtkFilterListModel *filtered;
   GtkSorter *sorter;
+  GListModel *store;
 
   gtk_widget_init_template (GTK_WIDGET (self));
   add_columns (self);
 
   self->store = g_list_store_new (IMP_TYPE_CANDIDATE_ITEM);
+  store = G_LIST_MODEL (self->store);
   self->filter = GTK_FILTER (gtk_custom_filter_new (filter_func, self, NULL));
-  filtered = gtk_filter_list_model_new (G_LIST_MODEL (g_object_ref (self->store)),
+  filtered = gtk_filter_list_model_new (g_object_ref (store),
                                         g_object_ref (self->filter));
   sorter = gtk_column_view_get_sorter (GTK_COLUMN_VIEW (self->column_view));
   self->sorted = gtk_sort_list_model_new (G_LIST_MODEL (filtered),
