@@ -674,6 +674,15 @@ draw_cb (GtkDrawingArea *area,
   draw_edges (self, cr, selected_edge);
   draw_nodes (self, cr, &fg, selected);
   draw_legend (self, cr, width, &fg);
+
+  /* the canvas takes arrow keys and Tab: show when it has them */
+  if (gtk_widget_has_visible_focus (GTK_WIDGET (area)))
+    {
+      imp_plot_rounded_rect (cr, 2, 2, width - 4, height - 4, 6);
+      cairo_set_source_rgba (cr, 0.21, 0.52, 0.89, 0.5);
+      cairo_set_line_width (cr, 2);
+      cairo_stroke (cr);
+    }
 }
 
 /* Selection */
@@ -1285,6 +1294,13 @@ imp_map_view_init (ImpMapView *self)
   controller = gtk_event_controller_scroll_new
     (GTK_EVENT_CONTROLLER_SCROLL_VERTICAL);
   g_signal_connect (controller, "scroll", G_CALLBACK (scroll_cb), self);
+  gtk_widget_add_controller (self->canvas, controller);
+
+  controller = gtk_event_controller_focus_new ();
+  g_signal_connect_swapped (controller, "enter",
+                            G_CALLBACK (gtk_widget_queue_draw), self->canvas);
+  g_signal_connect_swapped (controller, "leave",
+                            G_CALLBACK (gtk_widget_queue_draw), self->canvas);
   gtk_widget_add_controller (self->canvas, controller);
 
   controller = gtk_event_controller_key_new ();
