@@ -328,7 +328,8 @@ draw_matrix (ImpImprintView *self,
 
   if (g->cell >= 8)
     {
-      imp_plot_set_source (cr, fg, 0.08);
+      /* the cells are light in either style, so the grid is dark */
+      cairo_set_source_rgba (cr, 0, 0, 0, 0.08);
       cairo_set_line_width (cr, 1.0);
       for (guint i = 1; i < g->size; i++)
         {
