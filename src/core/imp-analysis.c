@@ -7,13 +7,92 @@
 
 #include "config.h"
 
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_rng.h>
+#include <json-glib/json-glib.h>
+
 #include "imp-analysis.h"
+#include "imp-detect.h"
+
+/* Channels read together, and the length of a time block; a block is
+ * extended by PAD_MS on both sides (within its sweep) so that events near
+ * its edges are seen whole. PAD_MS covers the PSP detector's AP blanking
+ * (50 ms) and reach. */
+#define BLOCK_CHANNELS    64
+#define BLOCK_MIN_S       1.0
+#define BLOCK_ALIGN       8192
+#define PAD_MS            60.0
+/* Candidate windows closer than this are read as one segment, up to
+ * SEGMENT_MAX_S long. */
+#define SEGMENT_GAP_S     0.05
+#define SEGMENT_MAX_S     4.0
+/* Amplitudes are means over ±PEAK_HALF_MS around the average's extreme,
+ * which is searched up to PEAK_AFTER_MS after latency_max_ms. */
+#define PEAK_HALF_MS      0.2
+#define PEAK_AFTER_MS     5.0
+/* A pair whose count is unremarkable against the analytic jitter mean
+ * (Poisson p above SCREEN_P with the mean lowered by SCREEN_MARGIN) gets
+ * that Poisson p without surrogates. */
+#define SCREEN_P          0.05
+#define SCREEN_MARGIN     0.9
+
+/* Overall progress: detection, then correlation, then measuring. */
+#define PROGRESS_DETECT   0.6
+#define PROGRESS_PAIRS    0.3
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (gsl_rng, gsl_rng_free)
+
+typedef enum
+{
+  TEST_E,
+  TEST_I,
+  TEST_AP,
+  N_TESTS
+} TestKind;
+
+typedef struct
+{
+  guint   pre;
+  guint   post;
+  double  p[N_TESTS];
+  guint   hits[N_TESTS];
+  double  null_mean[N_TESTS];
+  double  p_pair;      /* min over E and I, Bonferroni for the two signs */
+  double  q_pair;
+  double  q_ap;
+} PairTest;
+
+typedef struct
+{
+  ImpRecording            *recording;
+  const ImpAnalysisParams *params;
+  ImpProgressFunc          progress;
+  gpointer                 user_data;
+  GCancellable            *cancellable;
+  ImpAnalysisResult       *result;
+  guint                    n_channels;
+  double                   fs;
+  /* per channel during detection */
+  GArray                 **levels;     /* double: block medians */
+  GArray                 **noises;     /* double: block noise SDs */
+  /* per channel after detection: event times, sorted */
+  GArray                 **ap_times;   /* gint64 */
+  GArray                 **e_times;
+  GArray                 **i_times;
+  GArray                  *tests;      /* PairTest */
+} Run;
 
 void
 imp_analysis_params_init_default (ImpAnalysisParams *params)
 {
   g_return_if_fail (params != NULL);
 
+  memset (params, 0, sizeof *params);
   params->ap_threshold_sd = 8.0;
   params->ap_min_height_mv = 20.0;
   params->ap_refractory_ms = 2.0;
@@ -28,4 +107,1272 @@ imp_analysis_params_init_default (ImpAnalysisParams *params)
   params->jitter_ms = 50.0;
   params->min_pre_aps = 3;
   params->candidate_p_max = 0.01;
+}
+
+static gboolean
+check_params (const ImpAnalysisParams  *p,
+              GError                  **error)
+{
+  const char *problem = NULL;
+
+  if (!(p->ap_threshold_sd > 0) || !(p->psp_threshold_sd > 0))
+    problem = "detection thresholds must be positive";
+  else if (!(p->ap_min_height_mv > 0) || !(p->ap_refractory_ms >= 0))
+    problem = "the AP height must be positive and the refractory period "
+              "not negative";
+  else if (!(p->window_pre_ms > 0) || !(p->window_post_ms > 0)
+           || p->window_pre_ms > 1000 || p->window_post_ms > 1000)
+    problem = "the average window must be positive and at most 1 s a side";
+  else if (!(p->latency_min_ms >= 0)
+           || !(p->latency_max_ms > p->latency_min_ms)
+           || p->latency_max_ms > p->window_post_ms)
+    problem = "the latency window must be non-empty and inside the "
+              "average window";
+  else if (!(p->alpha > 0 && p->alpha < 1)
+           || !(p->candidate_p_max >= 0 && p->candidate_p_max <= 1))
+    problem = "alpha and candidate_p_max must lie between 0 and 1";
+  else if (p->n_surrogates < 2)
+    problem = "at least 2 surrogates are needed";
+  else if (!(p->jitter_ms > 0))
+    problem = "the jitter must be positive";
+
+  if (problem != NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "Cannot analyse: %s", problem);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+report (Run        *run,
+        double      fraction,
+        const char *stage)
+{
+  if (run->progress != NULL)
+    run->progress (CLAMP (fraction, 0.0, 1.0), stage, run->user_data);
+}
+
+static inline gint64
+ms_to_samples (double ms,
+               double fs)
+{
+  return (gint64) round (ms * fs / 1000.0);
+}
+
+static void
+candidate_free (ImpCandidate *c)
+{
+  g_free (c->average);
+  g_free (c->trial_amplitudes);
+  g_free (c);
+}
+
+static ImpAnalysisResult *
+result_new (guint n_channels)
+{
+  ImpAnalysisResult *self = g_new0 (ImpAnalysisResult, 1);
+  guint i;
+
+  g_atomic_ref_count_init (&self->ref_count);
+  self->n_channels = n_channels;
+  self->labels = g_new0 (char *, n_channels + 1);
+  self->access = g_new0 (ImpAccess, n_channels);
+  self->noise_mv = g_new0 (double, n_channels);
+  self->median_mv = g_new0 (double, n_channels);
+  self->aps = g_new0 (GArray *, n_channels);
+  self->psps = g_new0 (GArray *, n_channels);
+  for (i = 0; i < n_channels; i++)
+    {
+      self->aps[i] = g_array_new (FALSE, FALSE, sizeof (ImpEvent));
+      self->psps[i] = g_array_new (FALSE, FALSE, sizeof (ImpEvent));
+    }
+  self->candidates = g_ptr_array_new_with_free_func ((GDestroyNotify)
+                                                     candidate_free);
+  return self;
+}
+
+ImpAnalysisResult *
+imp_analysis_result_ref (ImpAnalysisResult *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  g_atomic_ref_count_inc (&self->ref_count);
+  return self;
+}
+
+void
+imp_analysis_result_unref (ImpAnalysisResult *self)
+{
+  guint i;
+
+  g_return_if_fail (self != NULL);
+
+  if (!g_atomic_ref_count_dec (&self->ref_count))
+    return;
+
+  for (i = 0; i < self->n_channels; i++)
+    {
+      g_array_unref (self->aps[i]);
+      g_array_unref (self->psps[i]);
+    }
+  g_strfreev (self->labels);
+  g_free (self->access);
+  g_free (self->noise_mv);
+  g_free (self->median_mv);
+  g_free (self->aps);
+  g_free (self->psps);
+  g_ptr_array_unref (self->candidates);
+  g_free (self);
+}
+
+static void
+run_clear (Run *run)
+{
+  guint i;
+
+  for (i = 0; i < run->n_channels; i++)
+    {
+      if (run->levels != NULL)
+        g_array_unref (run->levels[i]);
+      if (run->noises != NULL)
+        g_array_unref (run->noises[i]);
+      if (run->ap_times != NULL)
+        g_array_unref (run->ap_times[i]);
+      if (run->e_times != NULL)
+        g_array_unref (run->e_times[i]);
+      if (run->i_times != NULL)
+        g_array_unref (run->i_times[i]);
+    }
+  g_clear_pointer (&run->levels, g_free);
+  g_clear_pointer (&run->noises, g_free);
+  g_clear_pointer (&run->ap_times, g_free);
+  g_clear_pointer (&run->e_times, g_free);
+  g_clear_pointer (&run->i_times, g_free);
+  g_clear_pointer (&run->tests, g_array_unref);
+  g_clear_pointer (&run->result, imp_analysis_result_unref);
+}
+
+/* Stage 1 */
+
+/* Detects on one channel's padded segment x[0..n), which starts at
+ * recording sample @r0, and keeps the events in [t0, t1). */
+static void
+detect_channel_block (Run         *run,
+                      guint        channel,
+                      const float *x,
+                      gsize        n,
+                      gint64       r0,
+                      gint64       t0,
+                      gint64       t1)
+{
+  ImpAnalysisResult *res = run->result;
+  const ImpAnalysisParams *p = run->params;
+  g_autoptr(GArray) aps = g_array_new (FALSE, FALSE, sizeof (ImpEvent));
+  g_autoptr(GArray) psps = g_array_new (FALSE, FALSE, sizeof (ImpEvent));
+  g_autofree float *core = NULL;
+  gint64 refractory = MAX (1, ms_to_samples (p->ap_refractory_ms, run->fs));
+  GArray *out_aps = res->aps[channel];
+  double level, noise;
+  guint k;
+
+  core = g_memdup2 (x + (t0 - r0), (gsize) (t1 - t0) * sizeof (float));
+  noise = imp_detect_noise_sd (core, (gsize) (t1 - t0));
+  level = imp_detect_median (core, (gsize) (t1 - t0));
+  g_array_append_val (run->levels[channel], level);
+  g_array_append_val (run->noises[channel], noise);
+
+  if (!imp_detect_is_voltage (imp_recording_get_channel (run->recording,
+                                                         channel)->unit))
+    return;
+
+  imp_detect_aps (x, n, run->fs, p, r0, aps);
+  for (k = 0; k < aps->len; k++)
+    {
+      ImpEvent *ev = &g_array_index (aps, ImpEvent, k);
+
+      if (ev->sample < t0 || ev->sample >= t1)
+        continue;
+      /* Neighbouring blocks may both see an AP near their border. */
+      if (out_aps->len > 0
+          && ev->sample - g_array_index (out_aps, ImpEvent,
+                                         out_aps->len - 1).sample < refractory)
+        continue;
+      g_array_append_val (out_aps, *ev);
+    }
+
+  imp_detect_psps (x, n, run->fs, p, r0,
+                   (const ImpEvent *) aps->data, aps->len, psps);
+  for (k = 0; k < psps->len; k++)
+    {
+      ImpEvent *ev = &g_array_index (psps, ImpEvent, k);
+
+      if (ev->sample >= t0 && ev->sample < t1)
+        g_array_append_val (res->psps[channel], *ev);
+    }
+}
+
+/* The time blocks of one sweep: [start, end) pairs, each at least half a
+ * block long unless the sweep is shorter. */
+static GArray *
+sweep_blocks (const ImpSweep *sweep,
+              gint64          block)
+{
+  GArray *blocks = g_array_new (FALSE, FALSE, sizeof (gint64));
+  gint64 end = sweep->start_sample + sweep->n_samples;
+  gint64 t;
+
+  for (t = sweep->start_sample; t < end; t += block)
+    {
+      gint64 t1 = MIN (t + block, end);
+
+      if (end - t1 < block / 2)
+        t1 = end;
+      g_array_append_val (blocks, t);
+      g_array_append_val (blocks, t1);
+      if (t1 == end)
+        break;
+    }
+  return blocks;
+}
+
+static gboolean
+detect_all (Run     *run,
+            GError **error)
+{
+  ImpRecording *rec = run->recording;
+  guint n_sweeps = imp_recording_get_n_sweeps (rec);
+  gint64 n_samples = imp_recording_get_n_samples (rec);
+  gint64 block, pad;
+  gint64 done = 0, total;
+  g_autofree float *buf = NULL;
+  guint first, s;
+
+  block = (gint64) ceil (BLOCK_MIN_S * run->fs / BLOCK_ALIGN) * BLOCK_ALIGN;
+  pad = ms_to_samples (PAD_MS, run->fs);
+  total = MAX (n_samples, 1) * (gint64) run->n_channels;
+  buf = g_new (float, (gsize) MIN (BLOCK_CHANNELS, run->n_channels)
+                      * (gsize) (2 * block + 2 * pad));
+
+  for (first = 0; first < run->n_channels; first += BLOCK_CHANNELS)
+    {
+      guint nc = MIN (BLOCK_CHANNELS, run->n_channels - first);
+
+      for (s = 0; s < n_sweeps; s++)
+        {
+          const ImpSweep *sweep = imp_recording_get_sweep (rec, s);
+          gint64 sweep_end = sweep->start_sample + sweep->n_samples;
+          g_autoptr(GArray) blocks = sweep_blocks (sweep, block);
+          guint b;
+
+          for (b = 0; b < blocks->len; b += 2)
+            {
+              gint64 t0 = g_array_index (blocks, gint64, b);
+              gint64 t1 = g_array_index (blocks, gint64, b + 1);
+              gint64 r0 = MAX (sweep->start_sample, t0 - pad);
+              gint64 r1 = MIN (sweep_end, t1 + pad);
+              gsize len = (gsize) (r1 - r0);
+              guint c;
+
+              if (g_cancellable_set_error_if_cancelled (run->cancellable,
+                                                        error))
+                return FALSE;
+              if (!imp_recording_read (rec, first, nc, r0, r1 - r0, buf,
+                                       error))
+                return FALSE;
+
+              for (c = 0; c < nc; c++)
+                detect_channel_block (run, first + c, buf + c * len, len,
+                                      r0, t0, t1);
+
+              done += (t1 - t0) * nc;
+              report (run, PROGRESS_DETECT * done / total,
+                      "Reading and detecting");
+            }
+        }
+    }
+
+  return TRUE;
+}
+
+static double
+median_of (GArray *values)
+{
+  g_autofree float *work = NULL;
+  guint i;
+
+  if (values->len == 0)
+    return NAN;
+  work = g_new (float, values->len);
+  for (i = 0; i < values->len; i++)
+    work[i] = (float) g_array_index (values, double, i);
+  return imp_detect_median (work, values->len);
+}
+
+static void
+summarise_channels (Run *run)
+{
+  ImpAnalysisResult *res = run->result;
+  guint c, k;
+
+  for (c = 0; c < run->n_channels; c++)
+    {
+      const ImpChannel *ch = imp_recording_get_channel (run->recording, c);
+
+      res->labels[c] = g_strdup (ch->label != NULL ? ch->label : "");
+      res->median_mv[c] = median_of (run->levels[c]);
+      res->noise_mv[c] = median_of (run->noises[c]);
+      res->access[c] = imp_detect_classify_access (ch->unit,
+                                                   res->aps[c]->len,
+                                                   res->median_mv[c]);
+
+      run->ap_times[c] = g_array_sized_new (FALSE, FALSE, sizeof (gint64),
+                                            res->aps[c]->len);
+      run->e_times[c] = g_array_new (FALSE, FALSE, sizeof (gint64));
+      run->i_times[c] = g_array_new (FALSE, FALSE, sizeof (gint64));
+      for (k = 0; k < res->aps[c]->len; k++)
+        g_array_append_val (run->ap_times[c],
+                            g_array_index (res->aps[c], ImpEvent, k).sample);
+      for (k = 0; k < res->psps[c]->len; k++)
+        {
+          ImpEvent *ev = &g_array_index (res->psps[c], ImpEvent, k);
+
+          g_array_append_val (ev->amplitude > 0 ? run->e_times[c]
+                                                : run->i_times[c],
+                              ev->sample);
+        }
+    }
+}
+
+/* Stage 2 */
+
+typedef struct
+{
+  guint    n;          /* usable presynaptic APs */
+  gint64  *times;      /* n */
+  gint64  *jittered;   /* n_surrogates × n */
+  guint    n_surrogates;
+} PreTrain;
+
+static void
+pre_train_clear (PreTrain *pt)
+{
+  g_clear_pointer (&pt->times, g_free);
+  g_clear_pointer (&pt->jittered, g_free);
+}
+
+static gsl_rng *
+pre_rng (guint64 seed,
+         guint   pre)
+{
+  gsl_rng *rng = gsl_rng_alloc (gsl_rng_mt19937);
+  guint64 z = seed * 0x9e3779b97f4a7c15ull + pre + 1;
+
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  z ^= z >> 31;
+  gsl_rng_set (rng, (unsigned long) ((z ^ (z >> 32)) & 0xffffffffu));
+  return rng;
+}
+
+/* The pre APs whose whole test window [t + lo, t + hi] lies in their
+ * sweep, and for each surrogate a copy of them each moved by a uniform
+ * integer jitter within ±J that keeps the window in the sweep. */
+static void
+pre_train_init (Run      *run,
+                guint     pre,
+                gint64    lo,
+                gint64    hi,
+                PreTrain *pt)
+{
+  GArray *aps = run->ap_times[pre];
+  gint64 jitter = MAX (1, ms_to_samples (run->params->jitter_ms, run->fs));
+  g_autoptr(gsl_rng) rng = pre_rng (run->params->seed, pre);
+  g_autofree gint64 *dmin = NULL;
+  g_autofree gint64 *dmax = NULL;
+  guint k, i;
+
+  memset (pt, 0, sizeof *pt);
+  pt->n_surrogates = run->params->n_surrogates;
+  pt->times = g_new (gint64, MAX (aps->len, 1));
+  dmin = g_new (gint64, MAX (aps->len, 1));
+  dmax = g_new (gint64, MAX (aps->len, 1));
+
+  for (k = 0; k < aps->len; k++)
+    {
+      gint64 t = g_array_index (aps, gint64, k);
+      const ImpSweep *sw;
+      gint64 s0, s1;
+
+      sw = imp_recording_get_sweep (run->recording,
+                                    imp_recording_sweep_at (run->recording,
+                                                            t));
+      s0 = sw->start_sample;
+      s1 = sw->start_sample + sw->n_samples;
+      if (t + lo < s0 || t + hi >= s1)
+        continue;
+      dmin[pt->n] = MAX (-jitter, s0 - (t + lo));
+      dmax[pt->n] = MIN (jitter, s1 - 1 - (t + hi));
+      pt->times[pt->n++] = t;
+    }
+
+  pt->jittered = g_new (gint64, (gsize) pt->n_surrogates * MAX (pt->n, 1));
+  for (i = 0; i < pt->n_surrogates; i++)
+    for (k = 0; k < pt->n; k++)
+      {
+        gint64 span = dmax[k] - dmin[k] + 1;
+
+        pt->jittered[(gsize) i * pt->n + k]
+          = pt->times[k] + dmin[k]
+            + (gint64) gsl_rng_uniform_int (rng, (unsigned long) span);
+      }
+}
+
+/* The mean count under uniform jitter of ±J, ignoring sweep edges: each
+ * post event within [t + lo - J, t + hi + J] is in the moved window with
+ * probability (hi - lo + 1) / (2J + 1) (exact away from the range ends). */
+static double
+quick_null_mean (const PreTrain *pt,
+                 GArray         *post,
+                 gint64          lo,
+                 gint64          hi,
+                 gint64          jitter)
+{
+  guint64 n = imp_detect_count_lagged (pt->times, pt->n,
+                                       (const gint64 *) post->data, post->len,
+                                       lo - jitter, hi + jitter);
+
+  return (double) n * (hi - lo + 1) / (2.0 * jitter + 1);
+}
+
+static void
+run_test (const PreTrain *pt,
+          GArray         *post,
+          gint64          lo,
+          gint64          hi,
+          gint64          jitter,
+          guint64        *surrogates,
+          PairTest       *test,
+          TestKind        kind)
+{
+  const gint64 *events = (const gint64 *) post->data;
+  guint64 observed;
+  double quick;
+  guint i;
+
+  observed = imp_detect_count_lagged (pt->times, pt->n, events, post->len,
+                                      lo, hi);
+  test->hits[kind] = (guint) observed;
+  quick = quick_null_mean (pt, post, lo, hi, jitter);
+  test->null_mean[kind] = quick;
+
+  if (observed == 0)
+    {
+      test->p[kind] = 1.0;
+      return;
+    }
+  if (gsl_cdf_poisson_Q ((unsigned int) (observed - 1),
+                         quick * SCREEN_MARGIN) > SCREEN_P)
+    {
+      test->p[kind] = gsl_cdf_poisson_Q ((unsigned int) (observed - 1),
+                                         quick);
+      return;
+    }
+
+  for (i = 0; i < pt->n_surrogates; i++)
+    surrogates[i] = imp_detect_count_lagged (pt->jittered + (gsize) i * pt->n,
+                                             pt->n, events, post->len,
+                                             lo, hi);
+  test->p[kind] = imp_detect_surrogate_p (observed, surrogates,
+                                          pt->n_surrogates);
+  {
+    double sum = 0;
+
+    for (i = 0; i < pt->n_surrogates; i++)
+      sum += (double) surrogates[i];
+    test->null_mean[kind] = sum / pt->n_surrogates;
+  }
+}
+
+static gboolean
+correlate_all (Run     *run,
+               GError **error)
+{
+  const ImpAnalysisParams *p = run->params;
+  ImpAnalysisResult *res = run->result;
+  gint64 lo = (gint64) ceil (p->latency_min_ms * run->fs / 1000.0);
+  gint64 hi = (gint64) floor (p->latency_max_ms * run->fs / 1000.0);
+  gint64 ap_hi = (gint64) floor (p->window_post_ms * run->fs / 1000.0);
+  gint64 jitter = MAX (1, ms_to_samples (p->jitter_ms, run->fs));
+  g_autofree guint64 *surrogates = g_new (guint64, p->n_surrogates);
+  guint n_pre = 0, done = 0, pre, post;
+
+  for (pre = 0; pre < run->n_channels; pre++)
+    if (res->access[pre] == IMP_ACCESS_INTRACELLULAR
+        && res->aps[pre]->len >= MAX (p->min_pre_aps, 1))
+      n_pre++;
+
+  for (pre = 0; pre < run->n_channels; pre++)
+    {
+      PreTrain pt;
+
+      if (res->access[pre] != IMP_ACCESS_INTRACELLULAR
+          || res->aps[pre]->len < MAX (p->min_pre_aps, 1))
+        continue;
+      if (g_cancellable_set_error_if_cancelled (run->cancellable, error))
+        return FALSE;
+
+      pre_train_init (run, pre, MIN (lo, 0), MAX (hi, ap_hi), &pt);
+      if (pt.n >= MAX (p->min_pre_aps, 1))
+        for (post = 0; post < run->n_channels; post++)
+          {
+            PairTest test = { 0 };
+
+            if (post == pre || res->access[post] != IMP_ACCESS_INTRACELLULAR)
+              continue;
+            test.pre = pre;
+            test.post = post;
+            run_test (&pt, run->e_times[post], lo, hi, jitter, surrogates,
+                      &test, TEST_E);
+            run_test (&pt, run->i_times[post], lo, hi, jitter, surrogates,
+                      &test, TEST_I);
+            run_test (&pt, run->ap_times[post], lo, ap_hi, jitter,
+                      surrogates, &test, TEST_AP);
+            test.p_pair = MIN (1.0, 2.0 * MIN (test.p[TEST_E],
+                                               test.p[TEST_I]));
+            g_array_append_val (run->tests, test);
+          }
+      pre_train_clear (&pt);
+
+      done++;
+      report (run, PROGRESS_DETECT + PROGRESS_PAIRS * done / MAX (n_pre, 1),
+              "Correlating pairs");
+    }
+
+  return TRUE;
+}
+
+static void
+correct_all (Run *run)
+{
+  GArray *tests = run->tests;
+  g_autofree double *p = g_new (double, MAX (tests->len, 1));
+  g_autofree double *q = g_new (double, MAX (tests->len, 1));
+  guint i;
+
+  for (i = 0; i < tests->len; i++)
+    p[i] = g_array_index (tests, PairTest, i).p_pair;
+  imp_detect_bh_adjust (p, tests->len, q);
+  for (i = 0; i < tests->len; i++)
+    g_array_index (tests, PairTest, i).q_pair = q[i];
+
+  for (i = 0; i < tests->len; i++)
+    p[i] = g_array_index (tests, PairTest, i).p[TEST_AP];
+  imp_detect_bh_adjust (p, tests->len, q);
+  for (i = 0; i < tests->len; i++)
+    g_array_index (tests, PairTest, i).q_ap = q[i];
+
+  run->result->n_pairs_tested = tests->len;
+}
+
+/* Stage 3 */
+
+typedef struct
+{
+  gint64        start;     /* window start, recording sample */
+  ImpCandidate *candidate;
+  guint         trial;
+} Window;
+
+static int
+compare_windows (const void *a,
+                 const void *b)
+{
+  const Window *wa = a;
+  const Window *wb = b;
+
+  return (wa->start > wb->start) - (wa->start < wb->start);
+}
+
+static gboolean
+window_fits (ImpRecording *rec,
+             gint64        start,
+             gint64        len)
+{
+  const ImpSweep *sw;
+
+  if (start < 0 || start + len > imp_recording_get_n_samples (rec))
+    return FALSE;
+  sw = imp_recording_get_sweep (rec, imp_recording_sweep_at (rec, start));
+  return start + len <= sw->start_sample + sw->n_samples;
+}
+
+/* Calls @func for every candidate window with post channel in
+ * [first, first + nc), reading coalesced segments. */
+typedef void (*WindowFunc) (Run          *run,
+                            const Window *w,
+                            const float  *x,
+                            gpointer      data);
+
+static gboolean
+for_each_window (Run        *run,
+                 GArray     *windows,
+                 guint       first,
+                 guint       nc,
+                 gint64      len,
+                 WindowFunc  func,
+                 gpointer    data,
+                 GError    **error)
+{
+  gint64 gap = ms_to_samples (SEGMENT_GAP_S * 1000, run->fs);
+  gint64 max_len = MAX (ms_to_samples (SEGMENT_MAX_S * 1000, run->fs),
+                        4 * len);
+  g_autofree float *buf = g_new (float, (gsize) nc * (gsize) max_len);
+  guint i = 0;
+
+  while (i < windows->len)
+    {
+      const Window *w0 = &g_array_index (windows, Window, i);
+      gint64 seg_start = w0->start;
+      gint64 seg_end = w0->start + len;
+      guint j = i + 1, k;
+
+      while (j < windows->len)
+        {
+          const Window *w = &g_array_index (windows, Window, j);
+
+          if (w->start > seg_end + gap || w->start + len - seg_start > max_len)
+            break;
+          seg_end = MAX (seg_end, w->start + len);
+          j++;
+        }
+
+      if (g_cancellable_set_error_if_cancelled (run->cancellable, error))
+        return FALSE;
+      if (!imp_recording_read (run->recording, first, nc, seg_start,
+                               seg_end - seg_start, buf, error))
+        return FALSE;
+
+      for (k = i; k < j; k++)
+        {
+          const Window *w = &g_array_index (windows, Window, k);
+          gsize row = (gsize) (w->candidate->post - first)
+                      * (gsize) (seg_end - seg_start);
+
+          func (run, w, buf + row + (w->start - seg_start), data);
+        }
+      i = j;
+    }
+
+  return TRUE;
+}
+
+static void
+accumulate_cb (Run          *run,
+               const Window *w,
+               const float  *x,
+               gpointer      data)
+{
+  double *sums = g_hash_table_lookup (data, w->candidate);
+  guint k;
+
+  for (k = 0; k < w->candidate->average_len; k++)
+    sums[k] += x[k];
+}
+
+typedef struct
+{
+  GHashTable *peaks;   /* candidate -> peak index + 1 */
+  gint64      pre_len;
+  gint64      half;
+} TrialData;
+
+static void
+trial_cb (Run          *run,
+          const Window *w,
+          const float  *x,
+          gpointer      data)
+{
+  TrialData *td = data;
+  gint64 peak = GPOINTER_TO_INT (g_hash_table_lookup (td->peaks,
+                                                      w->candidate)) - 1;
+  double base = 0, top = 0;
+  gint64 k, n_top = 0;
+
+  for (k = 0; k < td->pre_len; k++)
+    base += x[k];
+  base /= td->pre_len;
+  for (k = MAX (peak - td->half, 0);
+       k <= MIN (peak + td->half, (gint64) w->candidate->average_len - 1); k++)
+    {
+      top += x[k];
+      n_top++;
+    }
+  w->candidate->trial_amplitudes[w->trial] = (float) (top / n_top - base);
+}
+
+/* Baseline, extreme, amplitude and onset of one candidate's average;
+ * returns the peak index. */
+static gint64
+measure_average (Run          *run,
+                 ImpCandidate *c,
+                 const double *sums,
+                 gint64        pre_len)
+{
+  const ImpAnalysisParams *p = run->params;
+  double base = 0, amp = 0, sign = c->sign == 'I' ? -1.0 : 1.0;
+  gint64 len = c->average_len;
+  gint64 from = pre_len + (gint64) ceil (p->latency_min_ms * run->fs / 1000);
+  gint64 to = MIN (len - 1, pre_len + ms_to_samples (p->latency_max_ms
+                                                     + PEAK_AFTER_MS,
+                                                     run->fs));
+  gint64 half = ms_to_samples (PEAK_HALF_MS, run->fs);
+  gint64 k, peak, n = 0, t20 = -1, t80 = -1;
+
+  for (k = 0; k < len; k++)
+    c->average[k] = (float) (sums[k] / MAX (c->n_trials, 1));
+  for (k = 0; k < pre_len; k++)
+    base += c->average[k];
+  base /= pre_len;
+  for (k = 0; k < len; k++)
+    c->average[k] -= (float) base;
+
+  peak = from;
+  for (k = from; k <= to; k++)
+    if (sign * c->average[k] > sign * c->average[peak])
+      peak = k;
+  for (k = MAX (peak - half, 0); k <= MIN (peak + half, len - 1); k++)
+    {
+      amp += c->average[k];
+      n++;
+    }
+  c->amplitude_mv = amp / n;
+
+  /* Onset: the 20-80 % rise extrapolated back to the baseline. */
+  for (k = peak; k > pre_len; k--)
+    {
+      double v = sign * c->average[k];
+
+      if (t80 < 0 && v < 0.8 * fabs (c->amplitude_mv))
+        t80 = k;
+      if (v < 0.2 * fabs (c->amplitude_mv))
+        {
+          t20 = k;
+          break;
+        }
+    }
+  if (t20 >= 0 && t80 >= 0 && sign * c->amplitude_mv > 0)
+    {
+      double onset = t20 - 0.2 / 0.6 * (t80 - t20);
+
+      c->latency_ms = MAX (onset - pre_len, 0.0) * 1000.0 / run->fs;
+    }
+  else
+    c->latency_ms = (peak - pre_len) * 1000.0 / run->fs;
+
+  return peak;
+}
+
+static gboolean
+measure_block (Run        *run,
+               GPtrArray  *candidates,
+               guint       first,
+               guint       nc,
+               GError    **error)
+{
+  const ImpAnalysisParams *p = run->params;
+  gint64 pre_len = MAX (1, ms_to_samples (p->window_pre_ms, run->fs));
+  gint64 len = pre_len + MAX (1, ms_to_samples (p->window_post_ms, run->fs));
+  g_autoptr(GArray) windows = g_array_new (FALSE, FALSE, sizeof (Window));
+  g_autoptr(GHashTable) sums = g_hash_table_new_full (NULL, NULL, NULL,
+                                                       g_free);
+  g_autoptr(GHashTable) peaks = g_hash_table_new (NULL, NULL);
+  TrialData td;
+  guint i, k;
+
+  for (i = 0; i < candidates->len; i++)
+    {
+      ImpCandidate *c = g_ptr_array_index (candidates, i);
+      GArray *aps = run->ap_times[c->pre];
+
+      if (c->post < first || c->post >= first + nc)
+        continue;
+      c->average_len = (guint) len;
+      c->average = g_new0 (float, len);
+      c->n_trials = 0;
+      c->trial_amplitudes = g_new0 (float, MAX (aps->len, 1));
+      for (k = 0; k < aps->len; k++)
+        {
+          Window w;
+
+          w.start = g_array_index (aps, gint64, k) - pre_len;
+          if (!window_fits (run->recording, w.start, len))
+            continue;
+          w.candidate = c;
+          w.trial = c->n_trials++;
+          g_array_append_val (windows, w);
+        }
+      g_hash_table_insert (sums, c, g_new0 (double, len));
+    }
+  if (windows->len == 0)
+    return TRUE;
+  qsort (windows->data, windows->len, sizeof (Window), compare_windows);
+
+  if (!for_each_window (run, windows, first, nc, len, accumulate_cb, sums,
+                        error))
+    return FALSE;
+
+  for (i = 0; i < candidates->len; i++)
+    {
+      ImpCandidate *c = g_ptr_array_index (candidates, i);
+      gint64 peak;
+
+      if (c->post < first || c->post >= first + nc || c->n_trials == 0)
+        continue;
+      peak = measure_average (run, c, g_hash_table_lookup (sums, c), pre_len);
+      g_hash_table_insert (peaks, c, GINT_TO_POINTER ((int) peak + 1));
+    }
+
+  td.peaks = peaks;
+  td.pre_len = pre_len;
+  td.half = ms_to_samples (PEAK_HALF_MS, run->fs);
+  return for_each_window (run, windows, first, nc, len, trial_cb, &td, error);
+}
+
+static int
+compare_candidates (gconstpointer a,
+                    gconstpointer b)
+{
+  const ImpCandidate *ca = *(ImpCandidate * const *) a;
+  const ImpCandidate *cb = *(ImpCandidate * const *) b;
+
+  if (ca->significant != cb->significant)
+    return ca->significant ? -1 : 1;
+  if (ca->p_value != cb->p_value)
+    return ca->p_value < cb->p_value ? -1 : 1;
+  if (ca->p_uncorrected != cb->p_uncorrected)
+    return ca->p_uncorrected < cb->p_uncorrected ? -1 : 1;
+  if (ca->ap_ap_p_value != cb->ap_ap_p_value)
+    return ca->ap_ap_p_value < cb->ap_ap_p_value ? -1 : 1;
+  if (ca->pre != cb->pre)
+    return ca->pre < cb->pre ? -1 : 1;
+  return (ca->post > cb->post) - (ca->post < cb->post);
+}
+
+static gboolean
+measure_all (Run     *run,
+             GError **error)
+{
+  const ImpAnalysisParams *p = run->params;
+  ImpAnalysisResult *res = run->result;
+  GPtrArray *cands = res->candidates;
+  guint i, first;
+
+  for (i = 0; i < run->tests->len; i++)
+    {
+      PairTest *t = &g_array_index (run->tests, PairTest, i);
+      gboolean sig = t->q_pair <= p->alpha;
+      gboolean ap_sig = t->q_ap <= p->alpha;
+      ImpCandidate *c;
+      TestKind kind;
+
+      if (!sig && !ap_sig && t->p_pair >= p->candidate_p_max
+          && t->p[TEST_AP] >= p->candidate_p_max)
+        continue;
+
+      kind = t->p[TEST_E] <= t->p[TEST_I] ? TEST_E : TEST_I;
+      c = g_new0 (ImpCandidate, 1);
+      c->pre = t->pre;
+      c->post = t->post;
+      c->sign = kind == TEST_E ? 'E' : 'I';
+      c->p_value = t->q_pair;
+      c->p_uncorrected = t->p_pair;
+      c->significant = sig;
+      c->ap_ap_p_value = t->q_ap;
+      c->ap_ap_p_uncorrected = t->p[TEST_AP];
+      c->ap_ap_significant = ap_sig;
+      c->n_hits = t->hits[kind];
+      c->null_mean = t->null_mean[kind];
+      c->n_ap_ap_hits = t->hits[TEST_AP];
+      c->ap_ap_null_mean = t->null_mean[TEST_AP];
+      c->n_pre_aps = res->aps[t->pre]->len;
+      g_ptr_array_add (cands, c);
+
+      if (sig)
+        res->n_connections++;
+      if (ap_sig)
+        res->n_ap_ap_connections++;
+    }
+
+  for (first = 0; first < run->n_channels; first += BLOCK_CHANNELS)
+    {
+      guint nc = MIN (BLOCK_CHANNELS, run->n_channels - first);
+
+      if (!measure_block (run, cands, first, nc, error))
+        return FALSE;
+      report (run, PROGRESS_DETECT + PROGRESS_PAIRS
+                   + (1 - PROGRESS_DETECT - PROGRESS_PAIRS)
+                     * (first + nc) / run->n_channels,
+              "Measuring candidates");
+    }
+
+  g_ptr_array_sort (cands, compare_candidates);
+  return TRUE;
+}
+
+/**
+ * imp_analysis_run:
+ * @recording: the recording; read, never changed
+ * @params: the parameters (copied into the result)
+ * @progress: (nullable) (scope call): called from this thread with the
+ *   overall fraction done and the stage
+ * @user_data: for @progress
+ * @cancellable: (nullable): checked at every block
+ * @error: return location for a #GError
+ *
+ * Detects APs and PSPs on every channel, tests every ordered pair of
+ * channels (pre with APs, post with intracellular access) for PSPs and for
+ * APs time-locked to the presynaptic APs against jittered surrogates,
+ * corrects for the number of pairs, and measures each candidate's
+ * AP-triggered average. Streams the recording in blocks; see
+ * docs/analysis.md.
+ *
+ * Returns: (transfer full) (nullable): the result, or %NULL with @error
+ *   set (%G_IO_ERROR_CANCELLED when cancelled)
+ */
+ImpAnalysisResult *
+imp_analysis_run (ImpRecording             *recording,
+                  const ImpAnalysisParams  *params,
+                  ImpProgressFunc           progress,
+                  gpointer                  user_data,
+                  GCancellable             *cancellable,
+                  GError                  **error)
+{
+  Run run = { 0 };
+  ImpAnalysisResult *out = NULL;
+  guint c;
+
+  g_return_val_if_fail (recording != NULL, NULL);
+  g_return_val_if_fail (params != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_params (params, error))
+    return NULL;
+
+  run.recording = recording;
+  run.params = params;
+  run.progress = progress;
+  run.user_data = user_data;
+  run.cancellable = cancellable;
+  run.n_channels = imp_recording_get_n_channels (recording);
+  run.fs = imp_recording_get_sample_rate (recording);
+  run.result = result_new (run.n_channels);
+  run.result->sample_rate = run.fs;
+  run.result->params = *params;
+  run.result->n_samples = imp_recording_get_n_samples (recording);
+  run.levels = g_new0 (GArray *, run.n_channels);
+  run.noises = g_new0 (GArray *, run.n_channels);
+  run.ap_times = g_new0 (GArray *, run.n_channels);
+  run.e_times = g_new0 (GArray *, run.n_channels);
+  run.i_times = g_new0 (GArray *, run.n_channels);
+  run.tests = g_array_new (FALSE, FALSE, sizeof (PairTest));
+  for (c = 0; c < run.n_channels; c++)
+    {
+      run.levels[c] = g_array_new (FALSE, FALSE, sizeof (double));
+      run.noises[c] = g_array_new (FALSE, FALSE, sizeof (double));
+    }
+
+  report (&run, 0.0, "Reading and detecting");
+  if (!detect_all (&run, error))
+    goto out;
+  summarise_channels (&run);
+  g_debug ("Detection done on %u channels", run.n_channels);
+
+  report (&run, PROGRESS_DETECT, "Correlating pairs");
+  if (!correlate_all (&run, error))
+    goto out;
+  correct_all (&run);
+
+  report (&run, PROGRESS_DETECT + PROGRESS_PAIRS, "Measuring candidates");
+  if (!measure_all (&run, error))
+    goto out;
+
+  report (&run, 1.0, "Done");
+  out = g_steal_pointer (&run.result);
+
+out:
+  run_clear (&run);
+  return out;
+}
+
+/**
+ * imp_analysis_result_to_map:
+ * @self: a result
+ *
+ * Returns: (transfer full) (element-type ImpMapEntry): the significant
+ *   AP->PSP connections, strongest evidence first
+ */
+GArray *
+imp_analysis_result_to_map (ImpAnalysisResult *self)
+{
+  GArray *map;
+  guint i;
+
+  g_return_val_if_fail (self != NULL, NULL);
+
+  map = imp_map_new ();
+  for (i = 0; i < self->candidates->len; i++)
+    {
+      const ImpCandidate *c = g_ptr_array_index (self->candidates, i);
+      ImpMapEntry e = { 0 };
+
+      if (!c->significant)
+        continue;
+      e.pre = c->pre;
+      e.post = c->post;
+      e.pre_label = g_strdup (self->labels[c->pre]);
+      e.post_label = g_strdup (self->labels[c->post]);
+      e.sign = c->sign;
+      e.amplitude_mv = c->amplitude_mv;
+      e.latency_ms = c->latency_ms;
+      e.p_value = c->p_value;
+      e.n_pre_aps = c->n_pre_aps;
+      g_array_append_val (map, e);
+    }
+  return map;
+}
+
+static const char *
+access_name (ImpAccess access)
+{
+  switch (access)
+    {
+    case IMP_ACCESS_INTRACELLULAR:
+      return "intracellular";
+    case IMP_ACCESS_EXTRACELLULAR:
+      return "extracellular";
+    case IMP_ACCESS_NONE:
+      return "none";
+    case IMP_ACCESS_UNKNOWN:
+    default:
+      return "unknown";
+    }
+}
+
+static void
+add_params (JsonBuilder             *b,
+            const ImpAnalysisParams *p)
+{
+  json_builder_set_member_name (b, "parameters");
+  json_builder_begin_object (b);
+#define MEMBER_DOUBLE(name) \
+  json_builder_set_member_name (b, #name); \
+  json_builder_add_double_value (b, p->name)
+  MEMBER_DOUBLE (ap_threshold_sd);
+  MEMBER_DOUBLE (ap_min_height_mv);
+  MEMBER_DOUBLE (ap_refractory_ms);
+  MEMBER_DOUBLE (psp_threshold_sd);
+  MEMBER_DOUBLE (window_pre_ms);
+  MEMBER_DOUBLE (window_post_ms);
+  MEMBER_DOUBLE (latency_min_ms);
+  MEMBER_DOUBLE (latency_max_ms);
+  MEMBER_DOUBLE (alpha);
+  MEMBER_DOUBLE (jitter_ms);
+  MEMBER_DOUBLE (candidate_p_max);
+#undef MEMBER_DOUBLE
+  json_builder_set_member_name (b, "n_surrogates");
+  json_builder_add_int_value (b, p->n_surrogates);
+  json_builder_set_member_name (b, "seed");
+  json_builder_add_int_value (b, (gint64) p->seed);
+  json_builder_set_member_name (b, "min_pre_aps");
+  json_builder_add_int_value (b, p->min_pre_aps);
+  json_builder_end_object (b);
+}
+
+static void
+add_candidate (JsonBuilder             *b,
+               const ImpAnalysisResult *self,
+               const ImpCandidate      *c)
+{
+  char sign[2] = { c->sign, '\0' };
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "pre");
+  json_builder_add_int_value (b, c->pre);
+  json_builder_set_member_name (b, "post");
+  json_builder_add_int_value (b, c->post);
+  json_builder_set_member_name (b, "pre_label");
+  json_builder_add_string_value (b, self->labels[c->pre]);
+  json_builder_set_member_name (b, "post_label");
+  json_builder_add_string_value (b, self->labels[c->post]);
+  json_builder_set_member_name (b, "sign");
+  json_builder_add_string_value (b, sign);
+  json_builder_set_member_name (b, "amplitude_mv");
+  json_builder_add_double_value (b, c->amplitude_mv);
+  json_builder_set_member_name (b, "latency_ms");
+  json_builder_add_double_value (b, c->latency_ms);
+  json_builder_set_member_name (b, "p_value");
+  json_builder_add_double_value (b, c->p_value);
+  json_builder_set_member_name (b, "p_uncorrected");
+  json_builder_add_double_value (b, c->p_uncorrected);
+  json_builder_set_member_name (b, "significant");
+  json_builder_add_boolean_value (b, c->significant);
+  json_builder_set_member_name (b, "n_pre_aps");
+  json_builder_add_int_value (b, c->n_pre_aps);
+  json_builder_set_member_name (b, "n_trials");
+  json_builder_add_int_value (b, c->n_trials);
+  json_builder_set_member_name (b, "hits");
+  json_builder_add_int_value (b, c->n_hits);
+  json_builder_set_member_name (b, "null_mean");
+  json_builder_add_double_value (b, c->null_mean);
+  json_builder_set_member_name (b, "ap_ap_p_value");
+  json_builder_add_double_value (b, c->ap_ap_p_value);
+  json_builder_set_member_name (b, "ap_ap_p_uncorrected");
+  json_builder_add_double_value (b, c->ap_ap_p_uncorrected);
+  json_builder_set_member_name (b, "ap_ap_significant");
+  json_builder_add_boolean_value (b, c->ap_ap_significant);
+  json_builder_set_member_name (b, "ap_ap_hits");
+  json_builder_add_int_value (b, c->n_ap_ap_hits);
+  json_builder_set_member_name (b, "ap_ap_null_mean");
+  json_builder_add_double_value (b, c->ap_ap_null_mean);
+  json_builder_end_object (b);
+}
+
+static void
+add_recording (JsonBuilder  *b,
+               ImpRecording *recording)
+{
+  const char *path = imp_recording_get_path (recording);
+  GStatBuf st;
+
+  json_builder_set_member_name (b, "recording");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "path");
+  json_builder_add_string_value (b, path != NULL ? path : "");
+  json_builder_set_member_name (b, "format");
+  json_builder_add_string_value (b, imp_recording_get_format (recording));
+  if (path != NULL && g_stat (path, &st) == 0)
+    {
+      json_builder_set_member_name (b, "size_bytes");
+      json_builder_add_int_value (b, (gint64) st.st_size);
+      json_builder_set_member_name (b, "mtime");
+      json_builder_add_int_value (b, (gint64) st.st_mtime);
+    }
+  json_builder_end_object (b);
+}
+
+static void
+add_channel_arrays (JsonBuilder       *b,
+                    ImpAnalysisResult *self)
+{
+  guint i;
+
+  json_builder_set_member_name (b, "labels");
+  json_builder_begin_array (b);
+  for (i = 0; i < self->n_channels; i++)
+    json_builder_add_string_value (b, self->labels[i]);
+  json_builder_end_array (b);
+
+  json_builder_set_member_name (b, "access");
+  json_builder_begin_array (b);
+  for (i = 0; i < self->n_channels; i++)
+    json_builder_add_string_value (b, access_name (self->access[i]));
+  json_builder_end_array (b);
+
+  json_builder_set_member_name (b, "noise_mv");
+  json_builder_begin_array (b);
+  for (i = 0; i < self->n_channels; i++)
+    json_builder_add_double_value (b, isfinite (self->noise_mv[i])
+                                      ? self->noise_mv[i] : 0.0);
+  json_builder_end_array (b);
+
+  json_builder_set_member_name (b, "aps_per_channel");
+  json_builder_begin_array (b);
+  for (i = 0; i < self->n_channels; i++)
+    json_builder_add_int_value (b, self->aps[i]->len);
+  json_builder_end_array (b);
+
+  json_builder_set_member_name (b, "psps_per_channel");
+  json_builder_begin_array (b);
+  for (i = 0; i < self->n_channels; i++)
+    json_builder_add_int_value (b, self->psps[i]->len);
+  json_builder_end_array (b);
+}
+
+/**
+ * imp_analysis_result_write_json:
+ * @self: a result
+ * @recording: (nullable): the recording it came from, for provenance
+ * @path: the file to write (replaced atomically)
+ * @error: return location for a #GError
+ *
+ * Writes the summary, the parameters and every candidate (without the
+ * averages) as JSON; docs/analysis.md lists the keys.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+imp_analysis_result_write_json (ImpAnalysisResult  *self,
+                                ImpRecording       *recording,
+                                const char         *path,
+                                GError            **error)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *text = NULL;
+  gsize len;
+  guint i;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "program");
+  json_builder_add_string_value (b, "Imprint");
+  json_builder_set_member_name (b, "version");
+  json_builder_add_string_value (b, PACKAGE_VERSION);
+  if (recording != NULL)
+    add_recording (b, recording);
+  json_builder_set_member_name (b, "channels");
+  json_builder_add_int_value (b, self->n_channels);
+  json_builder_set_member_name (b, "sample_rate_hz");
+  json_builder_add_double_value (b, self->sample_rate);
+  json_builder_set_member_name (b, "n_samples");
+  json_builder_add_int_value (b, self->n_samples);
+  add_params (b, &self->params);
+  add_channel_arrays (b, self);
+  json_builder_set_member_name (b, "pairs_tested");
+  json_builder_add_int_value (b, (gint64) self->n_pairs_tested);
+  json_builder_set_member_name (b, "connections");
+  json_builder_add_int_value (b, self->n_connections);
+  json_builder_set_member_name (b, "ap_ap_connections");
+  json_builder_add_int_value (b, self->n_ap_ap_connections);
+
+  json_builder_set_member_name (b, "connections_list");
+  json_builder_begin_array (b);
+  for (i = 0; i < self->candidates->len; i++)
+    {
+      const ImpCandidate *c = g_ptr_array_index (self->candidates, i);
+
+      if (c->significant)
+        add_candidate (b, self, c);
+    }
+  json_builder_end_array (b);
+
+  json_builder_set_member_name (b, "candidates");
+  json_builder_begin_array (b);
+  for (i = 0; i < self->candidates->len; i++)
+    add_candidate (b, self, g_ptr_array_index (self->candidates, i));
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  json_generator_set_pretty (gen, TRUE);
+  text = json_generator_to_data (gen, &len);
+
+  return g_file_set_contents (path, text, (gssize) len, error);
 }

@@ -6,3 +6,734 @@
  */
 
 #include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+
+#include "imp-map.h"
+#include "imp-native.h"
+#include "imp-simulate.h"
+
+/* The model; docs/simulator.md explains each number. */
+#define E_RISE_MS          0.5
+#define E_DECAY_MS         15.0
+#define I_RISE_MS          1.0
+#define I_DECAY_MS         20.0
+#define DELAY_MIN_MS       1.0
+#define DELAY_MAX_MS       5.0
+#define SITES_MAX          10
+#define RELEASE_P_MIN      0.1
+#define RELEASE_P_MAX      0.9
+#define QUANTUM_SYNAPSE_CV 0.25   /* spread of mean quantal size between synapses */
+#define QUANTUM_CV         0.1    /* spread of one quantum within a synapse */
+#define REST_MV            (-65.0)
+#define REST_SD_MV         3.0
+#define AP_HEIGHT_MV       80.0
+#define AP_HEIGHT_SD_MV    3.0
+#define AP_RISE_MS         0.5
+#define AP_FALL_MS         0.75
+#define AP_TABLE_MS        3.0
+#define AHP_MV             8.0
+#define AHP_RISE_MS        1.0
+#define AHP_DECAY_MS       15.0
+#define REFRACTORY_MS      4.0
+#define BURST_ISI_MIN_MS   5.0
+#define BURST_ISI_MAX_MS   8.0
+#define RATE_SHAPE         4.0    /* gamma shape of the spread of rates */
+#define DRIVE_THRESHOLD_MV 10.0
+#define DRIVE_SLOPE_MV     3.0
+#define DRIVE_MAX_HZ       300.0
+#define DRIFT_TAU_S        2.0
+#define SCALE_MIN          0.3    /* Ve = scale * Vm, scale per channel */
+#define SCALE_MAX          1.0
+#define VE_STEP_MV         (1.0 / 300.0)  /* ADC step of Ve: ±109 mV range */
+#define BLOCK_SAMPLES      8192
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (gsl_rng, gsl_rng_free)
+
+typedef struct
+{
+  guint post;
+  guint delay;        /* samples from the presynaptic AP peak to PSP onset */
+  guint n_sites;
+  float p_release;
+  double quantum_mv;  /* mean quantal size, > 0 */
+} Synapse;
+
+typedef struct
+{
+  /* fixed */
+  gboolean inhibitory;
+  gboolean access;
+  double   rate_hz;
+  double   rest_mv;
+  double   ap_mv;
+  double   gain;        /* mV of Vm per stored count */
+  guint    syn_first;
+  guint    n_syn;
+  /* state */
+  double   ea, eb;      /* excitatory input, slow and fast exponentials */
+  double   ia, ib;      /* inhibitory input */
+  double   ha, hb;      /* after-hyperpolarisation */
+  double   drift;
+  gint64   next_spont;
+  gint64   ap_onset;
+  gint64   ahp_at;
+  gint64   refractory_until;
+  guint    burst_left;
+  guint    n_aps;       /* AP peaks inside the recording */
+} Neuron;
+
+typedef struct
+{
+  const ImpSimParams *params;
+  guint     n;
+  double    fs;
+  gint64    n_samples;
+  gsl_rng  *spike_rng;
+  gsl_rng  *noise_rng;
+  Neuron   *neurons;
+  GArray   *synapses;
+  float    *ring_e;     /* n × ring_len: PSP peak amplitudes arriving */
+  float    *ring_i;
+  guint     ring_len;
+  float    *ap_table;
+  guint     ap_len;
+  guint     ap_peak;
+  guint     refractory;
+  /* per-sample decay factors and peak normalisations of the kernels */
+  double    e_da, e_db, e_norm;
+  double    i_da, i_db, i_norm;
+  double    h_da, h_db, h_norm;
+  double    drift_a, drift_b;
+  guint     substep;
+  double    connection_prob;  /* as used, after max_mean_inputs */
+} Sim;
+
+void
+imp_sim_params_init_default (ImpSimParams *params)
+{
+  g_return_if_fail (params != NULL);
+
+  memset (params, 0, sizeof *params);
+  params->n_neurons = 64;
+  params->duration_s = 60.0;
+  params->seed = 1;
+  params->sample_rate_hz = 10000.0;
+  params->electrode_pitch_um = 30.0;
+  params->connection_prob = 0.08;
+  params->inhibitory_frac = 0.2;
+  params->no_access_frac = 0.15;
+  params->rate_hz = 2.0;
+  params->noise_mv = 0.3;
+  params->quantal_mv = 0.4;
+  params->burst_prob = 0.1;
+  params->synaptic_drive = TRUE;
+  params->drift_mv = 0.5;
+  params->max_mean_inputs = 20.0;
+}
+
+/* Distinct, well-mixed 32-bit seeds for the independent streams
+ * (mt19937 uses 32 bits of its seed). */
+static gsl_rng *
+new_stream (guint64 seed,
+            guint64 stream)
+{
+  gsl_rng *rng = gsl_rng_alloc (gsl_rng_mt19937);
+  guint64 z = seed + 0x9e3779b97f4a7c15ull * (stream + 1);
+
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  z ^= z >> 31;
+  gsl_rng_set (rng, (unsigned long) ((z ^ (z >> 32)) & 0xffffffffu));
+  return rng;
+}
+
+/* A double exponential (e^{-t/decay} - e^{-t/rise}) scaled to peak 1,
+ * as two first-order recursions: per-sample factors and the weight an
+ * impulse adds to both states. */
+static void
+kernel_factors (double  rise_ms,
+                double  decay_ms,
+                double  fs,
+                double *da,
+                double *db,
+                double *norm)
+{
+  double tpeak = rise_ms * decay_ms / (decay_ms - rise_ms)
+                 * log (decay_ms / rise_ms);
+
+  *da = exp (-1000.0 / (fs * decay_ms));
+  *db = exp (-1000.0 / (fs * rise_ms));
+  *norm = 1.0 / (exp (-tpeak / decay_ms) - exp (-tpeak / rise_ms));
+}
+
+static guint
+ms_to_samples (double ms,
+               double fs)
+{
+  return (guint) MAX (1.0, round (ms * fs / 1000.0));
+}
+
+/* Shuffles 0..n-1 and marks the first @count as chosen. */
+static gboolean *
+choose_subset (gsl_rng *rng,
+               guint    n,
+               guint    count)
+{
+  g_autofree guint *order = g_new (guint, n);
+  gboolean *chosen = g_new0 (gboolean, n);
+  guint i;
+
+  for (i = 0; i < n; i++)
+    order[i] = i;
+  gsl_ran_shuffle (rng, order, n, sizeof (guint));
+  for (i = 0; i < MIN (count, n); i++)
+    chosen[order[i]] = TRUE;
+  return chosen;
+}
+
+static void
+build_network (Sim     *sim,
+               gsl_rng *rng)
+{
+  const ImpSimParams *p = sim->params;
+  g_autofree gboolean *inhibitory = NULL;
+  g_autofree gboolean *no_access = NULL;
+  double prob = p->connection_prob;
+  guint i, j;
+
+  /* A large network at the same pair probability would give each neuron
+   * hundreds of inputs and unrealistically dense, runaway activity. */
+  if (p->max_mean_inputs > 0 && sim->n > 1)
+    prob = MIN (prob, p->max_mean_inputs / (sim->n - 1));
+  sim->connection_prob = prob;
+
+  inhibitory = choose_subset (rng, sim->n,
+                              (guint) round (p->inhibitory_frac * sim->n));
+  no_access = choose_subset (rng, sim->n,
+                             (guint) round (p->no_access_frac * sim->n));
+
+  for (i = 0; i < sim->n; i++)
+    {
+      Neuron *nr = &sim->neurons[i];
+      double scale;
+
+      nr->inhibitory = inhibitory[i];
+      nr->access = !no_access[i];
+      nr->rate_hz = p->rate_hz * gsl_ran_gamma (rng, RATE_SHAPE,
+                                                1.0 / RATE_SHAPE);
+      nr->rest_mv = REST_MV + gsl_ran_gaussian (rng, REST_SD_MV);
+      nr->ap_mv = AP_HEIGHT_MV + gsl_ran_gaussian (rng, AP_HEIGHT_SD_MV);
+      scale = SCALE_MIN + (SCALE_MAX - SCALE_MIN) * gsl_rng_uniform (rng);
+      nr->gain = VE_STEP_MV / scale;
+    }
+
+  /* Sparse: each neuron keeps a list of its outgoing synapses. */
+  for (i = 0; i < sim->n; i++)
+    {
+      sim->neurons[i].syn_first = sim->synapses->len;
+      for (j = 0; j < sim->n; j++)
+        {
+          Synapse s;
+          double delay_ms;
+
+          if (i == j || gsl_rng_uniform (rng) >= prob)
+            continue;
+          delay_ms = DELAY_MIN_MS
+                     + (DELAY_MAX_MS - DELAY_MIN_MS) * gsl_rng_uniform (rng);
+          s.post = j;
+          s.delay = ms_to_samples (delay_ms, sim->fs);
+          s.n_sites = 1 + gsl_rng_uniform_int (rng, SITES_MAX);
+          s.p_release = (float) (RELEASE_P_MIN + (RELEASE_P_MAX - RELEASE_P_MIN)
+                                 * gsl_rng_uniform (rng));
+          s.quantum_mv = (p->quantal_mv
+                                  * gsl_ran_lognormal (rng, 0,
+                                                       QUANTUM_SYNAPSE_CV));
+          g_array_append_val (sim->synapses, s);
+        }
+      sim->neurons[i].n_syn = sim->synapses->len - sim->neurons[i].syn_first;
+    }
+}
+
+static void
+build_ap_table (Sim *sim)
+{
+  guint k;
+
+  sim->ap_len = ms_to_samples (AP_TABLE_MS, sim->fs);
+  sim->ap_peak = ms_to_samples (AP_RISE_MS, sim->fs);
+  sim->ap_table = g_new (float, sim->ap_len);
+  for (k = 0; k < sim->ap_len; k++)
+    {
+      double t = k * 1000.0 / sim->fs;
+      double rise = AP_RISE_MS;
+
+      /* Smooth upstroke to the peak, Gaussian repolarisation; the AHP is
+       * added separately from the peak on. */
+      if (k < sim->ap_peak)
+        sim->ap_table[k] = (float) (0.5 * (1 - cos (G_PI * t / rise)));
+      else
+        sim->ap_table[k] = (float) exp (-pow ((t - rise) / AP_FALL_MS, 2));
+    }
+}
+
+static double
+draw_isi_samples (Sim    *sim,
+                  Neuron *nr)
+{
+  if (nr->rate_hz <= 0)
+    return (double) G_MAXINT64 / 4;
+  return gsl_ran_exponential (sim->spike_rng, 1.0 / nr->rate_hz) * sim->fs;
+}
+
+static void
+fire (Sim      *sim,
+      guint     k,
+      gint64    t,
+      gboolean  spontaneous)
+{
+  Neuron *nr = &sim->neurons[k];
+  gint64 peak = t + sim->ap_peak;
+  guint s;
+
+  nr->ap_onset = t;
+  nr->ahp_at = peak;
+  nr->refractory_until = t + sim->refractory;
+  if (peak < sim->n_samples)
+    nr->n_aps++;
+
+  if (spontaneous)
+    {
+      double isi;
+
+      if (nr->burst_left == 0
+          && gsl_rng_uniform (sim->spike_rng) < sim->params->burst_prob)
+        nr->burst_left = 2 + gsl_rng_uniform_int (sim->spike_rng, 3);
+      if (nr->burst_left > 0)
+        {
+          nr->burst_left--;
+          isi = (BURST_ISI_MIN_MS + (BURST_ISI_MAX_MS - BURST_ISI_MIN_MS)
+                 * gsl_rng_uniform (sim->spike_rng)) * sim->fs / 1000.0;
+        }
+      else
+        isi = draw_isi_samples (sim, nr);
+      nr->next_spont = t + MAX ((gint64) round (isi), 1);
+    }
+
+  /* Quantal release at each synapse: binomial(n, p) quanta, each of
+   * about the synapse's quantal size. */
+  for (s = nr->syn_first; s < nr->syn_first + nr->n_syn; s++)
+    {
+      const Synapse *syn = &g_array_index (sim->synapses, Synapse, s);
+      unsigned int quanta;
+      double amp;
+      gsize slot;
+
+      quanta = gsl_ran_binomial (sim->spike_rng, syn->p_release, syn->n_sites);
+      if (quanta == 0)
+        continue;
+      amp = quanta * syn->quantum_mv
+            + gsl_ran_gaussian_ziggurat (sim->spike_rng,
+                                         QUANTUM_CV * syn->quantum_mv
+                                         * sqrt (quanta));
+      if (amp <= 0)
+        continue;
+      slot = (gsize) syn->post * sim->ring_len
+             + (gsize) ((peak + syn->delay) % sim->ring_len);
+      if (nr->inhibitory)
+        sim->ring_i[slot] += (float) amp;
+      else
+        sim->ring_e[slot] += (float) amp;
+    }
+}
+
+/* Advances neuron @k over samples [t0, t1) and stores its channel's counts
+ * into the time-major @counts block that starts at @block_start. */
+static void
+step_neuron (Sim    *sim,
+             guint   k,
+             gint64  t0,
+             gint64  t1,
+             gint64  block_start,
+             gint16 *counts)
+{
+  Neuron *nr = &sim->neurons[k];
+  const ImpSimParams *p = sim->params;
+  float *ring_e = sim->ring_e + (gsize) k * sim->ring_len;
+  float *ring_i = sim->ring_i + (gsize) k * sim->ring_len;
+  double inv_gain = 1.0 / nr->gain;
+  gint64 t;
+
+  nr->drift = nr->drift * sim->drift_a
+              + sim->drift_b * gsl_ran_gaussian_ziggurat (sim->noise_rng, 1.0);
+
+  for (t = t0; t < t1; t++)
+    {
+      gsize slot = (gsize) (t % sim->ring_len);
+      double v_syn, v_ahp, value, c;
+
+      if (ring_e[slot] != 0.0f)
+        {
+          nr->ea += ring_e[slot] * sim->e_norm;
+          nr->eb += ring_e[slot] * sim->e_norm;
+          ring_e[slot] = 0.0f;
+        }
+      if (ring_i[slot] != 0.0f)
+        {
+          nr->ia += ring_i[slot] * sim->i_norm;
+          nr->ib += ring_i[slot] * sim->i_norm;
+          ring_i[slot] = 0.0f;
+        }
+      if (t == nr->ahp_at)
+        {
+          nr->ha += AHP_MV * sim->h_norm;
+          nr->hb += AHP_MV * sim->h_norm;
+        }
+      v_syn = (nr->ea - nr->eb) - (nr->ia - nr->ib);
+      v_ahp = nr->ha - nr->hb;
+
+      if (t >= nr->refractory_until)
+        {
+          if (t >= nr->next_spont)
+            fire (sim, k, t, TRUE);
+          else if (p->synaptic_drive
+                   && v_syn - v_ahp > DRIVE_THRESHOLD_MV)
+            {
+              double hz = DRIVE_MAX_HZ
+                          * (1 - exp (-(v_syn - v_ahp - DRIVE_THRESHOLD_MV)
+                                      / DRIVE_SLOPE_MV));
+
+              if (gsl_rng_uniform (sim->spike_rng) < hz / sim->fs)
+                fire (sim, k, t, FALSE);
+            }
+        }
+
+      value = nr->drift
+              + gsl_ran_gaussian_ziggurat (sim->noise_rng, p->noise_mv);
+      if (nr->access)
+        {
+          value += nr->rest_mv + v_syn - v_ahp;
+          if (t - nr->ap_onset < (gint64) sim->ap_len && t >= nr->ap_onset)
+            value += nr->ap_mv * sim->ap_table[t - nr->ap_onset];
+        }
+
+      c = nearbyint (value * inv_gain);
+      counts[(gsize) (t - block_start) * sim->n + k]
+        = (gint16) CLAMP (c, -32767.0, 32767.0);
+
+      nr->ea *= sim->e_da;
+      nr->eb *= sim->e_db;
+      nr->ia *= sim->i_da;
+      nr->ib *= sim->i_db;
+      nr->ha *= sim->h_da;
+      nr->hb *= sim->h_db;
+    }
+}
+
+static void
+sim_init (Sim                *sim,
+          const ImpSimParams *params)
+{
+  g_autoptr(gsl_rng) net_rng = new_stream (params->seed, 0);
+  guint i;
+
+  memset (sim, 0, sizeof *sim);
+  sim->params = params;
+  sim->n = params->n_neurons;
+  sim->fs = params->sample_rate_hz;
+  sim->n_samples = (gint64) llround (params->duration_s * sim->fs);
+  sim->spike_rng = new_stream (params->seed, 1);
+  sim->noise_rng = new_stream (params->seed, 2);
+  sim->neurons = g_new0 (Neuron, sim->n);
+  sim->synapses = g_array_new (FALSE, FALSE, sizeof (Synapse));
+
+  build_network (sim, net_rng);
+  build_ap_table (sim);
+
+  /* Causality: within a substep no spike can reach another neuron, since
+   * every delay is at least DELAY_MIN_MS. */
+  sim->substep = (guint) MAX (1.0, floor (DELAY_MIN_MS * sim->fs / 1000.0));
+  sim->refractory = ms_to_samples (REFRACTORY_MS, sim->fs);
+  sim->ring_len = sim->ap_peak + ms_to_samples (DELAY_MAX_MS, sim->fs)
+                  + 2 * sim->substep + 2;
+  sim->ring_e = g_new0 (float, (gsize) sim->n * sim->ring_len);
+  sim->ring_i = g_new0 (float, (gsize) sim->n * sim->ring_len);
+
+  kernel_factors (E_RISE_MS, E_DECAY_MS, sim->fs,
+                  &sim->e_da, &sim->e_db, &sim->e_norm);
+  kernel_factors (I_RISE_MS, I_DECAY_MS, sim->fs,
+                  &sim->i_da, &sim->i_db, &sim->i_norm);
+  kernel_factors (AHP_RISE_MS, AHP_DECAY_MS, sim->fs,
+                  &sim->h_da, &sim->h_db, &sim->h_norm);
+  sim->drift_a = exp (-(double) sim->substep / (sim->fs * DRIFT_TAU_S));
+  sim->drift_b = params->drift_mv * sqrt (1 - sim->drift_a * sim->drift_a);
+
+  for (i = 0; i < sim->n; i++)
+    {
+      Neuron *nr = &sim->neurons[i];
+
+      nr->next_spont = (gint64) round (draw_isi_samples (sim, nr));
+      nr->ap_onset = G_MININT64 / 2;
+      nr->ahp_at = -1;
+      nr->refractory_until = 0;
+      nr->drift = gsl_ran_gaussian (sim->noise_rng, params->drift_mv);
+    }
+}
+
+static void
+sim_clear (Sim *sim)
+{
+  g_clear_pointer (&sim->spike_rng, gsl_rng_free);
+  g_clear_pointer (&sim->noise_rng, gsl_rng_free);
+  g_clear_pointer (&sim->neurons, g_free);
+  g_clear_pointer (&sim->synapses, g_array_unref);
+  g_clear_pointer (&sim->ring_e, g_free);
+  g_clear_pointer (&sim->ring_i, g_free);
+  g_clear_pointer (&sim->ap_table, g_free);
+}
+
+static char *
+channel_label (guint index,
+               guint side)
+{
+  return g_strdup_printf ("R%uC%u", index / side + 1, index % side + 1);
+}
+
+static void
+set_metadata (ImpNativeWriter    *writer,
+              const ImpSimParams *p,
+              const Sim          *sim)
+{
+  g_autoptr(GString) scales = g_string_new (NULL);
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  guint i;
+
+#define SET_DOUBLE(key, value) \
+  imp_native_writer_set_attribute (writer, key, \
+                                   g_ascii_dtostr (buf, sizeof buf, value))
+
+  imp_native_writer_set_attribute (writer, "generator",
+                                   "Imprint " PACKAGE_VERSION " simulator");
+  g_snprintf (buf, sizeof buf, "%" G_GUINT64_FORMAT, p->seed);
+  imp_native_writer_set_attribute (writer, "seed", buf);
+  g_snprintf (buf, sizeof buf, "%u", p->n_neurons);
+  imp_native_writer_set_attribute (writer, "n_neurons", buf);
+  SET_DOUBLE ("duration_s", p->duration_s);
+  SET_DOUBLE ("connection_prob", p->connection_prob);
+  SET_DOUBLE ("connection_prob_used", sim->connection_prob);
+  SET_DOUBLE ("max_mean_inputs", p->max_mean_inputs);
+  SET_DOUBLE ("inhibitory_frac", p->inhibitory_frac);
+  SET_DOUBLE ("no_access_frac", p->no_access_frac);
+  SET_DOUBLE ("rate_hz", p->rate_hz);
+  SET_DOUBLE ("noise_mv", p->noise_mv);
+  SET_DOUBLE ("quantal_mv", p->quantal_mv);
+  SET_DOUBLE ("burst_prob", p->burst_prob);
+  SET_DOUBLE ("drift_mv", p->drift_mv);
+  imp_native_writer_set_attribute (writer, "synaptic_drive",
+                                   p->synaptic_drive ? "true" : "false");
+  g_snprintf (buf, sizeof buf, "%u", sim->synapses->len);
+  imp_native_writer_set_attribute (writer, "n_synapses", buf);
+
+  /* The electrode voltage is Ve = scale × Vm; gains undo it so readers
+   * see Vm. The scales are kept for reference. */
+  for (i = 0; i < sim->n; i++)
+    {
+      if (i > 0)
+        g_string_append_c (scales, ',');
+      g_string_append_printf (scales, "%.4f",
+                              VE_STEP_MV / sim->neurons[i].gain);
+    }
+  imp_native_writer_set_attribute (writer, "ve_scale", scales->str);
+
+#undef SET_DOUBLE
+}
+
+static gboolean
+write_truth (const Sim   *sim,
+             const char  *path,
+             guint        side,
+             GError     **error)
+{
+  g_autoptr(GArray) map = imp_map_new ();
+  guint i, s;
+
+  for (i = 0; i < sim->n; i++)
+    {
+      const Neuron *pre = &sim->neurons[i];
+
+      if (!pre->access)
+        continue;
+      for (s = pre->syn_first; s < pre->syn_first + pre->n_syn; s++)
+        {
+          const Synapse *syn = &g_array_index (sim->synapses, Synapse, s);
+          ImpMapEntry e = { 0 };
+          double mean;
+
+          if (!sim->neurons[syn->post].access)
+            continue;
+          mean = syn->n_sites * syn->p_release * syn->quantum_mv;
+          e.pre = i;
+          e.post = syn->post;
+          e.pre_label = channel_label (i, side);
+          e.post_label = channel_label (syn->post, side);
+          e.sign = pre->inhibitory ? 'I' : 'E';
+          e.amplitude_mv = pre->inhibitory ? -mean : mean;
+          e.latency_ms = syn->delay * 1000.0 / sim->fs;
+          e.p_value = 0.0;
+          e.n_pre_aps = pre->n_aps;
+          g_array_append_val (map, e);
+        }
+    }
+
+  return imp_map_write_csv (map, path, error);
+}
+
+static gboolean
+check_params (const ImpSimParams  *p,
+              GError             **error)
+{
+  const char *problem = NULL;
+
+  if (p->n_neurons == 0)
+    problem = "at least one neuron is needed";
+  else if (!(p->duration_s > 0) || !isfinite (p->duration_s))
+    problem = "the duration must be positive";
+  else if (!(p->sample_rate_hz >= 1000) || p->sample_rate_hz > 1e6)
+    problem = "the sampling rate must be between 1 kHz and 1 MHz";
+  else if (p->duration_s * p->sample_rate_hz > (double) G_MAXINT32 * 64)
+    problem = "the recording would be too long";
+  else if (!(p->connection_prob >= 0 && p->connection_prob <= 1)
+           || !(p->inhibitory_frac >= 0 && p->inhibitory_frac <= 1)
+           || !(p->no_access_frac >= 0 && p->no_access_frac <= 1)
+           || !(p->burst_prob >= 0 && p->burst_prob <= 1))
+    problem = "probabilities and fractions must lie between 0 and 1";
+  else if (!(p->rate_hz >= 0) || !(p->noise_mv >= 0) || !(p->drift_mv >= 0)
+           || !(p->quantal_mv >= 0) || !(p->electrode_pitch_um > 0)
+           || !(p->max_mean_inputs >= 0))
+    problem = "rates, noise, drift, quantal size and pitch must not be "
+              "negative";
+
+  if (problem != NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "Cannot simulate: %s", problem);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * imp_simulate:
+ * @params: the network and recording
+ * @output: the native recording to write
+ * @truth_csv: (nullable): where to write the true connections
+ * @progress: (nullable) (scope call): called after each block
+ * @user_data: for @progress
+ * @cancellable: (nullable): checked after each block
+ * @error: return location for a #GError
+ *
+ * Simulates a culture of @params->n_neurons neurons, one per electrode on
+ * a square grid, and writes what the array records (docs/simulator.md).
+ * The same parameters and seed give the same files. The truth file lists
+ * the synapses between neurons whose electrodes have access; synapses
+ * from or onto a neuron without access shape the activity but cannot be
+ * seen in the recording.
+ *
+ * Returns: %TRUE on success; on failure or cancellation
+ *   (%G_IO_ERROR_CANCELLED) no recording is left at @output
+ */
+gboolean
+imp_simulate (const ImpSimParams  *params,
+              const char          *output,
+              const char          *truth_csv,
+              ImpProgressFunc      progress,
+              gpointer             user_data,
+              GCancellable        *cancellable,
+              GError             **error)
+{
+  g_autoptr(ImpNativeWriter) writer = NULL;
+  g_autofree gint16 *counts = NULL;
+  Sim sim;
+  guint side, i;
+  gint64 block_start;
+  gboolean ok = FALSE;
+
+  g_return_val_if_fail (params != NULL, FALSE);
+  g_return_val_if_fail (output != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_params (params, error))
+    return FALSE;
+
+  writer = imp_native_writer_new (output, params->n_neurons,
+                                  params->sample_rate_hz, error);
+  if (writer == NULL)
+    return FALSE;
+
+  sim_init (&sim, params);
+  side = (guint) ceil (sqrt ((double) sim.n));
+  for (i = 0; i < sim.n; i++)
+    {
+      g_autofree char *label = channel_label (i, side);
+
+      imp_native_writer_set_channel (writer, i, label, "mV",
+                                     sim.neurons[i].gain, 0.0,
+                                     (i % side) * params->electrode_pitch_um,
+                                     (i / side) * params->electrode_pitch_um,
+                                     sim.neurons[i].access
+                                     ? IMP_ACCESS_INTRACELLULAR
+                                     : IMP_ACCESS_EXTRACELLULAR);
+    }
+  set_metadata (writer, params, &sim);
+  g_debug ("Simulating %u neurons, %u synapses, %" G_GINT64_FORMAT
+           " samples", sim.n, sim.synapses->len, sim.n_samples);
+
+  counts = g_new (gint16, (gsize) BLOCK_SAMPLES * sim.n);
+  for (block_start = 0; block_start < sim.n_samples;
+       block_start += BLOCK_SAMPLES)
+    {
+      gint64 block_end = MIN (block_start + BLOCK_SAMPLES, sim.n_samples);
+      gint64 t0;
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        goto out;
+
+      for (t0 = block_start; t0 < block_end; t0 += sim.substep)
+        {
+          gint64 t1 = MIN (t0 + sim.substep, block_end);
+
+          for (i = 0; i < sim.n; i++)
+            step_neuron (&sim, i, t0, t1, block_start, counts);
+        }
+
+      if (!imp_native_writer_append (writer, counts, block_end - block_start,
+                                     error))
+        goto out;
+      if (progress != NULL)
+        progress ((double) block_end / sim.n_samples, "Simulating",
+                  user_data);
+    }
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    goto out;
+  if (!imp_native_writer_close (writer, error))
+    goto out;
+  if (truth_csv != NULL && !write_truth (&sim, truth_csv, side, error))
+    {
+      g_unlink (output);
+      goto out;
+    }
+
+  if (progress != NULL)
+    progress (1.0, "Simulating", user_data);
+  ok = TRUE;
+
+out:
+  sim_clear (&sim);
+  return ok;
+}

@@ -27,6 +27,14 @@ typedef struct
   double   rate_hz;            /* mean spontaneous firing rate, default 2 */
   double   noise_mv;           /* recording noise SD, default 0.3 */
   double   quantal_mv;         /* mean quantal size, default 0.4 */
+  double   burst_prob;         /* chance a spontaneous AP starts a burst of
+                                  3-5 APs at 125-200 Hz, default 0.1 */
+  gboolean synaptic_drive;     /* summed PSPs can make a cell fire,
+                                  default TRUE */
+  double   drift_mv;           /* SD of the slow baseline drift, default 0.5 */
+  double   max_mean_inputs;    /* connection_prob is lowered so a neuron
+                                  expects at most this many synapses onto
+                                  it; default 20, 0 = no limit */
 } ImpSimParams;
 
 void     imp_sim_params_init_default (ImpSimParams      *params);
