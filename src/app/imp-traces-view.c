@@ -7,41 +7,1866 @@
 
 #include "config.h"
 
+#include <math.h>
+#include <stdlib.h>
+
+#include <glib/gi18n.h>
+
 #include "imp-traces-view.h"
+#include "imp-types.h"
+
+/* Layout, in pixels. */
+#define GUTTER_WIDTH   104
+#define AXIS_HEIGHT    30
+#define SWEEP_HEIGHT   20
+#define TOP_PAD        6
+#define RIGHT_PAD      10
+#define MIN_ROW_HEIGHT 56
+#define BASELINE_FRAC  0.6   /* where a channel's baseline sits in its row */
+#define MIN_FIT_RANGE  4.0   /* smallest range fitted to a row, in units */
+
+/* Data are cached as min/max columns of 2^level samples, in blocks of
+ * BLOCK_COLS columns, so that panning reuses what was read. Columns of up
+ * to EXACT_SPP samples are read whole; wider ones read STRIDE_READ samples
+ * each, so a frame never reads more than a few samples per pixel. */
+#define BLOCK_COLS     256
+#define EXACT_SPP      8
+#define STRIDE_READ    8
+#define MAX_BLOCKS     4096
+#define FETCH_BUDGET_US 8000
+
+#define INITIAL_SPAN_S 5.0
+#define MAX_PX_PER_SAMPLE 16.0
+
+typedef struct
+{
+  guint n_cols;
+  float min[BLOCK_COLS];
+  float max[BLOCK_COLS];
+} TraceBlock;
 
 struct _ImpTracesView
 {
-  GtkWidget   parent_instance;
-  ImpSession *session;
+  GtkWidget          parent_instance;
+
+  ImpSession        *session;
+  ImpRecording      *recording;
+  ImpAnalysisResult *result;
+
+  GtkWidget         *canvas;
+  GtkWidget         *scrollbar;
+  GtkAdjustment     *vadj;
+
+  /* what is shown */
+  double             t0;            /* first visible sample */
+  double             span;          /* visible samples */
+  double             gain;          /* pixels per unit */
+  gboolean           gain_auto;
+  guint             *order;         /* row -> channel */
+  int                pre;
+  int                post;
+
+  /* analysis events, sorted by sample, per channel */
+  GArray           **ap_samples;
+  guint              n_event_channels;
+
+  /* min/max cache for the current level */
+  GHashTable        *blocks;
+  guint              level;
+  float             *read_buffer;
+  gboolean           read_failed;
+  guint              tick_id;
+
+  /* input */
+  double             pointer_x;
+  double             pointer_y;
+  double             drag_t0;
+  double             drag_rows;
+  double             zoom_span;
+  double             zoom_anchor;
 };
 
 G_DEFINE_FINAL_TYPE (ImpTracesView, imp_traces_view, GTK_TYPE_WIDGET)
+
+enum {
+  PROP_0,
+  PROP_SESSION,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void imp_traces_view_queue_update (ImpTracesView *self);
+
+/* Geometry */
+
+static double
+trace_width (ImpTracesView *self)
+{
+  return MAX (1, gtk_widget_get_width (self->canvas) -
+                 GUTTER_WIDTH - RIGHT_PAD);
+}
+
+static double
+trace_top (ImpTracesView *self)
+{
+  if (self->recording != NULL &&
+      imp_recording_get_n_sweeps (self->recording) > 1)
+    return SWEEP_HEIGHT;
+  return TOP_PAD;
+}
+
+static double
+trace_height (ImpTracesView *self)
+{
+  return MAX (1, gtk_widget_get_height (self->canvas) -
+                 trace_top (self) - AXIS_HEIGHT);
+}
+
+static guint
+n_channels (ImpTracesView *self)
+{
+  if (self->recording == NULL)
+    return 0;
+  return imp_recording_get_n_channels (self->recording);
+}
+
+static guint
+rows_per_page (ImpTracesView *self)
+{
+  guint n = n_channels (self);
+  guint rows = (guint) (trace_height (self) / MIN_ROW_HEIGHT);
+
+  return CLAMP (rows, 1, MAX (n, 1));
+}
+
+static double
+row_height (ImpTracesView *self)
+{
+  return trace_height (self) / rows_per_page (self);
+}
+
+static double
+samples_per_pixel (ImpTracesView *self)
+{
+  return self->span / trace_width (self);
+}
+
+static double
+sample_to_x (ImpTracesView *self,
+             double         sample)
+{
+  return GUTTER_WIDTH + (sample - self->t0) / samples_per_pixel (self);
+}
+
+static double
+x_to_sample (ImpTracesView *self,
+             double         x)
+{
+  return self->t0 + (x - GUTTER_WIDTH) * samples_per_pixel (self);
+}
+
+/* View changes */
+
+static void
+imp_traces_view_clamp (ImpTracesView *self)
+{
+  double n_samples;
+  double min_span;
+
+  if (self->recording == NULL)
+    return;
+
+  n_samples = imp_recording_get_n_samples (self->recording);
+  min_span = MAX (4, trace_width (self) / MAX_PX_PER_SAMPLE);
+
+  self->span = CLAMP (self->span, min_span, MAX (min_span, n_samples));
+  self->t0 = CLAMP (self->t0, 0, MAX (0, n_samples - self->span));
+}
+
+static void
+imp_traces_view_set_view (ImpTracesView *self,
+                          double         t0,
+                          double         span)
+{
+  self->t0 = t0;
+  self->span = span;
+  imp_traces_view_clamp (self);
+  imp_traces_view_queue_update (self);
+}
+
+static void
+imp_traces_view_zoom (ImpTracesView *self,
+                      double         factor,
+                      double         anchor_x)
+{
+  double anchor = x_to_sample (self, anchor_x);
+  double span = self->span * factor;
+  double t0;
+
+  t0 = anchor - (anchor_x - GUTTER_WIDTH) * span / trace_width (self);
+  imp_traces_view_set_view (self, t0, span);
+}
+
+static void
+imp_traces_view_pan (ImpTracesView *self,
+                     double         samples)
+{
+  imp_traces_view_set_view (self, self->t0 + samples, self->span);
+}
+
+static void
+imp_traces_view_scale_gain (ImpTracesView *self,
+                            double         factor)
+{
+  self->gain_auto = FALSE;
+  self->gain = CLAMP (self->gain * factor, 1e-6, 1e6);
+  gtk_widget_queue_draw (self->canvas);
+}
+
+static void
+imp_traces_view_scroll_rows (ImpTracesView *self,
+                             double         rows)
+{
+  gtk_adjustment_set_value (self->vadj,
+                            gtk_adjustment_get_value (self->vadj) + rows);
+}
+
+static void
+imp_traces_view_update_adjustment (ImpTracesView *self)
+{
+  guint n = n_channels (self);
+  guint page = rows_per_page (self);
+
+  gtk_adjustment_configure (self->vadj,
+                            gtk_adjustment_get_value (self->vadj),
+                            0, MAX (n, 1), 1, MAX (1, page - 1), page);
+  gtk_widget_set_visible (self->scrollbar, n > page);
+}
+
+/* Cache */
+
+static guint64
+block_key (guint  channel,
+           gint64 block)
+{
+  return ((guint64) channel << 40) | (guint64) block;
+}
+
+static void
+imp_traces_view_clear_cache (ImpTracesView *self)
+{
+  g_hash_table_remove_all (self->blocks);
+}
+
+static guint
+level_for_spp (double spp)
+{
+  guint level = 0;
+
+  while (level < 40 && (double) (G_GINT64_CONSTANT (2) << level) <= spp)
+    level++;
+
+  return level;
+}
+
+/* Where to read a narrow block inside a wide column: on an action
+ * potential if the column holds one, so that it is not missed, otherwise
+ * in the middle of the column. */
+static gint64
+pick_read_position (ImpTracesView *self,
+                    guint          channel,
+                    gint64         start,
+                    gint64         length,
+                    gint64         width)
+{
+  GArray *aps = NULL;
+  guint lo = 0;
+  guint hi;
+
+  if (channel < self->n_event_channels)
+    aps = self->ap_samples[channel];
+
+  if (aps != NULL && aps->len > 0)
+    {
+      hi = aps->len;
+      while (lo < hi)
+        {
+          guint mid = (lo + hi) / 2;
+
+          if (g_array_index (aps, gint64, mid) < start)
+            lo = mid + 1;
+          else
+            hi = mid;
+        }
+
+      if (lo < aps->len && g_array_index (aps, gint64, lo) < start + length)
+        {
+          gint64 pos = g_array_index (aps, gint64, lo) - width / 2;
+
+          return CLAMP (pos, start, start + length - width);
+        }
+    }
+
+  return start + (length - width) / 2;
+}
+
+static void
+min_max (const float *values,
+         gint64       n,
+         float       *out_min,
+         float       *out_max)
+{
+  float lo = values[0];
+  float hi = values[0];
+
+  for (gint64 i = 1; i < n; i++)
+    {
+      lo = MIN (lo, values[i]);
+      hi = MAX (hi, values[i]);
+    }
+
+  *out_min = lo;
+  *out_max = hi;
+}
+
+static gboolean
+imp_traces_view_read_block (ImpTracesView  *self,
+                            guint           channel,
+                            gint64          block,
+                            TraceBlock     *out,
+                            GError        **error)
+{
+  gint64 n_samples = imp_recording_get_n_samples (self->recording);
+  gint64 spc = G_GINT64_CONSTANT (1) << self->level;
+  gint64 first = block * BLOCK_COLS * spc;
+  gint64 n_cols;
+
+  g_assert (first < n_samples);
+
+  n_cols = MIN (BLOCK_COLS, (n_samples - first + spc - 1) / spc);
+  out->n_cols = n_cols;
+
+  if (spc <= EXACT_SPP)
+    {
+      gint64 n = MIN (n_cols * spc, n_samples - first);
+
+      if (!imp_recording_read (self->recording, channel, 1, first, n,
+                               self->read_buffer, error))
+        return FALSE;
+
+      for (gint64 c = 0; c < n_cols; c++)
+        min_max (self->read_buffer + c * spc,
+                 MIN (spc, n - c * spc), &out->min[c], &out->max[c]);
+      return TRUE;
+    }
+
+  for (gint64 c = 0; c < n_cols; c++)
+    {
+      gint64 start = first + c * spc;
+      gint64 length = MIN (spc, n_samples - start);
+      gint64 width = MIN (STRIDE_READ, length);
+      gint64 pos = pick_read_position (self, channel, start, length, width);
+
+      if (!imp_recording_read (self->recording, channel, 1, pos, width,
+                               self->read_buffer, error))
+        return FALSE;
+
+      min_max (self->read_buffer, width, &out->min[c], &out->max[c]);
+    }
+
+  return TRUE;
+}
+
+static const TraceBlock *
+imp_traces_view_lookup_block (ImpTracesView *self,
+                              guint          channel,
+                              gint64         block)
+{
+  guint64 key = block_key (channel, block);
+
+  return g_hash_table_lookup (self->blocks, &key);
+}
+
+/* Visible rows [*first_row, *end_row) and level columns [*c0, *c1). */
+static void
+imp_traces_view_visible (ImpTracesView *self,
+                         guint         *first_row,
+                         guint         *end_row,
+                         gint64        *c0,
+                         gint64        *c1)
+{
+  double value = gtk_adjustment_get_value (self->vadj);
+  gint64 n_samples = imp_recording_get_n_samples (self->recording);
+  gint64 spc = G_GINT64_CONSTANT (1) << self->level;
+  double end = MIN (self->t0 + self->span, n_samples);
+
+  *first_row = (guint) MAX (0, floor (value));
+  *end_row = MIN (n_channels (self),
+                  (guint) ceil (value + rows_per_page (self)));
+  *c0 = MAX (0, (gint64) floor (self->t0 / spc) - 1);
+  *c1 = MIN ((n_samples + spc - 1) / spc, (gint64) ceil (end / spc) + 1);
+}
+
+/* Reads missing blocks of the visible area for at most @budget_us.
+ * Returns TRUE when everything visible is cached. */
+static gboolean
+imp_traces_view_fetch (ImpTracesView *self,
+                       gint64         budget_us)
+{
+  gint64 deadline = g_get_monotonic_time () + budget_us;
+  guint first_row, end_row;
+  gint64 c0, c1;
+  guint level;
+
+  if (self->recording == NULL || self->read_failed)
+    return TRUE;
+
+  level = level_for_spp (samples_per_pixel (self));
+  if (level != self->level)
+    {
+      imp_traces_view_clear_cache (self);
+      self->level = level;
+    }
+  if (g_hash_table_size (self->blocks) > MAX_BLOCKS)
+    imp_traces_view_clear_cache (self);
+
+  imp_traces_view_visible (self, &first_row, &end_row, &c0, &c1);
+  if (c1 <= c0)
+    return TRUE;
+
+  for (gint64 b = c0 / BLOCK_COLS; b <= (c1 - 1) / BLOCK_COLS; b++)
+    for (guint row = first_row; row < end_row; row++)
+      {
+        guint channel = self->order[row];
+        g_autoptr(GError) error = NULL;
+        g_autofree TraceBlock *block = NULL;
+        guint64 *key;
+
+        if (imp_traces_view_lookup_block (self, channel, b) != NULL)
+          continue;
+
+        if (g_get_monotonic_time () > deadline)
+          return FALSE;
+
+        block = g_new0 (TraceBlock, 1);
+        if (!imp_traces_view_read_block (self, channel, b, block, &error))
+          {
+            /* One warning, not one per frame; the view stays usable. */
+            g_warning ("Failed to read channel %u: %s",
+                       channel, error->message);
+            self->read_failed = TRUE;
+            return TRUE;
+          }
+
+        key = g_new (guint64, 1);
+        *key = block_key (channel, b);
+        g_hash_table_insert (self->blocks, key, g_steal_pointer (&block));
+      }
+
+  return TRUE;
+}
+
+/* Statistics of what is shown */
+
+static int
+compare_float (const void *a,
+               const void *b)
+{
+  float fa = *(const float *) a;
+  float fb = *(const float *) b;
+
+  return (fa > fb) - (fa < fb);
+}
+
+static int
+compare_double (const void *a,
+                const void *b)
+{
+  double da = *(const double *) a;
+  double db = *(const double *) b;
+
+  return (da > db) - (da < db);
+}
+
+/* The channel's baseline (median of column midpoints) and its extent
+ * above and below it, over the visible columns that are cached. */
+static gboolean
+imp_traces_view_channel_stats (ImpTracesView *self,
+                               guint          channel,
+                               double        *baseline,
+                               double        *above,
+                               double        *below)
+{
+  guint first_row, end_row;
+  gint64 c0, c1;
+  g_autoptr(GArray) mids = g_array_new (FALSE, FALSE, sizeof (float));
+  float lo = G_MAXFLOAT;
+  float hi = -G_MAXFLOAT;
+
+  imp_traces_view_visible (self, &first_row, &end_row, &c0, &c1);
+
+  for (gint64 c = c0; c < c1; c++)
+    {
+      const TraceBlock *block;
+      guint i = c % BLOCK_COLS;
+      float mid;
+
+      block = imp_traces_view_lookup_block (self, channel, c / BLOCK_COLS);
+      if (block == NULL || i >= block->n_cols)
+        continue;
+
+      mid = 0.5f * (block->min[i] + block->max[i]);
+      g_array_append_val (mids, mid);
+      lo = MIN (lo, block->min[i]);
+      hi = MAX (hi, block->max[i]);
+    }
+
+  if (mids->len == 0)
+    return FALSE;
+
+  qsort (mids->data, mids->len, sizeof (float), compare_float);
+  *baseline = g_array_index (mids, float, mids->len / 2);
+  if (above != NULL)
+    *above = hi - *baseline;
+  if (below != NULL)
+    *below = *baseline - lo;
+
+  return TRUE;
+}
+
+/* A gain at which three channels in four fit their rows. */
+static void
+imp_traces_view_fit_gain (ImpTracesView *self)
+{
+  guint first_row, end_row;
+  gint64 c0, c1;
+  double h = row_height (self);
+  g_autoptr(GArray) gains = g_array_new (FALSE, FALSE, sizeof (double));
+
+  imp_traces_view_visible (self, &first_row, &end_row, &c0, &c1);
+
+  for (guint row = first_row; row < end_row; row++)
+    {
+      double baseline, above, below, gain;
+
+      if (!imp_traces_view_channel_stats (self, self->order[row],
+                                          &baseline, &above, &below))
+        continue;
+
+      /* Noise alone should not fill a row. */
+      above = MAX (above, BASELINE_FRAC * MIN_FIT_RANGE);
+      below = MAX (below, (1 - BASELINE_FRAC) * MIN_FIT_RANGE);
+      gain = MIN ((BASELINE_FRAC * h - 4) / above,
+                  ((1 - BASELINE_FRAC) * h - 4) / below);
+      if (gain > 0)
+        g_array_append_val (gains, gain);
+    }
+
+  if (gains->len == 0)
+    return;
+
+  qsort (gains->data, gains->len, sizeof (double), compare_double);
+  self->gain = g_array_index (gains, double, gains->len / 4);
+}
+
+static gboolean
+fetch_tick_cb (GtkWidget     *widget,
+               GdkFrameClock *frame_clock,
+               gpointer       user_data)
+{
+  ImpTracesView *self = user_data;
+  gboolean complete;
+
+  /* Nothing to fit into yet; the first allocation queues an update. */
+  if (gtk_widget_get_width (self->canvas) <= GUTTER_WIDTH + RIGHT_PAD ||
+      gtk_widget_get_height (self->canvas) <= AXIS_HEIGHT + SWEEP_HEIGHT)
+    {
+      self->tick_id = 0;
+      return G_SOURCE_REMOVE;
+    }
+
+  complete = imp_traces_view_fetch (self, FETCH_BUDGET_US);
+
+  if (self->gain_auto)
+    {
+      imp_traces_view_fit_gain (self);
+      if (complete)
+        self->gain_auto = FALSE;
+    }
+
+  gtk_widget_queue_draw (self->canvas);
+
+  if (complete)
+    {
+      self->tick_id = 0;
+      return G_SOURCE_REMOVE;
+    }
+
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+imp_traces_view_queue_update (ImpTracesView *self)
+{
+  gtk_widget_queue_draw (self->canvas);
+
+  if (self->tick_id == 0 && self->recording != NULL)
+    self->tick_id = gtk_widget_add_tick_callback (self->canvas,
+                                                  fetch_tick_cb,
+                                                  self, NULL);
+}
+
+/* Drawing */
+
+typedef struct
+{
+  GdkRGBA fg;
+  GdkRGBA accent;
+  GdkRGBA ap;
+  GdkRGBA excitatory;
+  GdkRGBA inhibitory;
+} Palette;
+
+static void
+lookup_color (GtkStyleContext *context,
+              const char      *name,
+              const char      *fallback,
+              GdkRGBA         *color)
+{
+  if (!gtk_style_context_lookup_color (context, name, color))
+    gdk_rgba_parse (color, fallback);
+}
+
+static void
+imp_traces_view_palette (ImpTracesView *self,
+                         Palette       *palette)
+{
+  GtkStyleContext *context = gtk_widget_get_style_context (GTK_WIDGET (self));
+
+  gtk_style_context_get_color (context, &palette->fg);
+  lookup_color (context, "accent_color", "#1c71d8", &palette->accent);
+  lookup_color (context, "imp_ap_color", "#e66100", &palette->ap);
+  lookup_color (context, "imp_excitatory_color", "#c01c28",
+                &palette->excitatory);
+  lookup_color (context, "imp_inhibitory_color", "#1c71d8",
+                &palette->inhibitory);
+}
+
+static void
+set_source (cairo_t       *cr,
+            const GdkRGBA *color,
+            double         alpha)
+{
+  cairo_set_source_rgba (cr, color->red, color->green, color->blue,
+                         color->alpha * alpha);
+}
+
+static void
+draw_text (ImpTracesView *self,
+           cairo_t       *cr,
+           const char    *markup,
+           double         x,
+           double         y,
+           double         xalign,
+           double         yalign)
+{
+  g_autoptr(PangoLayout) layout = NULL;
+  int width, height;
+
+  layout = gtk_widget_create_pango_layout (self->canvas, NULL);
+  pango_layout_set_markup (layout, markup, -1);
+  pango_layout_get_pixel_size (layout, &width, &height);
+  cairo_move_to (cr, round (x - xalign * width), round (y - yalign * height));
+  pango_cairo_show_layout (cr, layout);
+}
+
+/* 1, 2 or 5 times a power of ten, at least @raw. */
+static double
+nice_step (double raw)
+{
+  double magnitude = pow (10, floor (log10 (raw)));
+  double norm = raw / magnitude;
+
+  if (norm <= 1)
+    return magnitude;
+  if (norm <= 2)
+    return 2 * magnitude;
+  if (norm <= 5)
+    return 5 * magnitude;
+  return 10 * magnitude;
+}
+
+static char *
+format_time (double seconds,
+             double step)
+{
+  int decimals;
+
+  if (step >= 0.1)
+    {
+      decimals = step >= 1 ? 0 : (int) ceil (-log10 (step) - 1e-9);
+      return g_strdup_printf ("%.*f s", decimals, seconds);
+    }
+
+  decimals = step >= 1e-3 ? 0 : (int) ceil (-log10 (step * 1000) - 1e-9);
+  return g_strdup_printf ("%.*f ms", decimals, seconds * 1000);
+}
+
+static char *
+format_span (double seconds)
+{
+  if (seconds >= 1)
+    return g_strdup_printf ("%.3g s", seconds);
+  if (seconds >= 1e-3)
+    return g_strdup_printf ("%.3g ms", seconds * 1e3);
+  return g_strdup_printf ("%.3g µs", seconds * 1e6);
+}
+
+static char *
+format_amount (double      value,
+               const char *unit)
+{
+  if (value >= 1)
+    return g_strdup_printf ("%g %s", value, unit);
+  return g_strdup_printf ("%.*f %s",
+                          (int) ceil (-log10 (value) - 1e-9), value, unit);
+}
+
+static void
+draw_time_axis (ImpTracesView *self,
+                cairo_t       *cr,
+                const Palette *palette)
+{
+  double rate = imp_recording_get_sample_rate (self->recording);
+  double width = trace_width (self);
+  double y = trace_top (self) + trace_height (self);
+  double seconds_per_px = samples_per_pixel (self) / rate;
+  double step = nice_step (110 * seconds_per_px);
+  double start = self->t0 / rate;
+  double end = (self->t0 + self->span) / rate;
+  g_autofree char *span_text = NULL;
+  g_autofree char *markup = NULL;
+
+  set_source (cr, &palette->fg, 0.35);
+  cairo_rectangle (cr, GUTTER_WIDTH, y, width, 1);
+  cairo_fill (cr);
+
+  for (double t = ceil (start / step) * step; t <= end; t += step)
+    {
+      double x = round (sample_to_x (self, t * rate)) + 0.5;
+      g_autofree char *label = format_time (t, step);
+      g_autofree char *small = g_strdup_printf ("<small>%s</small>", label);
+
+      set_source (cr, &palette->fg, 0.35);
+      cairo_move_to (cr, x, y);
+      cairo_line_to (cr, x, y + 5);
+      cairo_stroke (cr);
+
+      set_source (cr, &palette->fg, 0.75);
+      draw_text (self, cr, small, x, y + 6, 0.5, 0);
+    }
+
+  /* The visible span, below the channel labels. */
+  span_text = format_span (end - start);
+  markup = g_strdup_printf ("<small>↔ %s</small>", span_text);
+  set_source (cr, &palette->fg, 0.55);
+  draw_text (self, cr, markup, 10, y + 6, 0, 0);
+}
+
+static void
+draw_scale_bar (ImpTracesView *self,
+                cairo_t       *cr,
+                const Palette *palette,
+                const char    *unit)
+{
+  double value = nice_step (40 / self->gain);
+  double length = value * self->gain;
+  double x = GUTTER_WIDTH + trace_width (self) - 6;
+  double y = trace_top (self) + trace_height (self) - 8;
+  g_autofree char *text = format_amount (value, unit);
+  g_autofree char *markup = g_strdup_printf ("<small>%s</small>", text);
+
+  if (length > trace_height (self) - 16)
+    return;
+
+  set_source (cr, &palette->fg, 0.9);
+  cairo_rectangle (cr, x - 2, y - length, 2, length);
+  cairo_fill (cr);
+  draw_text (self, cr, markup, x - 7, y - length / 2, 1, 0.5);
+}
+
+static void
+draw_sweeps (ImpTracesView *self,
+             cairo_t       *cr,
+             const Palette *palette)
+{
+  guint n_sweeps = imp_recording_get_n_sweeps (self->recording);
+  double top = trace_top (self);
+  double bottom = top + trace_height (self);
+  double right = GUTTER_WIDTH + trace_width (self);
+
+  if (n_sweeps < 2)
+    return;
+
+  for (guint i = 0; i < n_sweeps; i++)
+    {
+      const ImpSweep *sweep = imp_recording_get_sweep (self->recording, i);
+      double x0 = sample_to_x (self, sweep->start_sample);
+      double x1 = sample_to_x (self, sweep->start_sample + sweep->n_samples);
+      g_autofree char *markup = NULL;
+
+      if (x1 < GUTTER_WIDTH || x0 > right)
+        continue;
+
+      if (i > 0 && x0 >= GUTTER_WIDTH)
+        {
+          set_source (cr, &palette->fg, 0.3);
+          cairo_rectangle (cr, round (x0), 2, 1, bottom - 2);
+          cairo_fill (cr);
+        }
+
+      /* Label each sweep where it starts, or at the left edge. */
+      x0 = MAX (x0, GUTTER_WIDTH);
+      if (x1 - x0 < 60)
+        continue;
+
+      markup = g_strdup_printf (_("<small>Sweep %u</small>"), i + 1);
+      set_source (cr, &palette->fg, 0.6);
+      draw_text (self, cr, markup, x0 + 5, top / 2, 0, 0.5);
+    }
+}
+
+static void
+draw_trace (ImpTracesView *self,
+            cairo_t       *cr,
+            guint          channel,
+            double         base_y,
+            double         baseline)
+{
+  guint first_row, end_row;
+  gint64 c0, c1;
+  gint64 spc = G_GINT64_CONSTANT (1) << self->level;
+  double spp = samples_per_pixel (self);
+  gint64 run_start = -1;
+
+  imp_traces_view_visible (self, &first_row, &end_row, &c0, &c1);
+
+  /* Each run of cached columns is one closed envelope: maxima forwards,
+   * minima backwards. At high zoom the two coincide and it is a line. */
+  for (gint64 c = c0; c <= c1; c++)
+    {
+      const TraceBlock *block = NULL;
+      gboolean have = FALSE;
+
+      if (c < c1)
+        {
+          block = imp_traces_view_lookup_block (self, channel,
+                                                c / BLOCK_COLS);
+          have = block != NULL && (c % BLOCK_COLS) < block->n_cols;
+        }
+
+      if (have && run_start < 0)
+        run_start = c;
+
+      if (!have && run_start >= 0)
+        {
+          for (gint64 k = run_start; k < c; k++)
+            {
+              const TraceBlock *b;
+              double x;
+
+              b = imp_traces_view_lookup_block (self, channel,
+                                                k / BLOCK_COLS);
+              x = sample_to_x (self, k * spc + (spc > 1 ? spc / 2.0 : 0));
+              cairo_line_to (cr, x,
+                             base_y - (b->max[k % BLOCK_COLS] - baseline) *
+                                      self->gain);
+            }
+          for (gint64 k = c - 1; k >= run_start; k--)
+            {
+              const TraceBlock *b;
+              double x;
+
+              b = imp_traces_view_lookup_block (self, channel,
+                                                k / BLOCK_COLS);
+              x = sample_to_x (self, k * spc + (spc > 1 ? spc / 2.0 : 0));
+              cairo_line_to (cr, x,
+                             base_y - (b->min[k % BLOCK_COLS] - baseline) *
+                                      self->gain);
+            }
+          cairo_close_path (cr);
+          cairo_new_sub_path (cr);
+          run_start = -1;
+        }
+    }
+
+  cairo_set_line_width (cr, spp < 1 ? 1.25 : 1.0);
+  cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
+  cairo_fill_preserve (cr);
+  cairo_stroke (cr);
+}
+
+static guint
+lower_bound (GArray *samples,
+             gint64  value)
+{
+  guint lo = 0;
+  guint hi = samples->len;
+
+  while (lo < hi)
+    {
+      guint mid = (lo + hi) / 2;
+
+      if (g_array_index (samples, gint64, mid) < value)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+
+  return lo;
+}
+
+static void
+draw_events (ImpTracesView *self,
+             cairo_t       *cr,
+             const Palette *palette,
+             guint          channel,
+             double         top,
+             double         height)
+{
+  GArray *aps;
+  GArray *psps;
+  gint64 start = (gint64) floor (self->t0);
+  gint64 end = (gint64) ceil (self->t0 + self->span);
+
+  if (self->result == NULL || channel >= self->n_event_channels)
+    return;
+
+  /* PSPs: short ticks at the foot of the row, by sign. */
+  psps = self->result->psps != NULL ? self->result->psps[channel] : NULL;
+  for (guint i = 0; psps != NULL && i < psps->len; i++)
+    {
+      const ImpEvent *event = &g_array_index (psps, ImpEvent, i);
+      double x;
+
+      if (event->sample < start || event->sample > end)
+        continue;
+
+      x = round (sample_to_x (self, event->sample)) + 0.5;
+      set_source (cr, event->amplitude >= 0 ? &palette->excitatory
+                                            : &palette->inhibitory, 0.9);
+      cairo_move_to (cr, x, top + height - 10);
+      cairo_line_to (cr, x, top + height - 3);
+      cairo_stroke (cr);
+    }
+
+  /* APs: small downward triangles at the top of the row. */
+  aps = self->ap_samples[channel];
+  set_source (cr, &palette->ap, 1.0);
+  for (guint i = lower_bound (aps, start); i < aps->len; i++)
+    {
+      gint64 sample = g_array_index (aps, gint64, i);
+      double x;
+
+      if (sample > end)
+        break;
+
+      x = sample_to_x (self, sample);
+      cairo_move_to (cr, x - 4, top + 3);
+      cairo_line_to (cr, x + 4, top + 3);
+      cairo_line_to (cr, x, top + 9);
+      cairo_close_path (cr);
+      cairo_fill (cr);
+    }
+}
+
+/* The selected pair's presynaptic APs, as lines through both rows. */
+static void
+draw_pair_markers (ImpTracesView *self,
+                   cairo_t       *cr,
+                   const Palette *palette)
+{
+  GArray *aps;
+  gint64 start = (gint64) floor (self->t0);
+  gint64 end = (gint64) ceil (self->t0 + self->span);
+  double value = gtk_adjustment_get_value (self->vadj);
+  double h = row_height (self);
+  double top = trace_top (self) + (0 - value) * h;
+  double bottom = top + 2 * h;
+  static const double dashes[] = { 3, 3 };
+
+  if (self->pre < 0 || (guint) self->pre >= self->n_event_channels)
+    return;
+
+  aps = self->ap_samples[self->pre];
+  set_source (cr, &palette->accent, 0.7);
+  cairo_set_line_width (cr, 1);
+  cairo_set_dash (cr, dashes, G_N_ELEMENTS (dashes), 0);
+  for (guint i = lower_bound (aps, start); i < aps->len; i++)
+    {
+      gint64 sample = g_array_index (aps, gint64, i);
+      double x;
+
+      if (sample > end)
+        break;
+
+      x = round (sample_to_x (self, sample)) + 0.5;
+      cairo_move_to (cr, x, MAX (top, trace_top (self)));
+      cairo_line_to (cr, x, bottom);
+      cairo_stroke (cr);
+    }
+  cairo_set_dash (cr, NULL, 0, 0);
+}
+
+static void
+draw_row_label (ImpTracesView *self,
+                cairo_t       *cr,
+                const Palette *palette,
+                guint          channel,
+                double         top,
+                gboolean       have_baseline,
+                double         baseline)
+{
+  const ImpChannel *info = imp_recording_get_channel (self->recording,
+                                                      channel);
+  g_autofree char *label = NULL;
+  g_autofree char *detail = NULL;
+  const char *role = NULL;
+  const char *unit = info->unit != NULL ? info->unit : "";
+  ImpAccess access = info->access;
+
+  if (self->result != NULL && channel < self->n_event_channels &&
+      self->result->access != NULL)
+    access = self->result->access[channel];
+
+  if ((int) channel == self->pre)
+    role = _("pre");
+  else if ((int) channel == self->post)
+    role = _("post");
+
+  label = g_markup_printf_escaped ("<b>%s</b>%s%s",
+                                   info->label != NULL ? info->label : "",
+                                   role != NULL ? "  " : "",
+                                   role != NULL ? role : "");
+  set_source (cr, &palette->fg, 0.9);
+  draw_text (self, cr, label, 10, top + 5, 0, 0);
+
+  if (have_baseline)
+    detail = g_markup_printf_escaped ("<small>%.1f %s</small>",
+                                      baseline, unit);
+  else
+    detail = g_markup_printf_escaped ("<small>%s</small>", unit);
+  set_source (cr, &palette->fg, 0.6);
+  draw_text (self, cr, detail, 10, top + 24, 0, 0);
+
+  if (access == IMP_ACCESS_EXTRACELLULAR || access == IMP_ACCESS_NONE)
+    {
+      g_autofree char *note = NULL;
+
+      note = g_markup_printf_escaped ("<small>%s</small>", _("no access"));
+      set_source (cr, &palette->fg, 0.45);
+      draw_text (self, cr, note, 10, top + 40, 0, 0);
+    }
+}
+
+static void
+draw_rows (ImpTracesView *self,
+           cairo_t       *cr,
+           const Palette *palette)
+{
+  guint first_row, end_row;
+  gint64 c0, c1;
+  double value = gtk_adjustment_get_value (self->vadj);
+  double h = row_height (self);
+  double area_top = trace_top (self);
+  double area_height = trace_height (self);
+  double right = GUTTER_WIDTH + trace_width (self);
+
+  imp_traces_view_visible (self, &first_row, &end_row, &c0, &c1);
+
+  cairo_save (cr);
+  cairo_rectangle (cr, 0, area_top, right + RIGHT_PAD, area_height);
+  cairo_clip (cr);
+
+  for (guint row = first_row; row < end_row; row++)
+    {
+      guint channel = self->order[row];
+      double top = area_top + (row - value) * h;
+      double baseline = 0;
+      gboolean have;
+
+      have = imp_traces_view_channel_stats (self, channel, &baseline,
+                                            NULL, NULL);
+
+      if ((int) channel == self->pre || (int) channel == self->post)
+        {
+          set_source (cr, &palette->accent, 0.08);
+          cairo_rectangle (cr, 0, top, right + RIGHT_PAD, h);
+          cairo_fill (cr);
+        }
+
+      set_source (cr, &palette->fg, 0.08);
+      cairo_rectangle (cr, 0, round (top + h) - 1, right + RIGHT_PAD, 1);
+      cairo_fill (cr);
+
+      draw_row_label (self, cr, palette, channel, top, have, baseline);
+
+      cairo_save (cr);
+      cairo_rectangle (cr, GUTTER_WIDTH, top, trace_width (self), h);
+      cairo_clip (cr);
+
+      if (have)
+        {
+          set_source (cr, &palette->fg, 0.85);
+          draw_trace (self, cr, channel, top + BASELINE_FRAC * h, baseline);
+        }
+      draw_events (self, cr, palette, channel, top, h);
+
+      cairo_restore (cr);
+    }
+
+  cairo_save (cr);
+  cairo_rectangle (cr, GUTTER_WIDTH, area_top, trace_width (self),
+                   area_height);
+  cairo_clip (cr);
+  draw_pair_markers (self, cr, palette);
+  cairo_restore (cr);
+
+  cairo_restore (cr);
+}
+
+static void
+draw_cb (GtkDrawingArea *area,
+         cairo_t        *cr,
+         int             width,
+         int             height,
+         gpointer        user_data)
+{
+  ImpTracesView *self = user_data;
+  Palette palette;
+  const ImpChannel *first;
+
+  if (self->recording == NULL || n_channels (self) == 0)
+    return;
+
+  imp_traces_view_palette (self, &palette);
+
+  set_source (cr, &palette.fg, 0.1);
+  cairo_rectangle (cr, GUTTER_WIDTH - 1, 0, 1, height - AXIS_HEIGHT);
+  cairo_fill (cr);
+
+  draw_sweeps (self, cr, &palette);
+  draw_rows (self, cr, &palette);
+  draw_time_axis (self, cr, &palette);
+
+  first = imp_recording_get_channel (self->recording, self->order[0]);
+  draw_scale_bar (self, cr, &palette,
+                  first->unit != NULL ? first->unit : "");
+}
+
+/* Input */
+
+static gboolean
+scroll_cb (GtkEventControllerScroll *controller,
+           double                    dx,
+           double                    dy,
+           ImpTracesView            *self)
+{
+  GdkModifierType state;
+  gboolean pixels;
+  double delta;
+
+  if (self->recording == NULL)
+    return FALSE;
+
+  state = gtk_event_controller_get_current_event_state (
+            GTK_EVENT_CONTROLLER (controller));
+  pixels = gtk_event_controller_scroll_get_unit (controller) ==
+           GDK_SCROLL_UNIT_SURFACE;
+  delta = dy != 0 ? dy : dx;
+  if (pixels)
+    delta /= 20;
+
+  if (state & GDK_CONTROL_MASK)
+    {
+      imp_traces_view_zoom (self, pow (1.2, delta),
+                            MAX (self->pointer_x, GUTTER_WIDTH));
+      return TRUE;
+    }
+
+  if (state & GDK_SHIFT_MASK)
+    {
+      imp_traces_view_scale_gain (self, pow (1.2, -delta));
+      return TRUE;
+    }
+
+  /* Over the channel labels the wheel scrolls through the channels;
+   * over the traces it moves in time. */
+  if (self->pointer_x < GUTTER_WIDTH)
+    {
+      imp_traces_view_scroll_rows (self, pixels ? dy / row_height (self)
+                                                : dy * 2);
+      return TRUE;
+    }
+
+  if (pixels)
+    imp_traces_view_pan (self, (dx + dy) * samples_per_pixel (self));
+  else
+    imp_traces_view_pan (self, (dx + dy) * 0.1 * self->span);
+
+  return TRUE;
+}
+
+static void
+motion_cb (GtkEventControllerMotion *controller,
+           double                    x,
+           double                    y,
+           ImpTracesView            *self)
+{
+  self->pointer_x = x;
+  self->pointer_y = y;
+}
+
+static void
+drag_begin_cb (GtkGestureDrag *gesture,
+               double          x,
+               double          y,
+               ImpTracesView  *self)
+{
+  self->drag_t0 = self->t0;
+  self->drag_rows = gtk_adjustment_get_value (self->vadj);
+  gtk_widget_grab_focus (self->canvas);
+}
+
+static void
+drag_update_cb (GtkGestureDrag *gesture,
+                double          dx,
+                double          dy,
+                ImpTracesView  *self)
+{
+  if (self->recording == NULL)
+    return;
+
+  imp_traces_view_set_view (self,
+                            self->drag_t0 - dx * samples_per_pixel (self),
+                            self->span);
+  gtk_adjustment_set_value (self->vadj,
+                            self->drag_rows - dy / row_height (self));
+}
+
+static void
+zoom_begin_cb (GtkGesture       *gesture,
+               GdkEventSequence *sequence,
+               ImpTracesView    *self)
+{
+  double x, y;
+
+  if (!gtk_gesture_get_bounding_box_center (gesture, &x, &y))
+    x = GUTTER_WIDTH + trace_width (self) / 2;
+
+  self->zoom_span = self->span;
+  self->zoom_anchor = x_to_sample (self, x);
+}
+
+static void
+zoom_scale_changed_cb (GtkGestureZoom *gesture,
+                       double          scale,
+                       ImpTracesView  *self)
+{
+  double x, y;
+  double span;
+
+  if (self->recording == NULL || scale <= 0)
+    return;
+
+  if (!gtk_gesture_get_bounding_box_center (GTK_GESTURE (gesture), &x, &y))
+    x = GUTTER_WIDTH + trace_width (self) / 2;
+
+  span = self->zoom_span / scale;
+  imp_traces_view_set_view (self,
+                            self->zoom_anchor -
+                            (x - GUTTER_WIDTH) * span / trace_width (self),
+                            span);
+}
+
+static void
+imp_traces_view_step_pre_ap (ImpTracesView *self,
+                             int            direction)
+{
+  GArray *aps;
+  gint64 centre = (gint64) (self->t0 + 0.25 * self->span);
+  guint i;
+
+  if (self->pre < 0 || (guint) self->pre >= self->n_event_channels)
+    return;
+
+  aps = self->ap_samples[self->pre];
+  i = lower_bound (aps, centre + (direction > 0 ? 1 : 0));
+  if (direction < 0)
+    {
+      if (i == 0)
+        return;
+      i--;
+    }
+  if (i >= aps->len)
+    return;
+
+  imp_traces_view_set_view (self,
+                            g_array_index (aps, gint64, i) - 0.25 * self->span,
+                            self->span);
+}
+
+static gboolean
+key_pressed_cb (GtkEventControllerKey *controller,
+                guint                  keyval,
+                guint                  keycode,
+                GdkModifierType        state,
+                ImpTracesView         *self)
+{
+  double centre = GUTTER_WIDTH + trace_width (self) / 2;
+  gboolean shift = (state & GDK_SHIFT_MASK) != 0;
+  double n_samples;
+
+  if (self->recording == NULL)
+    return FALSE;
+
+  n_samples = imp_recording_get_n_samples (self->recording);
+
+  switch (keyval)
+    {
+    case GDK_KEY_Left:
+    case GDK_KEY_KP_Left:
+      imp_traces_view_pan (self, -(shift ? 0.5 : 0.1) * self->span);
+      return TRUE;
+
+    case GDK_KEY_Right:
+    case GDK_KEY_KP_Right:
+      imp_traces_view_pan (self, (shift ? 0.5 : 0.1) * self->span);
+      return TRUE;
+
+    case GDK_KEY_Up:
+    case GDK_KEY_KP_Up:
+      if (shift)
+        imp_traces_view_scale_gain (self, 1.25);
+      else
+        imp_traces_view_scroll_rows (self, -1);
+      return TRUE;
+
+    case GDK_KEY_Down:
+    case GDK_KEY_KP_Down:
+      if (shift)
+        imp_traces_view_scale_gain (self, 1 / 1.25);
+      else
+        imp_traces_view_scroll_rows (self, 1);
+      return TRUE;
+
+    case GDK_KEY_Page_Up:
+    case GDK_KEY_KP_Page_Up:
+      imp_traces_view_scroll_rows (self, -(double) rows_per_page (self));
+      return TRUE;
+
+    case GDK_KEY_Page_Down:
+    case GDK_KEY_KP_Page_Down:
+      imp_traces_view_scroll_rows (self, rows_per_page (self));
+      return TRUE;
+
+    case GDK_KEY_plus:
+    case GDK_KEY_equal:
+    case GDK_KEY_KP_Add:
+      imp_traces_view_zoom (self, 0.5, centre);
+      return TRUE;
+
+    case GDK_KEY_minus:
+    case GDK_KEY_KP_Subtract:
+      imp_traces_view_zoom (self, 2, centre);
+      return TRUE;
+
+    case GDK_KEY_Home:
+    case GDK_KEY_KP_Home:
+      imp_traces_view_set_view (self, 0, self->span);
+      return TRUE;
+
+    case GDK_KEY_End:
+    case GDK_KEY_KP_End:
+      imp_traces_view_set_view (self, n_samples - self->span, self->span);
+      return TRUE;
+
+    case GDK_KEY_0:
+    case GDK_KEY_KP_0:
+      imp_traces_view_set_view (self, 0, n_samples);
+      return TRUE;
+
+    case GDK_KEY_a:
+      self->gain_auto = TRUE;
+      imp_traces_view_queue_update (self);
+      return TRUE;
+
+    case GDK_KEY_n:
+      imp_traces_view_step_pre_ap (self, 1);
+      return TRUE;
+
+    case GDK_KEY_p:
+      imp_traces_view_step_pre_ap (self, -1);
+      return TRUE;
+
+    default:
+      return FALSE;
+    }
+}
+
+static void
+pressed_cb (GtkGestureClick *gesture,
+            int              n_press,
+            double           x,
+            double           y,
+            ImpTracesView   *self)
+{
+  gtk_widget_grab_focus (self->canvas);
+}
+
+/* Session */
+
+static void
+imp_traces_view_reset_order (ImpTracesView *self)
+{
+  guint n = n_channels (self);
+
+  g_clear_pointer (&self->order, g_free);
+  self->order = g_new (guint, MAX (n, 1));
+  for (guint i = 0; i < n; i++)
+    self->order[i] = i;
+  self->pre = -1;
+  self->post = -1;
+}
+
+static void
+imp_traces_view_clear_events (ImpTracesView *self)
+{
+  for (guint i = 0; i < self->n_event_channels; i++)
+    g_array_unref (self->ap_samples[i]);
+  g_clear_pointer (&self->ap_samples, g_free);
+  self->n_event_channels = 0;
+}
+
+static gint
+compare_gint64 (gconstpointer a,
+                gconstpointer b)
+{
+  gint64 ia = *(const gint64 *) a;
+  gint64 ib = *(const gint64 *) b;
+
+  return (ia > ib) - (ia < ib);
+}
+
+static void
+imp_traces_view_index_events (ImpTracesView *self)
+{
+  guint n;
+
+  imp_traces_view_clear_events (self);
+
+  if (self->result == NULL || self->result->aps == NULL ||
+      self->result->n_channels != n_channels (self))
+    return;
+
+  n = self->result->n_channels;
+  self->ap_samples = g_new0 (GArray *, n);
+  self->n_event_channels = n;
+
+  for (guint c = 0; c < n; c++)
+    {
+      GArray *aps = self->result->aps[c];
+
+      self->ap_samples[c] = g_array_new (FALSE, FALSE, sizeof (gint64));
+      for (guint i = 0; aps != NULL && i < aps->len; i++)
+        g_array_append_val (self->ap_samples[c],
+                            g_array_index (aps, ImpEvent, i).sample);
+      g_array_sort (self->ap_samples[c], compare_gint64);
+    }
+}
+
+static void
+recording_changed_cb (ImpTracesView *self)
+{
+  ImpRecording *recording = imp_session_get_recording (self->session);
+  double rate;
+
+  g_clear_pointer (&self->recording, imp_recording_unref);
+  if (recording != NULL)
+    self->recording = imp_recording_ref (recording);
+
+  imp_traces_view_clear_cache (self);
+  imp_traces_view_reset_order (self);
+  self->read_failed = FALSE;
+  self->gain_auto = TRUE;
+  self->gain = 1;
+
+  if (recording != NULL)
+    {
+      rate = imp_recording_get_sample_rate (recording);
+      self->t0 = 0;
+      self->span = MIN (imp_recording_get_n_samples (recording),
+                        INITIAL_SPAN_S * rate);
+    }
+
+  gtk_adjustment_set_value (self->vadj, 0);
+  imp_traces_view_update_adjustment (self);
+  imp_traces_view_clamp (self);
+  imp_traces_view_queue_update (self);
+}
+
+static void
+result_changed_cb (ImpTracesView *self)
+{
+  ImpAnalysisResult *result = imp_session_get_result (self->session);
+
+  g_clear_pointer (&self->result, imp_analysis_result_unref);
+  if (result != NULL)
+    self->result = imp_analysis_result_ref (result);
+
+  imp_traces_view_index_events (self);
+
+  /* Wide columns are read around the APs, which are now known. */
+  imp_traces_view_clear_cache (self);
+  imp_traces_view_queue_update (self);
+}
+
+static void
+selected_changed_cb (ImpTracesView *self)
+{
+  ImpCandidate *candidate;
+  guint n = n_channels (self);
+  guint row = 0;
+  double rate;
+  double span;
+
+  candidate = imp_session_get_selected_candidate (self->session);
+  imp_traces_view_reset_order (self);
+
+  if (candidate == NULL || candidate->pre >= n || candidate->post >= n)
+    {
+      imp_traces_view_queue_update (self);
+      return;
+    }
+
+  /* The pair first, then the other channels in their own order. */
+  self->pre = candidate->pre;
+  self->post = candidate->post;
+  self->order[row++] = candidate->pre;
+  if (candidate->post != candidate->pre)
+    self->order[row++] = candidate->post;
+  for (guint c = 0; c < n; c++)
+    if (c != candidate->pre && c != candidate->post)
+      self->order[row++] = c;
+
+  gtk_adjustment_set_value (self->vadj, 0);
+
+  /* Scale for the postsynaptic potentials around the APs, not for the
+   * APs themselves. */
+  self->gain_auto = TRUE;
+
+  if ((guint) self->pre < self->n_event_channels &&
+      self->ap_samples[self->pre]->len > 0)
+    {
+      rate = imp_recording_get_sample_rate (self->recording);
+      span = 0.004 * (self->result->params.window_pre_ms +
+                      self->result->params.window_post_ms) * rate;
+      span = MAX (span, 0.1 * rate);
+      imp_traces_view_set_view (self,
+                                g_array_index (self->ap_samples[self->pre],
+                                               gint64, 0) - 0.2 * span,
+                                span);
+    }
+
+  imp_traces_view_queue_update (self);
+}
+
+static void
+canvas_resize_cb (GtkDrawingArea *area,
+                  int             width,
+                  int             height,
+                  ImpTracesView  *self)
+{
+  imp_traces_view_update_adjustment (self);
+  imp_traces_view_clamp (self);
+  imp_traces_view_queue_update (self);
+}
+
+static void
+adjustment_changed_cb (ImpTracesView *self)
+{
+  imp_traces_view_queue_update (self);
+}
+
+/* GObject */
+
+static void
+imp_traces_view_constructed (GObject *object)
+{
+  ImpTracesView *self = IMP_TRACES_VIEW (object);
+
+  G_OBJECT_CLASS (imp_traces_view_parent_class)->constructed (object);
+
+  g_return_if_fail (IMP_IS_SESSION (self->session));
+
+  g_signal_connect_object (self->session, "notify::recording",
+                           G_CALLBACK (recording_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::result",
+                           G_CALLBACK (result_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::selected",
+                           G_CALLBACK (selected_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+
+  recording_changed_cb (self);
+  result_changed_cb (self);
+  selected_changed_cb (self);
+}
 
 static void
 imp_traces_view_dispose (GObject *object)
 {
   ImpTracesView *self = IMP_TRACES_VIEW (object);
 
+  if (self->tick_id != 0)
+    gtk_widget_remove_tick_callback (self->canvas, self->tick_id);
+  self->tick_id = 0;
+
+  g_clear_pointer (&self->canvas, gtk_widget_unparent);
+  g_clear_pointer (&self->scrollbar, gtk_widget_unparent);
+
   g_clear_object (&self->session);
+
   G_OBJECT_CLASS (imp_traces_view_parent_class)->dispose (object);
+}
+
+static void
+imp_traces_view_finalize (GObject *object)
+{
+  ImpTracesView *self = IMP_TRACES_VIEW (object);
+
+  imp_traces_view_clear_events (self);
+  g_clear_pointer (&self->result, imp_analysis_result_unref);
+  g_clear_pointer (&self->recording, imp_recording_unref);
+  g_clear_pointer (&self->blocks, g_hash_table_unref);
+  g_clear_pointer (&self->order, g_free);
+  g_clear_pointer (&self->read_buffer, g_free);
+  g_clear_object (&self->vadj);
+
+  G_OBJECT_CLASS (imp_traces_view_parent_class)->finalize (object);
+}
+
+static void
+imp_traces_view_get_property (GObject    *object,
+                              guint       prop_id,
+                              GValue     *value,
+                              GParamSpec *pspec)
+{
+  ImpTracesView *self = IMP_TRACES_VIEW (object);
+
+  switch (prop_id)
+    {
+    case PROP_SESSION:
+      g_value_set_object (value, self->session);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+imp_traces_view_set_property (GObject      *object,
+                              guint         prop_id,
+                              const GValue *value,
+                              GParamSpec   *pspec)
+{
+  ImpTracesView *self = IMP_TRACES_VIEW (object);
+
+  switch (prop_id)
+    {
+    case PROP_SESSION:
+      self->session = g_value_dup_object (value);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
 }
 
 static void
 imp_traces_view_class_init (ImpTracesViewClass *klass)
 {
-  G_OBJECT_CLASS (klass)->dispose = imp_traces_view_dispose;
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->constructed = imp_traces_view_constructed;
+  object_class->dispose = imp_traces_view_dispose;
+  object_class->finalize = imp_traces_view_finalize;
+  object_class->get_property = imp_traces_view_get_property;
+  object_class->set_property = imp_traces_view_set_property;
+
+  properties[PROP_SESSION] =
+    g_param_spec_object ("session", NULL, NULL,
+                         IMP_TYPE_SESSION,
+                         (G_PARAM_READWRITE |
+                          G_PARAM_CONSTRUCT_ONLY |
+                          G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  gtk_widget_class_set_layout_manager_type (widget_class,
+                                            GTK_TYPE_BOX_LAYOUT);
+  gtk_widget_class_set_css_name (widget_class, "tracesview");
 }
 
 static void
 imp_traces_view_init (ImpTracesView *self)
 {
+  GtkEventController *controller;
+  GtkGesture *gesture;
+
+  self->pre = -1;
+  self->post = -1;
+  self->gain = 1;
+  self->gain_auto = TRUE;
+  self->order = g_new0 (guint, 1);
+  self->blocks = g_hash_table_new_full (g_int64_hash, g_int64_equal,
+                                        g_free, g_free);
+  self->read_buffer = g_new (float, BLOCK_COLS * EXACT_SPP);
+  self->vadj = g_object_ref_sink (gtk_adjustment_new (0, 0, 1, 1, 1, 1));
+  g_signal_connect_object (self->vadj, "value-changed",
+                           G_CALLBACK (adjustment_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+
+  self->canvas = gtk_drawing_area_new ();
+  gtk_widget_set_hexpand (self->canvas, TRUE);
+  gtk_widget_set_vexpand (self->canvas, TRUE);
+  gtk_widget_set_focusable (self->canvas, TRUE);
+  gtk_widget_set_overflow (self->canvas, GTK_OVERFLOW_HIDDEN);
+  gtk_drawing_area_set_draw_func (GTK_DRAWING_AREA (self->canvas),
+                                  draw_cb, self, NULL);
+  g_signal_connect (self->canvas, "resize",
+                    G_CALLBACK (canvas_resize_cb), self);
+  gtk_widget_set_parent (self->canvas, GTK_WIDGET (self));
+
+  self->scrollbar = gtk_scrollbar_new (GTK_ORIENTATION_VERTICAL, self->vadj);
+  gtk_widget_set_parent (self->scrollbar, GTK_WIDGET (self));
+
+  controller = gtk_event_controller_scroll_new (
+                 GTK_EVENT_CONTROLLER_SCROLL_BOTH_AXES);
+  g_signal_connect (controller, "scroll", G_CALLBACK (scroll_cb), self);
+  gtk_widget_add_controller (self->canvas, controller);
+
+  controller = gtk_event_controller_motion_new ();
+  g_signal_connect (controller, "motion", G_CALLBACK (motion_cb), self);
+  g_signal_connect (controller, "enter", G_CALLBACK (motion_cb), self);
+  gtk_widget_add_controller (self->canvas, controller);
+
+  controller = gtk_event_controller_key_new ();
+  g_signal_connect (controller, "key-pressed",
+                    G_CALLBACK (key_pressed_cb), self);
+  gtk_widget_add_controller (self->canvas, controller);
+
+  gesture = gtk_gesture_drag_new ();
+  g_signal_connect (gesture, "drag-begin", G_CALLBACK (drag_begin_cb), self);
+  g_signal_connect (gesture, "drag-update",
+                    G_CALLBACK (drag_update_cb), self);
+  gtk_widget_add_controller (self->canvas, GTK_EVENT_CONTROLLER (gesture));
+
+  gesture = gtk_gesture_zoom_new ();
+  g_signal_connect (gesture, "begin", G_CALLBACK (zoom_begin_cb), self);
+  g_signal_connect (gesture, "scale-changed",
+                    G_CALLBACK (zoom_scale_changed_cb), self);
+  gtk_widget_add_controller (self->canvas, GTK_EVENT_CONTROLLER (gesture));
+
+  gesture = gtk_gesture_click_new ();
+  g_signal_connect (gesture, "pressed", G_CALLBACK (pressed_cb), self);
+  gtk_widget_add_controller (self->canvas, GTK_EVENT_CONTROLLER (gesture));
 }
 
+/**
+ * imp_traces_view_new:
+ * @session: the window's session
+ *
+ * Returns: (transfer floating): a view of the session's recording
+ */
 GtkWidget *
 imp_traces_view_new (ImpSession *session)
 {
-  ImpTracesView *self = g_object_new (IMP_TYPE_TRACES_VIEW, NULL);
+  g_return_val_if_fail (IMP_IS_SESSION (session), NULL);
 
-  self->session = g_object_ref (session);
-  return GTK_WIDGET (self);
+  return g_object_new (IMP_TYPE_TRACES_VIEW,
+                       "session", session,
+                       NULL);
+}
+
+/**
+ * imp_traces_view_get_visible_range:
+ * @self: a #ImpTracesView
+ * @start_s: (out) (optional): where the visible time range starts, in s
+ * @end_s: (out) (optional): where it ends, in s
+ *
+ * Gets the time range shown, from the start of the recording.
+ */
+void
+imp_traces_view_get_visible_range (ImpTracesView *self,
+                                   double        *start_s,
+                                   double        *end_s)
+{
+  double rate = 1;
+
+  g_return_if_fail (IMP_IS_TRACES_VIEW (self));
+
+  if (self->recording != NULL)
+    rate = imp_recording_get_sample_rate (self->recording);
+
+  if (start_s != NULL)
+    *start_s = self->recording != NULL ? self->t0 / rate : 0;
+  if (end_s != NULL)
+    *end_s = self->recording != NULL ? (self->t0 + self->span) / rate : 0;
+}
+
+/**
+ * imp_traces_view_set_visible_range:
+ * @self: a #ImpTracesView
+ * @start_s: where the range starts, in s
+ * @end_s: where it ends, in s
+ *
+ * Shows a time range, within the limits of the recording and the zoom.
+ */
+void
+imp_traces_view_set_visible_range (ImpTracesView *self,
+                                   double         start_s,
+                                   double         end_s)
+{
+  double rate;
+
+  g_return_if_fail (IMP_IS_TRACES_VIEW (self));
+  g_return_if_fail (end_s > start_s);
+
+  if (self->recording == NULL)
+    return;
+
+  rate = imp_recording_get_sample_rate (self->recording);
+  imp_traces_view_set_view (self, start_s * rate, (end_s - start_s) * rate);
+}
+
+/**
+ * imp_traces_view_get_first_channel:
+ * @self: a #ImpTracesView
+ *
+ * Returns: the channel shown in the first row, or -1 with no recording
+ */
+int
+imp_traces_view_get_first_channel (ImpTracesView *self)
+{
+  g_return_val_if_fail (IMP_IS_TRACES_VIEW (self), -1);
+
+  if (n_channels (self) == 0)
+    return -1;
+
+  return self->order[0];
 }

@@ -18,6 +18,14 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (ImpTracesView, imp_traces_view, IMP, TRACES_VIEW, GtkWidget)
 
 /* The view follows @session (property "session", construct-only). */
-GtkWidget *imp_traces_view_new (ImpSession *session);
+GtkWidget *imp_traces_view_new               (ImpSession    *session);
+
+void       imp_traces_view_get_visible_range (ImpTracesView *self,
+                                              double        *start_s,
+                                              double        *end_s);
+void       imp_traces_view_set_visible_range (ImpTracesView *self,
+                                              double         start_s,
+                                              double         end_s);
+int        imp_traces_view_get_first_channel (ImpTracesView *self);
 
 G_END_DECLS

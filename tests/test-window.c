@@ -1,0 +1,472 @@
+/* test-window.c
+ *
+ * Copyright 2026 The Imprint authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <adwaita.h>
+#include <glib/gstdio.h>
+
+#include "imp-application.h"
+#include "imp-session.h"
+#include "imp-simulate.h"
+#include "imp-traces-view.h"
+#include "imp-window.h"
+
+#define TIMEOUT_S 120
+
+static char *tmp_dir;
+static char *recording_path;
+static ImpApplication *app;
+
+/* Helpers */
+
+static gboolean
+timeout_cb (gpointer data)
+{
+  gboolean *timed_out = data;
+
+  *timed_out = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+typedef gboolean (*Condition) (gpointer data);
+
+/* Runs the main loop until @condition holds; fails after TIMEOUT_S. */
+static void
+wait_until (Condition condition,
+            gpointer  data)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add_seconds (TIMEOUT_S, timeout_cb, &timed_out);
+
+  while (!condition (data) && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+
+  g_assert_false (timed_out);
+  g_source_remove (id);
+}
+
+/* Runs the main loop for @ms milliseconds. */
+static void
+spin (guint ms)
+{
+  gboolean done = FALSE;
+
+  g_timeout_add (ms, timeout_cb, &done);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static gboolean
+not_busy (gpointer data)
+{
+  return !imp_window_get_busy (data);
+}
+
+static gboolean
+has_recording (gpointer data)
+{
+  return imp_session_get_recording (imp_window_get_session (data)) != NULL;
+}
+
+static GtkWidget *
+find_descendant (GtkWidget *widget,
+                 GType      type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
+    return widget;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_descendant (child, type);
+
+      if (found != NULL)
+        return found;
+    }
+
+  return NULL;
+}
+
+static gboolean
+has_label_containing (GtkWidget  *widget,
+                      const char *text)
+{
+  if (GTK_IS_LABEL (widget) &&
+      strstr (gtk_label_get_label (GTK_LABEL (widget)), text) != NULL)
+    return TRUE;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    if (has_label_containing (child, text))
+      return TRUE;
+
+  return FALSE;
+}
+
+static AdwMessageDialog *
+find_message_dialog (GtkWindow *parent)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWindow) window = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (window) &&
+          gtk_window_get_transient_for (window) == parent)
+        return ADW_MESSAGE_DIALOG (window);
+    }
+
+  return NULL;
+}
+
+static ImpWindow *
+create_window (void)
+{
+  ImpWindow *window = imp_window_new (GTK_APPLICATION (app));
+
+  g_object_ref (window);
+  gtk_window_present (GTK_WINDOW (window));
+  return window;
+}
+
+static void
+destroy_window (ImpWindow *window)
+{
+  gtk_window_destroy (GTK_WINDOW (window));
+  spin (50);
+  g_assert_finalize_object (window);
+}
+
+static void
+open_path (ImpWindow  *window,
+           const char *path)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+
+  imp_window_open (window, file);
+  g_assert_true (imp_window_get_busy (window));
+}
+
+/* Tests */
+
+static void
+test_window_views (void)
+{
+  ImpWindow *window = create_window ();
+  AdwViewStack *stack;
+  g_autoptr(GtkSelectionModel) pages = NULL;
+  static const char * const names[] = {
+    "traces", "pairs", "histograms", "map", "imprint"
+  };
+  static const char * const titles[] = {
+    "Traces", "Pairs", "Histograms", "Map", "Imprint"
+  };
+
+  stack = ADW_VIEW_STACK (find_descendant (GTK_WIDGET (window),
+                                           ADW_TYPE_VIEW_STACK));
+  g_assert_nonnull (stack);
+
+  pages = adw_view_stack_get_pages (stack);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (pages)), ==, 5);
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autoptr(AdwViewStackPage) page = NULL;
+
+      page = g_list_model_get_item (G_LIST_MODEL (pages), i);
+      g_assert_cmpstr (adw_view_stack_page_get_name (page), ==, names[i]);
+      g_assert_cmpstr (adw_view_stack_page_get_title (page), ==, titles[i]);
+      g_assert_nonnull (adw_view_stack_page_get_icon_name (page));
+    }
+
+  /* Nothing open: no analysis, nothing to cancel, no view switching. */
+  g_assert_false (imp_window_get_busy (window));
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.analyze", NULL);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.cancel", NULL);
+  gtk_widget_activate_action (GTK_WIDGET (window),
+                              "win.show-view", "s", "map");
+  g_assert_false (imp_window_get_busy (window));
+  g_assert_cmpstr (adw_view_stack_get_visible_child_name (stack), ==,
+                   "traces");
+
+  destroy_window (window);
+}
+
+static void
+test_window_open (void)
+{
+  ImpWindow *window = create_window ();
+  ImpSession *session = imp_window_get_session (window);
+  g_autofree char *basename = g_path_get_basename (recording_path);
+  ImpAnalysisResult *result;
+  AdwViewStack *stack;
+  ImpTracesView *traces;
+  double start, end;
+
+  open_path (window, recording_path);
+  wait_until (not_busy, window);
+
+  g_assert_nonnull (imp_session_get_recording (session));
+  result = imp_session_get_result (session);
+  g_assert_nonnull (result);
+  g_assert_cmpuint (result->n_channels, ==,
+                    imp_recording_get_n_channels (
+                      imp_session_get_recording (session)));
+  g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (window)), ==, basename);
+  g_assert_true (has_label_containing (GTK_WIDGET (window),
+                                       "connections found"));
+
+  /* Switching views by action, as Alt+1..5 do. */
+  stack = ADW_VIEW_STACK (find_descendant (GTK_WIDGET (window),
+                                           ADW_TYPE_VIEW_STACK));
+  g_assert_cmpstr (adw_view_stack_get_visible_child_name (stack), ==,
+                   "traces");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window),
+                                             "win.show-view", "s", "map"));
+  g_assert_cmpstr (adw_view_stack_get_visible_child_name (stack), ==, "map");
+  gtk_widget_activate_action (GTK_WIDGET (window),
+                              "win.show-view", "s", "pairs");
+  g_assert_cmpstr (adw_view_stack_get_visible_child_name (stack), ==,
+                   "pairs");
+  gtk_widget_activate_action (GTK_WIDGET (window),
+                              "win.show-view", "s", "traces");
+  spin (100);
+
+  /* The traces view shows the start and clamps to the recording. */
+  traces = IMP_TRACES_VIEW (find_descendant (GTK_WIDGET (window),
+                                             IMP_TYPE_TRACES_VIEW));
+  g_assert_nonnull (traces);
+  imp_traces_view_set_visible_range (traces, -3, 1);
+  imp_traces_view_get_visible_range (traces, &start, &end);
+  g_assert_cmpfloat (start, ==, 0);
+  g_assert_cmpfloat_with_epsilon (end, 4, 1e-6);
+  g_assert_cmpint (imp_traces_view_get_first_channel (traces), ==, 0);
+
+  destroy_window (window);
+}
+
+static void
+test_window_selection (void)
+{
+  ImpWindow *window = create_window ();
+  ImpSession *session = imp_window_get_session (window);
+  ImpAnalysisResult *result;
+  ImpCandidate *candidate;
+  ImpTracesView *traces;
+  GArray *aps;
+  double rate, start, end, first_ap;
+
+  open_path (window, recording_path);
+  wait_until (not_busy, window);
+
+  result = imp_session_get_result (session);
+  g_assert_nonnull (result);
+  if (result->candidates->len == 0)
+    {
+      g_test_skip ("The simulated recording has no candidates");
+      destroy_window (window);
+      return;
+    }
+
+  imp_session_set_selected (session, 0);
+  candidate = imp_session_get_selected_candidate (session);
+  g_assert_nonnull (candidate);
+  g_assert_true (candidate == g_ptr_array_index (result->candidates, 0));
+
+  traces = IMP_TRACES_VIEW (find_descendant (GTK_WIDGET (window),
+                                             IMP_TYPE_TRACES_VIEW));
+  g_assert_cmpint (imp_traces_view_get_first_channel (traces), ==,
+                   (int) candidate->pre);
+
+  /* The view jumps to the first presynaptic AP. */
+  aps = result->aps[candidate->pre];
+  rate = imp_recording_get_sample_rate (imp_session_get_recording (session));
+  imp_traces_view_get_visible_range (traces, &start, &end);
+  if (aps->len > 0)
+    {
+      first_ap = g_array_index (aps, ImpEvent, 0).sample / rate;
+      g_assert_cmpfloat (start, <=, first_ap);
+      g_assert_cmpfloat (end, >=, first_ap);
+    }
+
+  /* An index past the candidates clears the selection. */
+  imp_session_set_selected (session, G_MAXINT);
+  g_assert_cmpint (imp_session_get_selected (session), ==, -1);
+  g_assert_null (imp_session_get_selected_candidate (session));
+  g_assert_cmpint (imp_traces_view_get_first_channel (traces), ==, 0);
+
+  /* A new result clears the selection too. */
+  imp_session_set_selected (session, 0);
+  imp_session_set_result (session, NULL);
+  g_assert_cmpint (imp_session_get_selected (session), ==, -1);
+
+  spin (100);
+  destroy_window (window);
+}
+
+static void
+test_window_bad_file (void)
+{
+  ImpWindow *window = create_window ();
+  ImpSession *session = imp_window_get_session (window);
+  g_autofree char *path = g_build_filename (tmp_dir, "garbage.h5", NULL);
+  g_autoptr(GError) error = NULL;
+  AdwMessageDialog *dialog;
+  char garbage[4096];
+
+  for (guint i = 0; i < sizeof garbage; i++)
+    garbage[i] = (char) (i * 7919 % 251);
+  g_file_set_contents (path, garbage, sizeof garbage, &error);
+  g_assert_no_error (error);
+
+  g_test_expect_message ("imprint", G_LOG_LEVEL_WARNING,
+                         "*Could Not Open*garbage.h5*");
+  open_path (window, path);
+  wait_until (not_busy, window);
+  g_test_assert_expected_messages ();
+
+  g_assert_null (imp_session_get_recording (session));
+  dialog = find_message_dialog (GTK_WINDOW (window));
+  g_assert_nonnull (dialog);
+  g_assert_nonnull (strstr (adw_message_dialog_get_heading (dialog),
+                            "garbage.h5"));
+  g_assert_nonnull (adw_message_dialog_get_body (dialog));
+  gtk_window_destroy (GTK_WINDOW (dialog));
+
+  /* A missing file is an error too, not a crash. */
+  g_test_expect_message ("imprint", G_LOG_LEVEL_WARNING,
+                         "*Could Not Open*");
+  open_path (window, "/nonexistent/recording.h5");
+  wait_until (not_busy, window);
+  g_test_assert_expected_messages ();
+  dialog = find_message_dialog (GTK_WINDOW (window));
+  g_assert_nonnull (dialog);
+  gtk_window_destroy (GTK_WINDOW (dialog));
+
+  g_unlink (path);
+  destroy_window (window);
+}
+
+static void
+test_window_cancel (void)
+{
+  ImpWindow *window = create_window ();
+  ImpSession *session = imp_window_get_session (window);
+
+  open_path (window, recording_path);
+
+  /* The analysis starts in the same callback that sets the recording, so
+   * it cannot have delivered a result yet. */
+  wait_until (has_recording, window);
+  g_assert_true (imp_window_get_busy (window));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window),
+                                             "win.cancel", NULL));
+
+  g_assert_false (imp_window_get_busy (window));
+  g_assert_null (imp_session_get_result (session));
+  g_assert_true (has_label_containing (GTK_WIDGET (window), "cancelled"));
+
+  /* Whatever the worker still returns is dropped. */
+  spin (1500);
+  g_assert_null (imp_session_get_result (session));
+
+  /* Running it again works. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window),
+                                             "win.analyze", NULL));
+  wait_until (not_busy, window);
+  g_assert_nonnull (imp_session_get_result (session));
+
+  /* Closing the window while it analyses cancels the run. */
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.analyze", NULL);
+  g_assert_true (imp_window_get_busy (window));
+  destroy_window (window);
+  spin (1500);
+}
+
+static void
+test_session_notify (void)
+{
+  ImpSession *session = imp_session_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ImpRecording) recording = NULL;
+
+  recording = imp_recording_open (recording_path, &error);
+  g_assert_no_error (error);
+
+  g_assert_null (imp_session_get_recording (session));
+  g_assert_cmpint (imp_session_get_selected (session), ==, -1);
+
+  /* No result: nothing can be selected. */
+  imp_session_set_selected (session, 0);
+  g_assert_cmpint (imp_session_get_selected (session), ==, -1);
+
+  imp_session_set_recording (session, recording);
+  g_assert_true (imp_session_get_recording (session) == recording);
+  imp_session_set_recording (session, NULL);
+  g_assert_null (imp_session_get_recording (session));
+
+  g_assert_finalize_object (session);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *data_home = NULL;
+  char *recent = NULL;
+  ImpSimParams params;
+  int status;
+
+  tmp_dir = g_dir_make_tmp ("imprint-test-window-XXXXXX", &error);
+  g_assert_no_error (error);
+
+  /* Keep recent files out of the user's list. */
+  data_home = g_build_filename (tmp_dir, "data", NULL);
+  g_setenv ("XDG_DATA_HOME", data_home, TRUE);
+
+  gtk_test_init (&argc, &argv, NULL);
+
+  recording_path = g_build_filename (tmp_dir, "small.h5", NULL);
+  imp_sim_params_init_default (&params);
+  params.n_neurons = 12;
+  params.duration_s = 20;
+  params.seed = 7;
+  params.connection_prob = 0.2;
+  if (!imp_simulate (&params, recording_path, NULL, NULL, NULL, NULL,
+                     &error))
+    g_error ("Failed to simulate a recording: %s", error->message);
+
+  app = imp_application_new ();
+  g_application_register (G_APPLICATION (app), NULL, &error);
+  g_assert_no_error (error);
+
+  g_test_add_func ("/app/Session/notify", test_session_notify);
+  g_test_add_func ("/app/Window/views", test_window_views);
+  g_test_add_func ("/app/Window/open", test_window_open);
+  g_test_add_func ("/app/Window/selection", test_window_selection);
+  g_test_add_func ("/app/Window/bad-file", test_window_bad_file);
+  g_test_add_func ("/app/Window/cancel", test_window_cancel);
+
+  status = g_test_run ();
+
+  g_clear_object (&app);
+  g_unlink (recording_path);
+  g_free (recent);
+  recent = g_build_filename (data_home, "recently-used.xbel", NULL);
+  g_unlink (recent);
+  g_free (recording_path);
+  g_free (recent);
+  g_rmdir (data_home);
+  g_rmdir (tmp_dir);
+  g_free (tmp_dir);
+
+  return status;
+}
