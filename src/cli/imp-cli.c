@@ -7,17 +7,663 @@
 
 #include "config.h"
 
+#include <math.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <json-glib/json-glib.h>
+
+#include "imp-analysis.h"
 #include "imp-cli.h"
+#include "imp-map.h"
+#include "imp-recording.h"
+#include "imp-simulate.h"
+
+/* Exit codes: 0 success, 1 failure on the input or while working,
+ * 2 bad usage. Every failure prints exactly one line on stderr. */
+enum
+{
+  EXIT_OK    = 0,
+  EXIT_FAIL  = 1,
+  EXIT_USAGE = 2,
+};
+
+typedef int (*CommandFunc) (int    argc,
+                            char **argv);
+
+typedef struct
+{
+  const char  *name;
+  CommandFunc  func;
+  const char  *summary;
+} Command;
+
+static int cmd_info     (int argc, char **argv);
+static int cmd_analyze  (int argc, char **argv);
+static int cmd_simulate (int argc, char **argv);
+static int cmd_help     (int argc, char **argv);
+
+static const Command commands[] = {
+  { "info", cmd_info, "Describe a recording: format, channels, rate, sweeps" },
+  { "analyze", cmd_analyze, "Find synaptic connections (AP→PSP) headless" },
+  { "simulate", cmd_simulate, "Write a simulated network recording with ground truth" },
+  { "help", cmd_help, "Show this help" },
+};
+
+static int
+fail (int         code,
+      const char *format,
+      ...) G_GNUC_PRINTF (2, 3);
+
+static int
+fail (int         code,
+      const char *format,
+      ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  /* One line, whatever the message held. */
+  g_strdelimit (message, "\n\r", ' ');
+  fprintf (stderr, "imprint: %s\n", message);
+  return code;
+}
 
 gboolean
 imp_cli_is_command (const char *word)
 {
-  return FALSE;
+  g_return_val_if_fail (word != NULL, FALSE);
+
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (g_str_equal (word, commands[i].name))
+      return TRUE;
+
+  return g_str_equal (word, "--help") || g_str_equal (word, "-h")
+         || g_str_equal (word, "--version");
+}
+
+static int
+cmd_help (int    argc,
+          char **argv)
+{
+  printf ("Usage:\n  imprint [FILE]            open the window (on FILE)\n");
+  printf ("  imprint COMMAND [OPTIONS] run headless\n\nCommands:\n");
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    printf ("  %-10s %s\n", commands[i].name, commands[i].summary);
+  printf ("\nRun 'imprint COMMAND --help' for a command's options.\n");
+  return EXIT_OK;
+}
+
+static gboolean
+parse_options (GOptionContext  *context,
+               int             *argc,
+               char          ***argv,
+               int             *exit_code)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!g_option_context_parse (context, argc, argv, &error))
+    {
+      *exit_code = fail (EXIT_USAGE, "%s", error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static ImpRecording *
+open_recording (const char *path,
+                int        *exit_code)
+{
+  g_autoptr(GError) error = NULL;
+  ImpRecording *recording;
+
+  recording = imp_recording_open (path, &error);
+  if (recording == NULL)
+    {
+      *exit_code = fail (EXIT_FAIL, "%s: %s", path, error->message);
+      return NULL;
+    }
+  if (imp_recording_get_warning (recording) != NULL)
+    fprintf (stderr, "imprint: warning: %s\n",
+             imp_recording_get_warning (recording));
+  return recording;
+}
+
+static const char *
+access_name (ImpAccess access)
+{
+  switch (access)
+    {
+    case IMP_ACCESS_INTRACELLULAR:
+      return "intracellular";
+    case IMP_ACCESS_EXTRACELLULAR:
+      return "extracellular";
+    case IMP_ACCESS_NONE:
+      return "none";
+    case IMP_ACCESS_UNKNOWN:
+    default:
+      return "unknown";
+    }
+}
+
+static JsonNode *
+recording_to_json (ImpRecording *recording)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  guint n_channels = imp_recording_get_n_channels (recording);
+  guint n_sweeps = imp_recording_get_n_sweeps (recording);
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "path");
+  json_builder_add_string_value (builder, imp_recording_get_path (recording));
+  json_builder_set_member_name (builder, "format");
+  json_builder_add_string_value (builder, imp_recording_get_format (recording));
+  json_builder_set_member_name (builder, "sample_rate_hz");
+  json_builder_add_double_value (builder,
+                                 imp_recording_get_sample_rate (recording));
+  json_builder_set_member_name (builder, "samples_per_channel");
+  json_builder_add_int_value (builder, imp_recording_get_n_samples (recording));
+  json_builder_set_member_name (builder, "duration_s");
+  json_builder_add_double_value (builder, imp_recording_get_duration (recording));
+
+  json_builder_set_member_name (builder, "channels");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < n_channels; i++)
+    {
+      const ImpChannel *channel = imp_recording_get_channel (recording, i);
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "index");
+      json_builder_add_int_value (builder, i);
+      json_builder_set_member_name (builder, "label");
+      json_builder_add_string_value (builder, channel->label);
+      json_builder_set_member_name (builder, "unit");
+      json_builder_add_string_value (builder, channel->unit);
+      json_builder_set_member_name (builder, "access");
+      json_builder_add_string_value (builder, access_name (channel->access));
+      if (channel->has_position)
+        {
+          json_builder_set_member_name (builder, "x_um");
+          json_builder_add_double_value (builder, channel->x_um);
+          json_builder_set_member_name (builder, "y_um");
+          json_builder_add_double_value (builder, channel->y_um);
+        }
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+
+  json_builder_set_member_name (builder, "sweeps");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < n_sweeps; i++)
+    {
+      const ImpSweep *sweep = imp_recording_get_sweep (recording, i);
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "start_s");
+      json_builder_add_double_value (builder, sweep->start_s);
+      json_builder_set_member_name (builder, "start_sample");
+      json_builder_add_int_value (builder, sweep->start_sample);
+      json_builder_set_member_name (builder, "samples");
+      json_builder_add_int_value (builder, sweep->n_samples);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+
+  if (imp_recording_get_warning (recording) != NULL)
+    {
+      json_builder_set_member_name (builder, "warning");
+      json_builder_add_string_value (builder,
+                                     imp_recording_get_warning (recording));
+    }
+  json_builder_end_object (builder);
+
+  return json_builder_get_root (builder);
+}
+
+static void
+print_info_text (ImpRecording *recording)
+{
+  guint n_channels = imp_recording_get_n_channels (recording);
+  guint n_sweeps = imp_recording_get_n_sweeps (recording);
+  char rate[G_ASCII_DTOSTR_BUF_SIZE];
+
+  g_ascii_formatd (rate, sizeof rate, "%.6g",
+                   imp_recording_get_sample_rate (recording));
+  printf ("File:        %s\n", imp_recording_get_path (recording));
+  printf ("Format:      %s\n", imp_recording_get_format (recording));
+  printf ("Rate:        %s Hz\n", rate);
+  printf ("Samples:     %" G_GINT64_FORMAT " per channel\n",
+          imp_recording_get_n_samples (recording));
+  printf ("Duration:    %.3f s\n", imp_recording_get_duration (recording));
+  printf ("Sweeps:      %u\n", n_sweeps);
+  for (guint i = 0; i < n_sweeps && i < 50; i++)
+    {
+      const ImpSweep *sweep = imp_recording_get_sweep (recording, i);
+
+      printf ("  %3u  start %10.4f s  %" G_GINT64_FORMAT " samples\n",
+              i, sweep->start_s, sweep->n_samples);
+    }
+  if (n_sweeps > 50)
+    printf ("  … %u more\n", n_sweeps - 50);
+  printf ("Channels:    %u\n", n_channels);
+  for (guint i = 0; i < n_channels; i++)
+    {
+      const ImpChannel *channel = imp_recording_get_channel (recording, i);
+
+      printf ("  %4u  %-16s %-4s %s\n", i, channel->label, channel->unit,
+              access_name (channel->access));
+    }
+}
+
+static char *
+node_to_text (JsonNode *root)
+{
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+
+  json_generator_set_pretty (generator, TRUE);
+  json_generator_set_root (generator, root);
+  return json_generator_to_data (generator, NULL);
+}
+
+static int
+cmd_info (int    argc,
+          char **argv)
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(ImpRecording) recording = NULL;
+  gboolean as_json = FALSE;
+  int exit_code = EXIT_OK;
+  GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print JSON", NULL },
+    { NULL }
+  };
+
+  context = g_option_context_new ("FILE - describe a recording");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!parse_options (context, &argc, &argv, &exit_code))
+    return exit_code;
+  if (argc != 2)
+    return fail (EXIT_USAGE, "info needs exactly one FILE (see imprint info --help)");
+
+  recording = open_recording (argv[1], &exit_code);
+  if (recording == NULL)
+    return exit_code;
+
+  if (as_json)
+    {
+      g_autoptr(JsonNode) root = recording_to_json (recording);
+      g_autofree char *text = node_to_text (root);
+
+      printf ("%s\n", text);
+    }
+  else
+    print_info_text (recording);
+
+  return EXIT_OK;
+}
+
+/* Progress on stderr: a rewritten line on a terminal, otherwise a new line
+ * whenever the stage changes or another tenth is done. */
+typedef struct
+{
+  GMutex    lock;
+  gboolean  tty;
+  char     *stage;
+  int       last_tenth;
+  gboolean  quiet;
+} CliProgress;
+
+static void
+cli_progress_cb (double      fraction,
+                 const char *stage,
+                 gpointer    user_data)
+{
+  CliProgress *progress = user_data;
+  int tenth = (int) floor (CLAMP (fraction, 0.0, 1.0) * 10.0);
+  gboolean new_stage;
+
+  if (progress->quiet)
+    return;
+
+  g_mutex_lock (&progress->lock);
+  new_stage = g_strcmp0 (stage, progress->stage) != 0;
+  if (progress->tty)
+    {
+      fprintf (stderr, "\r\033[K%s: %3.0f%%", stage, fraction * 100.0);
+      if (new_stage && progress->stage != NULL)
+        fprintf (stderr, "\n");
+    }
+  else if (new_stage || tenth != progress->last_tenth)
+    fprintf (stderr, "%s: %3.0f%%\n", stage, fraction * 100.0);
+  if (new_stage)
+    {
+      g_free (progress->stage);
+      progress->stage = g_strdup (stage);
+    }
+  progress->last_tenth = tenth;
+  fflush (stderr);
+  g_mutex_unlock (&progress->lock);
+}
+
+static void
+cli_progress_finish (CliProgress *progress)
+{
+  if (progress->tty && progress->stage != NULL && !progress->quiet)
+    fprintf (stderr, "\n");
+  g_clear_pointer (&progress->stage, g_free);
+  g_mutex_clear (&progress->lock);
+}
+
+static gboolean
+parse_double (const char  *text,
+              double      *out)
+{
+  char *end = NULL;
+  double value;
+
+  if (text == NULL || *text == '\0')
+    return FALSE;
+  value = g_ascii_strtod (text, &end);
+  if (end == text || *end != '\0' || !isfinite (value))
+    return FALSE;
+  *out = value;
+  return TRUE;
+}
+
+typedef struct
+{
+  const char *name;
+  double     *target;
+  double      min;
+  double      max;
+  const char *unit;
+} DoubleOption;
+
+/* Numbers are parsed here, locale-independently, rather than by
+ * GOptionContext, which follows the user's locale for decimal points. */
+static gboolean
+apply_double_options (const DoubleOption *options,
+                      guint               n_options,
+                      char              **texts,
+                      int                *exit_code)
+{
+  for (guint i = 0; i < n_options; i++)
+    {
+      double value;
+
+      if (texts[i] == NULL)
+        continue;
+      if (!parse_double (texts[i], &value))
+        {
+          *exit_code = fail (EXIT_USAGE, "--%s: '%s' is not a number",
+                             options[i].name, texts[i]);
+          return FALSE;
+        }
+      if (value < options[i].min || value > options[i].max)
+        {
+          *exit_code = fail (EXIT_USAGE, "--%s: %s %s is outside %g to %g %s",
+                             options[i].name, texts[i], options[i].unit,
+                             options[i].min, options[i].max, options[i].unit);
+          return FALSE;
+        }
+      *options[i].target = value;
+    }
+  return TRUE;
+}
+
+static int
+cmd_analyze (int    argc,
+             char **argv)
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(ImpRecording) recording = NULL;
+  g_autoptr(ImpAnalysisResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *csv_path = NULL;
+  g_autofree char *json_path = NULL;
+  ImpAnalysisParams params;
+  CliProgress progress = { 0 };
+  gboolean quiet = FALSE;
+  int exit_code = EXIT_OK;
+  char *texts[7] = { NULL };
+  double n_surrogates_d;
+  DoubleOption numeric[] = {
+    { "ap-threshold", NULL, 2, 1000, "SD" },
+    { "ap-min-height", NULL, 1, 500, "mV" },
+    { "psp-threshold", NULL, 1, 100, "SD" },
+    { "latency-min", NULL, 0, 100, "ms" },
+    { "latency-max", NULL, 0.1, 200, "ms" },
+    { "alpha", NULL, 1e-12, 0.5, "" },
+    { "surrogates", NULL, 10, 100000, "" },
+  };
+  GOptionEntry entries[] = {
+    { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv_path,
+      "Write the connection map as CSV", "MAP.csv" },
+    { "json", 0, 0, G_OPTION_ARG_FILENAME, &json_path,
+      "Write a JSON summary", "SUMMARY.json" },
+    { "ap-threshold", 0, 0, G_OPTION_ARG_STRING, &texts[0],
+      "AP dV/dt threshold in robust SDs (default 8)", "SD" },
+    { "ap-min-height", 0, 0, G_OPTION_ARG_STRING, &texts[1],
+      "Minimum AP height above baseline (default 20 mV)", "MV" },
+    { "psp-threshold", 0, 0, G_OPTION_ARG_STRING, &texts[2],
+      "PSP detection threshold in robust SDs (default 4)", "SD" },
+    { "latency-min", 0, 0, G_OPTION_ARG_STRING, &texts[3],
+      "Shortest synaptic latency (default 0.5 ms)", "MS" },
+    { "latency-max", 0, 0, G_OPTION_ARG_STRING, &texts[4],
+      "Longest synaptic latency (default 10 ms)", "MS" },
+    { "alpha", 0, 0, G_OPTION_ARG_STRING, &texts[5],
+      "Significance level after correction (default 0.001)", "P" },
+    { "surrogates", 0, 0, G_OPTION_ARG_STRING, &texts[6],
+      "Surrogate spike trains for the null (default 200)", "N" },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress on stderr", NULL },
+    { NULL }
+  };
+
+  imp_analysis_params_init_default (&params);
+  n_surrogates_d = params.n_surrogates;
+  numeric[0].target = &params.ap_threshold_sd;
+  numeric[1].target = &params.ap_min_height_mv;
+  numeric[2].target = &params.psp_threshold_sd;
+  numeric[3].target = &params.latency_min_ms;
+  numeric[4].target = &params.latency_max_ms;
+  numeric[5].target = &params.alpha;
+  numeric[6].target = &n_surrogates_d;
+
+  context = g_option_context_new ("FILE - find synaptic connections");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!parse_options (context, &argc, &argv, &exit_code))
+    goto out;
+  if (argc != 2)
+    {
+      exit_code = fail (EXIT_USAGE,
+                        "analyze needs exactly one FILE (see imprint analyze --help)");
+      goto out;
+    }
+  if (!apply_double_options (numeric, G_N_ELEMENTS (numeric), texts, &exit_code))
+    goto out;
+  params.n_surrogates = (guint) n_surrogates_d;
+  if (params.latency_min_ms >= params.latency_max_ms)
+    {
+      exit_code = fail (EXIT_USAGE, "--latency-min must be below --latency-max");
+      goto out;
+    }
+
+  recording = open_recording (argv[1], &exit_code);
+  if (recording == NULL)
+    goto out;
+
+  g_mutex_init (&progress.lock);
+  progress.tty = isatty (STDERR_FILENO);
+  progress.last_tenth = -1;
+  progress.quiet = quiet;
+  result = imp_analysis_run (recording, &params, cli_progress_cb, &progress,
+                             NULL, &error);
+  cli_progress_finish (&progress);
+  if (result == NULL)
+    {
+      exit_code = fail (EXIT_FAIL, "analysis of %s failed: %s", argv[1],
+                        error->message);
+      goto out;
+    }
+
+  if (csv_path != NULL)
+    {
+      g_autoptr(GArray) map = imp_analysis_result_to_map (result);
+
+      if (!imp_map_write_csv (map, csv_path, &error))
+        {
+          exit_code = fail (EXIT_FAIL, "%s", error->message);
+          goto out;
+        }
+    }
+  if (json_path != NULL
+      && !imp_analysis_result_write_json (result, recording, json_path, &error))
+    {
+      exit_code = fail (EXIT_FAIL, "%s", error->message);
+      goto out;
+    }
+
+  if (!quiet)
+    fprintf (stderr, "%u connections by AP→PSP, %u by AP→AP, %u channels\n",
+             result->n_connections, result->n_ap_ap_connections,
+             result->n_channels);
+
+out:
+  for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
+    g_free (texts[i]);
+  return exit_code;
+}
+
+static int
+cmd_simulate (int    argc,
+              char **argv)
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *output = NULL;
+  g_autofree char *truth = NULL;
+  ImpSimParams params;
+  CliProgress progress = { 0 };
+  gboolean quiet = FALSE;
+  int exit_code = EXIT_OK;
+  char *texts[8] = { NULL };
+  double neurons_d, seed_d;
+  DoubleOption numeric[] = {
+    { "neurons", NULL, 2, 4096, "" },
+    { "duration", NULL, 0.1, 3600, "s" },
+    { "seed", NULL, 0, 4294967295.0, "" },
+    { "rate", NULL, 1000, 100000, "Hz" },
+    { "connection-prob", NULL, 0, 1, "" },
+    { "noise", NULL, 0, 20, "mV" },
+    { "firing-rate", NULL, 0.01, 100, "Hz" },
+    { "no-access", NULL, 0, 1, "" },
+  };
+  GOptionEntry entries[] = {
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
+      "Recording to write (Imprint HDF5)", "FILE" },
+    { "truth", 't', 0, G_OPTION_ARG_FILENAME, &truth,
+      "Ground-truth connections to write (CSV)", "T.csv" },
+    { "neurons", 'n', 0, G_OPTION_ARG_STRING, &texts[0],
+      "Neurons, one per electrode (default 16)", "N" },
+    { "duration", 'd', 0, G_OPTION_ARG_STRING, &texts[1],
+      "Duration (default 60 s)", "S" },
+    { "seed", 's', 0, G_OPTION_ARG_STRING, &texts[2],
+      "Random seed (default 1)", "K" },
+    { "rate", 0, 0, G_OPTION_ARG_STRING, &texts[3],
+      "Sampling rate (default 10000 Hz)", "HZ" },
+    { "connection-prob", 0, 0, G_OPTION_ARG_STRING, &texts[4],
+      "Probability of a synapse per ordered pair; 0 for none", "P" },
+    { "noise", 0, 0, G_OPTION_ARG_STRING, &texts[5],
+      "Recording noise SD (mV)", "MV" },
+    { "firing-rate", 0, 0, G_OPTION_ARG_STRING, &texts[6],
+      "Mean spontaneous firing rate (Hz)", "HZ" },
+    { "no-access", 0, 0, G_OPTION_ARG_STRING, &texts[7],
+      "Fraction of channels without intracellular access", "F" },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress on stderr", NULL },
+    { NULL }
+  };
+
+  imp_sim_params_init_default (&params);
+  neurons_d = params.n_neurons;
+  seed_d = (double) params.seed;
+  numeric[0].target = &neurons_d;
+  numeric[1].target = &params.duration_s;
+  numeric[2].target = &seed_d;
+  numeric[3].target = &params.sample_rate_hz;
+  numeric[4].target = &params.connection_prob;
+  numeric[5].target = &params.noise_mv;
+  numeric[6].target = &params.rate_hz;
+  numeric[7].target = &params.no_access_frac;
+
+  context = g_option_context_new ("- simulate a network recording with ground truth");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!parse_options (context, &argc, &argv, &exit_code))
+    goto out;
+  if (argc != 1)
+    {
+      exit_code = fail (EXIT_USAGE, "simulate takes no positional argument: '%s'",
+                        argv[1]);
+      goto out;
+    }
+  if (output == NULL)
+    {
+      exit_code = fail (EXIT_USAGE, "simulate needs --output FILE");
+      goto out;
+    }
+  if (!apply_double_options (numeric, G_N_ELEMENTS (numeric), texts, &exit_code))
+    goto out;
+  if (neurons_d != floor (neurons_d) || seed_d != floor (seed_d))
+    {
+      exit_code = fail (EXIT_USAGE, "--neurons and --seed must be whole numbers");
+      goto out;
+    }
+  params.n_neurons = (guint) neurons_d;
+  params.seed = (guint64) seed_d;
+
+  g_mutex_init (&progress.lock);
+  progress.tty = isatty (STDERR_FILENO);
+  progress.last_tenth = -1;
+  progress.quiet = quiet;
+  if (!imp_simulate (&params, output, truth, cli_progress_cb, &progress,
+                     NULL, &error))
+    exit_code = fail (EXIT_FAIL, "simulation failed: %s", error->message);
+  cli_progress_finish (&progress);
+
+out:
+  for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
+    g_free (texts[i]);
+  return exit_code;
 }
 
 int
 imp_cli_main (int    argc,
               char **argv)
 {
-  return 1;
+  const char *name;
+
+  g_return_val_if_fail (argc > 1, EXIT_USAGE);
+
+  name = argv[1];
+  if (g_str_equal (name, "--help") || g_str_equal (name, "-h"))
+    return cmd_help (argc - 1, argv + 1);
+  if (g_str_equal (name, "--version"))
+    {
+      printf ("imprint %s\n", PACKAGE_VERSION);
+      return EXIT_OK;
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (g_str_equal (name, commands[i].name))
+      {
+        g_autofree char *prgname = g_strdup_printf ("imprint %s", name);
+
+        g_set_prgname (prgname);
+        return commands[i].func (argc - 1, argv + 1);
+      }
+
+  return fail (EXIT_USAGE, "unknown command '%s' (try imprint --help)", name);
 }

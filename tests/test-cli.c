@@ -1,0 +1,441 @@
+/* test-cli.c
+ *
+ * Copyright 2026 The Imprint authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <math.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "imp-map.h"
+
+/* The command line is tested as a user meets it: the real executable,
+ * real files, exit codes and stderr. */
+
+typedef struct
+{
+  int   status;
+  char *out;
+  char *err;
+} Run;
+
+static void
+run_clear (Run *run)
+{
+  g_clear_pointer (&run->out, g_free);
+  g_clear_pointer (&run->err, g_free);
+}
+
+static void
+run_imprint (Run        *run,
+             const char *first,
+             ...)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  const char *exe = g_getenv ("IMP_EXE");
+  const char *arg;
+  va_list args;
+  int wait_status = 0;
+
+  g_assert_nonnull (exe);
+  g_ptr_array_add (argv, (char *) exe);
+  va_start (args, first);
+  for (arg = first; arg != NULL; arg = va_arg (args, const char *))
+    g_ptr_array_add (argv, (char *) arg);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+
+  memset (run, 0, sizeof *run);
+  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                &run->out, &run->err, &wait_status, &error);
+  g_assert_no_error (error);
+  run->status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
+}
+
+/* An error is one line on stderr and a non-zero exit, never a crash. */
+static void
+assert_clean_failure (Run *run)
+{
+  g_autofree char *trimmed = g_strstrip (g_strdup (run->err));
+
+  g_assert_cmpint (run->status, >, 0);
+  g_assert_cmpstr (trimmed, !=, "");
+  g_assert_null (strchr (trimmed, '\n'));
+  g_assert_true (g_str_has_prefix (trimmed, "imprint"));
+}
+
+static JsonObject *
+parse_json_object (const char *text,
+                   JsonParser *parser)
+{
+  g_autoptr(GError) error = NULL;
+
+  json_parser_load_from_data (parser, text, -1, &error);
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)));
+  return json_node_get_object (json_parser_get_root (parser));
+}
+
+typedef struct
+{
+  char *dir;
+  char *recording;
+  char *truth;
+} Fixture;
+
+static void
+fixture_simulate (Fixture    *fixture,
+                  const char *neurons,
+                  const char *duration,
+                  const char *seed,
+                  const char *connection_prob)
+{
+  Run run;
+
+  fixture->dir = g_dir_make_tmp ("imprint-cli-XXXXXX", NULL);
+  g_assert_nonnull (fixture->dir);
+  fixture->recording = g_build_filename (fixture->dir, "sim.h5", NULL);
+  fixture->truth = g_build_filename (fixture->dir, "truth.csv", NULL);
+  if (connection_prob != NULL)
+    run_imprint (&run, "simulate", "--output", fixture->recording,
+                 "--neurons", neurons, "--duration", duration, "--seed", seed,
+                 "--truth", fixture->truth, "--connection-prob", connection_prob,
+                 "-q", NULL);
+  else
+    run_imprint (&run, "simulate", "--output", fixture->recording,
+                 "--neurons", neurons, "--duration", duration, "--seed", seed,
+                 "--truth", fixture->truth, "-q", NULL);
+  if (run.status != 0)
+    g_test_message ("simulate stderr: %s", run.err);
+  g_assert_cmpint (run.status, ==, 0);
+  run_clear (&run);
+}
+
+static void
+rm_rf (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  if (dir != NULL)
+    {
+      while ((name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *child = g_build_filename (path, name, NULL);
+
+          rm_rf (child);
+        }
+      g_rmdir (path);
+    }
+  else
+    g_unlink (path);
+}
+
+static void
+fixture_clear (Fixture *fixture)
+{
+  rm_rf (fixture->dir);
+  g_clear_pointer (&fixture->dir, g_free);
+  g_clear_pointer (&fixture->recording, g_free);
+  g_clear_pointer (&fixture->truth, g_free);
+}
+
+/* info --json on a simulation must report what we asked the simulator for. */
+static void
+test_info_simulated (void)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  Fixture fixture = { 0 };
+  JsonObject *info;
+  JsonArray *channels, *sweeps;
+  Run run;
+
+  fixture_simulate (&fixture, "9", "3", "5", NULL);
+  run_imprint (&run, "info", "--json", fixture.recording, NULL);
+  g_assert_cmpint (run.status, ==, 0);
+
+  info = parse_json_object (run.out, parser);
+  g_assert_true (json_object_has_member (info, "format"));
+  g_assert_cmpfloat (json_object_get_double_member (info, "sample_rate_hz"),
+                     ==, 10000.0);
+  g_assert_cmpint (json_object_get_int_member (info, "samples_per_channel"),
+                   ==, 30000);
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (info,
+                                                                 "duration_s"),
+                                  3.0, 1e-9);
+  channels = json_object_get_array_member (info, "channels");
+  g_assert_cmpuint (json_array_get_length (channels), ==, 9);
+  for (guint i = 0; i < 9; i++)
+    {
+      JsonObject *channel = json_array_get_object_element (channels, i);
+
+      g_assert_cmpint (json_object_get_int_member (channel, "index"), ==, i);
+      g_assert_cmpstr (json_object_get_string_member (channel, "unit"), ==, "mV");
+      g_assert_true (json_object_has_member (channel, "label"));
+    }
+  sweeps = json_object_get_array_member (info, "sweeps");
+  g_assert_cmpuint (json_array_get_length (sweeps), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (sweeps, 0),
+                                               "samples"), ==, 30000);
+
+  run_clear (&run);
+  fixture_clear (&fixture);
+}
+
+static GArray *
+analyze_to_map (Fixture    *fixture,
+                JsonParser *parser,
+                JsonObject **summary)
+{
+  g_autofree char *csv = g_build_filename (fixture->dir, "map.csv", NULL);
+  g_autofree char *json = g_build_filename (fixture->dir, "summary.json", NULL);
+  g_autofree char *json_text = NULL;
+  g_autofree char *csv_text = NULL;
+  g_autoptr(GError) error = NULL;
+  GArray *map;
+  Run run;
+
+  run_imprint (&run, "analyze", fixture->recording, "--csv", csv,
+               "--json", json, NULL);
+  if (run.status != 0)
+    g_test_message ("analyze stderr: %s", run.err);
+  g_assert_cmpint (run.status, ==, 0);
+  /* Progress goes to stderr, the stage names with it. */
+  g_assert_nonnull (strstr (run.err, "%"));
+  run_clear (&run);
+
+  g_assert_true (g_file_get_contents (csv, &csv_text, NULL, NULL));
+  g_assert_true (g_str_has_prefix (csv_text, IMP_MAP_CSV_HEADER "\n"));
+
+  map = imp_map_read_csv (csv, &error);
+  g_assert_no_error (error);
+
+  g_assert_true (g_file_get_contents (json, &json_text, NULL, NULL));
+  *summary = parse_json_object (json_text, parser);
+  g_assert_cmpint (json_object_get_int_member (*summary, "connections"),
+                   ==, map->len);
+  return map;
+}
+
+/* Scores analyze against the simulator's ground truth. The truth's
+ * strong connections (mean PSP at least 1 mV with 30 or more presynaptic
+ * APs) must all be found; precision must be high. */
+static void
+test_analyze_simulated (void)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GArray) truth = NULL;
+  g_autoptr(GArray) strong = imp_map_new ();
+  g_autoptr(GArray) map = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonObject *summary;
+  JsonArray *aps;
+  ImpMapScore score, strong_score;
+  Fixture fixture = { 0 };
+
+  fixture_simulate (&fixture, "16", "60", "11", NULL);
+  truth = imp_map_read_csv (fixture.truth, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (truth->len, >, 0);
+
+  map = analyze_to_map (&fixture, parser, &summary);
+  g_assert_cmpint (json_object_get_int_member (summary, "channels"), ==, 16);
+  g_assert_cmpfloat (json_object_get_double_member (summary, "sample_rate_hz"),
+                     ==, 10000.0);
+  aps = json_object_get_array_member (summary, "aps_per_channel");
+  g_assert_cmpuint (json_array_get_length (aps), ==, 16);
+
+  imp_map_score (map, truth, &score);
+  for (guint i = 0; i < truth->len; i++)
+    {
+      ImpMapEntry *entry = &g_array_index (truth, ImpMapEntry, i);
+
+      if (fabs (entry->amplitude_mv) >= 1.0 && entry->n_pre_aps >= 30)
+        {
+          ImpMapEntry copy = *entry;
+
+          copy.pre_label = g_strdup (entry->pre_label);
+          copy.post_label = g_strdup (entry->post_label);
+          g_array_append_val (strong, copy);
+        }
+    }
+  imp_map_score (map, strong, &strong_score);
+  g_test_message ("simulated 16 neurons: %u true, %u found; precision %.3f, "
+                  "recall %.3f; strong (%u): recall %.3f",
+                  truth->len, map->len, score.precision, score.recall,
+                  strong->len, strong_score.recall);
+  g_assert_cmpfloat (score.precision, >=, 0.9);
+  g_assert_cmpfloat (strong_score.recall, >=, 0.9);
+  g_assert_cmpuint (score.sign_errors, ==, 0);
+
+  fixture_clear (&fixture);
+}
+
+/* A network without synapses: nothing may be found. */
+static void
+test_analyze_null_network (void)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GArray) truth = NULL;
+  g_autoptr(GArray) map = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonObject *summary;
+  Fixture fixture = { 0 };
+
+  fixture_simulate (&fixture, "16", "60", "23", "0");
+  truth = imp_map_read_csv (fixture.truth, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (truth->len, ==, 0);
+
+  map = analyze_to_map (&fixture, parser, &summary);
+  g_assert_cmpuint (map->len, ==, 0);
+  fixture_clear (&fixture);
+}
+
+static void
+test_errors (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("imprint-cli-XXXXXX", NULL);
+  g_autofree char *garbage = g_build_filename (dir, "garbage.abf", NULL);
+  g_autofree char *empty = g_build_filename (dir, "empty.h5", NULL);
+  g_autofree char *out = g_build_filename (dir, "out.h5", NULL);
+  Run run;
+
+  g_assert_true (g_file_set_contents (garbage, "this is not a recording\n",
+                                      -1, NULL));
+  g_assert_true (g_file_set_contents (empty, "", 0, NULL));
+
+  run_imprint (&run, "info", "/nonexistent/file.h5", NULL);
+  assert_clean_failure (&run);
+  run_clear (&run);
+
+  run_imprint (&run, "info", garbage, NULL);
+  assert_clean_failure (&run);
+  run_clear (&run);
+
+  run_imprint (&run, "analyze", empty, NULL);
+  assert_clean_failure (&run);
+  run_clear (&run);
+
+  run_imprint (&run, "info", NULL);
+  assert_clean_failure (&run);
+  run_clear (&run);
+
+  run_imprint (&run, "simulate", "--neurons", "4", NULL);
+  assert_clean_failure (&run);
+  run_clear (&run);
+
+  run_imprint (&run, "simulate", "--output", out, "--neurons", "many", NULL);
+  assert_clean_failure (&run);
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+  run_clear (&run);
+
+  run_imprint (&run, "simulate", "--output", out, "--duration", "-3", NULL);
+  assert_clean_failure (&run);
+  run_clear (&run);
+
+  run_imprint (&run, "analyze", garbage, "--alpha", "0,01", NULL);
+  assert_clean_failure (&run);
+  run_clear (&run);
+
+  run_imprint (&run, "frobnicate", NULL);
+  /* Not a subcommand: the GUI would take it as a file name, so only
+   * check that a known command with a bad option fails cleanly. */
+  run_clear (&run);
+
+  g_unlink (garbage);
+  g_unlink (empty);
+  g_rmdir (dir);
+}
+
+static char *
+shared_file (const char *relative)
+{
+  const char *root = g_getenv ("IMP_SHARED_DATA");
+  char *path;
+
+  if (root == NULL)
+    return NULL;
+  path = g_build_filename (root, relative, NULL);
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    g_clear_pointer (&path, g_free);
+  return path;
+}
+
+/* The HEKA multipatch file: cell 2 (channel index 1, "Vmon-2") is the one
+ * stimulated to fire 1-2 APs in each of the 12 sweeps (PROVENANCE.md). */
+static void
+test_multipatch (void)
+{
+  g_autofree char *path = shared_file ("real/multipatch/190604s1c2r1.dat");
+  g_autofree char *dir = NULL;
+  g_autofree char *json = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *summary, *info;
+  JsonArray *aps;
+  gint64 stimulated, most_other = 0;
+  Run run;
+
+  if (path == NULL)
+    {
+      g_test_skip ("shared data not available");
+      return;
+    }
+
+  run_imprint (&run, "info", "--json", path, NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  info = parse_json_object (run.out, parser);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (info,
+                                                                          "channels")),
+                    ==, 8);
+  g_assert_cmpfloat (json_object_get_double_member (info, "sample_rate_hz"),
+                     ==, 25000.0);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (info,
+                                                                          "sweeps")),
+                    ==, 12);
+  run_clear (&run);
+
+  dir = g_dir_make_tmp ("imprint-cli-XXXXXX", NULL);
+  json = g_build_filename (dir, "summary.json", NULL);
+  run_imprint (&run, "analyze", path, "--json", json, "-q", NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  run_clear (&run);
+
+  g_assert_true (g_file_get_contents (json, &text, NULL, NULL));
+  summary = parse_json_object (text, parser);
+  aps = json_object_get_array_member (summary, "aps_per_channel");
+  g_assert_cmpuint (json_array_get_length (aps), ==, 8);
+  stimulated = json_array_get_int_element (aps, 1);
+  for (guint i = 0; i < 8; i++)
+    if (i != 1)
+      most_other = MAX (most_other, json_array_get_int_element (aps, i));
+  g_test_message ("APs on the stimulated cell: %" G_GINT64_FORMAT
+                  ", most on another: %" G_GINT64_FORMAT, stimulated, most_other);
+  g_assert_cmpint (stimulated, >=, 12);
+  g_assert_cmpint (stimulated, <=, 24);
+  g_assert_cmpint (stimulated, >, most_other);
+
+  g_unlink (json);
+  g_rmdir (dir);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/imp/Cli/info-simulated", test_info_simulated);
+  g_test_add_func ("/imp/Cli/analyze-simulated", test_analyze_simulated);
+  g_test_add_func ("/imp/Cli/analyze-null-network", test_analyze_null_network);
+  g_test_add_func ("/imp/Cli/errors", test_errors);
+  g_test_add_func ("/imp/Cli/multipatch", test_multipatch);
+
+  return g_test_run ();
+}
