@@ -371,7 +371,8 @@ abf1_parse (int       fd,
 
   if (n < 1 || n > ABF_MAX_CHANNELS)
     {
-      abf_set_malformed (error, "%d channels", n);
+      abf_set_malformed (error, "it claims %d channels (at most %d)", n,
+                         ABF_MAX_CHANNELS);
       return NULL;
     }
   abf->n_channels = n;
