@@ -622,6 +622,7 @@ imp_traces_view_queue_update (ImpTracesView *self)
 typedef struct
 {
   GdkRGBA fg;
+  GdkRGBA bg;
   GdkRGBA accent;
   GdkRGBA ap;
   GdkRGBA excitatory;
@@ -645,6 +646,7 @@ imp_traces_view_palette (ImpTracesView *self,
   GtkStyleContext *context = gtk_widget_get_style_context (GTK_WIDGET (self));
 
   gtk_style_context_get_color (context, &palette->fg);
+  lookup_color (context, "view_bg_color", "#ffffff", &palette->bg);
   lookup_color (context, "accent_color", "#1c71d8", &palette->accent);
   lookup_color (context, "imp_ap_color", "#e66100", &palette->ap);
   lookup_color (context, "imp_excitatory_color", "#c01c28",
@@ -662,6 +664,7 @@ set_source (cairo_t       *cr,
                          color->alpha * alpha);
 }
 
+/* Draws @markup aligned on (@x, @y), kept inside the canvas. */
 static void
 draw_text (ImpTracesView *self,
            cairo_t       *cr,
@@ -672,12 +675,19 @@ draw_text (ImpTracesView *self,
            double         yalign)
 {
   g_autoptr(PangoLayout) layout = NULL;
+  double canvas_width = gtk_widget_get_width (self->canvas);
   int width, height;
+  double left;
 
   layout = gtk_widget_create_pango_layout (self->canvas, NULL);
   pango_layout_set_markup (layout, markup, -1);
   pango_layout_get_pixel_size (layout, &width, &height);
-  cairo_move_to (cr, round (x - xalign * width), round (y - yalign * height));
+
+  left = x - xalign * width;
+  left = MIN (left, canvas_width - width - 2);
+  left = MAX (left, 2);
+
+  cairo_move_to (cr, round (left), round (y - yalign * height));
   pango_cairo_show_layout (cr, layout);
 }
 
@@ -786,14 +796,28 @@ draw_scale_bar (ImpTracesView *self,
   double y = trace_top (self) + trace_height (self) - 8;
   g_autofree char *text = format_amount (value, unit);
   g_autofree char *markup = g_strdup_printf ("<small>%s</small>", text);
+  g_autoptr(PangoLayout) layout = NULL;
+  int width, height;
 
   if (length > trace_height (self) - 16)
     return;
 
+  layout = gtk_widget_create_pango_layout (self->canvas, NULL);
+  pango_layout_set_markup (layout, markup, -1);
+  pango_layout_get_pixel_size (layout, &width, &height);
+
+  /* A backdrop keeps the bar readable over the traces. */
+  set_source (cr, &palette->bg, 0.85);
+  cairo_rectangle (cr, x - width - 12, y - length - 3,
+                   width + 16, length + 6);
+  cairo_fill (cr);
+
   set_source (cr, &palette->fg, 0.9);
   cairo_rectangle (cr, x - 2, y - length, 2, length);
   cairo_fill (cr);
-  draw_text (self, cr, markup, x - 7, y - length / 2, 1, 0.5);
+  cairo_move_to (cr, round (x - 7 - width),
+                 round (y - (length + height) / 2));
+  pango_cairo_show_layout (cr, layout);
 }
 
 static void
