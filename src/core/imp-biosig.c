@@ -1149,7 +1149,9 @@ abf_agrees (ImpRecording *rec,
       const CHANNEL_TYPE *ch = &hdr->CHANNEL[g_array_index (on_channels,
                                                             guint, i)];
       g_autofree char *label = g_strstrip (g_strdup (ch->Label));
-      const char *unit = biosig_unit (ch);
+      /* libbiosig 2.5 leaves the unit code of ABF 2 channels
+       * uninitialised: reading it would give a random unit. */
+      const char *unit = abf->major == 2 ? "" : biosig_unit (ch);
 
       if (g_strcmp0 (label, abf->labels[i]) != 0)
         {
