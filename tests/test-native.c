@@ -124,6 +124,14 @@ write_ramp_file (const char *path,
     }
   imp_native_writer_set_attribute (writer, "simulator_seed", "12345");
   imp_native_writer_set_attribute (writer, "note", "ramp µ test");
+  /* Longer than the 64 KiB an attribute's own storage may hold. */
+  {
+    g_autoptr(GString) big = g_string_new (NULL);
+
+    for (guint i = 0; i < 20000; i++)
+      g_string_append_printf (big, "%u ", i);
+    imp_native_writer_set_attribute (writer, "big", big->str);
+  }
 
   /* Nothing is visible at the final path before close. */
   g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
@@ -157,6 +165,10 @@ test_roundtrip (void)
   g_assert_cmpstr (imp_recording_get_attribute (rec, "note"), ==,
                    "ramp µ test");
   g_assert_null (imp_recording_get_attribute (rec, "nothing"));
+  g_assert_cmpuint (strlen (imp_recording_get_attribute (rec, "big")), ==,
+                    108890);
+  g_assert_true (g_str_has_suffix (imp_recording_get_attribute (rec, "big"),
+                                   " 19998 19999 "));
 
   g_assert_cmpuint (imp_recording_get_n_sweeps (rec), ==, 3);
   g_assert_cmpint (imp_recording_get_sweep (rec, 1)->start_sample, ==, 4000);

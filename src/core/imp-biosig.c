@@ -1087,8 +1087,8 @@ describe_sweeps (GArray     *sweeps,
   gboolean equal = TRUE;
 
   for (guint i = 1; i < sweeps->len; i++)
-    equal = equal
-            && g_array_index (sweeps, ImpSweep, i).n_samples == first->n_samples;
+    equal = equal && (g_array_index (sweeps, ImpSweep, i).n_samples
+                      == first->n_samples);
   if (equal)
     return g_strdup_printf ("%u %ssweep%s of %g s", sweeps->len, kind,
                             sweeps->len == 1 ? "" : "s",

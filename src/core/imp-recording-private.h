@@ -43,7 +43,7 @@ struct _ImpRecording
   GArray                     *channels;   /* of ImpChannel */
   GArray                     *sweeps;     /* of ImpSweep */
   char                       *warning;    /* repairs made while opening, or NULL */
-  char                       *format;     /* overrides backend->format, or NULL */
+  char                       *format;     /* overrides backend->format */
   GHashTable                 *attributes; /* free-form strings from the file */
 };
 
