@@ -41,6 +41,20 @@
 #define SCREEN_P          0.05
 #define SCREEN_MARGIN     0.9
 
+/* Trials in which the postsynaptic cell fires, or is still in the AHP of
+ * an AP up to POST_AP_GUARD_MS before the window, are left out of averages:
+ * an 80 mV AP would swamp a 1 mV PSP. */
+#define POST_AP_GUARD_MS  30.0
+
+/* A candidate is an artefact when, averaged over trials, the post signal
+ * in the last ARTEFACT_LATE_MS before the presynaptic AP peak has moved from
+ * the start of the window by more than ARTEFACT_FRACTION of the PSP
+ * amplitude, and the move is clear of trial-to-trial noise (ARTEFACT_T
+ * standard errors). A synaptic response cannot precede the AP. */
+#define ARTEFACT_LATE_MS  1.0
+#define ARTEFACT_FRACTION 0.5
+#define ARTEFACT_T        5.0
+
 /* Overall progress: detection, then correlation, then measuring. */
 #define PROGRESS_DETECT   0.6
 #define PROGRESS_PAIRS    0.3
@@ -85,6 +99,7 @@ typedef struct
   GArray                 **e_times;
   GArray                 **i_times;
   GArray                  *tests;      /* PairTest */
+  GHashTable              *cand_tests; /* ImpCandidate -> its PairTest */
 } Run;
 
 void
@@ -250,6 +265,7 @@ run_clear (Run *run)
   g_clear_pointer (&run->ap_times, g_free);
   g_clear_pointer (&run->e_times, g_free);
   g_clear_pointer (&run->i_times, g_free);
+  g_clear_pointer (&run->cand_tests, g_hash_table_unref);
   g_clear_pointer (&run->tests, g_array_unref);
   g_clear_pointer (&run->result, imp_analysis_result_unref);
 }
@@ -784,8 +800,10 @@ accumulate_cb (Run          *run,
 typedef struct
 {
   GHashTable *peaks;   /* candidate -> peak index + 1 */
+  GHashTable *shifts;  /* candidate -> double[2]: sum, sum of squares */
   gint64      pre_len;
   gint64      half;
+  gint64      late;    /* samples in the last ms before the AP */
 } TrialData;
 
 static void
@@ -797,12 +815,24 @@ trial_cb (Run          *run,
   TrialData *td = data;
   gint64 peak = GPOINTER_TO_INT (g_hash_table_lookup (td->peaks,
                                                       w->candidate)) - 1;
-  double base = 0, top = 0;
-  gint64 k, n_top = 0;
+  double *shift = g_hash_table_lookup (td->shifts, w->candidate);
+  double base = 0, top = 0, early = 0, late = 0, d;
+  gint64 k, n_top = 0, n_early = MAX (td->pre_len / 2, 1);
 
   for (k = 0; k < td->pre_len; k++)
     base += x[k];
   base /= td->pre_len;
+
+  /* How far the signal moved between the start of the window and the
+   * last ms before the AP peak. */
+  for (k = 0; k < n_early; k++)
+    early += x[k];
+  for (k = td->pre_len - td->late; k < td->pre_len; k++)
+    late += x[k];
+  d = late / td->late - early / n_early;
+  shift[0] += d;
+  shift[1] += d * d;
+
   for (k = MAX (peak - td->half, 0);
        k <= MIN (peak + td->half, (gint64) w->candidate->average_len - 1); k++)
     {
@@ -812,7 +842,38 @@ trial_cb (Run          *run,
   w->candidate->trial_amplitudes[w->trial] = (float) (top / n_top - base);
 }
 
-/* Baseline, extreme, amplitude and onset of one candidate's average;
+static gint64
+extreme_index (const float *x,
+               gint64       from,
+               gint64       to,
+               double       sign)
+{
+  gint64 k, best = from;
+
+  for (k = from; k <= to; k++)
+    if (sign * x[k] > sign * x[best])
+      best = k;
+  return best;
+}
+
+static double
+smoothed_at (const float *x,
+             gint64       len,
+             gint64       at,
+             gint64       half)
+{
+  double sum = 0;
+  gint64 k, n = 0;
+
+  for (k = MAX (at - half, 0); k <= MIN (at + half, len - 1); k++)
+    {
+      sum += x[k];
+      n++;
+    }
+  return sum / MAX (n, 1);
+}
+
+/* Baseline, sign, extreme, amplitude and onset of one candidate's average;
  * returns the peak index. */
 static gint64
 measure_average (Run          *run,
@@ -821,14 +882,15 @@ measure_average (Run          *run,
                  gint64        pre_len)
 {
   const ImpAnalysisParams *p = run->params;
-  double base = 0, amp = 0, sign = c->sign == 'I' ? -1.0 : 1.0;
+  const PairTest *test = g_hash_table_lookup (run->cand_tests, c);
+  double base = 0, sign;
   gint64 len = c->average_len;
   gint64 from = pre_len + (gint64) ceil (p->latency_min_ms * run->fs / 1000);
   gint64 to = MIN (len - 1, pre_len + ms_to_samples (p->latency_max_ms
                                                      + PEAK_AFTER_MS,
                                                      run->fs));
   gint64 half = ms_to_samples (PEAK_HALF_MS, run->fs);
-  gint64 k, peak, n = 0, t20 = -1, t80 = -1;
+  gint64 k, peak, t20 = -1, t80 = -1;
 
   for (k = 0; k < len; k++)
     c->average[k] = (float) (sums[k] / MAX (c->n_trials, 1));
@@ -838,16 +900,26 @@ measure_average (Run          *run,
   for (k = 0; k < len; k++)
     c->average[k] -= (float) base;
 
-  peak = from;
-  for (k = from; k <= to; k++)
-    if (sign * c->average[k] > sign * c->average[peak])
-      peak = k;
-  for (k = MAX (peak - half, 0); k <= MIN (peak + half, len - 1); k++)
+  /* The sign is that of the larger excursion of the average: a large EPSP
+   * is followed by a steep decay that the event detector may count as
+   * IPSPs, and bursts of presynaptic APs blur the counts, but the average
+   * shows which way the postsynaptic cell moves. */
+  sign = smoothed_at (c->average, len, extreme_index (c->average, from, to,
+                                                      1.0), half)
+         >= -smoothed_at (c->average, len,
+                          extreme_index (c->average, from, to, -1.0), half)
+         ? 1.0 : -1.0;
+  c->sign = sign > 0 ? 'E' : 'I';
+  if (test != NULL)
     {
-      amp += c->average[k];
-      n++;
+      TestKind kind = sign > 0 ? TEST_E : TEST_I;
+
+      c->n_hits = test->hits[kind];
+      c->null_mean = test->null_mean[kind];
     }
-  c->amplitude_mv = amp / n;
+
+  peak = extreme_index (c->average, from, to, sign);
+  c->amplitude_mv = smoothed_at (c->average, len, peak, half);
 
   /* Onset: the 20-80 % rise extrapolated back to the baseline. */
   for (k = peak; k > pre_len; k--)
@@ -884,10 +956,13 @@ measure_block (Run        *run,
   const ImpAnalysisParams *p = run->params;
   gint64 pre_len = MAX (1, ms_to_samples (p->window_pre_ms, run->fs));
   gint64 len = pre_len + MAX (1, ms_to_samples (p->window_post_ms, run->fs));
+  gint64 guard = ms_to_samples (POST_AP_GUARD_MS, run->fs);
   g_autoptr(GArray) windows = g_array_new (FALSE, FALSE, sizeof (Window));
   g_autoptr(GHashTable) sums = g_hash_table_new_full (NULL, NULL, NULL,
                                                        g_free);
   g_autoptr(GHashTable) peaks = g_hash_table_new (NULL, NULL);
+  g_autoptr(GHashTable) shifts = g_hash_table_new_full (NULL, NULL, NULL,
+                                                         g_free);
   TrialData td;
   guint i, k;
 
@@ -895,9 +970,11 @@ measure_block (Run        *run,
     {
       ImpCandidate *c = g_ptr_array_index (candidates, i);
       GArray *aps = run->ap_times[c->pre];
+      GArray *post_aps;
 
       if (c->post < first || c->post >= first + nc)
         continue;
+      post_aps = run->ap_times[c->post];
       c->average_len = (guint) len;
       c->average = g_new0 (float, len);
       c->n_trials = 0;
@@ -909,11 +986,16 @@ measure_block (Run        *run,
           w.start = g_array_index (aps, gint64, k) - pre_len;
           if (!window_fits (run->recording, w.start, len))
             continue;
+          if (imp_detect_count_lagged (&w.start, 1,
+                                       (const gint64 *) post_aps->data,
+                                       post_aps->len, -guard, len - 1) > 0)
+            continue;
           w.candidate = c;
           w.trial = c->n_trials++;
           g_array_append_val (windows, w);
         }
       g_hash_table_insert (sums, c, g_new0 (double, len));
+      g_hash_table_insert (shifts, c, g_new0 (double, 2));
     }
   if (windows->len == 0)
     return TRUE;
@@ -935,9 +1017,30 @@ measure_block (Run        *run,
     }
 
   td.peaks = peaks;
+  td.shifts = shifts;
   td.pre_len = pre_len;
   td.half = ms_to_samples (PEAK_HALF_MS, run->fs);
-  return for_each_window (run, windows, first, nc, len, trial_cb, &td, error);
+  td.late = CLAMP (ms_to_samples (ARTEFACT_LATE_MS, run->fs), 1,
+                   MAX (pre_len / 2, 1));
+  if (!for_each_window (run, windows, first, nc, len, trial_cb, &td, error))
+    return FALSE;
+
+  for (i = 0; i < candidates->len; i++)
+    {
+      ImpCandidate *c = g_ptr_array_index (candidates, i);
+      double *shift = g_hash_table_lookup (shifts, c);
+      double mean, var;
+
+      if (shift == NULL || c->n_trials < 2)
+        continue;
+      mean = shift[0] / c->n_trials;
+      var = (shift[1] - shift[0] * mean) / (c->n_trials - 1);
+      c->pre_ap_shift_mv = mean;
+      c->artefact = fabs (mean) > ARTEFACT_FRACTION * fabs (c->amplitude_mv)
+                    && fabs (mean) > ARTEFACT_T * sqrt (MAX (var, 0.0)
+                                                        / c->n_trials);
+    }
+  return TRUE;
 }
 
 static int
@@ -998,11 +1101,7 @@ measure_all (Run     *run,
       c->ap_ap_null_mean = t->null_mean[TEST_AP];
       c->n_pre_aps = res->aps[t->pre]->len;
       g_ptr_array_add (cands, c);
-
-      if (sig)
-        res->n_connections++;
-      if (ap_sig)
-        res->n_ap_ap_connections++;
+      g_hash_table_insert (run->cand_tests, c, t);
     }
 
   for (first = 0; first < run->n_channels; first += BLOCK_CHANNELS)
@@ -1015,6 +1114,18 @@ measure_all (Run     *run,
                    + (1 - PROGRESS_DETECT - PROGRESS_PAIRS)
                      * (first + nc) / run->n_channels,
               "Measuring candidates");
+    }
+
+  for (i = 0; i < cands->len; i++)
+    {
+      ImpCandidate *c = g_ptr_array_index (cands, i);
+
+      if (c->artefact)
+        c->significant = FALSE;
+      if (c->significant)
+        res->n_connections++;
+      if (c->ap_ap_significant)
+        res->n_ap_ap_connections++;
     }
 
   g_ptr_array_sort (cands, compare_candidates);
@@ -1077,6 +1188,7 @@ imp_analysis_run (ImpRecording             *recording,
   run.e_times = g_new0 (GArray *, run.n_channels);
   run.i_times = g_new0 (GArray *, run.n_channels);
   run.tests = g_array_new (FALSE, FALSE, sizeof (PairTest));
+  run.cand_tests = g_hash_table_new (NULL, NULL);
   for (c = 0; c < run.n_channels; c++)
     {
       run.levels[c] = g_array_new (FALSE, FALSE, sizeof (double));
@@ -1236,6 +1348,10 @@ add_candidate (JsonBuilder             *b,
   json_builder_add_int_value (b, c->n_ap_ap_hits);
   json_builder_set_member_name (b, "ap_ap_null_mean");
   json_builder_add_double_value (b, c->ap_ap_null_mean);
+  json_builder_set_member_name (b, "artefact");
+  json_builder_add_boolean_value (b, c->artefact);
+  json_builder_set_member_name (b, "pre_ap_shift_mv");
+  json_builder_add_double_value (b, c->pre_ap_shift_mv);
   json_builder_end_object (b);
 }
 

@@ -69,6 +69,10 @@ typedef struct
   double  null_mean;       /* the same count expected under the null */
   guint   n_ap_ap_hits;    /* post APs in the AP->AP window */
   double  ap_ap_null_mean;
+  /* the post signal already moves before the presynaptic AP peak
+   * (stimulus or electrical crosstalk): never significant */
+  gboolean artefact;
+  double  pre_ap_shift_mv; /* mean shift over the last ms before the AP */
 } ImpCandidate;
 
 typedef struct
