@@ -250,15 +250,15 @@ run_clear (Run *run)
   for (i = 0; i < run->n_channels; i++)
     {
       if (run->levels != NULL)
-        g_array_unref (run->levels[i]);
+        g_clear_pointer (&run->levels[i], g_array_unref);
       if (run->noises != NULL)
-        g_array_unref (run->noises[i]);
+        g_clear_pointer (&run->noises[i], g_array_unref);
       if (run->ap_times != NULL)
-        g_array_unref (run->ap_times[i]);
+        g_clear_pointer (&run->ap_times[i], g_array_unref);
       if (run->e_times != NULL)
-        g_array_unref (run->e_times[i]);
+        g_clear_pointer (&run->e_times[i], g_array_unref);
       if (run->i_times != NULL)
-        g_array_unref (run->i_times[i]);
+        g_clear_pointer (&run->i_times[i], g_array_unref);
     }
   g_clear_pointer (&run->levels, g_free);
   g_clear_pointer (&run->noises, g_free);

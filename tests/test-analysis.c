@@ -1,0 +1,849 @@
+/* test-analysis.c
+ *
+ * Copyright 2026 The Imprint authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "imp-analysis.h"
+#include "imp-detect.h"
+#include "imp-map.h"
+#include "imp-native.h"
+#include "imp-simulate.h"
+
+/* One default simulation shared by several tests. */
+static char *tmp_dir;
+static char *sim_path;
+static char *truth_path;
+static ImpAnalysisResult *sim_result;
+static ImpSimParams sim_params;
+
+static char *
+tmp_file (const char *name)
+{
+  return g_build_filename (tmp_dir, name, NULL);
+}
+
+static ImpRecording *
+open_ok (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  ImpRecording *rec = imp_recording_open (path, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (rec);
+  return rec;
+}
+
+static ImpAnalysisResult *
+analyse_ok (ImpRecording            *rec,
+            const ImpAnalysisParams *params)
+{
+  g_autoptr(GError) error = NULL;
+  ImpAnalysisResult *res;
+
+  res = imp_analysis_run (rec, params, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (res);
+  return res;
+}
+
+static void
+ensure_simulation (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ImpRecording) rec = NULL;
+  ImpAnalysisParams params;
+
+  if (sim_result != NULL)
+    return;
+
+  imp_sim_params_init_default (&sim_params);
+  sim_params.n_neurons = 64;
+  sim_params.duration_s = 60.0;
+  sim_params.seed = 1;
+  sim_path = tmp_file ("sim.h5");
+  truth_path = tmp_file ("sim-truth.csv");
+  g_assert_true (imp_simulate (&sim_params, sim_path, truth_path, NULL, NULL,
+                               NULL, &error));
+  g_assert_no_error (error);
+
+  rec = open_ok (sim_path);
+  imp_analysis_params_init_default (&params);
+  sim_result = analyse_ok (rec, &params);
+}
+
+static gboolean
+in_map (GArray *map,
+        guint   pre,
+        guint   post)
+{
+  guint i;
+
+  for (i = 0; i < map->len; i++)
+    if (g_array_index (map, ImpMapEntry, i).pre == pre
+        && g_array_index (map, ImpMapEntry, i).post == post)
+      return TRUE;
+  return FALSE;
+}
+
+static int
+compare_double (const void *a,
+                const void *b)
+{
+  double da = *(const double *) a;
+  double db = *(const double *) b;
+
+  return (da > db) - (da < db);
+}
+
+/* Simulate, analyse, and score against the simulator's ground truth. */
+static void
+test_simulated (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) truth = NULL;
+  g_autoptr(GArray) found = NULL;
+  g_autoptr(ImpRecording) rec = NULL;
+  g_autofree double *lat_err = NULL;
+  g_autofree double *amp_err = NULL;
+  ImpMapScore score;
+  guint i, j, n_strong = 0, n_strong_found = 0, n_matched = 0;
+
+  ensure_simulation ();
+  truth = imp_map_read_csv (truth_path, &error);
+  g_assert_no_error (error);
+  found = imp_analysis_result_to_map (sim_result);
+  g_assert_cmpuint (found->len, ==, sim_result->n_connections);
+
+  imp_map_score (found, truth, &score);
+  for (i = 0; i < truth->len; i++)
+    {
+      const ImpMapEntry *t = &g_array_index (truth, ImpMapEntry, i);
+
+      if (fabs (t->amplitude_mv) >= 3 * sim_params.noise_mv
+          && t->n_pre_aps >= 50)
+        {
+          n_strong++;
+          if (in_map (found, t->pre, t->post))
+            n_strong_found++;
+        }
+    }
+  g_test_message ("%u true, %u found: precision %.3f, recall %.3f, "
+                  "%u sign errors; strong (>= 3 noise SD, >= 50 APs): "
+                  "%u of %u; AP->AP connections: %u", truth->len,
+                  found->len, score.precision, score.recall,
+                  score.sign_errors, n_strong_found, n_strong,
+                  sim_result->n_ap_ap_connections);
+
+  g_assert_cmpuint (truth->len, >, 100);
+  g_assert_cmpuint (n_strong, >, 50);
+  g_assert_cmpfloat (score.precision, >=, 0.95);
+  g_assert_cmpfloat (score.recall, >=, 0.7);
+  g_assert_cmpfloat ((double) n_strong_found / n_strong, >=, 0.95);
+  g_assert_cmpuint (score.sign_errors, <=, score.true_positives / 50);
+  /* AP->AP correlation cannot see more than AP->PSP does. */
+  g_assert_cmpuint (sim_result->n_ap_ap_connections, <=,
+                    sim_result->n_connections);
+
+  /* Latency and amplitude of the true positives. */
+  lat_err = g_new (double, found->len + 1);
+  amp_err = g_new (double, found->len + 1);
+  for (i = 0; i < found->len; i++)
+    {
+      const ImpMapEntry *f = &g_array_index (found, ImpMapEntry, i);
+
+      for (j = 0; j < truth->len; j++)
+        {
+          const ImpMapEntry *t = &g_array_index (truth, ImpMapEntry, j);
+
+          if (t->pre != f->pre || t->post != f->post
+              || fabs (t->amplitude_mv) < 3 * sim_params.noise_mv)
+            continue;
+          lat_err[n_matched] = fabs (f->latency_ms - t->latency_ms);
+          amp_err[n_matched] = fabs (f->amplitude_mv - t->amplitude_mv)
+                               / fabs (t->amplitude_mv);
+          n_matched++;
+        }
+    }
+  qsort (lat_err, n_matched, sizeof (double), compare_double);
+  qsort (amp_err, n_matched, sizeof (double), compare_double);
+  g_test_message ("strong true positives: median latency error %.2f ms, "
+                  "median relative amplitude error %.3f",
+                  lat_err[n_matched / 2], amp_err[n_matched / 2]);
+  g_assert_cmpfloat (lat_err[n_matched / 2], <, 0.5);
+  g_assert_cmpfloat (amp_err[n_matched / 2], <, 0.15);
+
+  /* Detection against the truth: each presynaptic cell's AP count, and
+   * the simulator's record of which electrodes have access. */
+  rec = open_ok (sim_path);
+  for (i = 0; i < truth->len; i++)
+    {
+      const ImpMapEntry *t = &g_array_index (truth, ImpMapEntry, i);
+      guint detected = sim_result->aps[t->pre]->len;
+
+      g_assert_cmpfloat (fabs ((double) detected - t->n_pre_aps), <=,
+                         1 + 0.01 * t->n_pre_aps);
+    }
+  for (i = 0; i < sim_result->n_channels; i++)
+    g_assert_cmpint (sim_result->access[i], ==,
+                     imp_recording_get_channel (rec, i)->access);
+}
+
+/* A network without synapses: nothing may be reported, for any seed. */
+static void
+test_no_synapses (void)
+{
+  guint64 seeds[] = { 11, 12, 13 };
+  guint k;
+
+  for (k = 0; k < G_N_ELEMENTS (seeds); k++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *path = tmp_file ("null.h5");
+      g_autoptr(ImpRecording) rec = NULL;
+      g_autoptr(ImpAnalysisResult) res = NULL;
+      ImpAnalysisParams params;
+      ImpSimParams p;
+      guint i, n_low = 0;
+
+      imp_sim_params_init_default (&p);
+      p.n_neurons = 36;
+      p.duration_s = 60.0;
+      p.seed = seeds[k];
+      p.connection_prob = 0.0;
+      g_assert_true (imp_simulate (&p, path, NULL, NULL, NULL, NULL, &error));
+      g_assert_no_error (error);
+
+      rec = open_ok (path);
+      imp_analysis_params_init_default (&params);
+      res = analyse_ok (rec, &params);
+
+      /* Uncorrected p-values below 1 % must be about as rare as 1 % (2 %
+       * for the two-sign PSP test) of the pairs: the null is calibrated. */
+      for (i = 0; i < res->candidates->len; i++)
+        {
+          ImpCandidate *c = g_ptr_array_index (res->candidates, i);
+
+          if (c->p_uncorrected < 0.01)
+            n_low++;
+        }
+      g_test_message ("seed %" G_GUINT64_FORMAT ": %" G_GUINT64_FORMAT
+                      " pairs, %u connections, %u AP->AP, %u with "
+                      "uncorrected p < 0.01", p.seed, res->n_pairs_tested,
+                      res->n_connections, res->n_ap_ap_connections, n_low);
+      g_assert_cmpuint (res->n_pairs_tested, >, 500);
+      g_assert_cmpuint (res->n_connections, ==, 0);
+      g_assert_cmpuint (res->n_ap_ap_connections, ==, 0);
+      g_assert_cmpfloat (n_low, <=, 0.03 * res->n_pairs_tested);
+      g_unlink (path);
+    }
+}
+
+/* The fast path against slow references: a brute-force AP-triggered
+ * average over the whole post channel, brute-force coincidence counts,
+ * and a Monte Carlo jitter test with many more surrogates. */
+static void
+test_reference (void)
+{
+  g_autoptr(ImpRecording) rec = NULL;
+  const ImpAnalysisParams *p;
+  gint64 n, pre_len, len, guard, lo, hi, ap_hi;
+  guint i, n_checked = 0;
+  double fs;
+
+  ensure_simulation ();
+  rec = open_ok (sim_path);
+  p = &sim_result->params;
+  fs = sim_result->sample_rate;
+  n = imp_recording_get_n_samples (rec);
+  pre_len = (gint64) round (p->window_pre_ms * fs / 1000);
+  len = pre_len + (gint64) round (p->window_post_ms * fs / 1000);
+  guard = (gint64) round (0.030 * fs);
+  lo = (gint64) ceil (p->latency_min_ms * fs / 1000);
+  hi = (gint64) floor (p->latency_max_ms * fs / 1000);
+  ap_hi = (gint64) floor (p->window_post_ms * fs / 1000);
+
+  for (i = 0; i < sim_result->candidates->len && n_checked < 6; i++)
+    {
+      ImpCandidate *c = g_ptr_array_index (sim_result->candidates, i);
+      GArray *pre_aps = sim_result->aps[c->pre];
+      GArray *post_aps = sim_result->aps[c->post];
+      GArray *psps = sim_result->psps[c->post];
+      g_autofree float *post = g_new (float, n);
+      g_autofree double *avg = g_new0 (double, len);
+      double base = 0, trial_mean = 0;
+      guint used = 0, hits = 0, k, j;
+      gint64 s;
+
+      if (!c->significant || i % 7 != 0)
+        continue;
+      g_assert_true (imp_recording_read (rec, c->post, 1, 0, n, post, NULL));
+
+      for (k = 0; k < pre_aps->len; k++)
+        {
+          gint64 t = g_array_index (pre_aps, ImpEvent, k).sample;
+          gboolean clean = TRUE;
+
+          for (j = 0; j < psps->len; j++)
+            {
+              ImpEvent *ev = &g_array_index (psps, ImpEvent, j);
+              gint64 lag = ev->sample - t;
+
+              /* The test uses the APs whose whole window is recorded. */
+              if (lag >= lo && lag <= hi && t + ap_hi < n
+                  && (ev->amplitude > 0) == (c->sign == 'E'))
+                hits++;
+            }
+          if (t - pre_len < 0 || t - pre_len + len > n)
+            continue;
+          for (j = 0; j < post_aps->len; j++)
+            {
+              gint64 q = g_array_index (post_aps, ImpEvent, j).sample;
+
+              if (q >= t - pre_len - guard && q < t - pre_len + len)
+                clean = FALSE;
+            }
+          if (!clean)
+            continue;
+          for (s = 0; s < len; s++)
+            avg[s] += post[t - pre_len + s];
+          used++;
+        }
+
+      g_assert_cmpuint (used, ==, c->n_trials);
+      g_assert_cmpuint (hits, ==, c->n_hits);
+      for (s = 0; s < len; s++)
+        avg[s] /= used;
+      for (s = 0; s < pre_len; s++)
+        base += avg[s] / pre_len;
+      g_assert_cmpuint (c->average_len, ==, len);
+      for (s = 0; s < len; s++)
+        g_assert_cmpfloat (fabs (c->average[s] - (avg[s] - base)), <, 1e-3);
+
+      /* The trial amplitudes average to the amplitude of the average. */
+      for (k = 0; k < c->n_trials; k++)
+        trial_mean += c->trial_amplitudes[k] / c->n_trials;
+      g_assert_cmpfloat (fabs (trial_mean - c->amplitude_mv), <, 1e-3);
+      n_checked++;
+    }
+  g_assert_cmpuint (n_checked, >=, 3);
+}
+
+/* The fitted surrogate p-value against a brute-force Monte Carlo jitter
+ * test (20,000 surrogates) on the detected events, for pairs with moderate
+ * p where Monte Carlo is precise. */
+static void
+test_reference_p (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (99);
+  const ImpAnalysisParams *p;
+  gint64 lo, hi, jitter, ap_hi;
+  guint i, n_checked = 0;
+  double fs;
+
+  ensure_simulation ();
+  p = &sim_result->params;
+  fs = sim_result->sample_rate;
+  lo = (gint64) ceil (p->latency_min_ms * fs / 1000);
+  hi = (gint64) floor (p->latency_max_ms * fs / 1000);
+  jitter = (gint64) round (p->jitter_ms * fs / 1000);
+  ap_hi = (gint64) floor (p->window_post_ms * fs / 1000);
+
+  for (i = 0; i < sim_result->candidates->len && n_checked < 4; i++)
+    {
+      ImpCandidate *c = g_ptr_array_index (sim_result->candidates, i);
+      GArray *pre_aps = sim_result->aps[c->pre];
+      GArray *psps = sim_result->psps[c->post];
+      g_autoptr(GArray) pre = g_array_new (FALSE, FALSE, sizeof (gint64));
+      g_autofree gint64 *moved = NULL;
+      double p_mc[2], p_fit;
+      guint k, r, sign;
+
+      /* Moderate evidence only (so that 20,000 surrogates resolve the
+       * tail), and away from the recording's ends. */
+      if (c->p_uncorrected < 2e-3 || c->p_uncorrected > 0.01)
+        continue;
+      for (k = 0; k < pre_aps->len; k++)
+        {
+          gint64 t = g_array_index (pre_aps, ImpEvent, k).sample;
+
+          /* Where the analysis's jitter is not shortened by an end. */
+          if (t - jitter >= 0 && t + jitter + ap_hi < sim_result->n_samples)
+            g_array_append_val (pre, t);
+        }
+      if (pre->len != pre_aps->len)
+        continue;
+      moved = g_new (gint64, pre->len);
+
+      /* The candidate's p is twice the smaller of the E and I tests. */
+      for (sign = 0; sign < 2; sign++)
+        {
+          g_autoptr(GArray) post = g_array_new (FALSE, FALSE,
+                                                sizeof (gint64));
+          guint64 observed, at_least = 0;
+
+          for (k = 0; k < psps->len; k++)
+            if ((g_array_index (psps, ImpEvent, k).amplitude > 0)
+                == (sign == 0))
+              g_array_append_val (post,
+                                  g_array_index (psps, ImpEvent, k).sample);
+          observed = imp_detect_count_lagged ((gint64 *) pre->data, pre->len,
+                                              (gint64 *) post->data,
+                                              post->len, lo, hi);
+          for (r = 0; r < 20000; r++)
+            {
+              for (k = 0; k < pre->len; k++)
+                moved[k] = g_array_index (pre, gint64, k)
+                           + g_rand_int_range (rand, -jitter, jitter + 1);
+              if (imp_detect_count_lagged (moved, pre->len,
+                                           (gint64 *) post->data, post->len,
+                                           lo, hi) >= observed)
+                at_least++;
+            }
+          p_mc[sign] = (at_least + 1.0) / 20001.0;
+        }
+      p_fit = c->p_uncorrected / 2;
+      g_test_message ("%u->%u: fitted p %.2g, Monte Carlo p %.2g (E), "
+                      "%.2g (I)", c->pre, c->post, p_fit, p_mc[0], p_mc[1]);
+      /* Never much smaller (that would invent connections); larger is the
+       * price of fitting the tail from 200 surrogates. */
+      g_assert_cmpfloat (p_fit, >, MIN (p_mc[0], p_mc[1]) / 3);
+      g_assert_cmpfloat (p_fit, <, MIN (p_mc[0], p_mc[1]) * 10);
+      n_checked++;
+    }
+  if (n_checked == 0)
+    g_test_skip ("no pair with moderate evidence in this simulation");
+}
+
+typedef struct
+{
+  GCancellable *cancellable;
+  const char   *cancel_in;
+  double        last;
+  gboolean      monotonic;
+  GHashTable   *stages;
+} ProgressLog;
+
+static void
+progress_cb (double      fraction,
+             const char *stage,
+             gpointer    user_data)
+{
+  ProgressLog *log = user_data;
+
+  g_assert_cmpfloat (fraction, >=, 0.0);
+  g_assert_cmpfloat (fraction, <=, 1.0);
+  if (fraction < log->last)
+    log->monotonic = FALSE;
+  log->last = fraction;
+  g_hash_table_add (log->stages, g_strdup (stage));
+  if (log->cancellable != NULL && g_strcmp0 (stage, log->cancel_in) == 0)
+    g_cancellable_cancel (log->cancellable);
+}
+
+static void
+test_progress_and_cancel (void)
+{
+  g_autofree char *path = tmp_file ("small.h5");
+  g_autoptr(ImpRecording) rec = NULL;
+  g_autoptr(GError) error = NULL;
+  ImpAnalysisParams params;
+  ImpSimParams p;
+  const char *stages[] = { "Reading and detecting", "Correlating pairs",
+                           "Measuring candidates" };
+  guint k;
+
+  imp_sim_params_init_default (&p);
+  p.n_neurons = 100;
+  p.duration_s = 6.0;
+  g_assert_true (imp_simulate (&p, path, NULL, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  rec = open_ok (path);
+  imp_analysis_params_init_default (&params);
+
+  {
+    g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash,
+                                                        g_str_equal,
+                                                        g_free, NULL);
+    ProgressLog log = { NULL, NULL, 0.0, TRUE, seen };
+    g_autoptr(ImpAnalysisResult) res = NULL;
+
+    res = imp_analysis_run (rec, &params, progress_cb, &log, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_true (log.monotonic);
+    g_assert_cmpfloat (log.last, ==, 1.0);
+    for (k = 0; k < G_N_ELEMENTS (stages); k++)
+      g_assert_true (g_hash_table_contains (seen, stages[k]));
+  }
+
+  /* Cancelled in each stage, and before starting. */
+  for (k = 0; k <= G_N_ELEMENTS (stages); k++)
+    {
+      g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+      g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash,
+                                                          g_str_equal,
+                                                          g_free, NULL);
+      ProgressLog log = { cancellable,
+                          k < G_N_ELEMENTS (stages) ? stages[k] : NULL,
+                          0.0, TRUE, seen };
+      ImpAnalysisResult *res;
+
+      if (k == G_N_ELEMENTS (stages))
+        g_cancellable_cancel (cancellable);
+      res = imp_analysis_run (rec, &params, progress_cb, &log, cancellable,
+                              &error);
+      g_assert_null (res);
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+      g_clear_error (&error);
+    }
+}
+
+static void
+test_invalid_params (void)
+{
+  g_autoptr(ImpRecording) rec = NULL;
+  ImpAnalysisParams params;
+  guint k;
+
+  ensure_simulation ();
+  rec = open_ok (sim_path);
+  for (k = 0; k < 4; k++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      imp_analysis_params_init_default (&params);
+      if (k == 0)
+        params.alpha = 0;
+      else if (k == 1)
+        params.latency_max_ms = params.latency_min_ms;
+      else if (k == 2)
+        params.n_surrogates = 1;
+      else
+        params.ap_threshold_sd = -1;
+      g_assert_null (imp_analysis_run (rec, &params, NULL, NULL, NULL,
+                                       &error));
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+    }
+}
+
+static void
+test_json (void)
+{
+  g_autofree char *path = tmp_file ("result.json");
+  g_autoptr(ImpRecording) rec = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  JsonObject *root, *params;
+  JsonArray *aps, *list;
+  guint i;
+
+  ensure_simulation ();
+  rec = open_ok (sim_path);
+  g_assert_true (imp_analysis_result_write_json (sim_result, rec, path,
+                                                 &error));
+  g_assert_no_error (error);
+  g_assert_true (json_parser_load_from_file (parser, path, &error));
+  g_assert_no_error (error);
+
+  root = json_node_get_object (json_parser_get_root (parser));
+  g_assert_cmpstr (json_object_get_string_member (root, "program"), ==,
+                   "Imprint");
+  g_assert_cmpstr (json_object_get_string_member (root, "version"), ==,
+                   PACKAGE_VERSION);
+  g_assert_cmpint (json_object_get_int_member (root, "channels"), ==, 64);
+  g_assert_cmpfloat (json_object_get_double_member (root, "sample_rate_hz"),
+                     ==, 10000.0);
+  g_assert_cmpint (json_object_get_int_member (root, "connections"), ==,
+                   sim_result->n_connections);
+  g_assert_cmpint (json_object_get_int_member (root, "ap_ap_connections"),
+                   ==, sim_result->n_ap_ap_connections);
+
+  aps = json_object_get_array_member (root, "aps_per_channel");
+  g_assert_cmpuint (json_array_get_length (aps), ==, 64);
+  for (i = 0; i < 64; i++)
+    g_assert_cmpint (json_array_get_int_element (aps, i), ==,
+                     sim_result->aps[i]->len);
+
+  list = json_object_get_array_member (root, "connections_list");
+  g_assert_cmpuint (json_array_get_length (list), ==,
+                    sim_result->n_connections);
+  for (i = 0; i < json_array_get_length (list); i++)
+    {
+      JsonObject *c = json_array_get_object_element (list, i);
+
+      g_assert_true (json_object_get_boolean_member (c, "significant"));
+      g_assert_cmpfloat (json_object_get_double_member (c, "p_value"), <=,
+                         sim_result->params.alpha);
+    }
+
+  params = json_object_get_object_member (root, "parameters");
+  g_assert_cmpfloat (json_object_get_double_member (params, "alpha"), ==,
+                     0.001);
+  g_assert_cmpint (json_object_get_int_member (params, "n_surrogates"), ==,
+                   200);
+  g_assert_true (json_object_has_member (
+    json_object_get_object_member (root, "recording"), "size_bytes"));
+}
+
+static void
+test_sorted (void)
+{
+  guint i;
+
+  ensure_simulation ();
+  for (i = 1; i < sim_result->candidates->len; i++)
+    {
+      ImpCandidate *a = g_ptr_array_index (sim_result->candidates, i - 1);
+      ImpCandidate *b = g_ptr_array_index (sim_result->candidates, i);
+
+      g_assert_true (a->significant || !b->significant);
+      if (a->significant == b->significant)
+        g_assert_cmpfloat (a->p_value, <=, b->p_value);
+    }
+}
+
+/* APs shaped independently of the simulator (as in test-detect). */
+static void
+add_ap (float  *x,
+        gint64  n,
+        double  fs,
+        gint64  start)
+{
+  gint64 i;
+
+  for (i = start; i < n && i < start + (gint64) (0.02 * fs); i++)
+    {
+      double t = (i - start) * 1000.0 / fs;
+
+      x[i] += (float) (t < 0.4 ? 80.0 * sin (0.5 * G_PI * t / 0.4)
+                               : 80.0 * exp (-(t - 0.4) / 0.5));
+    }
+}
+
+static void
+add_psp (float  *x,
+         gint64  n,
+         double  fs,
+         gint64  start,
+         double  amp)
+{
+  gint64 i;
+
+  for (i = start; i < n && i < start + (gint64) (0.1 * fs); i++)
+    {
+      double t = (i - start) * 1000.0 / fs;
+
+      x[i] += (float) (amp * 1.164 * (exp (-t / 15) - exp (-t / 0.5)));
+    }
+}
+
+/* Writes a 2-channel recording: ch0 fires at 100 and 250 ms of every
+ * 0.5 s sweep and 6 ms before its end; ch1 has a 3 mV PSP 4.5 ms after
+ * every sweep start. Glued end to end, the last AP of each sweep would
+ * precede the next sweep's PSP by about 10.5 ms. */
+static void
+write_sweeps_file (const char *path,
+                   gboolean    as_sweeps)
+{
+  g_autoptr(ImpNativeWriter) w = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (5);
+  const double fs = 10000;
+  const gint64 sweep_len = 5000;
+  const guint n_sweeps = 40;
+  gint64 n = sweep_len * n_sweeps, i;
+  g_autofree float *x0 = g_new (float, n);
+  g_autofree float *x1 = g_new (float, n);
+  g_autofree gint16 *counts = g_new (gint16, 2 * n);
+  guint s;
+
+  for (i = 0; i < n; i++)
+    {
+      x0[i] = (float) (-65 + 0.3 * g_rand_double_range (rand, -1.7, 1.7));
+      x1[i] = (float) (-65 + 0.3 * g_rand_double_range (rand, -1.7, 1.7));
+    }
+  for (s = 0; s < n_sweeps; s++)
+    {
+      gint64 start = s * sweep_len;
+
+      add_ap (x0, n, fs, start + 1000);
+      add_ap (x0, n, fs, start + 2500);
+      add_ap (x0, n, fs, start + sweep_len - 64);
+      add_psp (x1, n, fs, start + 45, 3.0);
+    }
+  for (i = 0; i < n; i++)
+    {
+      counts[2 * i] = (gint16) lrint (x0[i] / 0.01);
+      counts[2 * i + 1] = (gint16) lrint (x1[i] / 0.01);
+    }
+
+  w = imp_native_writer_new (path, 2, fs, &error);
+  g_assert_no_error (error);
+  imp_native_writer_set_channel (w, 0, "pre", "mV", 0.01, 0, NAN, NAN,
+                                 IMP_ACCESS_UNKNOWN);
+  imp_native_writer_set_channel (w, 1, "post", "mV", 0.01, 0, NAN, NAN,
+                                 IMP_ACCESS_UNKNOWN);
+  if (as_sweeps)
+    for (s = 0; s < n_sweeps; s++)
+      imp_native_writer_add_sweep (w, sweep_len, s * 1.0);
+  g_assert_true (imp_native_writer_append (w, counts, n, &error));
+  g_assert_true (imp_native_writer_close (w, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_sweeps (void)
+{
+  g_autofree char *swept = tmp_file ("swept.h5");
+  g_autofree char *glued = tmp_file ("glued.h5");
+  g_autoptr(ImpRecording) rs = NULL;
+  g_autoptr(ImpRecording) rg = NULL;
+  g_autoptr(ImpAnalysisResult) res_s = NULL;
+  g_autoptr(ImpAnalysisResult) res_g = NULL;
+  ImpAnalysisParams params;
+
+  write_sweeps_file (swept, TRUE);
+  write_sweeps_file (glued, FALSE);
+  rs = open_ok (swept);
+  rg = open_ok (glued);
+  g_assert_cmpuint (imp_recording_get_n_sweeps (rs), ==, 40);
+  g_assert_cmpuint (imp_recording_get_n_sweeps (rg), ==, 1);
+
+  imp_analysis_params_init_default (&params);
+  params.latency_max_ms = 15.0;
+  res_s = analyse_ok (rs, &params);
+  res_g = analyse_ok (rg, &params);
+
+  /* Every AP is found, also the ones 6 ms before a sweep ends. */
+  g_assert_cmpuint (res_s->aps[0]->len, ==, 120);
+  g_assert_cmpuint (res_g->aps[0]->len, ==, 120);
+
+  /* Glued, the cross-sweep coincidence looks like a synapse (so this test
+   * can fail); with sweeps kept apart, nothing is found. */
+  g_test_message ("glued: %u connections; sweeps: %u",
+                  res_g->n_connections, res_s->n_connections);
+  g_assert_cmpuint (res_g->n_connections, ==, 1);
+  g_assert_cmpuint (res_s->n_connections, ==, 0);
+}
+
+/* Real data recorded by others: 8 cells patched at once, cell 2 driven to
+ * fire 1-2 APs per sweep in 12 sweeps. */
+static void
+test_real_multipatch (void)
+{
+  const char *shared = g_getenv ("IMP_SHARED_DATA");
+  g_autofree char *path = NULL;
+  g_autoptr(ImpRecording) rec = NULL;
+  g_autoptr(ImpAnalysisResult) res = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree guint *per_sweep = NULL;
+  ImpAnalysisParams params;
+  guint c, k, n_sweeps, stimulated = G_MAXUINT;
+
+  if (shared != NULL)
+    path = g_build_filename (shared, "real", "multipatch",
+                             "190604s1c2r1.dat", NULL);
+  if (path == NULL || !g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("shared real data not available");
+      return;
+    }
+
+  rec = imp_recording_open (path, &error);
+  g_assert_no_error (error);
+  imp_analysis_params_init_default (&params);
+  res = analyse_ok (rec, &params);
+  n_sweeps = imp_recording_get_n_sweeps (rec);
+  g_assert_cmpuint (res->n_channels, ==, 8);
+  g_assert_cmpuint (n_sweeps, ==, 12);
+
+  for (c = 0; c < res->n_channels; c++)
+    {
+      g_test_message ("%s: %u APs, %u PSPs, noise %.3f mV, level %.1f mV",
+                      res->labels[c], res->aps[c]->len, res->psps[c]->len,
+                      res->noise_mv[c], res->median_mv[c]);
+      g_assert_cmpint (res->access[c], ==, IMP_ACCESS_INTRACELLULAR);
+      if (g_strcmp0 (res->labels[c], "Vmon-2") == 0)
+        stimulated = c;
+      else
+        g_assert_cmpuint (res->aps[c]->len, ==, 0);
+    }
+  g_assert_cmpuint (stimulated, !=, G_MAXUINT);
+
+  /* 1-2 APs in every sweep, each at a local maximum above 0 mV. */
+  per_sweep = g_new0 (guint, n_sweeps);
+  for (k = 0; k < res->aps[stimulated]->len; k++)
+    {
+      gint64 t = g_array_index (res->aps[stimulated], ImpEvent, k).sample;
+      float x[3];
+
+      per_sweep[imp_recording_sweep_at (rec, t)]++;
+      g_assert_true (imp_recording_read (rec, stimulated, 1, t - 1, 3, x,
+                                         NULL));
+      g_assert_cmpfloat (x[1], >, 0.0);
+      g_assert_cmpfloat (x[1], >=, x[0]);
+      g_assert_cmpfloat (x[1], >=, x[2]);
+    }
+  for (k = 0; k < n_sweeps; k++)
+    {
+      g_assert_cmpuint (per_sweep[k], >=, 1);
+      g_assert_cmpuint (per_sweep[k], <=, 2);
+    }
+}
+
+static void
+remove_tmp_dir (void)
+{
+  g_autoptr(GDir) dir = g_dir_open (tmp_dir, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (tmp_dir, name, NULL);
+
+      g_unlink (path);
+    }
+  g_rmdir (tmp_dir);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+  tmp_dir = g_dir_make_tmp ("imp-test-analysis-XXXXXX", NULL);
+  g_assert_nonnull (tmp_dir);
+
+  g_test_add_func ("/imp/Analysis/simulated", test_simulated);
+  g_test_add_func ("/imp/Analysis/no-synapses", test_no_synapses);
+  g_test_add_func ("/imp/Analysis/reference-average", test_reference);
+  g_test_add_func ("/imp/Analysis/reference-p", test_reference_p);
+  g_test_add_func ("/imp/Analysis/progress-and-cancel",
+                   test_progress_and_cancel);
+  g_test_add_func ("/imp/Analysis/invalid-params", test_invalid_params);
+  g_test_add_func ("/imp/Analysis/json", test_json);
+  g_test_add_func ("/imp/Analysis/sorted", test_sorted);
+  g_test_add_func ("/imp/Analysis/sweeps", test_sweeps);
+  g_test_add_func ("/imp/Analysis/real-multipatch", test_real_multipatch);
+
+  status = g_test_run ();
+
+  g_clear_pointer (&sim_result, imp_analysis_result_unref);
+  remove_tmp_dir ();
+  g_free (sim_path);
+  g_free (truth_path);
+  g_free (tmp_dir);
+  return status;
+}
