@@ -33,6 +33,7 @@
 #define EXACT_SPP      8
 #define STRIDE_READ    8
 #define MAX_BLOCKS     4096
+#define MAX_RUN        64
 #define FETCH_BUDGET_US 8000
 
 #define INITIAL_SPAN_S 5.0
@@ -73,7 +74,6 @@ struct _ImpTracesView
   /* min/max cache for the current level */
   GHashTable        *blocks;
   guint              level;
-  float             *read_buffer;
   gboolean           read_failed;
   guint              tick_id;
 
@@ -270,45 +270,36 @@ level_for_spp (double spp)
   return level;
 }
 
-/* Where to read a narrow block inside a wide column: on an action
- * potential if the column holds one, so that it is not missed, otherwise
- * in the middle of the column. */
+/* The first AP of @channel in [start, start + length), or -1. */
 static gint64
-pick_read_position (ImpTracesView *self,
-                    guint          channel,
-                    gint64         start,
-                    gint64         length,
-                    gint64         width)
+find_ap (ImpTracesView *self,
+         guint          channel,
+         gint64         start,
+         gint64         length)
 {
-  GArray *aps = NULL;
+  GArray *aps;
   guint lo = 0;
   guint hi;
 
-  if (channel < self->n_event_channels)
-    aps = self->ap_samples[channel];
+  if (channel >= self->n_event_channels)
+    return -1;
 
-  if (aps != NULL && aps->len > 0)
+  aps = self->ap_samples[channel];
+  hi = aps->len;
+  while (lo < hi)
     {
-      hi = aps->len;
-      while (lo < hi)
-        {
-          guint mid = (lo + hi) / 2;
+      guint mid = (lo + hi) / 2;
 
-          if (g_array_index (aps, gint64, mid) < start)
-            lo = mid + 1;
-          else
-            hi = mid;
-        }
-
-      if (lo < aps->len && g_array_index (aps, gint64, lo) < start + length)
-        {
-          gint64 pos = g_array_index (aps, gint64, lo) - width / 2;
-
-          return CLAMP (pos, start, start + length - width);
-        }
+      if (g_array_index (aps, gint64, mid) < start)
+        lo = mid + 1;
+      else
+        hi = mid;
     }
 
-  return start + (length - width) / 2;
+  if (lo < aps->len && g_array_index (aps, gint64, lo) < start + length)
+    return g_array_index (aps, gint64, lo);
+
+  return -1;
 }
 
 static void
@@ -330,49 +321,76 @@ min_max (const float *values,
   *out_max = hi;
 }
 
+/* Fills @blocks[0..n_run) with block @block of the adjacent channels
+ * @first ... @first + @n_run - 1. Channels are read together, since one
+ * read of several channels costs about as much as a read of one. */
 static gboolean
-imp_traces_view_read_block (ImpTracesView  *self,
-                            guint           channel,
-                            gint64          block,
-                            TraceBlock     *out,
-                            GError        **error)
+imp_traces_view_read_blocks (ImpTracesView  *self,
+                             guint           first,
+                             guint           n_run,
+                             gint64          block,
+                             TraceBlock    **blocks,
+                             GError        **error)
 {
   gint64 n_samples = imp_recording_get_n_samples (self->recording);
   gint64 spc = G_GINT64_CONSTANT (1) << self->level;
-  gint64 first = block * BLOCK_COLS * spc;
-  gint64 n_cols;
+  gint64 start = block * BLOCK_COLS * spc;
+  gint64 n_cols = MIN (BLOCK_COLS, (n_samples - start + spc - 1) / spc);
+  g_autofree float *buffer = NULL;
 
-  g_assert (first < n_samples);
+  g_assert (start < n_samples);
 
-  n_cols = MIN (BLOCK_COLS, (n_samples - first + spc - 1) / spc);
-  out->n_cols = n_cols;
+  for (guint k = 0; k < n_run; k++)
+    blocks[k]->n_cols = n_cols;
 
+  /* Narrow columns: read them whole. */
   if (spc <= EXACT_SPP)
     {
-      gint64 n = MIN (n_cols * spc, n_samples - first);
+      gint64 n = MIN (n_cols * spc, n_samples - start);
 
-      if (!imp_recording_read (self->recording, channel, 1, first, n,
-                               self->read_buffer, error))
+      buffer = g_new (float, n_run * n);
+      if (!imp_recording_read (self->recording, first, n_run, start, n,
+                               buffer, error))
         return FALSE;
 
-      for (gint64 c = 0; c < n_cols; c++)
-        min_max (self->read_buffer + c * spc,
-                 MIN (spc, n - c * spc), &out->min[c], &out->max[c]);
+      for (guint k = 0; k < n_run; k++)
+        for (gint64 c = 0; c < n_cols; c++)
+          min_max (buffer + k * n + c * spc, MIN (spc, n - c * spc),
+                   &blocks[k]->min[c], &blocks[k]->max[c]);
       return TRUE;
     }
 
+  /* Wide columns: a few samples from the middle of each, or around an
+   * action potential where a channel has one, so that it is not missed. */
+  buffer = g_new (float, n_run * STRIDE_READ);
   for (gint64 c = 0; c < n_cols; c++)
     {
-      gint64 start = first + c * spc;
-      gint64 length = MIN (spc, n_samples - start);
+      gint64 col = start + c * spc;
+      gint64 length = MIN (spc, n_samples - col);
       gint64 width = MIN (STRIDE_READ, length);
-      gint64 pos = pick_read_position (self, channel, start, length, width);
 
-      if (!imp_recording_read (self->recording, channel, 1, pos, width,
-                               self->read_buffer, error))
+      if (!imp_recording_read (self->recording, first, n_run,
+                               col + (length - width) / 2, width,
+                               buffer, error))
         return FALSE;
 
-      min_max (self->read_buffer, width, &out->min[c], &out->max[c]);
+      for (guint k = 0; k < n_run; k++)
+        {
+          gint64 ap = find_ap (self, first + k, col, length);
+
+          if (ap >= 0)
+            {
+              gint64 pos = CLAMP (ap - width / 2, col, col + length - width);
+
+              if (!imp_recording_read (self->recording, first + k, 1,
+                                       pos, width, buffer + k * width,
+                                       error))
+                return FALSE;
+            }
+
+          min_max (buffer + k * width, width,
+                   &blocks[k]->min[c], &blocks[k]->max[c]);
+        }
     }
 
   return TRUE;
@@ -408,6 +426,76 @@ imp_traces_view_visible (ImpTracesView *self,
   *c1 = MIN ((n_samples + spc - 1) / spc, (gint64) ceil (end / spc) + 1);
 }
 
+static gint
+compare_guint (gconstpointer a,
+               gconstpointer b)
+{
+  guint ia = *(const guint *) a;
+  guint ib = *(const guint *) b;
+
+  return (ia > ib) - (ia < ib);
+}
+
+/* Reads block @block of the visible channels that lack it, for at most
+ * until @deadline. Returns TRUE when they all have it. */
+static gboolean
+imp_traces_view_fetch_block (ImpTracesView *self,
+                             gint64         block,
+                             guint          first_row,
+                             guint          end_row,
+                             gint64         deadline)
+{
+  g_autoptr(GArray) missing = g_array_new (FALSE, FALSE, sizeof (guint));
+  TraceBlock *blocks[MAX_RUN];
+  guint i = 0;
+
+  for (guint row = first_row; row < end_row; row++)
+    if (imp_traces_view_lookup_block (self, self->order[row], block) == NULL)
+      g_array_append_val (missing, self->order[row]);
+  g_array_sort (missing, compare_guint);
+
+  while (i < missing->len)
+    {
+      g_autoptr(GError) error = NULL;
+      guint first = g_array_index (missing, guint, i);
+      guint n_run = 1;
+
+      if (g_get_monotonic_time () > deadline)
+        return FALSE;
+
+      while (i + n_run < missing->len && n_run < MAX_RUN &&
+             g_array_index (missing, guint, i + n_run) == first + n_run)
+        n_run++;
+
+      for (guint k = 0; k < n_run; k++)
+        blocks[k] = g_new0 (TraceBlock, 1);
+
+      if (!imp_traces_view_read_blocks (self, first, n_run, block, blocks,
+                                        &error))
+        {
+          /* One warning, not one per frame; the view stays usable. */
+          g_warning ("Failed to read channels %u to %u: %s",
+                     first, first + n_run - 1, error->message);
+          self->read_failed = TRUE;
+          for (guint k = 0; k < n_run; k++)
+            g_free (blocks[k]);
+          return TRUE;
+        }
+
+      for (guint k = 0; k < n_run; k++)
+        {
+          guint64 *key = g_new (guint64, 1);
+
+          *key = block_key (first + k, block);
+          g_hash_table_insert (self->blocks, key, blocks[k]);
+        }
+
+      i += n_run;
+    }
+
+  return TRUE;
+}
+
 /* Reads missing blocks of the visible area for at most @budget_us.
  * Returns TRUE when everything visible is cached. */
 static gboolean
@@ -436,33 +524,8 @@ imp_traces_view_fetch (ImpTracesView *self,
     return TRUE;
 
   for (gint64 b = c0 / BLOCK_COLS; b <= (c1 - 1) / BLOCK_COLS; b++)
-    for (guint row = first_row; row < end_row; row++)
-      {
-        guint channel = self->order[row];
-        g_autoptr(GError) error = NULL;
-        g_autofree TraceBlock *block = NULL;
-        guint64 *key;
-
-        if (imp_traces_view_lookup_block (self, channel, b) != NULL)
-          continue;
-
-        if (g_get_monotonic_time () > deadline)
-          return FALSE;
-
-        block = g_new0 (TraceBlock, 1);
-        if (!imp_traces_view_read_block (self, channel, b, block, &error))
-          {
-            /* One warning, not one per frame; the view stays usable. */
-            g_warning ("Failed to read channel %u: %s",
-                       channel, error->message);
-            self->read_failed = TRUE;
-            return TRUE;
-          }
-
-        key = g_new (guint64, 1);
-        *key = block_key (channel, b);
-        g_hash_table_insert (self->blocks, key, g_steal_pointer (&block));
-      }
+    if (!imp_traces_view_fetch_block (self, b, first_row, end_row, deadline))
+      return FALSE;
 
   return TRUE;
 }
@@ -1676,7 +1739,6 @@ imp_traces_view_finalize (GObject *object)
   g_clear_pointer (&self->recording, imp_recording_unref);
   g_clear_pointer (&self->blocks, g_hash_table_unref);
   g_clear_pointer (&self->order, g_free);
-  g_clear_pointer (&self->read_buffer, g_free);
   g_clear_object (&self->vadj);
 
   G_OBJECT_CLASS (imp_traces_view_parent_class)->finalize (object);
@@ -1759,7 +1821,6 @@ imp_traces_view_init (ImpTracesView *self)
   self->order = g_new0 (guint, 1);
   self->blocks = g_hash_table_new_full (g_int64_hash, g_int64_equal,
                                         g_free, g_free);
-  self->read_buffer = g_new (float, BLOCK_COLS * EXACT_SPP);
   self->vadj = g_object_ref_sink (gtk_adjustment_new (0, 0, 1, 1, 1, 1));
   g_signal_connect_object (self->vadj, "value-changed",
                            G_CALLBACK (adjustment_changed_cb), self,

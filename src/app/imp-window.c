@@ -477,6 +477,8 @@ imp_window_set_recording (ImpWindow    *self,
   adw_view_switcher_title_set_view_switcher_enabled (self->switcher_title,
                                                      TRUE);
   gtk_stack_set_visible_child_name (self->main_stack, "views");
+  gtk_widget_child_focus (adw_view_stack_get_visible_child (self->view_stack),
+                          GTK_DIR_TAB_FORWARD);
   imp_window_add_recent (self, file);
 
   warning = imp_recording_get_warning (recording);
