@@ -22,5 +22,6 @@ gboolean   _imp_map_view_get_edge_midpoint   (ImpMapView *self,
                                               double     *y);
 void       _imp_map_view_set_show_ap_ap      (ImpMapView *self,
                                               gboolean    beside);
+gboolean   _imp_map_view_has_positions       (ImpMapView *self);
 
 G_END_DECLS

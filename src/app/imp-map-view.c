@@ -1402,3 +1402,12 @@ _imp_map_view_set_show_ap_ap (ImpMapView *self,
                                                    : self->mode_psp),
                                 TRUE);
 }
+
+gboolean
+_imp_map_view_has_positions (ImpMapView *self)
+{
+  g_return_val_if_fail (IMP_IS_MAP_VIEW (self), FALSE);
+
+  return self->layout != NULL
+         && imp_map_layout_has_positions (self->layout);
+}

@@ -1,0 +1,734 @@
+/* test-views.c
+ *
+ * Copyright 2026 The Imprint authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <math.h>
+#include <adwaita.h>
+#include <glib/gstdio.h>
+
+#include "imp-candidate-item.h"
+#include "imp-histogram-view-private.h"
+#include "imp-imprint-view-private.h"
+#include "imp-map-view-private.h"
+#include "imp-pairs-view-private.h"
+#include "imp-session.h"
+#include "imp-simulate.h"
+
+#define N_CHANNELS  12
+#define RATE_HZ     10000.0
+#define PRE_MS      5.0
+#define POST_MS     25.0
+
+/* A small result built by hand, so the geometry is known: channels 0..11,
+ * every ordered pair between cells with APs tested, a few of them
+ * significant, one reciprocal pair (0 <-> 1). */
+typedef struct
+{
+  guint    pre;
+  guint    post;
+  char     sign;
+  double   amplitude_mv;
+  gboolean ap_ap;
+} Connection;
+
+static const Connection connections[] = {
+  { 0, 1, 'E', 0.8, TRUE },
+  { 1, 0, 'I', -0.5, FALSE },
+  { 2, 5, 'E', 0.3, FALSE },
+  { 4, 9, 'I', -1.2, FALSE },
+  { 6, 3, 'E', 1.5, TRUE },
+  { 8, 10, 'E', 0.4, FALSE },
+};
+
+static const Connection *
+find_connection (guint pre,
+                 guint post)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (connections); i++)
+    if (connections[i].pre == pre && connections[i].post == post)
+      return &connections[i];
+  return NULL;
+}
+
+static void
+candidate_free (gpointer data)
+{
+  ImpCandidate *c = data;
+
+  g_free (c->average);
+  g_free (c->trial_amplitudes);
+  g_free (c);
+}
+
+static ImpCandidate *
+make_candidate (GRand            *rand,
+                guint             pre,
+                guint             post,
+                const Connection *connection)
+{
+  ImpCandidate *c = g_new0 (ImpCandidate, 1);
+  double amplitude = connection != NULL ? connection->amplitude_mv : 0.0;
+
+  c->pre = pre;
+  c->post = post;
+  c->sign = connection != NULL ? connection->sign : 'E';
+  c->amplitude_mv = amplitude;
+  c->latency_ms = 2.0 + 0.25 * pre;
+  c->p_value = connection != NULL ? 1e-5 : 0.5;
+  c->significant = connection != NULL;
+  c->ap_ap_significant = connection != NULL && connection->ap_ap;
+  c->ap_ap_p_value = c->ap_ap_significant ? 1e-4 : 0.4;
+  c->n_pre_aps = 40 + pre;
+
+  c->average_len = (guint) ((PRE_MS + POST_MS) * RATE_HZ / 1000.0);
+  c->average = g_new (float, c->average_len);
+  for (guint i = 0; i < c->average_len; i++)
+    {
+      double t = i * 1000.0 / RATE_HZ - PRE_MS - c->latency_ms;
+
+      c->average[i] = t > 0 ? amplitude * 1.6 * (exp (-t / 8) - exp (-t)) : 0;
+    }
+
+  c->n_trials = c->n_pre_aps;
+  c->trial_amplitudes = g_new (float, c->n_trials);
+  for (guint i = 0; i < c->n_trials; i++)
+    c->trial_amplitudes[i] = amplitude * g_rand_int_range (rand, 0, 4) / 1.5
+                             + g_rand_double_range (rand, -0.05, 0.05);
+
+  return c;
+}
+
+static ImpAnalysisResult *
+make_result (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (42);
+  ImpAnalysisResult *result = g_new0 (ImpAnalysisResult, 1);
+  g_autoptr(GPtrArray) rest = g_ptr_array_new ();
+
+  g_atomic_ref_count_init (&result->ref_count);
+  result->n_channels = N_CHANNELS;
+  result->sample_rate = RATE_HZ;
+  imp_analysis_params_init_default (&result->params);
+  result->params.window_pre_ms = PRE_MS;
+  result->params.window_post_ms = POST_MS;
+  result->labels = g_new0 (char *, N_CHANNELS + 1);
+  result->access = g_new0 (ImpAccess, N_CHANNELS);
+  result->noise_mv = g_new0 (double, N_CHANNELS);
+  result->aps = g_new0 (GArray *, N_CHANNELS);
+  result->psps = g_new0 (GArray *, N_CHANNELS);
+
+  for (guint i = 0; i < N_CHANNELS; i++)
+    {
+      result->labels[i] = g_strdup_printf ("C%u", i);
+      /* channel 11 has no access, channel 7 access but no APs */
+      result->access[i] = i == 11 ? IMP_ACCESS_NONE
+                                  : IMP_ACCESS_INTRACELLULAR;
+      result->noise_mv[i] = 0.2;
+      result->aps[i] = g_array_new (FALSE, TRUE, sizeof (ImpEvent));
+      result->psps[i] = g_array_new (FALSE, TRUE, sizeof (ImpEvent));
+      if (i != 11 && i != 7)
+        g_array_set_size (result->aps[i], 40 + i);
+    }
+
+  result->candidates = g_ptr_array_new_with_free_func (candidate_free);
+  for (guint i = 0; i < G_N_ELEMENTS (connections); i++)
+    g_ptr_array_add (result->candidates,
+                     make_candidate (rand, connections[i].pre,
+                                     connections[i].post, &connections[i]));
+  for (guint pre = 0; pre < N_CHANNELS; pre++)
+    for (guint post = 0; post < N_CHANNELS; post++)
+      if (pre != post && result->aps[pre]->len > 0 && post != 11
+          && find_connection (pre, post) == NULL)
+        g_ptr_array_add (rest, make_candidate (rand, pre, post, NULL));
+  for (guint i = 0; i < rest->len; i++)
+    g_ptr_array_add (result->candidates, rest->pdata[i]);
+
+  result->n_connections = G_N_ELEMENTS (connections);
+  result->n_ap_ap_connections = 2;
+
+  return result;
+}
+
+static ImpSession *
+make_session (void)
+{
+  ImpSession *session = imp_session_new ();
+  g_autoptr(ImpAnalysisResult) result = make_result ();
+
+  imp_session_set_result (session, result);
+  return session;
+}
+
+/* A small simulated network, analysed once for all tests: 16 neurons on a
+ * 4 × 4 electrode grid, so the map places nodes at electrode positions. */
+static char              *sim_dir;
+static char              *sim_path;
+static ImpRecording      *sim_recording;
+static ImpAnalysisResult *sim_result;
+
+static void
+simulate_once (void)
+{
+  g_autoptr(GError) error = NULL;
+  ImpAnalysisParams params;
+  ImpSimParams sim;
+
+  if (sim_result != NULL)
+    return;
+
+  sim_dir = g_dir_make_tmp ("imp-test-views-XXXXXX", &error);
+  g_assert_no_error (error);
+  sim_path = g_build_filename (sim_dir, "sim.h5", NULL);
+
+  imp_sim_params_init_default (&sim);
+  sim.n_neurons = 16;
+  sim.duration_s = 40.0;
+  sim.seed = 7;
+  sim.connection_prob = 0.15;
+  g_assert_true (imp_simulate (&sim, sim_path, NULL, NULL, NULL, NULL,
+                               &error));
+  g_assert_no_error (error);
+
+  sim_recording = imp_recording_open (sim_path, &error);
+  g_assert_no_error (error);
+  imp_analysis_params_init_default (&params);
+  sim_result = imp_analysis_run (sim_recording, &params, NULL, NULL, NULL,
+                                 &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (sim_result->n_connections, >, 2);
+}
+
+static void
+simulation_clear (void)
+{
+  g_clear_pointer (&sim_result, imp_analysis_result_unref);
+  g_clear_pointer (&sim_recording, imp_recording_unref);
+  if (sim_path != NULL)
+    g_remove (sim_path);
+  if (sim_dir != NULL)
+    g_rmdir (sim_dir);
+  g_clear_pointer (&sim_path, g_free);
+  g_clear_pointer (&sim_dir, g_free);
+}
+
+static ImpSession *
+make_simulated_session (void)
+{
+  ImpSession *session = imp_session_new ();
+
+  simulate_once ();
+  imp_session_set_recording (session, sim_recording);
+  imp_session_set_result (session, sim_result);
+  return session;
+}
+
+/* Window helpers */
+
+static gboolean
+timeout_cb (gpointer user_data)
+{
+  gboolean *timed_out = user_data;
+
+  *timed_out = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+wait_ms (guint ms)
+{
+  gboolean done = FALSE;
+
+  g_timeout_add (ms, timeout_cb, &done);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static GtkWidget *
+show_in_window (GtkWidget *view,
+                GtkWidget *canvas)
+{
+  GtkWidget *window = gtk_window_new ();
+  gboolean timed_out = FALSE;
+  guint source;
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 1000, 700);
+  gtk_window_set_child (GTK_WINDOW (window), view);
+  gtk_window_present (GTK_WINDOW (window));
+
+  source = g_timeout_add_seconds (10, timeout_cb, &timed_out);
+  while (!timed_out
+         && (!gtk_widget_get_mapped (canvas)
+             || gtk_widget_get_width (canvas) < 100))
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (timed_out);
+  g_source_remove (source);
+
+  /* let the first frame draw */
+  wait_ms (100);
+  return window;
+}
+
+/* Renders @widget as its window would, and counts the pixels that differ
+ * from the most common (background) colour. */
+static double
+rendered_fraction (GtkWidget *widget)
+{
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autoptr(GHashTable) colours = NULL;
+  g_autofree guint32 *pixels = NULL;
+  int width = gtk_widget_get_width (widget);
+  int height = gtk_widget_get_height (widget);
+  GskRenderer *renderer;
+  guint most = 0;
+
+  /* let a pending redraw happen first */
+  wait_ms (50);
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  node = gtk_snapshot_to_node (snapshot);
+  g_assert_nonnull (node);
+  renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
+  texture = gsk_renderer_render_texture (renderer, node,
+                                         &GRAPHENE_RECT_INIT (0, 0,
+                                                              width, height));
+  width = gdk_texture_get_width (texture);
+  height = gdk_texture_get_height (texture);
+  pixels = g_new (guint32, (gsize) width * height);
+  gdk_texture_download (texture, (guchar *) pixels, width * 4);
+
+  colours = g_hash_table_new (NULL, NULL);
+  for (gsize i = 0; i < (gsize) width * height; i++)
+    {
+      gpointer key = GUINT_TO_POINTER (pixels[i]);
+      guint count = GPOINTER_TO_UINT (g_hash_table_lookup (colours, key)) + 1;
+
+      g_hash_table_insert (colours, key, GUINT_TO_POINTER (count));
+      most = MAX (most, count);
+    }
+
+  g_assert_cmpuint (g_hash_table_size (colours), >, 16);
+  return 1.0 - (double) most / ((double) width * height);
+}
+
+/* The tests hold the only reference on their views besides the window. */
+static void
+close_window (GtkWidget *window,
+              GtkWidget *view)
+{
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_assert_finalize_object (view);
+}
+
+/* Tests */
+
+static guint
+position_of (GListModel *model,
+             guint       index)
+{
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr(ImpCandidateItem) item = g_list_model_get_item (model, i);
+
+      if (imp_candidate_item_get_index (item) == index)
+        return i;
+    }
+  return GTK_INVALID_LIST_POSITION;
+}
+
+static void
+test_pairs_selection (void)
+{
+  ImpSession *session = make_session ();
+  GtkWidget *view = g_object_ref_sink (imp_pairs_view_new (session));
+  GtkSingleSelection *selection;
+  GListModel *model;
+  ImpAnalysisResult *result = imp_session_get_result (session);
+  g_autoptr(ImpCandidateItem) item = NULL;
+  guint position;
+
+  selection = _imp_pairs_view_get_selection (IMP_PAIRS_VIEW (view));
+  model = G_LIST_MODEL (selection);
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==,
+                    result->candidates->len);
+
+  /* list -> session */
+  position = position_of (model, 3);
+  g_assert_cmpuint (position, !=, GTK_INVALID_LIST_POSITION);
+  gtk_single_selection_set_selected (selection, position);
+  g_assert_cmpint (imp_session_get_selected (session), ==, 3);
+
+  /* session -> list */
+  imp_session_set_selected (session, 5);
+  item = gtk_single_selection_get_selected_item (selection);
+  g_assert_nonnull (item);
+  g_object_ref (item);
+  g_assert_cmpuint (imp_candidate_item_get_index (item), ==, 5);
+
+  /* filters: significant only, then by label */
+  _imp_pairs_view_set_filter (IMP_PAIRS_VIEW (view), "", TRUE);
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==,
+                    G_N_ELEMENTS (connections));
+  _imp_pairs_view_set_filter (IMP_PAIRS_VIEW (view), "c4", FALSE);
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr(ImpCandidateItem) it = g_list_model_get_item (model, i);
+      const ImpCandidate *c = imp_candidate_item_get_candidate (it);
+
+      g_assert_true (c->pre == 4 || c->post == 4);
+    }
+  /* a filter is not a choice: the session keeps its selection */
+  g_assert_cmpint (imp_session_get_selected (session), ==, 5);
+
+  g_assert_finalize_object (view);
+  g_assert_finalize_object (session);
+}
+
+static void
+test_map_hit (void)
+{
+  ImpSession *session = make_session ();
+  GtkWidget *view = g_object_ref_sink (imp_map_view_new (session));
+  GtkWidget *canvas = _imp_map_view_get_canvas (IMP_MAP_VIEW (view));
+  GtkWidget *window = show_in_window (view, canvas);
+  ImpAnalysisResult *result = imp_session_get_result (session);
+  double x0 = 0, y0 = 0, x1 = 0, y1 = 0;
+
+  /* no recording, so no electrode positions: a circle */
+  g_assert_false (_imp_map_view_has_positions (IMP_MAP_VIEW (view)));
+
+  for (guint i = 0; i < G_N_ELEMENTS (connections); i++)
+    {
+      double x, y;
+
+      g_assert_true (_imp_map_view_get_edge_midpoint (IMP_MAP_VIEW (view), i,
+                                                      &x, &y));
+      g_assert_cmpint (_imp_map_view_candidate_at (IMP_MAP_VIEW (view), x, y),
+                       ==, i);
+      /* within the click tolerance, a few pixels off the curve */
+      g_assert_cmpint (_imp_map_view_candidate_at (IMP_MAP_VIEW (view),
+                                                   x + 2, y - 2), ==, i);
+    }
+
+  /* the reciprocal pair bows apart */
+  _imp_map_view_get_edge_midpoint (IMP_MAP_VIEW (view), 0, &x0, &y0);
+  _imp_map_view_get_edge_midpoint (IMP_MAP_VIEW (view), 1, &x1, &y1);
+  g_assert_cmpfloat (hypot (x1 - x0, y1 - y0), >, 8.0);
+
+  /* nothing at a corner, and non-significant candidates have no edge */
+  g_assert_cmpint (_imp_map_view_candidate_at (IMP_MAP_VIEW (view), 1, 1),
+                   ==, -1);
+  g_assert_false (_imp_map_view_get_edge_midpoint
+                    (IMP_MAP_VIEW (view), result->candidates->len - 1,
+                     &x0, &y0));
+
+  g_assert_cmpfloat (rendered_fraction (canvas), >, 0.01);
+  _imp_map_view_set_show_ap_ap (IMP_MAP_VIEW (view), TRUE);
+  wait_ms (50);
+  g_assert_cmpfloat (rendered_fraction (canvas), >, 0.01);
+
+  close_window (window, view);
+  g_assert_finalize_object (session);
+}
+
+static void
+test_imprint_cells (void)
+{
+  ImpSession *session = make_session ();
+  GtkWidget *view = g_object_ref_sink (imp_imprint_view_new (session));
+  ImpImprintView *imprint = IMP_IMPRINT_VIEW (view);
+  GtkWidget *canvas = _imp_imprint_view_get_canvas (imprint);
+  GtkWidget *window = show_in_window (view, canvas);
+
+  for (guint i = 0; i < G_N_ELEMENTS (connections); i++)
+    {
+      const Connection *c = &connections[i];
+      double x, y;
+
+      g_assert_true (_imp_imprint_view_get_cell_centre (imprint, c->pre,
+                                                        c->post, &x, &y));
+      g_assert_cmpint (_imp_imprint_view_candidate_at (imprint, x, y), ==, i);
+    }
+
+  /* a one-way connection is potentiated, its mirror depressed, the rest
+   * stays at the baseline */
+  g_assert_cmpfloat (_imp_imprint_view_get_conductance (imprint, 4, 9), >,
+                     0.9);
+  g_assert_cmpfloat (_imp_imprint_view_get_conductance (imprint, 9, 4), <,
+                     0.1);
+  g_assert_cmpfloat (_imp_imprint_view_get_conductance (imprint, 2, 5), >,
+                     0.5);
+  g_assert_cmpfloat (_imp_imprint_view_get_conductance (imprint, 5, 2), <,
+                     0.5);
+  g_assert_cmpfloat (_imp_imprint_view_get_conductance (imprint, 3, 9), ==,
+                     0.5);
+  /* the stronger the PSP, the higher the conductance */
+  g_assert_cmpfloat (_imp_imprint_view_get_conductance (imprint, 6, 3), >,
+                     _imp_imprint_view_get_conductance (imprint, 8, 10));
+
+  /* clicking outside the matrix selects nothing */
+  g_assert_cmpint (_imp_imprint_view_candidate_at (imprint, 1, 1), ==, -1);
+
+  g_assert_cmpfloat (rendered_fraction (canvas), >, 0.05);
+
+  close_window (window, view);
+  g_assert_finalize_object (session);
+}
+
+static void
+test_histogram_bins (void)
+{
+  ImpSession *session = make_session ();
+  GtkWidget *view = g_object_ref_sink (imp_histogram_view_new (session));
+  ImpHistogramView *histogram = IMP_HISTOGRAM_VIEW (view);
+  GtkWidget *window;
+  const guint *counts;
+  ImpCandidate *c;
+  guint n_bins = 0;
+  guint sum;
+  double width;
+
+  counts = _imp_histogram_view_get_bins (histogram, &n_bins, NULL, NULL);
+  g_assert_null (counts);
+
+  imp_session_set_selected (session, 3);
+  c = imp_session_get_selected_candidate (session);
+  for (guint k = 0; k < 3; k++)
+    {
+      if (k > 0)
+        _imp_histogram_view_set_bin_width (histogram, k == 1 ? 0.05 : 0.3);
+      counts = _imp_histogram_view_get_bins (histogram, &n_bins, NULL,
+                                             &width);
+      g_assert_nonnull (counts);
+      g_assert_cmpuint (n_bins, >, 0);
+      sum = 0;
+      for (guint i = 0; i < n_bins; i++)
+        sum += counts[i];
+      g_assert_cmpuint (sum, ==, c->n_trials);
+      if (k == 1)
+        g_assert_cmpfloat (fabs (width - 0.05), <, 1e-9);
+    }
+
+  window = show_in_window (view, view);
+  g_assert_cmpfloat (rendered_fraction (view), >, 0.02);
+
+  close_window (window, view);
+  g_assert_finalize_object (session);
+}
+
+static void
+test_pairs_render (void)
+{
+  ImpSession *session = make_session ();
+  GtkWidget *view = g_object_ref_sink (imp_pairs_view_new (session));
+  GtkWidget *window = show_in_window (view, view);
+
+  imp_session_set_selected (session, 0);
+  wait_ms (50);
+  g_assert_cmpfloat (rendered_fraction (view), >, 0.02);
+
+  close_window (window, view);
+  g_assert_finalize_object (session);
+}
+
+static void
+test_empty (void)
+{
+  ImpSession *session = imp_session_new ();
+  GtkWidget *views[] = {
+    g_object_ref_sink (imp_pairs_view_new (session)),
+    g_object_ref_sink (imp_histogram_view_new (session)),
+    g_object_ref_sink (imp_map_view_new (session)),
+    g_object_ref_sink (imp_imprint_view_new (session)),
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (views); i++)
+    {
+      GtkWidget *window = show_in_window (views[i], views[i]);
+
+      /* the status page's text and icon */
+      g_assert_cmpfloat (rendered_fraction (views[i]), >, 0.001);
+      close_window (window, views[i]);
+    }
+
+  g_assert_finalize_object (session);
+}
+
+/* The same checks on a simulated and analysed recording */
+
+static void
+test_simulated_selection (void)
+{
+  ImpSession *session = make_simulated_session ();
+  GtkWidget *pairs = g_object_ref_sink (imp_pairs_view_new (session));
+  GtkWidget *map = g_object_ref_sink (imp_map_view_new (session));
+  GtkSingleSelection *selection;
+  guint last = sim_result->candidates->len - 1;
+  guint position;
+
+  selection = _imp_pairs_view_get_selection (IMP_PAIRS_VIEW (pairs));
+  position = position_of (G_LIST_MODEL (selection), last);
+  gtk_single_selection_set_selected (selection, position);
+  g_assert_cmpint (imp_session_get_selected (session), ==, last);
+
+  /* a new result clears the selection, and the list follows */
+  imp_session_set_result (session, NULL);
+  g_assert_cmpint (imp_session_get_selected (session), ==, -1);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (selection)), ==,
+                    0);
+  imp_session_set_result (session, sim_result);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (selection)), ==,
+                    sim_result->candidates->len);
+
+  g_assert_finalize_object (pairs);
+  g_assert_finalize_object (map);
+  g_assert_finalize_object (session);
+}
+
+static void
+test_simulated_map (void)
+{
+  ImpSession *session = make_simulated_session ();
+  GtkWidget *view = g_object_ref_sink (imp_map_view_new (session));
+  GtkWidget *canvas = _imp_map_view_get_canvas (IMP_MAP_VIEW (view));
+  GtkWidget *window = show_in_window (view, canvas);
+  guint n_edges = 0;
+
+  /* the simulator puts every neuron on an electrode */
+  g_assert_true (_imp_map_view_has_positions (IMP_MAP_VIEW (view)));
+
+  for (guint i = 0; i < sim_result->candidates->len; i++)
+    {
+      const ImpCandidate *c = g_ptr_array_index (sim_result->candidates, i);
+      double x, y;
+
+      g_assert_cmpint (_imp_map_view_get_edge_midpoint (IMP_MAP_VIEW (view),
+                                                        i, &x, &y),
+                       ==, c->significant);
+      if (!c->significant)
+        continue;
+      g_assert_cmpint (_imp_map_view_candidate_at (IMP_MAP_VIEW (view), x, y),
+                       ==, i);
+      n_edges++;
+    }
+  g_assert_cmpuint (n_edges, ==, sim_result->n_connections);
+
+  imp_session_set_selected (session, 0);
+  g_assert_cmpfloat (rendered_fraction (canvas), >, 0.01);
+
+  close_window (window, view);
+  g_assert_finalize_object (session);
+}
+
+static void
+test_simulated_imprint (void)
+{
+  ImpSession *session = make_simulated_session ();
+  GtkWidget *view = g_object_ref_sink (imp_imprint_view_new (session));
+  ImpImprintView *imprint = IMP_IMPRINT_VIEW (view);
+  GtkWidget *window = show_in_window (view,
+                                      _imp_imprint_view_get_canvas (imprint));
+
+  for (guint i = 0; i < sim_result->candidates->len; i++)
+    {
+      const ImpCandidate *c = g_ptr_array_index (sim_result->candidates, i);
+      double x, y;
+
+      g_assert_true (_imp_imprint_view_get_cell_centre (imprint, c->pre,
+                                                        c->post, &x, &y));
+      g_assert_cmpint (_imp_imprint_view_candidate_at (imprint, x, y), ==, i);
+    }
+
+  close_window (window, view);
+  g_assert_finalize_object (session);
+}
+
+static void
+test_simulated_histogram (void)
+{
+  ImpSession *session = make_simulated_session ();
+  GtkWidget *view = g_object_ref_sink (imp_histogram_view_new (session));
+
+  for (guint i = 0; i < sim_result->candidates->len; i++)
+    {
+      const ImpCandidate *c = g_ptr_array_index (sim_result->candidates, i);
+      const guint *counts;
+      guint n_finite = 0;
+      guint n_bins = 0;
+      guint sum = 0;
+
+      imp_session_set_selected (session, i);
+      for (guint k = 0; k < c->n_trials; k++)
+        n_finite += isfinite (c->trial_amplitudes[k]);
+      counts = _imp_histogram_view_get_bins (IMP_HISTOGRAM_VIEW (view),
+                                             &n_bins, NULL, NULL);
+      if (n_finite == 0)
+        {
+          g_assert_null (counts);
+          continue;
+        }
+      for (guint b = 0; b < n_bins; b++)
+        sum += counts[b];
+      g_assert_cmpuint (sum, ==, n_finite);
+    }
+
+  g_assert_finalize_object (view);
+  g_assert_finalize_object (session);
+}
+
+static void
+test_simulated_render (void)
+{
+  ImpSession *session = make_simulated_session ();
+  GtkWidget *views[] = {
+    g_object_ref_sink (imp_pairs_view_new (session)),
+    g_object_ref_sink (imp_histogram_view_new (session)),
+    g_object_ref_sink (imp_map_view_new (session)),
+    g_object_ref_sink (imp_imprint_view_new (session)),
+  };
+
+  imp_session_set_selected (session, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (views); i++)
+    {
+      GtkWidget *window = show_in_window (views[i], views[i]);
+
+      g_assert_cmpfloat (rendered_fraction (views[i]), >, 0.02);
+      close_window (window, views[i]);
+    }
+
+  g_assert_finalize_object (session);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int status;
+
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+
+  g_test_add_func ("/app/Views/pairs-selection", test_pairs_selection);
+  g_test_add_func ("/app/Views/pairs-render", test_pairs_render);
+  g_test_add_func ("/app/Views/map-hit-test", test_map_hit);
+  g_test_add_func ("/app/Views/imprint-cells", test_imprint_cells);
+  g_test_add_func ("/app/Views/histogram-bins", test_histogram_bins);
+  g_test_add_func ("/app/Views/empty", test_empty);
+  g_test_add_func ("/app/Views/simulated/selection",
+                   test_simulated_selection);
+  g_test_add_func ("/app/Views/simulated/map", test_simulated_map);
+  g_test_add_func ("/app/Views/simulated/imprint", test_simulated_imprint);
+  g_test_add_func ("/app/Views/simulated/histogram",
+                   test_simulated_histogram);
+  g_test_add_func ("/app/Views/simulated/render", test_simulated_render);
+
+  status = g_test_run ();
+  simulation_clear ();
+  return status;
+}
