@@ -343,9 +343,8 @@ test_errors (void)
   assert_clean_failure (&run);
   run_clear (&run);
 
-  run_imprint (&run, "frobnicate", NULL);
-  /* Not a subcommand: the GUI would take it as a file name, so only
-   * check that a known command with a bad option fails cleanly. */
+  run_imprint (&run, "info", "--frobnicate", garbage, NULL);
+  assert_clean_failure (&run);
   run_clear (&run);
 
   g_unlink (garbage);
