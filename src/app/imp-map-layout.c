@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "imp-map-layout.h"
 
@@ -25,7 +26,8 @@ struct _ImpMapLayout
   GArray            *nodes;
   GArray            *edges;
   gboolean           has_positions;
-  double             bounds[4];
+  double             bounds[4];       /* of the nodes */
+  double             edge_bounds[4];  /* of the nodes and the curves */
   double             spacing;
   double             max_amplitude;
 };
@@ -35,6 +37,8 @@ typedef struct
   double x;
   double y;
 } Point;
+
+static void measure_edges (ImpMapLayout *self);
 
 static Point
 bezier (Point  p,
@@ -270,6 +274,7 @@ imp_map_layout_new (ImpAnalysisResult *result,
   if (!self->has_positions)
     place_on_circle (self);
   measure (self);
+  measure_edges (self);
 
   return self;
 }
@@ -307,6 +312,30 @@ append_edge (ImpMapLayout       *self,
   if (self->max_amplitude > 0)
     edge.strength = MIN (fabs (c->amplitude_mv) / self->max_amplitude, 1.0);
   g_array_append_val (self->edges, edge);
+}
+
+/* The curves bow outside the nodes' box; fitting the view must keep
+ * them in sight. */
+static void
+measure_edges (ImpMapLayout *self)
+{
+  double *b = self->edge_bounds;
+
+  memcpy (b, self->bounds, sizeof self->bounds);
+  for (guint i = 0; i < self->edges->len; i++)
+    {
+      const ImpMapEdge *e = &g_array_index (self->edges, ImpMapEdge, i);
+      const ImpMapNode *p = &g_array_index (self->nodes, ImpMapNode, e->from);
+      const ImpMapNode *q = &g_array_index (self->nodes, ImpMapNode, e->to);
+      double bow = e->kind == IMP_EDGE_AP_AP ? CURVE_AP_AP : CURVE_AP_PSP;
+      double x = (p->wx + q->wx) / 2 - (q->wy - p->wy) * bow;
+      double y = (p->wy + q->wy) / 2 + (q->wx - p->wx) * bow;
+
+      b[0] = MIN (b[0], x);
+      b[1] = MIN (b[1], y);
+      b[2] = MAX (b[2], x);
+      b[3] = MAX (b[3], y);
+    }
 }
 
 /**
@@ -349,6 +378,8 @@ imp_map_layout_set_edges (ImpMapLayout *self,
       if ((int) i == extra && !shown)
         append_edge (self, i, c, IMP_EDGE_EXTRA);
     }
+
+  measure_edges (self);
 }
 
 guint
@@ -424,7 +455,7 @@ imp_map_layout_has_positions (ImpMapLayout *self)
 /**
  * imp_map_layout_get_bounds:
  * @self: a layout
- * @x0: (out): smallest world x of a node
+ * @x0: (out): smallest world x of a node or of an edge's bow
  * @y0: (out): smallest world y
  * @x1: (out): largest world x
  * @y1: (out): largest world y
@@ -438,10 +469,10 @@ imp_map_layout_get_bounds (ImpMapLayout *self,
 {
   g_return_if_fail (self != NULL);
 
-  *x0 = self->bounds[0];
-  *y0 = self->bounds[1];
-  *x1 = self->bounds[2];
-  *y1 = self->bounds[3];
+  *x0 = self->edge_bounds[0];
+  *y0 = self->edge_bounds[1];
+  *x1 = self->edge_bounds[2];
+  *y1 = self->edge_bounds[3];
 }
 
 /**

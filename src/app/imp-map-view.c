@@ -16,6 +16,7 @@
 #include "imp-plot.h"
 
 #define PAD          28.0
+#define LABEL_SPACE  12.0   /* labels hang below the nodes */
 #define MIN_SCALE    1e-4
 #define MAX_SCALE    1e3
 #define EDGE_SLOP    5.0
@@ -114,7 +115,7 @@ fit (ImpMapView *self,
 {
   double x0, y0, x1, y1;
   double avail_w = fit_width (self, width) - 2 * PAD;
-  double avail_h = height - 2 * PAD;
+  double avail_h = height - 2 * PAD - LABEL_SPACE;
   double bw, bh;
 
   imp_map_layout_get_bounds (self->layout, &x0, &y0, &x1, &y1);
@@ -208,6 +209,9 @@ rebuild (ImpMapView *self)
 }
 
 /* Drawing */
+
+static void panel_background (const GdkRGBA *fg,
+                              GdkRGBA       *bg);
 
 static void
 edge_path (cairo_t          *cr,
@@ -319,6 +323,8 @@ draw_edges (ImpMapView *self,
             int         selected_edge)
 {
   guint n = imp_map_layout_get_n_edges (self->layout);
+  /* a clicked node, else the one under the pointer, stands out */
+  int focus = self->focus_node >= 0 ? self->focus_node : self->hover_node;
 
   /* least significant first, so the strongest evidence ends up on top */
   for (guint pass = 0; pass < 2; pass++)
@@ -330,7 +336,7 @@ draw_edges (ImpMapView *self,
 
         if ((pass == 0) != ap_ap || (int) i == selected_edge)
           continue;
-        if (self->focus_node >= 0 && !edge_touches (e, self->focus_node))
+        if (focus >= 0 && !edge_touches (e, focus))
           alpha = 0.18;
         if ((int) i == self->hover_edge)
           draw_halo (cr, e, 3.0, 0.45);
@@ -427,6 +433,7 @@ draw_nodes (ImpMapView       *self,
   guint n = imp_map_layout_get_n_nodes (self->layout);
   double room = imp_map_layout_get_spacing (self->layout) * self->scale;
   GdkRGBA halo;
+  GdkRGBA bg;
 
   imp_plot_get_color (IMP_PLOT_COLOR_SELECTION, &halo);
 
@@ -451,17 +458,20 @@ draw_nodes (ImpMapView       *self,
                imp_map_layout_get_node (self->layout, self->hover_node),
                fg, 0.4);
 
+  panel_background (fg, &bg);
+  bg.alpha = 0.75;
   for (guint i = 0; i < n; i++)
     {
       const ImpMapNode *node = imp_map_layout_get_node (self->layout, i);
+      GdkRGBA color = *fg;
 
       if (node->label == NULL
           || !label_wanted (self, node, i, room, selected))
         continue;
-      imp_plot_set_source (cr, fg,
-                           node->role == IMP_NODE_NO_ACCESS ? 0.55 : 0.9);
-      imp_plot_text (cr, text, node->label, node->sx,
-                     node->sy + self->node_radius + 2, 0.5, 0.0);
+      color.alpha *= node->role == IMP_NODE_NO_ACCESS ? 0.55 : 0.9;
+      imp_plot_text_backdrop (cr, text, node->label, node->sx,
+                              node->sy + self->node_radius + 1, 0.5, 0.0,
+                              &color, &bg);
     }
 }
 
@@ -599,6 +609,7 @@ draw_legend (ImpMapView    *self,
   double text_w = 0;
   double w, x, y;
   guint n_rows = 0;
+  gboolean show_width = imp_map_layout_get_max_amplitude (self->layout) > 0;
   GdkRGBA bg;
 
   scale_text = g_strdup_printf (_("thickest %.2f mV"),
@@ -613,7 +624,11 @@ draw_legend (ImpMapView    *self,
   text_w = MAX (text_w, w);
 
   self->legend_width = ceil (text_w + 52);
-  n_rows = N_KEYS + 1 - ((self->kinds & IMP_EDGE_AP_AP) ? 0 : 1);
+  n_rows = N_KEYS + 1;
+  if (!(self->kinds & IMP_EDGE_AP_AP))
+    n_rows--;
+  if (!show_width)
+    n_rows -= 2;
   if (width < self->legend_width + 16)
     return;
 
@@ -629,15 +644,19 @@ draw_legend (ImpMapView    *self,
   y = 8 + 6 + row / 2;
   for (LegendKey key = 0; key < N_KEYS; key++)
     {
-      if (key == KEY_AP_AP && !(self->kinds & IMP_EDGE_AP_AP))
+      if ((key == KEY_AP_AP && !(self->kinds & IMP_EDGE_AP_AP))
+          || (key == KEY_WIDTH && !show_width))
         continue;
       draw_legend_symbol (self, cr, key, x + 10, y, fg);
       imp_plot_set_source (cr, fg, 0.9);
       imp_plot_text (cr, text, legend_text (key), x + 42, y, 0, 0.5);
       y += row;
     }
-  imp_plot_set_source (cr, fg, 0.65);
-  imp_plot_text (cr, text, scale_text, x + 42, y, 0, 0.5);
+  if (show_width)
+    {
+      imp_plot_set_source (cr, fg, 0.65);
+      imp_plot_text (cr, text, scale_text, x + 42, y, 0, 0.5);
+    }
 }
 
 static void

@@ -285,6 +285,48 @@ imp_plot_text (cairo_t     *cr,
 }
 
 /**
+ * imp_plot_text_backdrop:
+ * @cr: a cairo context
+ * @layout: a chart layout
+ * @text: the text
+ * @x: anchor x
+ * @y: anchor y
+ * @xalign: as for imp_plot_text()
+ * @yalign: as for imp_plot_text()
+ * @color: the text colour
+ * @backdrop: the colour of a rounded box behind the text, which keeps it
+ *   readable over lines drawn before it
+ */
+void
+imp_plot_text_backdrop (cairo_t       *cr,
+                        PangoLayout   *layout,
+                        const char    *text,
+                        double         x,
+                        double         y,
+                        double         xalign,
+                        double         yalign,
+                        const GdkRGBA *color,
+                        const GdkRGBA *backdrop)
+{
+  double w;
+  double h;
+  double left;
+  double top;
+
+  imp_plot_text_size (layout, text, &w, &h);
+  left = round (x - w * xalign);
+  top = round (y - h * yalign);
+
+  imp_plot_rounded_rect (cr, left - 2, top, w + 4, h, 3);
+  imp_plot_set_source (cr, backdrop, 1.0);
+  cairo_fill (cr);
+
+  imp_plot_set_source (cr, color, 1.0);
+  cairo_move_to (cr, left, top);
+  pango_cairo_show_layout (cr, layout);
+}
+
+/**
  * imp_plot_rounded_rect:
  * @cr: a cairo context
  * @x: left
