@@ -8,11 +8,35 @@
 #include "config.h"
 
 #include <locale.h>
+#include <stdio.h>
+#include <adwaita.h>
 #include <glib/gi18n.h>
 #include <gsl/gsl_errno.h>
+#include <gsl/gsl_version.h>
+#include <hdf5.h>
 
 #include "imp-application.h"
 #include "imp-cli.h"
+
+static int
+print_version (void)
+{
+  unsigned majnum = 0, minnum = 0, relnum = 0;
+
+  H5get_libversion (&majnum, &minnum, &relnum);
+  printf ("imprint %s\n", PACKAGE_VERSION);
+  printf ("GTK %u.%u.%u (built with %d.%d.%d)\n",
+          gtk_get_major_version (), gtk_get_minor_version (),
+          gtk_get_micro_version (),
+          GTK_MAJOR_VERSION, GTK_MINOR_VERSION, GTK_MICRO_VERSION);
+  printf ("libadwaita %u.%u.%u (built with %d.%d.%d)\n",
+          adw_get_major_version (), adw_get_minor_version (),
+          adw_get_micro_version (),
+          ADW_MAJOR_VERSION, ADW_MINOR_VERSION, ADW_MICRO_VERSION);
+  printf ("HDF5 %u.%u.%u\n", majnum, minnum, relnum);
+  printf ("GSL %s\n", gsl_version);
+  return 0;
+}
 
 int
 main (int   argc,
@@ -25,6 +49,9 @@ main (int   argc,
 
   /* GSL's default handler aborts; we check return codes instead. */
   gsl_set_error_handler_off ();
+
+  if (argc == 2 && g_str_equal (argv[1], "--version"))
+    return print_version ();
 
   if (argc > 1 && imp_cli_is_command (argv[1]))
     return imp_cli_main (argc, argv);
