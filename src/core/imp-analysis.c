@@ -27,6 +27,9 @@
 #define BLOCK_MIN_S       1.0
 #define BLOCK_ALIGN       8192
 #define PAD_MS            60.0
+/* The level (median) of a block is taken from this many evenly spaced
+ * samples. */
+#define LEVEL_VALUES      4096
 /* Candidate windows closer than this are read as one segment, up to
  * SEGMENT_MAX_S long. */
 #define SEGMENT_GAP_S     0.05
@@ -35,10 +38,11 @@
  * which is searched up to PEAK_AFTER_MS after latency_max_ms. */
 #define PEAK_HALF_MS      0.2
 #define PEAK_AFTER_MS     5.0
-/* A pair whose count is unremarkable against the analytic jitter mean
- * (Poisson p above SCREEN_P with the mean lowered by SCREEN_MARGIN) gets
- * that Poisson p without surrogates. */
-#define SCREEN_P          0.05
+/* A test whose count is unremarkable against the analytic jitter mean
+ * (Poisson p above the larger of SCREEN_P_MIN, alpha and candidate_p_max,
+ * with the mean lowered by SCREEN_MARGIN) gets that Poisson p without
+ * surrogates: it can be neither significant nor a candidate. */
+#define SCREEN_P_MIN      0.01
 #define SCREEN_MARGIN     0.9
 
 /* Trials in which the postsynaptic cell fires, or is still in the AHP of
@@ -287,15 +291,20 @@ detect_channel_block (Run         *run,
   const ImpAnalysisParams *p = run->params;
   g_autoptr(GArray) aps = g_array_new (FALSE, FALSE, sizeof (ImpEvent));
   g_autoptr(GArray) psps = g_array_new (FALSE, FALSE, sizeof (ImpEvent));
-  g_autofree float *core = NULL;
+  g_autofree float *sample = NULL;
   gint64 refractory = MAX (1, ms_to_samples (p->ap_refractory_ms, run->fs));
+  gint64 stride = MAX ((t1 - t0) / LEVEL_VALUES, 1);
   GArray *out_aps = res->aps[channel];
   double level, noise;
+  gsize m = 0;
+  gint64 t;
   guint k;
 
-  core = g_memdup2 (x + (t0 - r0), (gsize) (t1 - t0) * sizeof (float));
-  noise = imp_detect_noise_sd (core, (gsize) (t1 - t0));
-  level = imp_detect_median (core, (gsize) (t1 - t0));
+  noise = imp_detect_noise_sd (x + (t0 - r0), (gsize) (t1 - t0));
+  sample = g_new (float, (t1 - t0) / stride + 1);
+  for (t = t0; t < t1; t += stride)
+    sample[m++] = x[t - r0];
+  level = imp_detect_median (sample, m);
   g_array_append_val (run->levels[channel], level);
   g_array_append_val (run->noises[channel], noise);
 
@@ -465,17 +474,23 @@ summarise_channels (Run *run)
 
 typedef struct
 {
-  guint    n;          /* usable presynaptic APs */
-  gint64  *times;      /* n */
-  gint64  *jittered;   /* n_surrogates × n */
+  guint    n;            /* usable presynaptic APs */
+  gint64  *times;        /* n */
+  gint32  *jitter;       /* n_surrogates × n lags */
   guint    n_surrogates;
+  gint64   max_jitter;
+  /* scratch for one test: post events near each AP, as lags */
+  GArray  *lags;         /* gint64 */
+  guint   *first;        /* n + 1: AP i's lags are [first[i], first[i+1]) */
 } PreTrain;
 
 static void
 pre_train_clear (PreTrain *pt)
 {
   g_clear_pointer (&pt->times, g_free);
-  g_clear_pointer (&pt->jittered, g_free);
+  g_clear_pointer (&pt->jitter, g_free);
+  g_clear_pointer (&pt->first, g_free);
+  g_clear_pointer (&pt->lags, g_array_unref);
 }
 
 static gsl_rng *
@@ -493,8 +508,8 @@ pre_rng (guint64 seed,
 }
 
 /* The pre APs whose whole test window [t + lo, t + hi] lies in their
- * sweep, and for each surrogate a copy of them each moved by a uniform
- * integer jitter within ±J that keeps the window in the sweep. */
+ * sweep, and for each surrogate a uniform integer lag for each of them
+ * within ±J, shortened so that the moved window stays in the sweep. */
 static void
 pre_train_init (Run      *run,
                 guint     pre,
@@ -511,7 +526,10 @@ pre_train_init (Run      *run,
 
   memset (pt, 0, sizeof *pt);
   pt->n_surrogates = run->params->n_surrogates;
+  pt->max_jitter = jitter;
   pt->times = g_new (gint64, MAX (aps->len, 1));
+  pt->first = g_new (guint, aps->len + 1);
+  pt->lags = g_array_new (FALSE, FALSE, sizeof (gint64));
   dmin = g_new (gint64, MAX (aps->len, 1));
   dmax = g_new (gint64, MAX (aps->len, 1));
 
@@ -533,54 +551,84 @@ pre_train_init (Run      *run,
       pt->times[pt->n++] = t;
     }
 
-  pt->jittered = g_new (gint64, (gsize) pt->n_surrogates * MAX (pt->n, 1));
+  pt->jitter = g_new (gint32, (gsize) pt->n_surrogates * MAX (pt->n, 1));
   for (i = 0; i < pt->n_surrogates; i++)
     for (k = 0; k < pt->n; k++)
       {
         gint64 span = dmax[k] - dmin[k] + 1;
 
-        pt->jittered[(gsize) i * pt->n + k]
-          = pt->times[k] + dmin[k]
-            + (gint64) gsl_rng_uniform_int (rng, (unsigned long) span);
+        pt->jitter[(gsize) i * pt->n + k]
+          = (gint32) (dmin[k] + (gint64) gsl_rng_uniform_int (rng,
+                                                 (unsigned long) span));
       }
 }
 
-/* The mean count under uniform jitter of ±J, ignoring sweep edges: each
- * post event within [t + lo - J, t + hi + J] is in the moved window with
- * probability (hi - lo + 1) / (2J + 1) (exact away from the range ends). */
-static double
-quick_null_mean (const PreTrain *pt,
-                 GArray         *post,
-                 gint64          lo,
-                 gint64          hi,
-                 gint64          jitter)
+/* First index in sorted @v[0..n) whose value is >= @key. */
+static guint
+lower_bound (const gint64 *v,
+             guint         n,
+             gint64        key)
 {
-  guint64 n = imp_detect_count_lagged (pt->times, pt->n,
-                                       (const gint64 *) post->data, post->len,
-                                       lo - jitter, hi + jitter);
+  guint lo = 0, hi = n;
 
-  return (double) n * (hi - lo + 1) / (2.0 * jitter + 1);
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2;
+
+      if (v[mid] < key)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  return lo;
 }
 
+/* One test of a pair: the observed coincidences, their mean under uniform
+ * jitter, and (unless clearly unremarkable) the surrogate p-value.
+ *
+ * For each pre AP, the post events within the jitter's reach
+ * [t + lo - J, t + hi + J] are collected once as lags; a surrogate's count
+ * is then the number of lags l with lo <= l - d <= hi for the AP's jitter
+ * d, which costs the number of nearby events rather than two searches per
+ * AP. The analytic jitter mean counts every collected lag with probability
+ * (hi - lo + 1) / (2J + 1) (exact away from sweep edges). */
 static void
-run_test (const PreTrain *pt,
+run_test (PreTrain       *pt,
           GArray         *post,
           gint64          lo,
           gint64          hi,
-          gint64          jitter,
+          double          screen_p,
           guint64        *surrogates,
           PairTest       *test,
           TestKind        kind)
 {
   const gint64 *events = (const gint64 *) post->data;
-  guint64 observed;
-  double quick;
-  guint i;
+  const gint64 *lags;
+  guint64 observed = 0;
+  double quick, sum = 0;
+  guint i, k;
 
-  observed = imp_detect_count_lagged (pt->times, pt->n, events, post->len,
-                                      lo, hi);
+  g_array_set_size (pt->lags, 0);
+  for (k = 0; k < pt->n; k++)
+    {
+      gint64 t = pt->times[k];
+      guint j = lower_bound (events, post->len, t + lo - pt->max_jitter);
+
+      pt->first[k] = pt->lags->len;
+      for (; j < post->len && events[j] <= t + hi + pt->max_jitter; j++)
+        {
+          gint64 lag = events[j] - t;
+
+          g_array_append_val (pt->lags, lag);
+          if (lag >= lo && lag <= hi)
+            observed++;
+        }
+    }
+  pt->first[pt->n] = pt->lags->len;
+  lags = (const gint64 *) pt->lags->data;
+
+  quick = (double) pt->lags->len * (hi - lo + 1) / (2.0 * pt->max_jitter + 1);
   test->hits[kind] = (guint) observed;
-  quick = quick_null_mean (pt, post, lo, hi, jitter);
   test->null_mean[kind] = quick;
 
   if (observed == 0)
@@ -589,7 +637,7 @@ run_test (const PreTrain *pt,
       return;
     }
   if (gsl_cdf_poisson_Q ((unsigned int) (observed - 1),
-                         quick * SCREEN_MARGIN) > SCREEN_P)
+                         quick * SCREEN_MARGIN) > screen_p)
     {
       test->p[kind] = gsl_cdf_poisson_Q ((unsigned int) (observed - 1),
                                          quick);
@@ -597,18 +645,24 @@ run_test (const PreTrain *pt,
     }
 
   for (i = 0; i < pt->n_surrogates; i++)
-    surrogates[i] = imp_detect_count_lagged (pt->jittered + (gsize) i * pt->n,
-                                             pt->n, events, post->len,
-                                             lo, hi);
+    {
+      const gint32 *d = pt->jitter + (gsize) i * pt->n;
+      guint64 count = 0;
+
+      for (k = 0; k < pt->n; k++)
+        {
+          gint64 from = lo + d[k], to = hi + d[k];
+          guint j;
+
+          for (j = pt->first[k]; j < pt->first[k + 1]; j++)
+            count += lags[j] >= from && lags[j] <= to;
+        }
+      surrogates[i] = count;
+      sum += (double) count;
+    }
   test->p[kind] = imp_detect_surrogate_p (observed, surrogates,
                                           pt->n_surrogates);
-  {
-    double sum = 0;
-
-    for (i = 0; i < pt->n_surrogates; i++)
-      sum += (double) surrogates[i];
-    test->null_mean[kind] = sum / pt->n_surrogates;
-  }
+  test->null_mean[kind] = sum / pt->n_surrogates;
 }
 
 static gboolean
@@ -620,7 +674,9 @@ correlate_all (Run     *run,
   gint64 lo = (gint64) ceil (p->latency_min_ms * run->fs / 1000.0);
   gint64 hi = (gint64) floor (p->latency_max_ms * run->fs / 1000.0);
   gint64 ap_hi = (gint64) floor (p->window_post_ms * run->fs / 1000.0);
-  gint64 jitter = MAX (1, ms_to_samples (p->jitter_ms, run->fs));
+  /* Surrogates only where the p-value could matter: a pair above both
+   * alpha and candidate_p_max is neither significant nor listed. */
+  double screen_p = MAX (SCREEN_P_MIN, MAX (p->alpha, p->candidate_p_max));
   g_autofree guint64 *surrogates = g_new (guint64, p->n_surrogates);
   guint n_pre = 0, done = 0, pre, post;
 
@@ -649,11 +705,11 @@ correlate_all (Run     *run,
               continue;
             test.pre = pre;
             test.post = post;
-            run_test (&pt, run->e_times[post], lo, hi, jitter, surrogates,
+            run_test (&pt, run->e_times[post], lo, hi, screen_p, surrogates,
                       &test, TEST_E);
-            run_test (&pt, run->i_times[post], lo, hi, jitter, surrogates,
+            run_test (&pt, run->i_times[post], lo, hi, screen_p, surrogates,
                       &test, TEST_I);
-            run_test (&pt, run->ap_times[post], lo, ap_hi, jitter,
+            run_test (&pt, run->ap_times[post], lo, ap_hi, screen_p,
                       surrogates, &test, TEST_AP);
             test.p_pair = MIN (1.0, 2.0 * MIN (test.p[TEST_E],
                                                test.p[TEST_I]));
@@ -1162,6 +1218,7 @@ imp_analysis_run (ImpRecording             *recording,
 {
   Run run = { 0 };
   ImpAnalysisResult *out = NULL;
+  gint64 start = g_get_monotonic_time ();
   guint c;
 
   g_return_val_if_fail (recording != NULL, NULL);
@@ -1199,16 +1256,22 @@ imp_analysis_run (ImpRecording             *recording,
   if (!detect_all (&run, error))
     goto out;
   summarise_channels (&run);
-  g_debug ("Detection done on %u channels", run.n_channels);
+  g_debug ("Detection on %u channels took %.2f s", run.n_channels,
+           (g_get_monotonic_time () - start) / 1e6);
 
   report (&run, PROGRESS_DETECT, "Correlating pairs");
   if (!correlate_all (&run, error))
     goto out;
   correct_all (&run);
+  g_debug ("%u pair tests done after %.2f s", run.tests->len,
+           (g_get_monotonic_time () - start) / 1e6);
 
   report (&run, PROGRESS_DETECT + PROGRESS_PAIRS, "Measuring candidates");
   if (!measure_all (&run, error))
     goto out;
+  g_debug ("%u candidates measured after %.2f s",
+           run.result->candidates->len,
+           (g_get_monotonic_time () - start) / 1e6);
 
   report (&run, 1.0, "Done");
   out = g_steal_pointer (&run.result);

@@ -123,13 +123,20 @@ imp_detect_median (float *x,
   return 0.5 * (lower + upper);
 }
 
+/* Long inputs are summarised from an evenly strided subsample of at least
+ * this many values: the MAD of 4096 values is within about 2 % of that of
+ * all of them, and blocks of many channels stay cheap. */
+#define ROBUST_MAX_VALUES 4096
+
 /**
  * imp_detect_robust_sd:
  * @x: (array length=n): values
  * @n: count
  *
  * The median absolute deviation from the median, scaled to the SD of a
- * normal distribution: insensitive to a minority of large events.
+ * normal distribution: insensitive to a minority of large events. Inputs
+ * longer than 8192 values are summarised from an evenly strided subsample
+ * of at least 4096 of them.
  *
  * Returns: the robust SD, in the unit of @x
  */
@@ -138,20 +145,26 @@ imp_detect_robust_sd (const float *x,
                       gsize        n)
 {
   g_autofree float *work = NULL;
+  gsize stride, m, i;
   double median;
-  gsize i;
 
   g_return_val_if_fail (x != NULL || n == 0, NAN);
 
   if (n == 0)
     return NAN;
 
-  work = g_memdup2 (x, n * sizeof (float));
-  median = imp_detect_median (work, n);
-  for (i = 0; i < n; i++)
-    work[i] = fabsf (x[i] - (float) median);
+  stride = MAX (n / ROBUST_MAX_VALUES, 1);
+  if (stride < 2)
+    stride = 1;
+  m = (n + stride - 1) / stride;
+  work = g_new (float, m);
+  for (i = 0; i < m; i++)
+    work[i] = x[i * stride];
+  median = imp_detect_median (work, m);
+  for (i = 0; i < m; i++)
+    work[i] = fabsf (x[i * stride] - (float) median);
 
-  return imp_detect_median (work, n) * MAD_TO_SD;
+  return imp_detect_median (work, m) * MAD_TO_SD;
 }
 
 /**

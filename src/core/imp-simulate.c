@@ -28,7 +28,7 @@
 #define SITES_MAX          10
 #define RELEASE_P_MIN      0.1
 #define RELEASE_P_MAX      0.9
-#define QUANTUM_SYNAPSE_CV 0.25   /* spread of mean quantal size between synapses */
+#define QUANTUM_SYNAPSE_CV 0.25   /* spread of quantal size between synapses */
 #define QUANTUM_CV         0.1    /* spread of one quantum within a synapse */
 #define REST_MV            (-65.0)
 #define REST_SD_MV         3.0
