@@ -42,6 +42,7 @@ struct _ImpWindow
   /* template children */
   AdwToastOverlay      *toast_overlay;
   AdwViewSwitcherTitle *switcher_title;
+  AdwWindowTitle       *file_title;
   AdwViewSwitcherBar   *switcher_bar;
   GtkRevealer          *analysis_revealer;
   GtkLabel             *stage_label;
@@ -473,6 +474,9 @@ imp_window_set_recording (ImpWindow    *self,
   gtk_window_set_title (GTK_WINDOW (self), name);
   adw_view_switcher_title_set_title (self->switcher_title, name);
   adw_view_switcher_title_set_subtitle (self->switcher_title, subtitle);
+  adw_window_title_set_title (self->file_title, name);
+  adw_window_title_set_subtitle (self->file_title, subtitle);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->file_title), subtitle);
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->switcher_title), subtitle);
   adw_view_switcher_title_set_view_switcher_enabled (self->switcher_title,
                                                      TRUE);
@@ -956,6 +960,7 @@ imp_window_class_init (ImpWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ImpWindow,
                                         switcher_title);
   gtk_widget_class_bind_template_child (widget_class, ImpWindow, switcher_bar);
+  gtk_widget_class_bind_template_child (widget_class, ImpWindow, file_title);
   gtk_widget_class_bind_template_child (widget_class, ImpWindow,
                                         analysis_revealer);
   gtk_widget_class_bind_template_child (widget_class, ImpWindow, stage_label);
