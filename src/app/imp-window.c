@@ -60,6 +60,7 @@ struct _ImpWindow
   GCancellable         *analysis_cancellable;
   ImpAnalysisJob       *job;
   guint                 pulse_id;
+  guint                 header_idle_id;
 };
 
 G_DEFINE_FINAL_TYPE (ImpWindow, imp_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -830,20 +831,36 @@ drop_cb (GtkDropTarget *target,
 
 /* Layout */
 
-static void
-update_switcher_bar_cb (ImpWindow *self)
+static gboolean
+update_header_cb (gpointer data)
 {
-  gboolean reveal;
+  ImpWindow *self = data;
+  gboolean narrow;
+  gboolean open;
 
-  reveal = adw_view_switcher_title_get_title_visible (self->switcher_title) &&
-           imp_session_get_recording (self->session) != NULL;
-  adw_view_switcher_bar_set_reveal (self->switcher_bar, reveal);
+  self->header_idle_id = 0;
+
+  narrow = adw_view_switcher_title_get_title_visible (self->switcher_title);
+  open = imp_session_get_recording (self->session) != NULL;
+  adw_view_switcher_bar_set_reveal (self->switcher_bar, narrow && open);
+  gtk_widget_set_visible (GTK_WIDGET (self->file_title), !narrow && open);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* The switcher title decides whether it fits while it is allocated; the
+ * header is changed afterwards, not in the middle of a size allocation. */
+static void
+queue_update_header (ImpWindow *self)
+{
+  if (self->header_idle_id == 0)
+    self->header_idle_id = g_idle_add (update_header_cb, self);
 }
 
 static void
 recording_changed_cb (ImpWindow *self)
 {
-  update_switcher_bar_cb (self);
+  queue_update_header (self);
   imp_window_update_actions (self);
 }
 
@@ -890,6 +907,7 @@ imp_window_dispose (GObject *object)
   g_clear_object (&self->analysis_cancellable);
   g_clear_pointer (&self->job, imp_analysis_job_unref);
   g_clear_handle_id (&self->pulse_id, g_source_remove);
+  g_clear_handle_id (&self->header_idle_id, g_source_remove);
 
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
@@ -1007,7 +1025,7 @@ imp_window_init (ImpWindow *self)
                            G_CALLBACK (recording_changed_cb), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->switcher_title, "notify::title-visible",
-                           G_CALLBACK (update_switcher_bar_cb), self,
+                           G_CALLBACK (queue_update_header), self,
                            G_CONNECT_SWAPPED);
 
   imp_window_add_views (self);
@@ -1023,7 +1041,7 @@ imp_window_init (ImpWindow *self)
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (target));
 
   imp_window_update_actions (self);
-  update_switcher_bar_cb (self);
+  update_header_cb (self);
 }
 
 /**
