@@ -428,6 +428,21 @@ test_map_hit (void)
                     (IMP_MAP_VIEW (view), result->candidates->len - 1,
                      &x0, &y0));
 
+  /* keyboard: Tab walks the edges in order, then lets the focus move on;
+   * the arrow keys wrap around */
+  imp_session_set_selected (session, -1);
+  for (guint i = 0; i < G_N_ELEMENTS (connections); i++)
+    {
+      g_assert_true (_imp_map_view_step (IMP_MAP_VIEW (view), 1, FALSE));
+      g_assert_cmpint (imp_session_get_selected (session), ==, i);
+    }
+  g_assert_false (_imp_map_view_step (IMP_MAP_VIEW (view), 1, FALSE));
+  g_assert_true (_imp_map_view_step (IMP_MAP_VIEW (view), 1, TRUE));
+  g_assert_cmpint (imp_session_get_selected (session), ==, 0);
+  g_assert_true (_imp_map_view_step (IMP_MAP_VIEW (view), -1, TRUE));
+  g_assert_cmpint (imp_session_get_selected (session), ==,
+                   G_N_ELEMENTS (connections) - 1);
+
   g_assert_cmpfloat (rendered_fraction (canvas), >, 0.01);
   _imp_map_view_set_show_ap_ap (IMP_MAP_VIEW (view), TRUE);
   wait_ms (50);

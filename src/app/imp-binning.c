@@ -169,6 +169,8 @@ imp_binning_stats (const float *values,
   double ss = 0;
   guint n = 0;
 
+  g_return_val_if_fail (values != NULL || n_values == 0, FALSE);
+
   for (guint i = 0; i < n_values; i++)
     if (isfinite (values[i]))
       {

@@ -115,6 +115,9 @@ update (ImpHistogramView *self)
   int index = imp_session_get_selected (self->session);
   g_autofree char *title = NULL;
 
+  g_clear_pointer (&self->counts, g_free);
+  self->n_bins = 0;
+
   if (c == NULL || result == NULL)
     {
       self->candidate = -1;
@@ -129,7 +132,8 @@ update (ImpHistogramView *self)
       return;
     }
 
-  if (c->n_trials == 0 || c->trial_amplitudes == NULL)
+  if (!imp_binning_stats (c->trial_amplitudes, c->n_trials, &self->mean,
+                          &self->sd, &self->n_finite))
     {
       self->candidate = -1;
       g_clear_pointer (&self->counts, g_free);
@@ -137,8 +141,8 @@ update (ImpHistogramView *self)
                                  _("No Trials"));
       adw_status_page_set_description
         (ADW_STATUS_PAGE (self->status_page),
-         _("The presynaptic cell of this pair fired no usable APs, so there "
-           "are no PSP amplitudes to count."));
+         _("No presynaptic AP of this pair left a measurable PSP amplitude "
+           "(none fired, or each fell too close to another AP)."));
       gtk_stack_set_visible_child_name (GTK_STACK (self->stack), "empty");
       return;
     }

@@ -23,5 +23,8 @@ gboolean   _imp_map_view_get_edge_midpoint   (ImpMapView *self,
 void       _imp_map_view_set_show_ap_ap      (ImpMapView *self,
                                               gboolean    beside);
 gboolean   _imp_map_view_has_positions       (ImpMapView *self);
+gboolean   _imp_map_view_step                (ImpMapView *self,
+                                              int         step,
+                                              gboolean    wrap);
 
 G_END_DECLS

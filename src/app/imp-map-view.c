@@ -1430,3 +1430,15 @@ _imp_map_view_has_positions (ImpMapView *self)
   return self->layout != NULL
          && imp_map_layout_has_positions (self->layout);
 }
+
+gboolean
+_imp_map_view_step (ImpMapView *self,
+                    int         step,
+                    gboolean    wrap)
+{
+  g_return_val_if_fail (IMP_IS_MAP_VIEW (self), FALSE);
+
+  if (self->layout == NULL)
+    return FALSE;
+  return step_selection (self, step, wrap);
+}

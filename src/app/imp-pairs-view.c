@@ -345,15 +345,19 @@ update_detail (ImpPairsView *self)
   p = format_p (c->p_value);
   ap_ap_p = format_p (c->ap_ap_p_value);
   facts = g_strdup_printf (_("<span foreground=\"#%02x%02x%02x\"><b>%s</b>"
-                             "</span> · %s\n"
+                             "</span> · %s%s\n"
                              "Amplitude %+.3f mV · latency %.2f ms\n"
-                             "p = %s · %u presynaptic APs\n"
+                             "p = %s (corrected) · %u presynaptic APs\n"
                              "AP→AP: p = %s, %s"),
                            (int) (color.red * 255), (int) (color.green * 255),
                            (int) (color.blue * 255),
                            c->sign == 'I' ? _("Inhibitory") : _("Excitatory"),
                            c->significant ? _("significant")
                                           : _("not significant"),
+                           c->artefact ? _(" · <b>artefact</b>: the "
+                                           "postsynaptic signal moves before "
+                                           "the AP")
+                                       : "",
                            c->amplitude_mv, c->latency_ms, p, c->n_pre_aps,
                            ap_ap_p,
                            c->ap_ap_significant ? _("significant")
