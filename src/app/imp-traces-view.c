@@ -80,6 +80,7 @@ struct _ImpTracesView
   /* input */
   double             pointer_x;
   double             pointer_y;
+  gboolean           hover;
   double             drag_t0;
   double             drag_rows;
   double             zoom_span;
@@ -786,6 +787,24 @@ format_time (double seconds,
   return g_strdup_printf ("%.*f ms", decimals, seconds * 1000);
 }
 
+/* The time at the cursor, in the axis's unit, to about a pixel. */
+static char *
+format_cursor_time (double seconds,
+                    double step,
+                    double precision)
+{
+  int decimals;
+
+  if (step >= 0.1)
+    {
+      decimals = CLAMP ((int) ceil (-log10 (precision)), 0, 6);
+      return g_strdup_printf ("%.*f s", decimals, seconds);
+    }
+
+  decimals = CLAMP ((int) ceil (-log10 (precision * 1000)), 0, 4);
+  return g_strdup_printf ("%.*f ms", decimals, seconds * 1000);
+}
+
 static char *
 format_span (double seconds)
 {
@@ -1223,6 +1242,111 @@ draw_rows (ImpTracesView *self,
   cairo_restore (cr);
 }
 
+/* The row under (@x, @y), or -1. */
+static int
+row_at (ImpTracesView *self,
+        double         y)
+{
+  double top = trace_top (self);
+  double row;
+
+  if (y < top || y >= top + trace_height (self))
+    return -1;
+
+  row = gtk_adjustment_get_value (self->vadj) + (y - top) / row_height (self);
+  if (row < 0 || row >= n_channels (self))
+    return -1;
+
+  return (int) row;
+}
+
+static void
+draw_label_box (ImpTracesView *self,
+                cairo_t       *cr,
+                const Palette *palette,
+                const char    *markup,
+                double         x,
+                double         y)
+{
+  g_autoptr(PangoLayout) layout = NULL;
+  double canvas_width = gtk_widget_get_width (self->canvas);
+  int width, height;
+  double left;
+
+  layout = gtk_widget_create_pango_layout (self->canvas, NULL);
+  pango_layout_set_markup (layout, markup, -1);
+  pango_layout_get_pixel_size (layout, &width, &height);
+
+  left = CLAMP (x - width / 2.0, 2, canvas_width - width - 6);
+  set_source (cr, &palette->bg, 0.9);
+  cairo_rectangle (cr, round (left) - 4, round (y), width + 8, height + 2);
+  cairo_fill (cr);
+  set_source (cr, &palette->fg, 0.95);
+  cairo_move_to (cr, round (left), round (y) + 1);
+  pango_cairo_show_layout (cr, layout);
+}
+
+/* A cursor through all rows, with the time below and the value of the
+ * row under the pointer beside it. */
+static void
+draw_cursor (ImpTracesView *self,
+             cairo_t       *cr,
+             const Palette *palette)
+{
+  double rate = imp_recording_get_sample_rate (self->recording);
+  double x = self->pointer_x;
+  double sample = x_to_sample (self, x);
+  double step = nice_step (110 * samples_per_pixel (self) / rate);
+  double precision = MAX (samples_per_pixel (self), 1) / rate;
+  double top = trace_top (self);
+  double bottom = top + trace_height (self);
+  g_autofree char *time = NULL;
+  g_autofree char *markup = NULL;
+  const TraceBlock *block;
+  gint64 spc = G_GINT64_CONSTANT (1) << self->level;
+  gint64 column = (gint64) floor (sample / spc);
+  int row;
+
+  if (!self->hover || x < GUTTER_WIDTH ||
+      x > GUTTER_WIDTH + trace_width (self) ||
+      sample < 0 || sample >= imp_recording_get_n_samples (self->recording))
+    return;
+
+  set_source (cr, &palette->fg, 0.3);
+  cairo_rectangle (cr, round (x), top, 1, bottom - top);
+  cairo_fill (cr);
+
+  time = format_cursor_time (sample / rate, step, precision);
+  markup = g_strdup_printf ("<small>%s</small>", time);
+  draw_label_box (self, cr, palette, markup, x, bottom + 5);
+
+  row = row_at (self, self->pointer_y);
+  if (row < 0)
+    return;
+
+  block = imp_traces_view_lookup_block (self, self->order[row],
+                                        column / BLOCK_COLS);
+  if (block != NULL && column % BLOCK_COLS < block->n_cols)
+    {
+      const ImpChannel *channel;
+      float lo = block->min[column % BLOCK_COLS];
+      float hi = block->max[column % BLOCK_COLS];
+      g_autofree char *value = NULL;
+
+      channel = imp_recording_get_channel (self->recording, self->order[row]);
+      if (hi - lo < 0.05)
+        value = g_markup_printf_escaped ("<small>%.2f %s</small>",
+                                         0.5 * (lo + hi),
+                                         channel->unit ? channel->unit : "");
+      else
+        value = g_markup_printf_escaped ("<small>%.1f to %.1f %s</small>",
+                                         lo, hi,
+                                         channel->unit ? channel->unit : "");
+      draw_label_box (self, cr, palette, value, x,
+                      self->pointer_y - 24);
+    }
+}
+
 static void
 draw_cb (GtkDrawingArea *area,
          cairo_t        *cr,
@@ -1250,6 +1374,8 @@ draw_cb (GtkDrawingArea *area,
   first = imp_recording_get_channel (self->recording, self->order[0]);
   draw_scale_bar (self, cr, &palette,
                   first->unit != NULL ? first->unit : "");
+
+  draw_cursor (self, cr, &palette);
 }
 
 /* Input */
@@ -1313,6 +1439,16 @@ motion_cb (GtkEventControllerMotion *controller,
 {
   self->pointer_x = x;
   self->pointer_y = y;
+  self->hover = TRUE;
+  gtk_widget_queue_draw (self->canvas);
+}
+
+static void
+leave_cb (GtkEventControllerMotion *controller,
+          ImpTracesView            *self)
+{
+  self->hover = FALSE;
+  gtk_widget_queue_draw (self->canvas);
 }
 
 static void
@@ -1848,6 +1984,7 @@ imp_traces_view_init (ImpTracesView *self)
   controller = gtk_event_controller_motion_new ();
   g_signal_connect (controller, "motion", G_CALLBACK (motion_cb), self);
   g_signal_connect (controller, "enter", G_CALLBACK (motion_cb), self);
+  g_signal_connect (controller, "leave", G_CALLBACK (leave_cb), self);
   gtk_widget_add_controller (self->canvas, controller);
 
   controller = gtk_event_controller_key_new ();
