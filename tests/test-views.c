@@ -350,7 +350,7 @@ test_pairs_selection (void)
   GtkSingleSelection *selection;
   GListModel *model;
   ImpAnalysisResult *result = imp_session_get_result (session);
-  g_autoptr(ImpCandidateItem) item = NULL;
+  ImpCandidateItem *item;
   guint position;
 
   selection = _imp_pairs_view_get_selection (IMP_PAIRS_VIEW (view));
@@ -368,7 +368,34 @@ test_pairs_selection (void)
   imp_session_set_selected (session, 5);
   item = gtk_single_selection_get_selected_item (selection);
   g_assert_nonnull (item);
-  g_object_ref (item);
+  g_assert_cmpuint (imp_candidate_item_get_index (item), ==, 5);
+
+  /* sorting by a column's header */
+  _imp_pairs_view_sort_by (IMP_PAIRS_VIEW (view), "amplitude",
+                           GTK_SORT_ASCENDING);
+  for (guint i = 1; i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr(ImpCandidateItem) a = g_list_model_get_item (model, i - 1);
+      g_autoptr(ImpCandidateItem) b = g_list_model_get_item (model, i);
+
+      g_assert_cmpfloat (imp_candidate_item_get_candidate (a)->amplitude_mv,
+                         <=,
+                         imp_candidate_item_get_candidate (b)->amplitude_mv);
+    }
+  _imp_pairs_view_sort_by (IMP_PAIRS_VIEW (view), "pre-label",
+                           GTK_SORT_DESCENDING);
+  for (guint i = 1; i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr(ImpCandidateItem) a = g_list_model_get_item (model, i - 1);
+      g_autoptr(ImpCandidateItem) b = g_list_model_get_item (model, i);
+
+      g_assert_cmpint (g_utf8_collate (imp_candidate_item_get_pre_label (a),
+                                       imp_candidate_item_get_pre_label (b)),
+                       >=, 0);
+    }
+  /* the selection stays on its candidate through a new order */
+  item = gtk_single_selection_get_selected_item (selection);
+  g_assert_nonnull (item);
   g_assert_cmpuint (imp_candidate_item_get_index (item), ==, 5);
 
   /* filters: significant only, then by label */

@@ -17,5 +17,8 @@ GtkSingleSelection *_imp_pairs_view_get_selection (ImpPairsView *self);
 void                _imp_pairs_view_set_filter    (ImpPairsView *self,
                                                    const char   *text,
                                                    gboolean      significant_only);
+void                _imp_pairs_view_sort_by       (ImpPairsView *self,
+                                                   const char   *property,
+                                                   GtkSortType   order);
 
 G_END_DECLS

@@ -463,6 +463,11 @@ imp_pairs_view_dispose (GObject *object)
 {
   ImpPairsView *self = IMP_PAIRS_VIEW (object);
 
+  /* taking the columns down re-sorts the list: nobody is listening now */
+  if (self->sorted != NULL)
+    g_signal_handlers_disconnect_by_data (self->sorted, self);
+  if (self->selection != NULL)
+    g_signal_handlers_disconnect_by_data (self->selection, self);
   gtk_widget_dispose_template (GTK_WIDGET (self), IMP_TYPE_PAIRS_VIEW);
   g_clear_object (&self->selection);
   g_clear_object (&self->sorted);
@@ -618,4 +623,29 @@ _imp_pairs_view_set_filter (ImpPairsView *self,
                          significant_only);
   /* the search entry reports changes after a delay; do not wait for it */
   filter_changed_cb (self);
+}
+
+void
+_imp_pairs_view_sort_by (ImpPairsView *self,
+                         const char   *property,
+                         GtkSortType   order)
+{
+  GListModel *columns;
+
+  g_return_if_fail (IMP_IS_PAIRS_VIEW (self));
+
+  columns = gtk_column_view_get_columns (GTK_COLUMN_VIEW (self->column_view));
+  for (Column column = 0; column < N_COLUMNS; column++)
+    {
+      g_autoptr(GtkColumnViewColumn) col = NULL;
+
+      if (!g_str_equal (column_info[column].property, property))
+        continue;
+      col = g_list_model_get_item (columns, column);
+      gtk_column_view_sort_by_column (GTK_COLUMN_VIEW (self->column_view),
+                                      col, order);
+      return;
+    }
+
+  g_return_if_reached ();
 }
