@@ -171,6 +171,12 @@ imp_candidate_item_new (ImpAnalysisResult *result,
   return self;
 }
 
+/**
+ * imp_candidate_item_get_index:
+ * @self: an item
+ *
+ * Returns: the candidate's index in the result
+ */
 guint
 imp_candidate_item_get_index (ImpCandidateItem *self)
 {
@@ -193,6 +199,12 @@ imp_candidate_item_get_candidate (ImpCandidateItem *self)
   return g_ptr_array_index (self->result->candidates, self->index);
 }
 
+/**
+ * imp_candidate_item_get_pre_label:
+ * @self: an item
+ *
+ * Returns: (transfer none): the presynaptic channel's label
+ */
 const char *
 imp_candidate_item_get_pre_label (ImpCandidateItem *self)
 {
@@ -201,6 +213,12 @@ imp_candidate_item_get_pre_label (ImpCandidateItem *self)
   return label_of (self, imp_candidate_item_get_candidate (self)->pre);
 }
 
+/**
+ * imp_candidate_item_get_post_label:
+ * @self: an item
+ *
+ * Returns: (transfer none): the postsynaptic channel's label
+ */
 const char *
 imp_candidate_item_get_post_label (ImpCandidateItem *self)
 {

@@ -382,6 +382,12 @@ imp_map_layout_set_edges (ImpMapLayout *self,
   measure_edges (self);
 }
 
+/**
+ * imp_map_layout_get_n_nodes:
+ * @self: a layout
+ *
+ * Returns: the number of nodes, one per channel
+ */
 guint
 imp_map_layout_get_n_nodes (ImpMapLayout *self)
 {
@@ -390,6 +396,13 @@ imp_map_layout_get_n_nodes (ImpMapLayout *self)
   return self->nodes->len;
 }
 
+/**
+ * imp_map_layout_get_node:
+ * @self: a layout
+ * @index: a node, which is also its channel
+ *
+ * Returns: (transfer none): the node
+ */
 const ImpMapNode *
 imp_map_layout_get_node (ImpMapLayout *self,
                          guint         index)
@@ -400,6 +413,12 @@ imp_map_layout_get_node (ImpMapLayout *self,
   return &g_array_index (self->nodes, ImpMapNode, index);
 }
 
+/**
+ * imp_map_layout_get_n_edges:
+ * @self: a layout
+ *
+ * Returns: the number of edges shown
+ */
 guint
 imp_map_layout_get_n_edges (ImpMapLayout *self)
 {
@@ -408,6 +427,13 @@ imp_map_layout_get_n_edges (ImpMapLayout *self)
   return self->edges->len;
 }
 
+/**
+ * imp_map_layout_get_edge:
+ * @self: a layout
+ * @index: an edge
+ *
+ * Returns: (transfer none): the edge, valid until the edges are rebuilt
+ */
 const ImpMapEdge *
 imp_map_layout_get_edge (ImpMapLayout *self,
                          guint         index)
@@ -444,6 +470,13 @@ imp_map_layout_find_edge (ImpMapLayout *self,
   return -1;
 }
 
+/**
+ * imp_map_layout_has_positions:
+ * @self: a layout
+ *
+ * Returns: %TRUE when the nodes sit at electrode positions, %FALSE when
+ *   they are on a circle
+ */
 gboolean
 imp_map_layout_has_positions (ImpMapLayout *self)
 {
