@@ -29,7 +29,7 @@
 #define PAD_MS            60.0
 /* The level (median) of a block is taken from this many evenly spaced
  * samples. */
-#define LEVEL_VALUES      4096
+#define LEVEL_VALUES      2048
 /* Candidate windows closer than this are read as one segment, up to
  * SEGMENT_MAX_S long. */
 #define SEGMENT_GAP_S     0.05
@@ -58,6 +58,9 @@
 #define ARTEFACT_LATE_MS  1.0
 #define ARTEFACT_FRACTION 0.5
 #define ARTEFACT_T        5.0
+
+/* Worker threads for detection and correlation, at most. */
+#define MAX_THREADS       8
 
 /* Overall progress: detection, then correlation, then measuring. */
 #define PROGRESS_DETECT   0.6
@@ -171,6 +174,73 @@ report (Run        *run,
 {
   if (run->progress != NULL)
     run->progress (CLAMP (fraction, 0.0, 1.0), stage, run->user_data);
+}
+
+/* Runs func (data, item) for items 0..n-1 on up to the machine's number of
+ * processors (at most MAX_THREADS), the calling thread included. Each item
+ * writes only its own outputs, so results do not depend on scheduling.
+ * @after, when given, runs on the calling thread after each item it ran,
+ * with the number of items finished so far (progress). */
+typedef void (*ItemFunc) (gpointer data,
+                          guint    item);
+
+typedef struct
+{
+  ItemFunc      func;
+  gpointer      data;
+  guint         n;
+  gint          next;
+  gint          finished;
+  GCancellable *cancellable;
+} Parallel;
+
+static void
+parallel_loop (Parallel *par,
+               void    (*after) (gpointer data, guint finished),
+               gpointer  after_data)
+{
+  for (;;)
+    {
+      gint item = g_atomic_int_add (&par->next, 1);
+      gint finished;
+
+      if (item >= (gint) par->n
+          || g_cancellable_is_cancelled (par->cancellable))
+        break;
+      par->func (par->data, (guint) item);
+      finished = g_atomic_int_add (&par->finished, 1) + 1;
+      if (after != NULL)
+        after (after_data, (guint) finished);
+    }
+}
+
+static gpointer
+parallel_worker (gpointer data)
+{
+  parallel_loop (data, NULL, NULL);
+  return NULL;
+}
+
+static void
+parallel_for (guint          n,
+              ItemFunc       func,
+              gpointer       data,
+              GCancellable  *cancellable,
+              void         (*after) (gpointer data, guint finished),
+              gpointer       after_data)
+{
+  Parallel par = { func, data, n, 0, 0, cancellable };
+  guint n_threads = CLAMP (g_get_num_processors (), 1, MAX_THREADS);
+  g_autoptr(GPtrArray) threads = g_ptr_array_new ();
+  guint i;
+
+  n_threads = MIN (n_threads, MAX (n, 1));
+  for (i = 1; i < n_threads; i++)
+    g_ptr_array_add (threads, g_thread_new ("imp-analysis", parallel_worker,
+                                            &par));
+  parallel_loop (&par, after, after_data);
+  for (i = 0; i < threads->len; i++)
+    g_thread_join (g_ptr_array_index (threads, i));
 }
 
 static inline gint64
@@ -338,6 +408,26 @@ detect_channel_block (Run         *run,
     }
 }
 
+typedef struct
+{
+  Run         *run;
+  guint        first;
+  const float *buf;
+  gsize        len;
+  gint64       r0, t0, t1;
+} DetectJob;
+
+static void
+detect_item (gpointer data,
+             guint    item)
+{
+  DetectJob *job = data;
+
+  detect_channel_block (job->run, job->first + item,
+                        job->buf + item * job->len, job->len,
+                        job->r0, job->t0, job->t1);
+}
+
 /* The time blocks of one sweep: [start, end) pairs, each at least half a
  * block long unless the sweep is shorter. */
 static GArray *
@@ -372,6 +462,7 @@ detect_all (Run     *run,
   gint64 block, pad;
   gint64 done = 0, total;
   g_autofree float *buf = NULL;
+  DetectJob job = { run };
   guint first, s;
 
   block = (gint64) ceil (BLOCK_MIN_S * run->fs / BLOCK_ALIGN) * BLOCK_ALIGN;
@@ -398,7 +489,6 @@ detect_all (Run     *run,
               gint64 r0 = MAX (sweep->start_sample, t0 - pad);
               gint64 r1 = MIN (sweep_end, t1 + pad);
               gsize len = (gsize) (r1 - r0);
-              guint c;
 
               if (g_cancellable_set_error_if_cancelled (run->cancellable,
                                                         error))
@@ -407,9 +497,13 @@ detect_all (Run     *run,
                                        error))
                 return FALSE;
 
-              for (c = 0; c < nc; c++)
-                detect_channel_block (run, first + c, buf + c * len, len,
-                                      r0, t0, t1);
+              job.first = first;
+              job.buf = buf;
+              job.len = len;
+              job.r0 = r0;
+              job.t0 = t0;
+              job.t1 = t1;
+              parallel_for (nc, detect_item, &job, NULL, NULL, NULL);
 
               done += (t1 - t0) * nc;
               report (run, PROGRESS_DETECT * done / total,
@@ -665,64 +759,105 @@ run_test (PreTrain       *pt,
   test->null_mean[kind] = sum / pt->n_surrogates;
 }
 
+typedef struct
+{
+  Run      *run;
+  guint    *pres;       /* the presynaptic channels, in order */
+  guint     n_pre;
+  GArray  **tests;      /* per presynaptic channel */
+  gint64    lo, hi, ap_hi;
+  double    screen_p;
+} CorrelateJob;
+
+/* All tests with one presynaptic channel. */
+static void
+correlate_item (gpointer data,
+                guint    item)
+{
+  CorrelateJob *job = data;
+  Run *run = job->run;
+  ImpAnalysisResult *res = run->result;
+  guint pre = job->pres[item];
+  g_autofree guint64 *surrogates = g_new (guint64,
+                                          run->params->n_surrogates);
+  GArray *tests = g_array_new (FALSE, FALSE, sizeof (PairTest));
+  PreTrain pt;
+  guint post;
+
+  pre_train_init (run, pre, MIN (job->lo, 0), MAX (job->hi, job->ap_hi),
+                  &pt);
+  if (pt.n >= MAX (run->params->min_pre_aps, 1))
+    for (post = 0; post < run->n_channels; post++)
+      {
+        PairTest test = { 0 };
+
+        if (post == pre || res->access[post] != IMP_ACCESS_INTRACELLULAR)
+          continue;
+        test.pre = pre;
+        test.post = post;
+        run_test (&pt, run->e_times[post], job->lo, job->hi, job->screen_p,
+                  surrogates, &test, TEST_E);
+        run_test (&pt, run->i_times[post], job->lo, job->hi, job->screen_p,
+                  surrogates, &test, TEST_I);
+        run_test (&pt, run->ap_times[post], job->lo, job->ap_hi,
+                  job->screen_p, surrogates, &test, TEST_AP);
+        test.p_pair = MIN (1.0, 2.0 * MIN (test.p[TEST_E], test.p[TEST_I]));
+        g_array_append_val (tests, test);
+      }
+  pre_train_clear (&pt);
+  job->tests[item] = tests;
+}
+
+static void
+correlate_progress (gpointer data,
+                    guint    finished)
+{
+  CorrelateJob *job = data;
+
+  report (job->run,
+          PROGRESS_DETECT + PROGRESS_PAIRS * finished / MAX (job->n_pre, 1),
+          "Correlating pairs");
+}
+
 static gboolean
 correlate_all (Run     *run,
                GError **error)
 {
   const ImpAnalysisParams *p = run->params;
   ImpAnalysisResult *res = run->result;
-  gint64 lo = (gint64) ceil (p->latency_min_ms * run->fs / 1000.0);
-  gint64 hi = (gint64) floor (p->latency_max_ms * run->fs / 1000.0);
-  gint64 ap_hi = (gint64) floor (p->window_post_ms * run->fs / 1000.0);
+  CorrelateJob job = { run };
+  gboolean ok;
+  guint pre, i;
+
+  job.lo = (gint64) ceil (p->latency_min_ms * run->fs / 1000.0);
+  job.hi = (gint64) floor (p->latency_max_ms * run->fs / 1000.0);
+  job.ap_hi = (gint64) floor (p->window_post_ms * run->fs / 1000.0);
   /* Surrogates only where the p-value could matter: a pair above both
    * alpha and candidate_p_max is neither significant nor listed. */
-  double screen_p = MAX (SCREEN_P_MIN, MAX (p->alpha, p->candidate_p_max));
-  g_autofree guint64 *surrogates = g_new (guint64, p->n_surrogates);
-  guint n_pre = 0, done = 0, pre, post;
-
+  job.screen_p = MAX (SCREEN_P_MIN, MAX (p->alpha, p->candidate_p_max));
+  job.pres = g_new (guint, MAX (run->n_channels, 1));
   for (pre = 0; pre < run->n_channels; pre++)
     if (res->access[pre] == IMP_ACCESS_INTRACELLULAR
         && res->aps[pre]->len >= MAX (p->min_pre_aps, 1))
-      n_pre++;
+      job.pres[job.n_pre++] = pre;
+  job.tests = g_new0 (GArray *, MAX (job.n_pre, 1));
 
-  for (pre = 0; pre < run->n_channels; pre++)
+  parallel_for (job.n_pre, correlate_item, &job, run->cancellable,
+                correlate_progress, &job);
+
+  ok = !g_cancellable_set_error_if_cancelled (run->cancellable, error);
+  for (i = 0; i < job.n_pre; i++)
     {
-      PreTrain pt;
-
-      if (res->access[pre] != IMP_ACCESS_INTRACELLULAR
-          || res->aps[pre]->len < MAX (p->min_pre_aps, 1))
+      if (job.tests[i] == NULL)
         continue;
-      if (g_cancellable_set_error_if_cancelled (run->cancellable, error))
-        return FALSE;
-
-      pre_train_init (run, pre, MIN (lo, 0), MAX (hi, ap_hi), &pt);
-      if (pt.n >= MAX (p->min_pre_aps, 1))
-        for (post = 0; post < run->n_channels; post++)
-          {
-            PairTest test = { 0 };
-
-            if (post == pre || res->access[post] != IMP_ACCESS_INTRACELLULAR)
-              continue;
-            test.pre = pre;
-            test.post = post;
-            run_test (&pt, run->e_times[post], lo, hi, screen_p, surrogates,
-                      &test, TEST_E);
-            run_test (&pt, run->i_times[post], lo, hi, screen_p, surrogates,
-                      &test, TEST_I);
-            run_test (&pt, run->ap_times[post], lo, ap_hi, screen_p,
-                      surrogates, &test, TEST_AP);
-            test.p_pair = MIN (1.0, 2.0 * MIN (test.p[TEST_E],
-                                               test.p[TEST_I]));
-            g_array_append_val (run->tests, test);
-          }
-      pre_train_clear (&pt);
-
-      done++;
-      report (run, PROGRESS_DETECT + PROGRESS_PAIRS * done / MAX (n_pre, 1),
-              "Correlating pairs");
+      if (ok)
+        g_array_append_vals (run->tests, job.tests[i]->data,
+                             job.tests[i]->len);
+      g_array_unref (job.tests[i]);
     }
-
-  return TRUE;
+  g_free (job.tests);
+  g_free (job.pres);
+  return ok;
 }
 
 static void
