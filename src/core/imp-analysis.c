@@ -1137,6 +1137,24 @@ measure_average (Run          *run,
   return peak;
 }
 
+/* From the per-trial sums of the pre-AP shift (@shift: sum, sum of
+ * squares), whether the response starts before the AP. */
+static void
+judge_artefact (ImpCandidate *c,
+                const double *shift)
+{
+  double mean, var;
+
+  if (c->n_trials < 2)
+    return;
+  mean = shift[0] / c->n_trials;
+  var = (shift[1] - shift[0] * mean) / (c->n_trials - 1);
+  c->pre_ap_shift_mv = mean;
+  c->artefact = fabs (mean) > ARTEFACT_FRACTION * fabs (c->amplitude_mv)
+                && fabs (mean) > ARTEFACT_T * sqrt (MAX (var, 0.0)
+                                                    / c->n_trials);
+}
+
 static gboolean
 measure_block (Run        *run,
                GPtrArray  *candidates,
@@ -1220,16 +1238,9 @@ measure_block (Run        *run,
     {
       ImpCandidate *c = g_ptr_array_index (candidates, i);
       double *shift = g_hash_table_lookup (shifts, c);
-      double mean, var;
 
-      if (shift == NULL || c->n_trials < 2)
-        continue;
-      mean = shift[0] / c->n_trials;
-      var = (shift[1] - shift[0] * mean) / (c->n_trials - 1);
-      c->pre_ap_shift_mv = mean;
-      c->artefact = fabs (mean) > ARTEFACT_FRACTION * fabs (c->amplitude_mv)
-                    && fabs (mean) > ARTEFACT_T * sqrt (MAX (var, 0.0)
-                                                        / c->n_trials);
+      if (shift != NULL)
+        judge_artefact (c, shift);
     }
   return TRUE;
 }

@@ -553,6 +553,28 @@ set_metadata (ImpNativeWriter    *writer,
 #undef SET_DOUBLE
 }
 
+/* Neuron i sits at column i mod side, row i div side. */
+static void
+describe_channels (ImpNativeWriter *writer,
+                   const Sim       *sim,
+                   guint            side)
+{
+  double pitch = sim->params->electrode_pitch_um;
+  guint i;
+
+  for (i = 0; i < sim->n; i++)
+    {
+      g_autofree char *label = channel_label (i, side);
+
+      imp_native_writer_set_channel (writer, i, label, "mV",
+                                     sim->neurons[i].gain, 0.0,
+                                     (i % side) * pitch, (i / side) * pitch,
+                                     sim->neurons[i].access
+                                     ? IMP_ACCESS_INTRACELLULAR
+                                     : IMP_ACCESS_EXTRACELLULAR);
+    }
+}
+
 static gboolean
 write_truth (const Sim   *sim,
              const char  *path,
@@ -677,18 +699,7 @@ imp_simulate (const ImpSimParams  *params,
 
   sim_init (&sim, params);
   side = (guint) ceil (sqrt ((double) sim.n));
-  for (i = 0; i < sim.n; i++)
-    {
-      g_autofree char *label = channel_label (i, side);
-
-      imp_native_writer_set_channel (writer, i, label, "mV",
-                                     sim.neurons[i].gain, 0.0,
-                                     (i % side) * params->electrode_pitch_um,
-                                     (i / side) * params->electrode_pitch_um,
-                                     sim.neurons[i].access
-                                     ? IMP_ACCESS_INTRACELLULAR
-                                     : IMP_ACCESS_EXTRACELLULAR);
-    }
+  describe_channels (writer, &sim, side);
   set_metadata (writer, params, &sim);
   g_debug ("Simulating %u neurons, %u synapses, %" G_GINT64_FORMAT
            " samples", sim.n, sim.synapses->len, sim.n_samples);
