@@ -44,7 +44,7 @@
 #define BURST_ISI_MIN_MS   5.0
 #define BURST_ISI_MAX_MS   8.0
 #define RATE_SHAPE         4.0    /* gamma shape of the spread of rates */
-#define DRIVE_THRESHOLD_MV 7.0
+#define DRIVE_THRESHOLD_MV 5.0
 #define DRIVE_SLOPE_MV     3.0
 #define DRIVE_MAX_HZ       300.0
 #define DRIFT_TAU_S        2.0
