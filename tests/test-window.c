@@ -13,6 +13,7 @@
 #include "imp-application.h"
 #include "imp-session.h"
 #include "imp-simulate.h"
+#include "imp-trace-cache.h"
 #include "imp-traces-view.h"
 #include "imp-window.h"
 
@@ -415,6 +416,169 @@ test_session_notify (void)
   g_assert_finalize_object (session);
 }
 
+/* Trace cache */
+
+static void
+reference_min_max (ImpRecording *recording,
+                   guint         channel,
+                   gint64        start,
+                   gint64        n,
+                   float        *min,
+                   float        *max)
+{
+  g_autofree float *values = g_new (float, n);
+  g_autoptr(GError) error = NULL;
+
+  imp_recording_read (recording, channel, 1, start, n, values, &error);
+  g_assert_no_error (error);
+
+  *min = *max = values[0];
+  for (gint64 i = 1; i < n; i++)
+    {
+      *min = MIN (*min, values[i]);
+      *max = MAX (*max, values[i]);
+    }
+}
+
+static void
+test_trace_cache_exact (void)
+{
+  g_autoptr(ImpRecording) recording = NULL;
+  g_autoptr(ImpTraceCache) cache = NULL;
+  g_autoptr(GError) error = NULL;
+  guint channels[] = { 0, 1, 2, 5, 7 };
+  gint64 n_samples;
+  float min, max;
+
+  recording = imp_recording_open (recording_path, &error);
+  g_assert_no_error (error);
+  cache = imp_trace_cache_new (recording);
+  n_samples = imp_recording_get_n_samples (recording);
+
+  /* Up to IMP_TRACE_CACHE_EXACT samples a column, every sample counts. */
+  for (guint level = 0; (1u << level) <= IMP_TRACE_CACHE_EXACT; level++)
+    {
+      gint64 spc = G_GINT64_CONSTANT (1) << level;
+      gboolean complete;
+      gint64 first, end;
+
+      imp_trace_cache_set_level (cache, level);
+      end = imp_trace_cache_get_n_columns (cache);
+      first = end - 700;
+      g_assert_cmpuint (imp_trace_cache_get_level (cache), ==, level);
+      g_assert_cmpint (end, ==, (n_samples + spc - 1) / spc);
+      imp_trace_cache_fetch (cache, channels, G_N_ELEMENTS (channels),
+                             first, end + 10, G_MAXINT64, &complete, &error);
+      g_assert_no_error (error);
+      g_assert_true (complete);
+
+      for (guint k = 0; k < G_N_ELEMENTS (channels); k++)
+        for (gint64 c = first; c < end; c += 37)
+          {
+            float ref_min, ref_max;
+
+            g_assert_true (imp_trace_cache_get_column (cache, channels[k], c,
+                                                       &min, &max));
+            reference_min_max (recording, channels[k], c * spc,
+                               MIN (spc, n_samples - c * spc),
+                               &ref_min, &ref_max);
+            g_assert_cmpfloat (min, ==, ref_min);
+            g_assert_cmpfloat (max, ==, ref_max);
+          }
+
+      /* Channels and columns outside the request are not read. */
+      g_assert_false (imp_trace_cache_get_column (cache, 3, first,
+                                                  &min, &max));
+      g_assert_false (imp_trace_cache_get_column (cache, 0, first - 300,
+                                                  &min, &max));
+    }
+}
+
+static void
+test_trace_cache_bounded (void)
+{
+  g_autoptr(ImpRecording) recording = NULL;
+  g_autoptr(ImpTraceCache) cache = NULL;
+  g_autoptr(ImpAnalysisResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  ImpAnalysisParams params;
+  guint channels[12];
+  guint n_channels;
+  guint64 n_aps = 0;
+  guint64 budget;
+  gint64 n_columns;
+  gboolean complete;
+  guint level;
+
+  recording = imp_recording_open (recording_path, &error);
+  g_assert_no_error (error);
+  n_channels = MIN (imp_recording_get_n_channels (recording), 12);
+  for (guint k = 0; k < n_channels; k++)
+    channels[k] = k;
+
+  /* The whole recording on about 1000 pixel columns. */
+  level = imp_trace_cache_level_for (imp_recording_get_n_samples (recording)
+                                     / 1000.0);
+  g_assert_cmpuint (1u << level, >, IMP_TRACE_CACHE_EXACT);
+
+  cache = imp_trace_cache_new (recording);
+  imp_trace_cache_set_level (cache, level);
+  n_columns = imp_trace_cache_get_n_columns (cache);
+  g_assert_cmpint (n_columns, >=, 1000);
+  g_assert_cmpint (n_columns, <=, 2000);
+
+  imp_trace_cache_fetch (cache, channels, n_channels, 0, n_columns,
+                         G_MAXINT64, &complete, &error);
+  g_assert_no_error (error);
+  g_assert_true (complete);
+  budget = (guint64) IMP_TRACE_CACHE_STRIDE * n_columns * n_channels;
+  g_assert_cmpuint (imp_trace_cache_get_samples_read (cache), <=, budget);
+
+  /* A second fetch of the same columns reads nothing. */
+  imp_trace_cache_fetch (cache, channels, n_channels, 0, n_columns,
+                         G_MAXINT64, &complete, &error);
+  g_assert_cmpuint (imp_trace_cache_get_samples_read (cache), <=, budget);
+
+  /* With the APs known, each spike is read, and still within bounds. */
+  imp_analysis_params_init_default (&params);
+  result = imp_analysis_run (recording, &params, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  imp_trace_cache_set_result (cache, result);
+  for (guint k = 0; k < n_channels; k++)
+    n_aps += result->aps[k]->len;
+
+  imp_trace_cache_fetch (cache, channels, n_channels, 0, n_columns,
+                         G_MAXINT64, &complete, &error);
+  g_assert_no_error (error);
+  g_assert_true (complete);
+  g_assert_cmpuint (imp_trace_cache_get_samples_read (cache), <=,
+                    2 * budget + IMP_TRACE_CACHE_STRIDE * n_aps);
+
+  for (guint k = 0; k < n_channels; k++)
+    {
+      GArray *aps = imp_trace_cache_get_ap_samples (cache, k);
+
+      g_assert_nonnull (aps);
+      g_assert_cmpuint (aps->len, ==, result->aps[k]->len);
+      for (guint i = 0; i < aps->len; i++)
+        {
+          gint64 sample = g_array_index (aps, gint64, i);
+          float peak, min, max;
+
+          g_assert_true (i == 0 ||
+                         sample >= g_array_index (aps, gint64, i - 1));
+          reference_min_max (recording, k, sample, 1, &peak, &peak);
+          g_assert_true (imp_trace_cache_get_column (cache, k,
+                                                     sample >> level,
+                                                     &min, &max));
+          /* The first AP of a column is always inside what was read. */
+          if (i == 0 ||
+              g_array_index (aps, gint64, i - 1) >> level != sample >> level)
+            g_assert_cmpfloat (max, >=, peak);
+        }
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -449,6 +613,8 @@ main (int   argc,
   g_assert_no_error (error);
 
   g_test_add_func ("/app/Session/notify", test_session_notify);
+  g_test_add_func ("/app/TraceCache/exact", test_trace_cache_exact);
+  g_test_add_func ("/app/TraceCache/bounded", test_trace_cache_bounded);
   g_test_add_func ("/app/Window/views", test_window_views);
   g_test_add_func ("/app/Window/open", test_window_open);
   g_test_add_func ("/app/Window/selection", test_window_selection);

@@ -12,6 +12,7 @@
 
 #include <glib/gi18n.h>
 
+#include "imp-trace-cache.h"
 #include "imp-traces-view.h"
 #include "imp-types.h"
 
@@ -25,26 +26,10 @@
 #define BASELINE_FRAC  0.6   /* where a channel's baseline sits in its row */
 #define MIN_FIT_RANGE  4.0   /* smallest range fitted to a row, in units */
 
-/* Data are cached as min/max columns of 2^level samples, in blocks of
- * BLOCK_COLS columns, so that panning reuses what was read. Columns of up
- * to EXACT_SPP samples are read whole; wider ones read STRIDE_READ samples
- * each, so a frame never reads more than a few samples per pixel. */
-#define BLOCK_COLS     256
-#define EXACT_SPP      8
-#define STRIDE_READ    8
-#define MAX_BLOCKS     4096
-#define MAX_RUN        64
 #define FETCH_BUDGET_US 8000
 
 #define INITIAL_SPAN_S 5.0
 #define MAX_PX_PER_SAMPLE 16.0
-
-typedef struct
-{
-  guint n_cols;
-  float min[BLOCK_COLS];
-  float max[BLOCK_COLS];
-} TraceBlock;
 
 struct _ImpTracesView
 {
@@ -63,17 +48,13 @@ struct _ImpTracesView
   double             span;          /* visible samples */
   double             gain;          /* pixels per unit */
   gboolean           gain_auto;
+  int                fit_channel;   /* the channel to fit, or -1 for all */
   guint             *order;         /* row -> channel */
   int                pre;
   int                post;
 
-  /* analysis events, sorted by sample, per channel */
-  GArray           **ap_samples;
-  guint              n_event_channels;
-
-  /* min/max cache for the current level */
-  GHashTable        *blocks;
-  guint              level;
+  /* what was read, and the analysis's APs per channel */
+  ImpTraceCache     *cache;
   gboolean           read_failed;
   guint              tick_id;
 
@@ -247,164 +228,20 @@ imp_traces_view_update_adjustment (ImpTracesView *self)
 
 /* Cache */
 
-static guint64
-block_key (guint  channel,
-           gint64 block)
-{
-  return ((guint64) channel << 40) | (guint64) block;
-}
-
-static void
-imp_traces_view_clear_cache (ImpTracesView *self)
-{
-  g_hash_table_remove_all (self->blocks);
-}
-
-static guint
-level_for_spp (double spp)
-{
-  guint level = 0;
-
-  while (level < 40 && (double) (G_GINT64_CONSTANT (2) << level) <= spp)
-    level++;
-
-  return level;
-}
-
-/* The first AP of @channel in [start, start + length), or -1. */
 static gint64
-find_ap (ImpTracesView *self,
-         guint          channel,
-         gint64         start,
-         gint64         length)
+column_width (ImpTracesView *self)
 {
-  GArray *aps;
-  guint lo = 0;
-  guint hi;
-
-  if (channel >= self->n_event_channels)
-    return -1;
-
-  aps = self->ap_samples[channel];
-  hi = aps->len;
-  while (lo < hi)
-    {
-      guint mid = (lo + hi) / 2;
-
-      if (g_array_index (aps, gint64, mid) < start)
-        lo = mid + 1;
-      else
-        hi = mid;
-    }
-
-  if (lo < aps->len && g_array_index (aps, gint64, lo) < start + length)
-    return g_array_index (aps, gint64, lo);
-
-  return -1;
+  return G_GINT64_CONSTANT (1) << imp_trace_cache_get_level (self->cache);
 }
 
-static void
-min_max (const float *values,
-         gint64       n,
-         float       *out_min,
-         float       *out_max)
+static GArray *
+ap_samples (ImpTracesView *self,
+            int            channel)
 {
-  float lo = values[0];
-  float hi = values[0];
+  if (self->cache == NULL || channel < 0)
+    return NULL;
 
-  for (gint64 i = 1; i < n; i++)
-    {
-      lo = MIN (lo, values[i]);
-      hi = MAX (hi, values[i]);
-    }
-
-  *out_min = lo;
-  *out_max = hi;
-}
-
-/* Fills @blocks[0..n_run) with block @block of the adjacent channels
- * @first ... @first + @n_run - 1. Channels are read together, since one
- * read of several channels costs about as much as a read of one. */
-static gboolean
-imp_traces_view_read_blocks (ImpTracesView  *self,
-                             guint           first,
-                             guint           n_run,
-                             gint64          block,
-                             TraceBlock    **blocks,
-                             GError        **error)
-{
-  gint64 n_samples = imp_recording_get_n_samples (self->recording);
-  gint64 spc = G_GINT64_CONSTANT (1) << self->level;
-  gint64 start = block * BLOCK_COLS * spc;
-  gint64 n_cols = MIN (BLOCK_COLS, (n_samples - start + spc - 1) / spc);
-  g_autofree float *buffer = NULL;
-
-  g_assert (start < n_samples);
-
-  for (guint k = 0; k < n_run; k++)
-    blocks[k]->n_cols = n_cols;
-
-  /* Narrow columns: read them whole. */
-  if (spc <= EXACT_SPP)
-    {
-      gint64 n = MIN (n_cols * spc, n_samples - start);
-
-      buffer = g_new (float, n_run * n);
-      if (!imp_recording_read (self->recording, first, n_run, start, n,
-                               buffer, error))
-        return FALSE;
-
-      for (guint k = 0; k < n_run; k++)
-        for (gint64 c = 0; c < n_cols; c++)
-          min_max (buffer + k * n + c * spc, MIN (spc, n - c * spc),
-                   &blocks[k]->min[c], &blocks[k]->max[c]);
-      return TRUE;
-    }
-
-  /* Wide columns: a few samples from the middle of each, or around an
-   * action potential where a channel has one, so that it is not missed. */
-  buffer = g_new (float, n_run * STRIDE_READ);
-  for (gint64 c = 0; c < n_cols; c++)
-    {
-      gint64 col = start + c * spc;
-      gint64 length = MIN (spc, n_samples - col);
-      gint64 width = MIN (STRIDE_READ, length);
-
-      if (!imp_recording_read (self->recording, first, n_run,
-                               col + (length - width) / 2, width,
-                               buffer, error))
-        return FALSE;
-
-      for (guint k = 0; k < n_run; k++)
-        {
-          gint64 ap = find_ap (self, first + k, col, length);
-
-          if (ap >= 0)
-            {
-              gint64 pos = CLAMP (ap - width / 2, col, col + length - width);
-
-              if (!imp_recording_read (self->recording, first + k, 1,
-                                       pos, width, buffer + k * width,
-                                       error))
-                return FALSE;
-            }
-
-          min_max (buffer + k * width, width,
-                   &blocks[k]->min[c], &blocks[k]->max[c]);
-        }
-    }
-
-  return TRUE;
-}
-
-static const TraceBlock *
-imp_traces_view_lookup_block (ImpTracesView *self,
-                              guint          channel,
-                              gint64         block)
-{
-  guint64 key = block_key (channel, block);
-
-  return g_hash_table_lookup (self->blocks, &key);
+  return imp_trace_cache_get_ap_samples (self->cache, channel);
 }
 
 /* Visible rows [*first_row, *end_row) and level columns [*c0, *c1). */
@@ -417,7 +254,7 @@ imp_traces_view_visible (ImpTracesView *self,
 {
   double value = gtk_adjustment_get_value (self->vadj);
   gint64 n_samples = imp_recording_get_n_samples (self->recording);
-  gint64 spc = G_GINT64_CONSTANT (1) << self->level;
+  gint64 spc = column_width (self);
   double end = MIN (self->t0 + self->span, n_samples);
 
   *first_row = (guint) MAX (0, floor (value));
@@ -427,108 +264,40 @@ imp_traces_view_visible (ImpTracesView *self,
   *c1 = MIN ((n_samples + spc - 1) / spc, (gint64) ceil (end / spc) + 1);
 }
 
-static gint
-compare_guint (gconstpointer a,
-               gconstpointer b)
-{
-  guint ia = *(const guint *) a;
-  guint ib = *(const guint *) b;
-
-  return (ia > ib) - (ia < ib);
-}
-
-/* Reads block @block of the visible channels that lack it, for at most
- * until @deadline. Returns TRUE when they all have it. */
-static gboolean
-imp_traces_view_fetch_block (ImpTracesView *self,
-                             gint64         block,
-                             guint          first_row,
-                             guint          end_row,
-                             gint64         deadline)
-{
-  g_autoptr(GArray) missing = g_array_new (FALSE, FALSE, sizeof (guint));
-  TraceBlock *blocks[MAX_RUN];
-  guint i = 0;
-
-  for (guint row = first_row; row < end_row; row++)
-    if (imp_traces_view_lookup_block (self, self->order[row], block) == NULL)
-      g_array_append_val (missing, self->order[row]);
-  g_array_sort (missing, compare_guint);
-
-  while (i < missing->len)
-    {
-      g_autoptr(GError) error = NULL;
-      guint first = g_array_index (missing, guint, i);
-      guint n_run = 1;
-
-      if (g_get_monotonic_time () > deadline)
-        return FALSE;
-
-      while (i + n_run < missing->len && n_run < MAX_RUN &&
-             g_array_index (missing, guint, i + n_run) == first + n_run)
-        n_run++;
-
-      for (guint k = 0; k < n_run; k++)
-        blocks[k] = g_new0 (TraceBlock, 1);
-
-      if (!imp_traces_view_read_blocks (self, first, n_run, block, blocks,
-                                        &error))
-        {
-          /* One warning, not one per frame; the view stays usable. */
-          g_warning ("Failed to read channels %u to %u: %s",
-                     first, first + n_run - 1, error->message);
-          self->read_failed = TRUE;
-          for (guint k = 0; k < n_run; k++)
-            g_free (blocks[k]);
-          return TRUE;
-        }
-
-      for (guint k = 0; k < n_run; k++)
-        {
-          guint64 *key = g_new (guint64, 1);
-
-          *key = block_key (first + k, block);
-          g_hash_table_insert (self->blocks, key, blocks[k]);
-        }
-
-      i += n_run;
-    }
-
-  return TRUE;
-}
-
-/* Reads missing blocks of the visible area for at most @budget_us.
+/* Reads missing columns of the visible area for at most @budget_us.
  * Returns TRUE when everything visible is cached. */
 static gboolean
 imp_traces_view_fetch (ImpTracesView *self,
                        gint64         budget_us)
 {
-  gint64 deadline = g_get_monotonic_time () + budget_us;
+  g_autoptr(GError) error = NULL;
   guint first_row, end_row;
   gint64 c0, c1;
+  gboolean complete;
   guint level;
 
-  if (self->recording == NULL || self->read_failed)
+  if (self->cache == NULL || self->read_failed)
     return TRUE;
 
-  level = level_for_spp (samples_per_pixel (self));
-  if (level != self->level)
-    {
-      imp_traces_view_clear_cache (self);
-      self->level = level;
-    }
-  if (g_hash_table_size (self->blocks) > MAX_BLOCKS)
-    imp_traces_view_clear_cache (self);
+  level = imp_trace_cache_level_for (samples_per_pixel (self));
+  imp_trace_cache_set_level (self->cache, level);
 
   imp_traces_view_visible (self, &first_row, &end_row, &c0, &c1);
-  if (c1 <= c0)
+  if (end_row <= first_row)
     return TRUE;
 
-  for (gint64 b = c0 / BLOCK_COLS; b <= (c1 - 1) / BLOCK_COLS; b++)
-    if (!imp_traces_view_fetch_block (self, b, first_row, end_row, deadline))
-      return FALSE;
+  if (!imp_trace_cache_fetch (self->cache, self->order + first_row,
+                              end_row - first_row, c0, c1,
+                              g_get_monotonic_time () + budget_us,
+                              &complete, &error))
+    {
+      /* One warning, not one per frame; the view stays usable. */
+      g_warning ("Failed to read the recording: %s", error->message);
+      self->read_failed = TRUE;
+      return TRUE;
+    }
 
-  return TRUE;
+  return complete;
 }
 
 /* Statistics of what is shown */
@@ -554,10 +323,13 @@ compare_double (const void *a,
 }
 
 /* The channel's baseline (median of column midpoints) and its extent
- * above and below it, over the visible columns that are cached. */
+ * above and below it, over the visible columns that are cached. A robust
+ * extent leaves out the brief peaks (action potentials) of the top and
+ * bottom 2 % of columns. */
 static gboolean
 imp_traces_view_channel_stats (ImpTracesView *self,
                                guint          channel,
+                               gboolean       robust,
                                double        *baseline,
                                double        *above,
                                double        *below)
@@ -565,25 +337,23 @@ imp_traces_view_channel_stats (ImpTracesView *self,
   guint first_row, end_row;
   gint64 c0, c1;
   g_autoptr(GArray) mids = g_array_new (FALSE, FALSE, sizeof (float));
-  float lo = G_MAXFLOAT;
-  float hi = -G_MAXFLOAT;
+  g_autoptr(GArray) mins = g_array_new (FALSE, FALSE, sizeof (float));
+  g_autoptr(GArray) maxs = g_array_new (FALSE, FALSE, sizeof (float));
+  guint lo, hi;
 
   imp_traces_view_visible (self, &first_row, &end_row, &c0, &c1);
 
   for (gint64 c = c0; c < c1; c++)
     {
-      const TraceBlock *block;
-      guint i = c % BLOCK_COLS;
-      float mid;
+      float min, max, mid;
 
-      block = imp_traces_view_lookup_block (self, channel, c / BLOCK_COLS);
-      if (block == NULL || i >= block->n_cols)
+      if (!imp_trace_cache_get_column (self->cache, channel, c, &min, &max))
         continue;
 
-      mid = 0.5f * (block->min[i] + block->max[i]);
+      mid = 0.5f * (min + max);
       g_array_append_val (mids, mid);
-      lo = MIN (lo, block->min[i]);
-      hi = MAX (hi, block->max[i]);
+      g_array_append_val (mins, min);
+      g_array_append_val (maxs, max);
     }
 
   if (mids->len == 0)
@@ -591,38 +361,61 @@ imp_traces_view_channel_stats (ImpTracesView *self,
 
   qsort (mids->data, mids->len, sizeof (float), compare_float);
   *baseline = g_array_index (mids, float, mids->len / 2);
-  if (above != NULL)
-    *above = hi - *baseline;
-  if (below != NULL)
-    *below = *baseline - lo;
+  if (above == NULL || below == NULL)
+    return TRUE;
+
+  qsort (mins->data, mins->len, sizeof (float), compare_float);
+  qsort (maxs->data, maxs->len, sizeof (float), compare_float);
+  lo = robust ? mins->len / 50 : 0;
+  hi = robust ? maxs->len - 1 - maxs->len / 50 : maxs->len - 1;
+  *above = g_array_index (maxs, float, hi) - *baseline;
+  *below = *baseline - g_array_index (mins, float, lo);
 
   return TRUE;
 }
 
-/* A gain at which three channels in four fit their rows. */
+static double
+fit_gain_to (double height,
+             double above,
+             double below)
+{
+  /* Noise alone should not fill a row. */
+  above = MAX (above, BASELINE_FRAC * MIN_FIT_RANGE);
+  below = MAX (below, (1 - BASELINE_FRAC) * MIN_FIT_RANGE);
+
+  return MIN ((BASELINE_FRAC * height - 4) / above,
+              ((1 - BASELINE_FRAC) * height - 4) / below);
+}
+
+/* With a channel to fit, a gain at which its subthreshold activity fills
+ * its row; otherwise one at which three channels in four fit theirs. */
 static void
 imp_traces_view_fit_gain (ImpTracesView *self)
 {
   guint first_row, end_row;
   gint64 c0, c1;
   double h = row_height (self);
+  double baseline, above, below, gain;
   g_autoptr(GArray) gains = g_array_new (FALSE, FALSE, sizeof (double));
+
+  if (self->fit_channel >= 0)
+    {
+      if (imp_traces_view_channel_stats (self, self->fit_channel, TRUE,
+                                         &baseline, &above, &below) &&
+          (gain = fit_gain_to (h, above, below)) > 0)
+        self->gain = gain;
+      return;
+    }
 
   imp_traces_view_visible (self, &first_row, &end_row, &c0, &c1);
 
   for (guint row = first_row; row < end_row; row++)
     {
-      double baseline, above, below, gain;
-
-      if (!imp_traces_view_channel_stats (self, self->order[row],
+      if (!imp_traces_view_channel_stats (self, self->order[row], FALSE,
                                           &baseline, &above, &below))
         continue;
 
-      /* Noise alone should not fill a row. */
-      above = MAX (above, BASELINE_FRAC * MIN_FIT_RANGE);
-      below = MAX (below, (1 - BASELINE_FRAC) * MIN_FIT_RANGE);
-      gain = MIN ((BASELINE_FRAC * h - 4) / above,
-                  ((1 - BASELINE_FRAC) * h - 4) / below);
+      gain = fit_gain_to (h, above, below);
       if (gain > 0)
         g_array_append_val (gains, gain);
     }
@@ -943,6 +736,25 @@ draw_sweeps (ImpTracesView *self,
     }
 }
 
+/* Closes the envelope of columns [first, end) of @ys: maxima forwards,
+ * minima backwards. At high zoom the two coincide and it is a line. */
+static void
+add_envelope (cairo_t      *cr,
+              const double *xs,
+              const double *tops,
+              const double *bottoms,
+              guint         first,
+              guint         end)
+{
+  for (guint k = first; k < end; k++)
+    cairo_line_to (cr, xs[k], tops[k]);
+  for (guint k = end; k > first; k--)
+    cairo_line_to (cr, xs[k - 1], bottoms[k - 1]);
+  cairo_close_path (cr);
+  cairo_new_sub_path (cr);
+}
+
+/* Draws @channel's columns with its @baseline at @base_y. */
 static void
 draw_trace (ImpTracesView *self,
             cairo_t       *cr,
@@ -952,62 +764,44 @@ draw_trace (ImpTracesView *self,
 {
   guint first_row, end_row;
   gint64 c0, c1;
-  gint64 spc = G_GINT64_CONSTANT (1) << self->level;
-  double spp = samples_per_pixel (self);
-  gint64 run_start = -1;
+  gint64 spc = column_width (self);
+  double centre = spc > 1 ? spc / 2.0 : 0;
+  g_autofree double *xs = NULL;
+  g_autofree double *tops = NULL;
+  g_autofree double *bottoms = NULL;
+  guint n = 0;
+  guint run = 0;
 
   imp_traces_view_visible (self, &first_row, &end_row, &c0, &c1);
+  if (c1 <= c0)
+    return;
 
-  /* Each run of cached columns is one closed envelope: maxima forwards,
-   * minima backwards. At high zoom the two coincide and it is a line. */
-  for (gint64 c = c0; c <= c1; c++)
+  xs = g_new (double, c1 - c0);
+  tops = g_new (double, c1 - c0);
+  bottoms = g_new (double, c1 - c0);
+
+  /* Each run of cached columns is one closed envelope. */
+  for (gint64 c = c0; c < c1; c++)
     {
-      const TraceBlock *block = NULL;
-      gboolean have = FALSE;
+      float min, max;
 
-      if (c < c1)
+      if (!imp_trace_cache_get_column (self->cache, channel, c, &min, &max))
         {
-          block = imp_traces_view_lookup_block (self, channel,
-                                                c / BLOCK_COLS);
-          have = block != NULL && (c % BLOCK_COLS) < block->n_cols;
+          if (n > run)
+            add_envelope (cr, xs, tops, bottoms, run, n);
+          run = n;
+          continue;
         }
 
-      if (have && run_start < 0)
-        run_start = c;
-
-      if (!have && run_start >= 0)
-        {
-          for (gint64 k = run_start; k < c; k++)
-            {
-              const TraceBlock *b;
-              double x;
-
-              b = imp_traces_view_lookup_block (self, channel,
-                                                k / BLOCK_COLS);
-              x = sample_to_x (self, k * spc + (spc > 1 ? spc / 2.0 : 0));
-              cairo_line_to (cr, x,
-                             base_y - (b->max[k % BLOCK_COLS] - baseline) *
-                                      self->gain);
-            }
-          for (gint64 k = c - 1; k >= run_start; k--)
-            {
-              const TraceBlock *b;
-              double x;
-
-              b = imp_traces_view_lookup_block (self, channel,
-                                                k / BLOCK_COLS);
-              x = sample_to_x (self, k * spc + (spc > 1 ? spc / 2.0 : 0));
-              cairo_line_to (cr, x,
-                             base_y - (b->min[k % BLOCK_COLS] - baseline) *
-                                      self->gain);
-            }
-          cairo_close_path (cr);
-          cairo_new_sub_path (cr);
-          run_start = -1;
-        }
+      xs[n] = sample_to_x (self, c * spc + centre);
+      tops[n] = base_y - (max - baseline) * self->gain;
+      bottoms[n] = base_y - (min - baseline) * self->gain;
+      n++;
     }
+  if (n > run)
+    add_envelope (cr, xs, tops, bottoms, run, n);
 
-  cairo_set_line_width (cr, spp < 1 ? 1.25 : 1.0);
+  cairo_set_line_width (cr, samples_per_pixel (self) < 1 ? 1.25 : 1.0);
   cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
   cairo_fill_preserve (cr);
   cairo_stroke (cr);
@@ -1046,7 +840,7 @@ draw_events (ImpTracesView *self,
   gint64 start = (gint64) floor (self->t0);
   gint64 end = (gint64) ceil (self->t0 + self->span);
 
-  if (self->result == NULL || channel >= self->n_event_channels)
+  if (self->result == NULL || self->result->n_channels != n_channels (self))
     return;
 
   /* PSPs: short ticks at the foot of the row, by sign. */
@@ -1068,7 +862,10 @@ draw_events (ImpTracesView *self,
     }
 
   /* APs: small downward triangles at the top of the row. */
-  aps = self->ap_samples[channel];
+  aps = ap_samples (self, channel);
+  if (aps == NULL)
+    return;
+
   set_source (cr, &palette->ap, 1.0);
   for (guint i = lower_bound (aps, start); i < aps->len; i++)
     {
@@ -1102,10 +899,10 @@ draw_pair_markers (ImpTracesView *self,
   double bottom = top + 2 * h;
   static const double dashes[] = { 3, 3 };
 
-  if (self->pre < 0 || (guint) self->pre >= self->n_event_channels)
+  aps = ap_samples (self, self->pre);
+  if (aps == NULL)
     return;
 
-  aps = self->ap_samples[self->pre];
   set_source (cr, &palette->accent, 0.7);
   cairo_set_line_width (cr, 1);
   cairo_set_dash (cr, dashes, G_N_ELEMENTS (dashes), 0);
@@ -1142,7 +939,7 @@ draw_row_label (ImpTracesView *self,
   const char *unit = info->unit != NULL ? info->unit : "";
   ImpAccess access = info->access;
 
-  if (self->result != NULL && channel < self->n_event_channels &&
+  if (self->result != NULL && channel < self->result->n_channels &&
       self->result->access != NULL)
     access = self->result->access[channel];
 
@@ -1202,8 +999,8 @@ draw_rows (ImpTracesView *self,
       double baseline = 0;
       gboolean have;
 
-      have = imp_traces_view_channel_stats (self, channel, &baseline,
-                                            NULL, NULL);
+      have = imp_traces_view_channel_stats (self, channel, FALSE,
+                                            &baseline, NULL, NULL);
 
       if ((int) channel == self->pre || (int) channel == self->post)
         {
@@ -1302,9 +1099,8 @@ draw_cursor (ImpTracesView *self,
   double bottom = top + trace_height (self);
   g_autofree char *time = NULL;
   g_autofree char *markup = NULL;
-  const TraceBlock *block;
-  gint64 spc = G_GINT64_CONSTANT (1) << self->level;
-  gint64 column = (gint64) floor (sample / spc);
+  gint64 column = (gint64) floor (sample / column_width (self));
+  float lo, hi;
   int row;
 
   if (!self->hover || x < GUTTER_WIDTH ||
@@ -1324,13 +1120,10 @@ draw_cursor (ImpTracesView *self,
   if (row < 0)
     return;
 
-  block = imp_traces_view_lookup_block (self, self->order[row],
-                                        column / BLOCK_COLS);
-  if (block != NULL && column % BLOCK_COLS < block->n_cols)
+  if (imp_trace_cache_get_column (self->cache, self->order[row], column,
+                                  &lo, &hi))
     {
       const ImpChannel *channel;
-      float lo = block->min[column % BLOCK_COLS];
-      float hi = block->max[column % BLOCK_COLS];
       g_autofree char *value = NULL;
 
       channel = imp_recording_get_channel (self->recording, self->order[row]);
@@ -1521,10 +1314,10 @@ imp_traces_view_step_pre_ap (ImpTracesView *self,
   gint64 centre = (gint64) (self->t0 + 0.25 * self->span);
   guint i;
 
-  if (self->pre < 0 || (guint) self->pre >= self->n_event_channels)
+  aps = ap_samples (self, self->pre);
+  if (aps == NULL)
     return;
 
-  aps = self->ap_samples[self->pre];
   i = lower_bound (aps, centre + (direction > 0 ? 1 : 0));
   if (direction < 0)
     {
@@ -1622,6 +1415,7 @@ key_pressed_cb (GtkEventControllerKey *controller,
 
     case GDK_KEY_a:
       self->gain_auto = TRUE;
+      self->fit_channel = self->post;
       imp_traces_view_queue_update (self);
       return TRUE;
 
@@ -1664,52 +1458,6 @@ imp_traces_view_reset_order (ImpTracesView *self)
 }
 
 static void
-imp_traces_view_clear_events (ImpTracesView *self)
-{
-  for (guint i = 0; i < self->n_event_channels; i++)
-    g_array_unref (self->ap_samples[i]);
-  g_clear_pointer (&self->ap_samples, g_free);
-  self->n_event_channels = 0;
-}
-
-static gint
-compare_gint64 (gconstpointer a,
-                gconstpointer b)
-{
-  gint64 ia = *(const gint64 *) a;
-  gint64 ib = *(const gint64 *) b;
-
-  return (ia > ib) - (ia < ib);
-}
-
-static void
-imp_traces_view_index_events (ImpTracesView *self)
-{
-  guint n;
-
-  imp_traces_view_clear_events (self);
-
-  if (self->result == NULL || self->result->aps == NULL ||
-      self->result->n_channels != n_channels (self))
-    return;
-
-  n = self->result->n_channels;
-  self->ap_samples = g_new0 (GArray *, n);
-  self->n_event_channels = n;
-
-  for (guint c = 0; c < n; c++)
-    {
-      GArray *aps = self->result->aps[c];
-
-      self->ap_samples[c] = g_array_new (FALSE, FALSE, sizeof (gint64));
-      for (guint i = 0; aps != NULL && i < aps->len; i++)
-        g_array_append_val (self->ap_samples[c],
-                            g_array_index (aps, ImpEvent, i).sample);
-      g_array_sort (self->ap_samples[c], compare_gint64);
-    }
-}
-
-static void
 recording_changed_cb (ImpTracesView *self)
 {
   ImpRecording *recording = imp_session_get_recording (self->session);
@@ -1719,10 +1467,13 @@ recording_changed_cb (ImpTracesView *self)
   if (recording != NULL)
     self->recording = imp_recording_ref (recording);
 
-  imp_traces_view_clear_cache (self);
+  g_clear_pointer (&self->cache, imp_trace_cache_free);
+  if (recording != NULL)
+    self->cache = imp_trace_cache_new (recording);
   imp_traces_view_reset_order (self);
   self->read_failed = FALSE;
   self->gain_auto = TRUE;
+  self->fit_channel = -1;
   self->gain = 1;
 
   if (recording != NULL)
@@ -1748,10 +1499,9 @@ result_changed_cb (ImpTracesView *self)
   if (result != NULL)
     self->result = imp_analysis_result_ref (result);
 
-  imp_traces_view_index_events (self);
-
-  /* Wide columns are read around the APs, which are now known. */
-  imp_traces_view_clear_cache (self);
+  /* Wide columns are read again, around the APs now known. */
+  if (self->cache != NULL)
+    imp_trace_cache_set_result (self->cache, self->result);
   imp_traces_view_queue_update (self);
 }
 
@@ -1761,6 +1511,7 @@ selected_changed_cb (ImpTracesView *self)
   ImpCandidate *candidate;
   guint n = n_channels (self);
   guint row = 0;
+  GArray *aps;
   double rate;
   double span;
 
@@ -1785,20 +1536,19 @@ selected_changed_cb (ImpTracesView *self)
 
   gtk_adjustment_set_value (self->vadj, 0);
 
-  /* Scale for the postsynaptic potentials around the APs, not for the
-   * APs themselves. */
+  /* Scale for the postsynaptic potentials, not for the APs. */
   self->gain_auto = TRUE;
+  self->fit_channel = self->post;
 
-  if ((guint) self->pre < self->n_event_channels &&
-      self->ap_samples[self->pre]->len > 0)
+  aps = ap_samples (self, self->pre);
+  if (aps != NULL && aps->len > 0)
     {
       rate = imp_recording_get_sample_rate (self->recording);
       span = 0.004 * (self->result->params.window_pre_ms +
                       self->result->params.window_post_ms) * rate;
       span = MAX (span, 0.1 * rate);
       imp_traces_view_set_view (self,
-                                g_array_index (self->ap_samples[self->pre],
-                                               gint64, 0) - 0.2 * span,
+                                g_array_index (aps, gint64, 0) - 0.2 * span,
                                 span);
     }
 
@@ -1870,10 +1620,9 @@ imp_traces_view_finalize (GObject *object)
 {
   ImpTracesView *self = IMP_TRACES_VIEW (object);
 
-  imp_traces_view_clear_events (self);
   g_clear_pointer (&self->result, imp_analysis_result_unref);
   g_clear_pointer (&self->recording, imp_recording_unref);
-  g_clear_pointer (&self->blocks, g_hash_table_unref);
+  g_clear_pointer (&self->cache, imp_trace_cache_free);
   g_clear_pointer (&self->order, g_free);
   g_clear_object (&self->vadj);
 
@@ -1954,9 +1703,8 @@ imp_traces_view_init (ImpTracesView *self)
   self->post = -1;
   self->gain = 1;
   self->gain_auto = TRUE;
+  self->fit_channel = -1;
   self->order = g_new0 (guint, 1);
-  self->blocks = g_hash_table_new_full (g_int64_hash, g_int64_equal,
-                                        g_free, g_free);
   self->vadj = g_object_ref_sink (gtk_adjustment_new (0, 0, 1, 1, 1, 1));
   g_signal_connect_object (self->vadj, "value-changed",
                            G_CALLBACK (adjustment_changed_cb), self,
