@@ -469,7 +469,7 @@ detect_all (Run     *run,
   pad = ms_to_samples (PAD_MS, run->fs);
   total = MAX (n_samples, 1) * (gint64) run->n_channels;
   buf = g_new (float, (gsize) MIN (BLOCK_CHANNELS, run->n_channels)
-                      * (gsize) (2 * block + 2 * pad));
+                      * (gsize) (block + block / 2 + 2 * pad));
 
   for (first = 0; first < run->n_channels; first += BLOCK_CHANNELS)
     {
