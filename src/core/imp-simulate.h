@@ -16,9 +16,10 @@ G_BEGIN_DECLS
 /* A simulated cultured network on an electrode grid, with ground truth. */
 typedef struct
 {
-  guint    n_neurons;          /* channels; one neuron per electrode */
-  double   duration_s;
-  guint64  seed;
+  guint    n_neurons;          /* channels; one neuron per electrode,
+                                  default 64 */
+  double   duration_s;         /* default 60 */
+  guint64  seed;               /* default 1 */
   double   sample_rate_hz;     /* default 10000 */
   double   electrode_pitch_um; /* grid spacing, default 30 */
   double   connection_prob;    /* per ordered pair, default 0.08; 0 = no synapses */
