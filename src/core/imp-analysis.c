@@ -1432,7 +1432,8 @@ out:
  * @self: a result
  *
  * Returns: (transfer full) (element-type ImpMapEntry): the significant
- *   AP->PSP connections, strongest evidence first
+ *   AP->PSP connections, strongest evidence first; amplitudes rounded to
+ *   0.1 µV and latencies to 1 µs
  */
 GArray *
 imp_analysis_result_to_map (ImpAnalysisResult *self)
@@ -1455,8 +1456,9 @@ imp_analysis_result_to_map (ImpAnalysisResult *self)
       e.pre_label = g_strdup (self->labels[c->pre]);
       e.post_label = g_strdup (self->labels[c->post]);
       e.sign = c->sign;
-      e.amplitude_mv = c->amplitude_mv;
-      e.latency_ms = c->latency_ms;
+      /* Beyond 0.1 µV and 1 µs the digits are noise. */
+      e.amplitude_mv = round (c->amplitude_mv * 1e4) / 1e4;
+      e.latency_ms = round (c->latency_ms * 1e3) / 1e3;
       e.p_value = c->p_value;
       e.n_pre_aps = c->n_pre_aps;
       g_array_append_val (map, e);
