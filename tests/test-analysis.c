@@ -605,6 +605,42 @@ test_json (void)
     json_object_get_object_member (root, "recording"), "size_bytes"));
 }
 
+/* The same input and seed give the same result, whatever the threads'
+ * timing. */
+static void
+test_deterministic (void)
+{
+  g_autoptr(ImpRecording) rec = NULL;
+  g_autoptr(ImpAnalysisResult) again = NULL;
+  ImpAnalysisParams params;
+  guint i, c;
+
+  ensure_simulation ();
+  rec = open_ok (sim_path);
+  imp_analysis_params_init_default (&params);
+  again = analyse_ok (rec, &params);
+
+  g_assert_cmpuint (again->n_connections, ==, sim_result->n_connections);
+  g_assert_cmpuint (again->candidates->len, ==,
+                    sim_result->candidates->len);
+  for (c = 0; c < again->n_channels; c++)
+    {
+      g_assert_cmpuint (again->aps[c]->len, ==, sim_result->aps[c]->len);
+      g_assert_cmpuint (again->psps[c]->len, ==, sim_result->psps[c]->len);
+    }
+  for (i = 0; i < again->candidates->len; i++)
+    {
+      ImpCandidate *a = g_ptr_array_index (again->candidates, i);
+      ImpCandidate *b = g_ptr_array_index (sim_result->candidates, i);
+
+      g_assert_cmpuint (a->pre, ==, b->pre);
+      g_assert_cmpuint (a->post, ==, b->post);
+      g_assert_cmpfloat (a->p_value, ==, b->p_value);
+      g_assert_cmpfloat (a->ap_ap_p_value, ==, b->ap_ap_p_value);
+      g_assert_cmpfloat (a->amplitude_mv, ==, b->amplitude_mv);
+    }
+}
+
 static void
 test_sorted (void)
 {
@@ -844,6 +880,7 @@ main (int    argc,
                    test_progress_and_cancel);
   g_test_add_func ("/imp/Analysis/invalid-params", test_invalid_params);
   g_test_add_func ("/imp/Analysis/json", test_json);
+  g_test_add_func ("/imp/Analysis/deterministic", test_deterministic);
   g_test_add_func ("/imp/Analysis/sorted", test_sorted);
   g_test_add_func ("/imp/Analysis/sweeps", test_sweeps);
   g_test_add_func ("/imp/Analysis/real-multipatch", test_real_multipatch);
