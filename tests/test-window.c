@@ -391,6 +391,51 @@ test_window_cancel (void)
   spin (1500);
 }
 
+static ImpWindow *
+find_new_window (GList *before)
+{
+  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (app));
+       l != NULL;
+       l = l->next)
+    if (IMP_IS_WINDOW (l->data) && g_list_find (before, l->data) == NULL)
+      return l->data;
+
+  return NULL;
+}
+
+static void
+test_application_open (void)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (recording_path);
+  g_autoptr(GList) before = NULL;
+  ImpWindow *window;
+  ImpSession *session;
+
+  /* As for "imprint FILE": a window of its own that opens the file. */
+  before = g_list_copy (gtk_application_get_windows (GTK_APPLICATION (app)));
+  g_application_open (G_APPLICATION (app), &file, 1, "");
+  window = find_new_window (before);
+  g_assert_nonnull (window);
+  g_object_ref (window);
+
+  wait_until (not_busy, window);
+  session = imp_window_get_session (window);
+  g_assert_nonnull (imp_session_get_recording (session));
+  g_assert_nonnull (imp_session_get_result (session));
+  destroy_window (window);
+
+  /* A new window starts empty. */
+  g_clear_pointer (&before, g_list_free);
+  before = g_list_copy (gtk_application_get_windows (GTK_APPLICATION (app)));
+  g_action_group_activate_action (G_ACTION_GROUP (app), "new-window", NULL);
+  window = find_new_window (before);
+  g_assert_nonnull (window);
+  g_object_ref (window);
+  g_assert_null (imp_session_get_recording (imp_window_get_session (window)));
+  g_assert_false (imp_window_get_busy (window));
+  destroy_window (window);
+}
+
 static void
 test_session_notify (void)
 {
@@ -615,6 +660,7 @@ main (int   argc,
   g_test_add_func ("/app/Session/notify", test_session_notify);
   g_test_add_func ("/app/TraceCache/exact", test_trace_cache_exact);
   g_test_add_func ("/app/TraceCache/bounded", test_trace_cache_bounded);
+  g_test_add_func ("/app/Application/open", test_application_open);
   g_test_add_func ("/app/Window/views", test_window_views);
   g_test_add_func ("/app/Window/open", test_window_open);
   g_test_add_func ("/app/Window/selection", test_window_selection);
