@@ -21,7 +21,7 @@
 #define AXIS_HEIGHT    30
 #define SWEEP_HEIGHT   20
 #define TOP_PAD        6
-#define RIGHT_PAD      10
+#define RIGHT_PAD      30   /* room for the amplitude scale bar */
 #define MIN_ROW_HEIGHT 56
 #define BASELINE_FRAC  0.6   /* where a channel's baseline sits in its row */
 #define MIN_FIT_RANGE  4.0   /* smallest range fitted to a row, in units */
@@ -659,6 +659,8 @@ draw_time_axis (ImpTracesView *self,
   draw_text (self, cr, markup, 10, y + 6, 0, 0);
 }
 
+/* A vertical bar at the right of the traces, its length labelled along
+ * it, in the margin kept free for it. */
 static void
 draw_scale_bar (ImpTracesView *self,
                 cairo_t       *cr,
@@ -667,8 +669,8 @@ draw_scale_bar (ImpTracesView *self,
 {
   double value = nice_step (40 / self->gain);
   double length = value * self->gain;
-  double x = GUTTER_WIDTH + trace_width (self) - 6;
-  double y = trace_top (self) + trace_height (self) - 8;
+  double x = gtk_widget_get_width (self->canvas) - 6;
+  double bottom = trace_top (self) + trace_height (self) - 4;
   g_autofree char *text = format_amount (value, unit);
   g_autofree char *markup = g_strdup_printf ("<small>%s</small>", text);
   g_autoptr(PangoLayout) layout = NULL;
@@ -681,18 +683,19 @@ draw_scale_bar (ImpTracesView *self,
   pango_layout_set_markup (layout, markup, -1);
   pango_layout_get_pixel_size (layout, &width, &height);
 
-  /* A backdrop keeps the bar readable over the traces. */
-  set_source (cr, &palette->bg, 0.85);
-  cairo_rectangle (cr, x - width - 12, y - length - 3,
-                   width + 16, length + 6);
+  set_source (cr, &palette->fg, 0.9);
+  cairo_rectangle (cr, x - 2, bottom - length, 2, length);
   cairo_fill (cr);
 
-  set_source (cr, &palette->fg, 0.9);
-  cairo_rectangle (cr, x - 2, y - length, 2, length);
-  cairo_fill (cr);
-  cairo_move_to (cr, round (x - 7 - width),
-                 round (y - (length + height) / 2));
+  /* The label reads upwards, centred on the bar when it is long enough,
+   * otherwise starting at its foot. */
+  cairo_save (cr);
+  cairo_translate (cr, x - 5 - height,
+                   round (bottom - MAX (0, (length - width) / 2)));
+  cairo_rotate (cr, -G_PI / 2);
+  cairo_move_to (cr, 0, 0);
   pango_cairo_show_layout (cr, layout);
+  cairo_restore (cr);
 }
 
 static void
