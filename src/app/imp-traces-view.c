@@ -1060,13 +1060,16 @@ row_at (ImpTracesView *self,
   return (int) row;
 }
 
+/* Text on a backdrop, centred on @x, or beside it (on the right if
+ * there is room) when @beside. */
 static void
 draw_label_box (ImpTracesView *self,
                 cairo_t       *cr,
                 const Palette *palette,
                 const char    *markup,
                 double         x,
-                double         y)
+                double         y,
+                gboolean       beside)
 {
   g_autoptr(PangoLayout) layout = NULL;
   double canvas_width = gtk_widget_get_width (self->canvas);
@@ -1077,7 +1080,14 @@ draw_label_box (ImpTracesView *self,
   pango_layout_set_markup (layout, markup, -1);
   pango_layout_get_pixel_size (layout, &width, &height);
 
-  left = CLAMP (x - width / 2.0, 2, canvas_width - width - 6);
+  if (!beside)
+    left = x - width / 2.0;
+  else if (x + 8 + width < canvas_width - RIGHT_PAD)
+    left = x + 8;
+  else
+    left = x - 8 - width;
+  left = CLAMP (left, 2, canvas_width - width - 6);
+
   set_source (cr, &palette->bg, 0.9);
   cairo_rectangle (cr, round (left) - 4, round (y), width + 8, height + 2);
   cairo_fill (cr);
@@ -1117,7 +1127,7 @@ draw_cursor (ImpTracesView *self,
 
   time = format_cursor_time (sample / rate, step, precision);
   markup = g_strdup_printf ("<small>%s</small>", time);
-  draw_label_box (self, cr, palette, markup, x, bottom + 5);
+  draw_label_box (self, cr, palette, markup, x, bottom + 5, FALSE);
 
   row = row_at (self, self->pointer_y);
   if (row < 0)
@@ -1139,7 +1149,9 @@ draw_cursor (ImpTracesView *self,
                                          lo, hi,
                                          channel->unit ? channel->unit : "");
       draw_label_box (self, cr, palette, value, x,
-                      self->pointer_y - 24);
+                      top + (row - gtk_adjustment_get_value (self->vadj)) *
+                            row_height (self) + 3,
+                      TRUE);
     }
 }
 
