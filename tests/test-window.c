@@ -313,6 +313,44 @@ test_window_selection (void)
 }
 
 static void
+test_window_drop (void)
+{
+  ImpWindow *window = create_window ();
+  g_autoptr(GFile) file = g_file_new_for_path (recording_path);
+  g_autoptr(GListModel) controllers = NULL;
+  GtkDropTarget *target = NULL;
+  GValue value = G_VALUE_INIT;
+  GSList *files;
+  gboolean accepted = FALSE;
+
+  controllers = gtk_widget_observe_controllers (GTK_WIDGET (window));
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GObject) controller = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_DROP_TARGET (controller))
+        target = GTK_DROP_TARGET (controller);
+    }
+  g_assert_nonnull (target);
+
+  /* A file dropped from a file manager arrives as a file list. */
+  files = g_slist_prepend (NULL, file);
+  g_value_init (&value, GDK_TYPE_FILE_LIST);
+  g_value_set_boxed (&value, files);
+  g_signal_emit_by_name (target, "drop", &value, 10.0, 10.0, &accepted);
+  g_value_unset (&value);
+  g_slist_free (files);
+
+  g_assert_true (accepted);
+  g_assert_true (imp_window_get_busy (window));
+  wait_until (not_busy, window);
+  g_assert_true (has_recording (window));
+
+  g_clear_object (&controllers);
+  destroy_window (window);
+}
+
+static void
 test_window_bad_file (void)
 {
   ImpWindow *window = create_window ();
@@ -664,6 +702,7 @@ main (int   argc,
   g_test_add_func ("/app/Window/views", test_window_views);
   g_test_add_func ("/app/Window/open", test_window_open);
   g_test_add_func ("/app/Window/selection", test_window_selection);
+  g_test_add_func ("/app/Window/drop", test_window_drop);
   g_test_add_func ("/app/Window/bad-file", test_window_bad_file);
   g_test_add_func ("/app/Window/cancel", test_window_cancel);
 

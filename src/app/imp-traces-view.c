@@ -14,7 +14,6 @@
 
 #include "imp-trace-cache.h"
 #include "imp-traces-view.h"
-#include "imp-types.h"
 
 /* Layout, in pixels. */
 #define GUTTER_WIDTH   104
