@@ -54,7 +54,7 @@ struct _ImpTracesView
 
   /* what was read, and the analysis's APs per channel */
   ImpTraceCache     *cache;
-  gboolean           read_failed;
+  char              *read_error;    /* why reading stopped, or NULL */
   guint              tick_id;
 
   /* input */
@@ -275,7 +275,7 @@ imp_traces_view_fetch (ImpTracesView *self,
   gboolean complete;
   guint level;
 
-  if (self->cache == NULL || self->read_failed)
+  if (self->cache == NULL || self->read_error != NULL)
     return TRUE;
 
   level = imp_trace_cache_level_for (samples_per_pixel (self));
@@ -292,7 +292,7 @@ imp_traces_view_fetch (ImpTracesView *self,
     {
       /* One warning, not one per frame; the view stays usable. */
       g_warning ("Failed to read the recording: %s", error->message);
-      self->read_failed = TRUE;
+      self->read_error = g_strdup (error->message);
       return TRUE;
     }
 
@@ -1183,6 +1183,19 @@ draw_cb (GtkDrawingArea *area,
                   first->unit != NULL ? first->unit : "");
 
   draw_cursor (self, cr, &palette);
+
+  /* Say why the traces stop, on the traces, not only in a log. */
+  if (self->read_error != NULL)
+    {
+      g_autofree char *markup = NULL;
+
+      markup = g_markup_printf_escaped (_("<b>Could not read the "
+                                          "recording</b>\n%s"),
+                                        self->read_error);
+      draw_label_box (self, cr, &palette, markup,
+                      GUTTER_WIDTH + trace_width (self) / 2,
+                      trace_top (self) + trace_height (self) / 2, FALSE);
+    }
 }
 
 /* Input */
@@ -1485,7 +1498,7 @@ recording_changed_cb (ImpTracesView *self)
   if (recording != NULL)
     self->cache = imp_trace_cache_new (recording);
   imp_traces_view_reset_order (self);
-  self->read_failed = FALSE;
+  g_clear_pointer (&self->read_error, g_free);
   self->gain_auto = TRUE;
   self->fit_channel = -1;
   self->gain = 1;
@@ -1637,6 +1650,7 @@ imp_traces_view_finalize (GObject *object)
   g_clear_pointer (&self->result, imp_analysis_result_unref);
   g_clear_pointer (&self->recording, imp_recording_unref);
   g_clear_pointer (&self->cache, imp_trace_cache_free);
+  g_clear_pointer (&self->read_error, g_free);
   g_clear_pointer (&self->order, g_free);
   g_clear_object (&self->vadj);
 
