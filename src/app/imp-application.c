@@ -133,16 +133,12 @@ quit_action_cb (GSimpleAction *action,
                 GVariant      *parameter,
                 gpointer       user_data)
 {
-  GList *windows = gtk_application_get_windows (user_data);
+  GList *windows;
 
-  /* Destroying the windows cancels their work before the loop ends. */
-  while (windows != NULL)
-    {
-      gtk_window_destroy (windows->data);
-      windows = gtk_application_get_windows (user_data);
-    }
-
-  g_application_quit (user_data);
+  /* Closing the windows cancels their work; the application ends when
+   * the last window is gone and the workers have returned. */
+  while ((windows = gtk_application_get_windows (user_data)) != NULL)
+    gtk_window_destroy (windows->data);
 }
 
 static const GActionEntry app_actions[] = {

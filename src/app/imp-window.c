@@ -26,6 +26,7 @@
 typedef struct
 {
   GWeakRef           window;
+  GApplication      *app;          /* held until the run's callback */
   ImpRecording      *recording;
   ImpAnalysisParams  params;
 
@@ -78,6 +79,31 @@ static void imp_window_update_actions (ImpWindow *self);
 
 /* Analysis jobs */
 
+/* Workers keep the application running until their callback, so that
+ * quitting waits for them to notice the cancellation instead of exiting
+ * under a thread that is still reading. Main thread only. */
+static GApplication *
+hold_application (ImpWindow *window)
+{
+  GtkApplication *app = gtk_window_get_application (GTK_WINDOW (window));
+
+  if (app == NULL)
+    return NULL;
+
+  g_application_hold (G_APPLICATION (app));
+  return g_object_ref (G_APPLICATION (app));
+}
+
+static void
+release_application (GApplication **app)
+{
+  if (*app == NULL)
+    return;
+
+  g_application_release (*app);
+  g_clear_object (app);
+}
+
 static ImpAnalysisJob *
 imp_analysis_job_new (ImpWindow    *window,
                       ImpRecording *recording)
@@ -85,6 +111,7 @@ imp_analysis_job_new (ImpWindow    *window,
   ImpAnalysisJob *job = g_atomic_rc_box_new0 (ImpAnalysisJob);
 
   g_weak_ref_init (&job->window, window);
+  job->app = hold_application (window);
   job->recording = imp_recording_ref (recording);
   imp_analysis_params_init_default (&job->params);
   g_mutex_init (&job->mutex);
@@ -333,6 +360,7 @@ analysis_done_cb (GObject      *source_object,
   g_autofree char *message = NULL;
 
   result = g_task_propagate_pointer (G_TASK (res), &error);
+  release_application (&job->app);
 
   /* A closed window, or a run that was cancelled or superseded. */
   self = g_weak_ref_get (&job->window);
@@ -498,12 +526,14 @@ open_done_cb (GObject      *source_object,
 {
   ImpWindow *self = IMP_WINDOW (source_object);
   GFile *file = g_task_get_task_data (G_TASK (res));
+  GApplication *app = user_data;
   g_autoptr(ImpRecording) recording = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *heading = NULL;
   g_autofree char *name = NULL;
 
   recording = g_task_propagate_pointer (G_TASK (res), &error);
+  release_application (&app);
 
   /* Superseded by a newer open, cancelled, or the window is closing. */
   if (g_task_get_cancellable (G_TASK (res)) != self->open_cancellable)
@@ -555,7 +585,8 @@ imp_window_open (ImpWindow *self,
 
   self->open_cancellable = g_cancellable_new ();
 
-  task = g_task_new (self, self->open_cancellable, open_done_cb, NULL);
+  task = g_task_new (self, self->open_cancellable, open_done_cb,
+                     hold_application (self));
   g_task_set_source_tag (task, imp_window_open);
   g_task_set_task_data (task, g_object_ref (file), g_object_unref);
   g_task_run_in_thread (task, open_worker);
