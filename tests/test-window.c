@@ -253,6 +253,92 @@ test_window_open (void)
   destroy_window (window);
 }
 
+static gboolean
+press_key (GtkWidget       *widget,
+           guint            keyval,
+           GdkModifierType  state)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (widget);
+  gboolean handled = FALSE;
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GObject) controller = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_EVENT_CONTROLLER_KEY (controller))
+        g_signal_emit_by_name (controller, "key-pressed", keyval, 0, state,
+                               &handled);
+    }
+
+  return handled;
+}
+
+static void
+test_traces_keys (void)
+{
+  ImpWindow *window = create_window ();
+  ImpTracesView *traces;
+  GtkWidget *canvas;
+  double duration, start, end;
+
+  open_path (window, recording_path);
+  wait_until (not_busy, window);
+  duration = imp_recording_get_duration (
+               imp_session_get_recording (imp_window_get_session (window)));
+
+  traces = IMP_TRACES_VIEW (find_descendant (GTK_WIDGET (window),
+                                             IMP_TYPE_TRACES_VIEW));
+  canvas = find_descendant (GTK_WIDGET (traces), GTK_TYPE_DRAWING_AREA);
+  g_assert_nonnull (canvas);
+
+  imp_traces_view_set_visible_range (traces, 4, 8);
+
+  /* Arrows move by a tenth of the view, +/- zoom around its middle. */
+  g_assert_true (press_key (canvas, GDK_KEY_Right, 0));
+  imp_traces_view_get_visible_range (traces, &start, &end);
+  g_assert_cmpfloat_with_epsilon (start, 4.4, 1e-6);
+  g_assert_cmpfloat_with_epsilon (end, 8.4, 1e-6);
+
+  g_assert_true (press_key (canvas, GDK_KEY_Left, GDK_SHIFT_MASK));
+  imp_traces_view_get_visible_range (traces, &start, &end);
+  g_assert_cmpfloat_with_epsilon (start, 2.4, 1e-6);
+
+  g_assert_true (press_key (canvas, GDK_KEY_plus, 0));
+  imp_traces_view_get_visible_range (traces, &start, &end);
+  g_assert_cmpfloat_with_epsilon (end - start, 2, 1e-3);
+
+  g_assert_true (press_key (canvas, GDK_KEY_minus, 0));
+  g_assert_true (press_key (canvas, GDK_KEY_minus, 0));
+  imp_traces_view_get_visible_range (traces, &start, &end);
+  g_assert_cmpfloat_with_epsilon (end - start, 8, 1e-3);
+
+  /* Home, End and the whole recording, within its limits. */
+  g_assert_true (press_key (canvas, GDK_KEY_End, 0));
+  imp_traces_view_get_visible_range (traces, &start, &end);
+  g_assert_cmpfloat_with_epsilon (end, duration, 1e-6);
+  g_assert_true (press_key (canvas, GDK_KEY_Right, 0));
+  imp_traces_view_get_visible_range (traces, &start, &end);
+  g_assert_cmpfloat_with_epsilon (end, duration, 1e-6);
+
+  g_assert_true (press_key (canvas, GDK_KEY_Home, 0));
+  imp_traces_view_get_visible_range (traces, &start, &end);
+  g_assert_cmpfloat (start, ==, 0);
+
+  g_assert_true (press_key (canvas, GDK_KEY_0, 0));
+  imp_traces_view_get_visible_range (traces, &start, &end);
+  g_assert_cmpfloat (start, ==, 0);
+  g_assert_cmpfloat_with_epsilon (end, duration, 1e-6);
+
+  /* Channels scroll; keys the view does not use pass on. */
+  g_assert_true (press_key (canvas, GDK_KEY_Page_Down, 0));
+  g_assert_true (press_key (canvas, GDK_KEY_Up, GDK_SHIFT_MASK));
+  g_assert_true (press_key (canvas, GDK_KEY_a, 0));
+  g_assert_false (press_key (canvas, GDK_KEY_q, 0));
+  spin (100);
+
+  destroy_window (window);
+}
+
 static void
 test_window_selection (void)
 {
@@ -702,6 +788,7 @@ main (int   argc,
   g_test_add_func ("/app/Window/views", test_window_views);
   g_test_add_func ("/app/Window/open", test_window_open);
   g_test_add_func ("/app/Window/selection", test_window_selection);
+  g_test_add_func ("/app/Traces/keys", test_traces_keys);
   g_test_add_func ("/app/Window/drop", test_window_drop);
   g_test_add_func ("/app/Window/bad-file", test_window_bad_file);
   g_test_add_func ("/app/Window/cancel", test_window_cancel);
