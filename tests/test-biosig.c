@@ -139,13 +139,75 @@ assert_sweeps (ImpRecording *rec,
                    n_sweeps * n_samples);
 }
 
+/* Values an independent reader published: pyABF's header pages for its
+ * test files (swharden/pyABF, data/headers/<file>.md) print the first and
+ * last samples it reads, to 5 decimals. */
+static void
+assert_published (ImpRecording *rec,
+                  guint         channel,
+                  gint64        first,
+                  const double  want[3],
+                  double        factor)
+{
+  g_autofree float *v = read_range (rec, channel, first, 3);
+
+  /* 5 decimals, and float samples: 1e-6 relative is 2 ulp. */
+  for (guint i = 0; i < 3; i++)
+    g_assert_cmpfloat_with_epsilon (v[i] * factor, want[i],
+                                    1e-5 * factor + 1e-6 * fabs (want[i]));
+}
+
+static double
+mean_between (const float *v,
+              double       rate,
+              double       from_s,
+              double       to_s)
+{
+  gint64 a = (gint64) (from_s * rate);
+  gint64 b = (gint64) (to_s * rate);
+  double sum = 0;
+
+  for (gint64 i = a; i < b; i++)
+    sum += v[i];
+  return sum / (b - a);
+}
+
 /* PROVENANCE.md: f1.abf, ABF 1.83: 4 channels (2 × pA, 2 × mV), 20 kHz,
- * 10 sweeps × 2.5 s, voltage clamp. */
+ * 10 sweeps × 2.5 s, voltage clamp at −60 mV, −5 mV test pulse.
+ *
+ * The two mV channels read about +3,090 and +3,440 mV. That is what the
+ * file says, not a scaling mistake:
+ * - The sampling sequence is inputs 0, 1, 2, 3 (nADCSamplingSeq), so
+ *   there is no channel mapping to get wrong.
+ * - CH1 and CH2 (pA) are telegraphed MultiClamp 700 inputs at 0.5 V/nA
+ *   (fInstrumentScaleFactor 0.0005, fTelegraphAdditGain 1): 10 V / 32768
+ *   / 0.0005 = 0.6104 pA per count.
+ * - IN 2 and IN 3 are untelegraphed inputs declared as mV at 1e-4 V per mV
+ *   (fInstrumentScaleFactor 0.0001; programmable and signal gain 1,
+ *   offsets 0, no signal conditioner): 10 V / 32768 / 0.0001 = 3.052 mV
+ *   per count. They hold a steady ~1013 and ~1127 counts (0.309 and
+ *   0.344 V at the digitiser) that drift by a few counts over the run and
+ *   show neither the stimulus train nor the test pulse: auxiliary signals,
+ *   not the membrane potential and not a copy of the command.
+ * - The −60 mV holding and the −5 mV test pulse are the command on DAC
+ *   OUT 0 (fDACHoldingLevel −60; epoch C at −65 mV from sample 33,281 =
+ *   781 pre-sweep + 2,500 + 30,000, for 8,000 samples: 1.664–2.064 s).
+ *   The file records no ADC copy of the command; the pulse shows as a
+ *   current step of a few pA on CH1 in every sweep.
+ * pyABF reads the same values (its published header page for f1.abf), and
+ * libbiosig agrees with our scale (no warning). */
 static void
 test_abf_f1 (void)
 {
   g_autofree char *path = real_file ("abf", "f1.abf");
   g_autoptr(ImpRecording) rec = NULL;
+  static const double ch1_first[3] = { -30.51758, -41.50391, -32.34863 };
+  static const double ch1_end[3] = { -57.37305, -49.43848, -55.54199 };
+  static const double in3_end[3] = { 3442.38281, 3436.27930, 3439.33105 };
+  static const double scale[4] = {
+    10.0 / 32768 / 0.0005, 10.0 / 32768 / 0.0005,
+    10.0 / 32768 / 0.0001, 10.0 / 32768 / 0.0001,
+  };
 
   if (missing (path))
     return;
@@ -159,8 +221,56 @@ test_abf_f1 (void)
   g_assert_cmpstr (imp_recording_get_channel (rec, 1)->unit, ==, "pA");
   g_assert_cmpstr (imp_recording_get_channel (rec, 2)->unit, ==, "mV");
   g_assert_cmpstr (imp_recording_get_channel (rec, 3)->unit, ==, "mV");
+  g_assert_cmpstr (imp_recording_get_channel (rec, 2)->label, ==, "IN 2");
+  g_assert_cmpstr (imp_recording_get_channel (rec, 3)->label, ==, "IN 3");
+  for (guint c = 0; c < 4; c++)
+    {
+      const ImpChannel *ch = imp_recording_get_channel (rec, c);
+
+      g_assert_cmpfloat_with_epsilon (ch->gain, scale[c], scale[c] * 1e-6);
+      g_assert_cmpfloat (ch->offset, ==, 0.0);
+    }
   /* libbiosig reads this file right: nothing to repair. */
   g_assert_null (imp_recording_get_warning (rec));
+
+  assert_published (rec, 0, 0, ch1_first, 1.0);
+  assert_published (rec, 0, 50000 - 3, ch1_end, 1.0);
+  assert_published (rec, 3, 10 * 50000 - 3, in3_end, 1.0);
+
+  for (guint w = 0; w < 10; w++)
+    {
+      g_autofree float *ch1 = read_sweep (rec, 0, w);
+
+      /* The −5 mV pulse: a small inward step, gone after the pulse. */
+      double before = mean_between (ch1, 20000.0, 1.20, 1.65);
+      double during = mean_between (ch1, 20000.0, 1.75, 2.05) - before;
+      double after = mean_between (ch1, 20000.0, 2.15, 2.45) - before;
+
+      g_test_message ("sweep %u: CH1 %.1f pA, pulse %+.2f pA", w, before,
+                      during);
+      g_assert_cmpfloat (during, <, -2.0);
+      g_assert_cmpfloat (during, >, -10.0);
+      g_assert_cmpfloat (fabs (after), <, 5.0);
+
+      /* IN 2 and IN 3: flat within a few counts, no pulse, no train. */
+      for (guint c = 2; c < 4; c++)
+        {
+          g_autofree float *v = read_sweep (rec, c, w);
+          double level = mean_between (v, 20000.0, 1.20, 1.65);
+          double step = mean_between (v, 20000.0, 1.75, 2.05) - level;
+          float lo = G_MAXFLOAT, hi = -G_MAXFLOAT;
+
+          for (gint64 i = 0; i < 50000; i++)
+            {
+              lo = MIN (lo, v[i]);
+              hi = MAX (hi, v[i]);
+            }
+          g_assert_cmpfloat (fabs (step), <, scale[c]);
+          g_assert_cmpfloat (hi - lo, <, 30 * scale[c]);
+          g_assert_cmpfloat (level, >, c == 2 ? 3000.0 : 3350.0);
+          g_assert_cmpfloat (level, <, c == 2 ? 3200.0 : 3550.0);
+        }
+    }
 }
 
 /* 17o05026_vc_stim.abf, ABF 2.6: 1 channel pA, 20 kHz, 8 sweeps × 10 s;
@@ -171,6 +281,9 @@ test_abf_17o05026 (void)
   g_autofree char *path = real_file ("abf", "17o05026_vc_stim.abf");
   g_autoptr(ImpRecording) rec = NULL;
   const char *warning;
+  static const double first[3] = { -16.11328, -15.99121, -15.25879 };
+  static const double end[3] = { -24.78027, -24.90234, -25.51269 };
+  static const double last[3] = { -14.28223, -14.03808, -12.93945 };
 
   if (missing (path))
     return;
@@ -191,6 +304,10 @@ test_abf_17o05026 (void)
                                       10.0 * w, 1e-6);
       g_assert_cmpfloat (fabs (base), <, 200.0);
     }
+  /* Telegraphed gain 5 at 0.5 V/nA: 0.1221 pA per count. */
+  assert_published (rec, 0, 0, first, 1.0);
+  assert_published (rec, 0, 200000 - 3, end, 1.0);
+  assert_published (rec, 0, 8 * 200000 - 3, last, 1.0);
   warning = imp_recording_get_warning (rec);
   g_assert_nonnull (warning);
   g_assert_nonnull (strstr (warning, "8 episodic sweeps"));
@@ -205,6 +322,9 @@ test_abf_opto (void)
   g_autofree char *path = real_file ("abf", "opto_aps_good_units.abf");
   g_autoptr(ImpRecording) rec = NULL;
   const char *warning;
+  static const double first[3] = { -75.98877, -76.04980, -76.11084 };
+  static const double end[3] = { -75.53101, -75.53101, -75.50049 };
+  static const double last[3] = { -77.30103, -77.36206, -77.33154 };
 
   if (missing (path))
     return;
@@ -230,6 +350,9 @@ test_abf_opto (void)
       g_assert_cmpfloat (peak, <, 55.0);
       g_assert_cmpfloat (fabs (median (v, 400000) + 75.0), <, 6.0);
     }
+  assert_published (rec, 0, 0, first, 1.0);
+  assert_published (rec, 0, 400000 - 3, end, 1.0);
+  assert_published (rec, 0, 3 * 400000 - 3, last, 1.0);
   warning = imp_recording_get_warning (rec);
   g_assert_nonnull (warning);
   g_assert_nonnull (strstr (warning, "ABF header says 3 episodic sweeps of "
@@ -239,7 +362,10 @@ test_abf_opto (void)
 
 /* 190619B_0003.abf, ABF 1.83: IN 0 (the cell, mV, APs) and IN 2 (flat
  * near 0 mV), 10 kHz, 10 sweeps × 3.06 s. libbiosig calls the second
- * channel IN 1 in pA. */
+ * channel IN 1 in pA, and so does pyABF's published header page, which
+ * says it does not apply the sampling sequence: it scales the same counts
+ * with input 1's 0.5 V/nA instead of input 2's 1 V/mV, 2,000 times our
+ * value. */
 static void
 test_abf_190619b (void)
 {
@@ -250,6 +376,9 @@ test_abf_190619b (void)
   gint64 n;
   float lo = G_MAXFLOAT, hi = -G_MAXFLOAT;
   guint aps = 0;
+  static const double first[3] = { -65.91796, -66.22314, -65.97900 };
+  static const double end[3] = { -66.34521, -66.22314, -66.16210 };
+  static const double last_as_pa[3] = { -20.14160, -21.36230, -20.14160 };
 
   if (missing (path))
     return;
@@ -263,6 +392,9 @@ test_abf_190619b (void)
   g_assert_cmpstr (imp_recording_get_channel (rec, 0)->unit, ==, "mV");
   g_assert_cmpstr (imp_recording_get_channel (rec, 1)->unit, ==, "mV");
   g_assert_nonnull (strstr (imp_recording_get_warning (rec), "IN 2"));
+  assert_published (rec, 0, 0, first, 1.0);
+  assert_published (rec, 0, 30640 - 3, end, 1.0);
+  assert_published (rec, 1, 10 * 30640 - 3, last_as_pa, 2000.0);
 
   n = imp_recording_get_n_samples (rec);
   cell = read_range (rec, 0, 0, n);
@@ -561,18 +693,57 @@ synth_count (gint64 s,
 #define A1_SWEEPS 4
 #define A1_RATE   10000.0
 
-/* Channel 0 samples input 0 (mV, telegraphed gain 5), channel 1 samples
- * input 2 (mV, telegraphed gain 2, offsets); input 1 is a decoy in pA. */
-static const double a1_gain[A1_CH] = {
-  10.0 / 32768 / (0.001 * 5.0),
-  10.0 / 32768 / (0.01 * 2.0),
+/* Variants of a synthetic ABF 1 file. Channel 0 samples input 0 (mV),
+ * channel 1 samples input 2 (mV, instrument offset 1.5, signal gain 4 and
+ * signal offset 0.5); input 1 is a decoy in pA. The expected gains and
+ * offsets follow the ABF documentation and Axon's reading library:
+ * count × 10 V / 32768 / (instrument scale × programmable gain × signal
+ * gain × telegraphed gain) + instrument offset − signal offset, where the
+ * signal conditioner counts only if nSignalType names one, and files
+ * before ABF 1.6 take the telegraphed gain of their one autosampled input
+ * from _nAutosampleADCNum and _fAutosampleAdditGain. */
+typedef struct
+{
+  const char *name;
+  float       version;
+  gint16      signal_type;
+  double      gain[A1_CH];
+  double      offset[A1_CH];
+} A1Variant;
+
+static const A1Variant a1_variants[] = {
+  /* Telegraphed gains 5 and 2 from the per-input arrays; the stale
+   * autosample fields (gain 7 on input 0) and, without a conditioner,
+   * the signal gain and offset do not count. */
+  { "1.83", 1.83f, 0,
+    { 10.0 / 32768 / (0.001 * 5.0), 10.0 / 32768 / (0.01 * 2.0) },
+    { 0.0, 1.5 } },
+  /* A CyberAmp: its gain 4 and offset 0.5 count. */
+  { "1.83-cyberamp", 1.83f, 1,
+    { 10.0 / 32768 / (0.001 * 5.0), 10.0 / 32768 / (0.01 * 2.0 * 4.0) },
+    { 0.0, 1.5 - 0.5 } },
+  /* ABF 1.5: a 2,048-byte header without per-input telegraph arrays;
+   * the autosampled input 2 has gain 3, input 0 none. */
+  { "1.5", 1.5f, 0,
+    { 10.0 / 32768 / 0.001, 10.0 / 32768 / (0.01 * 3.0) },
+    { 0.0, 1.5 } },
 };
-static const double a1_offset[A1_CH] = { 0.0, 1.5 - 0.5 };
+
+static void
+put_abf1_string (guint8     *b,
+                 gsize       off,
+                 gsize       len,
+                 const char *value)
+{
+  memset (b + off, ' ', len);
+  memcpy (b + off, value, strlen (value));
+}
 
 static gsize
-write_abf1 (const char *path)
+write_abf1_variant (const char      *path,
+                    const A1Variant *var)
 {
-  const gsize header = 6144;
+  const gsize header = var->version >= 1.6f ? 6144 : 2048;
   const gsize data_bytes = (gsize) A1_CH * A1_N * A1_SWEEPS * 2;
   const gsize synch_at = header + ((data_bytes + 511) / 512) * 512;
   gsize size = synch_at + 8 * A1_SWEEPS;
@@ -581,11 +752,11 @@ write_abf1 (const char *path)
   const char *units[3] = { "mV", "pA", "mV" };
 
   memcpy (b, "ABF ", 4);
-  put_f32 (b, 4, 1.83f);
+  put_f32 (b, 4, var->version);
   put_i16 (b, 8, 5);                                  /* episodic */
   put_i32 (b, 10, A1_CH * A1_N * A1_SWEEPS);
   put_i32 (b, 16, A1_SWEEPS);
-  put_f32 (b, 32, 1.83f);
+  put_f32 (b, 32, var->version);
   put_i32 (b, 40, header / 512);
   put_i32 (b, 92, synch_at / 512);
   put_i32 (b, 96, A1_SWEEPS);
@@ -597,6 +768,11 @@ write_abf1 (const char *path)
   put_f32 (b, 178, 1.0f);
   put_f32 (b, 244, 10.0f);
   put_i32 (b, 252, 32768);
+  put_i16 (b, 1410, var->signal_type);
+  /* _nAutosampleEnable, _nAutosampleADCNum, _fAutosampleAdditGain. */
+  put_i16 (b, 262, 1);
+  put_i16 (b, 264, header == 6144 ? 0 : 2);
+  put_f32 (b, 268, header == 6144 ? 7.0f : 3.0f);
   for (int i = 0; i < 16; i++)
     {
       put_i16 (b, 378 + 2 * i, i);
@@ -604,24 +780,28 @@ write_abf1 (const char *path)
       put_f32 (b, 730 + 4 * i, 1.0f);
       put_f32 (b, 922 + 4 * i, 1.0f);
       put_f32 (b, 1050 + 4 * i, 1.0f);
-      put_f32 (b, 4576 + 4 * i, 1.0f);
     }
   for (int p = 0; p < 3; p++)
     {
-      memset (b + 442 + 10 * p, ' ', 10);
-      memcpy (b + 442 + 10 * p, names[p], strlen (names[p]));
-      memset (b + 602 + 8 * p, ' ', 8);
-      memcpy (b + 602 + 8 * p, units[p], strlen (units[p]));
+      put_abf1_string (b, 442 + 10 * p, 10, names[p]);
+      put_abf1_string (b, 602 + 8 * p, 8, units[p]);
     }
   put_f32 (b, 922 + 0, 0.001f);
   put_f32 (b, 922 + 4, 0.0005f);
   put_f32 (b, 922 + 8, 0.01f);
   put_f32 (b, 986 + 8, 1.5f);                        /* instrument offset */
+  put_f32 (b, 1050 + 8, 4.0f);                       /* signal gain */
   put_f32 (b, 1114 + 8, 0.5f);                       /* signal offset */
-  put_i16 (b, 4512 + 0, 1);
-  put_f32 (b, 4576 + 0, 5.0f);
-  put_i16 (b, 4512 + 4, 1);
-  put_f32 (b, 4576 + 8, 2.0f);
+  if (header == 6144)
+    {
+      /* nTelegraphEnable and fTelegraphAdditGain by input. */
+      for (int i = 0; i < 16; i++)
+        put_f32 (b, 4576 + 4 * i, 1.0f);
+      put_i16 (b, 4512 + 0, 1);
+      put_f32 (b, 4576 + 0, 5.0f);
+      put_i16 (b, 4512 + 4, 1);
+      put_f32 (b, 4576 + 8, 2.0f);
+    }
 
   for (gint64 s = 0; s < A1_N * A1_SWEEPS; s++)
     for (guint c = 0; c < A1_CH; c++)
@@ -637,15 +817,24 @@ write_abf1 (const char *path)
   return header + data_bytes;
 }
 
-static void
-test_synthetic_abf1 (void)
+static gsize
+write_abf1 (const char *path)
 {
-  g_autofree char *path = tmp_file ("synthetic1.abf");
+  return write_abf1_variant (path, &a1_variants[0]);
+}
+
+static void
+test_synthetic_abf1 (gconstpointer data)
+{
+  const A1Variant *var = data;
+  g_autofree char *name = g_strdup_printf ("synthetic-%s.abf", var->name);
+  g_autofree char *path = tmp_file (name);
+  g_autofree char *format = g_strdup_printf ("ABF %.2f", var->version);
   g_autoptr(ImpRecording) rec = NULL;
 
-  write_abf1 (path);
+  write_abf1_variant (path, var);
   rec = open_ok (path);
-  g_assert_cmpstr (imp_recording_get_format (rec), ==, "ABF 1.83");
+  g_assert_cmpstr (imp_recording_get_format (rec), ==, format);
   g_assert_cmpuint (imp_recording_get_n_channels (rec), ==, A1_CH);
   g_assert_cmpfloat_with_epsilon (imp_recording_get_sample_rate (rec),
                                   A1_RATE, 1e-6);
@@ -660,12 +849,15 @@ test_synthetic_abf1 (void)
   for (guint c = 0; c < A1_CH; c++)
     {
       g_autofree float *v = read_range (rec, c, 0, A1_N * A1_SWEEPS);
+      double gain = var->gain[c];
 
       g_assert_cmpfloat_with_epsilon (imp_recording_get_channel (rec, c)->gain,
-                                      a1_gain[c], a1_gain[c] * 1e-6);
+                                      gain, gain * 1e-6);
+      g_assert_cmpfloat_with_epsilon (
+        imp_recording_get_channel (rec, c)->offset, var->offset[c], 1e-6);
       for (gint64 s = 0; s < A1_N * A1_SWEEPS; s++)
         {
-          double want = synth_count (s, c) * a1_gain[c] + a1_offset[c];
+          double want = synth_count (s, c) * gain + var->offset[c];
 
           g_assert_cmpfloat_with_epsilon (v[s], want,
                                           fabs (want) * 1e-6 + 1e-6);
@@ -676,10 +868,25 @@ test_synthetic_abf1 (void)
 #define A2_N      5000
 #define A2_SWEEPS 3
 #define A2_RATE   20000.0
-static const double a2_gain = 10.0 / 32768 / (0.01 * 2.0);
+
+/* One input (mV, telegraphed gain 2, signal gain 4, instrument offset 1.5,
+ * signal offset 0.5); the signal conditioner counts only with
+ * nSignalType ≠ 0, as in ABF 1. */
+static double
+a2_gain (gboolean conditioned)
+{
+  return 10.0 / 32768 / (0.01 * 2.0 * (conditioned ? 4.0 : 1.0));
+}
+
+static double
+a2_offset (gboolean conditioned)
+{
+  return 1.5 - (conditioned ? 0.5 : 0.0);
+}
 
 static gsize
-write_abf2 (const char *path)
+write_abf2_variant (const char *path,
+                    gboolean    conditioned)
 {
   static const char strings[] = "Clampex\0proto.pro\0Imprint test\0IN 0\0mV";
   const gsize data_at = 4 * 512;
@@ -716,13 +923,16 @@ write_abf2 (const char *path)
   put_f32 (proto, 62, 2.5f);
   put_f32 (proto, 110, 10.0f);
   put_i32 (proto, 118, 32768);
+  put_i16 (proto, 138, conditioned ? 1 : 0);          /* nSignalType */
 
   put_i16 (adc, 0, 0);
   put_i16 (adc, 2, 1);                                /* telegraph on */
   put_f32 (adc, 6, 2.0f);
   put_f32 (adc, 28, 1.0f);
   put_f32 (adc, 40, 0.01f);
-  put_f32 (adc, 48, 1.0f);
+  put_f32 (adc, 44, 1.5f);                            /* instrument offset */
+  put_f32 (adc, 48, 4.0f);                            /* signal gain */
+  put_f32 (adc, 52, 0.5f);                            /* signal offset */
   put_i32 (adc, 74, 4);
   put_i32 (adc, 78, 5);
 
@@ -744,14 +954,24 @@ write_abf2 (const char *path)
   return data_at + data_bytes;
 }
 
-static void
-test_synthetic_abf2 (void)
+static gsize
+write_abf2 (const char *path)
 {
-  g_autofree char *path = tmp_file ("synthetic2.abf");
+  return write_abf2_variant (path, FALSE);
+}
+
+static void
+test_synthetic_abf2 (gconstpointer data)
+{
+  gboolean conditioned = GPOINTER_TO_INT (data);
+  g_autofree char *path = tmp_file (conditioned ? "synthetic2-cyberamp.abf"
+                                                : "synthetic2.abf");
   g_autoptr(ImpRecording) rec = NULL;
   g_autofree float *v = NULL;
+  double gain = a2_gain (conditioned);
+  double offset = a2_offset (conditioned);
 
-  write_abf2 (path);
+  write_abf2_variant (path, conditioned);
   rec = open_ok (path);
   g_assert_cmpstr (imp_recording_get_format (rec), ==, "ABF 2.60");
   g_assert_cmpuint (imp_recording_get_n_channels (rec), ==, 1);
@@ -766,7 +986,7 @@ test_synthetic_abf2 (void)
   v = read_range (rec, 0, 0, A2_N * A2_SWEEPS);
   for (gint64 s = 0; s < A2_N * A2_SWEEPS; s++)
     {
-      double want = synth_count (s, 0) * a2_gain;
+      double want = synth_count (s, 0) * gain + offset;
 
       g_assert_cmpfloat_with_epsilon (v[s], want, fabs (want) * 1e-6 + 1e-6);
     }
@@ -774,7 +994,8 @@ test_synthetic_abf2 (void)
   g_free (v);
   v = read_range (rec, 0, 7321, 5);
   for (gint64 s = 0; s < 5; s++)
-    g_assert_cmpfloat_with_epsilon (v[s], synth_count (7321 + s, 0) * a2_gain,
+    g_assert_cmpfloat_with_epsilon (v[s],
+                                    synth_count (7321 + s, 0) * gain + offset,
                                     1e-4);
 }
 
@@ -922,8 +1143,18 @@ main (int   argc,
   g_test_add_func ("/imp/Biosig/crosscheck/heka", test_crosscheck_heka);
   g_test_add_func ("/imp/Biosig/heka/c2r1", test_heka_c2r1);
   g_test_add_func ("/imp/Biosig/heka/c3r1", test_heka_c3r1);
-  g_test_add_func ("/imp/Biosig/synthetic/abf1", test_synthetic_abf1);
-  g_test_add_func ("/imp/Biosig/synthetic/abf2", test_synthetic_abf2);
+  for (guint i = 0; i < G_N_ELEMENTS (a1_variants); i++)
+    {
+      g_autofree char *test_path =
+        g_strdup_printf ("/imp/Biosig/synthetic/abf1/%s",
+                         a1_variants[i].name);
+
+      g_test_add_data_func (test_path, &a1_variants[i], test_synthetic_abf1);
+    }
+  g_test_add_data_func ("/imp/Biosig/synthetic/abf2", GINT_TO_POINTER (FALSE),
+                        test_synthetic_abf2);
+  g_test_add_data_func ("/imp/Biosig/synthetic/abf2-cyberamp",
+                        GINT_TO_POINTER (TRUE), test_synthetic_abf2);
   g_test_add_func ("/imp/Biosig/malformed/truncated-abf1",
                    test_truncated_abf1);
   g_test_add_func ("/imp/Biosig/malformed/truncated-abf2",

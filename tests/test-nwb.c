@@ -8,6 +8,8 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
 #include <hdf5.h>
@@ -676,6 +678,74 @@ test_real_pyr2 (void)
     }
 }
 
+static int
+compare_floats (gconstpointer a,
+                gconstpointer b)
+{
+  float x = *(const float *) a;
+  float y = *(const float *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+/* A scalar string dataset of @path, read straight with HDF5. */
+static char *
+string_dataset (const char *path,
+                const char *name)
+{
+  hid_t file = H5Fopen (path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  hid_t dset = H5Dopen2 (file, name, H5P_DEFAULT);
+  hid_t type = H5Dget_type (dset);
+  char *value = NULL;
+  char *copy;
+
+  g_assert_cmpint (dset, >=, 0);
+  g_assert_cmpint (H5Tis_variable_str (type), >, 0);
+  g_assert_cmpint (H5Dread (dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                            &value), >=, 0);
+  copy = g_strdup (value);
+  H5free_memory (value);
+  H5Tclose (type);
+  H5Dclose (dset);
+  H5Fclose (file);
+  return copy;
+}
+
+/* Whether @object (a path in @path) has attribute or link @name. */
+static gboolean
+has_attr_or_link (const char *path,
+                  const char *object,
+                  const char *name)
+{
+  hid_t file = H5Fopen (path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  hid_t obj = H5Oopen (file, object, H5P_DEFAULT);
+  gboolean found;
+
+  g_assert_cmpint (obj, >=, 0);
+  found = H5Aexists (obj, name) > 0
+          || (H5Iget_type (obj) == H5I_GROUP
+              && H5Lexists (obj, name, H5P_DEFAULT) > 0);
+  H5Oclose (obj);
+  H5Fclose (file);
+  return found;
+}
+
+/* 99111002.nwb rests near −15 mV and its spikes reach +87 mV, some 50 mV
+ * higher than a healthy neuron's usually are. That is what the file
+ * holds, not a reading mistake:
+ * - The series store float mV values (−15.5, −16.5, −13.5, ...: steps of
+ *   0.5 mV, a 12-bit digitiser) with unit "volts" and conversion 0.001,
+ *   and no offset attribute; no bias_current, bridge_balance or
+ *   capacitance_compensation; the electrode's description and the slice
+ *   notes are empty.
+ * - /general/notes keeps pyABF's dump of the source file, 99111002.abf
+ *   (Clampex 6, 1999, resaved by Clampfit as float data): channel
+ *   "Chan 0mV" in mV with data = [-15.5 -16.5 -13.5 ...], instrument
+ *   offset 0 and no signal conditioner. Its fADCDisplayOffset of 50 is a
+ *   display setting that never touches the data.
+ * So the values were already so in the original recording; Imprint shows
+ * them as stored (× conversion, in mV), as BluePyEfe's reader does. Any
+ * correction (an uncompensated electrode offset?) would be a guess. */
 static void
 test_real_99111002 (void)
 {
@@ -683,6 +753,10 @@ test_real_99111002 (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(ImpRecording) rec = NULL;
   g_autofree float *out = g_new (float, 7168);
+  g_autofree char *notes = NULL;
+  static const float first[3] = { -15.5f, -16.5f, -13.5f };
+  static const float sweep_end[3] = { -15.0f, -14.5f, -15.0f };
+  static const float last[3] = { -15.0f, -18.5f, -17.5f };
 
   if (path == NULL)
     {
@@ -725,6 +799,47 @@ test_real_99111002 (void)
   for (guint w = 1; w < 16; w++)
     g_assert_cmpfloat (imp_recording_get_sweep (rec, w)->start_s, >,
                        imp_recording_get_sweep (rec, w - 1)->start_s);
+
+  /* The values the source ABF had, as its pyABF dump in the file says. */
+  notes = string_dataset (path, "/general/notes");
+  g_assert_nonnull (strstr (notes, "adcUnits = ['mV', 'nA']"));
+  g_assert_nonnull (strstr (notes, "data = [[-15.5 -16.5 -13.5 ... "
+                                   "-15.  -18.5 -17.5]"));
+  g_assert_nonnull (strstr (notes, "sweepY = [-15.5 -16.5 -13.5 ... "
+                                   "-15.  -14.5 -15. ]"));
+  g_assert_nonnull (strstr (notes, "fInstrumentOffset = [0.0,"));
+  g_assert_nonnull (strstr (notes, "nSignalType = 0"));
+  g_assert_true (imp_recording_read (rec, 0, 1, 0, 3, out, &error));
+  for (guint i = 0; i < 3; i++)
+    g_assert_cmpfloat (out[i], ==, first[i]);
+  g_assert_true (imp_recording_read (rec, 0, 1, 7168 - 3, 3, out, &error));
+  for (guint i = 0; i < 3; i++)
+    g_assert_cmpfloat (out[i], ==, sweep_end[i]);
+  g_assert_true (imp_recording_read (rec, 0, 1, 16 * 7168 - 3, 3, out,
+                                     &error));
+  for (guint i = 0; i < 3; i++)
+    g_assert_cmpfloat (out[i], ==, last[i]);
+
+  /* Nothing in the file shifts the values. */
+  for (guint w = 0; w < 16; w++)
+    {
+      g_autofree char *series =
+        g_strdup_printf ("/acquisition/ic__Step__%u", w + 1);
+      g_autofree char *data = g_strconcat (series, "/data", NULL);
+
+      g_assert_false (has_attr_or_link (path, data, "offset"));
+      g_assert_false (has_attr_or_link (path, series, "bias_current"));
+      g_assert_false (has_attr_or_link (path, series, "bridge_balance"));
+
+      /* Before the step (sample 312) the trace sits at −16 to −4 mV. */
+      g_assert_true (imp_recording_read (rec, 0, 1, w * 7168, 301, out,
+                                         &error));
+      qsort (out, 301, sizeof (float), compare_floats);
+      g_test_message ("ic__Step__%u: %.1f mV before the step", w + 1,
+                      out[150]);
+      g_assert_cmpfloat (out[150], >, -20.0);
+      g_assert_cmpfloat (out[150], <, -3.0);
+    }
 }
 
 static void

@@ -188,10 +188,18 @@ abf_set_malformed (GError     **error,
                "the ABF header is not valid: %s", msg);
 }
 
-/* Scale from counts to the channel's unit, as the ABF documentation
- * defines it: count × range / resolution / (instrument scale × signal
- * gain × programmable gain × telegraphed gain) + instrument offset −
- * signal offset. */
+/* Scale from counts to the channel's unit, as Axon's own reading library
+ * (ABFH_GetADCtoUUFactors in the ABF File Support Pack) computes it:
+ * count × range / resolution / (instrument scale × programmable gain ×
+ * signal gain × telegraphed gain) + instrument offset − signal offset.
+ * The signal conditioner's gain and offset count only when the header
+ * names a conditioner (nSignalType ≠ 0, a CyberAmp); the telegraphed
+ * gain only where telegraphs are enabled for that input.
+ *
+ * A header's scale is used even where it looks odd: an auxiliary input
+ * declared as mV at 1e-4 V per mV that carries a steady 0.3 V reads as
+ * +3,000 mV. That is what the file says, and what libbiosig and pyABF
+ * read too. */
 static double
 abf_gain (double range,
           gint32 resolution,
@@ -335,6 +343,44 @@ abf_check_size (AbfInfo  *abf,
   return TRUE;
 }
 
+/* Gain and offset of data column @i, which samples physical input @p.
+ * Files before ABF 1.6 have no per-input telegraph arrays: their one
+ * telegraphed ("autosampled") input is named by _nAutosampleADCNum, and
+ * Axon's library moves its gain into the arrays when it reads them. */
+static void
+abf1_scale (AbfInfo      *abf,
+            const guint8 *h,
+            int           i,
+            int           p,
+            gboolean      extended,
+            double        range,
+            gint32        resolution)
+{
+  gboolean conditioned = le_i16 (h, 1410) != 0;     /* nSignalType */
+  double telegraph = 1.0;
+
+  g_assert (i >= 0 && i < ABF_MAX_CHANNELS);
+  g_assert (p >= 0 && p < ABF_MAX_CHANNELS);
+
+  if (extended)
+    {
+      if (le_i16 (h, 4512 + 2 * p) != 0)            /* nTelegraphEnable */
+        telegraph = le_f32 (h, 4576 + 4 * p);       /* fTelegraphAdditGain */
+    }
+  else if (abf->version < 1.6f && le_i16 (h, 262) != 0
+           && le_i16 (h, 264) == p)
+    {
+      telegraph = le_f32 (h, 268);                  /* _fAutosampleAdditGain */
+    }
+
+  abf->gain[i] = abf_gain (range, resolution,
+                           le_f32 (h, 922 + 4 * p),
+                           conditioned ? le_f32 (h, 1050 + 4 * p) : 1.0,
+                           le_f32 (h, 730 + 4 * p), telegraph);
+  abf->offset[i] = le_f32 (h, 986 + 4 * p)
+                   - (conditioned ? le_f32 (h, 1114 + 4 * p) : 0.0);
+}
+
 static AbfInfo *
 abf1_parse (int       fd,
             goffset   file_size,
@@ -394,27 +440,23 @@ abf1_parse (int       fd,
   /* fADCSampleInterval is the time between two samples of any channel. */
   abf->rate = 1e6 / (interval * n);
 
+  /* Data column i holds physical input nADCSamplingSeq[i]; names, units
+   * and scale factors are stored by physical input. */
   for (int i = 0; i < n; i++)
     {
-      int p = le_i16 (h, 410 + 2 * i);   /* nADCSamplingSeq */
-      double telegraph = 1.0;
+      int p = le_i16 (h, 410 + 2 * i);
 
       if (p < 0 || p >= ABF_MAX_CHANNELS)
         {
           abf_set_malformed (error, "channel %d samples input %d", i, p);
           return NULL;
         }
-      if (extended && le_i16 (h, 4512 + 2 * p) != 0)
-        telegraph = le_f32 (h, 4576 + 4 * p);
       abf->labels[i] = fixed_string (h, 442 + 10 * p, 10);
       abf->units[i] = fixed_string (h, 602 + 8 * p, 8);
-      abf->gain[i] = abf->is_float
-        ? 1.0
-        : abf_gain (range, resolution, le_f32 (h, 922 + 4 * p),
-                    le_f32 (h, 1050 + 4 * p), le_f32 (h, 730 + 4 * p),
-                    telegraph);
-      abf->offset[i] = abf->is_float
-        ? 0.0 : le_f32 (h, 986 + 4 * p) - le_f32 (h, 1114 + 4 * p);
+      if (!abf->is_float)
+        abf1_scale (abf, h, i, p, extended, range, resolution);
+      else
+        abf->gain[i] = 1.0;
     }
 
   if (!abf_check_size (abf, file_size, error))
@@ -469,6 +511,7 @@ abf2_parse (int       fd,
   AbfSection s_proto, s_adc, s_str, s_data, s_synch;
   double interval, range;
   gint32 resolution;
+  gboolean conditioned;
 
   if (file_size < ABF_BLOCK || !read_exact (fd, 0, h, ABF_BLOCK))
     {
@@ -529,6 +572,8 @@ abf2_parse (int       fd,
   interval = le_f32 (proto, 2);
   range = le_f32 (proto, 110);
   resolution = le_i32 (proto, 118);
+  /* nSignalType: whether a signal conditioner was in the path. */
+  conditioned = s_proto.bytes >= 140 && le_i16 (proto, 138) != 0;
   if (!(interval > 0))
     {
       g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_NO_RATE,
@@ -558,10 +603,12 @@ abf2_parse (int       fd,
         ? (const char *) string_list->pdata[unit_index - 1] : ""));
       abf->gain[i] = abf->is_float
         ? 1.0
-        : abf_gain (range, resolution, le_f32 (e, 40), le_f32 (e, 48),
-                    le_f32 (e, 28), telegraph);
+        : abf_gain (range, resolution, le_f32 (e, 40),
+                    conditioned ? le_f32 (e, 48) : 1.0, le_f32 (e, 28),
+                    telegraph);
       abf->offset[i] = abf->is_float
-        ? 0.0 : le_f32 (e, 44) - le_f32 (e, 52);
+        ? 0.0
+        : le_f32 (e, 44) - (conditioned ? le_f32 (e, 52) : 0.0);
     }
 
   if (!abf_check_size (abf, file_size, error))
