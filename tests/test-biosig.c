@@ -233,6 +233,12 @@ test_abf_f1 (void)
   /* libbiosig reads this file right: nothing to repair. */
   g_assert_null (imp_recording_get_warning (rec));
 
+  /* Sweeps 2.5 s long start every 3 s: the synch array's starts are
+   * multiples of 240,000 ticks of 12.5 µs (fEpisodeStartToStart 3). */
+  for (guint w = 0; w < 10; w++)
+    g_assert_cmpfloat_with_epsilon (imp_recording_get_sweep (rec, w)->start_s,
+                                    3.0 * w, 1e-9);
+
   assert_published (rec, 0, 0, ch1_first, 1.0);
   assert_published (rec, 0, 50000 - 3, ch1_end, 1.0);
   assert_published (rec, 3, 10 * 50000 - 3, in3_end, 1.0);
