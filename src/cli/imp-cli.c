@@ -150,6 +150,23 @@ access_name (ImpAccess access)
     }
 }
 
+/* From the start of the first sweep to the end of the last. */
+static double
+recording_span (ImpRecording *recording)
+{
+  double rate = imp_recording_get_sample_rate (recording);
+  double first_start = G_MAXDOUBLE, last_end = -G_MAXDOUBLE;
+
+  for (guint i = 0; i < imp_recording_get_n_sweeps (recording); i++)
+    {
+      const ImpSweep *sweep = imp_recording_get_sweep (recording, i);
+
+      first_start = MIN (first_start, sweep->start_s);
+      last_end = MAX (last_end, sweep->start_s + sweep->n_samples / rate);
+    }
+  return last_end > first_start ? last_end - first_start : 0.0;
+}
+
 static JsonNode *
 recording_to_json (ImpRecording *recording)
 {
@@ -169,6 +186,8 @@ recording_to_json (ImpRecording *recording)
   json_builder_add_int_value (builder, imp_recording_get_n_samples (recording));
   json_builder_set_member_name (builder, "duration_s");
   json_builder_add_double_value (builder, imp_recording_get_duration (recording));
+  json_builder_set_member_name (builder, "span_s");
+  json_builder_add_double_value (builder, recording_span (recording));
 
   json_builder_set_member_name (builder, "channels");
   json_builder_begin_array (builder);
@@ -238,7 +257,10 @@ print_info_text (ImpRecording *recording)
   printf ("Rate:        %s Hz\n", rate);
   printf ("Samples:     %" G_GINT64_FORMAT " per channel\n",
           imp_recording_get_n_samples (recording));
-  printf ("Duration:    %.3f s\n", imp_recording_get_duration (recording));
+  printf ("Duration:    %.3f s recorded", imp_recording_get_duration (recording));
+  if (n_sweeps > 1)
+    printf (" (the sweeps span %.3f s)", recording_span (recording));
+  printf ("\n");
   printf ("Sweeps:      %u\n", n_sweeps);
   for (guint i = 0; i < n_sweeps && i < 50; i++)
     {
