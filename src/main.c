@@ -9,6 +9,7 @@
 
 #include <locale.h>
 #include <stdio.h>
+#include <string.h>
 #include <adwaita.h>
 #include <glib/gi18n.h>
 #include <gsl/gsl_errno.h>
@@ -54,6 +55,12 @@ main (int   argc,
     return print_version ();
 
   if (argc > 1 && imp_cli_is_command (argv[1]))
+    return imp_cli_main (argc, argv);
+
+  /* A bare word that names no file is a mistyped command, not a recording
+   * for the window to open ("imprint analyse"). */
+  if (argc > 1 && argv[1][0] != '-' && strpbrk (argv[1], "/.") == NULL
+      && !g_file_test (argv[1], G_FILE_TEST_EXISTS))
     return imp_cli_main (argc, argv);
 
   return imp_application_main (argc, argv);

@@ -339,6 +339,11 @@ test_errors (void)
   assert_clean_failure (&run);
   run_clear (&run);
 
+  run_imprint (&run, "simulate", "--output", out, "--duration", "0x10", NULL);
+  assert_clean_failure (&run);
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+  run_clear (&run);
+
   run_imprint (&run, "analyze", garbage, "--alpha", "0,01", NULL);
   assert_clean_failure (&run);
   run_clear (&run);
@@ -350,6 +355,53 @@ test_errors (void)
   g_unlink (garbage);
   g_unlink (empty);
   g_rmdir (dir);
+}
+
+/* Outputs that would destroy the input are refused before any work, and
+ * "-" writes to standard output. */
+static void
+test_outputs (void)
+{
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_autofree char *other = NULL;
+  gsize before_len = 0, after_len = 0;
+  Fixture fixture = { 0 };
+  Run run;
+
+  fixture_simulate (&fixture, "4", "1", "3", NULL);
+  g_assert_true (g_file_get_contents (fixture.recording, &before, &before_len, NULL));
+
+  run_imprint (&run, "analyze", fixture.recording, "--csv", fixture.recording, NULL);
+  assert_clean_failure (&run);
+  g_assert_cmpint (run.status, ==, 2);
+  run_clear (&run);
+
+  other = g_build_filename (fixture.dir, ".", "sim.h5", NULL);
+  run_imprint (&run, "analyze", fixture.recording, "--json", other, NULL);
+  assert_clean_failure (&run);
+  run_clear (&run);
+
+  g_assert_true (g_file_get_contents (fixture.recording, &after, &after_len, NULL));
+  g_assert_cmpuint (before_len, ==, after_len);
+  g_assert_true (memcmp (before, after, before_len) == 0);
+
+  run_imprint (&run, "simulate", "--output", fixture.truth, "--truth", fixture.truth,
+               NULL);
+  assert_clean_failure (&run);
+  run_clear (&run);
+
+  run_imprint (&run, "analyze", fixture.recording, "-q", "--csv", "-", NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_true (g_str_has_prefix (run.out, IMP_MAP_CSV_HEADER "\n"));
+  run_clear (&run);
+
+  run_imprint (&run, "analyse", NULL);
+  assert_clean_failure (&run);
+  g_assert_nonnull (strstr (run.err, "unknown command"));
+  run_clear (&run);
+
+  fixture_clear (&fixture);
 }
 
 static char *
@@ -434,6 +486,7 @@ main (int   argc,
   g_test_add_func ("/imp/Cli/analyze-simulated", test_analyze_simulated);
   g_test_add_func ("/imp/Cli/analyze-null-network", test_analyze_null_network);
   g_test_add_func ("/imp/Cli/errors", test_errors);
+  g_test_add_func ("/imp/Cli/outputs", test_outputs);
   g_test_add_func ("/imp/Cli/multipatch", test_multipatch);
 
   return g_test_run ();

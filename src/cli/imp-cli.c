@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include <glib/gstdio.h>
+
 #include <json-glib/json-glib.h>
 
 #include "imp-analysis.h"
@@ -73,6 +75,17 @@ fail (int         code,
   return code;
 }
 
+/* Each warning line gets its own prefix, so a script can grep them. */
+static void
+print_warning (const char *text)
+{
+  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (*g_strstrip (lines[i]) != '\0')
+      fprintf (stderr, "imprint: warning: %s\n", lines[i]);
+}
+
 gboolean
 imp_cli_is_command (const char *word)
 {
@@ -128,8 +141,7 @@ open_recording (const char *path,
       return NULL;
     }
   if (imp_recording_get_warning (recording) != NULL)
-    fprintf (stderr, "imprint: warning: %s\n",
-             imp_recording_get_warning (recording));
+    print_warning (imp_recording_get_warning (recording));
   return recording;
 }
 
@@ -249,6 +261,7 @@ print_info_text (ImpRecording *recording)
   guint n_channels = imp_recording_get_n_channels (recording);
   guint n_sweeps = imp_recording_get_n_sweeps (recording);
   char rate[G_ASCII_DTOSTR_BUF_SIZE];
+  char number[G_ASCII_DTOSTR_BUF_SIZE];
 
   g_ascii_formatd (rate, sizeof rate, "%.6g",
                    imp_recording_get_sample_rate (recording));
@@ -257,17 +270,23 @@ print_info_text (ImpRecording *recording)
   printf ("Rate:        %s Hz\n", rate);
   printf ("Samples:     %" G_GINT64_FORMAT " per channel\n",
           imp_recording_get_n_samples (recording));
-  printf ("Duration:    %.3f s recorded", imp_recording_get_duration (recording));
+  g_ascii_formatd (number, sizeof number, "%.3f",
+                   imp_recording_get_duration (recording));
+  printf ("Duration:    %s s recorded", number);
   if (n_sweeps > 1)
-    printf (" (the sweeps span %.3f s)", recording_span (recording));
+    {
+      g_ascii_formatd (number, sizeof number, "%.3f", recording_span (recording));
+      printf (" (the sweeps span %s s)", number);
+    }
   printf ("\n");
   printf ("Sweeps:      %u\n", n_sweeps);
   for (guint i = 0; i < n_sweeps && i < 50; i++)
     {
       const ImpSweep *sweep = imp_recording_get_sweep (recording, i);
 
-      printf ("  %3u  start %10.4f s  %" G_GINT64_FORMAT " samples\n",
-              i, sweep->start_s, sweep->n_samples);
+      g_ascii_formatd (number, sizeof number, "%.4f", sweep->start_s);
+      printf ("  %3u  start %10s s  %" G_GINT64_FORMAT " samples\n",
+              i, number, sweep->n_samples);
     }
   if (n_sweeps > 50)
     printf ("  … %u more\n", n_sweeps - 50);
@@ -380,17 +399,46 @@ cli_progress_finish (CliProgress *progress)
   g_mutex_clear (&progress->lock);
 }
 
+/* Plain decimal numbers only: an optional sign, digits with at most one
+ * point, an optional exponent. No hex, no spaces, no "nan" or "inf". */
+static gboolean
+is_decimal (const char *text)
+{
+  const char *p = text;
+  gboolean digits = FALSE;
+
+  if (*p == '+' || *p == '-')
+    p++;
+  while (g_ascii_isdigit (*p))
+    p++, digits = TRUE;
+  if (*p == '.')
+    for (p++; g_ascii_isdigit (*p); p++)
+      digits = TRUE;
+  if (!digits)
+    return FALSE;
+  if (*p == 'e' || *p == 'E')
+    {
+      p++;
+      if (*p == '+' || *p == '-')
+        p++;
+      if (!g_ascii_isdigit (*p))
+        return FALSE;
+      while (g_ascii_isdigit (*p))
+        p++;
+    }
+  return *p == '\0';
+}
+
 static gboolean
 parse_double (const char  *text,
               double      *out)
 {
-  char *end = NULL;
   double value;
 
-  if (text == NULL || *text == '\0')
+  if (text == NULL || !is_decimal (text))
     return FALSE;
-  value = g_ascii_strtod (text, &end);
-  if (end == text || *end != '\0' || !isfinite (value))
+  value = g_ascii_strtod (text, NULL);
+  if (!isfinite (value))
     return FALSE;
   *out = value;
   return TRUE;
@@ -445,14 +493,126 @@ apply_double_options (const DoubleOption *options,
         }
       if (value < options[i].min || value > options[i].max)
         {
-          *exit_code = fail (EXIT_USAGE, "--%s: %s %s is outside %g to %g %s",
-                             options[i].name, texts[i], options[i].unit,
-                             options[i].min, options[i].max, options[i].unit);
+          char lo[G_ASCII_DTOSTR_BUF_SIZE], hi[G_ASCII_DTOSTR_BUF_SIZE];
+          const char *space = *options[i].unit != '\0' ? " " : "";
+
+          g_ascii_formatd (lo, sizeof lo, "%.10g", options[i].min);
+          g_ascii_formatd (hi, sizeof hi, "%.10g", options[i].max);
+          *exit_code = fail (EXIT_USAGE, "--%s: %s%s%s is outside %s to %s%s%s",
+                             options[i].name, texts[i], space, options[i].unit,
+                             lo, hi, space, options[i].unit);
           return FALSE;
         }
       *options[i].target = value;
     }
   return TRUE;
+}
+
+/* Two names for one file? Compares device and inode when both exist,
+ * else the absolute, canonical names. */
+static gboolean
+same_file (const char *a,
+           const char *b)
+{
+  g_autofree char *ca = NULL;
+  g_autofree char *cb = NULL;
+  GStatBuf sa, sb;
+
+  if (a == NULL || b == NULL)
+    return FALSE;
+  if (g_stat (a, &sa) == 0 && g_stat (b, &sb) == 0)
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+  ca = g_canonicalize_filename (a, NULL);
+  cb = g_canonicalize_filename (b, NULL);
+  return g_str_equal (ca, cb);
+}
+
+/* Checks an output path before any work is done, so a long run does not
+ * end in "cannot write". "-" means standard output. */
+static gboolean
+check_output (const char  *option,
+              const char  *path,
+              const char  *input,
+              const char  *other_option,
+              const char  *other,
+              int         *exit_code)
+{
+  g_autofree char *dir = NULL;
+
+  if (path == NULL || g_str_equal (path, "-"))
+    return TRUE;
+  if (*path == '\0')
+    {
+      *exit_code = fail (EXIT_USAGE, "--%s needs a file name", option);
+      return FALSE;
+    }
+  if (input != NULL && same_file (path, input))
+    {
+      *exit_code = fail (EXIT_USAGE, "--%s %s is the input recording; "
+                         "refusing to overwrite it", option, path);
+      return FALSE;
+    }
+  if (other != NULL && same_file (path, other))
+    {
+      *exit_code = fail (EXIT_USAGE, "--%s and --%s name the same file, %s",
+                         option, other_option, path);
+      return FALSE;
+    }
+  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      *exit_code = fail (EXIT_USAGE, "--%s %s is a folder", option, path);
+      return FALSE;
+    }
+  dir = g_path_get_dirname (path);
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+    {
+      *exit_code = fail (EXIT_USAGE, "--%s: folder %s does not exist", option, dir);
+      return FALSE;
+    }
+  if (g_access (dir, W_OK) != 0 && g_access (path, W_OK) != 0)
+    {
+      *exit_code = fail (EXIT_USAGE, "--%s: cannot write in %s", option, dir);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Writes through a temporary file when the output is "-", then copies it
+ * to standard output. */
+static char *
+output_target (const char *path)
+{
+  g_autofree char *name = NULL;
+  int fd;
+
+  if (path == NULL || !g_str_equal (path, "-"))
+    return g_strdup (path);
+  fd = g_file_open_tmp ("imprint-XXXXXX", &name, NULL);
+  if (fd < 0)
+    return NULL;
+  close (fd);
+  return g_steal_pointer (&name);
+}
+
+static gboolean
+finish_output (const char  *path,
+               const char  *target,
+               GError     **error)
+{
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+  gboolean ok;
+
+  if (path == NULL || !g_str_equal (path, "-"))
+    return TRUE;
+  ok = g_file_get_contents (target, &contents, &length, error);
+  g_unlink (target);
+  if (ok)
+    {
+      fwrite (contents, 1, length, stdout);
+      fflush (stdout);
+    }
+  return ok;
 }
 
 static ImpAnalysisParams
@@ -563,6 +723,14 @@ cmd_analyze (int    argc,
       exit_code = fail (EXIT_USAGE, "--latency-min must be below --latency-max");
       goto out;
     }
+  if (!check_output ("csv", csv_path, argv[1], "json", json_path, &exit_code)
+      || !check_output ("json", json_path, argv[1], "csv", csv_path, &exit_code))
+    goto out;
+  if (g_strcmp0 (csv_path, "-") == 0 && g_strcmp0 (json_path, "-") == 0)
+    {
+      exit_code = fail (EXIT_USAGE, "only one of --csv and --json can be -");
+      goto out;
+    }
 
   recording = open_recording (argv[1], &exit_code);
   if (recording == NULL)
@@ -585,18 +753,29 @@ cmd_analyze (int    argc,
   if (csv_path != NULL)
     {
       g_autoptr(GArray) map = imp_analysis_result_to_map (result);
+      g_autofree char *target = output_target (csv_path);
 
-      if (!imp_map_write_csv (map, csv_path, &error))
+      if (target == NULL
+          || !imp_map_write_csv (map, target, &error)
+          || !finish_output (csv_path, target, &error))
         {
-          exit_code = fail (EXIT_FAIL, "%s", error->message);
+          exit_code = fail (EXIT_FAIL, "%s",
+                            error ? error->message : "no temporary file");
           goto out;
         }
     }
-  if (json_path != NULL
-      && !imp_analysis_result_write_json (result, recording, json_path, &error))
+  if (json_path != NULL)
     {
-      exit_code = fail (EXIT_FAIL, "%s", error->message);
-      goto out;
+      g_autofree char *target = output_target (json_path);
+
+      if (target == NULL
+          || !imp_analysis_result_write_json (result, recording, target, &error)
+          || !finish_output (json_path, target, &error))
+        {
+          exit_code = fail (EXIT_FAIL, "%s",
+                            error ? error->message : "no temporary file");
+          goto out;
+        }
     }
 
   if (!quiet)
@@ -620,6 +799,7 @@ cmd_simulate (int    argc,
   g_autoptr(GError) error = NULL;
   g_autofree char *output = NULL;
   g_autofree char *truth = NULL;
+  g_autofree char *truth_target = NULL;
   CliProgress progress = { 0 };
   gboolean quiet = FALSE;
   int exit_code = EXIT_OK;
@@ -694,6 +874,15 @@ cmd_simulate (int    argc,
       exit_code = fail (EXIT_USAGE, "simulate needs --output FILE");
       goto out;
     }
+  if (g_str_equal (output, "-"))
+    {
+      exit_code = fail (EXIT_USAGE, "--output must be a file: an HDF5 "
+                        "recording cannot go to standard output");
+      goto out;
+    }
+  if (!check_output ("output", output, NULL, "truth", truth, &exit_code)
+      || !check_output ("truth", truth, NULL, "output", output, &exit_code))
+    goto out;
   if (!apply_double_options (numeric, G_N_ELEMENTS (numeric), texts, &exit_code))
     goto out;
   if (neurons_d != floor (neurons_d) || seed_d != floor (seed_d))
@@ -708,8 +897,10 @@ cmd_simulate (int    argc,
   progress.tty = isatty (STDERR_FILENO);
   progress.last_tenth = -1;
   progress.quiet = quiet;
-  if (!imp_simulate (&params, output, truth, cli_progress_cb, &progress,
-                     NULL, &error))
+  truth_target = output_target (truth);
+  if (!imp_simulate (&params, output, truth_target, cli_progress_cb, &progress,
+                     NULL, &error)
+      || !finish_output (truth, truth_target, &error))
     exit_code = fail (EXIT_FAIL, "simulation failed: %s", error->message);
   cli_progress_finish (&progress);
 
