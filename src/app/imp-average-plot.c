@@ -102,6 +102,10 @@ draw_message (ImpAveragePlot *self,
   g_autoptr(PangoLayout) text = imp_plot_layout_new (GTK_WIDGET (self), 1.0);
   GdkRGBA fg;
 
+  /* wrapped and centred, so that a narrow pane shows all of it */
+  pango_layout_set_width (text, MAX (width - 24, 40) * PANGO_SCALE);
+  pango_layout_set_wrap (text, PANGO_WRAP_WORD_CHAR);
+  pango_layout_set_alignment (text, PANGO_ALIGN_CENTER);
   imp_plot_get_foreground (GTK_WIDGET (self), &fg);
   imp_plot_set_source (cr, &fg, 0.55);
   imp_plot_text (cr, text, message, width / 2.0, height / 2.0, 0.5, 0.5);
@@ -182,14 +186,18 @@ draw_markers (ImpAveragePlot     *self,
   double x0 = round (frame_x (f, 0.0)) + 0.5;
   double xl = round (frame_x (f, c->latency_ms)) + 0.5;
 
+  double w;
+
+  /* the AP's label sits left of its line and the latency's right of its
+   * own, so the two never meet however short the latency */
   imp_plot_set_source (cr, fg, 0.7);
   cairo_set_line_width (cr, 1.5);
   cairo_move_to (cr, x0, f->top);
   cairo_line_to (cr, x0, f->bottom);
   cairo_stroke (cr);
-  imp_plot_text (cr, text, _("AP"), x0, f->top - 2, 0.5, 1.0);
+  imp_plot_text (cr, text, _("AP"), x0 - 4, f->top - 2, 1.0, 1.0);
 
-  if (!isfinite (c->latency_ms) || c->latency_ms < f->t0
+  if (!imp_plot_has_latency (c) || c->latency_ms < f->t0
       || c->latency_ms > f->t1)
     return;
 
@@ -200,7 +208,11 @@ draw_markers (ImpAveragePlot     *self,
   cairo_stroke (cr);
   cairo_set_dash (cr, NULL, 0, 0);
   latency = g_strdup_printf (_("latency %.2f ms"), c->latency_ms);
-  imp_plot_text (cr, text, latency, xl + 4, f->top - 2, 0.0, 1.0);
+  imp_plot_text_size (text, latency, &w, NULL);
+  /* the trial strip's top is free for a label that runs over */
+  imp_plot_text (cr, text, latency,
+                 MIN (xl + 4, f->strip_left + STRIP_WIDTH - w), f->top - 2,
+                 0.0, 1.0);
 }
 
 static void

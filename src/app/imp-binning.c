@@ -36,13 +36,62 @@ quantile (const double *sorted,
   return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
 }
 
-/* Two significant digits, so the spin button shows a readable width. */
+/* Two significant digits, so the spin button shows a readable width, and a
+ * multiple of the resolution, so it shows the width exactly. */
 static double
 round_width (double width)
 {
   double magnitude = pow (10.0, floor (log10 (width)) - 1);
 
-  return MAX (round (width / magnitude) * magnitude, 0.001);
+  width = round (width / magnitude) * magnitude;
+  width = round (width / IMP_BINNING_RESOLUTION) * IMP_BINNING_RESOLUTION;
+  return MAX (width, IMP_BINNING_RESOLUTION);
+}
+
+static gboolean
+finite_range (const float *values,
+              guint        n_values,
+              double      *lo,
+              double      *hi)
+{
+  *lo = G_MAXDOUBLE;
+  *hi = -G_MAXDOUBLE;
+  for (guint i = 0; i < n_values; i++)
+    if (isfinite (values[i]))
+      {
+        *lo = MIN (*lo, values[i]);
+        *hi = MAX (*hi, values[i]);
+      }
+  return *lo <= *hi;
+}
+
+/**
+ * imp_binning_min_width:
+ * @values: (array length=n_values): the values; non-finite ones are ignored
+ * @n_values: their number
+ *
+ * The narrowest width that bins @values into at most
+ * %IMP_BINNING_MAX_BINS bins, rounded up to %IMP_BINNING_RESOLUTION.
+ *
+ * Returns: the width, in the values' unit
+ */
+double
+imp_binning_min_width (const float *values,
+                       guint        n_values)
+{
+  double lo, hi, width;
+
+  g_return_val_if_fail (values != NULL || n_values == 0,
+                        IMP_BINNING_RESOLUTION);
+
+  if (!finite_range (values, n_values, &lo, &hi))
+    return IMP_BINNING_RESOLUTION;
+
+  /* the first bin starts up to one width below the lowest value */
+  width = (hi - lo) / (IMP_BINNING_MAX_BINS - 1);
+  width = ceil (width / IMP_BINNING_RESOLUTION - 1e-9)
+          * IMP_BINNING_RESOLUTION;
+  return MAX (width, IMP_BINNING_RESOLUTION);
 }
 
 /**
@@ -53,8 +102,8 @@ round_width (double width)
  * The Freedman–Diaconis bin width, 2 IQR n^(-1/3) (Freedman and Diaconis,
  * 1981), which resists outliers better than rules based on the SD. When
  * the IQR is zero (mostly identical values) it falls back to the range
- * over √n, then to 0.01 mV. Rounded to two significant digits and never
- * below 0.001.
+ * over √n, then to 0.01 mV. Rounded to two significant digits and to
+ * %IMP_BINNING_RESOLUTION, and never below imp_binning_min_width().
  *
  * Returns: the bin width, in the values' unit
  */
@@ -84,7 +133,7 @@ imp_binning_auto_width (const float *values,
   if (!(width > 0))
     width = 0.01;
 
-  return round_width (width);
+  return MAX (round_width (width), imp_binning_min_width (values, n_values));
 }
 
 /**
@@ -94,8 +143,8 @@ imp_binning_auto_width (const float *values,
  * @width: the wanted bin width, above zero
  * @origin: (out): left edge of the first bin, a multiple of the width so
  *   that zero is always a bin edge
- * @used_width: (out): the width used, wider than @width when that would
- *   need more than %IMP_BINNING_MAX_BINS bins
+ * @used_width: (out): the width used: @width, or imp_binning_min_width()
+ *   when @width would need more than %IMP_BINNING_MAX_BINS bins
  * @n_bins: (out): number of bins
  *
  * Returns: (transfer full) (array length=n_bins): counts per bin, or %NULL
@@ -109,8 +158,7 @@ imp_binning_count (const float *values,
                    double      *used_width,
                    guint       *n_bins)
 {
-  double lo = G_MAXDOUBLE;
-  double hi = -G_MAXDOUBLE;
+  double lo, hi;
   guint *counts;
 
   g_return_val_if_fail (values != NULL || n_values == 0, NULL);
@@ -120,17 +168,10 @@ imp_binning_count (const float *values,
   *origin = 0;
   *used_width = width;
 
-  for (guint i = 0; i < n_values; i++)
-    if (isfinite (values[i]))
-      {
-        lo = MIN (lo, values[i]);
-        hi = MAX (hi, values[i]);
-      }
-  if (lo > hi)
+  if (!finite_range (values, n_values, &lo, &hi))
     return NULL;
 
-  if ((hi - lo) / width > IMP_BINNING_MAX_BINS - 2)
-    width = (hi - lo) / (IMP_BINNING_MAX_BINS - 2);
+  width = MAX (width, imp_binning_min_width (values, n_values));
 
   *used_width = width;
   *origin = floor (lo / width) * width;

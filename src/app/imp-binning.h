@@ -13,9 +13,15 @@ G_BEGIN_DECLS
 
 /* Histogram binning of per-trial values (PSP amplitudes in mV). */
 
-#define IMP_BINNING_MAX_BINS 2000
+/* More bins than this show single trials, not a distribution. */
+#define IMP_BINNING_MAX_BINS 200
+/* Widths are multiples of this (mV), which a spin button with three
+ * decimals shows exactly. */
+#define IMP_BINNING_RESOLUTION 0.001
 
 double  imp_binning_auto_width (const float *values,
+                                guint        n_values);
+double  imp_binning_min_width  (const float *values,
                                 guint        n_values);
 guint  *imp_binning_count      (const float *values,
                                 guint        n_values,

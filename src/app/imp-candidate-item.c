@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include "imp-candidate-item.h"
+#include "imp-plot.h"
 
 struct _ImpCandidateItem
 {
@@ -83,7 +84,9 @@ imp_candidate_item_get_property (GObject    *object,
       g_value_set_double (value, c->amplitude_mv);
       break;
     case PROP_LATENCY:
-      g_value_set_double (value, c->latency_ms);
+      /* pairs without an estimate sort after the longest latency */
+      g_value_set_double (value, imp_plot_has_latency (c) ? c->latency_ms
+                                                          : G_MAXDOUBLE);
       break;
     case PROP_P_VALUE:
       g_value_set_double (value, c->p_value);
@@ -225,4 +228,18 @@ imp_candidate_item_get_post_label (ImpCandidateItem *self)
   g_return_val_if_fail (IMP_IS_CANDIDATE_ITEM (self), NULL);
 
   return label_of (self, imp_candidate_item_get_candidate (self)->post);
+}
+
+/**
+ * imp_candidate_item_get_alpha:
+ * @self: an item
+ *
+ * Returns: the significance level the candidate was judged at
+ */
+double
+imp_candidate_item_get_alpha (ImpCandidateItem *self)
+{
+  g_return_val_if_fail (IMP_IS_CANDIDATE_ITEM (self), 0.0);
+
+  return self->result->params.alpha;
 }

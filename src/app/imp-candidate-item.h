@@ -27,5 +27,6 @@ guint               imp_candidate_item_get_index     (ImpCandidateItem  *self);
 const ImpCandidate *imp_candidate_item_get_candidate (ImpCandidateItem  *self);
 const char         *imp_candidate_item_get_pre_label (ImpCandidateItem  *self);
 const char         *imp_candidate_item_get_post_label (ImpCandidateItem *self);
+double              imp_candidate_item_get_alpha     (ImpCandidateItem  *self);
 
 G_END_DECLS

@@ -40,6 +40,7 @@ struct _ImpHistogramView
   GtkWidget  *stack;
   GtkWidget  *status_page;
   GtkWidget  *title;
+  GtkWidget  *note;
   GtkWidget  *bin_width;
   GtkWidget  *canvas;
   GtkWidget  *stats;
@@ -81,6 +82,14 @@ rebin (ImpHistogramView *self)
   self->counts = imp_binning_count (c->trial_amplitudes, c->n_trials, width,
                                     &self->origin, &self->width,
                                     &self->n_bins);
+  /* the spin button's lower bound keeps the two apart only by rounding */
+  if (fabs (self->width - width) > IMP_BINNING_RESOLUTION / 2)
+    {
+      self->updating = TRUE;
+      gtk_spin_button_set_value (GTK_SPIN_BUTTON (self->bin_width),
+                                 self->width);
+      self->updating = FALSE;
+    }
   imp_binning_stats (c->trial_amplitudes, c->n_trials, &self->mean,
                      &self->sd, &self->n_finite);
 
@@ -92,15 +101,65 @@ rebin (ImpHistogramView *self)
   gtk_widget_queue_draw (self->canvas);
 }
 
+/* The status page when no pair is selected, with what is missing. */
+static void
+show_status (ImpHistogramView *self)
+{
+  AdwStatusPage *page = ADW_STATUS_PAGE (self->status_page);
+  const char *title = _("No Connection Selected");
+  const char *description = _("Select a connection in the Pairs or Map view "
+                              "to see the distribution of its PSP "
+                              "amplitudes.");
+
+  switch (imp_plot_get_view_state (self->session))
+    {
+    case IMP_VIEW_STATE_NO_RECORDING:
+      description = _("Open a recording and run the analysis, then select a "
+                      "connection to see the distribution of its PSP "
+                      "amplitudes.");
+      break;
+    case IMP_VIEW_STATE_ANALYSING:
+      title = _("Analysing…");
+      description = _("When the analysis has finished, select a connection "
+                      "to see the distribution of its PSP amplitudes.");
+      break;
+    case IMP_VIEW_STATE_NOT_ANALYSED:
+      title = _("Not Analysed");
+      description = _("Run the analysis (Ctrl+R), then select a connection "
+                      "to see the distribution of its PSP amplitudes.");
+      break;
+    case IMP_VIEW_STATE_NO_RESULT:
+      title = _("No Analysis Yet");
+      description = _("The analysis has not been run yet or is still "
+                      "running; then select a connection to see the "
+                      "distribution of its PSP amplitudes.");
+      break;
+    case IMP_VIEW_STATE_READY:
+    default:
+      break;
+    }
+
+  adw_status_page_set_title (page, title);
+  adw_status_page_set_description (page, description);
+  gtk_stack_set_visible_child_name (GTK_STACK (self->stack), "empty");
+}
+
 static void
 set_auto_width (ImpHistogramView *self)
 {
   ImpCandidate *c = imp_session_get_selected_candidate (self->session);
+  GtkAdjustment *adjustment;
 
   if (c == NULL || c->n_trials == 0 || c->trial_amplitudes == NULL)
     return;
 
+  /* no narrower than IMP_BINNING_MAX_BINS bins allow for this pair */
+  adjustment = gtk_spin_button_get_adjustment
+                 (GTK_SPIN_BUTTON (self->bin_width));
   self->updating = TRUE;
+  gtk_adjustment_set_lower (adjustment,
+                            imp_binning_min_width (c->trial_amplitudes,
+                                                   c->n_trials));
   gtk_spin_button_set_value (GTK_SPIN_BUTTON (self->bin_width),
                              imp_binning_auto_width (c->trial_amplitudes,
                                                      c->n_trials));
@@ -121,14 +180,7 @@ update (ImpHistogramView *self)
   if (c == NULL || result == NULL)
     {
       self->candidate = -1;
-      g_clear_pointer (&self->counts, g_free);
-      adw_status_page_set_title (ADW_STATUS_PAGE (self->status_page),
-                                 _("No Connection Selected"));
-      adw_status_page_set_description
-        (ADW_STATUS_PAGE (self->status_page),
-         _("Select a connection in the Pairs or Map view to see the "
-           "distribution of its PSP amplitudes."));
-      gtk_stack_set_visible_child_name (GTK_STACK (self->stack), "empty");
+      show_status (self);
       return;
     }
 
@@ -147,12 +199,15 @@ update (ImpHistogramView *self)
       return;
     }
 
+  /* an artefact is no synapse: its sign means nothing */
   title = g_strdup_printf (_("%s → %s · %s"),
                            channel_label (result, c->pre),
                            channel_label (result, c->post),
-                           c->sign == 'I' ? _("inhibitory")
-                                          : _("excitatory"));
+                           c->artefact ? _("artefact")
+                           : c->sign == 'I' ? _("inhibitory")
+                                            : _("excitatory"));
   gtk_label_set_text (GTK_LABEL (self->title), title);
+  gtk_widget_set_visible (self->note, c->artefact);
 
   /* a new pair gets its own automatic width */
   if (index != self->candidate)
@@ -350,6 +405,28 @@ bin_width_changed_cb (ImpHistogramView *self)
   rebin (self);
 }
 
+/* Text that is not a number leaves the width as it was; a number out of
+ * range is clamped by the spin button. */
+static int
+bin_width_input_cb (GtkSpinButton    *spin,
+                    double           *new_value,
+                    ImpHistogramView *self)
+{
+  const char *text = gtk_editable_get_text (GTK_EDITABLE (spin));
+  char *end = NULL;
+  double value;
+
+  value = g_strtod (text, &end);
+  while (end != NULL && g_ascii_isspace (*end))
+    end++;
+  if (end == text || end == NULL || *end != '\0' || !isfinite (value))
+    value = gtk_spin_button_get_value (spin);
+
+  /* what the three decimals show is what is used */
+  *new_value = round (value / IMP_BINNING_RESOLUTION) * IMP_BINNING_RESOLUTION;
+  return TRUE;
+}
+
 static void
 auto_clicked_cb (ImpHistogramView *self)
 {
@@ -380,6 +457,11 @@ imp_histogram_view_constructed (GObject *object)
   g_signal_connect_object (self->session, "notify::selected",
                            G_CALLBACK (session_changed_cb), self,
                            G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::recording",
+                           G_CALLBACK (session_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  imp_plot_watch_analysing (self->session, G_CALLBACK (session_changed_cb),
+                            self);
   update (self);
 }
 
@@ -459,6 +541,8 @@ imp_histogram_view_class_init (ImpHistogramViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ImpHistogramView,
                                         title);
   gtk_widget_class_bind_template_child (widget_class, ImpHistogramView,
+                                        note);
+  gtk_widget_class_bind_template_child (widget_class, ImpHistogramView,
                                         bin_width);
   gtk_widget_class_bind_template_child (widget_class, ImpHistogramView,
                                         canvas);
@@ -467,6 +551,8 @@ imp_histogram_view_class_init (ImpHistogramViewClass *klass)
   gtk_widget_class_bind_template_callback (widget_class,
                                            bin_width_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, auto_clicked_cb);
+  gtk_widget_class_bind_template_callback (widget_class,
+                                           bin_width_input_cb);
 
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "imphistogramview");

@@ -21,6 +21,7 @@
 #define MAX_SCALE    1e3
 #define EDGE_SLOP    5.0
 #define ZOOM_STEP    1.25
+#define CLICK_SLOP   4.0    /* a press that moves further is a drag */
 
 struct _ImpMapView
 {
@@ -42,6 +43,10 @@ struct _ImpMapView
   double        pinch_scale;
   double        pointer_x;
   double        pointer_y;
+  double        press_x;
+  double        press_y;
+  double        label_width;   /* the widest node label, in pixels */
+  double        label_height;
 
   int           hover_edge;
   int           hover_node;
@@ -49,6 +54,7 @@ struct _ImpMapView
   int           key_edge;
 
   GtkWidget    *stack;
+  GtkWidget    *status_page;
   GtkWidget    *canvas;
   GtkWidget    *summary;
   GtkWidget    *mode_psp;
@@ -145,8 +151,9 @@ ensure_projected (ImpMapView *self)
   if (self->fitted)
     fit (self, width, height);
 
+  /* nodes shrink with their spacing so that neighbours never touch */
   room = imp_map_layout_get_spacing (self->layout) * self->scale;
-  self->node_radius = CLAMP (room * 0.28, 3.0, 10.0);
+  self->node_radius = CLAMP (room * 0.3, 1.0, 10.0);
   imp_map_layout_project (self->layout, self->scale, self->tx, self->ty,
                           self->node_radius);
 }
@@ -184,6 +191,72 @@ update_summary (ImpMapView *self)
   gtk_label_set_text (GTK_LABEL (self->summary), text);
 }
 
+/* Shows the status page when there is no map to draw, saying why. */
+static gboolean
+show_status (ImpMapView *self)
+{
+  ImpAnalysisResult *result = get_result (self);
+  AdwStatusPage *page = ADW_STATUS_PAGE (self->status_page);
+  const char *title = _("No Connectivity Map");
+  const char *description;
+
+  switch (imp_plot_get_view_state (self->session))
+    {
+    case IMP_VIEW_STATE_NO_RECORDING:
+      description = _("Open a recording and run the analysis to map its "
+                      "connections.");
+      break;
+    case IMP_VIEW_STATE_ANALYSING:
+      title = _("Analysing…");
+      description = _("The connections are mapped when the analysis has "
+                      "finished.");
+      break;
+    case IMP_VIEW_STATE_NOT_ANALYSED:
+      title = _("Not Analysed");
+      description = _("Run the analysis (Ctrl+R) to map the recording's "
+                      "connections.");
+      break;
+    case IMP_VIEW_STATE_NO_RESULT:
+      title = _("No Analysis Yet");
+      description = _("The analysis has not been run yet or is still "
+                      "running; the connections are mapped when it has "
+                      "finished.");
+      break;
+    case IMP_VIEW_STATE_READY:
+    default:
+      if (result->n_channels > 0)
+        return FALSE;
+      description = _("The analysis found no channels to place.");
+      break;
+    }
+
+  adw_status_page_set_title (page, title);
+  adw_status_page_set_description (page, description);
+  gtk_stack_set_visible_child_name (GTK_STACK (self->stack), "empty");
+  return TRUE;
+}
+
+static void
+measure_labels (ImpMapView *self)
+{
+  g_autoptr(PangoLayout) text = imp_plot_layout_new (self->canvas, 0.8);
+  guint n = imp_map_layout_get_n_nodes (self->layout);
+
+  self->label_width = 0;
+  self->label_height = 0;
+  for (guint i = 0; i < n; i++)
+    {
+      const ImpMapNode *node = imp_map_layout_get_node (self->layout, i);
+      double w, h;
+
+      if (node->label == NULL)
+        continue;
+      imp_plot_text_size (text, node->label, &w, &h);
+      self->label_width = MAX (self->label_width, w);
+      self->label_height = MAX (self->label_height, h);
+    }
+}
+
 static void
 rebuild (ImpMapView *self)
 {
@@ -193,14 +266,12 @@ rebuild (ImpMapView *self)
   self->hover_edge = self->hover_node = self->focus_node = -1;
   self->key_edge = -1;
 
-  if (result == NULL || result->n_channels == 0)
-    {
-      gtk_stack_set_visible_child_name (GTK_STACK (self->stack), "empty");
-      return;
-    }
+  if (show_status (self))
+    return;
 
   self->layout = imp_map_layout_new (result,
                                      imp_session_get_recording (self->session));
+  measure_labels (self);
   self->fitted = TRUE;
   rebuild_edges (self);
   update_summary (self);
@@ -407,20 +478,28 @@ draw_ring (ImpMapView       *self,
   cairo_stroke (cr);
 }
 
+/* Every node is labelled only when the labels fit between the nodes:
+ * side by side, and under a node above the next row. Otherwise only the
+ * nodes in hand are: hovered, clicked, or ends of the selected edge. */
+static gboolean
+labels_fit (ImpMapView *self,
+            double      room)
+{
+  return room >= self->label_width + 6
+         && room >= 2 * self->node_radius + self->label_height + 2;
+}
+
 static gboolean
 label_wanted (ImpMapView       *self,
-              const ImpMapNode *node,
               guint             index,
-              double            room,
+              gboolean          all,
               const ImpMapEdge *selected)
 {
   if ((int) index == self->hover_node || (int) index == self->focus_node)
     return TRUE;
   if (selected != NULL && (selected->from == index || selected->to == index))
     return TRUE;
-  if (room >= 34)
-    return TRUE;
-  return room >= 16 && node->n_in + node->n_out > 0;
+  return all;
 }
 
 static void
@@ -431,7 +510,8 @@ draw_nodes (ImpMapView       *self,
 {
   g_autoptr(PangoLayout) text = imp_plot_layout_new (self->canvas, 0.8);
   guint n = imp_map_layout_get_n_nodes (self->layout);
-  double room = imp_map_layout_get_spacing (self->layout) * self->scale;
+  gboolean all = labels_fit (self, imp_map_layout_get_spacing (self->layout)
+                                   * self->scale);
   GdkRGBA halo;
   GdkRGBA bg;
 
@@ -465,8 +545,7 @@ draw_nodes (ImpMapView       *self,
       const ImpMapNode *node = imp_map_layout_get_node (self->layout, i);
       GdkRGBA color = *fg;
 
-      if (node->label == NULL
-          || !label_wanted (self, node, i, room, selected))
+      if (node->label == NULL || !label_wanted (self, i, all, selected))
         continue;
       color.alpha *= node->role == IMP_NODE_NO_ACCESS ? 0.55 : 0.9;
       imp_plot_text_backdrop (cr, text, node->label, node->sx,
@@ -937,6 +1016,17 @@ leave_cb (GtkEventControllerMotion *controller,
 }
 
 static void
+pressed_cb (GtkGestureClick *gesture,
+            int              n_press,
+            double           x,
+            double           y,
+            ImpMapView      *self)
+{
+  self->press_x = x;
+  self->press_y = y;
+}
+
+static void
 released_cb (GtkGestureClick *gesture,
              int              n_press,
              double           x,
@@ -948,6 +1038,11 @@ released_cb (GtkGestureClick *gesture,
 
   gtk_widget_grab_focus (self->canvas);
   if (self->layout == NULL)
+    return;
+
+  /* a press that moved was a pan: the map followed the pointer, so the
+   * node under it now is the one pressed, but nothing was chosen */
+  if (hypot (x - self->press_x, y - self->press_y) > CLICK_SLOP)
     return;
 
   ensure_projected (self);
@@ -1073,9 +1168,13 @@ edge_tooltip (ImpMapView       *self,
   const ImpCandidate *c = get_candidate (self, e->candidate);
   g_autofree char *pre = NULL;
   g_autofree char *post = NULL;
+  g_autofree char *p = NULL;
+  g_autofree char *ap_ap_p = NULL;
+  g_autofree char *latency = NULL;
   const char *sign;
   const char *kind = "";
   const char *verdict;
+  double alpha = get_result (self)->params.alpha;
 
   if (c == NULL)
     return NULL;
@@ -1088,15 +1187,19 @@ edge_tooltip (ImpMapView       *self,
   else if (e->kind == IMP_EDGE_EXTRA)
     kind = _(" (not significant)");
   verdict = c->ap_ap_significant ? _("significant") : _("not significant");
+  p = imp_plot_format_p (c->p_value, alpha);
+  ap_ap_p = imp_plot_format_p (c->ap_ap_p_value, alpha);
+  latency = imp_plot_has_latency (c)
+            ? g_strdup_printf (_("%.2f ms"), c->latency_ms)
+            : g_strdup (_("— (no estimate)"));
 
   return g_strdup_printf (_("<b>%s → %s</b>%s\n"
                             "%s, %+.3f mV\n"
-                            "Latency %.2f ms, p = %.2g\n"
-                            "AP→AP: p = %.2g, %s\n"
+                            "Latency %s, p = %s\n"
+                            "AP→AP: p = %s, %s\n"
                             "%u presynaptic APs"),
                           pre, post, kind, sign, c->amplitude_mv,
-                          c->latency_ms, c->p_value, c->ap_ap_p_value,
-                          verdict, c->n_pre_aps);
+                          latency, p, ap_ap_p, verdict, c->n_pre_aps);
 }
 
 static char *
@@ -1171,6 +1274,14 @@ result_changed_cb (ImpMapView *self)
   rebuild (self);
 }
 
+/* Only the status page can change while there is no result. */
+static void
+state_changed_cb (ImpMapView *self)
+{
+  if (get_result (self) == NULL)
+    show_status (self);
+}
+
 static void
 selected_changed_cb (ImpMapView *self)
 {
@@ -1198,6 +1309,8 @@ imp_map_view_constructed (GObject *object)
   g_signal_connect_object (self->session, "notify::selected",
                            G_CALLBACK (selected_changed_cb), self,
                            G_CONNECT_SWAPPED);
+  imp_plot_watch_analysing (self->session, G_CALLBACK (state_changed_cb),
+                            self);
   rebuild (self);
 }
 
@@ -1271,6 +1384,8 @@ imp_map_view_class_init (ImpMapViewClass *klass)
                                                "/io/github/imprint/Imprint/"
                                                "imp-map-view.ui");
   gtk_widget_class_bind_template_child (widget_class, ImpMapView, stack);
+  gtk_widget_class_bind_template_child (widget_class, ImpMapView,
+                                        status_page);
   gtk_widget_class_bind_template_child (widget_class, ImpMapView, canvas);
   gtk_widget_class_bind_template_child (widget_class, ImpMapView, summary);
   gtk_widget_class_bind_template_child (widget_class, ImpMapView, mode_psp);
@@ -1330,6 +1445,7 @@ imp_map_view_init (ImpMapView *self)
   gesture = gtk_gesture_click_new ();
   gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (gesture),
                                  GDK_BUTTON_PRIMARY);
+  g_signal_connect (gesture, "pressed", G_CALLBACK (pressed_cb), self);
   g_signal_connect (gesture, "released", G_CALLBACK (released_cb), self);
   gtk_widget_add_controller (self->canvas, GTK_EVENT_CONTROLLER (gesture));
 

@@ -30,22 +30,33 @@ typedef enum
   N_COLUMNS
 } Column;
 
+/* The label columns share the spare width; the others are as wide as their
+ * title or their widest value (@sample, in markup), whichever is wider, so
+ * that no width depends on the rows shown. */
 static const struct
 {
   const char *title;
   const char *property;
   gboolean    numeric;
+  const char *sample;
 } column_info[N_COLUMNS] = {
-  [COLUMN_PRE]           = { N_("Pre"), "pre-label", FALSE },
-  [COLUMN_POST]          = { N_("Post"), "post-label", FALSE },
-  [COLUMN_SIGN]          = { N_("Sign"), "sign", FALSE },
-  [COLUMN_AMPLITUDE]     = { N_("Amplitude (mV)"), "amplitude", TRUE },
-  [COLUMN_LATENCY]       = { N_("Latency (ms)"), "latency", TRUE },
-  [COLUMN_P_VALUE]       = { N_("p"), "p-value", TRUE },
-  [COLUMN_N_APS]         = { N_("APs"), "n-aps", TRUE },
-  [COLUMN_AP_AP_P_VALUE] = { N_("AP→AP p"), "ap-ap-p-value", TRUE },
-  [COLUMN_SIGNIFICANT]   = { N_("Significant"), "significant", TRUE },
+  [COLUMN_PRE]           = { N_("Pre"), "pre-label", FALSE, NULL },
+  [COLUMN_POST]          = { N_("Post"), "post-label", FALSE, NULL },
+  [COLUMN_SIGN]          = { N_("Sign"), "sign", FALSE, "● E" },
+  [COLUMN_AMPLITUDE]     = { N_("Amplitude (mV)"), "amplitude", TRUE,
+                             "+00.000" },
+  [COLUMN_LATENCY]       = { N_("Latency (ms)"), "latency", TRUE, "00.00" },
+  [COLUMN_P_VALUE]       = { N_("p"), "p-value", TRUE, "0.00e-000" },
+  [COLUMN_N_APS]         = { N_("APs"), "n-aps", TRUE, "00000" },
+  [COLUMN_AP_AP_P_VALUE] = { N_("AP→AP p"), "ap-ap-p-value", TRUE,
+                             "<b>0.00e-000</b> ✓" },
+  [COLUMN_SIGNIFICANT]   = { N_("Significant"), "significant", TRUE,
+                             "<b>Yes</b>" },
 };
+
+/* room for a cell's padding, and in a title for the sort arrow */
+#define CELL_PADDING   16
+#define HEADER_EXTRA   24
 
 struct _ImpPairsView
 {
@@ -59,6 +70,7 @@ struct _ImpPairsView
   gboolean            syncing;
 
   GtkWidget          *stack;
+  GtkWidget          *status_page;
   GtkWidget          *search;
   GtkWidget          *significant_only;
   GtkWidget          *column_view;
@@ -77,14 +89,6 @@ enum {
 static GParamSpec *properties[N_PROPS];
 
 G_DEFINE_FINAL_TYPE (ImpPairsView, imp_pairs_view, GTK_TYPE_WIDGET)
-
-static char *
-format_p (double p)
-{
-  if (p < 1e-3)
-    return g_strdup_printf ("%.1e", p);
-  return g_strdup_printf ("%.3f", p);
-}
 
 static const char *
 channel_label (ImpAnalysisResult *result,
@@ -119,6 +123,7 @@ setup_cell_cb (GtkSignalListItemFactory *factory,
 static char *
 cell_text (const ImpCandidate *c,
            ImpCandidateItem   *item,
+           double              alpha,
            Column              column)
 {
   g_autofree char *p = NULL;
@@ -142,13 +147,13 @@ cell_text (const ImpCandidate *c,
     case COLUMN_AMPLITUDE:
       return g_strdup_printf ("%+.3f", c->amplitude_mv);
     case COLUMN_LATENCY:
-      return g_strdup_printf ("%.2f", c->latency_ms);
+      return imp_plot_format_latency (c);
     case COLUMN_P_VALUE:
-      return format_p (c->p_value);
+      return imp_plot_format_p (c->p_value, alpha);
     case COLUMN_N_APS:
       return g_strdup_printf ("%u", c->n_pre_aps);
     case COLUMN_AP_AP_P_VALUE:
-      p = format_p (c->ap_ap_p_value);
+      p = imp_plot_format_p (c->ap_ap_p_value, alpha);
       if (c->ap_ap_significant)
         return g_strdup_printf ("<b>%s</b> ✓", p);
       return g_steal_pointer (&p);
@@ -170,7 +175,8 @@ bind_cell_cb (GtkSignalListItemFactory *factory,
   GtkWidget *label = gtk_list_item_get_child (list_item);
   g_autofree char *markup = NULL;
 
-  markup = cell_text (imp_candidate_item_get_candidate (item), item, column);
+  markup = cell_text (imp_candidate_item_get_candidate (item), item,
+                      imp_candidate_item_get_alpha (item), column);
   gtk_label_set_markup (GTK_LABEL (label), markup);
 }
 
@@ -184,6 +190,32 @@ column_sorter (Column column)
   if (column_info[column].numeric)
     return GTK_SORTER (gtk_numeric_sorter_new (expression));
   return GTK_SORTER (gtk_string_sorter_new (expression));
+}
+
+static int
+markup_width (GtkWidget  *widget,
+              const char *markup)
+{
+  g_autoptr(PangoLayout) layout = gtk_widget_create_pango_layout (widget,
+                                                                  NULL);
+  int width;
+
+  pango_layout_set_markup (layout, markup, -1);
+  pango_layout_get_pixel_size (layout, &width, NULL);
+  return width;
+}
+
+static int
+column_width (ImpPairsView *self,
+              Column        column)
+{
+  g_autofree char *title = g_markup_escape_text (_(column_info[column].title),
+                                                 -1);
+  g_autofree char *bold = g_strdup_printf ("<b>%s</b>", title);
+
+  return MAX (markup_width (self->column_view, bold) + HEADER_EXTRA,
+              markup_width (self->column_view, column_info[column].sample))
+         + CELL_PADDING;
 }
 
 static void
@@ -203,6 +235,11 @@ add_columns (ImpPairsView *self)
                                         factory);
       gtk_column_view_column_set_sorter (col, sorter);
       gtk_column_view_column_set_resizable (col, TRUE);
+      if (column_info[column].sample != NULL)
+        gtk_column_view_column_set_fixed_width (col,
+                                                column_width (self, column));
+      else
+        gtk_column_view_column_set_expand (col, TRUE);
       gtk_column_view_append_column (GTK_COLUMN_VIEW (self->column_view), col);
     }
 }
@@ -323,6 +360,7 @@ update_detail (ImpPairsView *self)
   g_autofree char *facts = NULL;
   g_autofree char *p = NULL;
   g_autofree char *ap_ap_p = NULL;
+  g_autofree char *latency = NULL;
   GdkRGBA color;
 
   imp_average_plot_set_candidate (IMP_AVERAGE_PLOT (self->average), result,
@@ -342,11 +380,15 @@ update_detail (ImpPairsView *self)
   gtk_label_set_text (GTK_LABEL (self->detail_title), title);
 
   imp_plot_sign_color (c->sign, &color);
-  p = format_p (c->p_value);
-  ap_ap_p = format_p (c->ap_ap_p_value);
+  p = imp_plot_format_p (c->p_value, result->params.alpha);
+  ap_ap_p = imp_plot_format_p (c->ap_ap_p_value, result->params.alpha);
+  if (imp_plot_has_latency (c))
+    latency = g_strdup_printf (_("latency %.2f ms"), c->latency_ms);
+  else
+    latency = g_strdup (_("no latency estimate"));
   facts = g_strdup_printf (_("<span foreground=\"#%02x%02x%02x\"><b>%s</b>"
                              "</span> · %s%s\n"
-                             "Amplitude %+.3f mV · latency %.2f ms\n"
+                             "Amplitude %+.3f mV · %s\n"
                              "p = %s (corrected) · %u presynaptic APs\n"
                              "AP→AP: p = %s, %s"),
                            (int) (color.red * 255), (int) (color.green * 255),
@@ -358,7 +400,7 @@ update_detail (ImpPairsView *self)
                                            "postsynaptic signal moves before "
                                            "the AP")
                                        : "",
-                           c->amplitude_mv, c->latency_ms, p, c->n_pre_aps,
+                           c->amplitude_mv, latency, p, c->n_pre_aps,
                            ap_ap_p,
                            c->ap_ap_significant ? _("significant")
                                                 : _("not significant"));
@@ -383,6 +425,85 @@ selection_changed_cb (ImpPairsView *self)
 
 /* Session */
 
+/* Why a result has no candidates: what the analysis had to work with. */
+static char *
+describe_no_candidates (ImpAnalysisResult *result)
+{
+  g_autofree char *p_max = NULL;
+  guint n_access = 0;
+  guint n_firing = 0;
+
+  if (result->n_channels < 2)
+    return g_strdup_printf (_("The recording has %u channel; a pair needs "
+                              "two cells."),
+                            result->n_channels);
+
+  for (guint i = 0; i < result->n_channels; i++)
+    {
+      if (result->access != NULL
+          && result->access[i] == IMP_ACCESS_INTRACELLULAR)
+        n_access++;
+      if (result->aps != NULL && result->aps[i] != NULL
+          && result->aps[i]->len >= MAX (result->params.min_pre_aps, 1))
+        n_firing++;
+    }
+  p_max = imp_plot_format_p (result->params.candidate_p_max, 0);
+
+  return g_strdup_printf (_("Channels: %u; with intracellular access: %u; "
+                            "with at least %u APs, as a presynaptic cell "
+                            "needs: %u. Pairs tested: %" G_GUINT64_FORMAT
+                            ", none with p below %s."),
+                          result->n_channels, n_access,
+                          MAX (result->params.min_pre_aps, 1), n_firing,
+                          result->n_pairs_tested, p_max);
+}
+
+/* Shows the status page instead of the list when there is nothing to
+ * list, saying why. */
+static gboolean
+show_status (ImpPairsView *self)
+{
+  ImpAnalysisResult *result = imp_session_get_result (self->session);
+  AdwStatusPage *page = ADW_STATUS_PAGE (self->status_page);
+  g_autofree char *description = NULL;
+  const char *title = _("No Candidate Pairs");
+
+  switch (imp_plot_get_view_state (self->session))
+    {
+    case IMP_VIEW_STATE_NO_RECORDING:
+      description = g_strdup (_("Open a recording and run the analysis to "
+                                "list every tested pair of cells."));
+      break;
+    case IMP_VIEW_STATE_ANALYSING:
+      title = _("Analysing…");
+      description = g_strdup (_("The candidate pairs are listed when the "
+                                "analysis has finished."));
+      break;
+    case IMP_VIEW_STATE_NOT_ANALYSED:
+      title = _("Not Analysed");
+      description = g_strdup (_("Run the analysis (Ctrl+R) to list every "
+                                "tested pair of cells."));
+      break;
+    case IMP_VIEW_STATE_NO_RESULT:
+      title = _("No Analysis Yet");
+      description = g_strdup (_("The analysis has not been run yet or is "
+                                "still running; the candidate pairs are "
+                                "listed when it has finished."));
+      break;
+    case IMP_VIEW_STATE_READY:
+    default:
+      if (result->candidates != NULL && result->candidates->len > 0)
+        return FALSE;
+      description = describe_no_candidates (result);
+      break;
+    }
+
+  adw_status_page_set_title (page, title);
+  adw_status_page_set_description (page, description);
+  gtk_stack_set_visible_child_name (GTK_STACK (self->stack), "empty");
+  return TRUE;
+}
+
 static void
 repopulate (ImpPairsView *self)
 {
@@ -391,10 +512,9 @@ repopulate (ImpPairsView *self)
 
   self->syncing = TRUE;
   g_list_store_remove_all (self->store);
-  if (result == NULL || result->candidates == NULL)
+  if (show_status (self))
     {
       self->syncing = FALSE;
-      gtk_stack_set_visible_child_name (GTK_STACK (self->stack), "empty");
       update_detail (self);
       return;
     }
@@ -415,6 +535,14 @@ static void
 result_changed_cb (ImpPairsView *self)
 {
   repopulate (self);
+}
+
+/* Only the status page can change while there is no result. */
+static void
+state_changed_cb (ImpPairsView *self)
+{
+  if (imp_session_get_result (self->session) == NULL)
+    show_status (self);
 }
 
 static void
@@ -449,12 +577,17 @@ imp_pairs_view_constructed (GObject *object)
 
   g_return_if_fail (IMP_IS_SESSION (self->session));
 
+  g_signal_connect_object (self->session, "notify::recording",
+                           G_CALLBACK (state_changed_cb), self,
+                           G_CONNECT_SWAPPED);
   g_signal_connect_object (self->session, "notify::result",
                            G_CALLBACK (result_changed_cb), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->session, "notify::selected",
                            G_CALLBACK (selected_changed_cb), self,
                            G_CONNECT_SWAPPED);
+  imp_plot_watch_analysing (self->session, G_CALLBACK (state_changed_cb),
+                            self);
   repopulate (self);
 }
 
@@ -537,6 +670,8 @@ imp_pairs_view_class_init (ImpPairsViewClass *klass)
                                                "/io/github/imprint/Imprint/"
                                                "imp-pairs-view.ui");
   gtk_widget_class_bind_template_child (widget_class, ImpPairsView, stack);
+  gtk_widget_class_bind_template_child (widget_class, ImpPairsView,
+                                        status_page);
   gtk_widget_class_bind_template_child (widget_class, ImpPairsView, search);
   gtk_widget_class_bind_template_child (widget_class, ImpPairsView,
                                         significant_only);

@@ -353,3 +353,146 @@ imp_plot_rounded_rect (cairo_t *cr,
   cairo_arc (cr, x + radius, y + radius, radius, G_PI, 3 * G_PI_2);
   cairo_close_path (cr);
 }
+
+/* Text shared by the views */
+
+/* @value rounded to @digits significant digits. */
+static double
+round_significant (double value,
+                   int    digits)
+{
+  double scale = pow (10.0, digits - 1 - floor (log10 (value)));
+
+  return round (value * scale) / scale;
+}
+
+/**
+ * imp_plot_format_p:
+ * @p: a p-value
+ * @alpha: the significance level @p is compared with, or 0 for none
+ *
+ * Three significant digits, in scientific notation below 0.001 (0.206,
+ * 0.00141, 3.41e-05). When three digits would make @p look equal to
+ * @alpha, or land on the other side of it, more digits are shown, so that
+ * the number never contradicts the verdict beside it.
+ *
+ * Returns: (transfer full): the text; "—" when @p is not a number
+ */
+char *
+imp_plot_format_p (double p,
+                   double alpha)
+{
+  int digits = 3;
+
+  if (!isfinite (p) || p < 0)
+    return g_strdup ("—");
+  if (p == 0)
+    return g_strdup ("0");
+
+  for (; digits < 9 && alpha > 0; digits++)
+    {
+      double shown = round_significant (p, digits);
+
+      if ((shown <= alpha) == (p <= alpha) && (shown != alpha || p == alpha))
+        break;
+    }
+
+  if (p < 1e-3)
+    return g_strdup_printf ("%.*e", digits - 1, p);
+  return g_strdup_printf ("%#.*g", digits, p);
+}
+
+/**
+ * imp_plot_has_latency:
+ * @candidate: a candidate
+ *
+ * The analysis measures the latency as the onset of the average's rise,
+ * extrapolated back to the baseline. Without trials, or when the average
+ * has no rise to speak of (the extrapolation lands at or before the AP
+ * peak, which the analysis reports as 0, or it is not a number), there is
+ * no estimate.
+ *
+ * Returns: whether @candidate has a latency estimate
+ */
+gboolean
+imp_plot_has_latency (const ImpCandidate *candidate)
+{
+  g_return_val_if_fail (candidate != NULL, FALSE);
+
+  return candidate->n_trials > 0 && isfinite (candidate->latency_ms)
+         && candidate->latency_ms > 0;
+}
+
+/**
+ * imp_plot_format_latency:
+ * @candidate: a candidate
+ *
+ * Returns: (transfer full): the latency in ms with two decimals (no unit),
+ *   or "—" without an estimate
+ */
+char *
+imp_plot_format_latency (const ImpCandidate *candidate)
+{
+  g_return_val_if_fail (candidate != NULL, NULL);
+
+  if (!imp_plot_has_latency (candidate))
+    return g_strdup ("—");
+  return g_strdup_printf ("%.2f", candidate->latency_ms);
+}
+
+static gboolean
+has_analysing (ImpSession *session)
+{
+  return g_object_class_find_property (G_OBJECT_GET_CLASS (session),
+                                       "analyzing") != NULL;
+}
+
+/**
+ * imp_plot_get_view_state:
+ * @session: a session
+ *
+ * A result on show counts as ready even while a new analysis runs; the
+ * session's "analyzing" property, when it has one, tells an analysis in
+ * progress from none.
+ *
+ * Returns: what a view of the analysis has to show
+ */
+ImpViewState
+imp_plot_get_view_state (ImpSession *session)
+{
+  gboolean analysing = FALSE;
+
+  g_return_val_if_fail (IMP_IS_SESSION (session), IMP_VIEW_STATE_NO_RECORDING);
+
+  /* a result on show stays while a new analysis runs */
+  if (imp_session_get_result (session) != NULL)
+    return IMP_VIEW_STATE_READY;
+  if (imp_session_get_recording (session) == NULL)
+    return IMP_VIEW_STATE_NO_RECORDING;
+  if (!has_analysing (session))
+    return IMP_VIEW_STATE_NO_RESULT;
+  g_object_get (session, "analyzing", &analysing, NULL);
+  return analysing ? IMP_VIEW_STATE_ANALYSING : IMP_VIEW_STATE_NOT_ANALYSED;
+}
+
+/**
+ * imp_plot_watch_analysing:
+ * @session: a session
+ * @callback: called swapped, with @object, when "analyzing" changes
+ * @object: the view, which the connection follows
+ *
+ * Returns: %FALSE when the session has no "analyzing" property to watch
+ */
+gboolean
+imp_plot_watch_analysing (ImpSession *session,
+                          GCallback   callback,
+                          gpointer    object)
+{
+  g_return_val_if_fail (IMP_IS_SESSION (session), FALSE);
+
+  if (!has_analysing (session))
+    return FALSE;
+  g_signal_connect_object (session, "notify::analyzing", callback, object,
+                           G_CONNECT_SWAPPED);
+  return TRUE;
+}

@@ -9,11 +9,14 @@
 
 #include <gtk/gtk.h>
 
+#include "imp-analysis.h"
+#include "imp-session.h"
+
 G_BEGIN_DECLS
 
-/* Small drawing helpers shared by the Cairo charts of the views: axis ticks,
- * the colours that carry meaning (synapse sign, node role, conductance) and
- * text placement. */
+/* Small helpers shared by the analysis views: axis ticks, the colours that
+ * carry meaning (synapse sign, node role, conductance), text placement, and
+ * the wording of numbers and states that every view shows alike. */
 
 typedef struct
 {
@@ -78,5 +81,25 @@ void         imp_plot_rounded_rect    (cairo_t       *cr,
                                        double         width,
                                        double         height,
                                        double         radius);
+
+/* What a view of the analysis has to show, from the session. */
+typedef enum
+{
+  IMP_VIEW_STATE_NO_RECORDING,
+  IMP_VIEW_STATE_ANALYSING,
+  IMP_VIEW_STATE_NOT_ANALYSED,  /* a recording, no result, not analysing */
+  IMP_VIEW_STATE_NO_RESULT,     /* a recording, no result, and the session
+                                   cannot say whether an analysis runs */
+  IMP_VIEW_STATE_READY,
+} ImpViewState;
+
+char        *imp_plot_format_p        (double              p,
+                                       double              alpha);
+gboolean     imp_plot_has_latency     (const ImpCandidate *candidate);
+char        *imp_plot_format_latency  (const ImpCandidate *candidate);
+ImpViewState imp_plot_get_view_state  (ImpSession         *session);
+gboolean     imp_plot_watch_analysing (ImpSession         *session,
+                                       GCallback           callback,
+                                       gpointer            object);
 
 G_END_DECLS
