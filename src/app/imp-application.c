@@ -71,7 +71,7 @@ open_demo_action_cb (GSimpleAction *action,
       return;
     }
 
-  g_warning ("Failed to find the demo recording");
+  g_debug ("Failed to find the demo recording");
   dialog = adw_message_dialog_new (GTK_WINDOW (window),
                                    _("Demo Recording Not Found"),
                                    _("The demo recording is not part of "

@@ -17,6 +17,7 @@ struct _ImpSession
   ImpRecording      *recording;
   ImpAnalysisResult *result;
   int                selected;
+  gboolean           analyzing;
 };
 
 G_DEFINE_FINAL_TYPE (ImpSession, imp_session, G_TYPE_OBJECT)
@@ -26,6 +27,7 @@ enum {
   PROP_RECORDING,
   PROP_RESULT,
   PROP_SELECTED,
+  PROP_ANALYZING,
   N_PROPS
 };
 
@@ -64,6 +66,10 @@ imp_session_get_property (GObject    *object,
       g_value_set_int (value, self->selected);
       break;
 
+    case PROP_ANALYZING:
+      g_value_set_boolean (value, self->analyzing);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -89,6 +95,10 @@ imp_session_set_property (GObject      *object,
 
     case PROP_SELECTED:
       imp_session_set_selected (self, g_value_get_int (value));
+      break;
+
+    case PROP_ANALYZING:
+      imp_session_set_analyzing (self, g_value_get_boolean (value));
       break;
 
     default:
@@ -125,6 +135,13 @@ imp_session_class_init (ImpSessionClass *klass)
                       (G_PARAM_READWRITE |
                        G_PARAM_EXPLICIT_NOTIFY |
                        G_PARAM_STATIC_STRINGS));
+
+  properties[PROP_ANALYZING] =
+    g_param_spec_boolean ("analyzing", NULL, NULL,
+                          FALSE,
+                          (G_PARAM_READWRITE |
+                           G_PARAM_EXPLICIT_NOTIFY |
+                           G_PARAM_STATIC_STRINGS));
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -283,4 +300,40 @@ imp_session_get_selected_candidate (ImpSession *self)
     return NULL;
 
   return g_ptr_array_index (self->result->candidates, self->selected);
+}
+
+/**
+ * imp_session_get_analyzing:
+ * @self: a #ImpSession
+ *
+ * Returns: %TRUE while an analysis of the recording is running
+ */
+gboolean
+imp_session_get_analyzing (ImpSession *self)
+{
+  g_return_val_if_fail (IMP_IS_SESSION (self), FALSE);
+
+  return self->analyzing;
+}
+
+/**
+ * imp_session_set_analyzing:
+ * @self: a #ImpSession
+ * @analyzing: whether an analysis is running
+ *
+ * Tells the views that an analysis has started or ended (finished, failed
+ * or cancelled). The window that runs the analysis calls it.
+ */
+void
+imp_session_set_analyzing (ImpSession *self,
+                           gboolean    analyzing)
+{
+  g_return_if_fail (IMP_IS_SESSION (self));
+
+  analyzing = !!analyzing;
+  if (analyzing == self->analyzing)
+    return;
+
+  self->analyzing = analyzing;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ANALYZING]);
 }

@@ -38,5 +38,11 @@ void               imp_session_set_selected  (ImpSession        *self,
                                               int                index);
 /* convenience: the selected candidate, or NULL */
 ImpCandidate      *imp_session_get_selected_candidate (ImpSession *self);
+/* property "analyzing": whether an analysis of the recording is running;
+ * the window sets it, views read it to say "Analysing…" instead of
+ * "run the analysis" while there is no result yet */
+gboolean           imp_session_get_analyzing (ImpSession        *self);
+void               imp_session_set_analyzing (ImpSession        *self,
+                                              gboolean           analyzing);
 
 G_END_DECLS

@@ -20,6 +20,10 @@
 
 #define MAX_RECENT 6
 
+/* The default size grows with the screen up to this. */
+#define DEFAULT_MAX_WIDTH  1440
+#define DEFAULT_MAX_HEIGHT 960
+
 /* What an analysis worker shares with the main thread. The worker only
  * reads @recording and @params and writes the progress fields under
  * @mutex; the main thread learns of progress through one coalesced idle. */
@@ -43,7 +47,9 @@ struct _ImpWindow
   /* template children */
   AdwToastOverlay      *toast_overlay;
   AdwViewSwitcherTitle *switcher_title;
-  AdwWindowTitle       *file_title;
+  GtkWidget            *file_title;
+  GtkLabel             *file_name_label;
+  GtkLabel             *file_details_label;
   AdwViewSwitcherBar   *switcher_bar;
   GtkRevealer          *analysis_revealer;
   GtkLabel             *stage_label;
@@ -76,6 +82,7 @@ enum {
 static GParamSpec *properties[N_PROPS];
 
 static void imp_window_update_actions (ImpWindow *self);
+static void imp_window_update_recent  (ImpWindow *self);
 
 /* Analysis jobs */
 
@@ -218,7 +225,9 @@ imp_window_error (ImpWindow    *self,
 {
   GtkWidget *dialog;
 
-  g_warning ("%s: %s", heading, error->message);
+  /* The dialog tells the user; a warning would also abort runs under
+   * G_DEBUG=fatal-warnings for what is only a bad file. */
+  g_debug ("%s: %s", heading, error->message);
 
   dialog = adw_message_dialog_new (GTK_WINDOW (self), heading,
                                    error->message);
@@ -345,7 +354,50 @@ imp_window_finish_job (ImpWindow *self)
   g_clear_object (&self->analysis_cancellable);
   imp_window_hide_strip (self);
   imp_window_update_actions (self);
+  imp_session_set_analyzing (self->session, FALSE);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
+}
+
+/* The candidate of @result between @pre and @post, or -1. */
+static int
+find_candidate (ImpAnalysisResult *result,
+                int                pre,
+                int                post)
+{
+  if (pre < 0 || result->candidates == NULL)
+    return -1;
+
+  for (guint i = 0; i < result->candidates->len; i++)
+    {
+      ImpCandidate *candidate = g_ptr_array_index (result->candidates, i);
+
+      if ((int) candidate->pre == pre && (int) candidate->post == post)
+        return (int) i;
+    }
+
+  return -1;
+}
+
+/* Replaces the session's result, keeping the selected pair selected when
+ * the new result still has it (running the analysis again, say). */
+static void
+imp_window_set_result (ImpWindow         *self,
+                       ImpAnalysisResult *result)
+{
+  ImpCandidate *selected;
+  int pre = -1;
+  int post = -1;
+
+  selected = imp_session_get_selected_candidate (self->session);
+  if (selected != NULL)
+    {
+      pre = selected->pre;
+      post = selected->post;
+    }
+
+  imp_session_set_result (self->session, result);
+  imp_session_set_selected (self->session,
+                            find_candidate (result, pre, post));
 }
 
 static void
@@ -367,10 +419,9 @@ analysis_done_cb (GObject      *source_object,
   if (self == NULL || self->job != job)
     return;
 
-  imp_window_finish_job (self);
-
   if (result == NULL)
     {
+      imp_window_finish_job (self);
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         imp_window_toast (self, _("Analysis cancelled"));
       else
@@ -381,7 +432,10 @@ analysis_done_cb (GObject      *source_object,
   g_debug ("Analysis finished: %u connections, %u by AP→AP",
            result->n_connections, result->n_ap_ap_connections);
 
-  imp_session_set_result (self->session, result);
+  /* The result first, so that views never see an idle session without
+   * it. */
+  imp_window_set_result (self, result);
+  imp_window_finish_job (self);
 
   message = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
                                           "%u connection found "
@@ -436,6 +490,7 @@ imp_window_analyze (ImpWindow *self)
 
   imp_window_show_strip (self, _("Starting analysis…"), FALSE);
   imp_window_update_actions (self);
+  imp_session_set_analyzing (self->session, TRUE);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
 }
 
@@ -487,6 +542,22 @@ imp_window_add_recent (ImpWindow *self,
   gtk_recent_manager_add_full (self->recent_manager, uri, &data);
 }
 
+/* A recent file that no longer opens leaves the list at once, instead of
+ * failing again from the start page. */
+static void
+imp_window_forget_recent (ImpWindow *self,
+                          GFile     *file)
+{
+  g_autofree char *uri = g_file_get_uri (file);
+
+  if (!gtk_recent_manager_has_item (self->recent_manager, uri))
+    return;
+
+  g_debug ("Removing %s from the recent files", uri);
+  gtk_recent_manager_remove_item (self->recent_manager, uri, NULL);
+  imp_window_update_recent (self);
+}
+
 static void
 imp_window_set_recording (ImpWindow    *self,
                           GFile        *file,
@@ -494,6 +565,7 @@ imp_window_set_recording (ImpWindow    *self,
 {
   g_autofree char *name = g_file_get_basename (file);
   g_autofree char *subtitle = describe_recording (recording);
+  g_autofree char *tooltip = g_strdup_printf ("%s\n%s", name, subtitle);
   const char *warning;
 
   g_debug ("Opened %s: %s", name, subtitle);
@@ -503,10 +575,10 @@ imp_window_set_recording (ImpWindow    *self,
   gtk_window_set_title (GTK_WINDOW (self), name);
   adw_view_switcher_title_set_title (self->switcher_title, name);
   adw_view_switcher_title_set_subtitle (self->switcher_title, subtitle);
-  adw_window_title_set_title (self->file_title, name);
-  adw_window_title_set_subtitle (self->file_title, subtitle);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->file_title), subtitle);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->switcher_title), subtitle);
+  gtk_label_set_text (self->file_name_label, name);
+  gtk_label_set_text (self->file_details_label, subtitle);
+  gtk_widget_set_tooltip_text (self->file_title, tooltip);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->switcher_title), tooltip);
   adw_view_switcher_title_set_view_switcher_enabled (self->switcher_title,
                                                      TRUE);
   gtk_stack_set_visible_child_name (self->main_stack, "views");
@@ -551,6 +623,7 @@ open_done_cb (GObject      *source_object,
 
       name = g_file_get_basename (file);
       heading = g_strdup_printf (_("Could Not Open “%s”"), name);
+      imp_window_forget_recent (self, file);
       imp_window_error (self, heading, error);
       return;
     }
@@ -874,7 +947,7 @@ update_header_cb (gpointer data)
   narrow = adw_view_switcher_title_get_title_visible (self->switcher_title);
   open = imp_session_get_recording (self->session) != NULL;
   adw_view_switcher_bar_set_reveal (self->switcher_bar, narrow && open);
-  gtk_widget_set_visible (GTK_WIDGET (self->file_title), !narrow && open);
+  gtk_widget_set_visible (self->file_title, !narrow && open);
 
   return G_SOURCE_REMOVE;
 }
@@ -1011,6 +1084,10 @@ imp_window_class_init (ImpWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ImpWindow, switcher_bar);
   gtk_widget_class_bind_template_child (widget_class, ImpWindow, file_title);
   gtk_widget_class_bind_template_child (widget_class, ImpWindow,
+                                        file_name_label);
+  gtk_widget_class_bind_template_child (widget_class, ImpWindow,
+                                        file_details_label);
+  gtk_widget_class_bind_template_child (widget_class, ImpWindow,
                                         analysis_revealer);
   gtk_widget_class_bind_template_child (widget_class, ImpWindow, stage_label);
   gtk_widget_class_bind_template_child (widget_class, ImpWindow, progress_bar);
@@ -1043,6 +1120,29 @@ imp_window_class_init (ImpWindowClass *klass)
     }
 }
 
+/* Larger than the template's 1200 × 780 where the screen has room, so
+ * that the header has space for the file's details beside the views. */
+static void
+imp_window_fit_default_size (ImpWindow *self)
+{
+  GdkDisplay *display = gtk_widget_get_display (GTK_WIDGET (self));
+  GListModel *monitors = gdk_display_get_monitors (display);
+  g_autoptr(GdkMonitor) monitor = NULL;
+  GdkRectangle area;
+  int width, height;
+
+  if (g_list_model_get_n_items (monitors) == 0)
+    return;
+
+  monitor = g_list_model_get_item (monitors, 0);
+  gdk_monitor_get_geometry (monitor, &area);
+  gtk_window_get_default_size (GTK_WINDOW (self), &width, &height);
+
+  width = MAX (width, MIN (DEFAULT_MAX_WIDTH, area.width * 9 / 10));
+  height = MAX (height, MIN (DEFAULT_MAX_HEIGHT, area.height * 9 / 10));
+  gtk_window_set_default_size (GTK_WINDOW (self), width, height);
+}
+
 static void
 imp_window_init (ImpWindow *self)
 {
@@ -1050,6 +1150,7 @@ imp_window_init (ImpWindow *self)
   GType types[] = { GDK_TYPE_FILE_LIST, G_TYPE_FILE };
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  imp_window_fit_default_size (self);
 
   self->session = imp_session_new ();
   g_signal_connect_object (self->session, "notify::recording",
