@@ -491,7 +491,11 @@ test_access (void)
                    IMP_ACCESS_INTRACELLULAR);
   g_assert_cmpint (imp_detect_classify_access ("mV", 0, 0.2), ==,
                    IMP_ACCESS_EXTRACELLULAR);
+  /* Currents are not membrane potentials: not analysed. */
   g_assert_cmpint (imp_detect_classify_access ("pA", 5, -65.0), ==,
+                   IMP_ACCESS_UNKNOWN);
+  /* Without a usable sample, no signal at all. */
+  g_assert_cmpint (imp_detect_classify_access ("mV", 0, NAN), ==,
                    IMP_ACCESS_NONE);
 }
 

@@ -18,6 +18,7 @@
 
 #include "imp-analysis.h"
 #include "imp-detect.h"
+#include "imp-output.h"
 
 /* Channels read together, and the length of a time block; a block is
  * extended by PAD_MS on both sides (within its sweep) so that events near
@@ -88,6 +89,15 @@ typedef struct
   double  q_ap;
 } PairTest;
 
+/* What a channel's samples were like, over all blocks. */
+typedef struct
+{
+  gint64 n_usable;
+  gint64 n_gaps;      /* samples that are not usable (NaN, infinite) */
+  float  lowest;      /* of the usable samples */
+  float  highest;
+} ChannelStats;
+
 typedef struct
 {
   ImpRecording            *recording;
@@ -101,6 +111,7 @@ typedef struct
   /* per channel during detection */
   GArray                 **levels;     /* double: block medians */
   GArray                 **noises;     /* double: block noise SDs */
+  ChannelStats            *stats;
   /* per channel after detection: event times, sorted */
   GArray                 **ap_times;   /* gint64 */
   GArray                 **e_times;
@@ -131,32 +142,53 @@ imp_analysis_params_init_default (ImpAnalysisParams *params)
   params->candidate_p_max = 0.01;
 }
 
-static gboolean
-check_params (const ImpAnalysisParams  *p,
-              GError                  **error)
+/**
+ * imp_analysis_params_validate:
+ * @params: parameters
+ * @error: return location for a #GError
+ *
+ * Checks the parameters as imp_analysis_run() does, without a recording,
+ * so that a caller can refuse bad values before opening a file. An average
+ * window shorter than the latency window plus
+ * %IMP_ANALYSIS_DECAY_MARGIN_MS is not an error: the analysis widens it
+ * (imp_analysis_params_normalise()).
+ *
+ * Returns: %TRUE when imp_analysis_run() accepts @params; otherwise
+ *   %FALSE with %G_IO_ERROR_INVALID_ARGUMENT set, saying what is wrong
+ */
+gboolean
+imp_analysis_params_validate (const ImpAnalysisParams  *params,
+                              GError                  **error)
 {
+  const ImpAnalysisParams *p = params;
   const char *problem = NULL;
 
-  if (!(p->ap_threshold_sd > 0) || !(p->psp_threshold_sd > 0))
+  g_return_val_if_fail (params != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  /* Written so that NaN fails every test. */
+  if (!(p->ap_threshold_sd > 0 && p->ap_threshold_sd <= 1e6)
+      || !(p->psp_threshold_sd > 0 && p->psp_threshold_sd <= 1e6))
     problem = "detection thresholds must be positive";
-  else if (!(p->ap_min_height_mv > 0) || !(p->ap_refractory_ms >= 0))
+  else if (!(p->ap_min_height_mv > 0 && p->ap_min_height_mv <= 1e6)
+           || !(p->ap_refractory_ms >= 0 && p->ap_refractory_ms <= 1000))
     problem = "the AP height must be positive and the refractory period "
-              "not negative";
-  else if (!(p->window_pre_ms > 0) || !(p->window_post_ms > 0)
-           || p->window_pre_ms > 1000 || p->window_post_ms > 1000)
+              "between 0 and 1 s";
+  else if (!(p->window_pre_ms > 0 && p->window_pre_ms <= 1000)
+           || !(p->window_post_ms > 0 && p->window_post_ms <= 1000))
     problem = "the average window must be positive and at most 1 s a side";
   else if (!(p->latency_min_ms >= 0)
            || !(p->latency_max_ms > p->latency_min_ms)
-           || p->latency_max_ms > p->window_post_ms)
-    problem = "the latency window must be non-empty and inside the "
-              "average window";
+           || !(p->latency_max_ms + IMP_ANALYSIS_DECAY_MARGIN_MS <= 1000))
+    problem = "the latency window must be non-empty and end before "
+              "985 ms";
   else if (!(p->alpha > 0 && p->alpha < 1)
            || !(p->candidate_p_max >= 0 && p->candidate_p_max <= 1))
     problem = "alpha and candidate_p_max must lie between 0 and 1";
-  else if (p->n_surrogates < 2)
-    problem = "at least 2 surrogates are needed";
-  else if (!(p->jitter_ms > 0))
-    problem = "the jitter must be positive";
+  else if (p->n_surrogates < 2 || p->n_surrogates > 1000000)
+    problem = "the number of surrogates must be between 2 and 1,000,000";
+  else if (!(p->jitter_ms > 0 && p->jitter_ms <= 10000))
+    problem = "the jitter must be positive and at most 10 s";
 
   if (problem != NULL)
     {
@@ -165,6 +197,26 @@ check_params (const ImpAnalysisParams  *p,
       return FALSE;
     }
   return TRUE;
+}
+
+/**
+ * imp_analysis_params_normalise:
+ * @params: (inout): valid parameters
+ *
+ * Widens the average window after the AP (window_post_ms) to at least
+ * latency_max_ms + %IMP_ANALYSIS_DECAY_MARGIN_MS, so that a PSP at the
+ * longest accepted latency is seen to its peak and into its decay.
+ * imp_analysis_run() does this to its copy of the parameters; the result's
+ * parameters are the widened ones.
+ */
+void
+imp_analysis_params_normalise (ImpAnalysisParams *params)
+{
+  g_return_if_fail (params != NULL);
+
+  params->window_post_ms = MAX (params->window_post_ms,
+                                params->latency_max_ms
+                                + IMP_ANALYSIS_DECAY_MARGIN_MS);
 }
 
 static void
@@ -267,6 +319,7 @@ result_new (guint n_channels)
   g_atomic_ref_count_init (&self->ref_count);
   self->n_channels = n_channels;
   self->labels = g_new0 (char *, n_channels + 1);
+  self->notes = g_new0 (char *, n_channels + 1);
   self->access = g_new0 (ImpAccess, n_channels);
   self->noise_mv = g_new0 (double, n_channels);
   self->median_mv = g_new0 (double, n_channels);
@@ -313,6 +366,8 @@ imp_analysis_result_unref (ImpAnalysisResult *self)
   g_free (self->aps);
   g_free (self->psps);
   g_ptr_array_unref (self->candidates);
+  g_strfreev (self->notes);
+  g_free (self->warning);
   g_free (self);
 }
 
@@ -336,6 +391,7 @@ run_clear (Run *run)
     }
   g_clear_pointer (&run->levels, g_free);
   g_clear_pointer (&run->noises, g_free);
+  g_clear_pointer (&run->stats, g_free);
   g_clear_pointer (&run->ap_times, g_free);
   g_clear_pointer (&run->e_times, g_free);
   g_clear_pointer (&run->i_times, g_free);
@@ -345,6 +401,37 @@ run_clear (Run *run)
 }
 
 /* Stage 1 */
+
+static int
+compare_events (const void *a,
+                 const void *b)
+{
+  gint64 sa = ((const ImpEvent *) a)->sample;
+  gint64 sb = ((const ImpEvent *) b)->sample;
+
+  return (sa > sb) - (sa < sb);
+}
+
+/* Counts the usable samples and gaps of x[0..n) and their range. */
+static void
+add_stats (ChannelStats *stats,
+           const float  *x,
+           gsize         n)
+{
+  gsize i;
+
+  for (i = 0; i < n; i++)
+    {
+      if (!imp_detect_usable (x[i]))
+        {
+          stats->n_gaps++;
+          continue;
+        }
+      stats->n_usable++;
+      stats->lowest = MIN (stats->lowest, x[i]);
+      stats->highest = MAX (stats->highest, x[i]);
+    }
+}
 
 /* Detects on one channel's padded segment x[0..n), which starts at
  * recording sample @r0, and keeps the events in [t0, t1). */
@@ -360,16 +447,20 @@ detect_channel_block (Run         *run,
   ImpAnalysisResult *res = run->result;
   const ImpAnalysisParams *p = run->params;
   g_autoptr(GArray) aps = g_array_new (FALSE, FALSE, sizeof (ImpEvent));
+  g_autoptr(GArray) blank = g_array_new (FALSE, FALSE, sizeof (ImpEvent));
   g_autoptr(GArray) psps = g_array_new (FALSE, FALSE, sizeof (ImpEvent));
   g_autofree float *sample = NULL;
   gint64 refractory = MAX (1, ms_to_samples (p->ap_refractory_ms, run->fs));
   gint64 stride = MAX ((t1 - t0) / LEVEL_VALUES, 1);
   GArray *out_aps = res->aps[channel];
   double level, noise;
+  guint n_artefacts;
   gsize m = 0;
   gint64 t;
   guint k;
 
+  /* Gaps (NaN, infinite) are ignored by the level and the noise. */
+  add_stats (&run->stats[channel], x + (t0 - r0), (gsize) (t1 - t0));
   noise = imp_detect_noise_sd (x + (t0 - r0), (gsize) (t1 - t0));
   sample = g_new (float, (t1 - t0) / stride + 1);
   for (t = t0; t < t1; t += stride)
@@ -382,7 +473,9 @@ detect_channel_block (Run         *run,
                                                          channel)->unit))
     return;
 
-  imp_detect_aps (x, n, run->fs, p, r0, aps);
+  /* Spikes too narrow for APs are artefacts; PSP detection stays away
+   * from them as from APs. */
+  imp_detect_aps_full (x, n, run->fs, p, r0, aps, blank);
   for (k = 0; k < aps->len; k++)
     {
       ImpEvent *ev = &g_array_index (aps, ImpEvent, k);
@@ -397,8 +490,12 @@ detect_channel_block (Run         *run,
       g_array_append_val (out_aps, *ev);
     }
 
+  n_artefacts = blank->len;
+  g_array_append_vals (blank, aps->data, aps->len);
+  if (n_artefacts > 0)
+    g_array_sort (blank, compare_events);
   imp_detect_psps (x, n, run->fs, p, r0,
-                   (const ImpEvent *) aps->data, aps->len, psps);
+                   (const ImpEvent *) blank->data, blank->len, psps);
   for (k = 0; k < psps->len; k++)
     {
       ImpEvent *ev = &g_array_index (psps, ImpEvent, k);
@@ -529,22 +626,110 @@ median_of (GArray *values)
   return imp_detect_median (work, values->len);
 }
 
+/* A line of the run's warning: @what, then the labels of @channels (at
+ * most ten of them, then how many more). */
+static void
+warn_channels (GString    *warning,
+               GArray     *channels,
+               char      **labels,
+               const char *what)
+{
+  guint i;
+
+  if (channels->len == 0)
+    return;
+  if (warning->len > 0)
+    g_string_append_c (warning, '\n');
+  g_string_append_printf (warning, "%s: ", what);
+  for (i = 0; i < channels->len && i < 10; i++)
+    g_string_append_printf (warning, "%s%s", i > 0 ? ", " : "",
+                            labels[g_array_index (channels, guint, i)]);
+  if (channels->len > 10)
+    g_string_append_printf (warning, " and %u more", channels->len - 10);
+}
+
+/* The access of channel @c from its events and samples, with its note.
+ * Channels without a signal (no usable sample, or every sample the same)
+ * have no access; currents are not analysed. */
+static ImpAccess
+classify_channel (Run   *run,
+                  guint  c,
+                  char **note)
+{
+  const ImpChannel *ch = imp_recording_get_channel (run->recording, c);
+  const ChannelStats *st = &run->stats[c];
+  ImpAnalysisResult *res = run->result;
+  ImpAccess access;
+
+  access = imp_detect_classify_access (ch->unit, res->aps[c]->len,
+                                       res->median_mv[c]);
+  if (access == IMP_ACCESS_UNKNOWN)
+    *note = g_strcmp0 (ch->unit, "pA") == 0
+            ? g_strdup ("current (pA), not a membrane potential: "
+                        "not analysed")
+            : g_strdup_printf ("unit “%s” is not a voltage: not analysed",
+                               ch->unit);
+  else if (st->n_usable == 0)
+    {
+      access = IMP_ACCESS_NONE;
+      *note = g_strdup ("no signal: every sample is NaN, infinite or "
+                        "out of range");
+    }
+  else if (st->lowest == st->highest)
+    {
+      access = IMP_ACCESS_NONE;
+      *note = g_strdup_printf ("no signal: flat at %g%s%s", st->lowest,
+                               ch->unit != NULL && *ch->unit ? " " : "",
+                               ch->unit != NULL ? ch->unit : "");
+    }
+  else if (st->n_gaps > 0)
+    *note = g_strdup_printf ("%" G_GINT64_FORMAT " samples NaN, infinite "
+                             "or out of range (%.2g %%), left out as gaps",
+                             st->n_gaps,
+                             100.0 * st->n_gaps
+                             / (double) (st->n_gaps + st->n_usable));
+  else
+    *note = g_strdup ("");
+
+  return access;
+}
+
 static void
 summarise_channels (Run *run)
 {
   ImpAnalysisResult *res = run->result;
+  g_autoptr(GArray) no_signal = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_autoptr(GArray) flat = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_autoptr(GArray) gaps = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_autoptr(GString) warning = g_string_new (NULL);
   guint c, k;
 
   for (c = 0; c < run->n_channels; c++)
     {
       const ImpChannel *ch = imp_recording_get_channel (run->recording, c);
+      const ChannelStats *st = &run->stats[c];
 
       res->labels[c] = g_strdup (ch->label != NULL ? ch->label : "");
       res->median_mv[c] = median_of (run->levels[c]);
       res->noise_mv[c] = median_of (run->noises[c]);
-      res->access[c] = imp_detect_classify_access (ch->unit,
-                                                   res->aps[c]->len,
-                                                   res->median_mv[c]);
+      res->access[c] = classify_channel (run, c, &res->notes[c]);
+
+      if (imp_detect_is_voltage (ch->unit) && st->n_usable == 0)
+        g_array_append_val (no_signal, c);
+      else if (imp_detect_is_voltage (ch->unit) && res->access[c]
+                                                   == IMP_ACCESS_NONE)
+        g_array_append_val (flat, c);
+      else if (st->n_gaps > 0)
+        g_array_append_val (gaps, c);
+
+      /* Events only where there is a membrane potential: PSPs need
+       * intracellular access (an extracellular or dead channel's
+       * "PSPs" are noise), and a channel with APs has it. */
+      if (res->access[c] != IMP_ACCESS_INTRACELLULAR)
+        {
+          g_array_set_size (res->aps[c], 0);
+          g_array_set_size (res->psps[c], 0);
+        }
 
       run->ap_times[c] = g_array_sized_new (FALSE, FALSE, sizeof (gint64),
                                             res->aps[c]->len);
@@ -562,6 +747,15 @@ summarise_channels (Run *run)
                               ev->sample);
         }
     }
+
+  warn_channels (warning, no_signal, res->labels,
+                 "Not analysed, every sample NaN, infinite or out of range");
+  warn_channels (warning, flat, res->labels,
+                 "Not analysed, flat (no signal)");
+  warn_channels (warning, gaps, res->labels,
+                 "Samples NaN, infinite or out of range, left out as gaps");
+  if (warning->len > 0)
+    res->warning = g_string_free (g_steal_pointer (&warning), FALSE);
 }
 
 /* Stage 2 */
@@ -975,28 +1169,57 @@ for_each_window (Run        *run,
   return TRUE;
 }
 
+/* One candidate's sums while it is measured. */
+typedef struct
+{
+  double *sums;        /* average_len: sum over the trials used */
+  double  shift[2];    /* pre-AP shift over the trials: sum, sum of squares */
+  guint8 *gap;         /* per trial: its window touches a gap, left out */
+  guint   n_windows;   /* trials with a window, those left out included */
+  gint64  peak;        /* index of the average's extreme */
+} Accum;
+
+static void
+accum_free (Accum *acc)
+{
+  g_free (acc->sums);
+  g_free (acc->gap);
+  g_free (acc);
+}
+
+typedef struct
+{
+  GHashTable *accums;  /* candidate -> Accum */
+  gint64      pre_len;
+  gint64      half;
+  gint64      late;    /* samples in the last ms before the AP */
+} TrialData;
+
+/* First pass: the sum of the trials, leaving out those whose window
+ * touches a gap (NaN or infinite samples). */
 static void
 accumulate_cb (Run          *run,
                const Window *w,
                const float  *x,
                gpointer      data)
 {
-  double *sums = g_hash_table_lookup (data, w->candidate);
+  TrialData *td = data;
+  Accum *acc = g_hash_table_lookup (td->accums, w->candidate);
+  guint len = w->candidate->average_len;
   guint k;
 
-  for (k = 0; k < w->candidate->average_len; k++)
-    sums[k] += x[k];
+  for (k = 0; k < len; k++)
+    if (!imp_detect_usable (x[k]))
+      {
+        acc->gap[w->trial] = 1;
+        return;
+      }
+  for (k = 0; k < len; k++)
+    acc->sums[k] += x[k];
 }
 
-typedef struct
-{
-  GHashTable *peaks;   /* candidate -> peak index + 1 */
-  GHashTable *shifts;  /* candidate -> double[2]: sum, sum of squares */
-  gint64      pre_len;
-  gint64      half;
-  gint64      late;    /* samples in the last ms before the AP */
-} TrialData;
-
+/* Second pass, after the average: each trial's amplitude and its shift
+ * before the AP. */
 static void
 trial_cb (Run          *run,
           const Window *w,
@@ -1004,11 +1227,13 @@ trial_cb (Run          *run,
           gpointer      data)
 {
   TrialData *td = data;
-  gint64 peak = GPOINTER_TO_INT (g_hash_table_lookup (td->peaks,
-                                                      w->candidate)) - 1;
-  double *shift = g_hash_table_lookup (td->shifts, w->candidate);
+  Accum *acc = g_hash_table_lookup (td->accums, w->candidate);
+  gint64 peak = acc->peak;
   double base = 0, top = 0, early = 0, late = 0, d;
   gint64 k, n_top = 0, n_early = MAX (td->pre_len / 2, 1);
+
+  if (acc->gap[w->trial])
+    return;
 
   for (k = 0; k < td->pre_len; k++)
     base += x[k];
@@ -1021,8 +1246,8 @@ trial_cb (Run          *run,
   for (k = td->pre_len - td->late; k < td->pre_len; k++)
     late += x[k];
   d = late / td->late - early / n_early;
-  shift[0] += d;
-  shift[1] += d * d;
+  acc->shift[0] += d;
+  acc->shift[1] += d * d;
 
   for (k = MAX (peak - td->half, 0);
        k <= MIN (peak + td->half, (gint64) w->candidate->average_len - 1); k++)
@@ -1031,6 +1256,19 @@ trial_cb (Run          *run,
       n_top++;
     }
   w->candidate->trial_amplitudes[w->trial] = (float) (top / n_top - base);
+}
+
+/* Moves the amplitudes of the trials used to the front. */
+static void
+drop_gap_trials (ImpCandidate *c,
+                 const Accum  *acc)
+{
+  guint i, n = 0;
+
+  for (i = 0; i < acc->n_windows; i++)
+    if (!acc->gap[i])
+      c->trial_amplitudes[n++] = c->trial_amplitudes[i];
+  g_assert (n == c->n_trials);
 }
 
 static gint64
@@ -1167,19 +1405,18 @@ measure_block (Run        *run,
   gint64 len = pre_len + MAX (1, ms_to_samples (p->window_post_ms, run->fs));
   gint64 guard = ms_to_samples (POST_AP_GUARD_MS, run->fs);
   g_autoptr(GArray) windows = g_array_new (FALSE, FALSE, sizeof (Window));
-  g_autoptr(GHashTable) sums = g_hash_table_new_full (NULL, NULL, NULL,
-                                                       g_free);
-  g_autoptr(GHashTable) peaks = g_hash_table_new (NULL, NULL);
-  g_autoptr(GHashTable) shifts = g_hash_table_new_full (NULL, NULL, NULL,
-                                                         g_free);
+  g_autoptr(GHashTable) accums = NULL;
   TrialData td;
   guint i, k;
 
+  accums = g_hash_table_new_full (NULL, NULL, NULL,
+                                  (GDestroyNotify) accum_free);
   for (i = 0; i < candidates->len; i++)
     {
       ImpCandidate *c = g_ptr_array_index (candidates, i);
       GArray *aps = run->ap_times[c->pre];
       GArray *post_aps;
+      Accum *acc;
 
       if (c->post < first || c->post >= first + nc)
         continue;
@@ -1203,44 +1440,50 @@ measure_block (Run        *run,
           w.trial = c->n_trials++;
           g_array_append_val (windows, w);
         }
-      g_hash_table_insert (sums, c, g_new0 (double, len));
-      g_hash_table_insert (shifts, c, g_new0 (double, 2));
+      acc = g_new0 (Accum, 1);
+      acc->sums = g_new0 (double, len);
+      acc->gap = g_new0 (guint8, MAX (c->n_trials, 1));
+      acc->n_windows = c->n_trials;
+      g_hash_table_insert (accums, c, acc);
     }
   if (windows->len == 0)
     return TRUE;
   qsort (windows->data, windows->len, sizeof (Window), compare_windows);
 
-  if (!for_each_window (run, windows, first, nc, len, accumulate_cb, sums,
+  td.accums = accums;
+  td.pre_len = pre_len;
+  td.half = ms_to_samples (PEAK_HALF_MS, run->fs);
+  td.late = CLAMP (ms_to_samples (ARTEFACT_LATE_MS, run->fs), 1,
+                   MAX (pre_len / 2, 1));
+  if (!for_each_window (run, windows, first, nc, len, accumulate_cb, &td,
                         error))
     return FALSE;
 
   for (i = 0; i < candidates->len; i++)
     {
       ImpCandidate *c = g_ptr_array_index (candidates, i);
-      gint64 peak;
+      Accum *acc = g_hash_table_lookup (accums, c);
 
-      if (c->post < first || c->post >= first + nc || c->n_trials == 0)
+      if (acc == NULL)
         continue;
-      peak = measure_average (run, c, g_hash_table_lookup (sums, c), pre_len);
-      g_hash_table_insert (peaks, c, GINT_TO_POINTER ((int) peak + 1));
+      for (k = 0; k < acc->n_windows; k++)
+        c->n_trials -= acc->gap[k];
+      if (c->n_trials > 0)
+        acc->peak = measure_average (run, c, acc->sums, pre_len);
     }
 
-  td.peaks = peaks;
-  td.shifts = shifts;
-  td.pre_len = pre_len;
-  td.half = ms_to_samples (PEAK_HALF_MS, run->fs);
-  td.late = CLAMP (ms_to_samples (ARTEFACT_LATE_MS, run->fs), 1,
-                   MAX (pre_len / 2, 1));
   if (!for_each_window (run, windows, first, nc, len, trial_cb, &td, error))
     return FALSE;
 
   for (i = 0; i < candidates->len; i++)
     {
       ImpCandidate *c = g_ptr_array_index (candidates, i);
-      double *shift = g_hash_table_lookup (shifts, c);
+      Accum *acc = g_hash_table_lookup (accums, c);
 
-      if (shift != NULL)
-        judge_artefact (c, shift);
+      if (acc == NULL)
+        continue;
+      drop_gap_trials (c, acc);
+      judge_artefact (c, acc->shift);
     }
   return TRUE;
 }
@@ -1363,6 +1606,7 @@ imp_analysis_run (ImpRecording             *recording,
                   GError                  **error)
 {
   Run run = { 0 };
+  ImpAnalysisParams effective;
   ImpAnalysisResult *out = NULL;
   gint64 start = g_get_monotonic_time ();
   guint c;
@@ -1371,11 +1615,13 @@ imp_analysis_run (ImpRecording             *recording,
   g_return_val_if_fail (params != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!check_params (params, error))
+  if (!imp_analysis_params_validate (params, error))
     return NULL;
+  effective = *params;
+  imp_analysis_params_normalise (&effective);
 
   run.recording = recording;
-  run.params = params;
+  run.params = &effective;
   run.progress = progress;
   run.user_data = user_data;
   run.cancellable = cancellable;
@@ -1383,10 +1629,11 @@ imp_analysis_run (ImpRecording             *recording,
   run.fs = imp_recording_get_sample_rate (recording);
   run.result = result_new (run.n_channels);
   run.result->sample_rate = run.fs;
-  run.result->params = *params;
+  run.result->params = effective;
   run.result->n_samples = imp_recording_get_n_samples (recording);
   run.levels = g_new0 (GArray *, run.n_channels);
   run.noises = g_new0 (GArray *, run.n_channels);
+  run.stats = g_new0 (ChannelStats, run.n_channels);
   run.ap_times = g_new0 (GArray *, run.n_channels);
   run.e_times = g_new0 (GArray *, run.n_channels);
   run.i_times = g_new0 (GArray *, run.n_channels);
@@ -1396,6 +1643,8 @@ imp_analysis_run (ImpRecording             *recording,
     {
       run.levels[c] = g_array_new (FALSE, FALSE, sizeof (double));
       run.noises[c] = g_array_new (FALSE, FALSE, sizeof (double));
+      run.stats[c].lowest = INFINITY;
+      run.stats[c].highest = -INFINITY;
     }
 
   report (&run, 0.0, "Reading and detecting");
@@ -1425,6 +1674,31 @@ imp_analysis_run (ImpRecording             *recording,
 out:
   run_clear (&run);
   return out;
+}
+
+/**
+ * imp_analysis_result_get_note:
+ * @self: a result
+ * @channel: a channel index
+ *
+ * Why the channel was not analysed, or only in part: "current (pA), not a
+ * membrane potential: not analysed" (its access is %IMP_ACCESS_UNKNOWN),
+ * "no signal: …" (all NaN or infinite, or flat; %IMP_ACCESS_NONE), or how
+ * many NaN or infinite samples were left out as gaps.
+ *
+ * Returns: (nullable): the note, or %NULL when there is nothing to say
+ */
+const char *
+imp_analysis_result_get_note (ImpAnalysisResult *self,
+                              guint              channel)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (channel < self->n_channels, NULL);
+
+  if (self->notes == NULL || self->notes[channel] == NULL
+      || self->notes[channel][0] == '\0')
+    return NULL;
+  return self->notes[channel];
 }
 
 /**
@@ -1607,11 +1881,21 @@ add_channel_arrays (JsonBuilder       *b,
     json_builder_add_string_value (b, access_name (self->access[i]));
   json_builder_end_array (b);
 
+  /* null for a channel without usable samples */
   json_builder_set_member_name (b, "noise_mv");
   json_builder_begin_array (b);
   for (i = 0; i < self->n_channels; i++)
-    json_builder_add_double_value (b, isfinite (self->noise_mv[i])
-                                      ? self->noise_mv[i] : 0.0);
+    json_builder_add_double_value (b, self->noise_mv[i]);
+  json_builder_end_array (b);
+
+  json_builder_set_member_name (b, "notes");
+  json_builder_begin_array (b);
+  for (i = 0; i < self->n_channels; i++)
+    {
+      const char *note = imp_analysis_result_get_note (self, i);
+
+      json_builder_add_string_value (b, note != NULL ? note : "");
+    }
   json_builder_end_array (b);
 
   json_builder_set_member_name (b, "aps_per_channel");
@@ -1631,11 +1915,13 @@ add_channel_arrays (JsonBuilder       *b,
  * imp_analysis_result_write_json:
  * @self: a result
  * @recording: (nullable): the recording it came from, for provenance
- * @path: the file to write (replaced atomically)
+ * @path: the file to write (see imp_output_write_file(): a regular file is
+ *   replaced atomically, a device or FIFO written to)
  * @error: return location for a #GError
  *
  * Writes the summary, the parameters and every candidate (without the
- * averages) as JSON; docs/analysis.md lists the keys.
+ * averages) as JSON; docs/analysis.md lists the keys. Numbers that are
+ * not finite are written as null.
  *
  * Returns: %TRUE on success
  */
@@ -1646,7 +1932,6 @@ imp_analysis_result_write_json (ImpAnalysisResult  *self,
                                 GError            **error)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
   g_autoptr(JsonNode) root = NULL;
   g_autofree char *text = NULL;
   gsize len;
@@ -1671,6 +1956,11 @@ imp_analysis_result_write_json (ImpAnalysisResult  *self,
   json_builder_add_int_value (b, self->n_samples);
   add_params (b, &self->params);
   add_channel_arrays (b, self);
+  json_builder_set_member_name (b, "warning");
+  if (self->warning != NULL)
+    json_builder_add_string_value (b, self->warning);
+  else
+    json_builder_add_null_value (b);
   json_builder_set_member_name (b, "pairs_tested");
   json_builder_add_int_value (b, (gint64) self->n_pairs_tested);
   json_builder_set_member_name (b, "connections");
@@ -1697,9 +1987,7 @@ imp_analysis_result_write_json (ImpAnalysisResult  *self,
   json_builder_end_object (b);
 
   root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  json_generator_set_pretty (gen, TRUE);
-  text = json_generator_to_data (gen, &len);
+  text = imp_output_json_to_data (root, TRUE, &len);
 
-  return g_file_set_contents (path, text, (gssize) len, error);
+  return imp_output_write_file (path, text, len, error);
 }

@@ -23,7 +23,9 @@ typedef struct
   double ap_refractory_ms;    /* default 2 ms */
   double psp_threshold_sd;    /* PSP detection threshold, default 4 */
   double window_pre_ms;       /* average window before the AP, default 5 ms */
-  double window_post_ms;      /* after the AP, default 25 ms */
+  double window_post_ms;      /* after the AP, default 25 ms; the analysis
+                                 widens it to at least latency_max_ms +
+                                 IMP_ANALYSIS_DECAY_MARGIN_MS */
   double latency_min_ms;      /* shortest accepted synaptic latency, default 0.5 ms */
   double latency_max_ms;      /* longest, default 10 ms */
   double alpha;               /* significance level after correction, default 0.001 */
@@ -41,6 +43,10 @@ typedef struct
   gint64 sample;       /* AP peak (or PSP onset) in recording sample index */
   float  amplitude;    /* AP height (mV) or PSP amplitude (mV, signed) */
 } ImpEvent;
+
+/* The average window reaches at least this far beyond latency_max_ms, to
+ * show a late PSP's peak and the start of its decay. */
+#define IMP_ANALYSIS_DECAY_MARGIN_MS 15.0
 
 /* One ordered pair tested, significant or not. */
 typedef struct
@@ -92,10 +98,21 @@ typedef struct
   guint             n_ap_ap_connections;
   guint64           n_pairs_tested;  /* ordered pairs with a test */
   gint64            n_samples;
-  double           *median_mv;       /* n_channels, median level */
+  double           *median_mv;       /* n_channels, median level; NAN
+                                        without usable samples */
+  /* Why a channel was not analysed or only in part: n_channels strings,
+   * "" for none (a NULL-terminated strv); may be NULL in results not made
+   * by imp_analysis_run(). Use imp_analysis_result_get_note(). */
+  char            **notes;
+  /* Channels skipped for having no signal, and channels with NaN or
+   * infinite samples, one line each; NULL when there is nothing to say. */
+  char             *warning;
 } ImpAnalysisResult;
 
 void               imp_analysis_params_init_default (ImpAnalysisParams  *params);
+gboolean           imp_analysis_params_validate     (const ImpAnalysisParams  *params,
+                                                     GError                  **error);
+void               imp_analysis_params_normalise    (ImpAnalysisParams  *params);
 
 ImpAnalysisResult *imp_analysis_run          (ImpRecording             *recording,
                                               const ImpAnalysisParams  *params,
@@ -106,6 +123,9 @@ ImpAnalysisResult *imp_analysis_run          (ImpRecording             *recordin
 
 ImpAnalysisResult *imp_analysis_result_ref   (ImpAnalysisResult        *self);
 void               imp_analysis_result_unref (ImpAnalysisResult        *self);
+
+const char        *imp_analysis_result_get_note (ImpAnalysisResult   *self,
+                                                 guint                channel);
 
 /* The significant AP->PSP connections as map rows. */
 GArray            *imp_analysis_result_to_map (ImpAnalysisResult       *self);

@@ -96,8 +96,11 @@ select_kth (float *x,
  * @x: (inout) (array length=n): values; reordered
  * @n: count
  *
- * Returns: the median (mean of the two middle values for even @n), or NAN
- *   when @n is 0
+ * Values that are not usable (imp_detect_usable(): NaN, infinite or
+ * corrupt) are ignored.
+ *
+ * Returns: the median of the usable values (mean of the two middle values
+ *   for an even count), or NAN when there are none
  */
 double
 imp_detect_median (float *x,
@@ -105,20 +108,25 @@ imp_detect_median (float *x,
 {
   double upper;
   float lower;
-  gsize i;
+  gsize i, m = 0;
 
   g_return_val_if_fail (x != NULL || n == 0, NAN);
 
-  if (n == 0)
+  /* Usable values to the front; selection needs a total order, which NaN
+   * would break. */
+  for (i = 0; i < n; i++)
+    if (imp_detect_usable (x[i]))
+      swap_float (&x[m++], &x[i]);
+  if (m == 0)
     return NAN;
 
-  upper = select_kth (x, n, n / 2);
-  if (n % 2 == 1)
+  upper = select_kth (x, m, m / 2);
+  if (m % 2 == 1)
     return upper;
 
   /* After selection, the lower middle is the largest of the lower part. */
   lower = x[0];
-  for (i = 1; i < n / 2; i++)
+  for (i = 1; i < m / 2; i++)
     lower = MAX (lower, x[i]);
   return 0.5 * (lower + upper);
 }
@@ -137,16 +145,17 @@ imp_detect_median (float *x,
  * The median absolute deviation from the median, scaled to the SD of a
  * normal distribution: insensitive to a minority of large events. Inputs
  * longer than 4096 values are summarised from an evenly strided subsample
- * of at least 2048 of them.
+ * of at least 2048 of them. Values that are not usable
+ * (imp_detect_usable()) are ignored.
  *
- * Returns: the robust SD, in the unit of @x
+ * Returns: the robust SD, in the unit of @x, or NAN without usable values
  */
 double
 imp_detect_robust_sd (const float *x,
                       gsize        n)
 {
   g_autofree float *work = NULL;
-  gsize stride, m, i;
+  gsize stride, m = 0, i;
   double median;
 
   g_return_val_if_fail (x != NULL || n == 0, NAN);
@@ -157,13 +166,15 @@ imp_detect_robust_sd (const float *x,
   stride = MAX (n / ROBUST_MAX_VALUES, 1);
   if (stride < 2)
     stride = 1;
-  m = (n + stride - 1) / stride;
-  work = g_new (float, m);
-  for (i = 0; i < m; i++)
-    work[i] = x[i * stride];
+  work = g_new (float, (n + stride - 1) / stride);
+  for (i = 0; i < n; i += stride)
+    if (imp_detect_usable (x[i]))
+      work[m++] = x[i];
   median = imp_detect_median (work, m);
+  if (isnan (median))
+    return NAN;
   for (i = 0; i < m; i++)
-    work[i] = fabsf (x[i * stride] - (float) median);
+    work[i] = fabsf (work[i] - (float) median);
 
   return imp_detect_median (work, m) * MAD_TO_SD;
 }
@@ -175,16 +186,18 @@ imp_detect_robust_sd (const float *x,
  *
  * The SD of white recording noise, from the robust SD of the first
  * difference divided by √2. Slow signals (PSPs, drift) barely change the
- * first difference, and APs are too rare to move its median.
+ * first difference, and APs are too rare to move its median. Differences
+ * next to a gap (a sample that is not usable) are left out.
  *
- * Returns: the noise SD, in the unit of @x
+ * Returns: the noise SD, in the unit of @x, or NAN without two usable
+ *   neighbouring samples
  */
 double
 imp_detect_noise_sd (const float *x,
                      gsize        n)
 {
   g_autofree float *diff = NULL;
-  gsize i;
+  gsize i, m = 0;
 
   g_return_val_if_fail (x != NULL || n == 0, NAN);
 
@@ -193,9 +206,10 @@ imp_detect_noise_sd (const float *x,
 
   diff = g_new (float, n - 1);
   for (i = 0; i + 1 < n; i++)
-    diff[i] = x[i + 1] - x[i];
+    if (imp_detect_usable (x[i]) && imp_detect_usable (x[i + 1]))
+      diff[m++] = x[i + 1] - x[i];
 
-  return imp_detect_robust_sd (diff, n - 1) / G_SQRT2;
+  return imp_detect_robust_sd (diff, m) / G_SQRT2;
 }
 
 static inline gsize
@@ -215,40 +229,165 @@ segment_median (const float *x,
   return imp_detect_median (work, to - from);
 }
 
+/* What makes an AP, in samples and mV. */
+typedef struct
+{
+  double threshold;     /* slope, mV per sample */
+  double min_height;
+  double min_width;     /* samples between the half-height crossings */
+  gsize  search, climb, refractory, fall, base_from, base_to;
+} ApCriteria;
+
+/* The width of the peak at @peak above @level, in samples between the
+ * linearly interpolated crossings, looking no further than [lo, hi]. */
+static double
+half_width (const float *x,
+            gsize        lo,
+            gsize        hi,
+            gsize        peak,
+            double       level)
+{
+  gsize a = peak, b = peak;
+  double left = lo, right = hi;
+
+  g_assert (lo <= peak && peak <= hi);
+
+  while (a > lo && x[a - 1] > level)
+    a--;
+  while (b < hi && x[b + 1] > level)
+    b++;
+  if (a > lo)
+    left = (a - 1) + (level - x[a - 1]) / ((double) x[a] - x[a - 1]);
+  if (b < hi)
+    right = b + ((double) x[b] - level) / ((double) x[b] - x[b + 1]);
+  return right - left;
+}
+
+/* imp_detect_aps() on one stretch x[0..n) without gaps; @diff is its first
+ * difference. */
+static gsize
+aps_in_run (const float      *x,
+            const float      *diff,
+            gsize             n,
+            const ApCriteria *ap,
+            gint64            first_sample,
+            GArray           *aps,
+            GArray           *artefacts)
+{
+  gsize next_allowed = 0;
+  gsize n_found = 0;
+  gboolean armed = TRUE;
+  gsize i;
+
+  for (i = 0; i + 1 < n; i++)
+    {
+      gsize peak, end, j;
+      double baseline, height, lowest;
+
+      if (!armed)
+        {
+          armed = diff[i] < ap->threshold;
+          continue;
+        }
+      if (diff[i] <= ap->threshold || i < next_allowed)
+        continue;
+      armed = FALSE;
+
+      /* The highest point shortly after the crossing, then uphill. */
+      end = MIN (n - 1, i + ap->search);
+      peak = i + 1;
+      for (j = i + 1; j <= end; j++)
+        if (x[j] > x[peak])
+          peak = j;
+      while (peak + 1 < n && x[peak + 1] > x[peak] && peak - i < ap->climb)
+        peak++;
+
+      if (i >= ap->base_from)
+        baseline = segment_median (x, i - ap->base_from,
+                                   i - ap->base_to + 1);
+      else if (i >= ap->base_to)
+        baseline = segment_median (x, 0, i - ap->base_to + 1);
+      else
+        baseline = x[i];
+      height = x[peak] - baseline;
+      if (height < ap->min_height)
+        continue;
+
+      /* Repolarisation: a step of injected current does not come down. */
+      if (peak + ap->fall >= n)
+        continue;
+      lowest = x[peak];
+      for (j = peak; j <= peak + ap->fall; j++)
+        lowest = MIN (lowest, x[j]);
+      if (x[peak] - lowest < 0.5 * ap->min_height)
+        continue;
+
+      /* Width: an artefact of a sample or two is not an AP. */
+      if (half_width (x, peak - MIN (peak, ap->base_from + ap->search
+                                           + ap->climb),
+                      peak + ap->fall, peak, baseline + 0.5 * height)
+          < ap->min_width)
+        {
+          ImpEvent ev = { first_sample + (gint64) peak, (float) height };
+
+          if (artefacts != NULL)
+            g_array_append_val (artefacts, ev);
+          continue;
+        }
+
+      {
+        ImpEvent ev = { first_sample + (gint64) peak, (float) height };
+
+        g_array_append_val (aps, ev);
+      }
+      n_found++;
+      next_allowed = peak + MAX (ap->refractory, 1);
+      i = peak;
+    }
+
+  return n_found;
+}
+
 /**
- * imp_detect_aps:
+ * imp_detect_aps_full:
  * @x: (array length=n): membrane potential, mV
  * @n: samples
  * @sample_rate: Hz
  * @params: uses ap_threshold_sd, ap_min_height_mv, ap_refractory_ms
  * @first_sample: recording index of x[0]
  * @aps: (element-type ImpEvent): appended to: peak sample and height (mV)
+ * @artefacts: (element-type ImpEvent) (nullable): appended to: the spikes
+ *   rejected only for being narrower than IMP_DETECT_AP_MIN_WIDTH_MS, in
+ *   the same form (PSP detection should stay away from them too)
  *
  * An AP starts where the slope (first difference) exceeds ap_threshold_sd
  * robust SDs of the slope. Its peak is the maximum within 2 ms, followed
  * uphill. It counts when the peak stands ap_min_height_mv above the median
- * of the 3 ms before the crossing and the signal falls by half that height
- * within IMP_DETECT_AP_MAX_FALL_MS of the peak. Crossings less than
+ * of the 3 ms before the crossing, the signal falls by half that height
+ * within IMP_DETECT_AP_MAX_FALL_MS of the peak, and it stays above half
+ * the height for at least IMP_DETECT_AP_MIN_WIDTH_MS. Crossings less than
  * ap_refractory_ms after the last peak are ignored. APs too close to the
  * end of @x for the fall to be seen are not reported.
+ *
+ * Samples that are not usable (imp_detect_usable()) are gaps: the slope's
+ * SD ignores them, and each stretch between gaps is searched on its own,
+ * so no AP or any part of its measurement touches a gap.
  *
  * Returns: the number of APs appended
  */
 gsize
-imp_detect_aps (const float             *x,
-                gsize                    n,
-                double                   sample_rate,
-                const ImpAnalysisParams *params,
-                gint64                   first_sample,
-                GArray                  *aps)
+imp_detect_aps_full (const float             *x,
+                     gsize                    n,
+                     double                   sample_rate,
+                     const ImpAnalysisParams *params,
+                     gint64                   first_sample,
+                     GArray                  *aps,
+                     GArray                  *artefacts)
 {
   g_autofree float *diff = NULL;
-  double threshold;
-  gsize search, climb, refractory, fall, base_from, base_to;
-  gsize next_allowed = 0;
+  ApCriteria ap;
   gsize n_found = 0;
-  gboolean armed = TRUE;
-  gsize i;
+  gsize i, start;
 
   g_return_val_if_fail (x != NULL || n == 0, 0);
   g_return_val_if_fail (sample_rate > 0, 0);
@@ -260,74 +399,70 @@ imp_detect_aps (const float             *x,
 
   diff = g_new (float, n - 1);
   for (i = 0; i + 1 < n; i++)
-    diff[i] = x[i + 1] - x[i];
-  threshold = MAX (params->ap_threshold_sd * imp_detect_robust_sd (diff, n - 1),
-                   AP_SLOPE_FLOOR_MV_MS * 1000.0 / sample_rate);
+    diff[i] = imp_detect_usable (x[i]) && imp_detect_usable (x[i + 1])
+              ? x[i + 1] - x[i] : NAN;
+  ap.threshold = MAX (params->ap_threshold_sd
+                      * imp_detect_robust_sd (diff, n - 1),
+                      AP_SLOPE_FLOOR_MV_MS * 1000.0 / sample_rate);
+  if (!isfinite (ap.threshold))
+    return 0;   /* no two usable neighbouring samples */
+  ap.min_height = params->ap_min_height_mv;
+  ap.min_width = IMP_DETECT_AP_MIN_WIDTH_MS * sample_rate / 1000.0;
+  ap.search = ms_to_samples (AP_PEAK_SEARCH_MS, sample_rate);
+  ap.climb = ms_to_samples (AP_MAX_CLIMB_MS, sample_rate);
+  ap.refractory = (gsize) round (params->ap_refractory_ms * sample_rate
+                                 / 1000.0);
+  ap.fall = ms_to_samples (IMP_DETECT_AP_MAX_FALL_MS, sample_rate);
+  ap.base_from = ms_to_samples (AP_BASE_FROM_MS, sample_rate);
+  ap.base_to = ms_to_samples (AP_BASE_TO_MS, sample_rate);
 
-  search = ms_to_samples (AP_PEAK_SEARCH_MS, sample_rate);
-  climb = ms_to_samples (AP_MAX_CLIMB_MS, sample_rate);
-  refractory = (gsize) round (params->ap_refractory_ms * sample_rate / 1000.0);
-  fall = ms_to_samples (IMP_DETECT_AP_MAX_FALL_MS, sample_rate);
-  base_from = ms_to_samples (AP_BASE_FROM_MS, sample_rate);
-  base_to = ms_to_samples (AP_BASE_TO_MS, sample_rate);
-
-  for (i = 0; i + 1 < n; i++)
+  /* Each stretch of usable samples on its own. */
+  for (start = 0; start < n;)
     {
-      gsize peak, end, j;
-      double baseline, height, lowest;
+      gsize stop;
 
-      if (!armed)
+      if (!imp_detect_usable (x[start]))
         {
-          armed = diff[i] < threshold;
+          start++;
           continue;
         }
-      if (diff[i] <= threshold || i < next_allowed)
-        continue;
-      armed = FALSE;
-
-      /* The highest point shortly after the crossing, then uphill. */
-      end = MIN (n - 1, i + search);
-      peak = i + 1;
-      for (j = i + 1; j <= end; j++)
-        if (x[j] > x[peak])
-          peak = j;
-      while (peak + 1 < n && x[peak + 1] > x[peak] && peak - i < climb)
-        peak++;
-
-      if (i >= base_from)
-        baseline = segment_median (x, i - base_from, i - base_to + 1);
-      else if (i >= base_to)
-        baseline = segment_median (x, 0, i - base_to + 1);
-      else
-        baseline = x[i];
-      height = x[peak] - baseline;
-      if (height < params->ap_min_height_mv)
-        continue;
-
-      /* Repolarisation: a step of injected current does not come down. */
-      if (peak + fall >= n)
-        continue;
-      lowest = x[peak];
-      for (j = peak; j <= peak + fall; j++)
-        lowest = MIN (lowest, x[j]);
-      if (x[peak] - lowest < 0.5 * params->ap_min_height_mv)
-        continue;
-
-      {
-        ImpEvent ev = { first_sample + (gint64) peak, (float) height };
-
-        g_array_append_val (aps, ev);
-      }
-      n_found++;
-      next_allowed = peak + MAX (refractory, 1);
-      i = peak;
+      for (stop = start + 1; stop < n && imp_detect_usable (x[stop]); stop++)
+        ;
+      n_found += aps_in_run (x + start, diff + start, stop - start, &ap,
+                             first_sample + (gint64) start, aps, artefacts);
+      start = stop;
     }
 
   return n_found;
 }
 
-/* Centred moving average of width 2 * half + 1; entries within @half of
- * either end are left at 0 (callers stay away from them). */
+/**
+ * imp_detect_aps:
+ * @x: (array length=n): membrane potential, mV
+ * @n: samples
+ * @sample_rate: Hz
+ * @params: uses ap_threshold_sd, ap_min_height_mv, ap_refractory_ms
+ * @first_sample: recording index of x[0]
+ * @aps: (element-type ImpEvent): appended to: peak sample and height (mV)
+ *
+ * imp_detect_aps_full() without the artefacts.
+ *
+ * Returns: the number of APs appended
+ */
+gsize
+imp_detect_aps (const float             *x,
+                gsize                    n,
+                double                   sample_rate,
+                const ImpAnalysisParams *params,
+                gint64                   first_sample,
+                GArray                  *aps)
+{
+  return imp_detect_aps_full (x, n, sample_rate, params, first_sample, aps,
+                              NULL);
+}
+
+/* Centred moving average of width 2 * half + 1; NAN within @half of
+ * either end and wherever the window holds a sample that is not usable. */
 static void
 moving_average (const float *x,
                 gsize        n,
@@ -336,19 +471,38 @@ moving_average (const float *x,
 {
   double sum = 0;
   gsize width = 2 * half + 1;
+  gsize bad = 0;
   gsize i;
 
-  memset (out, 0, n * sizeof (float));
+  for (i = 0; i < n; i++)
+    out[i] = NAN;
   if (n < width)
     return;
 
+  /* Unusable samples count as 0 in the sum and are counted apart, so the
+   * sum stays finite past them. */
   for (i = 0; i < width; i++)
-    sum += x[i];
-  out[half] = (float) (sum / width);
+    {
+      if (imp_detect_usable (x[i]))
+        sum += x[i];
+      else
+        bad++;
+    }
+  out[half] = bad > 0 ? NAN : (float) (sum / width);
   for (i = half + 1; i + half < n; i++)
     {
-      sum += x[i + half] - x[i - half - 1];
-      out[i] = (float) (sum / width);
+      float in = x[i + half];
+      float gone = x[i - half - 1];
+
+      if (imp_detect_usable (in))
+        sum += in;
+      else
+        bad++;
+      if (imp_detect_usable (gone))
+        sum -= gone;
+      else
+        bad--;
+      out[i] = bad > 0 ? NAN : (float) (sum / width);
     }
 }
 
@@ -387,6 +541,10 @@ blank_range (guint8 *mask,
  * is the excursion's steepest point, which lies within about a millisecond
  * after the onset; its amplitude is the extreme of s within 5 ms after that
  * point minus s one slope span before it.
+ *
+ * Samples that are not usable (imp_detect_usable()) are gaps: the slope's
+ * SD ignores them, and no PSP is reported whose slope or amplitude would
+ * read a gap.
  *
  * Returns: the number of PSPs appended
  */
@@ -446,7 +604,7 @@ imp_detect_psps (const float             *x,
 
   work = g_new (float, n);
   for (t = lo; t < hi; t++)
-    if (!mask[t])
+    if (!mask[t] && !isnan (d[t]))
       work[n_work++] = d[t];
   if (n_work < 16)
     return 0;
@@ -466,20 +624,23 @@ imp_detect_psps (const float             *x,
 
       for (k = MAX (from, 0); k < MIN (limit, (gint64) n); k++)
         {
-          if (fabsf (d[k]) < 0.5 * threshold)
+          if (!(fabsf (d[k]) >= 0.5 * threshold))
             break;
           mask[k] = 1;
         }
     }
 
+  /* d is NAN wherever its window touches a gap, so no excursion starts or
+   * runs there: the comparisons are written to be false for NAN. */
   t = lo;
   while (t < hi)
     {
       int sign;
       gsize best, end, j;
       double base, extreme;
+      gboolean whole = TRUE;
 
-      if (mask[t] || fabsf (d[t]) <= threshold)
+      if (mask[t] || !(fabsf (d[t]) > threshold))
         {
           t++;
           continue;
@@ -493,12 +654,19 @@ imp_detect_psps (const float             *x,
             best = t;
           t++;
         }
+      g_assert (t > best);
 
+      /* The amplitude's window must not touch a gap either. */
       base = s[best - span];
       end = MIN (best + peak_search, hi - 1);
       extreme = s[best];
-      for (j = best; j <= end; j++)
-        extreme = sign > 0 ? MAX (extreme, s[j]) : MIN (extreme, s[j]);
+      for (j = best; j <= end && whole; j++)
+        {
+          whole = !isnan (s[j]);
+          extreme = sign > 0 ? MAX (extreme, s[j]) : MIN (extreme, s[j]);
+        }
+      if (!whole || isnan (base))
+        continue;
 
       {
         ImpEvent ev = { first_sample + (gint64) best,
@@ -531,12 +699,15 @@ imp_detect_is_voltage (const char *unit)
  * imp_detect_classify_access:
  * @unit: (nullable): the channel's unit
  * @n_aps: APs detected on the channel
- * @median_level: the channel's median, mV
+ * @median_level: the channel's median, mV; NAN when it has no usable
+ *   samples
  *
  * A voltage channel has intracellular access when it shows APs, or when
  * it sits at a resting membrane potential (-100 to -20 mV). Other voltage
- * channels are extracellular; channels in other units (currents) are not
- * membrane potentials at all.
+ * channels are extracellular, and those without a single usable sample
+ * have no signal at all (%IMP_ACCESS_NONE). Channels in other units
+ * (currents) are not membrane potentials and are not analysed:
+ * %IMP_ACCESS_UNKNOWN.
  *
  * Returns: the access
  */
@@ -546,9 +717,11 @@ imp_detect_classify_access (const char *unit,
                             double      median_level)
 {
   if (!imp_detect_is_voltage (unit))
-    return IMP_ACCESS_NONE;
+    return IMP_ACCESS_UNKNOWN;
   if (n_aps > 0)
     return IMP_ACCESS_INTRACELLULAR;
+  if (isnan (median_level))
+    return IMP_ACCESS_NONE;
   if (median_level >= -100.0 && median_level <= -20.0)
     return IMP_ACCESS_INTRACELLULAR;
   return IMP_ACCESS_EXTRACELLULAR;

@@ -7,6 +7,8 @@
 
 #pragma once
 
+#include <math.h>
+
 #include <glib.h>
 
 #include "imp-analysis.h"
@@ -24,6 +26,29 @@ G_BEGIN_DECLS
 /* An AP must fall by half the minimum height within this time of its
  * peak (a current step or a large PSP does not). */
 #define IMP_DETECT_AP_MAX_FALL_MS 5.0
+/* An AP must stay above half its height for at least this long (between
+ * the interpolated crossings): one- or two-sample artefacts do not. The
+ * narrowest real APs in our test data are 0.24 ms wide, the artefacts at
+ * most 0.12 ms (10 kHz). */
+#define IMP_DETECT_AP_MIN_WIDTH_MS 0.15
+/* Samples that are not finite, or larger than this in magnitude, are
+ * corrupt: the kernels treat them as gaps in the recording. No voltage or
+ * current comes near it, and beyond it a running sum in double precision
+ * would lose the signal next to such a sample. */
+#define IMP_DETECT_MAX_ABS        1e9
+
+/**
+ * imp_detect_usable:
+ * @v: a sample
+ *
+ * Returns: whether @v is a real sample rather than a gap (not finite, or
+ *   beyond ±IMP_DETECT_MAX_ABS)
+ */
+static inline gboolean
+imp_detect_usable (float v)
+{
+  return isfinite (v) && fabsf (v) < IMP_DETECT_MAX_ABS;
+}
 
 double    imp_detect_median          (float                   *x,
                                       gsize                    n);
@@ -38,6 +63,14 @@ gsize     imp_detect_aps             (const float             *x,
                                       const ImpAnalysisParams *params,
                                       gint64                   first_sample,
                                       GArray                  *aps);
+
+gsize     imp_detect_aps_full        (const float             *x,
+                                      gsize                    n,
+                                      double                   sample_rate,
+                                      const ImpAnalysisParams *params,
+                                      gint64                   first_sample,
+                                      GArray                  *aps,
+                                      GArray                  *artefacts);
 
 gsize     imp_detect_psps            (const float             *x,
                                       gsize                    n,

@@ -13,6 +13,7 @@
 #include <gio/gio.h>
 
 #include "imp-map.h"
+#include "imp-output.h"
 
 #define N_COLUMNS 9
 
@@ -60,16 +61,28 @@ append_double (GString *out,
   g_string_append (out, buf);
 }
 
+/* A spreadsheet takes a cell starting with one of these for a formula
+ * ("=1+2", "@SUM(A1)", "-2+3"), which a label from a file must never
+ * become. Such a label is written with a leading apostrophe, the
+ * spreadsheets' own mark for text; so is a label that starts with an
+ * apostrophe, so that reading drops exactly one. */
+#define FORMULA_STARTS "=+-@\t\r'"
+
 /* Quotes a field when it holds a comma, a quote or a line break (RFC 4180:
- * quotes inside are doubled). */
+ * quotes inside are doubled); a text field that a spreadsheet would take
+ * for a formula gets a leading apostrophe first. */
 static void
 append_field (GString    *out,
               const char *text)
 {
+  g_autofree char *escaped = NULL;
   const char *p;
 
   if (text == NULL)
     return;
+
+  if (text[0] != '\0' && strchr (FORMULA_STARTS, text[0]) != NULL)
+    text = escaped = g_strconcat ("'", text, NULL);
 
   if (strpbrk (text, ",\"\r\n") == NULL)
     {
@@ -87,6 +100,21 @@ append_field (GString    *out,
   g_string_append_c (out, '"');
 }
 
+/**
+ * imp_map_write_csv:
+ * @map: (element-type ImpMapEntry): the rows
+ * @path: the file (see imp_output_write_file(): a regular file is replaced
+ *   atomically, a device or FIFO written to, a link's target replaced)
+ * @error: return location for a #GError
+ *
+ * Writes the map as CSV (IMP_MAP_CSV_HEADER, then one row per entry;
+ * numbers in the C locale with enough digits to read back exactly). A
+ * label that a spreadsheet would take for a formula (starting with =, +,
+ * -, @, a tab or a carriage return), or that starts with an apostrophe,
+ * is written with a leading apostrophe; imp_map_read_csv() removes it.
+ *
+ * Returns: %TRUE on success
+ */
 gboolean
 imp_map_write_csv (GArray      *map,
                    const char  *path,
@@ -117,8 +145,7 @@ imp_map_write_csv (GArray      *map,
       g_string_append_printf (out, ",%u\n", e->n_pre_aps);
     }
 
-  /* g_file_set_contents writes a temporary file and renames it. */
-  return g_file_set_contents (path, out->str, out->len, error);
+  return imp_output_write_file (path, out->str, out->len, error);
 }
 
 /* Splits one CSV record starting at *cursor into @fields, advancing the
@@ -221,6 +248,14 @@ parse_double (const char *text,
   return errno == 0 && end != text && *end == '\0';
 }
 
+/* A label as written by append_field(): without the apostrophe that kept
+ * it from being a formula. */
+static char *
+read_label (const char *field)
+{
+  return g_strdup (field[0] == '\'' ? field + 1 : field);
+}
+
 static gboolean
 parse_entry (GPtrArray   *fields,
              ImpMapEntry *entry)
@@ -242,11 +277,22 @@ parse_entry (GPtrArray   *fields,
       || !parse_uint (fields->pdata[8], &entry->n_pre_aps))
     return FALSE;
 
-  entry->pre_label = g_strdup (fields->pdata[2]);
-  entry->post_label = g_strdup (fields->pdata[3]);
+  entry->pre_label = read_label (fields->pdata[2]);
+  entry->post_label = read_label (fields->pdata[3]);
   return TRUE;
 }
 
+/**
+ * imp_map_read_csv:
+ * @path: a file written by imp_map_write_csv() (or in its format)
+ * @error: return location for a #GError
+ *
+ * Reads a map; a label's leading apostrophe (the formula guard) is
+ * dropped.
+ *
+ * Returns: (transfer full) (element-type ImpMapEntry) (nullable): the
+ *   rows, or %NULL with @error set
+ */
 GArray *
 imp_map_read_csv (const char  *path,
                   GError     **error)

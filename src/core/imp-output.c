@@ -1,0 +1,337 @@
+/* imp-output.c
+ *
+ * Copyright 2026 The Imprint authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "imp-output.h"
+
+/* Symbolic links followed by hand, at most (the kernel's own limit). */
+#define MAX_LINKS 40
+
+static gboolean
+set_errno_error (GError     **error,
+                 int          saved_errno,
+                 const char  *what,
+                 const char  *path)
+{
+  g_autofree char *display = g_filename_display_name (path);
+
+  g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
+               "Failed to %s “%s”: %s", what, display,
+               g_strerror (saved_errno));
+  return FALSE;
+}
+
+/* Writes @contents to what @path already names (a device, a FIFO, a
+ * terminal), without creating, renaming or truncating anything. */
+static gboolean
+write_in_place (const char  *path,
+                const char  *contents,
+                gsize        length,
+                int          flags,
+                GError     **error)
+{
+  gsize done = 0;
+  int fd;
+
+  fd = g_open (path, O_WRONLY | O_NOCTTY | O_CLOEXEC | flags, 0);
+  if (fd < 0)
+    return set_errno_error (error, errno, "open", path);
+
+  while (done < length)
+    {
+      gssize n = write (fd, contents + done, length - done);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          int saved = n < 0 ? errno : ENOSPC;
+
+          close (fd);
+          return set_errno_error (error, saved, "write", path);
+        }
+      done += (gsize) n;
+    }
+
+  if (close (fd) != 0 && errno != EINTR)
+    return set_errno_error (error, errno, "write", path);
+  return TRUE;
+}
+
+/* Follows the symbolic links of @path by hand and returns the file it
+ * finally names (which need not exist). Sets @magic when the way passes
+ * through /proc, whose links (/dev/stdout -> /proc/self/fd/1 -> a pipe)
+ * do not name files that can be replaced. */
+static char *
+resolve_links (const char *path,
+               gboolean   *magic)
+{
+  g_autofree char *current = NULL;
+  guint depth;
+
+  *magic = FALSE;
+  if (g_path_is_absolute (path))
+    current = g_strdup (path);
+  else
+    {
+      g_autofree char *cwd = g_get_current_dir ();
+
+      current = g_build_filename (cwd, path, NULL);
+    }
+
+  for (depth = 0; depth < MAX_LINKS; depth++)
+    {
+      g_autofree char *dir = g_path_get_dirname (current);
+      g_autofree char *base = g_path_get_basename (current);
+      g_autofree char *real_dir = realpath (dir, NULL);
+      g_autofree char *link = NULL;
+      GStatBuf st;
+
+      if (real_dir == NULL)
+        break;    /* the folder is missing: writing will say so */
+      g_free (current);
+      current = g_build_filename (real_dir, base, NULL);
+      if (g_str_has_prefix (current, "/proc/"))
+        {
+          *magic = TRUE;
+          break;
+        }
+      if (g_lstat (current, &st) != 0 || !S_ISLNK (st.st_mode))
+        break;
+      link = g_file_read_link (current, NULL);
+      if (link == NULL)
+        break;
+      if (g_path_is_absolute (link))
+        {
+          g_free (current);
+          current = g_steal_pointer (&link);
+        }
+      else
+        {
+          g_free (current);
+          current = g_build_filename (real_dir, link, NULL);
+        }
+    }
+
+  return g_steal_pointer (&current);
+}
+
+/**
+ * imp_output_write_file:
+ * @path: the file to write
+ * @contents: (array length=length): the bytes
+ * @length: their count
+ * @error: return location for a #GError
+ *
+ * Writes a result file the way a user expects:
+ *
+ * - a regular file, or a name that does not exist yet, is replaced
+ *   atomically (a temporary file beside it, renamed over it), keeping an
+ *   existing file's permissions;
+ * - a symbolic link is followed: the file it points to is replaced (or
+ *   created), the link stays;
+ * - anything else that exists (a device such as /dev/null or /dev/full, a
+ *   FIFO, a terminal, /dev/stdout) is written to directly and never
+ *   replaced; links through /proc (/dev/stdout, /dev/fd/N) are appended
+ *   to, like a shell redirection;
+ * - a folder is an error.
+ *
+ * Returns: %TRUE on success; otherwise %FALSE with a %G_FILE_ERROR set
+ *   (a full device gives %G_FILE_ERROR_NOSPC)
+ */
+gboolean
+imp_output_write_file (const char  *path,
+                       const char  *contents,
+                       gsize        length,
+                       GError     **error)
+{
+  g_autofree char *target = NULL;
+  gboolean magic;
+  GStatBuf st;
+
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (contents != NULL || length == 0, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  target = resolve_links (path, &magic);
+  if (magic)
+    return write_in_place (path, contents, length, O_APPEND, error);
+
+  if (g_stat (target, &st) != 0)
+    {
+      if (errno != ENOENT)
+        return set_errno_error (error, errno, "write", path);
+      return g_file_set_contents_full (target, contents, (gssize) length,
+                                       G_FILE_SET_CONTENTS_CONSISTENT,
+                                       0666, error);
+    }
+  if (S_ISREG (st.st_mode))
+    return g_file_set_contents_full (target, contents, (gssize) length,
+                                     G_FILE_SET_CONTENTS_CONSISTENT,
+                                     (int) (st.st_mode & 0777), error);
+  if (S_ISDIR (st.st_mode))
+    return set_errno_error (error, EISDIR, "write", path);
+  return write_in_place (target, contents, length, 0, error);
+}
+
+/* The shortest text that reads back as @value (at least 6 significant
+ * digits), in the C locale, marked as a double by a '.' or an exponent. */
+static void
+append_double (GString *out,
+               double   value)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  int precision;
+
+  for (precision = 6; precision < 17; precision++)
+    {
+      char format[8];
+
+      g_snprintf (format, sizeof format, "%%.%dg", precision);
+      g_ascii_formatd (buf, sizeof buf, format, value);
+      if (g_ascii_strtod (buf, NULL) == value)
+        break;
+    }
+  if (precision == 17)
+    g_ascii_dtostr (buf, sizeof buf, value);
+
+  g_string_append (out, buf);
+  if (strpbrk (buf, ".eE") == NULL)
+    g_string_append (out, ".0");
+}
+
+static gboolean
+is_integer (const char *token)
+{
+  const char *digits = token + (token[0] == '-');
+
+  return digits[0] != '\0' && strspn (digits, "0123456789") == strlen (digits);
+}
+
+/* Copies one literal of the generated text (a number, true, false, null,
+ * or what JsonGenerator makes of NaN and infinities) as valid JSON. */
+static void
+append_literal (GString    *out,
+                const char *text,
+                gsize       len)
+{
+  g_autofree char *token = g_strndup (text, len);
+  double value;
+
+  if (g_str_equal (token, "true") || g_str_equal (token, "false")
+      || g_str_equal (token, "null"))
+    {
+      g_string_append (out, token);
+      return;
+    }
+  if (is_integer (token))
+    {
+      g_string_append (out, token);
+      return;
+    }
+
+  /* Doubles: JsonGenerator writes "1e+20.0", "nan.0" and "inf.0". */
+  value = g_ascii_strtod (token, NULL);
+  if (!isfinite (value))
+    g_string_append (out, "null");
+  else
+    append_double (out, value);
+}
+
+/* Copies the string literal at text[0] == '"' and returns its length,
+ * replacing bytes that are not UTF-8 (JsonGenerator passes them through). */
+static gsize
+append_string (GString    *out,
+               const char *text,
+               gsize       len)
+{
+  gsize end = 1;
+  g_autofree char *valid = NULL;
+
+  while (end < len && text[end] != '"')
+    end += text[end] == '\\' ? 2 : 1;
+  end = MIN (end + 1, len);
+
+  if (g_utf8_validate (text, (gssize) end, NULL))
+    {
+      g_string_append_len (out, text, (gssize) end);
+      return end;
+    }
+  valid = g_utf8_make_valid (text, (gssize) end);
+  g_string_append (out, valid);
+  return end;
+}
+
+/**
+ * imp_output_json_to_data:
+ * @root: the document
+ * @pretty: indent it
+ * @length: (out) (optional): the text's length
+ *
+ * Generates JSON text as JsonGenerator does, then makes it valid: NaN and
+ * infinite numbers become `null`; doubles are written as the shortest text
+ * that reads back to the same value, with a '.' or an exponent (JsonGenerator
+ * writes `1e+20.0`, which is not JSON); bytes in strings that are not UTF-8
+ * become U+FFFD.
+ *
+ * Returns: (transfer full): the text
+ */
+char *
+imp_output_json_to_data (JsonNode *root,
+                         gboolean  pretty,
+                         gsize    *length)
+{
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autofree char *raw = NULL;
+  GString *out;
+  gsize len, i = 0;
+
+  g_return_val_if_fail (root != NULL, NULL);
+
+  json_generator_set_root (generator, root);
+  json_generator_set_pretty (generator, pretty);
+  raw = json_generator_to_data (generator, &len);
+
+  out = g_string_sized_new (len + 16);
+  while (i < len)
+    {
+      char c = raw[i];
+
+      if (c == '"')
+        i += append_string (out, raw + i, len - i);
+      else if (c == '-' || g_ascii_isalnum (c))
+        {
+          gsize j = i;
+
+          while (j < len && (g_ascii_isalnum (raw[j]) || raw[j] == '.'
+                             || raw[j] == '-' || raw[j] == '+'))
+            j++;
+          append_literal (out, raw + i, j - i);
+          i = j;
+        }
+      else
+        {
+          g_string_append_c (out, c);
+          i++;
+        }
+    }
+
+  if (length != NULL)
+    *length = out->len;
+  return g_string_free (out, FALSE);
+}

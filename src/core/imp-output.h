@@ -1,0 +1,27 @@
+/* imp-output.h
+ *
+ * Copyright 2026 The Imprint authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+/* Writing results: files that may be devices or links, and JSON text that
+ * is valid whatever the numbers. */
+
+gboolean  imp_output_write_file   (const char  *path,
+                                   const char  *contents,
+                                   gsize        length,
+                                   GError     **error);
+
+char     *imp_output_json_to_data (JsonNode    *root,
+                                   gboolean     pretty,
+                                   gsize       *length);
+
+G_END_DECLS
