@@ -8,14 +8,17 @@
 #include "config.h"
 
 #include <math.h>
+#include <string.h>
 #include <adwaita.h>
 #include <glib/gstdio.h>
 
 #include "imp-candidate-item.h"
+#include "imp-conductance.h"
 #include "imp-histogram-view-private.h"
 #include "imp-imprint-view-private.h"
 #include "imp-map-view-private.h"
 #include "imp-pairs-view-private.h"
+#include "imp-plot.h"
 #include "imp-session.h"
 #include "imp-simulate.h"
 
@@ -162,6 +165,46 @@ make_session (void)
 
   imp_session_set_result (session, result);
   return session;
+}
+
+/* A result with @n_channels cells and only the candidates given, each
+ * significant; the rest of the fields as make_result() sets them. */
+static ImpAnalysisResult *
+make_sparse_result (guint             n_channels,
+                    const Connection *list,
+                    guint             n_list)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (7);
+  ImpAnalysisResult *result = g_new0 (ImpAnalysisResult, 1);
+
+  g_atomic_ref_count_init (&result->ref_count);
+  result->n_channels = n_channels;
+  result->sample_rate = RATE_HZ;
+  imp_analysis_params_init_default (&result->params);
+  result->params.window_pre_ms = PRE_MS;
+  result->params.window_post_ms = POST_MS;
+  result->labels = g_new0 (char *, n_channels + 1);
+  result->access = g_new0 (ImpAccess, MAX (n_channels, 1));
+  result->noise_mv = g_new0 (double, MAX (n_channels, 1));
+  result->aps = g_new0 (GArray *, MAX (n_channels, 1));
+  result->psps = g_new0 (GArray *, MAX (n_channels, 1));
+  for (guint i = 0; i < n_channels; i++)
+    {
+      result->labels[i] = g_strdup_printf ("R%uC%u", i / 32 + 1, i % 32 + 1);
+      result->access[i] = IMP_ACCESS_INTRACELLULAR;
+      result->aps[i] = g_array_new (FALSE, TRUE, sizeof (ImpEvent));
+      result->psps[i] = g_array_new (FALSE, TRUE, sizeof (ImpEvent));
+    }
+
+  result->candidates = g_ptr_array_new_with_free_func (candidate_free);
+  for (guint i = 0; i < n_list; i++)
+    g_ptr_array_add (result->candidates,
+                     make_candidate (rand, list[i].pre, list[i].post,
+                                     &list[i]));
+  result->n_connections = n_list;
+  result->n_pairs_tested = (guint64) n_channels * (n_channels - 1);
+
+  return result;
 }
 
 /* A small simulated network, analysed once for all tests: 16 neurons on a
@@ -315,6 +358,36 @@ rendered_fraction (GtkWidget *widget)
 
   g_assert_cmpuint (g_hash_table_size (colours), >, 16);
   return 1.0 - (double) most / ((double) width * height);
+}
+
+/* Renders @widget and returns its pixels as 0xAARRGGBB. */
+static guint32 *
+render_pixels (GtkWidget *widget,
+               int       *width,
+               int       *height)
+{
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  guint32 *pixels;
+  GskRenderer *renderer;
+
+  wait_ms (50);
+  *width = gtk_widget_get_width (widget);
+  *height = gtk_widget_get_height (widget);
+  gdk_paintable_snapshot (paintable, snapshot, *width, *height);
+  node = gtk_snapshot_to_node (snapshot);
+  g_assert_nonnull (node);
+  renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
+  texture = gsk_renderer_render_texture (renderer, node,
+                                         &GRAPHENE_RECT_INIT (0, 0, *width,
+                                                              *height));
+  *width = gdk_texture_get_width (texture);
+  *height = gdk_texture_get_height (texture);
+  pixels = g_new (guint32, (gsize) *width * *height);
+  gdk_texture_download (texture, (guchar *) pixels, *width * 4);
+  return pixels;
 }
 
 /* The tests hold the only reference on their views besides the window. */
@@ -747,6 +820,493 @@ test_simulated_render (void)
   g_assert_finalize_object (session);
 }
 
+/* Issues found by using the views */
+
+static void
+test_format_p (void)
+{
+  static const struct
+  {
+    double      p;
+    double      alpha;
+    const char *text;
+  } cases[] = {
+    { 0.00141, 0.001, "0.00141" },
+    { 0.206, 0.001, "0.206" },
+    { 1.0, 0.001, "1.00" },
+    { 3.4e-98, 0.001, "3.40e-98" },
+    { 0.001, 0.001, "0.00100" },
+    /* three digits would show alpha itself: more */
+    { 0.0010004, 0.001, "0.0010004" },
+    { 0.00099996, 0.001, "9.9996e-04" },
+    { 0.0010004, 0, "0.00100" },
+  };
+  ImpCandidate c = { 0 };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *text = imp_plot_format_p (cases[i].p, cases[i].alpha);
+
+      g_assert_cmpstr (text, ==, cases[i].text);
+    }
+  g_assert_cmpstr (imp_plot_format_p (NAN, 0.001), ==, "—");
+
+  c.n_trials = 10;
+  c.latency_ms = 1.5;
+  g_assert_true (imp_plot_has_latency (&c));
+  g_assert_cmpstr (imp_plot_format_latency (&c), ==, "1.50");
+  /* the analysis clamps an onset before the AP to 0: no estimate */
+  c.latency_ms = 0.0;
+  g_assert_false (imp_plot_has_latency (&c));
+  g_assert_cmpstr (imp_plot_format_latency (&c), ==, "—");
+  c.latency_ms = NAN;
+  g_assert_false (imp_plot_has_latency (&c));
+  c.latency_ms = 2.0;
+  c.n_trials = 0;
+  g_assert_false (imp_plot_has_latency (&c));
+}
+
+static void
+test_pairs_detail (void)
+{
+  ImpSession *session = make_session ();
+  ImpAnalysisResult *result = imp_session_get_result (session);
+  ImpCandidate *c = g_ptr_array_index (result->candidates, 7);
+  GtkWidget *view;
+  const char *detail;
+
+  /* just above alpha, with no latency estimate */
+  c->p_value = 0.00141;
+  c->significant = FALSE;
+  c->latency_ms = 0.0;
+  view = g_object_ref_sink (imp_pairs_view_new (session));
+  imp_session_set_selected (session, 7);
+  detail = _imp_pairs_view_get_detail (IMP_PAIRS_VIEW (view));
+  g_assert_nonnull (strstr (detail, "p = 0.00141 (corrected)"));
+  g_assert_nonnull (strstr (detail, "not significant"));
+  g_assert_nonnull (strstr (detail, "no latency estimate"));
+  g_assert_null (strstr (detail, "0.00 ms"));
+
+  g_assert_finalize_object (view);
+  g_assert_finalize_object (session);
+}
+
+static void
+test_pairs_columns (void)
+{
+  ImpSession *session = make_session ();
+  GtkWidget *view = g_object_ref_sink (imp_pairs_view_new (session));
+  GtkWidget *column_view = _imp_pairs_view_get_column_view
+                             (IMP_PAIRS_VIEW (view));
+  GtkWidget *window = show_in_window (view, view);
+  GListModel *columns;
+  int min = 0;
+
+  /* at the size the tester saw a clipped "Significant", every column fits
+   * beside the detail pane */
+  gtk_window_set_default_size (GTK_WINDOW (window), 1400, 900);
+  wait_ms (200);
+  gtk_widget_measure (column_view, GTK_ORIENTATION_HORIZONTAL, -1, &min,
+                      NULL, NULL, NULL);
+  g_assert_cmpint (min, <=,
+                   gtk_widget_get_width (gtk_widget_get_parent
+                                           (column_view)));
+
+  /* numbers in fixed columns, the labels share the rest */
+  columns = gtk_column_view_get_columns (GTK_COLUMN_VIEW (column_view));
+  for (guint i = 0; i < g_list_model_get_n_items (columns); i++)
+    {
+      g_autoptr(GtkColumnViewColumn) col = g_list_model_get_item (columns, i);
+
+      if (i < 2)
+        g_assert_true (gtk_column_view_column_get_expand (col));
+      else
+        g_assert_cmpint (gtk_column_view_column_get_fixed_width (col), >,
+                         20);
+    }
+
+  close_window (window, view);
+  g_assert_finalize_object (session);
+}
+
+static void
+check_status (GtkWidget  *view,
+              const char *title,
+              const char *in_description)
+{
+  const char *t = NULL;
+  const char *d = NULL;
+  gboolean shown;
+
+  if (IMP_IS_PAIRS_VIEW (view))
+    shown = _imp_pairs_view_get_status (IMP_PAIRS_VIEW (view), &t, &d);
+  else if (IMP_IS_MAP_VIEW (view))
+    shown = _imp_map_view_get_status (IMP_MAP_VIEW (view), &t, &d);
+  else
+    shown = _imp_imprint_view_get_status (IMP_IMPRINT_VIEW (view), &t, &d);
+
+  g_assert_true (shown);
+  if (title != NULL)
+    g_assert_cmpstr (t, ==, title);
+  if (in_description != NULL)
+    g_assert_nonnull (strstr (d, in_description));
+}
+
+static void
+test_empty_states (void)
+{
+  ImpSession *session = imp_session_new ();
+  g_autoptr(ImpAnalysisResult) none = make_sparse_result (12, NULL, 0);
+  g_autoptr(ImpAnalysisResult) single = make_sparse_result (1, NULL, 0);
+  GtkWidget *views[] = {
+    g_object_ref_sink (imp_pairs_view_new (session)),
+    g_object_ref_sink (imp_map_view_new (session)),
+    g_object_ref_sink (imp_imprint_view_new (session)),
+  };
+  gboolean has_analyzing =
+    g_object_class_find_property (G_OBJECT_GET_CLASS (session),
+                                  "analyzing") != NULL;
+
+  simulate_once ();
+  for (guint i = 0; i < G_N_ELEMENTS (views); i++)
+    check_status (views[i], NULL, "Open a recording");
+
+  /* a recording, no result yet: never "open a recording" */
+  imp_session_set_recording (session, sim_recording);
+  for (guint i = 0; i < G_N_ELEMENTS (views); i++)
+    check_status (views[i], has_analyzing ? "Not Analysed"
+                                          : "No Analysis Yet", NULL);
+  if (has_analyzing)
+    {
+      g_object_set (session, "analyzing", TRUE, NULL);
+      for (guint i = 0; i < G_N_ELEMENTS (views); i++)
+        check_status (views[i], "Analysing…", NULL);
+      g_object_set (session, "analyzing", FALSE, NULL);
+    }
+
+  /* no candidates: say what there was to test, not bare headers */
+  imp_session_set_result (session, none);
+  check_status (views[0], "No Candidate Pairs", "Pairs tested: 132");
+  imp_session_set_result (session, single);
+  check_status (views[0], "No Candidate Pairs", "a pair needs two cells");
+
+  for (guint i = 0; i < G_N_ELEMENTS (views); i++)
+    g_assert_finalize_object (views[i]);
+  g_assert_finalize_object (session);
+}
+
+static void
+test_map_large (void)
+{
+  static const Connection few[] = {
+    { 0, 1, 'E', 1.0, FALSE },
+    { 10, 200, 'I', -0.5, FALSE },
+  };
+  ImpSession *session = imp_session_new ();
+  g_autoptr(ImpAnalysisResult) result = make_sparse_result (400, few, 2);
+  GtkWidget *view;
+  GtkWidget *canvas;
+  GtkWidget *window;
+  double x0, y0, x1, y1, radius;
+  guint k;
+
+  imp_session_set_result (session, result);
+  view = g_object_ref_sink (imp_map_view_new (session));
+  canvas = _imp_map_view_get_canvas (IMP_MAP_VIEW (view));
+  window = show_in_window (view, canvas);
+
+  /* 400 nodes on a circle: no labels over each other, nodes apart */
+  g_assert_cmpuint (_imp_map_view_count_labels (IMP_MAP_VIEW (view),
+                                                &radius), ==, 0);
+  g_assert_true (_imp_map_view_get_node_position (IMP_MAP_VIEW (view), 0,
+                                                  &x0, &y0));
+  g_assert_true (_imp_map_view_get_node_position (IMP_MAP_VIEW (view), 1,
+                                                  &x1, &y1));
+  g_assert_cmpfloat (2 * radius, <, hypot (x1 - x0, y1 - y0));
+
+  /* the selected pair's ends are labelled */
+  imp_session_set_selected (session, 1);
+  g_assert_cmpuint (_imp_map_view_count_labels (IMP_MAP_VIEW (view), NULL),
+                    ==, 2);
+
+  /* zoomed in far enough, every node is */
+  for (k = 0; k < 40; k++)
+    {
+      _imp_map_view_zoom (IMP_MAP_VIEW (view), 1.25);
+      _imp_map_view_get_node_position (IMP_MAP_VIEW (view), 0, &x0, &y0);
+      _imp_map_view_get_node_position (IMP_MAP_VIEW (view), 1, &x1, &y1);
+      if (hypot (x1 - x0, y1 - y0) > 120)
+        break;
+    }
+  g_assert_cmpuint (k, <, 40);
+  g_assert_cmpuint (_imp_map_view_count_labels (IMP_MAP_VIEW (view), NULL),
+                    ==, 400);
+
+  close_window (window, view);
+  g_assert_finalize_object (session);
+}
+
+static void
+test_map_drag (void)
+{
+  ImpSession *session = make_session ();
+  GtkWidget *view = g_object_ref_sink (imp_map_view_new (session));
+  GtkWidget *canvas = _imp_map_view_get_canvas (IMP_MAP_VIEW (view));
+  GtkWidget *window = show_in_window (view, canvas);
+  const ImpCandidate *c;
+  double x, y;
+
+  g_assert_true (_imp_map_view_get_node_position (IMP_MAP_VIEW (view), 4,
+                                                  &x, &y));
+
+  /* pressed on a node and dragged: a pan, nothing chosen */
+  _imp_map_view_click (IMP_MAP_VIEW (view), x, y, x + 200, y);
+  g_assert_cmpint (imp_session_get_selected (session), ==, -1);
+
+  /* a click that trembles a little still chooses */
+  _imp_map_view_click (IMP_MAP_VIEW (view), x, y, x + 2, y + 1);
+  c = imp_session_get_selected_candidate (session);
+  g_assert_nonnull (c);
+  g_assert_true (c->pre == 4 || c->post == 4);
+
+  close_window (window, view);
+  g_assert_finalize_object (session);
+}
+
+static void
+test_histogram_width (void)
+{
+  ImpSession *session = make_session ();
+  GtkWidget *view = g_object_ref_sink (imp_histogram_view_new (session));
+  ImpHistogramView *histogram = IMP_HISTOGRAM_VIEW (view);
+  ImpAnalysisResult *result = imp_session_get_result (session);
+  ImpCandidate *c = g_ptr_array_index (result->candidates, 3);
+  const char *title, *stats, *note;
+  g_autofree char *expected = NULL;
+  double width, used;
+  guint n_bins;
+
+  /* the widest spread of amplitudes: 4 -> 9, -1.2 mV in steps */
+  imp_session_set_selected (session, 3);
+
+  /* too narrow for this pair: both say the narrowest allowed */
+  _imp_histogram_view_set_bin_width (histogram, 0.001);
+  width = _imp_histogram_view_get_bin_width (histogram);
+  g_assert_nonnull (_imp_histogram_view_get_bins (histogram, &n_bins, NULL,
+                                                  &used));
+  g_assert_cmpfloat (fabs (used - width), <, 1e-9);
+  g_assert_cmpuint (n_bins, <=, 200);
+  g_assert_cmpuint (n_bins, >, 100);
+  _imp_histogram_view_get_texts (histogram, &title, &stats, &note);
+  expected = g_strdup_printf ("%u bins of %.3f mV", n_bins, width);
+  g_assert_nonnull (strstr (stats, expected));
+
+  /* text that is not a number leaves the width alone */
+  _imp_histogram_view_type_bin_width (histogram, "0.05");
+  g_assert_cmpfloat (fabs (_imp_histogram_view_get_bin_width (histogram)
+                           - 0.05), <, 1e-9);
+  _imp_histogram_view_type_bin_width (histogram, "abc");
+  g_assert_cmpfloat (fabs (_imp_histogram_view_get_bin_width (histogram)
+                           - 0.05), <, 1e-9);
+  _imp_histogram_view_type_bin_width (histogram, "");
+  g_assert_cmpfloat (fabs (_imp_histogram_view_get_bin_width (histogram)
+                           - 0.05), <, 1e-9);
+  /* a number out of range is clamped */
+  _imp_histogram_view_type_bin_width (histogram, "-1");
+  g_assert_cmpfloat (fabs (_imp_histogram_view_get_bin_width (histogram)
+                           - width), <, 1e-9);
+
+  /* an artefact is said to be one */
+  g_assert_null (note);
+  g_assert_nonnull (strstr (title, "inhibitory"));
+  c->artefact = TRUE;
+  imp_session_set_selected (session, -1);
+  imp_session_set_selected (session, 3);
+  _imp_histogram_view_get_texts (histogram, &title, &stats, &note);
+  g_assert_nonnull (strstr (title, "artefact"));
+  g_assert_null (strstr (title, "inhibitory"));
+  g_assert_nonnull (note);
+
+  g_assert_finalize_object (view);
+  g_assert_finalize_object (session);
+}
+
+/* Counts the cross-points above and below the baseline as drawn. */
+static void
+count_changed (ImpImprintView *view,
+               guint           n_channels,
+               guint          *up,
+               guint          *down)
+{
+  *up = *down = 0;
+  for (guint r = 0; r < n_channels; r++)
+    for (guint c = 0; c < n_channels; c++)
+      {
+        double g = _imp_imprint_view_get_conductance (view, r, c);
+
+        if (g < 0)
+          continue;
+        *up += g > IMP_CONDUCTANCE_BASELINE + 1e-6;
+        *down += g < IMP_CONDUCTANCE_BASELINE - 1e-6;
+      }
+}
+
+static void
+test_imprint_inhibitory (void)
+{
+  /* one inhibitory connection alone, one excitatory into the same cell */
+  static const Connection pair[] = {
+    { 0, 2, 'I', -0.6, FALSE },
+    { 1, 2, 'E', 0.3, FALSE },
+  };
+  ImpSession *session = imp_session_new ();
+  g_autoptr(ImpAnalysisResult) result = make_sparse_result (4, pair, 2);
+  GtkWidget *view;
+  ImpImprintView *imprint;
+  g_autofree char *counts = NULL;
+  guint up, down;
+
+  imp_session_set_result (session, result);
+  view = g_object_ref_sink (imp_imprint_view_new (session));
+  imprint = IMP_IMPRINT_VIEW (view);
+
+  /* STDP sees the timing, not the sign: the inhibitory connection's own
+   * cross-point is potentiated, its mirror depressed */
+  g_assert_cmpfloat (_imp_imprint_view_get_conductance (imprint, 0, 2), >,
+                     IMP_CONDUCTANCE_BASELINE + 0.1);
+  g_assert_cmpfloat (_imp_imprint_view_get_conductance (imprint, 2, 0), <,
+                     IMP_CONDUCTANCE_BASELINE - 0.1);
+  g_assert_cmpfloat (_imp_imprint_view_get_conductance (imprint, 0, 2), >,
+                     _imp_imprint_view_get_conductance (imprint, 1, 2));
+  g_assert_nonnull (strstr (_imp_imprint_view_get_summary (imprint),
+                            "2 connections (1 inhibitory)"));
+  g_assert_nonnull (strstr (_imp_imprint_view_get_summary (imprint),
+                            "2 cross-points potentiated, 2 depressed"));
+  g_assert_finalize_object (view);
+
+  /* the hand-built result: a reciprocal pair (0 -> 1 E, 1 -> 0 I) sums,
+   * so six connections leave five cross-points each way, and the header
+   * says so */
+  g_clear_object (&session);
+  session = make_session ();
+  view = g_object_ref_sink (imp_imprint_view_new (session));
+  imprint = IMP_IMPRINT_VIEW (view);
+  count_changed (imprint, N_CHANNELS, &up, &down);
+  g_assert_cmpuint (up, ==, 5);
+  g_assert_cmpuint (down, ==, 5);
+  counts = g_strdup_printf ("%u cross-points potentiated, %u depressed",
+                            up, down);
+  g_assert_nonnull (strstr (_imp_imprint_view_get_summary (imprint),
+                            counts));
+  g_assert_nonnull (strstr (_imp_imprint_view_get_summary (imprint),
+                            "6 connections (2 inhibitory; 1 reciprocal"));
+  /* the stronger direction wins its cross-point */
+  g_assert_cmpfloat (_imp_imprint_view_get_conductance (imprint, 0, 1), >,
+                     IMP_CONDUCTANCE_BASELINE);
+  g_assert_cmpfloat (_imp_imprint_view_get_conductance (imprint, 1, 0), <,
+                     IMP_CONDUCTANCE_BASELINE);
+
+  g_assert_finalize_object (view);
+  g_assert_finalize_object (session);
+}
+
+static gboolean
+coloured_near (const guint32 *pixels,
+               int            width,
+               int            height,
+               double         x,
+               double         y)
+{
+  for (int dy = -1; dy <= 1; dy++)
+    for (int dx = -1; dx <= 1; dx++)
+      {
+        int px = CLAMP ((int) x + dx, 0, width - 1);
+        int py = CLAMP ((int) y + dy, 0, height - 1);
+        guint32 v = pixels[(gsize) py * width + px];
+        int r = (v >> 16) & 0xff;
+        int g = (v >> 8) & 0xff;
+        int b = v & 0xff;
+
+        if (MAX (MAX (r, g), b) - MIN (MIN (r, g), b) > 40)
+          return TRUE;
+      }
+  return FALSE;
+}
+
+static void
+test_imprint_large (void)
+{
+  enum { N = 600 };
+  g_autofree Connection *list = g_new0 (Connection, N / 2);
+  ImpSession *session = imp_session_new ();
+  g_autoptr(ImpAnalysisResult) result = NULL;
+  g_autofree guint32 *pixels = NULL;
+  GtkWidget *view;
+  ImpImprintView *imprint;
+  GtkWidget *canvas;
+  GtkWidget *window;
+  double fit, x, y, x2, y2;
+  int width, height;
+
+  for (guint i = 0; i < N / 2; i++)
+    {
+      list[i].pre = 2 * i;
+      list[i].post = (2 * i + 7) % N;
+      list[i].sign = i % 3 == 0 ? 'I' : 'E';
+      list[i].amplitude_mv = (list[i].sign == 'I' ? -1 : 1)
+                             * (0.2 + (i % 10) * 0.2);
+    }
+  result = make_sparse_result (N, list, N / 2);
+  imp_session_set_result (session, result);
+  view = g_object_ref_sink (imp_imprint_view_new (session));
+  imprint = IMP_IMPRINT_VIEW (view);
+  canvas = _imp_imprint_view_get_canvas (imprint);
+  window = show_in_window (view, canvas);
+
+  /* narrower than a pixel per cross-point, yet every connection, the
+   * weakest included, leaves a coloured pixel */
+  fit = _imp_imprint_view_get_cell_size (imprint);
+  g_assert_cmpfloat (fit, <, 1.0);
+  pixels = render_pixels (canvas, &width, &height);
+  for (guint i = 0; i < N / 2; i += 7)
+    {
+      g_assert_true (_imp_imprint_view_get_cell_centre (imprint,
+                                                        list[i].pre,
+                                                        list[i].post,
+                                                        &x, &y));
+      g_assert_true (coloured_near (pixels, width, height, x, y));
+    }
+
+  /* zoom in on one connection: it stays under the pointer and gets a
+   * cell of its own */
+  _imp_imprint_view_get_cell_centre (imprint, list[20].pre, list[20].post,
+                                     &x, &y);
+  _imp_imprint_view_zoom (imprint, 16, x, y);
+  g_assert_cmpfloat (_imp_imprint_view_get_cell_size (imprint), >,
+                     8 * fit);
+  g_assert_true (_imp_imprint_view_get_cell_centre (imprint, list[20].pre,
+                                                    list[20].post, &x2,
+                                                    &y2));
+  g_assert_cmpfloat (hypot (x2 - x, y2 - y), <,
+                     _imp_imprint_view_get_cell_size (imprint));
+  g_assert_cmpint (_imp_imprint_view_candidate_at (imprint, x2, y2), ==, 20);
+
+  /* a drag pans by as much */
+  _imp_imprint_view_pan (imprint, -40, 30);
+  g_assert_true (_imp_imprint_view_get_cell_centre (imprint, list[20].pre,
+                                                    list[20].post, &x, &y));
+  g_assert_cmpfloat (fabs (x - (x2 - 40)), <, 1e-6);
+  g_assert_cmpfloat (fabs (y - (y2 + 30)), <, 1e-6);
+
+  /* and fitting again shows it all */
+  _imp_imprint_view_zoom (imprint, 0, 0, 0);
+  g_assert_cmpfloat (fabs (_imp_imprint_view_get_cell_size (imprint) - fit),
+                     <, 1e-9);
+
+  close_window (window, view);
+  g_assert_finalize_object (session);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -762,6 +1322,15 @@ main (int   argc,
   g_test_add_func ("/app/Views/imprint-cells", test_imprint_cells);
   g_test_add_func ("/app/Views/histogram-bins", test_histogram_bins);
   g_test_add_func ("/app/Views/empty", test_empty);
+  g_test_add_func ("/app/Views/format-p", test_format_p);
+  g_test_add_func ("/app/Views/pairs-detail", test_pairs_detail);
+  g_test_add_func ("/app/Views/pairs-columns", test_pairs_columns);
+  g_test_add_func ("/app/Views/empty-states", test_empty_states);
+  g_test_add_func ("/app/Views/map-large", test_map_large);
+  g_test_add_func ("/app/Views/map-drag", test_map_drag);
+  g_test_add_func ("/app/Views/histogram-width", test_histogram_width);
+  g_test_add_func ("/app/Views/imprint-inhibitory", test_imprint_inhibitory);
+  g_test_add_func ("/app/Views/imprint-large", test_imprint_large);
   g_test_add_func ("/app/Views/simulated/selection",
                    test_simulated_selection);
   g_test_add_func ("/app/Views/simulated/map", test_simulated_map);

@@ -20,7 +20,9 @@ struct _ImpConductance
   float             *g;          /* size × size, row-major */
   GHashTable        *pairs;      /* pre * n_channels + post -> candidate + 1 */
   GArray            *connections; /* Connection: the significant ones shown */
+  GHashTable        *by_cell;     /* row * size + column -> connection + 1 */
   double             max_amplitude;
+  guint              n_reciprocal;
 };
 
 typedef struct
@@ -28,6 +30,7 @@ typedef struct
   guint row;
   guint column;
   char  sign;
+  float change;     /* added to its cross-point, taken from the mirror */
 } Connection;
 
 static gboolean
@@ -92,6 +95,7 @@ imp_conductance_new (ImpAnalysisResult *result,
   self->pairs = g_hash_table_new_full (g_int64_hash, g_int64_equal,
                                        g_free, NULL);
   self->connections = g_array_new (FALSE, FALSE, sizeof (Connection));
+  self->by_cell = g_hash_table_new (NULL, NULL);
   choose_channels (self, connected_only);
 
   cells = (gsize) self->size * self->size;
@@ -143,7 +147,21 @@ imp_conductance_new (ImpAnalysisResult *result,
       connection.row = row;
       connection.column = col;
       connection.sign = c->sign;
+      connection.change = change;
       g_array_append_val (self->connections, connection);
+      g_hash_table_insert (self->by_cell,
+                           GUINT_TO_POINTER (row * self->size + col),
+                           GUINT_TO_POINTER (self->connections->len));
+    }
+
+  for (guint i = 0; i < self->connections->len; i++)
+    {
+      const Connection *a = &g_array_index (self->connections, Connection, i);
+
+      /* each reciprocal pair once, from its lower row */
+      if (a->row < a->column
+          && imp_conductance_get_change (self, a->column, a->row) > 0)
+        self->n_reciprocal++;
     }
 
   for (gsize i = 0; i < cells; i++)
@@ -164,6 +182,7 @@ imp_conductance_free (ImpConductance *self)
 
   g_hash_table_unref (self->pairs);
   g_array_unref (self->connections);
+  g_hash_table_unref (self->by_cell);
   g_free (self->channels);
   g_free (self->index_of);
   g_free (self->g);
@@ -316,4 +335,47 @@ imp_conductance_get_connection (ImpConductance *self,
   *row = c->row;
   *column = c->column;
   *sign = c->sign;
+}
+
+/**
+ * imp_conductance_get_change:
+ * @self: a matrix
+ * @row: presynaptic row
+ * @column: postsynaptic column
+ *
+ * Returns: how much the significant connection from @row to @column raises
+ *   its cross-point (and lowers the mirror), or 0 without one
+ */
+double
+imp_conductance_get_change (ImpConductance *self,
+                            guint           row,
+                            guint           column)
+{
+  guint index;
+
+  g_return_val_if_fail (self != NULL, 0.0);
+  g_return_val_if_fail (row < self->size && column < self->size, 0.0);
+
+  index = GPOINTER_TO_UINT (g_hash_table_lookup (self->by_cell,
+                                                 GUINT_TO_POINTER
+                                                   (row * self->size
+                                                    + column)));
+  if (index == 0)
+    return 0.0;
+  return g_array_index (self->connections, Connection, index - 1).change;
+}
+
+/**
+ * imp_conductance_get_n_reciprocal:
+ * @self: a matrix
+ *
+ * Returns: the number of reciprocal pairs among the connections, each
+ *   counted once
+ */
+guint
+imp_conductance_get_n_reciprocal (ImpConductance *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+
+  return self->n_reciprocal;
 }

@@ -19,7 +19,14 @@ G_BEGIN_DECLS
  * postsynaptic column rises by an amount that grows with the connection's
  * |amplitude| (from 0.1 to 0.5 of Gmax), the mirror cross-point falls by
  * the same amount, and every other cross-point stays at its starting value.
- * A reciprocal pair's two changes add up, as they would on the device.
+ *
+ * The sign of the synapse plays no part: STDP sees only the timing, and an
+ * inhibitory PSP, turned into a spike in round one, follows its presynaptic
+ * AP just as an excitatory one does. So an inhibitory connection
+ * potentiates its own cross-point too; its sign is kept with the connection
+ * for display. A reciprocal pair's two changes land on the same two
+ * cross-points and add up, as they would on the device: the stronger
+ * direction's cross-point ends potentiated, the weaker's depressed.
  * Values are G / Gmax with the start at IMP_CONDUCTANCE_BASELINE. */
 
 #define IMP_CONDUCTANCE_BASELINE 0.5
@@ -48,6 +55,10 @@ void            imp_conductance_get_connection (ImpConductance   *self,
                                                 guint            *row,
                                                 guint            *column,
                                                 char             *sign);
+double          imp_conductance_get_change    (ImpConductance    *self,
+                                               guint              row,
+                                               guint              column);
+guint           imp_conductance_get_n_reciprocal (ImpConductance *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ImpConductance, imp_conductance_free)
 

@@ -18,5 +18,14 @@ const guint *_imp_histogram_view_get_bins      (ImpHistogramView *self,
                                                 double           *width);
 void         _imp_histogram_view_set_bin_width (ImpHistogramView *self,
                                                 double            width);
+/* types @text into the bin width and presses Enter */
+void         _imp_histogram_view_type_bin_width (ImpHistogramView *self,
+                                                 const char       *text);
+double       _imp_histogram_view_get_bin_width (ImpHistogramView *self);
+/* the heading, the footer and, when shown, the artefact note */
+void         _imp_histogram_view_get_texts     (ImpHistogramView *self,
+                                                const char      **title,
+                                                const char      **stats,
+                                                const char      **note);
 
 G_END_DECLS

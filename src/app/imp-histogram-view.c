@@ -609,3 +609,35 @@ _imp_histogram_view_set_bin_width (ImpHistogramView *self,
 
   gtk_spin_button_set_value (GTK_SPIN_BUTTON (self->bin_width), width);
 }
+
+void
+_imp_histogram_view_type_bin_width (ImpHistogramView *self,
+                                    const char       *text)
+{
+  g_return_if_fail (IMP_IS_HISTOGRAM_VIEW (self));
+
+  gtk_editable_set_text (GTK_EDITABLE (self->bin_width), text);
+  gtk_spin_button_update (GTK_SPIN_BUTTON (self->bin_width));
+}
+
+double
+_imp_histogram_view_get_bin_width (ImpHistogramView *self)
+{
+  g_return_val_if_fail (IMP_IS_HISTOGRAM_VIEW (self), 0.0);
+
+  return gtk_spin_button_get_value (GTK_SPIN_BUTTON (self->bin_width));
+}
+
+void
+_imp_histogram_view_get_texts (ImpHistogramView *self,
+                               const char      **title,
+                               const char      **stats,
+                               const char      **note)
+{
+  g_return_if_fail (IMP_IS_HISTOGRAM_VIEW (self));
+
+  *title = gtk_label_get_text (GTK_LABEL (self->title));
+  *stats = gtk_label_get_text (GTK_LABEL (self->stats));
+  *note = gtk_widget_get_visible (self->note)
+          ? gtk_label_get_text (GTK_LABEL (self->note)) : NULL;
+}

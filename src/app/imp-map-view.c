@@ -1558,3 +1558,86 @@ _imp_map_view_step (ImpMapView *self,
     return FALSE;
   return step_selection (self, step, wrap);
 }
+
+void
+_imp_map_view_click (ImpMapView *self,
+                     double      x0,
+                     double      y0,
+                     double      x1,
+                     double      y1)
+{
+  g_return_if_fail (IMP_IS_MAP_VIEW (self));
+
+  pressed_cb (NULL, 1, x0, y0, self);
+  released_cb (NULL, 1, x1, y1, self);
+}
+
+void
+_imp_map_view_zoom (ImpMapView *self,
+                    double      factor)
+{
+  g_return_if_fail (IMP_IS_MAP_VIEW (self));
+
+  zoom_centre (self, factor);
+}
+
+guint
+_imp_map_view_count_labels (ImpMapView *self,
+                            double     *node_radius)
+{
+  const ImpMapEdge *selected = NULL;
+  gboolean all;
+  guint n = 0;
+  int edge;
+
+  g_return_val_if_fail (IMP_IS_MAP_VIEW (self), 0);
+
+  if (self->layout == NULL)
+    return 0;
+  ensure_projected (self);
+  edge = selected_edge_index (self);
+  if (edge >= 0)
+    selected = imp_map_layout_get_edge (self->layout, edge);
+  all = labels_fit (self, imp_map_layout_get_spacing (self->layout)
+                          * self->scale);
+  for (guint i = 0; i < imp_map_layout_get_n_nodes (self->layout); i++)
+    n += imp_map_layout_get_node (self->layout, i)->label != NULL
+         && label_wanted (self, i, all, selected);
+  if (node_radius != NULL)
+    *node_radius = self->node_radius;
+  return n;
+}
+
+gboolean
+_imp_map_view_get_node_position (ImpMapView *self,
+                                 guint       channel,
+                                 double     *x,
+                                 double     *y)
+{
+  const ImpMapNode *node;
+
+  g_return_val_if_fail (IMP_IS_MAP_VIEW (self), FALSE);
+
+  if (self->layout == NULL
+      || channel >= imp_map_layout_get_n_nodes (self->layout))
+    return FALSE;
+  ensure_projected (self);
+  node = imp_map_layout_get_node (self->layout, channel);
+  *x = node->sx;
+  *y = node->sy;
+  return TRUE;
+}
+
+gboolean
+_imp_map_view_get_status (ImpMapView  *self,
+                          const char **title,
+                          const char **description)
+{
+  g_return_val_if_fail (IMP_IS_MAP_VIEW (self), FALSE);
+
+  *title = adw_status_page_get_title (ADW_STATUS_PAGE (self->status_page));
+  *description = adw_status_page_get_description
+                   (ADW_STATUS_PAGE (self->status_page));
+  return g_strcmp0 (gtk_stack_get_visible_child_name
+                      (GTK_STACK (self->stack)), "empty") == 0;
+}

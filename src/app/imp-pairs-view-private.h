@@ -20,5 +20,11 @@ void                _imp_pairs_view_set_filter    (ImpPairsView *self,
 void                _imp_pairs_view_sort_by       (ImpPairsView *self,
                                                    const char   *property,
                                                    GtkSortType   order);
+GtkWidget          *_imp_pairs_view_get_column_view (ImpPairsView *self);
+const char         *_imp_pairs_view_get_detail    (ImpPairsView *self);
+/* TRUE when the status page shows instead of the list */
+gboolean            _imp_pairs_view_get_status    (ImpPairsView *self,
+                                                   const char  **title,
+                                                   const char  **description);
 
 G_END_DECLS

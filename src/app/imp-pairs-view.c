@@ -43,9 +43,9 @@ static const struct
   [COLUMN_PRE]           = { N_("Pre"), "pre-label", FALSE, NULL },
   [COLUMN_POST]          = { N_("Post"), "post-label", FALSE, NULL },
   [COLUMN_SIGN]          = { N_("Sign"), "sign", FALSE, "● E" },
-  [COLUMN_AMPLITUDE]     = { N_("Amplitude (mV)"), "amplitude", TRUE,
+  [COLUMN_AMPLITUDE]     = { N_("Amplitude\n(mV)"), "amplitude", TRUE,
                              "+00.000" },
-  [COLUMN_LATENCY]       = { N_("Latency (ms)"), "latency", TRUE, "00.00" },
+  [COLUMN_LATENCY]       = { N_("Latency\n(ms)"), "latency", TRUE, "00.00" },
   [COLUMN_P_VALUE]       = { N_("p"), "p-value", TRUE, "0.00e-000" },
   [COLUMN_N_APS]         = { N_("APs"), "n-aps", TRUE, "00000" },
   [COLUMN_AP_AP_P_VALUE] = { N_("AP→AP p"), "ap-ap-p-value", TRUE,
@@ -54,9 +54,12 @@ static const struct
                              "<b>Yes</b>" },
 };
 
-/* room for a cell's padding, and in a title for the sort arrow */
-#define CELL_PADDING   16
-#define HEADER_EXTRA   24
+/* Around a cell's text: its padding and border. Around a title's: the
+ * same, the sort arrow and the space before it. Titles are set in 9 pt
+ * bold. (All as libadwaita's style sheet has them.) */
+#define CELL_EXTRA     14
+#define TITLE_EXTRA    36
+#define TITLE_POINTS   9
 
 struct _ImpPairsView
 {
@@ -211,11 +214,13 @@ column_width (ImpPairsView *self,
 {
   g_autofree char *title = g_markup_escape_text (_(column_info[column].title),
                                                  -1);
-  g_autofree char *bold = g_strdup_printf ("<b>%s</b>", title);
+  g_autofree char *markup = g_strdup_printf ("<span size=\"%dpt\" "
+                                             "weight=\"bold\">%s</span>",
+                                             TITLE_POINTS, title);
 
-  return MAX (markup_width (self->column_view, bold) + HEADER_EXTRA,
-              markup_width (self->column_view, column_info[column].sample))
-         + CELL_PADDING;
+  return MAX (markup_width (self->column_view, markup) + TITLE_EXTRA,
+              markup_width (self->column_view, column_info[column].sample)
+              + CELL_EXTRA);
 }
 
 static void
@@ -783,4 +788,34 @@ _imp_pairs_view_sort_by (ImpPairsView *self,
     }
 
   g_return_if_reached ();
+}
+
+GtkWidget *
+_imp_pairs_view_get_column_view (ImpPairsView *self)
+{
+  g_return_val_if_fail (IMP_IS_PAIRS_VIEW (self), NULL);
+
+  return self->column_view;
+}
+
+const char *
+_imp_pairs_view_get_detail (ImpPairsView *self)
+{
+  g_return_val_if_fail (IMP_IS_PAIRS_VIEW (self), NULL);
+
+  return gtk_label_get_text (GTK_LABEL (self->detail_facts));
+}
+
+gboolean
+_imp_pairs_view_get_status (ImpPairsView *self,
+                            const char  **title,
+                            const char  **description)
+{
+  g_return_val_if_fail (IMP_IS_PAIRS_VIEW (self), FALSE);
+
+  *title = adw_status_page_get_title (ADW_STATUS_PAGE (self->status_page));
+  *description = adw_status_page_get_description
+                   (ADW_STATUS_PAGE (self->status_page));
+  return g_strcmp0 (gtk_stack_get_visible_child_name
+                      (GTK_STACK (self->stack)), "empty") == 0;
 }
