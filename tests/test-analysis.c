@@ -18,6 +18,8 @@
 #include "imp-detect.h"
 #include "imp-map.h"
 #include "imp-native.h"
+#include "imp-output.h"
+#include "imp-recording-private.h"
 #include "imp-simulate.h"
 
 /* One default simulation shared by several tests. */
@@ -847,6 +849,392 @@ test_real_multipatch (void)
     }
 }
 
+/* A recording in memory, for samples that no file format written here can
+ * hold (NaN, infinities): channel-major floats, one sweep. */
+typedef struct
+{
+  float  *data;
+  gint64  n_samples;
+} MemData;
+
+static gboolean
+mem_read (ImpRecording *self,
+          guint         first_channel,
+          guint         n_channels,
+          gint64        first_sample,
+          gint64        n_samples,
+          float        *out,
+          GError      **error)
+{
+  MemData *mem = self->backend_data;
+  guint c;
+
+  for (c = 0; c < n_channels; c++)
+    memcpy (out + (gsize) c * n_samples,
+            mem->data + (gsize) (first_channel + c) * mem->n_samples
+            + first_sample, (gsize) n_samples * sizeof (float));
+  return TRUE;
+}
+
+static void
+mem_close (gpointer data)
+{
+  MemData *mem = data;
+
+  g_free (mem->data);
+  g_free (mem);
+}
+
+static const ImpRecordingBackend mem_backend = { "memory", mem_read,
+                                                 mem_close };
+
+/* Takes @data: n_channels × n_samples floats, channel-major. */
+static ImpRecording *
+mem_recording (float              *data,
+               gint64              n_samples,
+               double              fs,
+               guint               n_channels,
+               const char * const *labels,
+               const char * const *units)
+{
+  g_autoptr(GError) error = NULL;
+  MemData *mem = g_new0 (MemData, 1);
+  ImpRecording *rec;
+  guint c;
+
+  mem->data = data;
+  mem->n_samples = n_samples;
+  rec = _imp_recording_new ("memory", &mem_backend, mem);
+  rec->sample_rate = fs;
+  for (c = 0; c < n_channels; c++)
+    _imp_recording_add_channel (rec, labels[c], units[c], 1.0, 0.0);
+  _imp_recording_add_sweep (rec, n_samples, 0.0);
+  g_assert_true (_imp_recording_validate (rec, &error));
+  g_assert_no_error (error);
+  return rec;
+}
+
+/* Loads JSON text strictly (JsonParser refuses "1e+20.0", "nan" and bytes
+ * that are not UTF-8) and returns its root object. */
+static JsonObject *
+parse_json_file (JsonParser *parser,
+                 const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (json_parser_load_from_data (parser, text, -1, &error));
+  g_assert_no_error (error);
+  return json_node_get_object (json_parser_get_root (parser));
+}
+
+/* Regression: a NaN or infinite sample made the analysis loop for ever and
+ * eat memory; an all-NaN recording gave every channel an AP, intracellular
+ * access and noise 0; NaN stretches added APs. Now non-finite samples are
+ * gaps; channels without a signal (all NaN, all infinite, flat) and
+ * currents are not analysed and say why; averages leave out the trials
+ * whose window touches a gap. */
+static void
+test_gaps (void)
+{
+  static const char * const labels[] = { "pre", "post", "dead", "flat",
+                                          "inf", "Imemb" };
+  static const char * const units[] = { "mV", "mV", "mV", "mV", "mV", "pA" };
+  const guint nc = G_N_ELEMENTS (labels);
+  const double fs = 10000;
+  const gint64 n = 200000, gap_from = 80000, gap_to = 90000;
+  g_autofree char *json_path = tmp_file ("gaps.json");
+  g_autoptr(GRand) rand = g_rand_new_with_seed (17);
+  g_autoptr(ImpRecording) rec = NULL;
+  g_autoptr(ImpAnalysisResult) res = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) ap_at = g_array_new (FALSE, FALSE, sizeof (gint64));
+  float *data = g_new (float, (gsize) nc * n);
+  float *pre = data, *post = data + n;
+  const ImpCandidate *cand = NULL;
+  ImpAnalysisParams params;
+  JsonObject *root;
+  JsonArray *noise, *notes;
+  guint i, c, usable_trials = 0;
+  gint64 t, k;
+
+  for (k = 0; k < n; k++)
+    {
+      pre[k] = (float) (-65 + g_rand_double_range (rand, -0.5, 0.5));
+      post[k] = (float) (-65 + g_rand_double_range (rand, -0.5, 0.5));
+      data[2 * n + k] = NAN;
+      data[3 * n + k] = -65.0f;
+      data[4 * n + k] = INFINITY;
+      data[5 * n + k] = (float) ((k / 5000) % 2 ? 50 : 0)
+                        + (float) g_rand_double_range (rand, -5, 5);
+    }
+  /* APs every 80-120 ms, each followed by a 3 mV PSP after 2 ms. */
+  for (t = 500; t < n - 2000; t += g_rand_int_range (rand, 800, 1200))
+    {
+      add_ap (pre, n, fs, t);
+      add_psp (post, n, fs, t + 4 + 20, 3.0);
+      k = t + 4;
+      g_array_append_val (ap_at, k);
+    }
+  /* A 1 s stretch of NaN, and single infinities, in the post channel. */
+  for (k = gap_from; k < gap_to; k++)
+    post[k] = NAN;
+  post[30005] = INFINITY;
+  post[150007] = -INFINITY;
+  for (i = 0; i < ap_at->len; i++)
+    {
+      gint64 at = g_array_index (ap_at, gint64, i);
+      gint64 w0 = at - 50, w1 = at + 250;
+
+      usable_trials += !(w1 > gap_from && w0 < gap_to)
+                       && !(30005 >= w0 && 30005 < w1)
+                       && !(150007 >= w0 && 150007 < w1);
+    }
+
+  rec = mem_recording (data, n, fs, nc, labels, units);
+  imp_analysis_params_init_default (&params);
+  res = analyse_ok (rec, &params);
+
+  g_test_message ("%s", res->warning);
+  for (c = 0; c < nc; c++)
+    g_test_message ("%s: access %d, %u APs, %u PSPs, noise %g: %s",
+                    res->labels[c], res->access[c], res->aps[c]->len,
+                    res->psps[c]->len, res->noise_mv[c],
+                    imp_analysis_result_get_note (res, c));
+
+  g_assert_cmpint (res->access[0], ==, IMP_ACCESS_INTRACELLULAR);
+  g_assert_cmpint (res->access[1], ==, IMP_ACCESS_INTRACELLULAR);
+  g_assert_cmpuint (res->aps[0]->len, ==, ap_at->len);
+  g_assert_cmpuint (res->aps[1]->len, ==, 0);
+  /* The noise ignores the gaps (uniform ±0.5 mV: SD 0.29 mV). */
+  g_assert_cmpfloat (fabs (res->noise_mv[1] - 0.289), <, 0.03);
+  g_assert_null (imp_analysis_result_get_note (res, 0));
+  g_assert_nonnull (strstr (imp_analysis_result_get_note (res, 1),
+                            "10002 samples"));
+  /* No PSP inside or right next to the NaN stretch. */
+  for (i = 0; i < res->psps[1]->len; i++)
+    {
+      gint64 at = g_array_index (res->psps[1], ImpEvent, i).sample;
+
+      g_assert_false (at > gap_from - 20 && at < gap_to + 20);
+    }
+
+  /* No signal: no events, no access, no noise, and a note. */
+  for (c = 2; c <= 4; c++)
+    {
+      g_assert_cmpint (res->access[c], ==, IMP_ACCESS_NONE);
+      g_assert_cmpuint (res->aps[c]->len, ==, 0);
+      g_assert_cmpuint (res->psps[c]->len, ==, 0);
+      g_assert_true (g_str_has_prefix (imp_analysis_result_get_note (res, c),
+                                       "no signal"));
+      g_assert_nonnull (strstr (res->warning, labels[c]));
+    }
+  g_assert_true (isnan (res->noise_mv[2]));
+  g_assert_cmpfloat (res->noise_mv[3], ==, 0.0);
+  /* A current is not a membrane potential: not analysed, not "no
+   * access". */
+  g_assert_cmpint (res->access[5], ==, IMP_ACCESS_UNKNOWN);
+  g_assert_cmpuint (res->psps[5]->len, ==, 0);
+  g_assert_nonnull (strstr (imp_analysis_result_get_note (res, 5),
+                            "current"));
+  g_assert_null (strstr (res->warning, "Imemb"));
+  g_assert_nonnull (strstr (res->warning, "post"));
+
+  /* The connection is found; its average leaves out the trials whose
+   * window touches a gap, and stays finite. */
+  for (i = 0; i < res->candidates->len; i++)
+    {
+      const ImpCandidate *cd = g_ptr_array_index (res->candidates, i);
+
+      g_assert_cmpuint (cd->post, <=, 1);
+      if (cd->pre == 0 && cd->post == 1)
+        cand = cd;
+    }
+  g_assert_nonnull (cand);
+  g_assert_true (cand->significant);
+  g_assert_cmpuint (cand->n_trials, ==, usable_trials);
+  g_assert_cmpuint (cand->n_trials, <, ap_at->len - 5);
+  for (i = 0; i < cand->average_len; i++)
+    g_assert_true (isfinite (cand->average[i]));
+  for (i = 0; i < cand->n_trials; i++)
+    g_assert_true (isfinite (cand->trial_amplitudes[i]));
+  g_assert_cmpfloat (fabs (cand->amplitude_mv - 3.0), <, 0.3);
+
+  /* The JSON says the same, with null for the missing noise. */
+  g_assert_true (imp_analysis_result_write_json (res, rec, json_path,
+                                                 &error));
+  g_assert_no_error (error);
+  root = parse_json_file (parser, json_path);
+  noise = json_object_get_array_member (root, "noise_mv");
+  g_assert_true (JSON_NODE_HOLDS_NULL (json_array_get_element (noise, 2)));
+  g_assert_false (JSON_NODE_HOLDS_NULL (json_array_get_element (noise, 1)));
+  notes = json_object_get_array_member (root, "notes");
+  g_assert_cmpuint (json_array_get_length (notes), ==, nc);
+  g_assert_cmpstr (json_array_get_string_element (notes, 0), ==, "");
+  g_assert_cmpstr (json_array_get_string_element (notes, 5), ==,
+                   imp_analysis_result_get_note (res, 5));
+  g_assert_cmpstr (json_object_get_string_member (root, "warning"), ==,
+                   res->warning);
+}
+
+/* A recording with nothing but NaN (as es_all_nan.nwb): no APs, no access,
+ * no pairs, and it says so. Regression: it gave [1,1,1,1] APs and every
+ * channel intracellular. */
+static void
+test_all_nan (void)
+{
+  static const char * const labels[] = { "e0", "e1", "e2", "e3" };
+  static const char * const units[] = { "mV", "mV", "mV", "mV" };
+  const gint64 n = 20000;
+  float *data = g_new (float, 4 * n);
+  g_autoptr(ImpRecording) rec = NULL;
+  g_autoptr(ImpAnalysisResult) res = NULL;
+  ImpAnalysisParams params;
+  gint64 k;
+  guint c;
+
+  for (k = 0; k < 4 * n; k++)
+    data[k] = k % 7 ? NAN : (k % 2 ? INFINITY : -INFINITY);
+  rec = mem_recording (data, n, 10000, 4, labels, units);
+  imp_analysis_params_init_default (&params);
+  res = analyse_ok (rec, &params);
+
+  for (c = 0; c < 4; c++)
+    {
+      g_assert_cmpuint (res->aps[c]->len, ==, 0);
+      g_assert_cmpuint (res->psps[c]->len, ==, 0);
+      g_assert_cmpint (res->access[c], ==, IMP_ACCESS_NONE);
+      g_assert_true (isnan (res->noise_mv[c]));
+    }
+  g_assert_cmpuint (res->n_pairs_tested, ==, 0);
+  g_assert_nonnull (res->warning);
+  g_assert_nonnull (strstr (res->warning, "e0, e1, e2, e3"));
+}
+
+/* The parameter check is public, so a caller can refuse values before
+ * opening a file; a latency window past the average window widens the
+ * window instead of failing (regression: "--latency-max 30" failed after
+ * opening the file). */
+static void
+test_params_validate (void)
+{
+  g_autoptr(ImpRecording) rec = NULL;
+  g_autoptr(ImpAnalysisResult) res = NULL;
+  g_autoptr(GError) error = NULL;
+  ImpAnalysisParams params, copy;
+
+  imp_analysis_params_init_default (&params);
+  g_assert_true (imp_analysis_params_validate (&params, &error));
+  g_assert_no_error (error);
+
+  copy = params;
+  imp_analysis_params_normalise (&copy);
+  g_assert_cmpfloat (copy.window_post_ms, ==, 25.0);
+
+  params.latency_max_ms = 30.0;
+  g_assert_true (imp_analysis_params_validate (&params, NULL));
+  copy = params;
+  imp_analysis_params_normalise (&copy);
+  g_assert_cmpfloat (copy.window_post_ms, ==,
+                     30.0 + IMP_ANALYSIS_DECAY_MARGIN_MS);
+
+  ensure_simulation ();
+  rec = open_ok (sim_path);
+  res = analyse_ok (rec, &params);
+  g_assert_cmpfloat (res->params.window_post_ms, ==, 45.0);
+  g_assert_cmpfloat (res->params.latency_max_ms, ==, 30.0);
+  g_assert_cmpuint (res->candidates->len, >, 0);
+  g_assert_cmpuint (((ImpCandidate *) g_ptr_array_index (res->candidates,
+                                                         0))->average_len,
+                    ==, (guint) round ((5.0 + 45.0) * 10));
+
+  /* Refused: NaN anywhere, a latency window that cannot fit in 1 s. */
+  imp_analysis_params_init_default (&params);
+  params.latency_max_ms = 990;
+  g_assert_false (imp_analysis_params_validate (&params, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  imp_analysis_params_init_default (&params);
+  params.psp_threshold_sd = NAN;
+  g_assert_false (imp_analysis_params_validate (&params, NULL));
+  imp_analysis_params_init_default (&params);
+  params.jitter_ms = INFINITY;
+  g_assert_false (imp_analysis_params_validate (&params, NULL));
+  imp_analysis_params_init_default (&params);
+  params.latency_min_ms = NAN;
+  g_assert_false (imp_analysis_params_validate (&params, NULL));
+}
+
+/* Regression: JsonGenerator writes 1e20 as "1e+20.0" and NaN as "nan.0",
+ * neither of them JSON. */
+static void
+test_json_numbers (void)
+{
+  static const double values[] = { 1e20, 1e-300, 0.1, 25, -0.0, 1.5e-7,
+                                   123456789012345678.0, -2.5e-12, NAN,
+                                   INFINITY, -INFINITY };
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  JsonArray *array;
+  gsize len;
+  guint i;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "values");
+  json_builder_begin_array (b);
+  for (i = 0; i < G_N_ELEMENTS (values); i++)
+    json_builder_add_double_value (b, values[i]);
+  json_builder_add_int_value (b, -42);
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "label");
+  json_builder_add_string_value (b, "1e+20.0 nan \"q\" \xe9t\xe9");
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+
+  text = imp_output_json_to_data (root, TRUE, &len);
+  g_test_message ("%s", text);
+  g_assert_cmpuint (len, ==, strlen (text));
+  g_assert_null (strstr (text, "e+20.0,"));
+  g_assert_null (strstr (text, "nan,"));
+  g_assert_nonnull (strstr (text, "1e+20,"));
+  g_assert_nonnull (strstr (text, "1e-300,"));
+  g_assert_nonnull (strstr (text, "0.1,"));
+  g_assert_nonnull (strstr (text, "25.0,"));
+  g_assert_true (json_parser_load_from_data (parser, text, -1, &error));
+  g_assert_no_error (error);
+
+  array = json_object_get_array_member (
+    json_node_get_object (json_parser_get_root (parser)), "values");
+  for (i = 0; i < G_N_ELEMENTS (values); i++)
+    {
+      JsonNode *node = json_array_get_element (array, i);
+
+      if (!isfinite (values[i]))
+        g_assert_true (JSON_NODE_HOLDS_NULL (node));
+      else
+        g_assert_cmpfloat (json_node_get_double (node), ==, values[i]);
+    }
+  g_assert_cmpint (json_array_get_int_element (array, i), ==, -42);
+  /* Strings are left alone, but for bytes that are not UTF-8. */
+  g_assert_cmpstr (json_object_get_string_member (
+                     json_node_get_object (json_parser_get_root (parser)),
+                     "label"), ==,
+                   "1e+20.0 nan \"q\" \xef\xbf\xbdt\xef\xbf\xbd");
+
+  /* Not pretty: the same values. */
+  g_free (text);
+  text = imp_output_json_to_data (root, FALSE, NULL);
+  g_assert_null (strchr (text, '\n'));
+  g_assert_true (json_parser_load_from_data (parser, text, -1, &error));
+  g_assert_no_error (error);
+}
+
 static void
 remove_tmp_dir (void)
 {
@@ -884,6 +1272,10 @@ main (int    argc,
   g_test_add_func ("/imp/Analysis/sorted", test_sorted);
   g_test_add_func ("/imp/Analysis/sweeps", test_sweeps);
   g_test_add_func ("/imp/Analysis/real-multipatch", test_real_multipatch);
+  g_test_add_func ("/imp/Analysis/gaps", test_gaps);
+  g_test_add_func ("/imp/Analysis/all-nan", test_all_nan);
+  g_test_add_func ("/imp/Analysis/params-validate", test_params_validate);
+  g_test_add_func ("/imp/Analysis/json-numbers", test_json_numbers);
 
   status = g_test_run ();
 

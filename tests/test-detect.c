@@ -482,6 +482,275 @@ test_surrogate_p (void)
   }
 }
 
+/* Values a reader may pass on: NaN, infinities, and a float so large
+ * that it can only be corrupt. */
+static const float bad_values[] = { NAN, INFINITY, -INFINITY, 4.7e36f };
+
+/* Median, robust SD and noise SD ignore gaps: the same with and without
+ * them, and NAN when nothing is left. */
+static void
+test_stats_gaps (void)
+{
+  g_autoptr(gsl_rng) rng = new_rng (31);
+  const gsize n = 5000;
+  g_autofree float *x = g_new (float, n);
+  g_autofree float *y = g_new (float, n + 40);
+  g_autofree float *work = NULL;
+  double median, robust, noise;
+  gsize i, m = 0;
+
+  for (i = 0; i < n; i++)
+    x[i] = (float) gsl_ran_gaussian (rng, 0.3);
+  /* Gaps at the ends and in between: the kept values are x, in order, so
+   * the subsampling of long inputs sees the same values. */
+  for (i = 0; i < n; i++)
+    {
+      if (i % 250 == 0)
+        y[m++] = bad_values[(i / 250) % G_N_ELEMENTS (bad_values)];
+      y[m++] = x[i];
+    }
+  y[m++] = NAN;
+
+  work = g_memdup2 (x, n * sizeof (float));
+  median = imp_detect_median (work, n);
+  g_free (work);
+  work = g_memdup2 (y, m * sizeof (float));
+  g_assert_cmpfloat (imp_detect_median (work, m), ==, median);
+
+  /* Robust SD of short input, and of long input (subsampled). */
+  robust = imp_detect_robust_sd (x, 1000);
+  g_assert_cmpfloat (imp_detect_robust_sd (y, 1005), ==, robust);
+  g_assert_true (isfinite (imp_detect_robust_sd (y, m)));
+  g_assert_cmpfloat (fabs (imp_detect_robust_sd (y, m) - 0.3), <, 0.03);
+
+  /* Noise: differences next to a gap are left out. */
+  noise = imp_detect_noise_sd (y, m);
+  g_assert_true (isfinite (noise));
+  g_assert_cmpfloat (fabs (noise - imp_detect_noise_sd (x, n)), <, 0.01);
+
+  for (i = 0; i < m; i++)
+    y[i] = bad_values[i % G_N_ELEMENTS (bad_values)];
+  g_assert_true (isnan (imp_detect_median (y, m)));
+  g_assert_true (isnan (imp_detect_robust_sd (y, m)));
+  g_assert_true (isnan (imp_detect_noise_sd (y, m)));
+}
+
+/* A train of APs and ±2 mV PSPs in noise, 20 s at 10 kHz. */
+static float *
+events_signal (gsize   n,
+               double  fs,
+               guint   seed)
+{
+  g_autoptr(gsl_rng) rng = new_rng (seed);
+  float *x = g_new (float, n);
+  gsize i, t;
+
+  for (i = 0; i < n; i++)
+    x[i] = (float) (-65.0 + gsl_ran_gaussian (rng, 0.3));
+  for (t = (gsize) (0.05 * fs); t + (gsize) (0.2 * fs) < n;
+       t += (gsize) (0.1 * fs))
+    {
+      gsize k;
+
+      if ((t / (gsize) (0.1 * fs)) % 4 == 0)
+        add_shape_ap (x, n, fs, t, 0.4);
+      else
+        for (k = t; k < n && k < t + (gsize) (0.09 * fs); k++)
+          x[k] += (float) psp_shape ((k - t) * 1000 / fs,
+                                     (t / 1000) % 2 ? 2.0 : -2.0, 0.5, 15);
+    }
+  return x;
+}
+
+/* Whether @events holds an event within @reach of sample @at. */
+static gboolean
+event_near (GArray *events,
+            gint64  at,
+            gint64  reach)
+{
+  guint k;
+
+  for (k = 0; k < events->len; k++)
+    if (ABS (g_array_index (events, ImpEvent, k).sample - at) <= reach)
+      return TRUE;
+  return FALSE;
+}
+
+/* Whether sample @at lies within @reach of one of the gaps: the samples
+ * @singles and the stretch [stretch, stretch + len). */
+static gboolean
+near_gap (gint64       at,
+          const gsize *singles,
+          guint        n_singles,
+          gsize        stretch,
+          gsize        len,
+          gint64       reach)
+{
+  guint j;
+
+  for (j = 0; j < n_singles; j++)
+    if (ABS (at - (gint64) singles[j]) <= reach)
+      return TRUE;
+  return at >= (gint64) stretch - reach
+         && at < (gint64) (stretch + len) + reach;
+}
+
+/* Regression: one NaN or infinite sample made imp_detect_psps() loop for
+ * ever (a NaN slope passed neither comparison, so the loop never advanced
+ * and appended the same event until memory ran out), and imp_detect_aps()
+ * reported an AP at it. A gap hides only what touches it. */
+static void
+test_events_gaps (void)
+{
+  ImpAnalysisParams params;
+  const double fs = 10000;
+  const gsize n = (gsize) (20 * fs);
+  const gint64 reach = (gint64) (0.012 * fs);
+  g_autofree float *clean = events_signal (n, fs, 37);
+  g_autofree float *x = NULL;
+  guint v;
+
+  imp_analysis_params_init_default (&params);
+
+  for (v = 0; v < G_N_ELEMENTS (bad_values); v++)
+    {
+      g_autoptr(GArray) aps0 = g_array_new (FALSE, FALSE, sizeof (ImpEvent));
+      g_autoptr(GArray) psps0 = g_array_new (FALSE, FALSE, sizeof (ImpEvent));
+      g_autoptr(GArray) aps = g_array_new (FALSE, FALSE, sizeof (ImpEvent));
+      g_autoptr(GArray) psps = g_array_new (FALSE, FALSE, sizeof (ImpEvent));
+      /* A lone bad sample on an AP's peak, one in a PSP's rise, a stretch
+       * of 50 ms, and the very first and last samples. */
+      gsize singles[] = { (gsize) (0.4504 * fs), (gsize) (1.1520 * fs), 0,
+                          n - 1 };
+      gsize stretch = (gsize) (5.03 * fs), stretch_len = (gsize) (0.05 * fs);
+      guint k, n_new = 0, n_lost = 0;
+      gsize i;
+
+      g_free (x);
+      x = g_memdup2 (clean, n * sizeof (float));
+      for (k = 0; k < G_N_ELEMENTS (singles); k++)
+        x[singles[k]] = bad_values[v];
+      for (i = stretch; i < stretch + stretch_len; i++)
+        x[i] = bad_values[(v + i) % G_N_ELEMENTS (bad_values)];
+
+      imp_detect_aps (clean, n, fs, &params, 0, aps0);
+      imp_detect_psps (clean, n, fs, &params, 0, (ImpEvent *) aps0->data,
+                       aps0->len, psps0);
+      imp_detect_aps (x, n, fs, &params, 0, aps);
+      imp_detect_psps (x, n, fs, &params, 0, (ImpEvent *) aps->data,
+                       aps->len, psps);
+      g_test_message ("%g: %u APs (%u clean), %u PSPs (%u clean)",
+                      bad_values[v], aps->len, aps0->len, psps->len,
+                      psps0->len);
+
+      /* Nothing new, and nothing lost away from the gaps. PSPs may differ
+       * a little: the slope's SD, and so the threshold, is taken from
+       * other samples. */
+      for (k = 0; k < aps->len; k++)
+        g_assert_true (event_near (aps0, g_array_index (aps, ImpEvent,
+                                                        k).sample, 0));
+      for (k = 0; k < aps0->len; k++)
+        {
+          gint64 at = g_array_index (aps0, ImpEvent, k).sample;
+
+          g_assert_true (near_gap (at, singles, G_N_ELEMENTS (singles),
+                                   stretch, stretch_len, reach)
+                         || event_near (aps, at, 0));
+        }
+      for (k = 0; k < psps->len; k++)
+        {
+          gint64 at = g_array_index (psps, ImpEvent, k).sample;
+
+          g_assert_false (near_gap (at, singles, G_N_ELEMENTS (singles),
+                                    stretch, stretch_len, reach / 4));
+          n_new += !event_near (psps0, at, 0);
+        }
+      for (k = 0; k < psps0->len; k++)
+        {
+          gint64 at = g_array_index (psps0, ImpEvent, k).sample;
+
+          n_lost += !near_gap (at, singles, G_N_ELEMENTS (singles), stretch,
+                               stretch_len, reach)
+                    && !event_near (psps, at, 0);
+        }
+      g_test_message ("  PSPs away from the gaps: %u new, %u lost", n_new,
+                      n_lost);
+      g_assert_cmpuint (n_new + n_lost, <=, psps0->len / 50);
+
+      /* The AP whose peak is NaN is gone; so is the PSP that rose there. */
+      g_assert_false (event_near (aps, (gint64) singles[0], reach));
+      g_assert_false (event_near (psps, (gint64) singles[1], reach));
+      g_assert_cmpuint (aps->len, >=, aps0->len - 2);
+    }
+
+  /* Nothing at all: no events, no endless loop. */
+  for (v = 0; v < G_N_ELEMENTS (bad_values); v++)
+    {
+      g_autoptr(GArray) aps = g_array_new (FALSE, FALSE, sizeof (ImpEvent));
+      g_autoptr(GArray) psps = g_array_new (FALSE, FALSE, sizeof (ImpEvent));
+      gsize i;
+
+      for (i = 0; i < n; i++)
+        x[i] = bad_values[v];
+      g_assert_cmpuint (imp_detect_aps (x, n, fs, &params, 0, aps), ==, 0);
+      g_assert_cmpuint (imp_detect_psps (x, n, fs, &params, 0, NULL, 0,
+                                         psps), ==, 0);
+    }
+}
+
+/* An AP is at least IMP_DETECT_AP_MIN_WIDTH_MS wide at a quarter of its
+ * height: spikes of one or two samples (as in sweep 2 of 99111002.nwb) are
+ * artefacts, and imp_detect_aps_full() reports them apart. Narrow real APs
+ * (0.25 ms at half height, as in the same file's bursts) are kept. */
+static void
+test_ap_width (void)
+{
+  g_autoptr(gsl_rng) rng = new_rng (41);
+  g_autoptr(GArray) aps = g_array_new (FALSE, FALSE, sizeof (ImpEvent));
+  g_autoptr(GArray) artefacts = g_array_new (FALSE, FALSE, sizeof (ImpEvent));
+  ImpAnalysisParams params;
+  const double fs = 10000;
+  const gsize n = (gsize) (2 * fs);
+  g_autofree float *x = g_new (float, n);
+  gsize i;
+
+  imp_analysis_params_init_default (&params);
+  for (i = 0; i < n; i++)
+    x[i] = (float) (-15.0 + gsl_ran_gaussian (rng, 1.0));
+
+  /* One sample up 68 mV, then 6 mV down (the 99111002 artefact). */
+  x[2000] += 68.0f;
+  x[2001] -= 6.0f;
+  /* Two samples up. */
+  x[6000] += 60.0f;
+  x[6001] += 55.0f;
+  /* A narrow real AP as in the same file's bursts: 1 sample rise, decay
+   * over 0.4 ms. */
+  x[10000] += 25.0f;
+  x[10001] += 80.0f;
+  x[10002] += 55.0f;
+  x[10003] += 30.0f;
+  x[10004] += 15.0f;
+  x[10005] += 10.0f;
+  x[10006] += 7.0f;
+  /* An ordinary AP. */
+  add_shape_ap (x, n, fs, 14000, 0.4);
+
+  imp_detect_aps_full (x, n, fs, &params, 0, aps, artefacts);
+  g_assert_cmpuint (aps->len, ==, 2);
+  g_assert_cmpint (g_array_index (aps, ImpEvent, 0).sample, ==, 10001);
+  g_assert_cmpint (ABS (g_array_index (aps, ImpEvent, 1).sample - 14004),
+                   <=, 1);
+  g_assert_cmpuint (artefacts->len, ==, 2);
+  g_assert_cmpint (g_array_index (artefacts, ImpEvent, 0).sample, ==, 2000);
+  g_assert_cmpint (g_array_index (artefacts, ImpEvent, 1).sample, ==, 6000);
+
+  /* imp_detect_aps() finds the same APs. */
+  g_array_set_size (artefacts, 0);
+  imp_detect_aps (x, n, fs, &params, 0, artefacts);
+  g_assert_cmpuint (artefacts->len, ==, 2);
+}
+
 static void
 test_access (void)
 {
@@ -515,6 +784,9 @@ main (int    argc,
   g_test_add_func ("/imp/Detect/bh", test_bh);
   g_test_add_func ("/imp/Detect/surrogate-p", test_surrogate_p);
   g_test_add_func ("/imp/Detect/access", test_access);
+  g_test_add_func ("/imp/Detect/stats-gaps", test_stats_gaps);
+  g_test_add_func ("/imp/Detect/events-gaps", test_events_gaps);
+  g_test_add_func ("/imp/Detect/ap-width", test_ap_width);
 
   return g_test_run ();
 }

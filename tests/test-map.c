@@ -7,8 +7,11 @@
 
 #include "config.h"
 
+#include <errno.h>
 #include <locale.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 #include <gio/gio.h>
@@ -239,6 +242,167 @@ test_score (void)
   g_assert_cmpfloat (score.recall, ==, 1.0);
 }
 
+/* Labels from a file must not become spreadsheet formulas: those that
+ * start like one (and those that start with the apostrophe used to guard
+ * them) are written with a leading apostrophe and read back unchanged. */
+static void
+test_formula_labels (void)
+{
+  static const char * const labels[] = { "=1+2", "+SUM(A1:A9)", "-2+3",
+                                          "@cmd", "\tx", "'quoted", "''",
+                                          "normal", "a=b", "-",
+                                          "=HYPERLINK(\"x\",\"y\")" };
+  g_autoptr(GArray) map = imp_map_new ();
+  g_autoptr(GArray) back = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = temp_path ("MAP.csv");
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (labels); i++)
+    add_entry (map, i, i + 1, labels[i], "B1", 'E', 1.0, 1.0, 0.001, 5);
+  g_assert_true (imp_map_write_csv (map, path, &error));
+  g_assert_no_error (error);
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_assert_nonnull (strstr (text, ",'=1+2,"));
+  g_assert_nonnull (strstr (text, ",'+SUM(A1:A9),"));
+  g_assert_nonnull (strstr (text, ",'-2+3,"));
+  g_assert_nonnull (strstr (text, ",'@cmd,"));
+  g_assert_nonnull (strstr (text, ",''quoted,"));
+  g_assert_nonnull (strstr (text, ",normal,"));
+  g_assert_nonnull (strstr (text, ",a=b,"));
+  g_assert_nonnull (strstr (text, ",\"'=HYPERLINK(\"\"x\"\",\"\"y\"\")\","));
+  /* No cell of a row starts a formula (the numbers are plain numbers). */
+  lines = g_strsplit (text, "\n", -1);
+  for (i = 1; lines[i] != NULL && lines[i][0] != '\0'; i++)
+    {
+      g_auto(GStrv) cells = g_strsplit (lines[i], ",", -1);
+      guint k;
+
+      for (k = 0; cells[k] != NULL; k++)
+        if (k == 2 || k == 3)
+          g_assert_null (strchr ("=+-@\t", cells[k][0] != '\0'
+                                            ? cells[k][0] : 'x'));
+    }
+
+  back = imp_map_read_csv (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (back->len, ==, map->len);
+  for (i = 0; i < map->len; i++)
+    g_assert_cmpstr (g_array_index (back, ImpMapEntry, i).pre_label, ==,
+                     labels[i]);
+
+  remove_temp (path);
+}
+
+static gpointer
+read_fifo_thread (gpointer data)
+{
+  char *contents = NULL;
+
+  g_assert_true (g_file_get_contents (data, &contents, NULL, NULL));
+  return contents;
+}
+
+static char *
+read_text (const char *path)
+{
+  char *text = NULL;
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  return text;
+}
+
+/* Regression: the map was written to a temporary file renamed over the
+ * target, which replaced a device (as root, /dev/full and /dev/stdout
+ * became regular files), a FIFO or a symbolic link. Now only regular files
+ * are replaced, a link's target rather than the link, and anything else is
+ * written to in place. (Devices are not tried here: if this broke again,
+ * the test would replace them.) */
+static void
+test_write_targets (void)
+{
+  g_autoptr(GArray) map = imp_map_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("imp-test-map-XXXXXX", NULL);
+  g_autofree char *fifo = g_build_filename (dir, "fifo", NULL);
+  g_autofree char *target = g_build_filename (dir, "target.csv", NULL);
+  g_autofree char *link = g_build_filename (dir, "link.csv", NULL);
+  g_autofree char *chain = g_build_filename (dir, "chain.csv", NULL);
+  g_autofree char *dangling = g_build_filename (dir, "dangling.csv", NULL);
+  g_autofree char *created = g_build_filename (dir, "created.csv", NULL);
+  g_autofree char *text = NULL;
+  g_autofree char *from_fifo = NULL;
+  g_autofree char *link_text = NULL;
+  GThread *reader;
+  GStatBuf st;
+
+  g_assert_nonnull (dir);
+  add_entry (map, 0, 1, "A1", "A2", 'E', 1.25, 2.5, 1e-12, 60);
+
+  /* A FIFO stays a FIFO, and the reader gets the map. */
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  reader = g_thread_new ("fifo-reader", read_fifo_thread, fifo);
+  g_assert_true (imp_map_write_csv (map, fifo, &error));
+  g_assert_no_error (error);
+  from_fifo = g_thread_join (reader);
+  g_assert_true (g_str_has_prefix (from_fifo, IMP_MAP_CSV_HEADER "\n0,1,"));
+  g_assert_cmpint (g_lstat (fifo, &st), ==, 0);
+  g_assert_true (S_ISFIFO (st.st_mode));
+
+  /* A regular file is replaced, keeping its permissions. */
+  g_assert_true (g_file_set_contents (target, "old", -1, NULL));
+  g_assert_cmpint (g_chmod (target, 0640), ==, 0);
+  g_assert_true (imp_map_write_csv (map, target, &error));
+  g_assert_no_error (error);
+  text = read_text (target);
+  g_assert_true (g_str_has_prefix (text, IMP_MAP_CSV_HEADER));
+  g_assert_cmpint (g_stat (target, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0640);
+
+  /* Through a link, and a link to that link: the links stay, the file
+   * they lead to is replaced. */
+  g_assert_true (g_file_set_contents (target, "old", -1, NULL));
+  g_assert_cmpint (symlink ("target.csv", link), ==, 0);
+  g_assert_cmpint (symlink (link, chain), ==, 0);
+  g_assert_true (imp_map_write_csv (map, chain, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_lstat (link, &st), ==, 0);
+  g_assert_true (S_ISLNK (st.st_mode));
+  g_assert_cmpint (g_lstat (chain, &st), ==, 0);
+  g_assert_true (S_ISLNK (st.st_mode));
+  link_text = g_file_read_link (link, NULL);
+  g_assert_cmpstr (link_text, ==, "target.csv");
+  g_free (text);
+  text = read_text (target);
+  g_assert_true (g_str_has_prefix (text, IMP_MAP_CSV_HEADER));
+
+  /* A link to nothing yet: the file it names is created. */
+  g_assert_cmpint (symlink ("created.csv", dangling), ==, 0);
+  g_assert_true (imp_map_write_csv (map, dangling, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_lstat (dangling, &st), ==, 0);
+  g_assert_true (S_ISLNK (st.st_mode));
+  g_free (text);
+  text = read_text (created);
+  g_assert_true (g_str_has_prefix (text, IMP_MAP_CSV_HEADER));
+
+  /* A folder is an error, and is left alone. */
+  g_assert_false (imp_map_write_csv (map, dir, &error));
+  g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_ISDIR);
+  g_assert_true (g_file_test (dir, G_FILE_TEST_IS_DIR));
+
+  g_unlink (fifo);
+  g_unlink (chain);
+  g_unlink (link);
+  g_unlink (target);
+  g_unlink (dangling);
+  g_unlink (created);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -250,6 +414,8 @@ main (int    argc,
   g_test_add_func ("/imp/Map/malformed", test_malformed);
   g_test_add_func ("/imp/Map/crlf-and-empty", test_crlf_and_empty);
   g_test_add_func ("/imp/Map/score", test_score);
+  g_test_add_func ("/imp/Map/formula-labels", test_formula_labels);
+  g_test_add_func ("/imp/Map/write-targets", test_write_targets);
 
   return g_test_run ();
 }

@@ -234,14 +234,14 @@ typedef struct
 {
   double threshold;     /* slope, mV per sample */
   double min_height;
-  double min_width;     /* samples between the half-height crossings */
+  double min_width;     /* samples between the quarter-height crossings */
   gsize  search, climb, refractory, fall, base_from, base_to;
 } ApCriteria;
 
 /* The width of the peak at @peak above @level, in samples between the
  * linearly interpolated crossings, looking no further than [lo, hi]. */
 static double
-half_width (const float *x,
+width_at (const float *x,
             gsize        lo,
             gsize        hi,
             gsize        peak,
@@ -322,10 +322,10 @@ aps_in_run (const float      *x,
       if (x[peak] - lowest < 0.5 * ap->min_height)
         continue;
 
-      /* Width: an artefact of a sample or two is not an AP. */
-      if (half_width (x, peak - MIN (peak, ap->base_from + ap->search
-                                           + ap->climb),
-                      peak + ap->fall, peak, baseline + 0.5 * height)
+      /* Width near its foot: an artefact of a sample or two is not an AP. */
+      if (width_at (x, peak - MIN (peak, ap->base_from + ap->search
+                                         + ap->climb),
+                    peak + ap->fall, peak, baseline + 0.25 * height)
           < ap->min_width)
         {
           ImpEvent ev = { first_sample + (gint64) peak, (float) height };
@@ -364,10 +364,10 @@ aps_in_run (const float      *x,
  * robust SDs of the slope. Its peak is the maximum within 2 ms, followed
  * uphill. It counts when the peak stands ap_min_height_mv above the median
  * of the 3 ms before the crossing, the signal falls by half that height
- * within IMP_DETECT_AP_MAX_FALL_MS of the peak, and it stays above half
- * the height for at least IMP_DETECT_AP_MIN_WIDTH_MS. Crossings less than
- * ap_refractory_ms after the last peak are ignored. APs too close to the
- * end of @x for the fall to be seen are not reported.
+ * within IMP_DETECT_AP_MAX_FALL_MS of the peak, and it stays above a
+ * quarter of the height for at least IMP_DETECT_AP_MIN_WIDTH_MS. Crossings
+ * less than ap_refractory_ms after the last peak are ignored. APs too
+ * close to the end of @x for the fall to be seen are not reported.
  *
  * Samples that are not usable (imp_detect_usable()) are gaps: the slope's
  * SD ignores them, and each stretch between gaps is searched on its own,
@@ -543,8 +543,8 @@ blank_range (guint8 *mask,
  * point minus s one slope span before it.
  *
  * Samples that are not usable (imp_detect_usable()) are gaps: the slope's
- * SD ignores them, and no PSP is reported whose slope or amplitude would
- * read a gap.
+ * SD ignores them, no PSP is reported whose slope or amplitude would read
+ * a gap, and a gap is blanked like an AP (one may hide in it).
  *
  * Returns: the number of PSPs appended
  */
@@ -562,6 +562,7 @@ imp_detect_psps (const float             *x,
   g_autofree float *d = NULL;
   g_autofree guint8 *mask = NULL;
   g_autofree float *work = NULL;
+  g_autoptr(GArray) spans = NULL;
   gsize h, span, half, reach, lo, hi, peak_search, t, n_work = 0;
   gsize n_found = 0;
   double threshold;
@@ -589,18 +590,38 @@ imp_detect_psps (const float             *x,
   for (t = half + h; t < hi; t++)
     d[t] = s[t + span - half] - s[t - half];
 
-  /* Fixed blanking around each AP, widened by the detector's reach. */
-  mask = g_new0 (guint8, n);
+  /* What is blanked: each AP, and each gap, where an AP may hide (whose
+   * remains would look like PSPs). Spans of local indices [from, to]. */
+  spans = g_array_new (FALSE, FALSE, sizeof (gint64));
   for (a = 0; a < n_aps; a++)
     {
       gint64 r = aps[a].sample - first_sample;
 
-      blank_range (mask, n,
-                   r - (gint64) (ms_to_samples (PSP_BLANK_BEFORE_MS,
-                                                sample_rate) + reach),
-                   r + (gint64) (ms_to_samples (PSP_BLANK_AFTER_MS,
-                                                sample_rate) + reach));
+      g_array_append_val (spans, r);
+      g_array_append_val (spans, r);
     }
+  for (t = 0; t < n; t++)
+    if (!imp_detect_usable (x[t]))
+      {
+        gint64 from = (gint64) t, to;
+
+        while (t + 1 < n && !imp_detect_usable (x[t + 1]))
+          t++;
+        to = (gint64) t;
+        g_array_append_val (spans, from);
+        g_array_append_val (spans, to);
+      }
+
+  /* Fixed blanking around each, widened by the detector's reach. */
+  mask = g_new0 (guint8, n);
+  for (a = 0; a < spans->len; a += 2)
+    blank_range (mask, n,
+                 g_array_index (spans, gint64, a)
+                 - (gint64) (ms_to_samples (PSP_BLANK_BEFORE_MS, sample_rate)
+                             + reach),
+                 g_array_index (spans, gint64, a + 1)
+                 + (gint64) (ms_to_samples (PSP_BLANK_AFTER_MS, sample_rate)
+                             + reach));
 
   work = g_new (float, n);
   for (t = lo; t < hi; t++)
@@ -612,10 +633,10 @@ imp_detect_psps (const float             *x,
   if (!(threshold > 0))
     return 0;
 
-  /* After each AP, blank on while the slope stays high (its AHP). */
-  for (a = 0; a < n_aps; a++)
+  /* After each, blank on while the slope stays high (an AP's AHP). */
+  for (a = 0; a < spans->len; a += 2)
     {
-      gint64 r = aps[a].sample - first_sample;
+      gint64 r = g_array_index (spans, gint64, a + 1);
       gint64 from = r + (gint64) (ms_to_samples (PSP_BLANK_AFTER_MS,
                                                  sample_rate) + reach);
       gint64 limit = r + (gint64) ms_to_samples (PSP_BLANK_MAX_MS,
