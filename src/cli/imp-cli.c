@@ -18,6 +18,7 @@
 #include "imp-analysis.h"
 #include "imp-cli.h"
 #include "imp-map.h"
+#include "imp-output.h"
 #include "imp-recording.h"
 #include "imp-simulate.h"
 
@@ -303,11 +304,9 @@ print_info_text (ImpRecording *recording)
 static char *
 node_to_text (JsonNode *root)
 {
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-
-  json_generator_set_pretty (generator, TRUE);
-  json_generator_set_root (generator, root);
-  return json_generator_to_data (generator, NULL);
+  /* Our own number formatting: json-glib writes some doubles in a form
+   * that is not valid JSON. */
+  return imp_output_json_to_data (root, TRUE, NULL);
 }
 
 static int
@@ -723,6 +722,11 @@ cmd_analyze (int    argc,
       exit_code = fail (EXIT_USAGE, "--latency-min must be below --latency-max");
       goto out;
     }
+  if (!imp_analysis_params_validate (&params, &error))
+    {
+      exit_code = fail (EXIT_USAGE, "%s", error->message);
+      goto out;
+    }
   if (!check_output ("csv", csv_path, argv[1], "json", json_path, &exit_code)
       || !check_output ("json", json_path, argv[1], "csv", csv_path, &exit_code))
     goto out;
@@ -778,6 +782,8 @@ cmd_analyze (int    argc,
         }
     }
 
+  if (result->warning != NULL)
+    print_warning (result->warning);
   if (!quiet)
     fprintf (stderr, "%u connections by AP→PSP, %u by AP→AP, %u channels\n",
              result->n_connections, result->n_ap_ap_connections,
