@@ -523,7 +523,7 @@ static const MalformedCase malformed_cases[] = {
   { "rate-nan", damage_rate_nan, IMP_RECORDING_ERROR_NO_RATE,
     "sampling rate" },
   { "nan-gain", damage_nan_gain, IMP_RECORDING_ERROR_MALFORMED,
-    "channel 2 (“E02”) has a gain of nan" },
+    "Channel 2 (“E02”) has a gain of nan" },
   { "gain-shape", damage_gain_shape, IMP_RECORDING_ERROR_MALFORMED,
     "/channels/gain has 69 entries but /data has 70 channels" },
   { "data-rank", damage_data_rank, IMP_RECORDING_ERROR_MALFORMED,

@@ -305,9 +305,13 @@ test_rate_limits (void)
   rec->sample_rate = 1.0e7;   /* 10 MHz is the largest accepted */
   g_assert_true (_imp_recording_validate (rec, &error));
   g_assert_no_error (error);
-  rec->sample_rate = 0.5;     /* slow, but a rate */
+  rec->sample_rate = 1.0;     /* slow, but a rate */
   g_assert_true (_imp_recording_validate (rec, &error));
   g_assert_no_error (error);
+  rec->sample_rate = 0.5;     /* below 1 Hz: a corrupt header */
+  g_assert_false (_imp_recording_validate (rec, &error));
+  g_assert_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_NO_RATE);
+  g_assert_nonnull (strstr (error->message, "below 1 Hz"));
   g_assert_cmpuint (imp_recording_get_n_sweeps (rec), ==, 1);
 }
 
@@ -352,7 +356,9 @@ test_open_errors (void)
   rec = imp_recording_open (missing, &error);
   g_assert_null (rec);
   g_assert_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_NOT_FOUND);
-  g_assert_nonnull (strstr (error->message, "missing.abf"));
+  /* The caller names the file; the message does not. */
+  g_assert_null (strstr (error->message, "missing.abf"));
+  g_assert_nonnull (strstr (error->message, "No such file"));
   g_clear_error (&error);
 
   rec = imp_recording_open (tmpdir, &error);
@@ -365,6 +371,7 @@ test_open_errors (void)
   g_assert_error (error, IMP_RECORDING_ERROR,
                   IMP_RECORDING_ERROR_UNKNOWN_FORMAT);
   g_assert_nonnull (strstr (error->message, "empty"));
+  g_assert_null (strstr (error->message, "empty.abf"));
   g_clear_error (&error);
 
   text = write_tmp ("notes.txt",

@@ -44,15 +44,14 @@
  *   where it disagrees with the header, the warning says so and what was
  *   used instead. */
 
-#define PROBE_TIMEOUT_S      30
+#define PROBE_TIMEOUT_S      15
 #define CACHE_LIMIT_BYTES    (256 * 1024 * 1024)
 #define READ_BLOCK_VALUES    (1024 * 1024)
 #define ABF_BLOCK            512
 #define ABF1_HEADER_MIN      2048
 #define ABF1_HEADER_FULL     6144
 #define ABF_MAX_CHANNELS     16
-#define CHILD_EXIT_CALLED    97
-#define CHILD_OPEN_FAILED    98
+#define ABF2_MAX_SECTION     (64 * 1024)
 
 static GRecMutex biosig_lock;
 
@@ -70,6 +69,7 @@ typedef struct
   goffset   data_offset;
   gint64    n_values;        /* samples of all channels together */
   GArray   *sweeps;          /* of ImpSweep, per channel */
+  char     *repair;          /* what was repaired in the header, or NULL */
   char     *labels[ABF_MAX_CHANNELS];
   char     *units[ABF_MAX_CHANNELS];
   double    gain[ABF_MAX_CHANNELS];
@@ -82,6 +82,7 @@ abf_info_free (AbfInfo *abf)
   if (abf == NULL)
     return;
   g_clear_pointer (&abf->sweeps, g_array_unref);
+  g_free (abf->repair);
   for (guint i = 0; i < ABF_MAX_CHANNELS; i++)
     {
       g_free (abf->labels[i]);
@@ -158,14 +159,16 @@ le_f32 (const guint8 *b,
   return f;
 }
 
+/* Axon's programs write names and units in the Windows code page: "µV"
+ * is the single byte 0xB5. */
 static char *
 fixed_string (const guint8 *b,
               gsize         off,
               gsize         len)
 {
-  char *s = g_strndup ((const char *) b + off, len);
+  gsize n = strnlen ((const char *) b + off, len);
 
-  return g_strstrip (s);
+  return g_strstrip (_imp_text_from_legacy ((const char *) b + off, n));
 }
 
 static void
@@ -216,6 +219,97 @@ abf_gain (double range,
   return range / resolution / divisor;
 }
 
+/* Reads the synch array: @entries pairs of (start, length) int32. */
+static guint8 *
+abf_read_synch (int       fd,
+                goffset   offset,
+                gint64    entries,
+                GError  **error)
+{
+  g_autofree guint8 *synch = g_malloc (entries * 8);
+
+  if (!read_exact (fd, offset, synch, entries * 8))
+    {
+      abf_set_malformed (error, "the synch array lies beyond the end of "
+                         "the file");
+      return NULL;
+    }
+  return g_steal_pointer (&synch);
+}
+
+/* Variable-length events: the synch array has every length. */
+static gboolean
+abf_event_sweeps (AbfInfo       *abf,
+                  const guint8  *synch,
+                  gint64         entries,
+                  double         unit_us,
+                  GError       **error)
+{
+  gint64 per_channel = abf->n_values / abf->n_channels;
+  gint64 at = 0;
+
+  for (gint64 i = 0; i < entries; i++)
+    {
+      gint64 len = le_i32 (synch, i * 8 + 4);
+      ImpSweep sw;
+
+      if (len <= 0 || len % abf->n_channels != 0)
+        {
+          abf_set_malformed (error, "event %" G_GINT64_FORMAT " has "
+                             "length %" G_GINT64_FORMAT, i, len);
+          return FALSE;
+        }
+      sw.start_sample = at;
+      sw.n_samples = len / abf->n_channels;
+      sw.start_s = le_i32 (synch, i * 8) * unit_us * 1e-6;
+      g_array_append_val (abf->sweeps, sw);
+      at += sw.n_samples;
+    }
+  if (at != per_channel)
+    {
+      abf_set_malformed (error, "the events cover %" G_GINT64_FORMAT
+                         " samples per channel but the data holds %"
+                         G_GINT64_FORMAT, at, per_channel);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The number of episodes: the header's, or, when that does not fit the
+ * data (zero, negative, or another total), as many whole episodes as the
+ * data hold, said in abf->repair. libbiosig trusts the header's count and
+ * is not asked about such a file: it allocates for -1 episodes until
+ * the system stops it. */
+static gboolean
+abf_episodes (AbfInfo  *abf,
+              gint64   *episodes,
+              gint64    values_per_episode,
+              GError  **error)
+{
+  gint64 per_channel = values_per_episode / MAX (abf->n_channels, 1);
+
+  if (values_per_episode <= 0 || values_per_episode % abf->n_channels != 0
+      || abf->n_values % values_per_episode != 0)
+    {
+      abf_set_malformed (error, "%" G_GINT64_FORMAT " sweeps of %"
+                         G_GINT64_FORMAT " samples (all channels) do not "
+                         "make the %" G_GINT64_FORMAT " samples recorded",
+                         *episodes, values_per_episode, abf->n_values);
+      return FALSE;
+    }
+  if (*episodes > 0 && *episodes * values_per_episode == abf->n_values)
+    return TRUE;
+
+  abf->repair = g_strdup_printf (
+    "The ABF header gives %" G_GINT64_FORMAT " sweeps, but its data hold "
+    "%" G_GINT64_FORMAT " sweeps of %" G_GINT64_FORMAT " samples; read "
+    "as %" G_GINT64_FORMAT " sweeps", *episodes,
+    abf->n_values / values_per_episode, per_channel,
+    abf->n_values / values_per_episode);
+  *episodes = abf->n_values / values_per_episode;
+  return TRUE;
+}
+
 /* Sweeps of an ABF file, from the operation mode, the episode count and
  * the synch array (start in time units, length in values of all
  * channels). */
@@ -232,6 +326,7 @@ abf_sweeps (AbfInfo  *abf,
             GError  **error)
 {
   gint64 per_channel = abf->n_values / abf->n_channels;
+  double unit_us = synch_unit_us > 0 ? synch_unit_us : tick_us;
   g_autofree guint8 *synch = NULL;
 
   abf->sweeps = g_array_new (FALSE, FALSE, sizeof (ImpSweep));
@@ -242,7 +337,14 @@ abf_sweeps (AbfInfo  *abf,
                          "into %u channels", abf->n_values, abf->n_channels);
       return FALSE;
     }
-  if (abf->op_mode == 3 || episodes <= 0)
+  if (abf->op_mode == 1 && synch_entries > 0
+      && synch_entries <= abf->n_values / abf->n_channels)
+    {
+      synch = abf_read_synch (fd, synch_offset, synch_entries, error);
+      return synch != NULL
+             && abf_event_sweeps (abf, synch, synch_entries, unit_us, error);
+    }
+  if (abf->op_mode == 3 || abf->op_mode == 1)
     {
       ImpSweep sw = { 0, per_channel, 0.0 };
 
@@ -250,58 +352,13 @@ abf_sweeps (AbfInfo  *abf,
       return TRUE;
     }
 
-  if (synch_entries > 0 && synch_entries <= episodes * 4 + 16)
+  if (!abf_episodes (abf, &episodes, values_per_episode, error))
+    return FALSE;
+  if (synch_entries == episodes)
     {
-      synch = g_malloc (synch_entries * 8);
-      if (!read_exact (fd, synch_offset, synch, synch_entries * 8))
-        {
-          abf_set_malformed (error, "the synch array lies beyond the end of "
-                             "the file");
-          return FALSE;
-        }
-    }
-
-  if (abf->op_mode == 1 && synch != NULL)
-    {
-      /* Variable-length events: the synch array has every length. */
-      gint64 at = 0;
-
-      for (gint64 i = 0; i < synch_entries; i++)
-        {
-          gint64 len = le_i32 (synch, i * 8 + 4);
-          ImpSweep sw;
-
-          if (len <= 0 || len % abf->n_channels != 0)
-            {
-              abf_set_malformed (error, "event %" G_GINT64_FORMAT " has "
-                                 "length %" G_GINT64_FORMAT, i, len);
-              return FALSE;
-            }
-          sw.start_sample = at;
-          sw.n_samples = len / abf->n_channels;
-          sw.start_s = le_i32 (synch, i * 8)
-                       * (synch_unit_us > 0 ? synch_unit_us : tick_us) * 1e-6;
-          g_array_append_val (abf->sweeps, sw);
-          at += sw.n_samples;
-        }
-      if (at != per_channel)
-        {
-          abf_set_malformed (error, "the events cover %" G_GINT64_FORMAT
-                             " samples per channel but the data holds %"
-                             G_GINT64_FORMAT, at, per_channel);
-          return FALSE;
-        }
-      return TRUE;
-    }
-
-  if (values_per_episode <= 0 || values_per_episode % abf->n_channels != 0
-      || episodes * values_per_episode != abf->n_values)
-    {
-      abf_set_malformed (error, "%" G_GINT64_FORMAT " sweeps of %"
-                         G_GINT64_FORMAT " samples (all channels) do not "
-                         "make the %" G_GINT64_FORMAT " samples recorded",
-                         episodes, values_per_episode, abf->n_values);
-      return FALSE;
+      synch = abf_read_synch (fd, synch_offset, synch_entries, error);
+      if (synch == NULL)
+        return FALSE;
     }
   for (gint64 i = 0; i < episodes; i++)
     {
@@ -309,9 +366,8 @@ abf_sweeps (AbfInfo  *abf,
 
       sw.start_sample = i * (values_per_episode / abf->n_channels);
       sw.n_samples = values_per_episode / abf->n_channels;
-      if (synch != NULL && synch_entries == episodes)
-        sw.start_s = le_i32 (synch, i * 8)
-                     * (synch_unit_us > 0 ? synch_unit_us : tick_us) * 1e-6;
+      if (synch != NULL)
+        sw.start_s = le_i32 (synch, i * 8) * unit_us * 1e-6;
       else if (episode_interval_s > 0)
         sw.start_s = i * episode_interval_s;
       else
@@ -322,22 +378,68 @@ abf_sweeps (AbfInfo  *abf,
   return TRUE;
 }
 
+/* Where the samples start and how many there are, against the file's
+ * size; @header_bytes is where the header ends. */
 static gboolean
 abf_check_size (AbfInfo  *abf,
                 goffset   file_size,
+                goffset   header_bytes,
                 GError  **error)
 {
   int bytes = abf->is_float ? 4 : 2;
   goffset available = file_size - abf->data_offset;
 
-  if (abf->data_offset < 0 || abf->n_values < 0
-      || available < abf->n_values * bytes)
+  if (abf->data_offset < 0)
+    {
+      abf_set_malformed (error, "its data section pointer is negative "
+                         "(block %" G_GINT64_FORMAT ")",
+                         (gint64) (abf->data_offset / ABF_BLOCK));
+      return FALSE;
+    }
+  if (abf->data_offset < header_bytes)
+    {
+      abf_set_malformed (error, "its data section starts at byte %"
+                         G_GINT64_FORMAT ", inside the %" G_GINT64_FORMAT
+                         "-byte header", (gint64) abf->data_offset,
+                         (gint64) header_bytes);
+      return FALSE;
+    }
+  if (abf->n_values <= 0)
+    {
+      abf_set_malformed (error, "it gives %" G_GINT64_FORMAT " samples",
+                         abf->n_values);
+      return FALSE;
+    }
+  if (available < abf->n_values * bytes)
     {
       g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_MALFORMED,
                    "the ABF header promises %" G_GINT64_FORMAT " samples "
                    "but the file holds only %" G_GINT64_FORMAT "; it is "
                    "truncated", abf->n_values,
                    MAX (available, 0) / bytes);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Checks shared by ABF 1 and 2: the operation mode and the sampling
+ * interval (µs). */
+static gboolean
+abf_check_mode (AbfInfo  *abf,
+                double    interval,
+                GError  **error)
+{
+  if (abf->op_mode < 1 || abf->op_mode > 5)
+    {
+      abf_set_malformed (error, "its operation mode (nOperationMode) is "
+                         "%d; it must be 1 to 5", abf->op_mode);
+      return FALSE;
+    }
+  if (!isfinite (interval) || interval <= 0.0)
+    {
+      g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_NO_RATE,
+                   "the ABF header gives a sample interval of %g µs; it "
+                   "must be a positive, finite time", interval);
       return FALSE;
     }
   return TRUE;
@@ -392,7 +494,7 @@ abf1_parse (int       fd,
   gboolean extended;
   double interval, second_interval, range;
   gint32 resolution;
-  int n;
+  int n, data_format;
 
   if (file_size < ABF1_HEADER_MIN || !read_exact (fd, 0, h, hlen))
     {
@@ -407,7 +509,8 @@ abf1_parse (int       fd,
   abf->op_mode = le_i16 (h, 8);
   abf->n_values = le_i32 (h, 10);
   abf->data_offset = (goffset) le_i32 (h, 40) * ABF_BLOCK;
-  abf->is_float = le_i16 (h, 100) == 1;
+  data_format = le_i16 (h, 100);
+  abf->is_float = data_format == 1;
   n = le_i16 (h, 120);
   interval = le_f32 (h, 122);
   second_interval = le_f32 (h, 126);
@@ -415,6 +518,21 @@ abf1_parse (int       fd,
   resolution = le_i32 (h, 252);
   extended = abf->version >= 1.6f && hlen >= ABF1_HEADER_FULL;
 
+  if (!isfinite (abf->version) || abf->version < 0.5 || abf->version >= 2.0)
+    {
+      abf_set_malformed (error, "it gives file version %g, which is not an "
+                         "ABF 1 version", abf->version);
+      return NULL;
+    }
+  if (data_format != 0 && data_format != 1)
+    {
+      abf_set_malformed (error, "its sample format (nDataFormat) is %d; it "
+                         "must be 0 (16-bit integers) or 1 (floats)",
+                         data_format);
+      return NULL;
+    }
+  if (!abf_check_mode (abf, interval, error))
+    return NULL;
   if (n < 1 || n > ABF_MAX_CHANNELS)
     {
       abf_set_malformed (error, "it claims %d channels (at most %d)", n,
@@ -422,13 +540,6 @@ abf1_parse (int       fd,
       return NULL;
     }
   abf->n_channels = n;
-  if (!(interval > 0))
-    {
-      g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_NO_RATE,
-                   "the ABF header gives a sample interval of %g µs",
-                   interval);
-      return NULL;
-    }
   if (second_interval != 0 && second_interval != interval)
     {
       g_set_error_literal (error, IMP_RECORDING_ERROR,
@@ -459,7 +570,8 @@ abf1_parse (int       fd,
         abf->gain[i] = 1.0;
     }
 
-  if (!abf_check_size (abf, file_size, error))
+  if (!abf_check_size (abf, file_size,
+                       extended ? ABF1_HEADER_FULL : ABF1_HEADER_MIN, error))
     return NULL;
   if (!abf_sweeps (abf, fd, (goffset) le_i32 (h, 92) * ABF_BLOCK,
                    le_i32 (h, 96), le_f32 (h, 130), interval,
@@ -529,7 +641,21 @@ abf2_parse (int       fd,
   s_data = abf2_section (h, ABF2_DATA);
   s_synch = abf2_section (h, ABF2_SYNCH);
 
+  if (h[7] != 2)
+    {
+      abf_set_malformed (error, "it gives file version %d.%d%d%d, which is "
+                         "not an ABF 2 version", h[7], h[6], h[5], h[4]);
+      return NULL;
+    }
+  if (le_i16 (h, 30) != 0 && le_i16 (h, 30) != 1)
+    {
+      abf_set_malformed (error, "its sample format (nDataFormat) is %d; it "
+                         "must be 0 (16-bit integers) or 1 (floats)",
+                         le_i16 (h, 30));
+      return NULL;
+    }
   if (s_proto.bytes < 122 || s_adc.bytes < 82 || s_adc.entries < 1
+      || s_proto.bytes > ABF2_MAX_SECTION || s_adc.bytes > ABF2_MAX_SECTION
       || s_adc.entries > ABF_MAX_CHANNELS
       || (s_data.bytes != 2 && s_data.bytes != 4))
     {
@@ -574,13 +700,8 @@ abf2_parse (int       fd,
   resolution = le_i32 (proto, 118);
   /* nSignalType: whether a signal conditioner was in the path. */
   conditioned = s_proto.bytes >= 140 && le_i16 (proto, 138) != 0;
-  if (!(interval > 0))
-    {
-      g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_NO_RATE,
-                   "the ABF header gives a sample interval of %g µs",
-                   interval);
-      return NULL;
-    }
+  if (!abf_check_mode (abf, interval, error))
+    return NULL;
   abf->n_channels = s_adc.entries;
   /* fADCSequenceInterval is the time between two samples of a channel. */
   abf->rate = 1e6 / interval;
@@ -595,12 +716,12 @@ abf2_parse (int       fd,
       gint32 unit_index = le_i32 (e, 78);
       double telegraph = le_i16 (e, 2) != 0 ? le_f32 (e, 6) : 1.0;
 
-      abf->labels[i] = g_strstrip (g_strdup (
+      abf->labels[i] = g_strstrip (_imp_text_from_legacy (
         name_index >= 1 && (guint) name_index <= string_list->len
-        ? (const char *) string_list->pdata[name_index - 1] : ""));
-      abf->units[i] = g_strstrip (g_strdup (
+        ? (const char *) string_list->pdata[name_index - 1] : "", -1));
+      abf->units[i] = g_strstrip (_imp_text_from_legacy (
         unit_index >= 1 && (guint) unit_index <= string_list->len
-        ? (const char *) string_list->pdata[unit_index - 1] : ""));
+        ? (const char *) string_list->pdata[unit_index - 1] : "", -1));
       abf->gain[i] = abf->is_float
         ? 1.0
         : abf_gain (range, resolution, le_f32 (e, 40),
@@ -611,7 +732,7 @@ abf2_parse (int       fd,
         : le_f32 (e, 44) - (conditioned ? le_f32 (e, 52) : 0.0);
     }
 
-  if (!abf_check_size (abf, file_size, error))
+  if (!abf_check_size (abf, file_size, ABF_BLOCK, error))
     return NULL;
   if (!abf_sweeps (abf, fd, s_synch.block * ABF_BLOCK,
                    s_synch.bytes == 8 ? s_synch.entries : 0,
@@ -652,108 +773,98 @@ abf_parse (const char  *path,
 
 /* Guarding libbiosig */
 
-static void
-child_exit_guard (void)
+typedef struct
 {
-  /* libbiosig called exit(): leave at once, without running the parent's
-   * exit handlers (which would, for one, flush its HDF5 files). */
-  _exit (CHILD_EXIT_CALLED);
+  const char *path;
+  gboolean    header_only;
+} ProbeArgs;
+
+/* Runs in the probe child: opens the file with libbiosig and, unless
+ * header_only, reads its samples the way biosig_read() will. */
+static gboolean
+probe_biosig_cb (gpointer   data,
+                 GError   **error)
+{
+  ProbeArgs *args = data;
+  HDRTYPE *hdr;
+
+  hdr = sopen (args->path, "r", constructHDR (0, 0));
+  if (hdr == NULL || hdr->AS.B4C_ERRNUM != B4C_NO_ERROR
+      || hdr->FILE.OPEN == 0)
+    return TRUE;   /* the open in this process will say why */
+  hdr->FLAG.UCAL = 1;
+  if (!args->header_only && hdr->NRec > 0 && hdr->SPR > 0)
+    {
+      gint64 n_recs = hdr->NRec;
+      gint64 block = MAX (1, READ_BLOCK_VALUES / (gint64) hdr->SPR);
+
+      if ((guint64) n_recs * hdr->SPR * hdr->NS * sizeof (float)
+          <= CACHE_LIMIT_BYTES)
+        {
+          sread (NULL, 0, n_recs, hdr);
+        }
+      else
+        {
+          sread (NULL, 0, MIN (block, n_recs), hdr);
+          sread (NULL, n_recs - MIN (block, n_recs), MIN (block, n_recs),
+                 hdr);
+        }
+    }
+  sclose (hdr);
+  return TRUE;
 }
 
-/* Opens the file with libbiosig in a child process and, unless
- * @header_only, reads its samples the way biosig_read() will. Returns
- * FALSE with @error set if libbiosig crashed, hung or tried to end the
- * program. */
+/* Opens the file with libbiosig in a child process (see imp-probe.c)
+ * and, unless @header_only, reads its samples. Returns FALSE with @error
+ * set if libbiosig crashed, hung, ran out of memory or tried to end the
+ * program. The caller holds biosig_lock. */
 static gboolean
 probe_in_child (const char  *path,
                 gboolean     header_only,
                 GError     **error)
 {
-  gint64 deadline;
-  int status = 0;
-  pid_t pid;
+  ProbeArgs args = { path, header_only };
+  ImpProbeReport report;
+  gboolean ok = FALSE;
 
-  fflush (stdout);
-  fflush (stderr);
-  pid = fork ();
-  if (pid < 0)
-    return TRUE;   /* no probe possible; open in this process */
-
-  if (pid == 0)
+  _imp_probe_run (probe_biosig_cb, &args, NULL, PROBE_TIMEOUT_S,
+                  IMP_PROBE_MEMORY_BYTES, &report);
+  switch (report.outcome)
     {
-      HDRTYPE *hdr;
-      int devnull = open ("/dev/null", O_WRONLY);
-
-      if (devnull >= 0)
-        {
-          dup2 (devnull, STDOUT_FILENO);
-          dup2 (devnull, STDERR_FILENO);
-        }
-      atexit (child_exit_guard);
-      hdr = sopen (path, "r", constructHDR (0, 0));
-      if (hdr == NULL || hdr->AS.B4C_ERRNUM != B4C_NO_ERROR
-          || hdr->FILE.OPEN == 0)
-        _exit (CHILD_OPEN_FAILED);
-      hdr->FLAG.UCAL = 1;
-      if (!header_only && hdr->NRec > 0 && hdr->SPR > 0)
-        {
-          gint64 n_recs = hdr->NRec;
-          gint64 block = MAX (1, READ_BLOCK_VALUES / (gint64) hdr->SPR);
-
-          if ((guint64) n_recs * hdr->SPR * hdr->NS * sizeof (float)
-              <= CACHE_LIMIT_BYTES)
-            {
-              sread (NULL, 0, n_recs, hdr);
-            }
-          else
-            {
-              sread (NULL, 0, MIN (block, n_recs), hdr);
-              sread (NULL, n_recs - MIN (block, n_recs), MIN (block, n_recs),
-                     hdr);
-            }
-        }
-      sclose (hdr);
-      _exit (0);
-    }
-
-  deadline = g_get_monotonic_time () + PROBE_TIMEOUT_S * G_USEC_PER_SEC;
-  for (;;)
-    {
-      pid_t done = waitpid (pid, &status, WNOHANG);
-
-      if (done == pid)
-        break;
-      if (done < 0 && errno != EINTR)
-        return TRUE;
-      if (g_get_monotonic_time () > deadline)
-        {
-          kill (pid, SIGKILL);
-          waitpid (pid, &status, 0);
-          g_set_error (error, IMP_RECORDING_ERROR,
-                       IMP_RECORDING_ERROR_MALFORMED,
-                       "libbiosig did not finish reading the file within "
-                       "%d s; it is probably damaged", PROBE_TIMEOUT_S);
-          return FALSE;
-        }
-      g_usleep (2000);
-    }
-
-  if (WIFSIGNALED (status))
-    {
+    case IMP_PROBE_OK:
+    case IMP_PROBE_DECLINED:
+    case IMP_PROBE_FAILED:
+      ok = TRUE;
+      break;
+    case IMP_PROBE_UNAVAILABLE:
+      /* No probe possible; open in this process. */
+      ok = TRUE;
+      break;
+    case IMP_PROBE_TIMEOUT:
       g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_MALFORMED,
-                   "libbiosig crashed reading the file (%s); it is probably "
-                   "damaged", g_strsignal (WTERMSIG (status)));
-      return FALSE;
-    }
-  if (WIFEXITED (status) && WEXITSTATUS (status) == CHILD_EXIT_CALLED)
-    {
+                   "libbiosig did not finish reading the file within %d s; "
+                   "it is probably damaged", PROBE_TIMEOUT_S);
+      break;
+    case IMP_PROBE_CRASHED:
+      g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_MALFORMED,
+                   "libbiosig crashed reading the file (%s), or needed more "
+                   "than %" G_GUINT64_FORMAT " GB of memory; it is probably "
+                   "damaged",
+                   report.signal > 0 ? g_strsignal (report.signal)
+                                     : "abnormal exit",
+                   IMP_PROBE_MEMORY_BYTES >> 30);
+      break;
+    case IMP_PROBE_EXITED:
+    default:
       g_set_error_literal (error, IMP_RECORDING_ERROR,
                            IMP_RECORDING_ERROR_MALFORMED,
                            "libbiosig gave up on the file and tried to end "
                            "the program; it is probably damaged");
-      return FALSE;
+      break;
     }
-  return TRUE;
+  _imp_probe_report_clear (&report);
+
+  return ok;
 }
 
 /* Runs sopen() with stdout and stderr sent to a temporary file, whose text
@@ -1143,6 +1254,19 @@ describe_sweeps (GArray     *sweeps,
   return g_strdup_printf ("%u %ssweeps", sweeps->len, kind);
 }
 
+/* "uV" and "µV" are the same unit. */
+static gboolean
+same_unit (const char *a,
+           const char *b)
+{
+  const char *ca = NULL;
+  const char *cb = NULL;
+  double fa = _imp_unit_normalise (a, &ca);
+  double fb = _imp_unit_normalise (b, &cb);
+
+  return g_strcmp0 (ca, cb) == 0 && near (fa, fb);
+}
+
 /* Compares what libbiosig read with the ABF header. Returns TRUE if they
  * agree; otherwise adds what differs, and that the header is used, to the
  * recording's warning. */
@@ -1195,7 +1319,8 @@ abf_agrees (ImpRecording *rec,
     {
       const CHANNEL_TYPE *ch = &hdr->CHANNEL[g_array_index (on_channels,
                                                             guint, i)];
-      g_autofree char *label = g_strstrip (g_strdup (ch->Label));
+      g_autofree char *label = g_strstrip (_imp_text_from_legacy (
+        ch->Label, strnlen (ch->Label, sizeof ch->Label)));
       /* libbiosig 2.5 leaves the unit code of ABF 2 channels
        * uninitialised: reading it would give a random unit. */
       const char *unit = abf->major == 2 ? "" : biosig_unit (ch);
@@ -1212,7 +1337,7 @@ abf_agrees (ImpRecording *rec,
           _imp_recording_add_warning (rec, msg);
           agree = FALSE;
         }
-      if (g_strcmp0 (unit, abf->units[i]) != 0)
+      if (!same_unit (unit, abf->units[i]))
         {
           g_autofree char *msg = g_strdup_printf (
             "ABF header gives channel %u (“%s”) in %s; libbiosig gave %s; "
@@ -1257,6 +1382,8 @@ abf_recording (const char  *path,
   bd->hdr = hdr;
   bd->fd = -1;
   rec = _imp_recording_new (path, &biosig_backend, bd);
+  if (abf->repair != NULL)
+    _imp_recording_add_warning (rec, abf->repair);
   if (biosig_note != NULL)
     _imp_recording_add_warning (rec, biosig_note);
 
@@ -1275,8 +1402,11 @@ abf_recording (const char  *path,
 
   rec->sample_rate = abf->rate;
   for (guint i = 0; i < abf->n_channels; i++)
-    _imp_recording_add_channel (rec, abf->labels[i], abf->units[i],
-                                abf->gain[i], abf->offset[i]);
+    {
+      _imp_recording_add_channel (rec, abf->labels[i], abf->units[i],
+                                  abf->gain[i], abf->offset[i]);
+      _imp_recording_set_raw_max (rec, i, abf->is_float ? 0.0 : 32768.0);
+    }
   for (guint i = 0; i < abf->sweeps->len; i++)
     {
       const ImpSweep *sw = &g_array_index (abf->sweeps, ImpSweep, i);
@@ -1297,6 +1427,41 @@ abf_recording (const char  *path,
   bd->abf = g_steal_pointer (&abf);
 
   return g_steal_pointer (&rec);
+}
+
+/* A damaged header can make libbiosig see more samples than the file
+ * has room for (a flipped byte in a HEKA tree adds a channel); it then
+ * reads whatever lies elsewhere. Compressed files are exempt. */
+static gboolean
+biosig_check_size (const char  *path,
+                   HDRTYPE     *hdr,
+                   GArray      *on,
+                   GError     **error)
+{
+  double bits = 0.0;
+  double n_samples = (double) hdr->NRec * hdr->SPR;
+  GStatBuf st;
+
+  if (hdr->FILE.COMPRESSION != 0 || g_stat (path, &st) != 0)
+    return TRUE;
+  for (guint i = 0; i < on->len; i++)
+    {
+      const CHANNEL_TYPE *ch = &hdr->CHANNEL[g_array_index (on, guint, i)];
+
+      /* The 19 standard sample types; others are left unchecked. */
+      if (ch->GDFTYP > 18)
+        return TRUE;
+      bits += GDFTYP_BITS[ch->GDFTYP];
+    }
+  if (n_samples * bits / 8.0 <= (double) st.st_size)
+    return TRUE;
+
+  g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_MALFORMED,
+               "libbiosig finds %u channels of %.0f samples in it (%.1f MB), "
+               "more than the file's %.1f MB; its header is damaged",
+               on->len, n_samples, n_samples * bits / 8.0 / 1e6,
+               st.st_size / 1e6);
+  return FALSE;
 }
 
 static ImpRecording *
@@ -1417,16 +1582,22 @@ biosig_open_locked (const char  *path,
       return NULL;
     }
 
+  if (!biosig_check_size (path, hdr, on, error))
+    return NULL;
+
   rec->sample_rate = hdr->SampleRate;
   bd->column = g_new0 (guint, on->len);
   for (guint i = 0; i < on->len; i++)
     {
       CHANNEL_TYPE *ch = &hdr->CHANNEL[g_array_index (on, guint, i)];
-      g_autofree char *label = g_strstrip (g_strdup (ch->Label));
+      g_autofree char *label = g_strstrip (_imp_text_from_legacy (
+        ch->Label, strnlen (ch->Label, sizeof ch->Label)));
+      double raw_max = MAX (fabs (ch->DigMax), fabs (ch->DigMin));
 
       bd->column[i] = i;
       _imp_recording_add_channel (rec, label, biosig_unit (ch),
                                   ch->Cal, ch->Off);
+      _imp_recording_set_raw_max (rec, i, isfinite (raw_max) ? raw_max : 0.0);
     }
 
   n_samples = (gint64) hdr->NRec * hdr->SPR;
@@ -1464,6 +1635,11 @@ _imp_biosig_open (const char  *path,
       g_propagate_error (error, g_steal_pointer (&local_error));
       return NULL;
     }
+
+  /* A header that needed repair would mislead libbiosig, which trusts
+   * it: the file is read from the header as repaired. */
+  if (abf != NULL && abf->repair != NULL)
+    return abf_recording (path, abf, NULL, NULL, error);
 
   g_rec_mutex_lock (&biosig_lock);
   probe_ok = probe_in_child (path, abf != NULL, &probe_error);

@@ -31,12 +31,40 @@
 
 /* HDF5 helpers */
 
+static GRecMutex h5_lock;
+
+GRecMutex *
+_imp_h5_mutex (void)
+{
+  return &h5_lock;
+}
+
+void
+_imp_h5_lock (void)
+{
+  /* In a probe child the lock's copy belongs to a thread that is gone,
+   * and the child is alone anyway. */
+  if (!_imp_probe_in_child ())
+    g_rec_mutex_lock (&h5_lock);
+  /* Per thread; besides keeping stderr clean, this spares the library's
+   * "infinite loop closing library" at exit after a failed open. */
+  H5Eset_auto2 (H5E_DEFAULT, NULL, NULL);
+}
+
+void
+_imp_h5_unlock (void)
+{
+  if (!_imp_probe_in_child ())
+    g_rec_mutex_unlock (&h5_lock);
+}
+
 void
 _imp_h5_id_close (ImpH5Id id)
 {
   if (id < 0)
     return;
 
+  _imp_h5_lock ();
   H5E_BEGIN_TRY
     {
       switch (H5Iget_type (id))
@@ -77,6 +105,7 @@ _imp_h5_id_close (ImpH5Id id)
         }
     }
   H5E_END_TRY;
+  _imp_h5_unlock ();
 }
 
 gboolean
@@ -107,27 +136,63 @@ _imp_h5_is_hdf5 (const char *path)
   return found;
 }
 
+typedef struct
+{
+  char     *raw;          /* the innermost description, for the log */
+  gboolean  filter;
+  gboolean  beyond_end;
+  gboolean  not_hdf5;
+  gboolean  no_memory;
+} H5ErrorWalk;
+
 static herr_t
 error_walk_cb (unsigned           n,
                const H5E_error2_t *err,
                void               *user_data)
 {
-  char **text = user_data;
+  H5ErrorWalk *walk = user_data;
 
-  if (*text == NULL && err->desc != NULL && *err->desc != '\0')
-    *text = g_strdup (err->desc);
+  if (walk->raw == NULL && err->desc != NULL && *err->desc != '\0')
+    walk->raw = g_strdup (err->desc);
+  if (err->maj_num == H5E_PLINE || err->min_num == H5E_NOFILTER
+      || err->min_num == H5E_CANTFILTER)
+    walk->filter = TRUE;
+  if (err->min_num == H5E_TRUNCATED || err->min_num == H5E_OVERFLOW
+      || err->min_num == H5E_READERROR || err->min_num == H5E_SEEKERROR
+      || err->min_num == H5E_BADRANGE)
+    walk->beyond_end = TRUE;
+  if (err->min_num == H5E_NOTHDF5)
+    walk->not_hdf5 = TRUE;
+  if (err->min_num == H5E_CANTALLOC || err->min_num == H5E_NOSPACE)
+    walk->no_memory = TRUE;
   return 0;
 }
 
 char *
 _imp_h5_error_text (void)
 {
-  char *text = NULL;
+  H5ErrorWalk walk = { 0 };
+  const char *text;
 
-  H5Ewalk2 (H5E_DEFAULT, H5E_WALK_UPWARD, error_walk_cb, &text);
-  if (text == NULL)
-    text = g_strdup ("unknown HDF5 error");
-  return text;
+  H5Ewalk2 (H5E_DEFAULT, H5E_WALK_UPWARD, error_walk_cb, &walk);
+  if (!_imp_probe_in_child ())
+    g_debug ("HDF5 says: %s", walk.raw != NULL ? walk.raw : "(nothing)");
+  g_free (walk.raw);
+
+  if (walk.filter)
+    text = "the data need a compression filter this build of HDF5 "
+           "cannot decode";
+  else if (walk.no_memory)
+    text = "HDF5 ran out of memory";
+  else if (walk.not_hdf5)
+    text = "it is not an HDF5 file, or its header is damaged";
+  else if (walk.beyond_end)
+    text = "parts of it lie beyond the end of the file; it is truncated "
+           "or damaged";
+  else
+    text = "its internal structure is damaged";
+
+  return g_strdup (text);
 }
 
 static char *
@@ -207,8 +272,8 @@ _imp_h5_attr_string (hid_t       obj,
   return read_string_value (attr, TRUE, ftype, space);
 }
 
-gboolean
-_imp_h5_attr_double (hid_t       obj,
+ImpH5AttrStatus
+_imp_h5_attr_number (hid_t       obj,
                      const char *name,
                      double     *value)
 {
@@ -220,24 +285,233 @@ _imp_h5_attr_double (hid_t       obj,
   hssize_t npoints;
 
   if (H5Aexists (obj, name) <= 0)
-    return FALSE;
+    return IMP_H5_ATTR_ABSENT;
   attr = H5Aopen (obj, name, H5P_DEFAULT);
   if (attr < 0)
-    return FALSE;
+    return IMP_H5_ATTR_UNREADABLE;
   ftype = H5Aget_type (attr);
   cls = H5Tget_class (ftype);
   if (cls != H5T_INTEGER && cls != H5T_FLOAT)
-    return FALSE;
+    return IMP_H5_ATTR_NOT_NUMBER;
   space = H5Aget_space (attr);
   npoints = H5Sget_simple_extent_npoints (space);
-  if (npoints < 1)
-    return FALSE;
+  if (npoints < 1 || npoints > 1024 * 1024)
+    return IMP_H5_ATTR_UNREADABLE;
   buf = g_new0 (double, npoints);
   if (H5Aread (attr, H5T_NATIVE_DOUBLE, buf) < 0)
-    return FALSE;
+    return IMP_H5_ATTR_UNREADABLE;
   *value = buf[0];
 
+  return IMP_H5_ATTR_OK;
+}
+
+gboolean
+_imp_h5_attr_double (hid_t       obj,
+                     const char *name,
+                     double     *value)
+{
+  return _imp_h5_attr_number (obj, name, value) == IMP_H5_ATTR_OK;
+}
+
+/* Filters HDF5 registers by number, named as users know them. */
+static const char *
+filter_name (H5Z_filter_t id,
+             const char  *stored)
+{
+  static const struct { H5Z_filter_t id; const char *name; } known[] = {
+    { 1, "deflate (gzip)" },
+    { 2, "shuffle" },
+    { 3, "Fletcher-32" },
+    { 4, "SZIP" },
+    { 5, "N-bit" },
+    { 6, "scale-offset" },
+    { 307, "bzip2" },
+    { 32000, "LZF" },
+    { 32001, "Blosc" },
+    { 32004, "LZ4" },
+    { 32008, "bitshuffle" },
+    { 32013, "ZFP" },
+    { 32015, "Zstandard" },
+    { 32026, "Blosc2" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (known); i++)
+    if (known[i].id == id)
+      return known[i].name;
+  return stored != NULL && *stored != '\0' ? stored : NULL;
+}
+
+static gboolean
+check_filters (hid_t        dcpl,
+               const char  *what,
+               GError     **error)
+{
+  int n = H5Pget_nfilters (dcpl);
+
+  for (int i = 0; i < n; i++)
+    {
+      char stored[64] = "";
+      unsigned flags = 0;
+      size_t n_values = 0;
+      unsigned config = 0;
+      H5Z_filter_t id;
+      const char *name;
+
+      id = H5Pget_filter2 (dcpl, (unsigned) i, &flags, &n_values, NULL,
+                           sizeof stored, stored, &config);
+      stored[sizeof stored - 1] = '\0';
+      /* An optional filter that is missing was skipped when writing. */
+      if (id < 0 || (flags & H5Z_FLAG_OPTIONAL) != 0
+          || H5Zfilter_avail (id) > 0)
+        continue;
+      name = filter_name (id, stored);
+      if (name != NULL)
+        {
+          g_autofree char *shown = g_utf8_make_valid (name, -1);
+
+          g_set_error (error, IMP_RECORDING_ERROR,
+                       IMP_RECORDING_ERROR_UNSUPPORTED,
+                       "%s is compressed with the %s filter (HDF5 filter "
+                       "%d), which this build of HDF5 cannot decode", what,
+                       shown, (int) id);
+        }
+      else
+        g_set_error (error, IMP_RECORDING_ERROR,
+                     IMP_RECORDING_ERROR_UNSUPPORTED,
+                     "%s is compressed with HDF5 filter %d, which this "
+                     "build of HDF5 cannot decode", what, (int) id);
+      return FALSE;
+    }
+
   return TRUE;
+}
+
+static void
+set_holds_only (GError     **error,
+                const char  *what,
+                hsize_t      declared,
+                double       held)
+{
+  if (held < 1.0)
+    g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_MALFORMED,
+                 "%s declares %" G_GUINT64_FORMAT " samples per channel but "
+                 "the file holds none of them; it is truncated or damaged",
+                 what, (guint64) declared);
+  else
+    g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_MALFORMED,
+                 "%s declares %" G_GUINT64_FORMAT " samples per channel but "
+                 "the file holds only about %.0f; it is truncated or "
+                 "damaged", what, (guint64) declared, held);
+}
+
+gboolean
+_imp_h5_check_storage (hid_t        dset,
+                       const char  *what,
+                       GError     **error)
+{
+  g_auto(ImpH5Id) dcpl = H5Dget_create_plist (dset);
+  g_auto(ImpH5Id) space = H5Dget_space (dset);
+  g_auto(ImpH5Id) type = H5Dget_type (dset);
+  g_auto(ImpH5Id) file = H5Iget_file_id (dset);
+  hsize_t dims[H5S_MAX_RANK] = { 0 };
+  hsize_t chunk[H5S_MAX_RANK] = { 0 };
+  double row_bytes = 1.0;
+  double per_row_chunks = 1.0;
+  double expected_chunks = 1.0;
+  hsize_t file_size = 0;
+  hsize_t storage;
+  size_t type_size;
+  int rank;
+
+  if (dcpl < 0 || space < 0 || type < 0)
+    return TRUE;
+  if (!check_filters (dcpl, what, error))
+    return FALSE;
+  rank = H5Sget_simple_extent_ndims (space);
+  type_size = H5Tget_size (type);
+  if (rank < 1 || type_size == 0)
+    return TRUE;
+  H5Sget_simple_extent_dims (space, dims, NULL);
+  if (H5Sget_simple_extent_npoints (space) == 0)
+    return TRUE;
+  for (int d = 1; d < rank; d++)
+    row_bytes *= (double) dims[d];
+  row_bytes *= (double) type_size;
+  if (file >= 0)
+    H5Fget_filesize (file, &file_size);
+  storage = H5Dget_storage_size (dset);
+
+  switch (H5Pget_layout (dcpl))
+    {
+    case H5D_CONTIGUOUS:
+      {
+        haddr_t at = H5Dget_offset (dset);
+        double want = row_bytes * (double) dims[0];
+
+        if ((double) storage < want)
+          {
+            set_holds_only (error, what, dims[0], storage / row_bytes);
+            return FALSE;
+          }
+        if (at != HADDR_UNDEF && file_size > 0
+            && (double) at + want > (double) file_size)
+          {
+            set_holds_only (error, what, dims[0],
+                            ((double) file_size - (double) at) / row_bytes);
+            return FALSE;
+          }
+        return TRUE;
+      }
+    case H5D_CHUNKED:
+      {
+        hsize_t allocated = 0;
+
+        if (H5Pget_chunk (dcpl, rank, chunk) != rank)
+          return TRUE;
+        for (int d = 0; d < rank; d++)
+          {
+            double per_dim;
+
+            if (chunk[d] == 0)
+              {
+                g_set_error (error, IMP_RECORDING_ERROR,
+                             IMP_RECORDING_ERROR_MALFORMED,
+                             "%s has chunks of size 0; it is damaged", what);
+                return FALSE;
+              }
+            per_dim = ceil ((double) dims[d] / (double) chunk[d]);
+            expected_chunks *= per_dim;
+            if (d > 0)
+              per_row_chunks *= per_dim;
+          }
+        /* A chunk never written reads as the fill value: zeros that were
+         * never recorded. */
+        /* HDF5 1.10 refuses H5S_ALL here: it wants the dataspace. */
+        if (H5Dget_num_chunks (dset, space, &allocated) < 0)
+          return TRUE;
+        if ((double) allocated < expected_chunks)
+          {
+            set_holds_only (error, what, dims[0],
+                            MIN ((double) dims[0],
+                                 floor (allocated / per_row_chunks)
+                                 * chunk[0]));
+            return FALSE;
+          }
+        if (file_size > 0 && storage > file_size)
+          {
+            set_holds_only (error, what, dims[0],
+                            (double) dims[0] * file_size / storage);
+            return FALSE;
+          }
+        return TRUE;
+      }
+    case H5D_COMPACT:
+    case H5D_VIRTUAL:
+    case H5D_LAYOUT_ERROR:
+    case H5D_NLAYOUTS:
+    default:
+      return TRUE;
+    }
 }
 
 gint64
@@ -569,11 +843,13 @@ imp_native_writer_new (const char  *path,
   self->attributes = g_hash_table_new_full (g_str_hash, g_str_equal,
                                             g_free, g_free);
 
+  _imp_h5_lock ();
   H5E_BEGIN_TRY
     {
       ok = writer_create_file (self, error);
     }
   H5E_END_TRY;
+  _imp_h5_unlock ();
   if (!ok)
     return NULL;
 
@@ -725,11 +1001,13 @@ imp_native_writer_append (ImpNativeWriter  *self,
       return FALSE;
     }
 
+  _imp_h5_lock ();
   H5E_BEGIN_TRY
     {
       ok = writer_append (self, counts, n_samples, error);
     }
   H5E_END_TRY;
+  _imp_h5_unlock ();
   if (!ok)
     self->failed = TRUE;
 
@@ -954,11 +1232,13 @@ imp_native_writer_close (ImpNativeWriter  *self,
     }
   else
     {
+      _imp_h5_lock ();
       H5E_BEGIN_TRY
         {
           ok = writer_finish (self, error);
         }
       H5E_END_TRY;
+      _imp_h5_unlock ();
     }
 
   if (ok && g_rename (self->tmp_path, self->path) != 0)
@@ -1104,12 +1384,14 @@ native_read (ImpRecording  *self,
 {
   gboolean ok;
 
+  _imp_h5_lock ();
   H5E_BEGIN_TRY
     {
       ok = native_read_inner (self, first_channel, n_channels,
                               first_sample, n_samples, out, error);
     }
   H5E_END_TRY;
+  _imp_h5_unlock ();
 
   return ok;
 }
@@ -1309,6 +1591,35 @@ metadata_attr_cb (hid_t              loc,
   return 0;
 }
 
+/* A required numeric root attribute: missing and "not a number" are
+ * told apart. */
+static gboolean
+native_number (hid_t        file,
+               const char  *name,
+               double      *value,
+               int          code,
+               GError     **error)
+{
+  switch (_imp_h5_attr_number (file, name, value))
+    {
+    case IMP_H5_ATTR_OK:
+      return TRUE;
+    case IMP_H5_ATTR_ABSENT:
+      g_set_error (error, IMP_RECORDING_ERROR, code,
+                   "the %s attribute is missing", name);
+      return FALSE;
+    case IMP_H5_ATTR_NOT_NUMBER:
+      g_set_error (error, IMP_RECORDING_ERROR, code,
+                   "the %s attribute is not a number", name);
+      return FALSE;
+    case IMP_H5_ATTR_UNREADABLE:
+    default:
+      g_set_error (error, IMP_RECORDING_ERROR, code,
+                   "the %s attribute cannot be read", name);
+      return FALSE;
+    }
+}
+
 static ImpRecording *
 native_open_inner (const char  *path,
                    GError     **error)
@@ -1336,28 +1647,26 @@ native_open_inner (const char  *path,
   hsize_t dims[2];
   hsize_t chunk[2] = { CHUNK_SAMPLES, CHUNK_CHANNELS };
 
+  _imp_probe_stage ("its superblock");
   file = H5Fopen (path, H5F_ACC_RDONLY, H5P_DEFAULT);
   if (file < 0)
     {
       g_autofree char *msg = _imp_h5_error_text ();
 
       g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_MALFORMED,
-                   "it is an HDF5 file but HDF5 cannot open it (%s); it may "
-                   "be truncated or damaged", msg);
+                   "it looks like an HDF5 file but HDF5 cannot open it: %s",
+                   msg);
       return NULL;
     }
 
+  _imp_probe_stage ("its root attributes");
   format = _imp_h5_attr_string (file, "imprint_format");
   if (g_strcmp0 (format, NATIVE_FORMAT_NAME) != 0)
     return NULL;
 
-  if (!_imp_h5_attr_double (file, "imprint_format_version", &version))
-    {
-      g_set_error_literal (error, IMP_RECORDING_ERROR,
-                           IMP_RECORDING_ERROR_MALFORMED,
-                           "the imprint_format_version attribute is missing");
-      return NULL;
-    }
+  if (!native_number (file, "imprint_format_version", &version,
+                      IMP_RECORDING_ERROR_MALFORMED, error))
+    return NULL;
   if (version > IMP_NATIVE_FORMAT_VERSION)
     {
       g_set_error (error, IMP_RECORDING_ERROR,
@@ -1374,14 +1683,11 @@ native_open_inner (const char  *path,
                    version);
       return NULL;
     }
-  if (!_imp_h5_attr_double (file, "sample_rate_hz", &rate))
-    {
-      g_set_error_literal (error, IMP_RECORDING_ERROR,
-                           IMP_RECORDING_ERROR_NO_RATE,
-                           "the sample_rate_hz attribute is missing");
-      return NULL;
-    }
+  if (!native_number (file, "sample_rate_hz", &rate,
+                      IMP_RECORDING_ERROR_NO_RATE, error))
+    return NULL;
 
+  _imp_probe_stage ("its /data dataset");
   if (H5Lexists (file, "data", H5P_DEFAULT) <= 0)
     {
       g_set_error_literal (error, IMP_RECORDING_ERROR,
@@ -1429,7 +1735,11 @@ native_open_inner (const char  *path,
   dcpl = H5Dget_create_plist (data);
   if (H5Pget_layout (dcpl) == H5D_CHUNKED)
     H5Pget_chunk (dcpl, 2, chunk);
+  _imp_probe_stage ("the chunk index of /data");
+  if (!_imp_h5_check_storage (data, "/data", error))
+    return NULL;
 
+  _imp_probe_stage ("its /channels table");
   if (H5Lexists (file, "channels", H5P_DEFAULT) <= 0
       || (group = H5Gopen2 (file, "channels", H5P_DEFAULT)) < 0)
     {
@@ -1464,6 +1774,7 @@ native_open_inner (const char  *path,
     {
       _imp_recording_add_channel (rec, labels[c], units[c],
                                   gain[c], offset[c]);
+      _imp_recording_set_raw_max (rec, c, 32768.0);
       if (x_um != NULL && y_um != NULL)
         _imp_recording_set_position (rec, c, x_um[c], y_um[c]);
       if (access != NULL && access[c] >= IMP_ACCESS_UNKNOWN
@@ -1471,9 +1782,11 @@ native_open_inner (const char  *path,
         _imp_recording_set_access (rec, c, (ImpAccess) access[c]);
     }
 
+  _imp_probe_stage ("its /sweeps table");
   if (!read_sweeps (rec, file, (gint64) dims[0], error))
     return NULL;
 
+  _imp_probe_stage ("its /metadata attributes");
   if (H5Lexists (file, "metadata", H5P_DEFAULT) > 0)
     {
       g_auto(ImpH5Id) meta = H5Gopen2 (file, "metadata", H5P_DEFAULT);
@@ -1500,11 +1813,13 @@ _imp_native_open (const char  *path,
   if (!_imp_h5_is_hdf5 (path))
     return NULL;
 
+  _imp_h5_lock ();
   H5E_BEGIN_TRY
     {
       rec = native_open_inner (path, error);
     }
   H5E_END_TRY;
+  _imp_h5_unlock ();
 
   return rec;
 }

@@ -53,6 +53,7 @@ typedef struct
   char     *unit;          /* as written */
   double    conversion;
   double    offset;
+  double    raw_max;       /* largest |stored value|, 0 for floats */
   guint     channel;       /* assigned when grouping */
 } PatchSeries;
 
@@ -220,55 +221,204 @@ read_scalar_double (hid_t        loc,
                   value) >= 0;
 }
 
-/* The sampling rate and start time of a TimeSeries, from starting_time
- * and its rate attribute, or from timestamps. */
+/* How a TimeSeries is timed: its rate, and its sweeps (start sample,
+ * length, start time): one, unless timestamps have gaps. */
+typedef struct
+{
+  double  rate;
+  GArray *sweeps;          /* of ImpSweep */
+} Timing;
+
+static void
+timing_clear (Timing *t)
+{
+  g_clear_pointer (&t->sweeps, g_array_unref);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Timing, timing_clear)
+
+/* Timestamps are read this many at a time. */
+#define TS_BLOCK           (1024 * 1024)
+/* Intervals whose median is the sampling interval. */
+#define TS_MEDIAN_SAMPLE   65536
+/* An interval longer than this many sampling intervals is a gap between
+ * sweeps; one shorter than TS_SHORT of them is an error. */
+#define TS_GAP             1.5
+#define TS_SHORT           0.5
+/* How far a stretch's mean interval may stray from the median. */
+#define TS_DRIFT           0.01
+#define TS_MAX_GAPS        100000
+
+static int
+compare_doubles (gconstpointer a,
+                 gconstpointer b)
+{
+  double x = *(const double *) a;
+  double y = *(const double *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+/* The median of the first intervals of @ts[0..n). */
+static double
+median_interval (const double *ts,
+                 gint64        n)
+{
+  gint64 m = MIN (n - 1, TS_MEDIAN_SAMPLE);
+  g_autofree double *d = g_new (double, m);
+
+  for (gint64 i = 0; i < m; i++)
+    d[i] = ts[i + 1] - ts[i];
+  qsort (d, m, sizeof (double), compare_doubles);
+  return d[m / 2];
+}
+
+/* Walks the timestamps, block by block. */
+typedef struct
+{
+  const char *name;
+  gboolean    allow_gaps;
+  double      dt;            /* median interval */
+  double      prev;          /* the timestamp before this block */
+  gint64      seg_start;     /* first sample of the current stretch */
+  double      seg_t0;        /* its time */
+  double      span;          /* time covered by finished stretches */
+  gint64      intervals;     /* their intervals */
+  GArray     *sweeps;
+} TsScan;
+
 static gboolean
-series_timing (hid_t         series,
-               const char   *name,
-               gint64        n_samples,
-               double       *rate,
-               double       *start_s,
-               GError      **error)
+ts_end_stretch (TsScan  *scan,
+                gint64   end,
+                double   t_last,
+                GError **error)
+{
+  gint64 n = end - scan->seg_start;
+  ImpSweep sw = { scan->seg_start, n, scan->seg_t0 };
+
+  if (n >= 2)
+    {
+      double mean = (t_last - scan->seg_t0) / (double) (n - 1);
+
+      if (fabs (mean - scan->dt) > TS_DRIFT * scan->dt)
+        {
+          g_set_error (error, IMP_RECORDING_ERROR,
+                       IMP_RECORDING_ERROR_UNSUPPORTED,
+                       "%s/timestamps are irregular: from timestamp %"
+                       G_GINT64_FORMAT " they are %.6g s apart on average, "
+                       "but the usual interval is %.6g s; Imprint reads "
+                       "regularly sampled data only", scan->name,
+                       scan->seg_start, mean, scan->dt);
+          return FALSE;
+        }
+      scan->span += t_last - scan->seg_t0;
+      scan->intervals += n - 1;
+    }
+  g_array_append_val (scan->sweeps, sw);
+  return TRUE;
+}
+
+static gboolean
+ts_scan_block (TsScan        *scan,
+               const double  *ts,
+               gint64         first,
+               gint64         n,
+               GError       **error)
+{
+  for (gint64 k = 0; k < n; k++)
+    {
+      gint64 i = first + k;
+      double d;
+
+      if (!isfinite (ts[k]))
+        {
+          set_malformed (error, "%s/timestamps[%" G_GINT64_FORMAT "] is %g; "
+                         "timestamps must be finite", scan->name, i, ts[k]);
+          return FALSE;
+        }
+      if (i == 0)
+        {
+          scan->seg_t0 = ts[k];
+          scan->prev = ts[k];
+          continue;
+        }
+      d = ts[k] - scan->prev;
+      if (!(d > 0.0))
+        {
+          set_malformed (error, "%s/timestamps do not increase: timestamp %"
+                         G_GINT64_FORMAT " is %.9g s, after %.9g s",
+                         scan->name, i, ts[k], scan->prev);
+          return FALSE;
+        }
+      /* dt is 0 in the first pass, which finds the usual interval. */
+      if (scan->dt > 0.0 && d < TS_SHORT * scan->dt)
+        {
+          g_set_error (error, IMP_RECORDING_ERROR,
+                       IMP_RECORDING_ERROR_UNSUPPORTED,
+                       "%s/timestamps are irregular: timestamps %"
+                       G_GINT64_FORMAT " and %" G_GINT64_FORMAT " are %.6g s "
+                       "apart, the usual interval %.6g s; Imprint reads "
+                       "regularly sampled data only", scan->name, i - 1, i,
+                       d, scan->dt);
+          return FALSE;
+        }
+      else if (scan->dt > 0.0 && d > TS_GAP * scan->dt)
+        {
+          if (!scan->allow_gaps)
+            {
+              g_set_error (error, IMP_RECORDING_ERROR,
+                           IMP_RECORDING_ERROR_UNSUPPORTED,
+                           "%s/timestamps have a gap of %.6g s before "
+                           "timestamp %" G_GINT64_FORMAT "; Imprint cannot "
+                           "split a patch-clamp series into sweeps",
+                           scan->name, d, i);
+              return FALSE;
+            }
+          if (scan->sweeps->len >= TS_MAX_GAPS)
+            {
+              g_set_error (error, IMP_RECORDING_ERROR,
+                           IMP_RECORDING_ERROR_UNSUPPORTED,
+                           "%s/timestamps have more than %d gaps; they are "
+                           "too irregular to read as sweeps", scan->name,
+                           TS_MAX_GAPS);
+              return FALSE;
+            }
+          if (!ts_end_stretch (scan, i, scan->prev, error))
+            return FALSE;
+          scan->seg_start = i;
+          scan->seg_t0 = ts[k];
+        }
+      scan->prev = ts[k];
+    }
+
+  return TRUE;
+}
+
+/* Reads every timestamp: they must be finite and increasing. The rate
+ * comes from the usual (median) interval; a gap longer than 1.5 of them
+ * starts a new sweep, where @allow_gaps, and anything else irregular is
+ * refused. */
+static gboolean
+timing_from_timestamps (hid_t         series,
+                        const char   *name,
+                        gint64        n_samples,
+                        gboolean      allow_gaps,
+                        Timing       *timing,
+                        GError      **error)
 {
   g_auto(ImpH5Id) ts = H5I_INVALID_HID;
   g_auto(ImpH5Id) space = H5I_INVALID_HID;
-  g_auto(ImpH5Id) mspace = H5I_INVALID_HID;
+  g_autofree double *buf = NULL;
+  g_autofree char *what = g_strdup_printf ("%s/timestamps", name);
+  TsScan scan = { 0 };
   hsize_t dims[1];
-  hsize_t start;
-  hsize_t one = 1;
-  double first, last;
 
-  if (H5Lexists (series, "starting_time", H5P_DEFAULT) > 0)
-    {
-      g_auto(ImpH5Id) st = H5Dopen2 (series, "starting_time", H5P_DEFAULT);
-
-      if (!read_scalar_double (series, "starting_time", start_s))
-        {
-          set_malformed (error, "%s/starting_time is not a number", name);
-          return FALSE;
-        }
-      if (st < 0 || !_imp_h5_attr_double (st, "rate", rate))
-        {
-          g_set_error (error, IMP_RECORDING_ERROR,
-                       IMP_RECORDING_ERROR_NO_RATE,
-                       "%s/starting_time has no rate attribute", name);
-          return FALSE;
-        }
-      return TRUE;
-    }
-
-  if (H5Lexists (series, "timestamps", H5P_DEFAULT) <= 0)
-    {
-      g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_NO_RATE,
-                   "%s has neither starting_time with a rate nor "
-                   "timestamps, so its sampling rate is unknown", name);
-      return FALSE;
-    }
+  _imp_probe_stage (what);
   ts = H5Dopen2 (series, "timestamps", H5P_DEFAULT);
   space = ts >= 0 ? H5Dget_space (ts) : H5I_INVALID_HID;
   if (space < 0 || H5Sget_simple_extent_ndims (space) != 1)
     {
-      set_malformed (error, "%s/timestamps is not one-dimensional", name);
+      set_malformed (error, "%s is not one-dimensional", what);
       return FALSE;
     }
   H5Sget_simple_extent_dims (space, dims, NULL);
@@ -286,49 +436,182 @@ series_timing (hid_t         series,
                    "is unknown", name);
       return FALSE;
     }
-  /* The mean rate from the first and last timestamp; reading all of them
-   * would cost as much as the data. */
-  mspace = H5Screate_simple (1, &one, NULL);
-  start = 0;
-  H5Sselect_hyperslab (space, H5S_SELECT_SET, &start, NULL, &one, NULL);
-  if (H5Dread (ts, H5T_NATIVE_DOUBLE, mspace, space, H5P_DEFAULT,
-               &first) < 0)
-    goto fail;
-  start = dims[0] - 1;
-  H5Sselect_hyperslab (space, H5S_SELECT_SET, &start, NULL, &one, NULL);
-  if (H5Dread (ts, H5T_NATIVE_DOUBLE, mspace, space, H5P_DEFAULT,
-               &last) < 0)
-    goto fail;
-  if (!isfinite (first) || !isfinite (last) || last <= first)
+  if (!_imp_h5_check_storage (ts, what, error))
+    return FALSE;
+
+  scan.name = name;
+  scan.allow_gaps = allow_gaps;
+  scan.sweeps = g_array_new (FALSE, FALSE, sizeof (ImpSweep));
+  timing->sweeps = scan.sweeps;
+  buf = g_new (double, MIN (n_samples, TS_BLOCK));
+  for (gint64 at = 0; at < n_samples; at += TS_BLOCK)
+    {
+      g_auto(ImpH5Id) mspace = H5I_INVALID_HID;
+      hsize_t start = at;
+      hsize_t count = MIN (TS_BLOCK, n_samples - at);
+
+      H5Sselect_hyperslab (space, H5S_SELECT_SET, &start, NULL, &count, NULL);
+      mspace = H5Screate_simple (1, &count, NULL);
+      if (H5Dread (ts, H5T_NATIVE_DOUBLE, mspace, space, H5P_DEFAULT,
+                   buf) < 0)
+        {
+          g_autofree char *msg = _imp_h5_error_text ();
+
+          set_malformed (error, "cannot read %s: %s", what, msg);
+          return FALSE;
+        }
+      if (at == 0)
+        {
+          /* The median is taken over timestamps already checked to be
+           * finite and increasing, so it is a positive interval. */
+          scan.dt = 0.0;
+          if (!ts_scan_block (&scan, buf, 0,
+                              MIN (count, TS_MEDIAN_SAMPLE + 1), error))
+            return FALSE;
+          scan.dt = median_interval (buf, count);
+        }
+      if (!ts_scan_block (&scan, buf, at, count, error))
+        return FALSE;
+    }
+  if (!ts_end_stretch (&scan, n_samples, scan.prev, error))
+    return FALSE;
+  if (scan.intervals == 0 || !(scan.span > 0.0))
     {
       g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_NO_RATE,
-                   "%s has timestamps from %g s to %g s, which give no "
-                   "sampling rate", name, first, last);
+                   "%s has no two timestamps in a row without a gap, so its "
+                   "sampling rate is unknown", name);
       return FALSE;
     }
-  *rate = (double) (n_samples - 1) / (last - first);
-  *start_s = first;
+  timing->rate = (double) scan.intervals / scan.span;
+
   return TRUE;
-
-fail:
-  {
-    g_autofree char *msg = _imp_h5_error_text ();
-
-    set_malformed (error, "cannot read %s/timestamps: %s", name, msg);
-  }
-  return FALSE;
 }
 
-/* Conversion and offset attributes of a data dataset. */
-static void
-data_scaling (hid_t   data,
-              double *conversion,
-              double *offset)
+/* A numeric attribute that must be a number when present. */
+static gboolean
+optional_number (hid_t         obj,
+                 const char   *what,
+                 const char   *name,
+                 double        fallback,
+                 double       *value,
+                 GError      **error)
 {
-  if (!_imp_h5_attr_double (data, "conversion", conversion))
-    *conversion = 1.0;
-  if (!_imp_h5_attr_double (data, "offset", offset))
-    *offset = 0.0;
+  switch (_imp_h5_attr_number (obj, name, value))
+    {
+    case IMP_H5_ATTR_ABSENT:
+      *value = fallback;
+      return TRUE;
+    case IMP_H5_ATTR_OK:
+      return TRUE;
+    case IMP_H5_ATTR_NOT_NUMBER:
+      set_malformed (error, "the %s attribute of %s is not a number; it "
+                     "must be a number", name, what);
+      return FALSE;
+    case IMP_H5_ATTR_UNREADABLE:
+    default:
+      set_malformed (error, "the %s attribute of %s cannot be read", name,
+                     what);
+      return FALSE;
+    }
+}
+
+/* The sampling rate and sweeps of a TimeSeries, from starting_time and
+ * its rate attribute, or from timestamps. */
+static gboolean
+series_timing (hid_t         series,
+               const char   *name,
+               gint64        n_samples,
+               gboolean      allow_gaps,
+               Timing       *timing,
+               GError      **error)
+{
+  g_autofree char *what = g_strdup_printf ("%s/starting_time", name);
+  ImpSweep sw = { 0, n_samples, 0.0 };
+
+  if (H5Lexists (series, "starting_time", H5P_DEFAULT) > 0)
+    {
+      g_auto(ImpH5Id) st = H5Dopen2 (series, "starting_time", H5P_DEFAULT);
+
+      if (!read_scalar_double (series, "starting_time", &sw.start_s))
+        {
+          set_malformed (error, "%s is not a number", what);
+          return FALSE;
+        }
+      switch (st >= 0 ? _imp_h5_attr_number (st, "rate", &timing->rate)
+                      : IMP_H5_ATTR_ABSENT)
+        {
+        case IMP_H5_ATTR_OK:
+          break;
+        case IMP_H5_ATTR_NOT_NUMBER:
+          g_set_error (error, IMP_RECORDING_ERROR,
+                       IMP_RECORDING_ERROR_NO_RATE,
+                       "the rate attribute of %s is not a number", what);
+          return FALSE;
+        case IMP_H5_ATTR_ABSENT:
+        case IMP_H5_ATTR_UNREADABLE:
+        default:
+          g_set_error (error, IMP_RECORDING_ERROR,
+                       IMP_RECORDING_ERROR_NO_RATE,
+                       "%s has no rate attribute", what);
+          return FALSE;
+        }
+      timing->sweeps = g_array_new (FALSE, FALSE, sizeof (ImpSweep));
+      g_array_append_val (timing->sweeps, sw);
+      return TRUE;
+    }
+
+  if (H5Lexists (series, "timestamps", H5P_DEFAULT) <= 0)
+    {
+      g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_NO_RATE,
+                   "%s has neither starting_time with a rate nor "
+                   "timestamps, so its sampling rate is unknown", name);
+      return FALSE;
+    }
+  return timing_from_timestamps (series, name, n_samples, allow_gaps,
+                                 timing, error);
+}
+
+/* Conversion and offset attributes of a data dataset; resolution is not
+ * used, but must be a number too. Physical = stored × conversion +
+ * offset. */
+static gboolean
+data_scaling (hid_t         data,
+              const char   *path,
+              double       *conversion,
+              double       *offset,
+              GError      **error)
+{
+  g_autofree char *what = g_strdup_printf ("%s/data", path);
+  double resolution;
+
+  if (!optional_number (data, what, "conversion", 1.0, conversion, error)
+      || !optional_number (data, what, "offset", 0.0, offset, error)
+      || !optional_number (data, what, "resolution", -1.0, &resolution,
+                           error))
+    return FALSE;
+  if (!isfinite (*conversion) || *conversion == 0.0 || !isfinite (*offset))
+    {
+      set_malformed (error, "%s has conversion %g and offset %g; both must "
+                     "be finite and the conversion non-zero", what,
+                     *conversion, *offset);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* The largest magnitude a stored value of @type can have; 0 for floats,
+ * which have no fixed range. */
+static double
+type_raw_max (hid_t type)
+{
+  size_t size = H5Tget_size (type);
+
+  if (H5Tget_class (type) != H5T_INTEGER || size == 0 || size > 8)
+    return 0.0;
+  if (H5Tget_sign (type) == H5T_SGN_NONE)
+    return ldexp (1.0, 8 * (int) size) - 1.0;
+  return ldexp (1.0, 8 * (int) size - 1);
 }
 
 /* Extracellular */
@@ -649,6 +932,7 @@ nwb_read (ImpRecording  *self,
   NwbData *nd = self->backend_data;
   gboolean ok;
 
+  _imp_h5_lock ();
   H5E_BEGIN_TRY
     {
       if (nd->pieces != NULL)
@@ -659,6 +943,7 @@ nwb_read (ImpRecording  *self,
                                   first_sample, n_samples, out, error);
     }
   H5E_END_TRY;
+  _imp_h5_unlock ();
 
   return ok;
 }
@@ -726,15 +1011,20 @@ load_patch_series (hid_t         acq,
   g_auto(ImpH5Id) space = H5I_INVALID_HID;
   g_auto(ImpH5Id) type = H5I_INVALID_HID;
   g_autofree char *path = g_strdup_printf ("/acquisition/%s", name);
+  g_autofree char *data_path = g_strdup_printf ("%s/data", path);
+  g_auto(Timing) timing = { 0 };
   hsize_t dims[2];
   int rank;
   H5T_class_t cls;
   double number;
+  const char *canonical = NULL;
+  double factor;
 
   memset (ps, 0, sizeof *ps);
   ps->data = H5I_INVALID_HID;
   ps->name = g_strdup (name);
 
+  _imp_probe_stage (path);
   series = H5Gopen2 (acq, name, H5P_DEFAULT);
   if (series < 0 || H5Lexists (series, "data", H5P_DEFAULT) <= 0
       || (data = H5Dopen2 (series, "data", H5P_DEFAULT)) < 0)
@@ -760,9 +1050,13 @@ load_patch_series (hid_t         acq,
       return FALSE;
     }
   ps->n_samples = dims[0];
-  if (!series_timing (series, path, ps->n_samples, &ps->rate, &ps->start_s,
-                      error))
+  ps->raw_max = type_raw_max (type);
+  if (!_imp_h5_check_storage (data, data_path, error))
     return FALSE;
+  if (!series_timing (series, path, ps->n_samples, FALSE, &timing, error))
+    return FALSE;
+  ps->rate = timing.rate;
+  ps->start_s = g_array_index (timing.sweeps, ImpSweep, 0).start_s;
   if (_imp_h5_attr_double (series, "sweep_number", &number) && number >= 0)
     {
       ps->has_sweep_number = TRUE;
@@ -783,15 +1077,14 @@ load_patch_series (hid_t         acq,
       ps->unit = g_strdup (g_strcmp0 (type_name, "VoltageClampSeries") == 0
                            ? "amperes" : "volts");
     }
-  data_scaling (data, &ps->conversion, &ps->offset);
-  if (!isfinite (ps->conversion) || ps->conversion == 0.0
-      || !isfinite (ps->offset))
-    {
-      set_malformed (error, "%s/data has conversion %g and offset %g; "
-                     "both must be finite and the conversion non-zero",
-                     path, ps->conversion, ps->offset);
-      return FALSE;
-    }
+  if (!data_scaling (data, path, &ps->conversion, &ps->offset, error))
+    return FALSE;
+  /* Series of one channel may differ in scale: each is checked. */
+  factor = _imp_unit_normalise (ps->unit, &canonical);
+  if (!_imp_recording_check_scale (data_path, canonical,
+                                   ps->conversion * factor,
+                                   ps->offset * factor, ps->raw_max, error))
+    return FALSE;
   ps->data = _imp_h5_steal (&data);
 
   return TRUE;
@@ -928,6 +1221,7 @@ open_patch (ImpRecording  *rec,
     g_autoptr(GPtrArray) units = g_ptr_array_new_with_free_func (g_free);
     g_autofree double *gains = g_new (double, n_ch);
     g_autofree double *offsets = g_new (double, n_ch);
+    g_autofree double *raw_max = g_new (double, n_ch);
 
     for (guint c = 0; c < n_ch; c++)
       {
@@ -937,13 +1231,17 @@ open_patch (ImpRecording  *rec,
         g_ptr_array_add (units, g_strdup (ps->unit));
         gains[c] = ps->conversion;
         offsets[c] = ps->offset;
+        raw_max[c] = ps->raw_max;
       }
     g_ptr_array_set_size (channels, 0);
     g_array_sort (series, compare_series);
 
     for (guint c = 0; c < n_ch; c++)
-      _imp_recording_add_channel (rec, labels->pdata[c], units->pdata[c],
-                                  gains[c], offsets[c]);
+      {
+        _imp_recording_add_channel (rec, labels->pdata[c], units->pdata[c],
+                                    gains[c], offsets[c]);
+        _imp_recording_set_raw_max (rec, c, raw_max[c]);
+      }
   }
 
   for (guint i = 0; i < series->len; i++)
@@ -1031,12 +1329,14 @@ open_electrical (ImpRecording  *rec,
   g_auto(ImpH5Id) space = H5I_INVALID_HID;
   g_auto(ImpH5Id) type = H5I_INVALID_HID;
   g_autofree char *path = NULL;
+  g_autofree char *data_path = NULL;
   g_autofree char *unit = NULL;
   g_autofree double *channel_conversion = NULL;
+  g_auto(Timing) timing = { 0 };
   const char *name = NULL;
   hsize_t dims[2] = { 0, 1 };
   gint64 best = -1;
-  double conversion, offset, start_s;
+  double conversion, offset;
   H5T_class_t cls;
   int rank;
 
@@ -1106,9 +1406,13 @@ open_electrical (ImpRecording  *rec,
                      path, (guint64) dims[1]);
       return FALSE;
     }
-  if (!series_timing (series, path, dims[0], &rec->sample_rate, &start_s,
-                      error))
+  data_path = g_strdup_printf ("%s/data", path);
+  _imp_probe_stage (data_path);
+  if (!_imp_h5_check_storage (data, data_path, error))
     return FALSE;
+  if (!series_timing (series, path, dims[0], TRUE, &timing, error))
+    return FALSE;
+  rec->sample_rate = timing.rate;
 
   unit = _imp_h5_attr_string (data, "unit");
   if (unit == NULL)
@@ -1117,7 +1421,8 @@ open_electrical (ImpRecording  *rec,
       _imp_recording_add_warning (rec, "The ElectricalSeries has no unit; "
                                   "taken as volts");
     }
-  data_scaling (data, &conversion, &offset);
+  if (!data_scaling (data, path, &conversion, &offset, error))
+    return FALSE;
   if (H5Lexists (series, "channel_conversion", H5P_DEFAULT) > 0)
     {
       g_auto(ImpH5Id) cc = H5Dopen2 (series, "channel_conversion",
@@ -1150,11 +1455,28 @@ open_electrical (ImpRecording  *rec,
                                                   : 1.0);
 
       _imp_recording_add_channel (rec, NULL, unit, gain, offset);
+      _imp_recording_set_raw_max (rec, c, type_raw_max (type));
       _imp_recording_set_access (rec, c, IMP_ACCESS_UNKNOWN);
     }
+  _imp_probe_stage ("its electrodes table");
   if (!electrodes_metadata (rec, file, series, path, dims[1], error))
     return FALSE;
-  _imp_recording_add_sweep (rec, dims[0], start_s);
+  for (guint i = 0; i < timing.sweeps->len; i++)
+    {
+      const ImpSweep *sw = &g_array_index (timing.sweeps, ImpSweep, i);
+
+      _imp_recording_add_sweep (rec, sw->n_samples, sw->start_s);
+    }
+  if (timing.sweeps->len > 1)
+    {
+      g_autofree char *msg = g_strdup_printf (
+        "The timestamps of %s have %u %s; read as %u sweeps at %g Hz",
+        path, timing.sweeps->len - 1,
+        timing.sweeps->len == 2 ? "gap" : "gaps", timing.sweeps->len,
+        timing.rate);
+
+      _imp_recording_add_warning (rec, msg);
+    }
 
   nd->data = _imp_h5_steal (&data);
   nd->rank = rank;
@@ -1255,16 +1577,18 @@ nwb_open_inner (const char  *path,
   NwbData *nd;
   hsize_t idx = 0;
 
+  _imp_probe_stage ("its superblock");
   file = H5Fopen (path, H5F_ACC_RDONLY, H5P_DEFAULT);
   if (file < 0)
     {
       g_autofree char *msg = _imp_h5_error_text ();
 
       g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_MALFORMED,
-                   "it is an HDF5 file but HDF5 cannot open it (%s); it may "
-                   "be truncated or damaged", msg);
+                   "it looks like an HDF5 file but HDF5 cannot open it: %s",
+                   msg);
       return NULL;
     }
+  _imp_probe_stage ("its root attributes");
   version = _imp_h5_attr_string (file, "nwb_version");
   if (version == NULL)
     return NULL;
@@ -1281,6 +1605,7 @@ nwb_open_inner (const char  *path,
       set_malformed (error, "the NWB file has no /acquisition group");
       return NULL;
     }
+  _imp_probe_stage ("its list of series in /acquisition");
   H5Literate (acq, H5_INDEX_NAME, H5_ITER_INC, &idx, collect_series_cb,
               lists);
   g_ptr_array_sort (electrical, compare_names);
@@ -1334,11 +1659,13 @@ _imp_nwb_open (const char  *path,
   if (!_imp_h5_is_hdf5 (path))
     return NULL;
 
+  _imp_h5_lock ();
   H5E_BEGIN_TRY
     {
       rec = nwb_open_inner (path, error);
     }
   H5E_END_TRY;
+  _imp_h5_unlock ();
 
   return rec;
 }

@@ -45,12 +45,22 @@ struct _ImpRecording
   char                       *warning;    /* repairs made while opening, or NULL */
   char                       *format;     /* overrides backend->format */
   GHashTable                 *attributes; /* free-form strings from the file */
+  GArray                     *raw_max;    /* of double, per channel: largest
+                                           * |stored value|, 0 if unknown */
+  GArray                     *bad_positions; /* of guint: positions dropped */
+  int                         fd;         /* the file as opened, or -1 */
+  gint64                      file_size;  /* its size and modification time */
+  gint64                      file_mtime; /* then, in µs */
 };
 
 /* Limits beyond which a header is taken to be corrupt, not a recording. */
 #define IMP_RECORDING_MAX_RATE_HZ   1.0e7
 #define IMP_RECORDING_MAX_CHANNELS  65536
 #define IMP_RECORDING_MAX_SAMPLES   G_GINT64_CONSTANT (1000000000000)
+#define IMP_RECORDING_MIN_RATE_HZ   1.0
+/* Largest plausible value in mV or pA, and electrode coordinate in µm. */
+#define IMP_RECORDING_MAX_PHYSICAL  1.0e6
+#define IMP_RECORDING_MAX_POSITION  1.0e7
 
 ImpRecording *_imp_recording_new          (const char                *path,
                                            const ImpRecordingBackend *backend,
@@ -64,10 +74,19 @@ void          _imp_recording_add_channel  (ImpRecording              *self,
                                            const char                *unit,
                                            double                     gain,
                                            double                     offset);
+/* Sets an electrode position. NaN means unknown; a position that is
+ * infinite or further than IMP_RECORDING_MAX_POSITION is dropped, and
+ * validation says so. */
 void          _imp_recording_set_position (ImpRecording              *self,
                                            guint                      index,
                                            double                     x_um,
                                            double                     y_um);
+/* The largest magnitude a channel's stored values can have (32768 for
+ * int16); validation refuses a gain and offset that would make values
+ * beyond IMP_RECORDING_MAX_PHYSICAL of them. */
+void          _imp_recording_set_raw_max  (ImpRecording              *self,
+                                           guint                      index,
+                                           double                     raw_max);
 void          _imp_recording_set_access   (ImpRecording              *self,
                                            guint                      index,
                                            ImpAccess                  access);
@@ -83,11 +102,25 @@ void          _imp_recording_set_format   (ImpRecording              *self,
 void          _imp_recording_set_attribute (ImpRecording             *self,
                                             const char               *key,
                                             const char               *value);
+gboolean      _imp_recording_check_scale  (const char                *what,
+                                           const char                *unit,
+                                           double                     gain,
+                                           double                     offset,
+                                           double                     raw_max,
+                                           GError                   **error);
 /* Refuses a recording whose rate is missing, zero, not finite or absurd,
- * that has no channels or samples, non-finite gains, or sweeps that do not
- * tile the sample range. Adds one sweep when the back end added none. */
+ * that has no channels or samples, non-finite gains, scales that make
+ * absurd values, or sweeps that do not tile the sample range. Adds one
+ * sweep when the back end added none, makes labels and units valid UTF-8,
+ * and warns about odd units and sweep times. */
 gboolean      _imp_recording_validate     (ImpRecording              *self,
                                            GError                   **error);
+
+/* Text from a file that may be in a legacy 8-bit encoding: kept if it is
+ * UTF-8, otherwise read as Windows-1252 (a superset of Latin-1, and what
+ * Windows acquisition programs write). @len may be -1 (NUL-terminated). */
+char         *_imp_text_from_legacy       (const char                *bytes,
+                                           gssize                     len);
 
 /* Unit normalisation: returns the factor that turns @unit into the
  * canonical unit (V -> mV, A -> pA, ...) and stores the canonical name.
@@ -104,7 +137,52 @@ ImpRecording *_imp_nwb_open               (const char                *path,
 ImpRecording *_imp_biosig_open            (const char                *path,
                                            GError                   **error);
 
+/* Trial runs in a child process (imp-probe.c). */
+
+typedef gboolean (*ImpProbeFunc) (gpointer   data,
+                                  GError   **error);
+
+typedef enum
+{
+  IMP_PROBE_OK,          /* the function returned TRUE */
+  IMP_PROBE_DECLINED,    /* it returned FALSE without an error */
+  IMP_PROBE_FAILED,      /* it returned an error: code and message */
+  IMP_PROBE_CRASHED,     /* the child died: signal (0 if unknown) */
+  IMP_PROBE_TIMEOUT,     /* it took too long and was killed */
+  IMP_PROBE_EXITED,      /* something in it called exit() */
+  IMP_PROBE_UNAVAILABLE, /* no child could be started */
+} ImpProbeOutcome;
+
+typedef struct
+{
+  ImpProbeOutcome  outcome;
+  int              signal;
+  int              code;
+  char            *message;
+  char            *stage;   /* what it was reading last, or NULL */
+} ImpProbeReport;
+
+/* Memory a probe child may take beyond what the process already uses. */
+#define IMP_PROBE_MEMORY_BYTES  (G_GUINT64_CONSTANT (2) << 30)
+
+ImpProbeOutcome _imp_probe_run            (ImpProbeFunc               func,
+                                           gpointer                   data,
+                                           GRecMutex                 *fork_lock,
+                                           guint                      timeout_s,
+                                           guint64                    memory_bytes,
+                                           ImpProbeReport            *report);
+void          _imp_probe_report_clear     (ImpProbeReport            *report);
+void          _imp_probe_stage            (const char                *what);
+gboolean      _imp_probe_in_child         (void);
+
 /* HDF5 helpers shared by the native and NWB back ends (imp-native.c). */
+
+/* Every use of HDF5 holds this lock, so that a probe child never starts
+ * while another thread is inside the library. Taking it also turns off
+ * HDF5's own error printing for the thread. */
+void          _imp_h5_lock                (void);
+void          _imp_h5_unlock              (void);
+GRecMutex    *_imp_h5_mutex               (void);
 
 /* An HDF5 identifier of any kind, closed by g_auto() when it goes out of
  * scope; _imp_h5_steal() takes it out of the variable. */
@@ -123,18 +201,39 @@ _imp_h5_steal (ImpH5Id *id)
 
 /* TRUE if @path starts with the HDF5 signature (at 0, 512, 1024, ...). */
 gboolean      _imp_h5_is_hdf5             (const char                *path);
-/* The innermost message on this thread's HDF5 error stack, or a generic
- * text; free with g_free(). */
+/* What went wrong on this thread's HDF5 error stack, in plain words
+ * ("parts of it lie beyond the end of the file"); the library's own text
+ * goes to the debug log. Free with g_free(). */
 char         *_imp_h5_error_text          (void);
 /* Reads a string attribute (fixed or variable length, scalar or the first
  * element of an array); NULL if absent or not a string. */
 char         *_imp_h5_attr_string         (hid_t                      obj,
                                            const char                *name);
+
+typedef enum
+{
+  IMP_H5_ATTR_ABSENT,
+  IMP_H5_ATTR_OK,
+  IMP_H5_ATTR_NOT_NUMBER,   /* present, but a string or another type */
+  IMP_H5_ATTR_UNREADABLE,   /* present, numeric, but cannot be read */
+} ImpH5AttrStatus;
+
+/* Reads a numeric attribute as double (first element). */
+ImpH5AttrStatus _imp_h5_attr_number       (hid_t                      obj,
+                                           const char                *name,
+                                           double                    *value);
 /* Reads a numeric attribute as double (first element); FALSE if absent
  * or not numeric. */
 gboolean      _imp_h5_attr_double         (hid_t                      obj,
                                            const char                *name,
                                            double                    *value);
+/* Refuses a dataset whose data HDF5 cannot decode here (a compression
+ * filter this build lacks) or that declares more than the file holds:
+ * chunks never written, a contiguous block shorter than its extent or
+ * past the end of the file. @what names it in messages ("/data"). */
+gboolean      _imp_h5_check_storage       (hid_t                      dset,
+                                           const char                *what,
+                                           GError                   **error);
 /* Reads a 1-D string dataset of exactly @n elements. */
 char        **_imp_h5_read_strings        (hid_t                      dset,
                                            hsize_t                    n,

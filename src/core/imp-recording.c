@@ -8,7 +8,12 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <float.h>
 #include <math.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <glib/gstdio.h>
 
 #include "imp-recording-private.h"
@@ -45,6 +50,9 @@ _imp_recording_new (const char                *path,
   self->sweeps = g_array_new (FALSE, TRUE, sizeof (ImpSweep));
   self->attributes = g_hash_table_new_full (g_str_hash, g_str_equal,
                                             g_free, g_free);
+  self->raw_max = g_array_new (FALSE, TRUE, sizeof (double));
+  self->bad_positions = g_array_new (FALSE, FALSE, sizeof (guint));
+  self->fd = -1;
 
   return self;
 }
@@ -75,6 +83,18 @@ _imp_recording_add_channel (ImpRecording *self,
   channel.y_um = NAN;
   channel.access = IMP_ACCESS_UNKNOWN;
   g_array_append_val (self->channels, channel);
+  g_array_set_size (self->raw_max, self->channels->len);
+}
+
+void
+_imp_recording_set_raw_max (ImpRecording *self,
+                            guint         index,
+                            double        raw_max)
+{
+  g_assert (self != NULL);
+  g_assert (index < self->channels->len);
+
+  g_array_index (self->raw_max, double, index) = raw_max;
 }
 
 void
@@ -89,9 +109,14 @@ _imp_recording_set_position (ImpRecording *self,
   g_assert (index < self->channels->len);
 
   channel = &g_array_index (self->channels, ImpChannel, index);
-  channel->has_position = isfinite (x_um) && isfinite (y_um);
+  channel->has_position = isfinite (x_um) && isfinite (y_um)
+                          && fabs (x_um) <= IMP_RECORDING_MAX_POSITION
+                          && fabs (y_um) <= IMP_RECORDING_MAX_POSITION;
   channel->x_um = channel->has_position ? x_um : NAN;
   channel->y_um = channel->has_position ? y_um : NAN;
+  /* NaN is how a file says "unknown"; anything else is an error. */
+  if (!channel->has_position && !isnan (x_um) && !isnan (y_um))
+    g_array_append_val (self->bad_positions, index);
 }
 
 void
@@ -127,16 +152,21 @@ _imp_recording_add_warning (ImpRecording *self,
 {
   char *joined;
 
+  g_autofree char *valid = NULL;
+
   g_assert (self != NULL);
   g_assert (text != NULL);
 
-  g_debug ("%s: %s", self->path, text);
+  valid = g_utf8_make_valid (text, -1);
+  /* A probe child must not log: GLib's lock may be held for ever. */
+  if (!_imp_probe_in_child ())
+    g_debug ("%s: %s", self->path, valid);
   if (self->warning == NULL)
     {
-      self->warning = g_strdup (text);
+      self->warning = g_steal_pointer (&valid);
       return;
     }
-  joined = g_strconcat (self->warning, "\n", text, NULL);
+  joined = g_strconcat (self->warning, "\n", valid, NULL);
   g_free (self->warning);
   self->warning = joined;
 }
@@ -159,18 +189,38 @@ _imp_recording_set_attribute (ImpRecording *self,
   g_assert (self != NULL);
   g_assert (key != NULL);
 
-  g_hash_table_replace (self->attributes, g_strdup (key),
-                        g_strdup (value != NULL ? value : ""));
+  g_hash_table_replace (self->attributes, g_utf8_make_valid (key, -1),
+                        g_utf8_make_valid (value != NULL ? value : "", -1));
 }
 
-gboolean
-_imp_recording_validate (ImpRecording  *self,
-                         GError       **error)
+char *
+_imp_text_from_legacy (const char *bytes,
+                       gssize      len)
 {
-  gint64 next = 0;
+  g_autofree char *copy = NULL;
+  char *converted;
 
-  g_assert (self != NULL);
+  g_assert (bytes != NULL);
 
+  copy = len < 0 ? g_strdup (bytes) : g_strndup (bytes, len);
+  if (g_utf8_validate (copy, -1, NULL))
+    return g_steal_pointer (&copy);
+  converted = g_convert (copy, -1, "UTF-8", "WINDOWS-1252", NULL, NULL,
+                         NULL);
+  if (converted == NULL)
+    /* Five bytes have no Windows-1252 meaning; Latin-1 has them all. */
+    converted = g_convert (copy, -1, "UTF-8", "ISO-8859-1", NULL, NULL,
+                           NULL);
+  if (converted == NULL)
+    converted = g_utf8_make_valid (copy, -1);
+
+  return converted;
+}
+
+static gboolean
+validate_size (ImpRecording  *self,
+               GError       **error)
+{
   if (!isfinite (self->sample_rate) || self->sample_rate <= 0.0)
     {
       g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_NO_RATE,
@@ -178,12 +228,16 @@ _imp_recording_validate (ImpRecording  *self,
                    "number", self->sample_rate);
       return FALSE;
     }
-  if (self->sample_rate > IMP_RECORDING_MAX_RATE_HZ)
+  if (self->sample_rate > IMP_RECORDING_MAX_RATE_HZ
+      || self->sample_rate < IMP_RECORDING_MIN_RATE_HZ)
     {
       g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_NO_RATE,
-                   "the sampling rate of %g Hz is absurd (above %g Hz); "
-                   "the header is probably corrupt",
-                   self->sample_rate, IMP_RECORDING_MAX_RATE_HZ);
+                   "the sampling rate of %g Hz is absurd (%s %g Hz); "
+                   "the header is probably corrupt", self->sample_rate,
+                   self->sample_rate > IMP_RECORDING_MAX_RATE_HZ
+                   ? "above" : "below",
+                   self->sample_rate > IMP_RECORDING_MAX_RATE_HZ
+                   ? IMP_RECORDING_MAX_RATE_HZ : IMP_RECORDING_MIN_RATE_HZ);
       return FALSE;
     }
   if (self->channels->len == 0)
@@ -217,27 +271,90 @@ _imp_recording_validate (ImpRecording  *self,
       return FALSE;
     }
 
-  for (guint i = 0; i < self->channels->len; i++)
-    {
-      const ImpChannel *ch = &g_array_index (self->channels, ImpChannel, i);
+  return TRUE;
+}
 
-      if (!isfinite (ch->gain) || ch->gain == 0.0)
-        {
-          g_set_error (error, IMP_RECORDING_ERROR,
-                       IMP_RECORDING_ERROR_MALFORMED,
-                       "channel %u (“%s”) has a gain of %g; it must be a "
-                       "finite, non-zero number", i, ch->label, ch->gain);
-          return FALSE;
-        }
-      if (!isfinite (ch->offset))
-        {
-          g_set_error (error, IMP_RECORDING_ERROR,
-                       IMP_RECORDING_ERROR_MALFORMED,
-                       "channel %u (“%s”) has an offset of %g; it must be a "
-                       "finite number", i, ch->label, ch->offset);
-          return FALSE;
-        }
+static gboolean
+is_physical_unit (const char *unit)
+{
+  return g_strcmp0 (unit, "mV") == 0 || g_strcmp0 (unit, "pA") == 0;
+}
+
+/**
+ * _imp_recording_check_scale:
+ * @what: the channel or series, as messages name it
+ * @unit: its canonical unit
+ * @gain: unit per stored value
+ * @offset: value of stored 0
+ * @raw_max: the largest |stored value|, or 0 if unknown (floats)
+ * @error: return location for a #GError
+ *
+ * A gain and offset that turn stored values into infinities, or into
+ * values no amplifier gives (beyond ±IMP_RECORDING_MAX_PHYSICAL mV or
+ * pA), are corrupt. Without a known range, one stored unit and the
+ * offset must make sense on their own.
+ *
+ * Returns: %TRUE if they are plausible
+ */
+gboolean
+_imp_recording_check_scale (const char  *what,
+                            const char  *unit,
+                            double       gain,
+                            double       offset,
+                            double       raw_max,
+                            GError     **error)
+{
+  double limit = is_physical_unit (unit) ? IMP_RECORDING_MAX_PHYSICAL
+                                         : FLT_MAX / 1.0e3;
+  double extreme;
+
+  if (!isfinite (gain) || gain == 0.0)
+    {
+      g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_MALFORMED,
+                   "%s has a gain of %g; it must be a finite, non-zero "
+                   "number", what, gain);
+      return FALSE;
     }
+  if (!isfinite (offset))
+    {
+      g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_MALFORMED,
+                   "%s has an offset of %g; it must be a finite number",
+                   what, offset);
+      return FALSE;
+    }
+  extreme = raw_max > 0.0 ? fabs (gain) * raw_max + fabs (offset)
+                          : MAX (fabs (gain), fabs (offset));
+  if (!(extreme <= limit))
+    {
+      g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_MALFORMED,
+                   "%s would read values up to %.3g %s (%.3g %s per stored "
+                   "unit, offset %.3g %s); its scale factors are corrupt",
+                   what, extreme, unit, gain, unit, offset, unit);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+validate_scale (ImpRecording  *self,
+                guint          i,
+                GError       **error)
+{
+  const ImpChannel *ch = &g_array_index (self->channels, ImpChannel, i);
+  g_autofree char *what = g_strdup_printf ("channel %u (“%s”)", i,
+                                           ch->label);
+
+  return _imp_recording_check_scale (what, ch->unit, ch->gain, ch->offset,
+                                     g_array_index (self->raw_max, double, i),
+                                     error);
+}
+
+static gboolean
+validate_sweeps (ImpRecording  *self,
+                 GError       **error)
+{
+  gint64 next = 0;
 
   for (guint i = 0; i < self->sweeps->len; i++)
     {
@@ -280,8 +397,347 @@ _imp_recording_validate (ImpRecording  *self,
   return TRUE;
 }
 
+/* Start times that go back, or before the recording began, are kept as
+ * the file has them, but said. Equal start times are common (writers
+ * that record no sweep times) and pass. */
+static void
+warn_sweep_times (ImpRecording *self)
+{
+  const ImpSweep *first = &g_array_index (self->sweeps, ImpSweep, 0);
+
+  if (first->start_s < 0.0)
+    {
+      g_autofree char *msg = g_strdup_printf (
+        "Sweep 0 starts at %g s, before the recording began; times are "
+        "shown as the file gives them", first->start_s);
+
+      _imp_recording_add_warning (self, msg);
+    }
+  for (guint i = 1; i < self->sweeps->len; i++)
+    {
+      const ImpSweep *prev = &g_array_index (self->sweeps, ImpSweep, i - 1);
+      const ImpSweep *sw = &g_array_index (self->sweeps, ImpSweep, i);
+
+      if (sw->start_s < prev->start_s)
+        {
+          g_autofree char *msg = g_strdup_printf (
+            "Sweep start times go backwards: sweep %u starts at %g s, "
+            "before sweep %u at %g s; sweeps are kept in file order",
+            i, sw->start_s, i - 1, prev->start_s);
+
+          _imp_recording_add_warning (self, msg);
+          return;
+        }
+    }
+}
+
+/* Channels the analysis will not take as membrane potential: units that
+ * are neither a voltage nor a current. */
+static void
+warn_units (ImpRecording *self)
+{
+  g_autoptr(GString) list = g_string_new (NULL);
+  guint n = 0;
+
+  for (guint i = 0; i < self->channels->len; i++)
+    {
+      const ImpChannel *ch = &g_array_index (self->channels, ImpChannel, i);
+
+      if (ch->unit[0] == '\0' || is_physical_unit (ch->unit))
+        continue;
+      g_string_append_printf (list, "%s%u (“%s”, in “%s”%s)",
+                              n > 0 ? ", " : "", i, ch->label, ch->unit,
+                              g_str_equal (ch->unit, "MV")
+                              ? ": megavolts; “mV” would be millivolts" : "");
+      n++;
+    }
+  if (n > 0)
+    {
+      g_autofree char *msg = g_strdup_printf (
+        "%s %s not in a unit of voltage or current that Imprint knows, "
+        "so %s not analysed as membrane potential",
+        n == 1 ? "Channel" : "Channels", list->str,
+        n == 1 ? "it is" : "they are");
+
+      _imp_recording_add_warning (self, msg);
+    }
+}
+
+static void
+warn_positions (ImpRecording *self)
+{
+  g_autoptr(GString) list = g_string_new (NULL);
+
+  if (self->bad_positions->len == 0)
+    return;
+  for (guint i = 0; i < self->bad_positions->len; i++)
+    g_string_append_printf (list, "%s%u", i > 0 ? ", " : "",
+                            g_array_index (self->bad_positions, guint, i));
+  {
+    g_autofree char *msg = g_strdup_printf (
+      "The electrode %s of %s %s %s infinite or further than %g m from "
+      "the origin; %s dropped",
+      self->bad_positions->len == 1 ? "position" : "positions",
+      self->bad_positions->len == 1 ? "channel" : "channels", list->str,
+      self->bad_positions->len == 1 ? "is" : "are",
+      IMP_RECORDING_MAX_POSITION * 1e-6,
+      self->bad_positions->len == 1 ? "it is" : "they are");
+
+    _imp_recording_add_warning (self, msg);
+  }
+}
+
+/* Labels and units end up in JSON, CSV and the window: always UTF-8. */
+static void
+make_text_valid (ImpRecording *self)
+{
+  for (guint i = 0; i < self->channels->len; i++)
+    {
+      ImpChannel *ch = &g_array_index (self->channels, ImpChannel, i);
+      char *label = g_utf8_make_valid (ch->label, -1);
+      char *unit = g_utf8_make_valid (ch->unit, -1);
+
+      g_free (ch->label);
+      ch->label = label;
+      g_free (ch->unit);
+      ch->unit = unit;
+    }
+}
+
+gboolean
+_imp_recording_validate (ImpRecording  *self,
+                         GError       **error)
+{
+  g_assert (self != NULL);
+
+  make_text_valid (self);
+  if (!validate_size (self, error))
+    return FALSE;
+  g_array_set_size (self->raw_max, self->channels->len);
+  for (guint i = 0; i < self->channels->len; i++)
+    if (!validate_scale (self, i, error))
+      return FALSE;
+  if (!validate_sweeps (self, error))
+    return FALSE;
+
+  warn_sweep_times (self);
+  warn_units (self);
+  warn_positions (self);
+
+  return TRUE;
+}
+
 typedef ImpRecording *(*ImpOpenFunc) (const char  *path,
                                       GError     **error);
+
+/* Values a probe child reads at each end of the recording (4 MiB). */
+#define PROBE_READ_VALUES     (1024 * 1024)
+/* Sweeps whose first samples a probe child reads. */
+#define PROBE_MAX_SWEEPS      4096
+#define PROBE_SWEEP_SAMPLES   16
+#define PROBE_TIMEOUT_S       20
+/* Extra time per byte of file, for files whose metadata is large. */
+#define PROBE_BYTES_PER_S     (200 * 1024 * 1024)
+
+static const ImpOpenFunc hdf5_openers[] = {
+  _imp_native_open,
+  _imp_nwb_open,
+};
+
+static const ImpOpenFunc other_openers[] = {
+  _imp_biosig_open,
+};
+
+/* Tries @openers in turn. Returns NULL without error if none recognises
+ * the file. */
+static ImpRecording *
+open_with (const char         *path,
+           const ImpOpenFunc  *openers,
+           guint               n_openers,
+           GError            **error)
+{
+  for (guint i = 0; i < n_openers; i++)
+    {
+      g_autoptr(ImpRecording) rec = NULL;
+
+      rec = openers[i] (path, error);
+      if (rec == NULL && error != NULL && *error != NULL)
+        return NULL;
+      if (rec == NULL)
+        continue;
+      if (!_imp_recording_validate (rec, error))
+        return NULL;
+      return g_steal_pointer (&rec);
+    }
+
+  return NULL;
+}
+
+static gboolean
+probe_read_at (ImpRecording  *rec,
+               gint64         first,
+               gint64         n,
+               float         *buf,
+               GError       **error)
+{
+  return imp_recording_read (rec, 0, rec->channels->len, first, n, buf,
+                             error);
+}
+
+/* Runs in the probe child: opens the file as this process will, then
+ * reads each end of the samples and the start of every sweep, so that
+ * every dataset and chunk index the reader uses first is touched. */
+static gboolean
+probe_hdf5_cb (gpointer   data,
+               GError   **error)
+{
+  const char *path = data;
+  g_autoptr(ImpRecording) rec = NULL;
+  g_autofree float *buf = NULL;
+  guint n_ch;
+  gint64 block;
+
+  rec = open_with (path, hdf5_openers, G_N_ELEMENTS (hdf5_openers), error);
+  if (rec == NULL)
+    return FALSE;
+
+  _imp_probe_stage ("its first samples");
+  n_ch = rec->channels->len;
+  block = MIN (rec->n_samples, MAX (1, PROBE_READ_VALUES / n_ch));
+  buf = g_new (float, (gsize) block * n_ch);
+  if (!probe_read_at (rec, 0, block, buf, error)
+      || !probe_read_at (rec, rec->n_samples - block, block, buf, error))
+    return FALSE;
+  for (guint i = 1; i < MIN (rec->sweeps->len, PROBE_MAX_SWEEPS); i++)
+    {
+      const ImpSweep *sw = &g_array_index (rec->sweeps, ImpSweep, i);
+
+      if (!probe_read_at (rec, sw->start_sample,
+                          MIN (sw->n_samples, MIN (PROBE_SWEEP_SAMPLES, block)),
+                          buf, error))
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* An HDF5 file is opened in a child first (see imp-probe.c): a damaged
+ * file can crash the HDF5 library. Returns FALSE with @error set if the
+ * file must not be opened here; *@declined is set when neither HDF5
+ * reader recognises it. */
+static gboolean
+probe_hdf5 (const char  *path,
+            goffset      size,
+            gboolean    *declined,
+            GError     **error)
+{
+  ImpProbeReport report;
+  guint timeout = PROBE_TIMEOUT_S + (guint) (size / PROBE_BYTES_PER_S);
+  const char *stage;
+  gboolean ok = FALSE;
+
+  *declined = FALSE;
+  _imp_probe_run (probe_hdf5_cb, (gpointer) path, _imp_h5_mutex (),
+                  timeout, IMP_PROBE_MEMORY_BYTES, &report);
+  stage = report.stage != NULL ? report.stage : "its header";
+  switch (report.outcome)
+    {
+    case IMP_PROBE_OK:
+      ok = TRUE;
+      break;
+    case IMP_PROBE_UNAVAILABLE:
+      g_debug ("No probe child for %s; opening it unprobed", path);
+      ok = TRUE;
+      break;
+    case IMP_PROBE_DECLINED:
+      *declined = TRUE;
+      ok = TRUE;
+      break;
+    case IMP_PROBE_FAILED:
+      g_set_error_literal (error, IMP_RECORDING_ERROR, report.code,
+                           report.message);
+      break;
+    case IMP_PROBE_CRASHED:
+      g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_MALFORMED,
+                   "the file is damaged: the HDF5 library crashed (%s) "
+                   "while reading %s",
+                   report.signal > 0 ? g_strsignal (report.signal)
+                                     : "abnormal exit", stage);
+      break;
+    case IMP_PROBE_TIMEOUT:
+      g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_MALFORMED,
+                   "the file is probably damaged: the HDF5 library did not "
+                   "finish reading %s within %u s", stage, timeout);
+      break;
+    case IMP_PROBE_EXITED:
+    default:
+      g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_MALFORMED,
+                   "the file is damaged: the HDF5 library gave up reading "
+                   "%s and tried to end the program", stage);
+      break;
+    }
+  _imp_probe_report_clear (&report);
+
+  return ok;
+}
+
+/* Messages name no file: the command line and the window name it
+ * themselves, once. They start with a capital. */
+static void
+set_open_error (GError **error,
+                GError  *local_error)
+{
+  if (g_ascii_islower (local_error->message[0])
+      && !g_str_has_prefix (local_error->message, "libbiosig"))
+    local_error->message[0] = g_ascii_toupper (local_error->message[0]);
+  g_propagate_error (error, local_error);
+}
+
+static int
+open_plain (const char  *path,
+            GStatBuf    *st,
+            GError     **error)
+{
+  int fd;
+
+  fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0 || fstat (fd, st) != 0)
+    {
+      int saved = errno;
+
+      if (fd >= 0)
+        close (fd);
+      g_set_error_literal (error, IMP_RECORDING_ERROR,
+                           IMP_RECORDING_ERROR_NOT_FOUND,
+                           g_strerror (saved));
+      return -1;
+    }
+  if (!S_ISREG (st->st_mode))
+    {
+      close (fd);
+      g_set_error_literal (error, IMP_RECORDING_ERROR,
+                           IMP_RECORDING_ERROR_NOT_FOUND,
+                           "It is not a regular file");
+      return -1;
+    }
+  if (st->st_size == 0)
+    {
+      close (fd);
+      g_set_error_literal (error, IMP_RECORDING_ERROR,
+                           IMP_RECORDING_ERROR_UNKNOWN_FORMAT,
+                           "The file is empty");
+      return -1;
+    }
+
+  return fd;
+}
+
+static gint64
+mtime_us (const struct stat *st)
+{
+  return (gint64) st->st_mtim.tv_sec * G_USEC_PER_SEC
+         + st->st_mtim.tv_nsec / 1000;
+}
 
 /**
  * imp_recording_open:
@@ -289,7 +745,8 @@ typedef ImpRecording *(*ImpOpenFunc) (const char  *path,
  * @error: return location for a #GError
  *
  * Opens a recording, trying Imprint's native HDF5 layout, NWB 2 and the
- * formats libbiosig reads, in that order. Only the header is read.
+ * formats libbiosig reads, in that order. Only the header and a few
+ * samples are read. The error message does not name the file.
  *
  * Returns: (transfer full) (nullable): the recording, or %NULL with
  *   @error set in the %IMP_RECORDING_ERROR domain
@@ -298,84 +755,61 @@ ImpRecording *
 imp_recording_open (const char  *path,
                     GError     **error)
 {
-  static const ImpOpenFunc openers[] = {
-    _imp_native_open,
-    _imp_nwb_open,
-    _imp_biosig_open,
-  };
-  g_autofree char *display = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(ImpRecording) rec = NULL;
+  gboolean declined = FALSE;
   GStatBuf st;
-  FILE *fp;
+  int fd;
 
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  display = g_filename_display_name (path);
-  if (g_stat (path, &st) != 0)
+  fd = open_plain (path, &st, &local_error);
+  if (fd < 0)
     {
-      int saved = errno;
-
-      g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_NOT_FOUND,
-                   "Cannot open “%s”: %s", display, g_strerror (saved));
-      return NULL;
-    }
-  if (!S_ISREG (st.st_mode))
-    {
-      g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_NOT_FOUND,
-                   "Cannot open “%s”: not a regular file", display);
-      return NULL;
-    }
-  fp = g_fopen (path, "rb");
-  if (fp == NULL)
-    {
-      int saved = errno;
-
-      g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_NOT_FOUND,
-                   "Cannot open “%s”: %s", display, g_strerror (saved));
-      return NULL;
-    }
-  fclose (fp);
-  if (st.st_size == 0)
-    {
-      g_set_error (error, IMP_RECORDING_ERROR,
-                   IMP_RECORDING_ERROR_UNKNOWN_FORMAT,
-                   "“%s” is empty", display);
+      set_open_error (error, g_steal_pointer (&local_error));
       return NULL;
     }
 
-  for (guint i = 0; i < G_N_ELEMENTS (openers); i++)
+  if (_imp_h5_is_hdf5 (path))
     {
-      g_autoptr(GError) local_error = NULL;
-      g_autoptr(ImpRecording) rec = NULL;
-
-      rec = openers[i] (path, &local_error);
-      if (local_error != NULL)
-        {
-          g_assert (rec == NULL);
-          g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
-                                      "Cannot open “%s”: ", display);
-          return NULL;
-        }
-      if (rec == NULL)
-        continue;
-      if (!_imp_recording_validate (rec, &local_error))
-        {
-          g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
-                                      "Cannot open “%s”: ", display);
-          return NULL;
-        }
-      g_debug ("Opened %s as %s: %u channels, %" G_GINT64_FORMAT
-               " samples at %g Hz, %u sweeps", path,
-               imp_recording_get_format (rec), rec->channels->len,
-               rec->n_samples, rec->sample_rate, rec->sweeps->len);
-      return g_steal_pointer (&rec);
+      if (probe_hdf5 (path, st.st_size, &declined, &local_error)
+          && !declined)
+        rec = open_with (path, hdf5_openers, G_N_ELEMENTS (hdf5_openers),
+                         &local_error);
+    }
+  else
+    {
+      rec = open_with (path, other_openers, G_N_ELEMENTS (other_openers),
+                       &local_error);
+    }
+  if (local_error != NULL)
+    {
+      close (fd);
+      set_open_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  if (rec == NULL)
+    {
+      close (fd);
+      g_set_error_literal (error, IMP_RECORDING_ERROR,
+                           IMP_RECORDING_ERROR_UNKNOWN_FORMAT,
+                           "It is not in a recording format Imprint reads "
+                           "(Imprint HDF5, NWB 2, or a format libbiosig "
+                           "reads such as ABF, HEKA PatchMaster, CFS, EDF "
+                           "or GDF)");
+      return NULL;
     }
 
-  g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_UNKNOWN_FORMAT,
-               "“%s” is not in a recording format Imprint reads "
-               "(Imprint HDF5, NWB 2, or a format libbiosig reads such as "
-               "ABF, HEKA PatchMaster, CFS, EDF or GDF)", display);
-  return NULL;
+  rec->fd = fd;
+  rec->file_size = st.st_size;
+  rec->file_mtime = mtime_us (&st);
+  g_debug ("Opened %s as %s: %u channels, %" G_GINT64_FORMAT
+           " samples at %g Hz, %u sweeps", path,
+           imp_recording_get_format (rec), rec->channels->len,
+           rec->n_samples, rec->sample_rate, rec->sweeps->len);
+
+  return g_steal_pointer (&rec);
 }
 
 /**
@@ -412,6 +846,10 @@ imp_recording_unref (ImpRecording *self)
   g_array_unref (self->channels);
   g_array_unref (self->sweeps);
   g_hash_table_unref (self->attributes);
+  g_array_unref (self->raw_max);
+  g_array_unref (self->bad_positions);
+  if (self->fd >= 0)
+    close (self->fd);
   g_free (self->path);
   g_free (self->warning);
   g_free (self->format);
@@ -623,6 +1061,38 @@ imp_recording_get_attribute (ImpRecording *self,
   return g_hash_table_lookup (self->attributes, key);
 }
 
+/* A file truncated, extended or rewritten since it was opened no longer
+ * holds what the header said: its reads are refused. */
+static gboolean
+check_unchanged (ImpRecording  *self,
+                 GError       **error)
+{
+  struct stat st;
+
+  if (self->fd < 0)
+    return TRUE;
+  if (fstat (self->fd, &st) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_IO,
+                   "Cannot check the file: %s", g_strerror (saved));
+      return FALSE;
+    }
+  if ((gint64) st.st_size != self->file_size
+      || mtime_us (&st) != self->file_mtime)
+    {
+      g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_IO,
+                   "The file changed on disk since it was opened (it was "
+                   "%" G_GINT64_FORMAT " bytes, now %" G_GINT64_FORMAT
+                   "); open it again", self->file_size,
+                   (gint64) st.st_size);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
 /**
  * imp_recording_read:
  * @self: a recording
@@ -678,8 +1148,11 @@ imp_recording_read (ImpRecording  *self,
     return TRUE;
 
   g_mutex_lock (&self->lock);
-  ok = self->backend->read (self, first_channel, n_channels,
-                            first_sample, n_samples, out, error);
+  /* Before and after: a file cut short meanwhile reads as zeros. */
+  ok = check_unchanged (self, error)
+       && self->backend->read (self, first_channel, n_channels,
+                               first_sample, n_samples, out, error)
+       && check_unchanged (self, error);
   g_mutex_unlock (&self->lock);
 
   if (!ok && error != NULL && *error == NULL)
