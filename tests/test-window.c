@@ -7,14 +7,17 @@
 
 #include "config.h"
 
+#include <math.h>
+
 #include <adwaita.h>
 #include <glib/gstdio.h>
 
 #include "imp-application.h"
+#include "imp-native.h"
 #include "imp-session.h"
 #include "imp-simulate.h"
 #include "imp-trace-cache.h"
-#include "imp-traces-view.h"
+#include "imp-traces-view-private.h"
 #include "imp-window.h"
 
 #define TIMEOUT_S 120
@@ -730,6 +733,7 @@ test_trace_cache_exact (void)
   g_autoptr(GError) error = NULL;
   guint channels[] = { 0, 1, 2, 5, 7 };
   gint64 n_samples;
+  gboolean exact;
   float min, max;
 
   recording = imp_recording_open (recording_path, &error);
@@ -760,7 +764,8 @@ test_trace_cache_exact (void)
             float ref_min, ref_max;
 
             g_assert_true (imp_trace_cache_get_column (cache, channels[k], c,
-                                                       &min, &max));
+                                                       &min, &max, &exact));
+            g_assert_true (exact);
             reference_min_max (recording, channels[k], c * spc,
                                MIN (spc, n_samples - c * spc),
                                &ref_min, &ref_max);
@@ -770,9 +775,9 @@ test_trace_cache_exact (void)
 
       /* Channels and columns outside the request are not read. */
       g_assert_false (imp_trace_cache_get_column (cache, 3, first,
-                                                  &min, &max));
+                                                  &min, &max, NULL));
       g_assert_false (imp_trace_cache_get_column (cache, 0, first - 300,
-                                                  &min, &max));
+                                                  &min, &max, NULL));
     }
 }
 
@@ -852,12 +857,523 @@ test_trace_cache_bounded (void)
           reference_min_max (recording, k, sample, 1, &peak, &peak);
           g_assert_true (imp_trace_cache_get_column (cache, k,
                                                      sample >> level,
-                                                     &min, &max));
+                                                     &min, &max, NULL));
           /* The first AP of a column is always inside what was read. */
           if (i == 0 ||
               g_array_index (aps, gint64, i - 1) >> level != sample >> level)
             g_assert_cmpfloat (max, >=, peak);
         }
+    }
+}
+
+/* Recordings made for one test */
+
+typedef struct
+{
+  const char *label;
+  const char *unit;
+  double      gain;      /* physical unit per stored count */
+  ImpAccess   access;
+} TestChannel;
+
+typedef float (*SampleFunc) (guint  channel,
+                             gint64 sample);
+
+/* Writes a native recording of @func's samples; returns its path. */
+static char *
+write_recording (const char        *name,
+                 const TestChannel *channels,
+                 guint              n_channels,
+                 double             rate,
+                 gint64             n_samples,
+                 guint              n_sweeps,
+                 SampleFunc         func)
+{
+  g_autoptr(ImpNativeWriter) writer = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gint16 *counts = NULL;
+  char *path = g_build_filename (tmp_dir, name, NULL);
+  gint64 chunk = 65536;
+
+  writer = imp_native_writer_new (path, n_channels, rate, &error);
+  g_assert_no_error (error);
+  for (guint c = 0; c < n_channels; c++)
+    imp_native_writer_set_channel (writer, c, channels[c].label,
+                                   channels[c].unit, channels[c].gain, 0,
+                                   100.0 * c, 0, channels[c].access);
+
+  counts = g_new (gint16, chunk * n_channels);
+  for (gint64 start = 0; start < n_samples; start += chunk)
+    {
+      gint64 n = MIN (chunk, n_samples - start);
+
+      for (gint64 s = 0; s < n; s++)
+        for (guint c = 0; c < n_channels; c++)
+          counts[s * n_channels + c] =
+            (gint16) CLAMP (lrint (func (c, start + s) / channels[c].gain),
+                            -32768, 32767);
+      imp_native_writer_append (writer, counts, n, &error);
+      g_assert_no_error (error);
+    }
+
+  for (guint i = 0; n_sweeps > 1 && i < n_sweeps; i++)
+    imp_native_writer_add_sweep (writer, n_samples / n_sweeps,
+                                 i * (n_samples / n_sweeps) / rate);
+
+  imp_native_writer_close (writer, &error);
+  g_assert_no_error (error);
+
+  return path;
+}
+
+/* A small deterministic hash, for noise and spike positions. */
+static guint32
+hash32 (guint32 x)
+{
+  x ^= x >> 16;
+  x *= 0x7feb352dU;
+  x ^= x >> 15;
+  x *= 0x846ca68bU;
+  x ^= x >> 16;
+  return x;
+}
+
+#define SPIKE_RATE     10000.0
+#define SPIKE_SAMPLES  600000    /* 60 s */
+#define SPIKE_PERIOD   1000      /* one bump every 100 ms */
+#define SPIKE_LATE     100000    /* channel 2 fires after 10 s only */
+
+/* Where the bump of period @i starts on @channel, and its peak. */
+static gint64
+spike_at (guint  channel,
+          gint64 i)
+{
+  return i * SPIKE_PERIOD + 2 + hash32 ((guint32) (i * 3 + channel)) %
+                                (SPIKE_PERIOD - 8);
+}
+
+static float
+spike_peak (guint  channel,
+            gint64 i)
+{
+  switch (channel)
+    {
+    case 0:
+      return -65 + 20 + (i % 7) * 3;      /* mV, 0.3 ms bumps */
+    case 1:
+      return -50 - (i % 5) * 20;          /* pA, one-sample dips */
+    default:
+      return -65 + 80;                    /* mV, APs */
+    }
+}
+
+/* Channel 0: a membrane potential with 0.3 ms bumps of 20 to 38 mV every
+ * 100 ms; channel 1: a current with one-sample dips of 50 to 130 pA;
+ * channel 2: a membrane potential, quiet for 10 s, then 80 mV spikes;
+ * channel 3: a membrane potential without events. */
+static float
+spike_sample (guint  channel,
+              gint64 sample)
+{
+  float noise = (hash32 ((guint32) (sample * 5 + channel)) % 1000) / 1000.0f;
+  gint64 i = sample / SPIKE_PERIOD;
+  gint64 at = spike_at (channel, i);
+  gint64 width = channel == 0 ? 3 : 1;
+  float base = channel == 1 ? 0 : -65;
+
+  if (channel == 3 || (channel == 2 && sample < SPIKE_LATE))
+    return base + 0.2f * noise;
+  if (sample >= at && sample < at + width)
+    return spike_peak (channel, i);
+  return base + (channel == 1 ? 2.0f : 0.2f) * noise;
+}
+
+static const TestChannel spike_channels[] = {
+  { "Vm 1", "mV", 0.01, IMP_ACCESS_INTRACELLULAR },
+  { "Imemb", "pA", 0.1, IMP_ACCESS_INTRACELLULAR },
+  { "Vm 2", "mV", 0.01, IMP_ACCESS_INTRACELLULAR },
+  { "Vm 3", "mV", 0.01, IMP_ACCESS_INTRACELLULAR },
+};
+
+static char *spike_path;
+
+static const char *
+get_spike_path (void)
+{
+  if (spike_path == NULL)
+    spike_path = write_recording ("spikes.h5", spike_channels,
+                                  G_N_ELEMENTS (spike_channels),
+                                  SPIKE_RATE, SPIKE_SAMPLES, 1,
+                                  spike_sample);
+  return spike_path;
+}
+
+/* Every column's range, the slow way. */
+static void
+brute_force_columns (ImpRecording *recording,
+                     guint         channel,
+                     guint         level,
+                     float       **mins,
+                     float       **maxs)
+{
+  gint64 n_samples = imp_recording_get_n_samples (recording);
+  gint64 spc = G_GINT64_CONSTANT (1) << level;
+  gint64 n_columns = (n_samples + spc - 1) / spc;
+  g_autofree float *values = g_new (float, n_samples);
+  g_autoptr(GError) error = NULL;
+
+  imp_recording_read (recording, channel, 1, 0, n_samples, values, &error);
+  g_assert_no_error (error);
+
+  *mins = g_new (float, n_columns);
+  *maxs = g_new (float, n_columns);
+  for (gint64 c = 0; c < n_columns; c++)
+    {
+      (*mins)[c] = INFINITY;
+      (*maxs)[c] = -INFINITY;
+      for (gint64 s = c * spc; s < MIN ((c + 1) * spc, n_samples); s++)
+        {
+          (*mins)[c] = MIN ((*mins)[c], values[s]);
+          (*maxs)[c] = MAX ((*maxs)[c], values[s]);
+        }
+    }
+}
+
+typedef struct
+{
+  ImpTraceCache *cache;
+  const guint   *channels;
+  guint          n_channels;
+  gint64         first;
+  gint64         end;
+} ExactWait;
+
+static gboolean
+cache_exact (gpointer data)
+{
+  ExactWait *wait = data;
+
+  return imp_trace_cache_is_exact (wait->cache, wait->channels,
+                                   wait->n_channels, wait->first, wait->end);
+}
+
+/* Zoomed out, a preview misses narrow spikes; the worker's exact columns
+ * have every one, and coarser levels are combined from them unread. */
+static void
+test_trace_cache_refine (void)
+{
+  g_autoptr(ImpRecording) recording = NULL;
+  g_autoptr(ImpTraceCache) cache = NULL;
+  g_autoptr(GError) error = NULL;
+  guint channels[] = { 0, 1, 2 };
+  ExactWait wait = { NULL, channels, G_N_ELEMENTS (channels), 0, 0 };
+  guint level, missed = 0;
+  gint64 n_columns;
+  gboolean complete;
+  guint64 read;
+
+  recording = imp_recording_open (get_spike_path (), &error);
+  g_assert_no_error (error);
+  cache = imp_trace_cache_new (recording);
+
+  /* The whole recording on about 1000 pixel columns. */
+  level = imp_trace_cache_level_for (SPIKE_SAMPLES / 1000.0);
+  g_assert_cmpuint (1u << level, >, IMP_TRACE_CACHE_EXACT);
+  imp_trace_cache_set_level (cache, level);
+  n_columns = imp_trace_cache_get_n_columns (cache);
+
+  imp_trace_cache_fetch (cache, channels, 3, 0, n_columns, G_MAXINT64,
+                         &complete, &error);
+  g_assert_no_error (error);
+  g_assert_true (complete);
+  g_assert_false (imp_trace_cache_is_exact (cache, channels, 3,
+                                            0, n_columns));
+
+  for (guint k = 0; k < 3; k++)
+    {
+      g_autofree float *mins = NULL;
+      g_autofree float *maxs = NULL;
+
+      brute_force_columns (recording, k, level, &mins, &maxs);
+      for (gint64 c = 0; c < n_columns; c++)
+        {
+          gboolean exact;
+          float min, max;
+
+          g_assert_true (imp_trace_cache_get_column (cache, k, c, &min, &max,
+                                                     &exact));
+          g_assert_false (exact);
+          g_assert_cmpfloat (min, >=, mins[c]);
+          g_assert_cmpfloat (max, <=, maxs[c]);
+          if (min != mins[c] || max != maxs[c])
+            missed++;
+        }
+    }
+  /* Otherwise this test would prove nothing. */
+  g_assert_cmpuint (missed, >, n_columns);
+
+  imp_trace_cache_refine (cache, channels, 3, 0, n_columns);
+  wait.cache = cache;
+  wait.end = n_columns;
+  wait_until (cache_exact, &wait);
+
+  for (guint k = 0; k < 3; k++)
+    {
+      g_autofree float *mins = NULL;
+      g_autofree float *maxs = NULL;
+
+      brute_force_columns (recording, k, level, &mins, &maxs);
+      for (gint64 c = 0; c < n_columns; c++)
+        {
+          gboolean exact;
+          float min, max;
+
+          g_assert_true (imp_trace_cache_get_column (cache, k, c, &min, &max,
+                                                     &exact));
+          g_assert_true (exact);
+          g_assert_cmpfloat (min, ==, mins[c]);
+          g_assert_cmpfloat (max, ==, maxs[c]);
+        }
+    }
+
+  /* Zooming out reads nothing: a deadline in the past allows no read. */
+  read = imp_trace_cache_get_samples_read (cache);
+  for (guint up = 1; up <= 3; up++)
+    {
+      imp_trace_cache_set_level (cache, level + up);
+      n_columns = imp_trace_cache_get_n_columns (cache);
+      imp_trace_cache_fetch (cache, channels, 3, 0, n_columns, 0,
+                             &complete, &error);
+      g_assert_no_error (error);
+      g_assert_true (complete);
+      g_assert_true (imp_trace_cache_is_exact (cache, channels, 3,
+                                               0, n_columns));
+    }
+  g_assert_cmpuint (imp_trace_cache_get_samples_read (cache), ==, read);
+}
+
+static ImpTracesView *
+open_traces (ImpWindow  *window,
+             const char *path)
+{
+  ImpTracesView *traces;
+
+  open_path (window, path);
+  wait_until (not_busy, window);
+  traces = IMP_TRACES_VIEW (find_descendant (GTK_WIDGET (window),
+                                             IMP_TYPE_TRACES_VIEW));
+  g_assert_nonnull (traces);
+  return traces;
+}
+
+static gboolean
+settled (gpointer data)
+{
+  return _imp_traces_view_is_settled (data);
+}
+
+/* The whole recording on screen: once the view has settled, every pixel
+ * column shows the true range of its samples, and every bump its peak. */
+static void
+test_traces_exact_zoomed_out (void)
+{
+  ImpWindow *window = create_window ();
+  ImpTracesView *traces = open_traces (window, get_spike_path ());
+  ImpRecording *recording;
+  GtkWidget *canvas;
+  ImpTraceCache *cache;
+  gint64 first, end, spc;
+  guint level;
+
+  recording = imp_session_get_recording (imp_window_get_session (window));
+  canvas = find_descendant (GTK_WIDGET (traces), GTK_TYPE_DRAWING_AREA);
+  g_assert_true (press_key (canvas, GDK_KEY_0, 0));
+  wait_until (settled, traces);
+
+  cache = _imp_traces_view_get_cache (traces);
+  level = imp_trace_cache_get_level (cache);
+  spc = G_GINT64_CONSTANT (1) << level;
+  g_assert_cmpint (spc, >, IMP_TRACE_CACHE_EXACT);
+  _imp_traces_view_get_columns (traces, &first, &end);
+  g_assert_cmpint (first, <=, 0);
+  g_assert_cmpint (end * spc, >=, SPIKE_SAMPLES);
+
+  for (guint k = 0; k < 3; k++)
+    {
+      g_autofree float *mins = NULL;
+      g_autofree float *maxs = NULL;
+
+      brute_force_columns (recording, k, level, &mins, &maxs);
+      for (gint64 c = MAX (first, 0); c < end && c * spc < SPIKE_SAMPLES; c++)
+        {
+          gboolean exact;
+          float min, max;
+
+          g_assert_true (imp_trace_cache_get_column (cache, k, c, &min, &max,
+                                                     &exact));
+          g_assert_true (exact);
+          g_assert_cmpfloat (min, ==, mins[c]);
+          g_assert_cmpfloat (max, ==, maxs[c]);
+        }
+
+      for (gint64 i = 0; i < SPIKE_SAMPLES / SPIKE_PERIOD; i++)
+        {
+          gint64 at = spike_at (k, i);
+          float peak = spike_peak (k, i);
+          float min, max;
+
+          if (k == 2 && at < SPIKE_LATE)
+            continue;
+          g_assert_true (imp_trace_cache_get_column (cache, k, at / spc,
+                                                     &min, &max, NULL));
+          /* To the stored precision (0.1 pA, 0.01 mV). */
+          if (k == 1)
+            g_assert_cmpfloat (min, <=, peak + 0.06);
+          else
+            g_assert_cmpfloat (max, >=, peak - 0.006);
+        }
+    }
+
+  destroy_window (window);
+}
+
+/* mV and pA rows each get a scale of their own, fitted to the whole
+ * recording (the large spikes of channel 2 start after the first 5 s
+ * shown), and 0 fits them again after the user changed them. Channels of
+ * one unit share it unless their ranges are far apart. */
+static void
+test_traces_units (void)
+{
+  ImpWindow *window = create_window ();
+  ImpTracesView *traces = open_traces (window, get_spike_path ());
+  GtkWidget *canvas;
+  double h, gain_mv, gain_pa, start, end;
+
+  canvas = find_descendant (GTK_WIDGET (traces), GTK_TYPE_DRAWING_AREA);
+  wait_until (settled, traces);
+  imp_traces_view_get_visible_range (traces, &start, &end);
+  g_assert_cmpfloat (end * SPIKE_RATE, <, SPIKE_LATE);
+
+  h = _imp_traces_view_get_row_height (traces);
+  gain_mv = _imp_traces_view_get_gain (traces, 0);
+  gain_pa = _imp_traces_view_get_gain (traces, 1);
+  g_assert_cmpfloat (_imp_traces_view_get_gain (traces, 2), ==, gain_mv);
+  g_assert_cmpfloat (gain_mv, !=, gain_pa);
+  g_assert_cmpfloat (_imp_traces_view_get_gain (traces, 3), >, 3 * gain_mv);
+
+  /* Channel 2's 80 mV spikes fit above the baseline, without being
+   * tiny; channel 1's dips of up to 130 pA fit below it. */
+  g_assert_cmpfloat (80 * gain_mv, <=, 0.6 * h);
+  g_assert_cmpfloat (80 * gain_mv, >=, 0.3 * h);
+  g_assert_cmpfloat (130 * gain_pa, <=, 0.4 * h);
+  g_assert_cmpfloat (130 * gain_pa, >=, 0.2 * h);
+
+  /* The user scales; the whole recording, fitted again. */
+  g_assert_true (press_key (canvas, GDK_KEY_Up, GDK_SHIFT_MASK));
+  g_assert_cmpfloat (_imp_traces_view_get_gain (traces, 0), >, gain_mv);
+  g_assert_true (press_key (canvas, GDK_KEY_0, 0));
+  wait_until (settled, traces);
+  /* Within what the fit's margins change with the row height. */
+  g_assert_cmpfloat_with_epsilon (_imp_traces_view_get_gain (traces, 0),
+                                  gain_mv, 0.03 * gain_mv);
+  g_assert_cmpfloat_with_epsilon (_imp_traces_view_get_gain (traces, 1),
+                                  gain_pa, 0.03 * gain_pa);
+
+  destroy_window (window);
+}
+
+static float
+flat_sample (guint  channel,
+             gint64 sample)
+{
+  return -65 + (hash32 ((guint32) sample) % 100) / 100.0f;
+}
+
+/* Thousands of short sweeps are not a separator per sweep; a long label
+ * stays in its column. */
+static void
+test_traces_sweeps_and_labels (void)
+{
+  static const TestChannel channels[] = {
+    { "A channel label far too long for the label column", "mV", 0.01,
+      IMP_ACCESS_INTRACELLULAR },
+    { "Vm", "mV", 0.01, IMP_ACCESS_INTRACELLULAR },
+  };
+  g_autofree char *path = NULL;
+  ImpWindow *window = create_window ();
+  ImpTracesView *traces;
+  GtkWidget *canvas;
+  g_autoptr(GArray) xs = NULL;
+  int gutter = _imp_traces_view_get_gutter_width ();
+
+  path = write_recording ("sweeps.h5", channels, 2, 10000, 500000, 5000,
+                          flat_sample);
+  traces = open_traces (window, path);
+  canvas = find_descendant (GTK_WIDGET (traces), GTK_TYPE_DRAWING_AREA);
+
+  g_assert_cmpint (_imp_traces_view_get_label_width (traces, 0), <=,
+                   gutter - 4);
+  g_assert_cmpint (_imp_traces_view_get_label_width (traces, 1), <,
+                   gutter / 2);
+
+  g_assert_true (press_key (canvas, GDK_KEY_0, 0));
+  xs = _imp_traces_view_get_sweep_lines (traces);
+  g_assert_cmpuint (xs->len, >, 10);
+  g_assert_cmpuint (xs->len, <=, gtk_widget_get_width (canvas) / 4);
+  for (guint i = 1; i < xs->len; i++)
+    g_assert_cmpfloat (g_array_index (xs, double, i) -
+                       g_array_index (xs, double, i - 1), >=, 4);
+  g_clear_pointer (&xs, g_array_unref);
+
+  /* Zoomed in, each sweep has its line. */
+  imp_traces_view_set_visible_range (traces, 1.005, 1.105);
+  xs = _imp_traces_view_get_sweep_lines (traces);
+  g_assert_cmpuint (xs->len, ==, 10);
+
+  destroy_window (window);
+  g_unlink (path);
+}
+
+static void
+test_traces_time_format (void)
+{
+  static const struct {
+    double seconds, step, end;
+    const char *text;
+  } ticks[] = {
+    { 59.52, 0.01, 60, "59.52 s" },
+    { 2.5, 0.5, 5, "2.5 s" },
+    { 40, 2, 50, "40 s" },
+    { 0.25, 0.05, 0.5, "250 ms" },
+    { 0.0125, 0.0005, 0.02, "12.5 ms" },
+    { -1e-17, 0.1, 1, "0.0 s" },
+  };
+  static const struct {
+    double seconds, precision, end;
+    const char *text;
+  } cursors[] = {
+    { 59.52263, 0.0005, 60, "59.5226 s" },
+    { 2.87219, 0.001, 5, "2.872 s" },
+    { 0.12346, 0.0001, 0.5, "123.5 ms" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (ticks); i++)
+    {
+      g_autofree char *text = _imp_traces_format_time (ticks[i].seconds,
+                                                       ticks[i].step,
+                                                       ticks[i].end);
+
+      g_assert_cmpstr (text, ==, ticks[i].text);
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (cursors); i++)
+    {
+      g_autofree char *text = NULL;
+
+      text = _imp_traces_format_cursor_time (cursors[i].seconds,
+                                             cursors[i].precision,
+                                             cursors[i].end);
+      g_assert_cmpstr (text, ==, cursors[i].text);
     }
 }
 
@@ -897,12 +1413,19 @@ main (int   argc,
   g_test_add_func ("/app/Session/notify", test_session_notify);
   g_test_add_func ("/app/TraceCache/exact", test_trace_cache_exact);
   g_test_add_func ("/app/TraceCache/bounded", test_trace_cache_bounded);
+  g_test_add_func ("/app/TraceCache/refine", test_trace_cache_refine);
   g_test_add_func ("/app/Application/open", test_application_open);
   g_test_add_func ("/app/Window/views", test_window_views);
   g_test_add_func ("/app/Window/open", test_window_open);
   g_test_add_func ("/app/Window/header", test_window_header);
   g_test_add_func ("/app/Window/selection", test_window_selection);
   g_test_add_func ("/app/Traces/keys", test_traces_keys);
+  g_test_add_func ("/app/Traces/exact-zoomed-out",
+                   test_traces_exact_zoomed_out);
+  g_test_add_func ("/app/Traces/units", test_traces_units);
+  g_test_add_func ("/app/Traces/sweeps-and-labels",
+                   test_traces_sweeps_and_labels);
+  g_test_add_func ("/app/Traces/time-format", test_traces_time_format);
   g_test_add_func ("/app/Window/drop", test_window_drop);
   g_test_add_func ("/app/Window/bad-file", test_window_bad_file);
   g_test_add_func ("/app/Window/cancel", test_window_cancel);
@@ -911,6 +1434,9 @@ main (int   argc,
 
   g_clear_object (&app);
   g_unlink (recording_path);
+  if (spike_path != NULL)
+    g_unlink (spike_path);
+  g_free (spike_path);
   g_free (recent);
   recent = g_build_filename (data_home, "recently-used.xbel", NULL);
   g_unlink (recent);

@@ -7,42 +7,524 @@
 
 #include "config.h"
 
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gio/gio.h>
+
 #include "imp-trace-cache.h"
 
-/* Past this many blocks (2 KiB each) the cache starts again. */
-#define MAX_BLOCKS 4096
+/* Past this many blocks (about 2 KiB each) the cache forgets other
+ * levels, then everything but the overview. */
+#define MAX_BLOCKS       8192
 /* Most channels read in one call. */
-#define MAX_RUN    64
+#define MAX_RUN          64
+/* Floats in one read of the worker: one read holds the recording's lock,
+ * and the main thread may be waiting for it. */
+#define CHUNK_FLOATS     (1 << 18)
+/* How often the worker hands over the columns it has finished. */
+#define POST_INTERVAL_US 40000
+/* How many finer levels a coarser block is combined from. */
+#define DERIVE_DEPTH     4
+/* The overview has between this many and twice as many columns. */
+#define OVERVIEW_COLUMNS 4096
+/* Samples (summed over channels) the overview reads at most; past it,
+ * only some of its blocks, spread over the recording, are computed. */
+#define OVERVIEW_MAX_SAMPLES (G_GINT64_CONSTANT (1) << 26)
+/* The share of overview columns left out at either end of a channel's
+ * extent, so that a rare artefact does not set the scale. */
+#define EXTENT_TAIL      0.002
 
 typedef struct
 {
-  guint n_cols;
-  float min[IMP_TRACE_CACHE_BLOCK];
-  float max[IMP_TRACE_CACHE_BLOCK];
+  guint    n_cols;
+  guint    n_exact;     /* columns [0, n_exact) hold their exact range */
+  gboolean preview;     /* the others hold at least a preview */
+  float    min[IMP_TRACE_CACHE_BLOCK];
+  float    max[IMP_TRACE_CACHE_BLOCK];
 } Block;
+
+/* Work for the worker: exact columns [first_col, end of block) of block
+ * @block at @level, for channels @first ... @first + @n_run - 1. */
+typedef struct
+{
+  guint  first;
+  guint  n_run;
+  guint  level;
+  gint64 block;
+  guint  first_col;
+} Unit;
+
+/* Exact columns [first_col, end_col) of one channel's block, from the
+ * worker. */
+typedef struct
+{
+  guint  channel;
+  guint  level;
+  gint64 block;
+  guint  n_cols;
+  guint  first_col;
+  guint  end_col;
+  float  min[IMP_TRACE_CACHE_BLOCK];
+  float  max[IMP_TRACE_CACHE_BLOCK];
+} Piece;
+
+/* What the worker shares with the main thread. The worker reads
+ * @recording and takes units from @queue; everything but @recording,
+ * @cancellable and @cache is under @mutex. @cache is touched on the main
+ * thread only, and cleared when the cache goes. */
+typedef struct
+{
+  ImpRecording  *recording;
+  GCancellable  *cancellable;
+
+  GMutex         mutex;
+  GArray        *queue;           /* Unit, most wanted first */
+  Unit           current;
+  gboolean       current_active;
+  gboolean       current_wanted;
+  gboolean       running;
+  GPtrArray     *pieces;          /* Piece, not yet delivered */
+  char          *error;
+  gboolean       idle_pending;
+
+  ImpTraceCache *cache;
+} Job;
+
+typedef struct
+{
+  gboolean valid;
+  double   baseline;
+  double   above;
+  double   below;
+} Extent;
 
 struct _ImpTraceCache
 {
-  ImpRecording *recording;
-  GHashTable   *blocks;        /* block_key () -> Block */
-  guint         level;
-  GArray      **ap_samples;    /* per channel, sorted gint64 */
-  guint         n_ap_channels;
-  guint64       samples_read;
+  ImpRecording        *recording;
+  GHashTable          *blocks;        /* block_key () -> Block */
+  guint                level;
+  GArray             **ap_samples;    /* per channel, sorted gint64 */
+  guint                n_ap_channels;
+  guint64              samples_read;
+
+  Job                 *job;
+  ImpTraceCacheNotify  notify;
+  gpointer             notify_data;
+  char                *error;
+
+  guint                overview_level;
+  gint64               overview_stride; /* every how many blocks */
+  Extent              *extents;         /* per channel */
 };
 
 static guint64
 block_key (guint  channel,
+           guint  level,
            gint64 block)
 {
-  return ((guint64) channel << 40) | (guint64) block;
+  return ((guint64) channel << 40) | ((guint64) level << 34) |
+         (guint64) block;
+}
+
+static guint
+key_level (guint64 key)
+{
+  return (key >> 34) & 0x3f;
 }
 
 static gint64
-column_width (ImpTraceCache *self)
+n_samples_of (ImpTraceCache *self)
 {
-  return G_GINT64_CONSTANT (1) << self->level;
+  return imp_recording_get_n_samples (self->recording);
 }
+
+/* How many columns block @block of @level has: fewer for the last. */
+static guint
+block_n_cols (gint64 n_samples,
+              guint  level,
+              gint64 block)
+{
+  gint64 spc = G_GINT64_CONSTANT (1) << level;
+  gint64 start = block * IMP_TRACE_CACHE_BLOCK * spc;
+
+  if (block < 0 || start >= n_samples)
+    return 0;
+
+  return MIN (IMP_TRACE_CACHE_BLOCK, (n_samples - start + spc - 1) / spc);
+}
+
+static void
+piece_free (gpointer data)
+{
+  g_free (data);
+}
+
+/* The worker */
+
+static void
+job_clear (gpointer data)
+{
+  Job *job = data;
+
+  g_clear_pointer (&job->recording, imp_recording_unref);
+  g_clear_object (&job->cancellable);
+  g_clear_pointer (&job->queue, g_array_unref);
+  g_clear_pointer (&job->pieces, g_ptr_array_unref);
+  g_clear_pointer (&job->error, g_free);
+  g_mutex_clear (&job->mutex);
+}
+
+static Job *
+job_ref (Job *job)
+{
+  return g_atomic_rc_box_acquire (job);
+}
+
+static void
+job_unref (Job *job)
+{
+  g_atomic_rc_box_release_full (job, job_clear);
+}
+
+static Job *
+job_new (ImpRecording *recording)
+{
+  Job *job = g_atomic_rc_box_new0 (Job);
+
+  job->recording = imp_recording_ref (recording);
+  job->cancellable = g_cancellable_new ();
+  g_mutex_init (&job->mutex);
+  job->queue = g_array_new (FALSE, FALSE, sizeof (Unit));
+  job->pieces = g_ptr_array_new_with_free_func (piece_free);
+
+  return job;
+}
+
+static void merge_piece (ImpTraceCache *self,
+                         const Piece   *piece);
+
+/* Main thread: hands what the worker finished to the cache. */
+static gboolean
+deliver_idle_cb (gpointer data)
+{
+  Job *job = data;
+  g_autoptr(GPtrArray) pieces = NULL;
+  g_autofree char *error = NULL;
+  ImpTraceCache *cache;
+
+  g_mutex_lock (&job->mutex);
+  pieces = g_steal_pointer (&job->pieces);
+  job->pieces = g_ptr_array_new_with_free_func (piece_free);
+  error = g_strdup (job->error);
+  job->idle_pending = FALSE;
+  g_mutex_unlock (&job->mutex);
+
+  cache = job->cache;
+  if (cache == NULL)
+    return G_SOURCE_REMOVE;
+
+  for (guint i = 0; i < pieces->len; i++)
+    merge_piece (cache, g_ptr_array_index (pieces, i));
+
+  if (error != NULL && cache->error == NULL)
+    cache->error = g_steal_pointer (&error);
+
+  if (cache->notify != NULL)
+    cache->notify (cache->notify_data);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* With @job->mutex held. */
+static void
+schedule_delivery (Job *job)
+{
+  if (job->idle_pending)
+    return;
+
+  job->idle_pending = TRUE;
+  g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, deliver_idle_cb, job_ref (job),
+                   (GDestroyNotify) job_unref);
+}
+
+static void
+post_columns (Job         *job,
+              const Unit  *unit,
+              guint        n_cols,
+              guint        first_col,
+              guint        end_col,
+              const float *mins,
+              const float *maxs)
+{
+  gsize n = end_col - first_col;
+
+  g_mutex_lock (&job->mutex);
+
+  for (guint k = 0; k < unit->n_run; k++)
+    {
+      Piece *piece = g_new (Piece, 1);
+
+      piece->channel = unit->first + k;
+      piece->level = unit->level;
+      piece->block = unit->block;
+      piece->n_cols = n_cols;
+      piece->first_col = first_col;
+      piece->end_col = end_col;
+      memcpy (piece->min + first_col,
+              mins + k * IMP_TRACE_CACHE_BLOCK + first_col,
+              n * sizeof (float));
+      memcpy (piece->max + first_col,
+              maxs + k * IMP_TRACE_CACHE_BLOCK + first_col,
+              n * sizeof (float));
+      g_ptr_array_add (job->pieces, piece);
+    }
+
+  schedule_delivery (job);
+  g_mutex_unlock (&job->mutex);
+}
+
+static gboolean
+still_wanted (Job *job)
+{
+  gboolean wanted;
+
+  if (g_cancellable_is_cancelled (job->cancellable))
+    return FALSE;
+
+  g_mutex_lock (&job->mutex);
+  wanted = job->current_wanted;
+  g_mutex_unlock (&job->mutex);
+
+  return wanted;
+}
+
+/* Folds @n samples, which start @offset samples into a block, into the
+ * ranges of their columns of 2^@level samples. NaNs are skipped. */
+static void
+accumulate (const float *values,
+            gint64       n,
+            gint64       offset,
+            guint        level,
+            float       *mins,
+            float       *maxs)
+{
+  gint64 i = 0;
+
+  while (i < n)
+    {
+      gint64 col = (offset + i) >> level;
+      gint64 stop = MIN (n, ((col + 1) << level) - offset);
+      float lo = mins[col];
+      float hi = maxs[col];
+
+      for (; i < stop; i++)
+        {
+          float v = values[i];
+
+          if (v < lo)
+            lo = v;
+          if (v > hi)
+            hi = v;
+        }
+
+      mins[col] = lo;
+      maxs[col] = hi;
+    }
+}
+
+/* Computes @unit from full reads, a chunk at a time, handing over
+ * finished columns every POST_INTERVAL_US, until the unit is done or no
+ * longer wanted. */
+static gboolean
+compute_unit (Job         *job,
+              const Unit  *unit,
+              GError     **error)
+{
+  gint64 n_samples = imp_recording_get_n_samples (job->recording);
+  gint64 spc = G_GINT64_CONSTANT (1) << unit->level;
+  gint64 start = unit->block * IMP_TRACE_CACHE_BLOCK * spc;
+  guint n_cols = block_n_cols (n_samples, unit->level, unit->block);
+  gint64 end = MIN (start + n_cols * spc, n_samples);
+  gint64 chunk = MAX (1024, CHUNK_FLOATS / unit->n_run);
+  gint64 pos = start + (gint64) unit->first_col * spc;
+  gint64 last_post = g_get_monotonic_time ();
+  guint posted = unit->first_col;
+  guint done = unit->first_col;
+  g_autofree float *buffer = NULL;
+  g_autofree float *mins = NULL;
+  g_autofree float *maxs = NULL;
+
+  g_assert (unit->n_run > 0 && unit->n_run <= MAX_RUN);
+
+  if (pos >= end)
+    return TRUE;
+
+  buffer = g_new (float, unit->n_run * chunk);
+  mins = g_new (float, unit->n_run * IMP_TRACE_CACHE_BLOCK);
+  maxs = g_new (float, unit->n_run * IMP_TRACE_CACHE_BLOCK);
+  for (guint i = 0; i < unit->n_run * IMP_TRACE_CACHE_BLOCK; i++)
+    {
+      mins[i] = INFINITY;
+      maxs[i] = -INFINITY;
+    }
+
+  while (pos < end && still_wanted (job))
+    {
+      gint64 length = MIN (chunk, end - pos);
+      gint64 now;
+
+      if (!imp_recording_read (job->recording, unit->first, unit->n_run,
+                               pos, length, buffer, error))
+        return FALSE;
+
+      for (guint k = 0; k < unit->n_run; k++)
+        accumulate (buffer + k * length, length, pos - start, unit->level,
+                    mins + k * IMP_TRACE_CACHE_BLOCK,
+                    maxs + k * IMP_TRACE_CACHE_BLOCK);
+
+      pos += length;
+      done = pos >= end ? n_cols : (guint) ((pos - start) >> unit->level);
+
+      now = g_get_monotonic_time ();
+      if (done > posted && now - last_post >= POST_INTERVAL_US)
+        {
+          post_columns (job, unit, n_cols, posted, done, mins, maxs);
+          posted = done;
+          last_post = now;
+        }
+    }
+
+  if (done > posted)
+    post_columns (job, unit, n_cols, posted, done, mins, maxs);
+
+  return TRUE;
+}
+
+static void
+refine_worker (GTask        *task,
+               gpointer      source_object,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  Job *job = task_data;
+
+  for (;;)
+    {
+      g_autoptr(GError) error = NULL;
+      Unit unit;
+
+      g_mutex_lock (&job->mutex);
+      job->current_active = FALSE;
+      if (g_cancellable_is_cancelled (job->cancellable) ||
+          job->queue->len == 0 || job->error != NULL)
+        {
+          job->running = FALSE;
+          g_mutex_unlock (&job->mutex);
+          break;
+        }
+      unit = g_array_index (job->queue, Unit, 0);
+      g_array_remove_index (job->queue, 0);
+      job->current = unit;
+      job->current_active = TRUE;
+      job->current_wanted = TRUE;
+      g_mutex_unlock (&job->mutex);
+
+      if (!compute_unit (job, &unit, &error))
+        {
+          g_mutex_lock (&job->mutex);
+          job->error = g_strdup (error->message);
+          schedule_delivery (job);
+          g_mutex_unlock (&job->mutex);
+        }
+    }
+
+  g_task_return_boolean (task, TRUE);
+}
+
+/* Main thread. The worker keeps the application running until it has
+ * returned, so that quitting does not end the process under a read. */
+static void
+refine_done_cb (GObject      *source_object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  GApplication *app = user_data;
+
+  if (app != NULL)
+    {
+      g_application_release (app);
+      g_object_unref (app);
+    }
+}
+
+static gboolean
+same_unit (const Unit *a,
+           const Unit *b)
+{
+  return a->first == b->first && a->n_run == b->n_run &&
+         a->level == b->level && a->block == b->block;
+}
+
+/* Main thread: replaces what the worker is to do next, and starts it if
+ * it is idle. The unit it is working on goes on if it is still wanted. */
+static void
+job_set_queue (Job    *job,
+               GArray *units)
+{
+  gboolean start = FALSE;
+  gboolean keep = FALSE;
+
+  g_mutex_lock (&job->mutex);
+
+  g_array_set_size (job->queue, 0);
+  for (guint i = 0; i < units->len; i++)
+    {
+      const Unit *unit = &g_array_index (units, Unit, i);
+
+      if (job->current_active && same_unit (unit, &job->current))
+        keep = TRUE;
+      else
+        g_array_append_vals (job->queue, unit, 1);
+    }
+  if (job->current_active)
+    job->current_wanted = keep;
+
+  if (!job->running && job->queue->len > 0 && job->error == NULL &&
+      !g_cancellable_is_cancelled (job->cancellable))
+    job->running = start = TRUE;
+
+  g_mutex_unlock (&job->mutex);
+
+  if (start)
+    {
+      GApplication *app = g_application_get_default ();
+      g_autoptr(GTask) task = NULL;
+
+      if (app != NULL)
+        g_application_hold (g_object_ref (app));
+      task = g_task_new (NULL, NULL, refine_done_cb, app);
+      g_task_set_source_tag (task, job_set_queue);
+      g_task_set_task_data (task, job_ref (job), (GDestroyNotify) job_unref);
+      g_task_run_in_thread (task, refine_worker);
+    }
+}
+
+static void
+job_abandon (Job *job)
+{
+  job->cache = NULL;
+  g_cancellable_cancel (job->cancellable);
+
+  g_mutex_lock (&job->mutex);
+  g_array_set_size (job->queue, 0);
+  g_mutex_unlock (&job->mutex);
+
+  job_unref (job);
+}
+
+/* The cache */
 
 /**
  * imp_trace_cache_new:
@@ -54,6 +536,10 @@ ImpTraceCache *
 imp_trace_cache_new (ImpRecording *recording)
 {
   ImpTraceCache *self;
+  gint64 n_samples;
+  gint64 total;
+  gint64 n_blocks;
+  guint n_channels;
 
   g_return_val_if_fail (recording != NULL, NULL);
 
@@ -61,6 +547,22 @@ imp_trace_cache_new (ImpRecording *recording)
   self->recording = imp_recording_ref (recording);
   self->blocks = g_hash_table_new_full (g_int64_hash, g_int64_equal,
                                         g_free, g_free);
+  self->job = job_new (recording);
+  self->job->cache = self;
+
+  n_samples = imp_recording_get_n_samples (recording);
+  n_channels = imp_recording_get_n_channels (recording);
+  self->extents = g_new0 (Extent, MAX (n_channels, 1));
+  self->overview_level =
+    imp_trace_cache_level_for ((double) n_samples / OVERVIEW_COLUMNS);
+
+  n_blocks = (n_samples + (IMP_TRACE_CACHE_BLOCK << self->overview_level)
+              - 1) / (IMP_TRACE_CACHE_BLOCK << self->overview_level);
+  total = n_samples * n_channels;
+  self->overview_stride = MAX (1, (total + OVERVIEW_MAX_SAMPLES - 1) /
+                                  OVERVIEW_MAX_SAMPLES);
+  self->overview_stride = MIN (self->overview_stride, MAX (n_blocks, 1));
+
   return self;
 }
 
@@ -76,6 +578,8 @@ clear_ap_samples (ImpTraceCache *self)
 /**
  * imp_trace_cache_free:
  * @self: a #ImpTraceCache
+ *
+ * Frees the cache and cancels its worker, whose results are dropped.
  */
 void
 imp_trace_cache_free (ImpTraceCache *self)
@@ -83,10 +587,30 @@ imp_trace_cache_free (ImpTraceCache *self)
   if (self == NULL)
     return;
 
+  job_abandon (g_steal_pointer (&self->job));
   clear_ap_samples (self);
   g_hash_table_unref (self->blocks);
   imp_recording_unref (self->recording);
+  g_free (self->extents);
+  g_free (self->error);
   g_free (self);
+}
+
+/**
+ * imp_trace_cache_set_notify:
+ * @self: a #ImpTraceCache
+ * @notify: (nullable): called when exact columns arrive
+ * @user_data: for @notify
+ */
+void
+imp_trace_cache_set_notify (ImpTraceCache       *self,
+                            ImpTraceCacheNotify  notify,
+                            gpointer             user_data)
+{
+  g_return_if_fail (self != NULL);
+
+  self->notify = notify;
+  self->notify_data = user_data;
 }
 
 static gint
@@ -99,25 +623,41 @@ compare_gint64 (gconstpointer a,
   return (ia > ib) - (ia < ib);
 }
 
+/* Previews were read without the APs; exact columns stay. */
+static gboolean
+drop_preview_cb (gpointer key,
+                 gpointer value,
+                 gpointer user_data)
+{
+  Block *block = value;
+
+  if (block->n_exact >= block->n_cols)
+    return FALSE;
+
+  block->preview = FALSE;
+  return block->n_exact == 0;
+}
+
 /**
  * imp_trace_cache_set_result:
  * @self: a #ImpTraceCache
  * @result: (nullable): the analysis of the cache's recording
  *
- * Takes the action potentials of @result, to read wide columns around
- * them. A result for a different channel count is ignored. Clears the
- * cache, whose wide columns were read without them.
+ * Takes the action potentials of @result, to read previews of wide
+ * columns around them. A result for a different channel count is
+ * ignored. Previews read without them are dropped; exact columns stay.
  */
 void
 imp_trace_cache_set_result (ImpTraceCache     *self,
                             ImpAnalysisResult *result)
 {
-  guint n = imp_recording_get_n_channels (self->recording);
+  guint n;
 
   g_return_if_fail (self != NULL);
 
+  n = imp_recording_get_n_channels (self->recording);
   clear_ap_samples (self);
-  imp_trace_cache_clear (self);
+  g_hash_table_foreach_remove (self->blocks, drop_preview_cb, NULL);
 
   if (result == NULL || result->aps == NULL || result->n_channels != n)
     return;
@@ -180,7 +720,8 @@ imp_trace_cache_level_for (double samples_per_column)
  * @self: a #ImpTraceCache
  * @level: columns of 2^@level samples
  *
- * Changes the column width, dropping what was read at the old one.
+ * Changes the column width. What was read at other levels is kept, to be
+ * shown again or combined into coarser columns.
  */
 void
 imp_trace_cache_set_level (ImpTraceCache *self,
@@ -189,10 +730,6 @@ imp_trace_cache_set_level (ImpTraceCache *self,
   g_return_if_fail (self != NULL);
   g_return_if_fail (level <= 40);
 
-  if (level == self->level)
-    return;
-
-  imp_trace_cache_clear (self);
   self->level = level;
 }
 
@@ -223,15 +760,15 @@ imp_trace_cache_get_n_columns (ImpTraceCache *self)
 
   g_return_val_if_fail (self != NULL, 0);
 
-  spc = column_width (self);
-  return (imp_recording_get_n_samples (self->recording) + spc - 1) / spc;
+  spc = G_GINT64_CONSTANT (1) << self->level;
+  return (n_samples_of (self) + spc - 1) / spc;
 }
 
 /**
  * imp_trace_cache_clear:
  * @self: a #ImpTraceCache
  *
- * Forgets every column read.
+ * Forgets every column read, at every level.
  */
 void
 imp_trace_cache_clear (ImpTraceCache *self)
@@ -241,15 +778,161 @@ imp_trace_cache_clear (ImpTraceCache *self)
   g_hash_table_remove_all (self->blocks);
 }
 
+static gboolean
+other_level_cb (gpointer key,
+                gpointer value,
+                gpointer user_data)
+{
+  ImpTraceCache *self = user_data;
+  guint level = key_level (*(guint64 *) key);
+
+  return level != self->level && level != self->overview_level;
+}
+
+static gboolean
+not_overview_cb (gpointer key,
+                 gpointer value,
+                 gpointer user_data)
+{
+  ImpTraceCache *self = user_data;
+
+  return key_level (*(guint64 *) key) != self->overview_level;
+}
+
+static void
+evict (ImpTraceCache *self)
+{
+  if (g_hash_table_size (self->blocks) <= MAX_BLOCKS)
+    return;
+
+  g_hash_table_foreach_remove (self->blocks, other_level_cb, self);
+  if (g_hash_table_size (self->blocks) > MAX_BLOCKS)
+    g_hash_table_foreach_remove (self->blocks, not_overview_cb, self);
+  if (g_hash_table_size (self->blocks) > MAX_BLOCKS)
+    g_hash_table_remove_all (self->blocks);
+}
+
 static Block *
 lookup_block (ImpTraceCache *self,
               guint          channel,
+              guint          level,
               gint64         block)
 {
-  guint64 key = block_key (channel, block);
+  guint64 key = block_key (channel, level, block);
 
   return g_hash_table_lookup (self->blocks, &key);
 }
+
+static Block *
+ensure_block (ImpTraceCache *self,
+              guint          channel,
+              guint          level,
+              gint64         block)
+{
+  Block *found = lookup_block (self, channel, level, block);
+  guint64 *key;
+
+  if (found != NULL)
+    return found;
+
+  found = g_new0 (Block, 1);
+  found->n_cols = block_n_cols (n_samples_of (self), level, block);
+  key = g_new (guint64, 1);
+  *key = block_key (channel, level, block);
+  g_hash_table_insert (self->blocks, key, found);
+
+  return found;
+}
+
+static gboolean
+block_exact (const Block *block)
+{
+  return block != NULL && block->n_exact >= block->n_cols;
+}
+
+/* Exact columns extend the exact prefix of their block; a piece that
+ * would leave a gap (the block was dropped meanwhile) is dropped too. */
+static void
+merge_piece (ImpTraceCache *self,
+             const Piece   *piece)
+{
+  Block *block;
+  gsize n;
+
+  if (piece->channel >= imp_recording_get_n_channels (self->recording))
+    return;
+
+  block = ensure_block (self, piece->channel, piece->level, piece->block);
+  if (block->n_cols != piece->n_cols ||
+      piece->first_col > block->n_exact ||
+      piece->end_col <= block->n_exact)
+    return;
+
+  n = piece->end_col - block->n_exact;
+  memcpy (block->min + block->n_exact, piece->min + block->n_exact,
+          n * sizeof (float));
+  memcpy (block->max + block->n_exact, piece->max + block->n_exact,
+          n * sizeof (float));
+  block->n_exact = piece->end_col;
+}
+
+/* Block @block of @level, exact, combined from exact blocks of finer
+ * levels, without reading; or NULL. */
+static Block *
+derive_block (ImpTraceCache *self,
+              guint          channel,
+              guint          level,
+              gint64         block,
+              guint          depth)
+{
+  gint64 n_samples = n_samples_of (self);
+  Block *found = lookup_block (self, channel, level, block);
+  Block *children[2] = { NULL, NULL };
+  guint n_cols;
+
+  if (block_exact (found))
+    return found;
+  if (level == 0 || depth == 0)
+    return NULL;
+
+  n_cols = block_n_cols (n_samples, level, block);
+  for (guint h = 0; h < 2; h++)
+    {
+      gint64 child = 2 * block + h;
+
+      if (block_n_cols (n_samples, level - 1, child) == 0)
+        continue;
+      children[h] = derive_block (self, channel, level - 1, child,
+                                  depth - 1);
+      if (children[h] == NULL)
+        return NULL;
+    }
+
+  found = ensure_block (self, channel, level, block);
+  for (guint c = 0; c < n_cols; c++)
+    {
+      guint fine = 2 * c;
+      Block *child = children[fine / IMP_TRACE_CACHE_BLOCK];
+      guint i = fine % IMP_TRACE_CACHE_BLOCK;
+      float lo = child->min[i];
+      float hi = child->max[i];
+
+      if (i + 1 < child->n_cols)
+        {
+          lo = MIN (lo, child->min[i + 1]);
+          hi = MAX (hi, child->max[i + 1]);
+        }
+
+      found->min[c] = lo;
+      found->max[c] = hi;
+    }
+  found->n_exact = n_cols;
+  found->preview = TRUE;
+
+  return found;
+}
+
+/* Preview */
 
 /* The first AP of @channel in [start, start + length), or -1. */
 static gint64
@@ -289,13 +972,15 @@ min_max (const float *values,
          float       *out_min,
          float       *out_max)
 {
-  float lo = values[0];
-  float hi = values[0];
+  float lo = INFINITY;
+  float hi = -INFINITY;
 
-  for (gint64 i = 1; i < n; i++)
+  for (gint64 i = 0; i < n; i++)
     {
-      lo = MIN (lo, values[i]);
-      hi = MAX (hi, values[i]);
+      if (values[i] < lo)
+        lo = values[i];
+      if (values[i] > hi)
+        hi = values[i];
     }
 
   *out_min = lo;
@@ -316,28 +1001,24 @@ read_samples (ImpTraceCache  *self,
                              error);
 }
 
-/* Fills @blocks[0..n_run) with block @block of the adjacent channels
- * @first ... @first + @n_run - 1. Channels are read together, since one
- * read of several channels costs about as much as a read of one. */
+/* Reads a preview of block @block of the adjacent channels @first ...
+ * @first + @n_run - 1 into @mins and @maxs (n_run × BLOCK). Channels are
+ * read together, since one read of several channels costs about as much
+ * as a read of one. */
 static gboolean
-read_blocks (ImpTraceCache  *self,
-             guint           first,
-             guint           n_run,
-             gint64          block,
-             Block         **blocks,
-             GError        **error)
+read_preview (ImpTraceCache  *self,
+              guint           first,
+              guint           n_run,
+              gint64          block,
+              float          *mins,
+              float          *maxs,
+              GError        **error)
 {
-  gint64 n_samples = imp_recording_get_n_samples (self->recording);
-  gint64 spc = column_width (self);
+  gint64 n_samples = n_samples_of (self);
+  gint64 spc = G_GINT64_CONSTANT (1) << self->level;
   gint64 start = block * IMP_TRACE_CACHE_BLOCK * spc;
-  gint64 n_cols;
+  gint64 n_cols = block_n_cols (n_samples, self->level, block);
   g_autofree float *buffer = NULL;
-
-  g_assert (start < n_samples);
-
-  n_cols = MIN (IMP_TRACE_CACHE_BLOCK, (n_samples - start + spc - 1) / spc);
-  for (guint k = 0; k < n_run; k++)
-    blocks[k]->n_cols = n_cols;
 
   if (spc <= IMP_TRACE_CACHE_EXACT)
     {
@@ -350,7 +1031,8 @@ read_blocks (ImpTraceCache  *self,
       for (guint k = 0; k < n_run; k++)
         for (gint64 c = 0; c < n_cols; c++)
           min_max (buffer + k * n + c * spc, MIN (spc, n - c * spc),
-                   &blocks[k]->min[c], &blocks[k]->max[c]);
+                   &mins[k * IMP_TRACE_CACHE_BLOCK + c],
+                   &maxs[k * IMP_TRACE_CACHE_BLOCK + c]);
       return TRUE;
     }
 
@@ -379,11 +1061,49 @@ read_blocks (ImpTraceCache  *self,
             }
 
           min_max (buffer + k * width, width,
-                   &blocks[k]->min[c], &blocks[k]->max[c]);
+                   &mins[k * IMP_TRACE_CACHE_BLOCK + c],
+                   &maxs[k * IMP_TRACE_CACHE_BLOCK + c]);
         }
     }
 
   return TRUE;
+}
+
+/* Whether block @block of @channel at the current level needs a preview
+ * read: it has neither exact columns throughout nor a preview, and
+ * cannot be combined from finer exact blocks. */
+static gboolean
+needs_preview (ImpTraceCache *self,
+               guint          channel,
+               gint64         block)
+{
+  Block *found = lookup_block (self, channel, self->level, block);
+
+  if (found != NULL && (found->preview || block_exact (found)))
+    return FALSE;
+
+  return derive_block (self, channel, self->level, block,
+                       DERIVE_DEPTH) == NULL;
+}
+
+static void
+store_preview (ImpTraceCache *self,
+               guint          channel,
+               gint64         block,
+               const float   *mins,
+               const float   *maxs)
+{
+  Block *found = ensure_block (self, channel, self->level, block);
+  gint64 spc = G_GINT64_CONSTANT (1) << self->level;
+
+  for (guint c = found->n_exact; c < found->n_cols; c++)
+    {
+      found->min[c] = mins[c];
+      found->max[c] = maxs[c];
+    }
+  found->preview = TRUE;
+  if (spc <= IMP_TRACE_CACHE_EXACT)
+    found->n_exact = found->n_cols;
 }
 
 static gint
@@ -396,8 +1116,8 @@ compare_guint (gconstpointer a,
   return (ia > ib) - (ia < ib);
 }
 
-/* Reads block @block of those of @channels that lack it, in runs of
- * adjacent channels, until @deadline_us. */
+/* Reads previews of block @block of those of @channels that need one, in
+ * runs of adjacent channels, until @deadline_us. */
 static gboolean
 fetch_block (ImpTraceCache  *self,
              const guint    *channels,
@@ -408,13 +1128,19 @@ fetch_block (ImpTraceCache  *self,
              GError        **error)
 {
   g_autoptr(GArray) missing = g_array_new (FALSE, FALSE, sizeof (guint));
-  Block *blocks[MAX_RUN];
+  g_autofree float *mins = NULL;
+  g_autofree float *maxs = NULL;
   guint i = 0;
 
   for (guint k = 0; k < n_channels; k++)
-    if (lookup_block (self, channels[k], block) == NULL)
+    if (needs_preview (self, channels[k], block))
       g_array_append_val (missing, channels[k]);
+  if (missing->len == 0)
+    return TRUE;
   g_array_sort (missing, compare_guint);
+
+  mins = g_new (float, MAX_RUN * IMP_TRACE_CACHE_BLOCK);
+  maxs = g_new (float, MAX_RUN * IMP_TRACE_CACHE_BLOCK);
 
   while (i < missing->len)
     {
@@ -431,23 +1157,13 @@ fetch_block (ImpTraceCache  *self,
              g_array_index (missing, guint, i + n_run) == first + n_run)
         n_run++;
 
-      for (guint k = 0; k < n_run; k++)
-        blocks[k] = g_new0 (Block, 1);
-
-      if (!read_blocks (self, first, n_run, block, blocks, error))
-        {
-          for (guint k = 0; k < n_run; k++)
-            g_free (blocks[k]);
-          return FALSE;
-        }
+      if (!read_preview (self, first, n_run, block, mins, maxs, error))
+        return FALSE;
 
       for (guint k = 0; k < n_run; k++)
-        {
-          guint64 *key = g_new (guint64, 1);
-
-          *key = block_key (first + k, block);
-          g_hash_table_insert (self->blocks, key, blocks[k]);
-        }
+        store_preview (self, first + k, block,
+                       mins + k * IMP_TRACE_CACHE_BLOCK,
+                       maxs + k * IMP_TRACE_CACHE_BLOCK);
 
       i += n_run;
     }
@@ -463,10 +1179,11 @@ fetch_block (ImpTraceCache  *self,
  * @first_column: the first column shown, at the current level
  * @end_column: one past the last
  * @deadline_us: stop reading after this g_get_monotonic_time ()
- * @complete: (out): whether every column asked for is now cached
+ * @complete: (out): whether every column asked for now has a value
  * @error: return location for a #GError
  *
- * Reads what is missing of the columns shown, until @deadline_us.
+ * Gives the columns shown a value, exact or preview, until @deadline_us:
+ * combined from finer exact columns where it can, otherwise read.
  *
  * Returns: %FALSE if a read failed
  */
@@ -490,8 +1207,7 @@ imp_trace_cache_fetch (ImpTraceCache *self,
   if (end_column <= first_column || n_channels == 0)
     return TRUE;
 
-  if (g_hash_table_size (self->blocks) > MAX_BLOCKS)
-    imp_trace_cache_clear (self);
+  evict (self);
 
   for (gint64 b = first_column / IMP_TRACE_CACHE_BLOCK;
        b <= (end_column - 1) / IMP_TRACE_CACHE_BLOCK;
@@ -507,22 +1223,171 @@ imp_trace_cache_fetch (ImpTraceCache *self,
   return TRUE;
 }
 
+/* Appends the units that make block @block of @level exact for those of
+ * @channels (sorted) that are not yet, in runs of adjacent channels that
+ * resume from the same column. */
+static void
+add_units (ImpTraceCache *self,
+           GArray        *units,
+           GHashTable    *queued,
+           const guint   *channels,
+           guint          n_channels,
+           guint          level,
+           gint64         block)
+{
+  Unit unit = { 0 };
+  gboolean open = FALSE;
+
+  for (guint k = 0; k < n_channels; k++)
+    {
+      guint64 key = block_key (channels[k], level, block);
+      Block *found;
+      guint first_col;
+
+      /* The visible columns may be the overview's own. */
+      if (g_hash_table_contains (queued, &key))
+        continue;
+
+      found = derive_block (self, channels[k], level, block, DERIVE_DEPTH);
+      if (block_exact (found))
+        continue;
+      g_hash_table_add (queued, g_memdup2 (&key, sizeof key));
+
+      found = lookup_block (self, channels[k], level, block);
+      first_col = found != NULL ? found->n_exact : 0;
+
+      if (open && channels[k] == unit.first + unit.n_run &&
+          first_col == unit.first_col && unit.n_run < MAX_RUN)
+        {
+          unit.n_run++;
+          continue;
+        }
+
+      if (open)
+        g_array_append_val (units, unit);
+
+      unit.first = channels[k];
+      unit.n_run = 1;
+      unit.level = level;
+      unit.block = block;
+      unit.first_col = first_col;
+      open = TRUE;
+    }
+
+  if (open)
+    g_array_append_val (units, unit);
+}
+
+/**
+ * imp_trace_cache_refine:
+ * @self: a #ImpTraceCache
+ * @channels: (array length=n_channels): the channels shown
+ * @n_channels: how many
+ * @first_column: the first column shown, at the current level
+ * @end_column: one past the last
+ *
+ * Has the worker compute the exact range of the columns shown, then the
+ * overview of the whole recording, replacing what it was asked before.
+ * Exact columns arrive through the notify function.
+ */
+void
+imp_trace_cache_refine (ImpTraceCache *self,
+                        const guint   *channels,
+                        guint          n_channels,
+                        gint64         first_column,
+                        gint64         end_column)
+{
+  g_autoptr(GArray) units = g_array_new (FALSE, FALSE, sizeof (Unit));
+  g_autoptr(GHashTable) queued = NULL;
+  g_autofree guint *sorted = NULL;
+  g_autofree guint *all = NULL;
+  guint n_all;
+  gint64 n_samples;
+
+  g_return_if_fail (self != NULL);
+
+  queued = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  n_all = imp_recording_get_n_channels (self->recording);
+  n_samples = n_samples_of (self);
+  first_column = MAX (first_column, 0);
+  end_column = MIN (end_column, imp_trace_cache_get_n_columns (self));
+
+  sorted = g_memdup2 (channels, MAX (n_channels, 1) * sizeof (guint));
+  qsort (sorted, n_channels, sizeof (guint), compare_guint);
+  for (gint64 b = first_column / IMP_TRACE_CACHE_BLOCK;
+       end_column > first_column &&
+       b <= (end_column - 1) / IMP_TRACE_CACHE_BLOCK;
+       b++)
+    add_units (self, units, queued, sorted, n_channels, self->level, b);
+
+  all = g_new (guint, MAX (n_all, 1));
+  for (guint c = 0; c < n_all; c++)
+    all[c] = c;
+  for (gint64 b = 0;
+       block_n_cols (n_samples, self->overview_level, b) > 0;
+       b += self->overview_stride)
+    add_units (self, units, queued, all, n_all, self->overview_level, b);
+
+  job_set_queue (self->job, units);
+}
+
+/**
+ * imp_trace_cache_is_exact:
+ * @self: a #ImpTraceCache
+ * @channels: (array length=n_channels): channels
+ * @n_channels: how many
+ * @first_column: the first column, at the current level
+ * @end_column: one past the last
+ *
+ * Returns: whether every column asked for holds its exact range
+ */
+gboolean
+imp_trace_cache_is_exact (ImpTraceCache *self,
+                          const guint   *channels,
+                          guint          n_channels,
+                          gint64         first_column,
+                          gint64         end_column)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  first_column = MAX (first_column, 0);
+  end_column = MIN (end_column, imp_trace_cache_get_n_columns (self));
+
+  for (gint64 b = first_column / IMP_TRACE_CACHE_BLOCK;
+       end_column > first_column &&
+       b <= (end_column - 1) / IMP_TRACE_CACHE_BLOCK;
+       b++)
+    for (guint k = 0; k < n_channels; k++)
+      {
+        Block *found = lookup_block (self, channels[k], self->level, b);
+        gint64 needed = MIN (end_column - b * IMP_TRACE_CACHE_BLOCK,
+                             IMP_TRACE_CACHE_BLOCK);
+
+        if (found == NULL || found->n_exact < MIN (needed, found->n_cols))
+          return FALSE;
+      }
+
+  return TRUE;
+}
+
 /**
  * imp_trace_cache_get_column:
  * @self: a #ImpTraceCache
  * @channel: a channel
  * @column: a column at the current level
- * @min: (out): the least sample read in it
+ * @min: (out): the least sample in it
  * @max: (out): the greatest
+ * @exact: (out) (optional): whether these are exact or a preview
  *
- * Returns: %TRUE if the column has been read
+ * Returns: %TRUE if the column has a value; not for a column of NaNs
  */
 gboolean
 imp_trace_cache_get_column (ImpTraceCache *self,
                             guint          channel,
                             gint64         column,
                             float         *min,
-                            float         *max)
+                            float         *max,
+                            gboolean      *exact)
 {
   Block *block;
   guint i;
@@ -530,21 +1395,135 @@ imp_trace_cache_get_column (ImpTraceCache *self,
   if (column < 0)
     return FALSE;
 
-  block = lookup_block (self, channel, column / IMP_TRACE_CACHE_BLOCK);
+  block = lookup_block (self, channel, self->level,
+                        column / IMP_TRACE_CACHE_BLOCK);
   i = column % IMP_TRACE_CACHE_BLOCK;
-  if (block == NULL || i >= block->n_cols)
+  if (block == NULL || i >= block->n_cols ||
+      (i >= block->n_exact && !block->preview) ||
+      !(block->min[i] <= block->max[i]))
     return FALSE;
 
   *min = block->min[i];
   *max = block->max[i];
+  if (exact != NULL)
+    *exact = i < block->n_exact;
   return TRUE;
+}
+
+static int
+compare_float (const void *a,
+               const void *b)
+{
+  float fa = *(const float *) a;
+  float fb = *(const float *) b;
+
+  return (fa > fb) - (fa < fb);
+}
+
+/**
+ * imp_trace_cache_get_extent:
+ * @self: a #ImpTraceCache
+ * @channel: a channel
+ * @baseline: (out): the median of the overview's column midpoints
+ * @above: (out): how far the channel goes above it
+ * @below: (out): how far below
+ *
+ * The channel's amplitude range over the whole recording (or, for a very
+ * long one, over overview blocks spread across it), from its overview.
+ * The 0.2 % most extreme columns at either end are left out, so that a
+ * rare artefact does not set the range but frequent spikes do.
+ *
+ * Returns: %FALSE until the overview of @channel is exact
+ */
+gboolean
+imp_trace_cache_get_extent (ImpTraceCache *self,
+                            guint          channel,
+                            double        *baseline,
+                            double        *above,
+                            double        *below)
+{
+  gint64 n_samples;
+  g_autoptr(GArray) mids = NULL;
+  g_autoptr(GArray) mins = NULL;
+  g_autoptr(GArray) maxs = NULL;
+  Extent *extent;
+  guint tail;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  if (channel >= imp_recording_get_n_channels (self->recording))
+    return FALSE;
+
+  extent = &self->extents[channel];
+  if (!extent->valid)
+    {
+      n_samples = n_samples_of (self);
+      mids = g_array_new (FALSE, FALSE, sizeof (float));
+      mins = g_array_new (FALSE, FALSE, sizeof (float));
+      maxs = g_array_new (FALSE, FALSE, sizeof (float));
+
+      for (gint64 b = 0;
+           block_n_cols (n_samples, self->overview_level, b) > 0;
+           b += self->overview_stride)
+        {
+          Block *block = lookup_block (self, channel, self->overview_level,
+                                       b);
+
+          if (!block_exact (block))
+            return FALSE;
+
+          for (guint c = 0; c < block->n_cols; c++)
+            {
+              float mid = 0.5f * (block->min[c] + block->max[c]);
+
+              if (!(block->min[c] <= block->max[c]))
+                continue;
+              g_array_append_val (mids, mid);
+              g_array_append_val (mins, block->min[c]);
+              g_array_append_val (maxs, block->max[c]);
+            }
+        }
+
+      extent->valid = TRUE;
+      if (mids->len > 0)
+        {
+          qsort (mids->data, mids->len, sizeof (float), compare_float);
+          qsort (mins->data, mins->len, sizeof (float), compare_float);
+          qsort (maxs->data, maxs->len, sizeof (float), compare_float);
+          tail = (guint) (EXTENT_TAIL * mids->len);
+          extent->baseline = g_array_index (mids, float, mids->len / 2);
+          extent->above = g_array_index (maxs, float, maxs->len - 1 - tail)
+                          - extent->baseline;
+          extent->below = extent->baseline -
+                          g_array_index (mins, float, tail);
+        }
+    }
+
+  *baseline = extent->baseline;
+  *above = MAX (extent->above, 0);
+  *below = MAX (extent->below, 0);
+  return TRUE;
+}
+
+/**
+ * imp_trace_cache_get_error:
+ * @self: a #ImpTraceCache
+ *
+ * Returns: (nullable): why the worker stopped reading, or %NULL
+ */
+const char *
+imp_trace_cache_get_error (ImpTraceCache *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->error;
 }
 
 /**
  * imp_trace_cache_get_samples_read:
  * @self: a #ImpTraceCache
  *
- * Returns: how many samples (summed over channels) have been read
+ * Returns: how many samples (summed over channels) previews have read
  */
 guint64
 imp_trace_cache_get_samples_read (ImpTraceCache *self)

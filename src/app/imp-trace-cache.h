@@ -15,14 +15,21 @@
 G_BEGIN_DECLS
 
 /* What the Traces view draws: per channel, the minimum and maximum of
- * columns of 2^level samples, read on demand and kept in blocks of
- * IMP_TRACE_CACHE_BLOCK columns so that panning reuses them.
+ * columns of 2^level samples, kept in blocks of IMP_TRACE_CACHE_BLOCK
+ * columns per channel and level, so that panning and zooming back reuse
+ * them.
  *
- * Columns of up to IMP_TRACE_CACHE_EXACT samples are read whole. Wider
- * ones read IMP_TRACE_CACHE_STRIDE samples each: from the middle of the
- * column, or around the column's first action potential when the
- * analysis found one, so that spikes are not lost when zoomed out. A view
- * therefore never reads more than a few samples per column. */
+ * A column comes in two qualities. A preview is read on the main thread
+ * within a deadline: whole for columns of up to IMP_TRACE_CACHE_EXACT
+ * samples, which makes it exact, otherwise IMP_TRACE_CACHE_STRIDE samples
+ * from the middle of the column or around its first action potential.
+ * The exact minimum and maximum of wider columns are computed by a worker
+ * thread from full reads, a slice at a time, and replace the preview as
+ * they arrive; columns of a coarser level are combined from exact finer
+ * ones without reading when they can be. After the visible columns, the
+ * worker also computes an overview of the whole recording, from which
+ * imp_trace_cache_get_extent() gives each channel's robust amplitude
+ * range. */
 
 #define IMP_TRACE_CACHE_BLOCK  256
 #define IMP_TRACE_CACHE_EXACT  8
@@ -30,8 +37,15 @@ G_BEGIN_DECLS
 
 typedef struct _ImpTraceCache ImpTraceCache;
 
+/* Called on the main thread when exact columns (or a read error) arrive
+ * from the worker. */
+typedef void (*ImpTraceCacheNotify) (gpointer user_data);
+
 ImpTraceCache *imp_trace_cache_new              (ImpRecording  *recording);
 void           imp_trace_cache_free             (ImpTraceCache *self);
+void           imp_trace_cache_set_notify       (ImpTraceCache       *self,
+                                                 ImpTraceCacheNotify  notify,
+                                                 gpointer             user_data);
 
 void           imp_trace_cache_set_result       (ImpTraceCache     *self,
                                                  ImpAnalysisResult *result);
@@ -53,11 +67,28 @@ gboolean       imp_trace_cache_fetch            (ImpTraceCache *self,
                                                  gint64         deadline_us,
                                                  gboolean      *complete,
                                                  GError       **error);
+void           imp_trace_cache_refine           (ImpTraceCache *self,
+                                                 const guint   *channels,
+                                                 guint          n_channels,
+                                                 gint64         first_column,
+                                                 gint64         end_column);
+gboolean       imp_trace_cache_is_exact         (ImpTraceCache *self,
+                                                 const guint   *channels,
+                                                 guint          n_channels,
+                                                 gint64         first_column,
+                                                 gint64         end_column);
 gboolean       imp_trace_cache_get_column       (ImpTraceCache *self,
                                                  guint          channel,
                                                  gint64         column,
                                                  float         *min,
-                                                 float         *max);
+                                                 float         *max,
+                                                 gboolean      *exact);
+gboolean       imp_trace_cache_get_extent       (ImpTraceCache *self,
+                                                 guint          channel,
+                                                 double        *baseline,
+                                                 double        *above,
+                                                 double        *below);
+const char    *imp_trace_cache_get_error        (ImpTraceCache *self);
 guint64        imp_trace_cache_get_samples_read (ImpTraceCache *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ImpTraceCache, imp_trace_cache_free)

@@ -13,7 +13,7 @@
 #include <glib/gi18n.h>
 
 #include "imp-trace-cache.h"
-#include "imp-traces-view.h"
+#include "imp-traces-view-private.h"
 
 /* Layout, in pixels. */
 #define GUTTER_WIDTH   104
@@ -24,11 +24,26 @@
 #define MIN_ROW_HEIGHT 56
 #define BASELINE_FRAC  0.6   /* where a channel's baseline sits in its row */
 #define MIN_FIT_RANGE  4.0   /* smallest range fitted to a row, in units */
+#define MIN_SWEEP_GAP  4     /* closest sweep separators, in pixels */
+#define SPLIT_RATIO    3.0   /* channels of one unit whose ranges differ
+                              * more than this get scales of their own */
+#define PREVIEW_ALPHA  0.35  /* traces not yet exact are drawn lighter */
+#define TRACE_ALPHA    0.85
 
 #define FETCH_BUDGET_US 8000
 
 #define INITIAL_SPAN_S 5.0
 #define MAX_PX_PER_SAMPLE 16.0
+
+/* What the amplitude scales are fitted to, until the fit is final or the
+ * user scales them. */
+typedef enum
+{
+  IMP_FIT_NONE,
+  IMP_FIT_RECORDING,   /* each channel's range over the whole recording */
+  IMP_FIT_VISIBLE,     /* the visible range, in full */
+  IMP_FIT_POST,        /* the postsynaptic channel's subthreshold range */
+} ImpFit;
 
 struct _ImpTracesView
 {
@@ -45,10 +60,16 @@ struct _ImpTracesView
   /* what is shown */
   double             t0;            /* first visible sample */
   double             span;          /* visible samples */
-  double             gain;          /* pixels per unit */
-  gboolean           gain_auto;
-  int                fit_channel;   /* the channel to fit, or -1 for all */
   guint             *order;         /* row -> channel */
+
+  /* amplitude: the channels of one unit share a scale, so that one scale
+   * bar per unit is true of all of them */
+  guint             *group;         /* channel -> unit group */
+  char             **group_unit;    /* group -> unit */
+  double            *group_gain;    /* group -> row heights per unit, so
+                                     * that traces grow with their rows */
+  guint              n_groups;
+  ImpFit             fit;
   int                pre;
   int                post;
 
@@ -200,9 +221,21 @@ static void
 imp_traces_view_scale_gain (ImpTracesView *self,
                             double         factor)
 {
-  self->gain_auto = FALSE;
-  self->gain = CLAMP (self->gain * factor, 1e-6, 1e6);
+  self->fit = IMP_FIT_NONE;
+  for (guint g = 0; g < self->n_groups; g++)
+    self->group_gain[g] = CLAMP (self->group_gain[g] * factor, 1e-6, 1e6);
   gtk_widget_queue_draw (self->canvas);
+}
+
+/* Pixels per unit of @channel's row. */
+static double
+channel_gain (ImpTracesView *self,
+              guint          channel)
+{
+  if (self->group == NULL || channel >= n_channels (self))
+    return 1;
+
+  return self->group_gain[self->group[channel]] * row_height (self);
 }
 
 static void
@@ -263,8 +296,9 @@ imp_traces_view_visible (ImpTracesView *self,
   *c1 = MIN ((n_samples + spc - 1) / spc, (gint64) ceil (end / spc) + 1);
 }
 
-/* Reads missing columns of the visible area for at most @budget_us.
- * Returns TRUE when everything visible is cached. */
+/* Gives the visible columns a value for at most @budget_us, and has
+ * the cache's worker make them exact. Returns TRUE when every visible
+ * column has a value. */
 static gboolean
 imp_traces_view_fetch (ImpTracesView *self,
                        gint64         budget_us)
@@ -290,13 +324,31 @@ imp_traces_view_fetch (ImpTracesView *self,
                               g_get_monotonic_time () + budget_us,
                               &complete, &error))
     {
-      /* One warning, not one per frame; the view stays usable. */
-      g_warning ("Failed to read the recording: %s", error->message);
+      /* Shown on the traces, once; the view stays usable. */
+      g_debug ("Failed to read the recording: %s", error->message);
       self->read_error = g_strdup (error->message);
       return TRUE;
     }
 
+  imp_trace_cache_refine (self->cache, self->order + first_row,
+                          end_row - first_row, c0, c1);
+
   return complete;
+}
+
+/* Whether every visible column holds its exact range. */
+static gboolean
+imp_traces_view_exact (ImpTracesView *self)
+{
+  guint first_row, end_row;
+  gint64 c0, c1;
+
+  if (self->cache == NULL)
+    return TRUE;
+
+  imp_traces_view_visible (self, &first_row, &end_row, &c0, &c1);
+  return imp_trace_cache_is_exact (self->cache, self->order + first_row,
+                                   end_row - first_row, c0, c1);
 }
 
 /* Statistics of what is shown */
@@ -322,9 +374,9 @@ compare_double (const void *a,
 }
 
 /* The channel's baseline (median of column midpoints) and its extent
- * above and below it, over the visible columns that are cached. A robust
- * extent leaves out the brief peaks (action potentials) of the top and
- * bottom 2 % of columns. */
+ * above and below it, over the visible columns that have a value. A
+ * robust extent leaves out the brief peaks (action potentials) of the
+ * top and bottom 2 % of columns. */
 static gboolean
 imp_traces_view_channel_stats (ImpTracesView *self,
                                guint          channel,
@@ -346,7 +398,8 @@ imp_traces_view_channel_stats (ImpTracesView *self,
     {
       float min, max, mid;
 
-      if (!imp_trace_cache_get_column (self->cache, channel, c, &min, &max))
+      if (!imp_trace_cache_get_column (self->cache, channel, c, &min, &max,
+                                       NULL))
         continue;
 
       mid = 0.5f * (min + max);
@@ -386,44 +439,251 @@ fit_gain_to (double height,
               ((1 - BASELINE_FRAC) * height - 4) / below);
 }
 
-/* With a channel to fit, a gain at which its subthreshold activity fills
- * its row; otherwise one at which three channels in four fit theirs. */
+/* A gain for @channel's row, in row heights per unit: from its range
+ * over the whole recording, or over the visible columns. FALSE while that
+ * is not known. */
+static gboolean
+imp_traces_view_channel_gain (ImpTracesView *self,
+                              guint          channel,
+                              gboolean       recording,
+                              double        *gain)
+{
+  double baseline, above, below;
+  gboolean known;
+
+  if (recording)
+    known = imp_trace_cache_get_extent (self->cache, channel,
+                                        &baseline, &above, &below);
+  else
+    known = imp_traces_view_channel_stats (self, channel, FALSE,
+                                           &baseline, &above, &below);
+
+  if (!known)
+    return FALSE;
+
+  *gain = fit_gain_to (row_height (self), above, below) / row_height (self);
+  return *gain > 0;
+}
+
+/* Unit groups */
+
 static void
-imp_traces_view_fit_gain (ImpTracesView *self)
+imp_traces_view_clear_groups (ImpTracesView *self)
+{
+  g_clear_pointer (&self->group, g_free);
+  g_clear_pointer (&self->group_unit, g_strfreev);
+  g_clear_pointer (&self->group_gain, g_free);
+  self->n_groups = 0;
+}
+
+typedef struct
+{
+  const guint  *unit_of;
+  const double *gains;
+} GroupOrder;
+
+static int
+compare_for_groups (gconstpointer a,
+                    gconstpointer b,
+                    gpointer      user_data)
+{
+  const GroupOrder *order = user_data;
+  guint ca = *(const guint *) a;
+  guint cb = *(const guint *) b;
+
+  if (order->unit_of[ca] != order->unit_of[cb])
+    return order->unit_of[ca] < order->unit_of[cb] ? -1 : 1;
+  if (order->gains != NULL && order->gains[ca] != order->gains[cb])
+    return order->gains[ca] < order->gains[cb] ? -1 : 1;
+  return (ca > cb) - (ca < cb);
+}
+
+/* The gain at which three channels in four of a group fit their rows. */
+static double
+group_gain_of (GArray *gains)
+{
+  qsort (gains->data, gains->len, sizeof (double), compare_double);
+  return g_array_index (gains, double, gains->len / 4);
+}
+
+/* Groups the channels by unit and, once their @gains are known, by range
+ * within a unit: a channel that would need more than SPLIT_RATIO times the
+ * gain of the widest-ranging channel of its group starts a group of its
+ * own, so that a quiet channel is not drawn flat at the scale of a loud
+ * one. Each group has one gain and one scale bar. */
+static void
+imp_traces_view_make_groups (ImpTracesView *self,
+                             const double  *gains)
+{
+  guint n = n_channels (self);
+  g_autoptr(GPtrArray) units = g_ptr_array_new ();
+  g_autoptr(GPtrArray) group_units = g_ptr_array_new ();
+  g_autoptr(GArray) group_gains = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) members = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autofree guint *unit_of = g_new0 (guint, MAX (n, 1));
+  g_autofree guint *sorted = g_new0 (guint, MAX (n, 1));
+  GroupOrder order = { unit_of, gains };
+  double first_gain = 1;
+
+  for (guint c = 0; c < n; c++)
+    {
+      const ImpChannel *info = imp_recording_get_channel (self->recording, c);
+      const char *unit = info->unit != NULL ? info->unit : "";
+      guint u;
+
+      for (u = 0; u < units->len; u++)
+        if (g_str_equal (g_ptr_array_index (units, u), unit))
+          break;
+      if (u == units->len)
+        g_ptr_array_add (units, (gpointer) unit);
+      unit_of[c] = u;
+      sorted[c] = c;
+    }
+  g_qsort_with_data (sorted, n, sizeof (guint), compare_for_groups, &order);
+
+  imp_traces_view_clear_groups (self);
+  self->group = g_new0 (guint, MAX (n, 1));
+
+  for (guint i = 0; i < n; i++)
+    {
+      guint c = sorted[i];
+      double gain = gains != NULL ? gains[c] : 1;
+
+      if (i == 0 || unit_of[c] != unit_of[sorted[i - 1]] ||
+          gain > SPLIT_RATIO * first_gain)
+        {
+          if (members->len > 0)
+            {
+              double closed = group_gain_of (members);
+
+              g_array_append_val (group_gains, closed);
+              g_array_set_size (members, 0);
+            }
+          g_ptr_array_add (group_units, units->pdata[unit_of[c]]);
+          first_gain = gain;
+        }
+
+      self->group[c] = group_units->len - 1;
+      g_array_append_val (members, gain);
+    }
+  if (members->len > 0)
+    {
+      double closed = group_gain_of (members);
+
+      g_array_append_val (group_gains, closed);
+    }
+
+  self->n_groups = group_units->len;
+  self->group_unit = g_new0 (char *, self->n_groups + 1);
+  self->group_gain = g_new (double, MAX (self->n_groups, 1));
+  for (guint g = 0; g < self->n_groups; g++)
+    {
+      self->group_unit[g] = g_strdup (group_units->pdata[g]);
+      self->group_gain[g] = g_array_index (group_gains, double, g);
+    }
+}
+
+/* Over the whole recording: every channel's gain from its range, and
+ * groups made again from them; FALSE while some range is not known.
+ * Otherwise: the scale of every group with a visible row fitted to three
+ * channels in four of its visible rows. */
+static gboolean
+imp_traces_view_fit_groups (ImpTracesView *self,
+                            gboolean       recording)
 {
   guint first_row, end_row;
   gint64 c0, c1;
-  double h = row_height (self);
-  double baseline, above, below, gain;
-  g_autoptr(GArray) gains = g_array_new (FALSE, FALSE, sizeof (double));
+  guint n = n_channels (self);
 
-  if (self->fit_channel >= 0)
+  if (recording)
     {
-      if (imp_traces_view_channel_stats (self, self->fit_channel, TRUE,
-                                         &baseline, &above, &below) &&
-          (gain = fit_gain_to (h, above, below)) > 0)
-        self->gain = gain;
-      return;
+      g_autofree double *gains = g_new (double, MAX (n, 1));
+
+      for (guint c = 0; c < n; c++)
+        if (!imp_traces_view_channel_gain (self, c, TRUE, &gains[c]))
+          return FALSE;
+
+      imp_traces_view_make_groups (self, gains);
+      return TRUE;
     }
 
   imp_traces_view_visible (self, &first_row, &end_row, &c0, &c1);
 
-  for (guint row = first_row; row < end_row; row++)
+  for (guint g = 0; g < self->n_groups; g++)
     {
-      if (!imp_traces_view_channel_stats (self, self->order[row], FALSE,
-                                          &baseline, &above, &below))
-        continue;
+      g_autoptr(GArray) gains = g_array_new (FALSE, FALSE, sizeof (double));
 
-      gain = fit_gain_to (h, above, below);
-      if (gain > 0)
-        g_array_append_val (gains, gain);
+      for (guint row = first_row; row < end_row; row++)
+        {
+          guint channel = self->order[row];
+          double gain;
+
+          if (self->group[channel] == g &&
+              imp_traces_view_channel_gain (self, channel, FALSE, &gain))
+            g_array_append_val (gains, gain);
+        }
+
+      if (gains->len > 0)
+        self->group_gain[g] = group_gain_of (gains);
     }
 
-  if (gains->len == 0)
+  return TRUE;
+}
+
+/* The postsynaptic channel's group scaled so that its subthreshold
+ * activity fills its row. */
+static void
+imp_traces_view_fit_post (ImpTracesView *self)
+{
+  double baseline, above, below, gain;
+
+  if (self->post < 0)
     return;
 
-  qsort (gains->data, gains->len, sizeof (double), compare_double);
-  self->gain = g_array_index (gains, double, gains->len / 4);
+  if (imp_traces_view_channel_stats (self, self->post, TRUE,
+                                     &baseline, &above, &below) &&
+      (gain = fit_gain_to (row_height (self), above, below)) > 0)
+    self->group_gain[self->group[self->post]] = gain / row_height (self);
+}
+
+/* Applies the fit asked for; it is final once what it is fitted to is
+ * exact, and the scales then stay put. */
+static void
+imp_traces_view_update_fit (ImpTracesView *self)
+{
+  gboolean exact;
+
+  if (self->cache == NULL || self->fit == IMP_FIT_NONE)
+    return;
+
+  exact = imp_traces_view_exact (self);
+
+  switch (self->fit)
+    {
+    case IMP_FIT_RECORDING:
+      /* Until the overview is in, fit what is visible. */
+      if (imp_traces_view_fit_groups (self, TRUE))
+        self->fit = IMP_FIT_NONE;
+      else
+        imp_traces_view_fit_groups (self, FALSE);
+      break;
+
+    case IMP_FIT_VISIBLE:
+      imp_traces_view_fit_groups (self, FALSE);
+      if (exact)
+        self->fit = IMP_FIT_NONE;
+      break;
+
+    case IMP_FIT_POST:
+      imp_traces_view_fit_post (self);
+      if (exact)
+        self->fit = IMP_FIT_NONE;
+      break;
+
+    case IMP_FIT_NONE:
+    default:
+      break;
+    }
 }
 
 static gboolean
@@ -443,14 +703,7 @@ fetch_tick_cb (GtkWidget     *widget,
     }
 
   complete = imp_traces_view_fetch (self, FETCH_BUDGET_US);
-
-  if (self->gain_auto)
-    {
-      imp_traces_view_fit_gain (self);
-      if (complete)
-        self->gain_auto = FALSE;
-    }
-
+  imp_traces_view_update_fit (self);
   gtk_widget_queue_draw (self->canvas);
 
   if (complete)
@@ -465,12 +718,22 @@ fetch_tick_cb (GtkWidget     *widget,
 static void
 imp_traces_view_queue_update (ImpTracesView *self)
 {
+  if (self->canvas == NULL)
+    return;
+
   gtk_widget_queue_draw (self->canvas);
 
   if (self->tick_id == 0 && self->recording != NULL)
     self->tick_id = gtk_widget_add_tick_callback (self->canvas,
                                                   fetch_tick_cb,
                                                   self, NULL);
+}
+
+/* Exact columns arrived from the cache's worker. */
+static void
+cache_notify_cb (gpointer user_data)
+{
+  imp_traces_view_queue_update (user_data);
 }
 
 /* Drawing */
@@ -547,6 +810,50 @@ draw_text (ImpTracesView *self,
   pango_cairo_show_layout (cr, layout);
 }
 
+/* A layout of @markup, ellipsized at the end to @max_width pixels. */
+static PangoLayout *
+create_clipped_layout (ImpTracesView *self,
+                       const char    *markup,
+                       int            max_width)
+{
+  PangoLayout *layout = gtk_widget_create_pango_layout (self->canvas, NULL);
+
+  pango_layout_set_markup (layout, markup, -1);
+  pango_layout_set_width (layout, MAX (max_width, 1) * PANGO_SCALE);
+  pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_END);
+
+  return layout;
+}
+
+/* Draws @markup from (@x, @y), ellipsized to @max_width pixels. */
+static void
+draw_clipped_text (ImpTracesView *self,
+                   cairo_t       *cr,
+                   const char    *markup,
+                   double         x,
+                   double         y,
+                   int            max_width)
+{
+  g_autoptr(PangoLayout) layout = NULL;
+
+  layout = create_clipped_layout (self, markup, max_width);
+  cairo_move_to (cr, round (x), round (y));
+  pango_cairo_show_layout (cr, layout);
+}
+
+static void
+text_size (ImpTracesView *self,
+           const char    *markup,
+           int           *width,
+           int           *height)
+{
+  g_autoptr(PangoLayout) layout = NULL;
+
+  layout = gtk_widget_create_pango_layout (self->canvas, NULL);
+  pango_layout_set_markup (layout, markup, -1);
+  pango_layout_get_pixel_size (layout, width, height);
+}
+
 /* 1, 2 or 5 times a power of ten, at least @raw. */
 static double
 nice_step (double raw)
@@ -563,38 +870,75 @@ nice_step (double raw)
   return 10 * magnitude;
 }
 
-static char *
-format_time (double seconds,
-             double step)
+/* 1, 2 or 5 times a power of ten, at most @raw. */
+static double
+nice_floor (double raw)
 {
-  int decimals;
+  double magnitude = pow (10, floor (log10 (raw)));
+  double norm = raw / magnitude;
 
-  if (step >= 0.1)
-    {
-      decimals = step >= 1 ? 0 : (int) ceil (-log10 (step) - 1e-9);
-      return g_strdup_printf ("%.*f s", decimals, seconds);
-    }
-
-  decimals = step >= 1e-3 ? 0 : (int) ceil (-log10 (step * 1000) - 1e-9);
-  return g_strdup_printf ("%.*f ms", decimals, seconds * 1000);
+  if (norm >= 5)
+    return 5 * magnitude;
+  if (norm >= 2)
+    return 2 * magnitude;
+  return magnitude;
 }
 
-/* The time at the cursor, in the axis's unit, to about a pixel. */
-static char *
-format_cursor_time (double seconds,
-                    double step,
-                    double precision)
+/* Decimals that write multiples of @step exactly. */
+static int
+decimals_for (double step)
 {
-  int decimals;
+  return MAX (0, (int) ceil (-log10 (step) - 1e-9));
+}
 
-  if (step >= 0.1)
-    {
-      decimals = CLAMP ((int) ceil (-log10 (precision)), 0, 6);
-      return g_strdup_printf ("%.*f s", decimals, seconds);
-    }
+/**
+ * _imp_traces_format_time:
+ * @seconds: a tick's time
+ * @step: the time between ticks
+ * @range_end: the end of the visible range, in s
+ *
+ * Milliseconds only while every time shown is below a second; past it,
+ * seconds with as many decimals as the step needs (59.52 s, not
+ * 59520 ms).
+ *
+ * Returns: (transfer full): the tick's label
+ */
+char *
+_imp_traces_format_time (double seconds,
+                         double step,
+                         double range_end)
+{
+  if (fabs (seconds) < 1e-6 * step)
+    seconds = 0;
 
-  decimals = CLAMP ((int) ceil (-log10 (precision * 1000)), 0, 4);
-  return g_strdup_printf ("%.*f ms", decimals, seconds * 1000);
+  if (step < 0.1 && range_end < 1)
+    return g_strdup_printf ("%.*f ms", decimals_for (step * 1000),
+                            seconds * 1000);
+
+  return g_strdup_printf ("%.*f s", decimals_for (step), seconds);
+}
+
+/**
+ * _imp_traces_format_cursor_time:
+ * @seconds: the time under the pointer
+ * @precision: the time one pixel spans, or one sample if more
+ * @range_end: the end of the visible range, in s
+ *
+ * Returns: (transfer full): the time to about a pixel, in the unit of
+ *   the axis
+ */
+char *
+_imp_traces_format_cursor_time (double seconds,
+                                double precision,
+                                double range_end)
+{
+  if (range_end < 1)
+    return g_strdup_printf ("%.*f ms",
+                            CLAMP (decimals_for (precision * 1000), 0, 4),
+                            seconds * 1000);
+
+  return g_strdup_printf ("%.*f s", CLAMP (decimals_for (precision), 0, 6),
+                          seconds);
 }
 
 static char *
@@ -613,14 +957,65 @@ format_amount (double      value,
 {
   if (value >= 1)
     return g_strdup_printf ("%g %s", value, unit);
-  return g_strdup_printf ("%.*f %s",
-                          (int) ceil (-log10 (value) - 1e-9), value, unit);
+  return g_strdup_printf ("%.*f %s", decimals_for (value), value, unit);
 }
 
+/* Where draw_label_box() puts a box @width wide for @x. */
+static double
+label_box_left (ImpTracesView *self,
+                int            width,
+                double         x,
+                gboolean       beside)
+{
+  double canvas_width = gtk_widget_get_width (self->canvas);
+  double left;
+
+  if (!beside)
+    left = x - width / 2.0;
+  else if (x + 8 + width < canvas_width - RIGHT_PAD)
+    left = x + 8;
+  else
+    left = x - 8 - width;
+
+  return CLAMP (left, 2, canvas_width - width - 6);
+}
+
+/* Text on a backdrop, centred on @x, or beside it (on the right if
+ * there is room) when @beside. */
+static void
+draw_label_box (ImpTracesView *self,
+                cairo_t       *cr,
+                const Palette *palette,
+                const char    *markup,
+                double         x,
+                double         y,
+                gboolean       beside)
+{
+  g_autoptr(PangoLayout) layout = NULL;
+  int width, height;
+  double left;
+
+  layout = gtk_widget_create_pango_layout (self->canvas, NULL);
+  pango_layout_set_markup (layout, markup, -1);
+  pango_layout_get_pixel_size (layout, &width, &height);
+  left = label_box_left (self, width, x, beside);
+
+  set_source (cr, &palette->bg, 1.0);
+  cairo_rectangle (cr, round (left) - 4, round (y), width + 8, height + 2);
+  cairo_fill (cr);
+  set_source (cr, &palette->fg, 0.95);
+  cairo_move_to (cr, round (left), round (y) + 1);
+  pango_cairo_show_layout (cr, layout);
+}
+
+/* The time axis. Tick labels that would meet [@hole_left, @hole_right]
+ * (where the cursor's time goes) are left out. */
 static void
 draw_time_axis (ImpTracesView *self,
                 cairo_t       *cr,
-                const Palette *palette)
+                const Palette *palette,
+                double         hole_left,
+                double         hole_right)
 {
   double rate = imp_recording_get_sample_rate (self->recording);
   double width = trace_width (self);
@@ -639,13 +1034,19 @@ draw_time_axis (ImpTracesView *self,
   for (double t = ceil (start / step) * step; t <= end; t += step)
     {
       double x = round (sample_to_x (self, t * rate)) + 0.5;
-      g_autofree char *label = format_time (t, step);
+      g_autofree char *label = _imp_traces_format_time (t, step, end);
       g_autofree char *small = g_strdup_printf ("<small>%s</small>", label);
+      int label_width, label_height;
 
       set_source (cr, &palette->fg, 0.35);
       cairo_move_to (cr, x, y);
       cairo_line_to (cr, x, y + 5);
       cairo_stroke (cr);
+
+      text_size (self, small, &label_width, &label_height);
+      if (x + label_width / 2.0 + 4 >= hole_left &&
+          x - label_width / 2.0 - 4 <= hole_right)
+        continue;
 
       set_source (cr, &palette->fg, 0.75);
       draw_text (self, cr, small, x, y + 6, 0.5, 0);
@@ -658,43 +1059,87 @@ draw_time_axis (ImpTracesView *self,
   draw_text (self, cr, markup, 10, y + 6, 0, 0);
 }
 
-/* A vertical bar at the right of the traces, its length labelled along
- * it, in the margin kept free for it. */
+/* A vertical bar in the right margin of a row of @group, its length
+ * labelled along it, in the group's unit. */
 static void
 draw_scale_bar (ImpTracesView *self,
                 cairo_t       *cr,
                 const Palette *palette,
-                const char    *unit)
+                guint          group,
+                double         top,
+                double         height)
 {
-  double value = nice_step (40 / self->gain);
-  double length = value * self->gain;
+  double gain = self->group_gain[group] * row_height (self);
+  double value = nice_floor (MIN (0.55 * height, 100) / gain);
+  double length = value * gain;
   double x = gtk_widget_get_width (self->canvas) - 6;
-  double bottom = trace_top (self) + trace_height (self) - 4;
-  g_autofree char *text = format_amount (value, unit);
+  double bottom = top + height - 6;
+  g_autofree char *text = format_amount (value, self->group_unit[group]);
   g_autofree char *markup = g_strdup_printf ("<small>%s</small>", text);
   g_autoptr(PangoLayout) layout = NULL;
-  int width, height;
+  int width, label_height;
 
-  if (length > trace_height (self) - 16)
+  if (!(length >= 4))
     return;
 
   layout = gtk_widget_create_pango_layout (self->canvas, NULL);
   pango_layout_set_markup (layout, markup, -1);
-  pango_layout_get_pixel_size (layout, &width, &height);
+  pango_layout_get_pixel_size (layout, &width, &label_height);
 
   set_source (cr, &palette->fg, 0.9);
-  cairo_rectangle (cr, x - 2, bottom - length, 2, length);
+  cairo_rectangle (cr, x - 2, round (bottom - length), 2, round (length));
   cairo_fill (cr);
 
   /* The label reads upwards, centred on the bar when it is long enough,
    * otherwise starting at its foot. */
   cairo_save (cr);
-  cairo_translate (cr, x - 5 - height,
+  cairo_translate (cr, x - 5 - label_height,
                    round (bottom - MAX (0, (length - width) / 2)));
   cairo_rotate (cr, -G_PI / 2);
   cairo_move_to (cr, 0, 0);
   pango_cairo_show_layout (cr, layout);
   cairo_restore (cr);
+}
+
+/* The x of each sweep start to mark in view, leaving out those closer
+ * than MIN_SWEEP_GAP to the last one marked: thousands of short sweeps
+ * would otherwise grey the traces over. */
+static GArray *
+sweep_lines (ImpTracesView *self,
+             gboolean      *thinned)
+{
+  GArray *xs = g_array_new (FALSE, FALSE, sizeof (double));
+  guint n_sweeps = imp_recording_get_n_sweeps (self->recording);
+  double right = GUTTER_WIDTH + trace_width (self);
+  double last = -G_MAXDOUBLE;
+  guint first;
+
+  *thinned = FALSE;
+  if (n_sweeps < 2)
+    return xs;
+
+  first = imp_recording_sweep_at (self->recording,
+                                  (gint64) MAX (0, self->t0));
+  for (guint i = MAX (first, 1); i < n_sweeps; i++)
+    {
+      const ImpSweep *sweep = imp_recording_get_sweep (self->recording, i);
+      double x = round (sample_to_x (self, sweep->start_sample));
+
+      if (x > right)
+        break;
+      if (x < GUTTER_WIDTH)
+        continue;
+      if (x - last < MIN_SWEEP_GAP)
+        {
+          *thinned = TRUE;
+          continue;
+        }
+
+      g_array_append_val (xs, x);
+      last = x;
+    }
+
+  return xs;
 }
 
 static void
@@ -706,40 +1151,45 @@ draw_sweeps (ImpTracesView *self,
   double top = trace_top (self);
   double bottom = top + trace_height (self);
   double right = GUTTER_WIDTH + trace_width (self);
+  g_autoptr(GArray) xs = NULL;
+  gboolean thinned;
 
   if (n_sweeps < 2)
     return;
 
-  for (guint i = 0; i < n_sweeps; i++)
+  /* Lighter when they stand for more sweeps than they show. */
+  xs = sweep_lines (self, &thinned);
+  set_source (cr, &palette->fg, thinned ? 0.15 : 0.3);
+  for (guint i = 0; i < xs->len; i++)
+    cairo_rectangle (cr, g_array_index (xs, double, i), 2, 1, bottom - 2);
+  cairo_fill (cr);
+
+  /* Label each sweep where it starts, or at the left edge. */
+  set_source (cr, &palette->fg, 0.6);
+  for (guint i = imp_recording_sweep_at (self->recording,
+                                         (gint64) MAX (0, self->t0));
+       i < n_sweeps;
+       i++)
     {
       const ImpSweep *sweep = imp_recording_get_sweep (self->recording, i);
       double x0 = sample_to_x (self, sweep->start_sample);
       double x1 = sample_to_x (self, sweep->start_sample + sweep->n_samples);
       g_autofree char *markup = NULL;
 
-      if (x1 < GUTTER_WIDTH || x0 > right)
-        continue;
+      if (x0 > right)
+        break;
 
-      if (i > 0 && x0 >= GUTTER_WIDTH)
-        {
-          set_source (cr, &palette->fg, 0.3);
-          cairo_rectangle (cr, round (x0), 2, 1, bottom - 2);
-          cairo_fill (cr);
-        }
-
-      /* Label each sweep where it starts, or at the left edge. */
       x0 = MAX (x0, GUTTER_WIDTH);
-      if (x1 - x0 < 60)
+      if (MIN (x1, right) - x0 < 60)
         continue;
 
       markup = g_strdup_printf (_("<small>Sweep %u</small>"), i + 1);
-      set_source (cr, &palette->fg, 0.6);
       draw_text (self, cr, markup, x0 + 5, top / 2, 0, 0.5);
     }
 }
 
-/* Closes the envelope of columns [first, end) of @ys: maxima forwards,
- * minima backwards. At high zoom the two coincide and it is a line. */
+/* Closes the envelope of columns [first, end): maxima forwards, minima
+ * backwards. At high zoom the two coincide and it is a line. */
 static void
 add_envelope (cairo_t      *cr,
               const double *xs,
@@ -756,10 +1206,37 @@ add_envelope (cairo_t      *cr,
   cairo_new_sub_path (cr);
 }
 
-/* Draws @channel's columns with its @baseline at @base_y. */
+typedef enum
+{
+  COLUMN_MISSING,
+  COLUMN_PREVIEW,
+  COLUMN_EXACT,
+} ColumnState;
+
+/* Whether column @k goes into the pass for @exact columns. A preview run
+ * takes its exact neighbours too, so that the two passes join. */
+static gboolean
+in_pass (const ColumnState *states,
+         guint              k,
+         guint              n,
+         gboolean           exact)
+{
+  if (states[k] == COLUMN_MISSING)
+    return FALSE;
+  if (exact)
+    return states[k] == COLUMN_EXACT;
+
+  return states[k] == COLUMN_PREVIEW ||
+         (k > 0 && states[k - 1] == COLUMN_PREVIEW) ||
+         (k + 1 < n && states[k + 1] == COLUMN_PREVIEW);
+}
+
+/* Draws @channel's columns with its @baseline at @base_y: the exact ones
+ * in @color, the previews lighter, until the worker has replaced them. */
 static void
 draw_trace (ImpTracesView *self,
             cairo_t       *cr,
+            const GdkRGBA *color,
             guint          channel,
             double         base_y,
             double         baseline)
@@ -768,45 +1245,62 @@ draw_trace (ImpTracesView *self,
   gint64 c0, c1;
   gint64 spc = column_width (self);
   double centre = spc > 1 ? spc / 2.0 : 0;
+  double gain = channel_gain (self, channel);
   g_autofree double *xs = NULL;
   g_autofree double *tops = NULL;
   g_autofree double *bottoms = NULL;
-  guint n = 0;
-  guint run = 0;
+  g_autofree ColumnState *states = NULL;
+  guint n;
 
   imp_traces_view_visible (self, &first_row, &end_row, &c0, &c1);
   if (c1 <= c0)
     return;
 
-  xs = g_new (double, c1 - c0);
-  tops = g_new (double, c1 - c0);
-  bottoms = g_new (double, c1 - c0);
+  n = c1 - c0;
+  xs = g_new (double, n);
+  tops = g_new (double, n);
+  bottoms = g_new (double, n);
+  states = g_new (ColumnState, n);
 
-  /* Each run of cached columns is one closed envelope. */
-  for (gint64 c = c0; c < c1; c++)
+  for (guint k = 0; k < n; k++)
     {
+      gint64 c = c0 + k;
+      gboolean exact;
       float min, max;
 
-      if (!imp_trace_cache_get_column (self->cache, channel, c, &min, &max))
-        {
-          if (n > run)
-            add_envelope (cr, xs, tops, bottoms, run, n);
-          run = n;
-          continue;
-        }
+      states[k] = COLUMN_MISSING;
+      if (!imp_trace_cache_get_column (self->cache, channel, c, &min, &max,
+                                       &exact))
+        continue;
 
-      xs[n] = sample_to_x (self, c * spc + centre);
-      tops[n] = base_y - (max - baseline) * self->gain;
-      bottoms[n] = base_y - (min - baseline) * self->gain;
-      n++;
+      states[k] = exact ? COLUMN_EXACT : COLUMN_PREVIEW;
+      xs[k] = sample_to_x (self, c * spc + centre);
+      tops[k] = base_y - (max - baseline) * gain;
+      bottoms[k] = base_y - (min - baseline) * gain;
     }
-  if (n > run)
-    add_envelope (cr, xs, tops, bottoms, run, n);
 
   cairo_set_line_width (cr, samples_per_pixel (self) < 1 ? 1.25 : 1.0);
   cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
-  cairo_fill_preserve (cr);
-  cairo_stroke (cr);
+
+  /* Each run of columns of a pass is one closed envelope. */
+  for (int pass = 0; pass < 2; pass++)
+    {
+      gboolean exact = pass == 1;
+      guint run = 0;
+
+      for (guint k = 0; k <= n; k++)
+        {
+          if (k < n && in_pass (states, k, n, exact))
+            continue;
+          if (k > run)
+            add_envelope (cr, xs, tops, bottoms, run, k);
+          run = k + 1;
+        }
+
+      set_source (cr, color, exact ? TRACE_ALPHA : PREVIEW_ALPHA);
+      cairo_fill_preserve (cr);
+      cairo_stroke (cr);
+    }
 }
 
 static guint
@@ -829,6 +1323,30 @@ lower_bound (GArray *samples,
   return lo;
 }
 
+/* The channel's access as the analysis found it, or as recorded. */
+static ImpAccess
+channel_access (ImpTracesView *self,
+                guint          channel)
+{
+  const ImpChannel *info = imp_recording_get_channel (self->recording,
+                                                      channel);
+
+  if (self->result != NULL && channel < self->result->n_channels &&
+      self->result->access != NULL)
+    return self->result->access[channel];
+
+  return info->access;
+}
+
+static gboolean
+without_access (ImpTracesView *self,
+                guint          channel)
+{
+  ImpAccess access = channel_access (self, channel);
+
+  return access == IMP_ACCESS_EXTRACELLULAR || access == IMP_ACCESS_NONE;
+}
+
 static void
 draw_events (ImpTracesView *self,
              cairo_t       *cr,
@@ -845,8 +1363,12 @@ draw_events (ImpTracesView *self,
   if (self->result == NULL || self->result->n_channels != n_channels (self))
     return;
 
-  /* PSPs: short ticks at the foot of the row, by sign. */
+  /* PSPs: short ticks at the foot of the row, by sign. A channel without
+   * intracellular access has no PSPs to speak of; what was detected on it
+   * is noise. */
   psps = self->result->psps != NULL ? self->result->psps[channel] : NULL;
+  if (without_access (self, channel))
+    psps = NULL;
   for (guint i = 0; psps != NULL && i < psps->len; i++)
     {
       const ImpEvent *event = &g_array_index (psps, ImpEvent, i);
@@ -924,6 +1446,49 @@ draw_pair_markers (ImpTracesView *self,
   cairo_set_dash (cr, NULL, 0, 0);
 }
 
+static const char *
+channel_role (ImpTracesView *self,
+              guint          channel)
+{
+  if ((int) channel == self->pre)
+    return _("pre");
+  if ((int) channel == self->post)
+    return _("post");
+  return NULL;
+}
+
+/* Room for a channel's name in the label column, beside its @role. */
+static int
+name_width (ImpTracesView *self,
+            const char    *role,
+            int           *role_width)
+{
+  g_autofree char *markup = NULL;
+  int height;
+
+  *role_width = 0;
+  if (role == NULL)
+    return GUTTER_WIDTH - 16;
+
+  markup = g_markup_printf_escaped ("<small>%s</small>", role);
+  text_size (self, markup, role_width, &height);
+  return GUTTER_WIDTH - 16 - *role_width - 6;
+}
+
+static PangoLayout *
+create_name_layout (ImpTracesView *self,
+                    guint          channel,
+                    int            max_width)
+{
+  const ImpChannel *info = imp_recording_get_channel (self->recording,
+                                                      channel);
+  g_autofree char *markup = NULL;
+
+  markup = g_markup_printf_escaped ("<b>%s</b>",
+                                    info->label != NULL ? info->label : "");
+  return create_clipped_layout (self, markup, max_width);
+}
+
 static void
 draw_row_label (ImpTracesView *self,
                 cairo_t       *cr,
@@ -935,27 +1500,29 @@ draw_row_label (ImpTracesView *self,
 {
   const ImpChannel *info = imp_recording_get_channel (self->recording,
                                                       channel);
-  g_autofree char *label = NULL;
+  g_autoptr(PangoLayout) name = NULL;
   g_autofree char *detail = NULL;
-  const char *role = NULL;
+  const char *role = channel_role (self, channel);
   const char *unit = info->unit != NULL ? info->unit : "";
-  ImpAccess access = info->access;
+  int role_width;
 
-  if (self->result != NULL && channel < self->result->n_channels &&
-      self->result->access != NULL)
-    access = self->result->access[channel];
-
-  if ((int) channel == self->pre)
-    role = _("pre");
-  else if ((int) channel == self->post)
-    role = _("post");
-
-  label = g_markup_printf_escaped ("<b>%s</b>%s%s",
-                                   info->label != NULL ? info->label : "",
-                                   role != NULL ? "  " : "",
-                                   role != NULL ? role : "");
+  /* Everything stays in the label column: long names are ellipsized,
+   * and the canvas's tooltip gives them in full. */
+  name = create_name_layout (self, channel,
+                             name_width (self, role, &role_width));
   set_source (cr, &palette->fg, 0.9);
-  draw_text (self, cr, label, 10, top + 5, 0, 0);
+  cairo_move_to (cr, 10, round (top + 5));
+  pango_cairo_show_layout (cr, name);
+
+  if (role != NULL)
+    {
+      g_autofree char *markup = NULL;
+
+      markup = g_markup_printf_escaped ("<small>%s</small>", role);
+      set_source (cr, &palette->accent, 1.0);
+      draw_clipped_text (self, cr, markup, GUTTER_WIDTH - 6 - role_width,
+                         top + 6, role_width + 1);
+    }
 
   if (have_baseline)
     detail = g_markup_printf_escaped ("<small>%.1f %s</small>",
@@ -963,16 +1530,43 @@ draw_row_label (ImpTracesView *self,
   else
     detail = g_markup_printf_escaped ("<small>%s</small>", unit);
   set_source (cr, &palette->fg, 0.6);
-  draw_text (self, cr, detail, 10, top + 24, 0, 0);
+  draw_clipped_text (self, cr, detail, 10, top + 24, GUTTER_WIDTH - 16);
 
-  if (access == IMP_ACCESS_EXTRACELLULAR || access == IMP_ACCESS_NONE)
+  if (without_access (self, channel))
     {
       g_autofree char *note = NULL;
 
       note = g_markup_printf_escaped ("<small>%s</small>", _("no access"));
       set_source (cr, &palette->fg, 0.45);
-      draw_text (self, cr, note, 10, top + 40, 0, 0);
+      draw_clipped_text (self, cr, note, 10, top + 40, GUTTER_WIDTH - 16);
     }
+}
+
+/* For each unit group, the visible row that shows its scale bar: the
+ * first one wholly in view, otherwise the first one partly in view. */
+static int *
+scale_bar_rows (ImpTracesView *self,
+                guint          first_row,
+                guint          end_row)
+{
+  int *rows = g_new (int, MAX (self->n_groups, 1));
+  double value = gtk_adjustment_get_value (self->vadj);
+
+  for (guint g = 0; g < self->n_groups; g++)
+    rows[g] = -1;
+
+  for (int whole = 1; whole >= 0; whole--)
+    for (guint row = first_row; row < end_row; row++)
+      {
+        guint g = self->group[self->order[row]];
+        gboolean in_view = row + 1e-6 >= value &&
+                           row + 1 <= value + rows_per_page (self) + 1e-6;
+
+        if (rows[g] < 0 && (in_view || !whole))
+          rows[g] = row;
+      }
+
+  return rows;
 }
 
 static void
@@ -987,8 +1581,10 @@ draw_rows (ImpTracesView *self,
   double area_top = trace_top (self);
   double area_height = trace_height (self);
   double right = GUTTER_WIDTH + trace_width (self);
+  g_autofree int *bar_rows = NULL;
 
   imp_traces_view_visible (self, &first_row, &end_row, &c0, &c1);
+  bar_rows = scale_bar_rows (self, first_row, end_row);
 
   cairo_save (cr);
   cairo_rectangle (cr, 0, area_top, right + RIGHT_PAD, area_height);
@@ -1016,16 +1612,16 @@ draw_rows (ImpTracesView *self,
       cairo_fill (cr);
 
       draw_row_label (self, cr, palette, channel, top, have, baseline);
+      if (bar_rows[self->group[channel]] == (int) row)
+        draw_scale_bar (self, cr, palette, self->group[channel], top, h);
 
       cairo_save (cr);
       cairo_rectangle (cr, GUTTER_WIDTH, top, trace_width (self), h);
       cairo_clip (cr);
 
       if (have)
-        {
-          set_source (cr, &palette->fg, 0.85);
-          draw_trace (self, cr, channel, top + BASELINE_FRAC * h, baseline);
-        }
+        draw_trace (self, cr, &palette->fg, channel,
+                    top + BASELINE_FRAC * h, baseline);
       draw_events (self, cr, palette, channel, top, h);
 
       cairo_restore (cr);
@@ -1059,99 +1655,70 @@ row_at (ImpTracesView *self,
   return (int) row;
 }
 
-/* Text on a backdrop, centred on @x, or beside it (on the right if
- * there is room) when @beside. */
-static void
-draw_label_box (ImpTracesView *self,
-                cairo_t       *cr,
-                const Palette *palette,
-                const char    *markup,
-                double         x,
-                double         y,
-                gboolean       beside)
-{
-  g_autoptr(PangoLayout) layout = NULL;
-  double canvas_width = gtk_widget_get_width (self->canvas);
-  int width, height;
-  double left;
-
-  layout = gtk_widget_create_pango_layout (self->canvas, NULL);
-  pango_layout_set_markup (layout, markup, -1);
-  pango_layout_get_pixel_size (layout, &width, &height);
-
-  if (!beside)
-    left = x - width / 2.0;
-  else if (x + 8 + width < canvas_width - RIGHT_PAD)
-    left = x + 8;
-  else
-    left = x - 8 - width;
-  left = CLAMP (left, 2, canvas_width - width - 6);
-
-  set_source (cr, &palette->bg, 0.9);
-  cairo_rectangle (cr, round (left) - 4, round (y), width + 8, height + 2);
-  cairo_fill (cr);
-  set_source (cr, &palette->fg, 0.95);
-  cairo_move_to (cr, round (left), round (y) + 1);
-  pango_cairo_show_layout (cr, layout);
-}
-
-/* A cursor through all rows, with the time below and the value of the
- * row under the pointer beside it. */
-static void
-draw_cursor (ImpTracesView *self,
-             cairo_t       *cr,
-             const Palette *palette)
+/* The time under the pointer, as markup, or NULL when the pointer is not
+ * over the traces. */
+static char *
+cursor_time_markup (ImpTracesView *self)
 {
   double rate = imp_recording_get_sample_rate (self->recording);
   double x = self->pointer_x;
   double sample = x_to_sample (self, x);
-  double step = nice_step (110 * samples_per_pixel (self) / rate);
   double precision = MAX (samples_per_pixel (self), 1) / rate;
-  double top = trace_top (self);
-  double bottom = top + trace_height (self);
+  double end = (self->t0 + self->span) / rate;
   g_autofree char *time = NULL;
-  g_autofree char *markup = NULL;
-  gint64 column = (gint64) floor (sample / column_width (self));
-  float lo, hi;
-  int row;
 
   if (!self->hover || x < GUTTER_WIDTH ||
       x > GUTTER_WIDTH + trace_width (self) ||
       sample < 0 || sample >= imp_recording_get_n_samples (self->recording))
-    return;
+    return NULL;
+
+  time = _imp_traces_format_cursor_time (sample / rate, precision, end);
+  return g_strdup_printf ("<small>%s</small>", time);
+}
+
+/* A cursor through all rows, with its @time below and the value of the
+ * row under the pointer beside it. */
+static void
+draw_cursor (ImpTracesView *self,
+             cairo_t       *cr,
+             const Palette *palette,
+             const char    *time)
+{
+  double x = self->pointer_x;
+  double sample = x_to_sample (self, x);
+  double top = trace_top (self);
+  double bottom = top + trace_height (self);
+  gint64 column = (gint64) floor (sample / column_width (self));
+  const ImpChannel *channel;
+  g_autofree char *value = NULL;
+  const char *unit;
+  float lo, hi;
+  int row;
 
   set_source (cr, &palette->fg, 0.3);
   cairo_rectangle (cr, round (x), top, 1, bottom - top);
   cairo_fill (cr);
 
-  time = format_cursor_time (sample / rate, step, precision);
-  markup = g_strdup_printf ("<small>%s</small>", time);
-  draw_label_box (self, cr, palette, markup, x, bottom + 5, FALSE);
+  draw_label_box (self, cr, palette, time, x, bottom + 5, FALSE);
 
   row = row_at (self, self->pointer_y);
-  if (row < 0)
+  if (row < 0 ||
+      !imp_trace_cache_get_column (self->cache, self->order[row], column,
+                                   &lo, &hi, NULL))
     return;
 
-  if (imp_trace_cache_get_column (self->cache, self->order[row], column,
-                                  &lo, &hi))
-    {
-      const ImpChannel *channel;
-      g_autofree char *value = NULL;
-
-      channel = imp_recording_get_channel (self->recording, self->order[row]);
-      if (hi - lo < 0.05)
-        value = g_markup_printf_escaped ("<small>%.2f %s</small>",
-                                         0.5 * (lo + hi),
-                                         channel->unit ? channel->unit : "");
-      else
-        value = g_markup_printf_escaped ("<small>%.1f to %.1f %s</small>",
-                                         lo, hi,
-                                         channel->unit ? channel->unit : "");
-      draw_label_box (self, cr, palette, value, x,
-                      top + (row - gtk_adjustment_get_value (self->vadj)) *
-                            row_height (self) + 3,
-                      TRUE);
-    }
+  channel = imp_recording_get_channel (self->recording, self->order[row]);
+  unit = channel->unit != NULL ? channel->unit : "";
+  if (hi - lo < 0.05)
+    value = g_markup_printf_escaped ("<small>%.2f %s</small>",
+                                     0.5 * (lo + hi), unit);
+  else
+    value = g_markup_printf_escaped ("<small>%.1f to %.1f %s</small>",
+                                     lo, hi, unit);
+  draw_label_box (self, cr, palette, value, x,
+                  top + (row - gtk_adjustment_get_value (self->vadj)) *
+                        row_height (self) + 3,
+                  TRUE);
 }
 
 static void
@@ -1162,8 +1729,11 @@ draw_cb (GtkDrawingArea *area,
          gpointer        user_data)
 {
   ImpTracesView *self = user_data;
+  g_autofree char *time = NULL;
+  const char *error;
+  double hole_left = G_MAXDOUBLE;
+  double hole_right = -G_MAXDOUBLE;
   Palette palette;
-  const ImpChannel *first;
 
   if (self->recording == NULL || n_channels (self) == 0)
     return;
@@ -1176,22 +1746,35 @@ draw_cb (GtkDrawingArea *area,
 
   draw_sweeps (self, cr, &palette);
   draw_rows (self, cr, &palette);
-  draw_time_axis (self, cr, &palette);
 
-  first = imp_recording_get_channel (self->recording, self->order[0]);
-  draw_scale_bar (self, cr, &palette,
-                  first->unit != NULL ? first->unit : "");
+  /* The cursor's time takes the place of the tick labels it would
+   * cover. */
+  time = cursor_time_markup (self);
+  if (time != NULL)
+    {
+      int label_width, label_height;
 
-  draw_cursor (self, cr, &palette);
+      text_size (self, time, &label_width, &label_height);
+      hole_left = label_box_left (self, label_width, self->pointer_x,
+                                  FALSE) - 4;
+      hole_right = hole_left + label_width + 8;
+    }
+  draw_time_axis (self, cr, &palette, hole_left, hole_right);
+
+  if (time != NULL)
+    draw_cursor (self, cr, &palette, time);
 
   /* Say why the traces stop, on the traces, not only in a log. */
-  if (self->read_error != NULL)
+  error = self->read_error;
+  if (error == NULL && self->cache != NULL)
+    error = imp_trace_cache_get_error (self->cache);
+  if (error != NULL)
     {
       g_autofree char *markup = NULL;
 
       markup = g_markup_printf_escaped (_("<b>Could not read the "
                                           "recording</b>\n%s"),
-                                        self->read_error);
+                                        error);
       draw_label_box (self, cr, &palette, markup,
                       GUTTER_WIDTH + trace_width (self) / 2,
                       trace_top (self) + trace_height (self) / 2, FALSE);
@@ -1437,12 +2020,13 @@ key_pressed_cb (GtkEventControllerKey *controller,
 
     case GDK_KEY_0:
     case GDK_KEY_KP_0:
+      /* The whole recording, scaled to the whole recording. */
+      self->fit = IMP_FIT_RECORDING;
       imp_traces_view_set_view (self, 0, n_samples);
       return TRUE;
 
     case GDK_KEY_a:
-      self->gain_auto = TRUE;
-      self->fit_channel = self->post;
+      self->fit = self->post >= 0 ? IMP_FIT_POST : IMP_FIT_VISIBLE;
       imp_traces_view_queue_update (self);
       return TRUE;
 
@@ -1457,6 +2041,38 @@ key_pressed_cb (GtkEventControllerKey *controller,
     default:
       return FALSE;
     }
+}
+
+/* A channel's name in full, its unit and access, over its label. */
+static gboolean
+query_tooltip_cb (GtkWidget     *widget,
+                  int            x,
+                  int            y,
+                  gboolean       keyboard,
+                  GtkTooltip    *tooltip,
+                  ImpTracesView *self)
+{
+  const ImpChannel *info;
+  g_autofree char *text = NULL;
+  guint channel;
+  int row;
+
+  if (self->recording == NULL || keyboard || x >= GUTTER_WIDTH)
+    return FALSE;
+
+  row = row_at (self, y);
+  if (row < 0)
+    return FALSE;
+
+  channel = self->order[row];
+  info = imp_recording_get_channel (self->recording, channel);
+  text = g_strdup_printf ("%s (%s)%s",
+                          info->label != NULL ? info->label : "",
+                          info->unit != NULL ? info->unit : "",
+                          without_access (self, channel)
+                            ? _(", without intracellular access") : "");
+  gtk_tooltip_set_text (tooltip, text);
+  return TRUE;
 }
 
 static void
@@ -1496,12 +2112,14 @@ recording_changed_cb (ImpTracesView *self)
 
   g_clear_pointer (&self->cache, imp_trace_cache_free);
   if (recording != NULL)
-    self->cache = imp_trace_cache_new (recording);
+    {
+      self->cache = imp_trace_cache_new (recording);
+      imp_trace_cache_set_notify (self->cache, cache_notify_cb, self);
+    }
   imp_traces_view_reset_order (self);
+  imp_traces_view_make_groups (self, NULL);
   g_clear_pointer (&self->read_error, g_free);
-  self->gain_auto = TRUE;
-  self->fit_channel = -1;
-  self->gain = 1;
+  self->fit = IMP_FIT_RECORDING;
 
   if (recording != NULL)
     {
@@ -1564,8 +2182,7 @@ selected_changed_cb (ImpTracesView *self)
   gtk_adjustment_set_value (self->vadj, 0);
 
   /* Scale for the postsynaptic potentials, not for the APs. */
-  self->gain_auto = TRUE;
-  self->fit_channel = self->post;
+  self->fit = IMP_FIT_POST;
 
   aps = ap_samples (self, self->pre);
   if (aps != NULL && aps->len > 0)
@@ -1634,6 +2251,9 @@ imp_traces_view_dispose (GObject *object)
     gtk_widget_remove_tick_callback (self->canvas, self->tick_id);
   self->tick_id = 0;
 
+  /* Its worker's results would otherwise still arrive. */
+  g_clear_pointer (&self->cache, imp_trace_cache_free);
+
   g_clear_pointer (&self->canvas, gtk_widget_unparent);
   g_clear_pointer (&self->scrollbar, gtk_widget_unparent);
 
@@ -1652,6 +2272,7 @@ imp_traces_view_finalize (GObject *object)
   g_clear_pointer (&self->cache, imp_trace_cache_free);
   g_clear_pointer (&self->read_error, g_free);
   g_clear_pointer (&self->order, g_free);
+  imp_traces_view_clear_groups (self);
   g_clear_object (&self->vadj);
 
   G_OBJECT_CLASS (imp_traces_view_parent_class)->finalize (object);
@@ -1729,9 +2350,7 @@ imp_traces_view_init (ImpTracesView *self)
 
   self->pre = -1;
   self->post = -1;
-  self->gain = 1;
-  self->gain_auto = TRUE;
-  self->fit_channel = -1;
+  self->fit = IMP_FIT_RECORDING;
   self->order = g_new0 (guint, 1);
   self->vadj = g_object_ref_sink (gtk_adjustment_new (0, 0, 1, 1, 1, 1));
   g_signal_connect_object (self->vadj, "value-changed",
@@ -1783,6 +2402,10 @@ imp_traces_view_init (ImpTracesView *self)
   gesture = gtk_gesture_click_new ();
   g_signal_connect (gesture, "pressed", G_CALLBACK (pressed_cb), self);
   gtk_widget_add_controller (self->canvas, GTK_EVENT_CONTROLLER (gesture));
+
+  gtk_widget_set_has_tooltip (self->canvas, TRUE);
+  g_signal_connect (self->canvas, "query-tooltip",
+                    G_CALLBACK (query_tooltip_cb), self);
 }
 
 /**
@@ -1867,4 +2490,88 @@ imp_traces_view_get_first_channel (ImpTracesView *self)
     return -1;
 
   return self->order[0];
+}
+
+/* For tests */
+
+ImpTraceCache *
+_imp_traces_view_get_cache (ImpTracesView *self)
+{
+  g_return_val_if_fail (IMP_IS_TRACES_VIEW (self), NULL);
+
+  return self->cache;
+}
+
+gboolean
+_imp_traces_view_is_settled (ImpTracesView *self)
+{
+  g_return_val_if_fail (IMP_IS_TRACES_VIEW (self), FALSE);
+
+  return self->tick_id == 0 && self->fit == IMP_FIT_NONE &&
+         imp_traces_view_exact (self);
+}
+
+void
+_imp_traces_view_get_columns (ImpTracesView *self,
+                              gint64        *first,
+                              gint64        *end)
+{
+  guint first_row, end_row;
+
+  g_return_if_fail (IMP_IS_TRACES_VIEW (self));
+  g_return_if_fail (self->recording != NULL);
+
+  imp_traces_view_visible (self, &first_row, &end_row, first, end);
+}
+
+double
+_imp_traces_view_get_gain (ImpTracesView *self,
+                           guint          channel)
+{
+  g_return_val_if_fail (IMP_IS_TRACES_VIEW (self), 0);
+
+  return channel_gain (self, channel);
+}
+
+double
+_imp_traces_view_get_row_height (ImpTracesView *self)
+{
+  g_return_val_if_fail (IMP_IS_TRACES_VIEW (self), 0);
+
+  return row_height (self);
+}
+
+GArray *
+_imp_traces_view_get_sweep_lines (ImpTracesView *self)
+{
+  gboolean thinned;
+
+  g_return_val_if_fail (IMP_IS_TRACES_VIEW (self), NULL);
+  g_return_val_if_fail (self->recording != NULL, NULL);
+
+  return sweep_lines (self, &thinned);
+}
+
+int
+_imp_traces_view_get_label_width (ImpTracesView *self,
+                                  guint          channel)
+{
+  g_autoptr(PangoLayout) layout = NULL;
+  int role_width, width, height;
+
+  g_return_val_if_fail (IMP_IS_TRACES_VIEW (self), 0);
+  g_return_val_if_fail (channel < n_channels (self), 0);
+
+  layout = create_name_layout (self, channel,
+                               name_width (self,
+                                           channel_role (self, channel),
+                                           &role_width));
+  pango_layout_get_pixel_size (layout, &width, &height);
+  return 10 + width;
+}
+
+int
+_imp_traces_view_get_gutter_width (void)
+{
+  return GUTTER_WIDTH;
 }

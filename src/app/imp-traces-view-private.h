@@ -1,0 +1,40 @@
+/* imp-traces-view-private.h
+ *
+ * Copyright 2026 The Imprint authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include "imp-trace-cache.h"
+#include "imp-traces-view.h"
+
+G_BEGIN_DECLS
+
+/* For tests. */
+ImpTraceCache *_imp_traces_view_get_cache       (ImpTracesView *self);
+/* TRUE once every visible column is exact and the amplitude fit is done */
+gboolean       _imp_traces_view_is_settled      (ImpTracesView *self);
+/* the visible columns [*first, *end) at the cache's current level */
+void           _imp_traces_view_get_columns     (ImpTracesView *self,
+                                                 gint64        *first,
+                                                 gint64        *end);
+/* pixels per unit of @channel's row, shared by the channels of its unit */
+double         _imp_traces_view_get_gain        (ImpTracesView *self,
+                                                 guint          channel);
+double         _imp_traces_view_get_row_height  (ImpTracesView *self);
+/* the x of each sweep separator that would be drawn */
+GArray        *_imp_traces_view_get_sweep_lines (ImpTracesView *self);
+/* the width of @channel's name as drawn in the label column */
+int            _imp_traces_view_get_label_width (ImpTracesView *self,
+                                                 guint          channel);
+int            _imp_traces_view_get_gutter_width (void);
+char          *_imp_traces_format_time          (double         seconds,
+                                                 double         step,
+                                                 double         range_end);
+char          *_imp_traces_format_cursor_time   (double         seconds,
+                                                 double         precision,
+                                                 double         range_end);
+
+G_END_DECLS
