@@ -1235,6 +1235,91 @@ test_json_numbers (void)
   g_assert_no_error (error);
 }
 
+/* Whether @events has one in [from, to). */
+static gboolean
+has_event_in (GArray *events,
+              gint64  from,
+              gint64  to)
+{
+  guint i;
+
+  for (i = 0; i < events->len; i++)
+    {
+      gint64 at = g_array_index (events, ImpEvent, i).sample;
+
+      if (at >= from && at < to)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Regression: the membrane charging at the edges of a current step
+ * (current clamp) was reported as PSPs. With the command current recorded,
+ * PSP detection stays away from its step edges; PSPs elsewhere are still
+ * found. */
+static void
+test_current_steps (void)
+{
+  static const char * const labels[] = { "Vm", "Imemb" };
+  static const char * const units[] = { "mV", "pA" };
+  const double fs = 10000;
+  const gint64 n = 100000;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (23);
+  g_autoptr(ImpRecording) with_command = NULL;
+  g_autoptr(ImpRecording) alone = NULL;
+  g_autoptr(ImpAnalysisResult) res = NULL;
+  g_autoptr(ImpAnalysisResult) res_alone = NULL;
+  float *data = g_new (float, 2 * n);
+  float *vm = data, *im = data + n;
+  ImpAnalysisParams params;
+  guint found = 0, n_psps = 0, e;
+  gint64 k, t;
+
+  for (k = 0; k < n; k++)
+    {
+      double s = k / fs, v = 0;
+      gboolean on = fmod (s, 2.0) >= 1.0 && fmod (s, 2.0) < 1.5;
+
+      /* An 8 mV RC response (20 ms) to each 500 ms step. */
+      if (fmod (s, 2.0) >= 1.0)
+        {
+          double since_on = fmod (s, 2.0) - 1.0;
+
+          v = 8.0 * (1 - exp (-since_on / 0.02));
+          if (!on)
+            v = 8.0 * (1 - exp (-0.5 / 0.02)) * exp (-(since_on - 0.5) / 0.02);
+        }
+      vm[k] = (float) (-65 + v + g_rand_double_range (rand, -0.2, 0.2));
+      im[k] = (float) ((on ? 40 : 0) + g_rand_double_range (rand, -8, 8));
+    }
+  /* PSPs 250 ms from the edges. */
+  for (t = 2500; t < n; t += 5000, n_psps++)
+    add_psp (vm, n, fs, t, 2.0);
+
+  /* The same Vm without the command, to show what the edges did. */
+  alone = mem_recording (g_memdup2 (vm, n * sizeof (float)), n, fs, 1,
+                         labels, units);
+  with_command = mem_recording (data, n, fs, 2, labels, units);
+  imp_analysis_params_init_default (&params);
+  res_alone = analyse_ok (alone, &params);
+  res = analyse_ok (with_command, &params);
+
+  g_assert_cmpint (res->access[1], ==, IMP_ACCESS_UNKNOWN);
+  for (e = 0; e < 10; e++)
+    {
+      gint64 edge = (gint64) ((1.0 + 0.5 * (e % 2) + 2.0 * (e / 2)) * fs);
+
+      g_assert_true (has_event_in (res_alone->psps[0], edge - 20, edge + 300));
+      g_assert_false (has_event_in (res->psps[0], edge - 20, edge + 300));
+    }
+  for (t = 2500; t < n; t += 5000)
+    found += has_event_in (res->psps[0], t - 5, t + 15);
+  g_test_message ("%u of %u PSPs found; %u events with the command, %u "
+                  "without", found, n_psps, res->psps[0]->len,
+                  res_alone->psps[0]->len);
+  g_assert_cmpuint (found, >=, n_psps - 1);
+}
+
 static void
 remove_tmp_dir (void)
 {
@@ -1276,6 +1361,7 @@ main (int    argc,
   g_test_add_func ("/imp/Analysis/all-nan", test_all_nan);
   g_test_add_func ("/imp/Analysis/params-validate", test_params_validate);
   g_test_add_func ("/imp/Analysis/json-numbers", test_json_numbers);
+  g_test_add_func ("/imp/Analysis/current-steps", test_current_steps);
 
   status = g_test_run ();
 

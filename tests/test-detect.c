@@ -751,6 +751,61 @@ test_ap_width (void)
   g_assert_cmpuint (artefacts->len, ==, 2);
 }
 
+/* Held current steps (the command in current clamp) are found at their
+ * edges, once each; brief pulses (that evoke one AP), synaptic currents
+ * and a current measured in voltage clamp have none. */
+static void
+test_steps (void)
+{
+  g_autoptr(gsl_rng) rng = new_rng (43);
+  g_autoptr(GArray) steps = g_array_new (FALSE, FALSE, sizeof (gint64));
+  const double fs = 10000;
+  const gsize n = (gsize) (3 * fs);
+  g_autofree float *x = g_new (float, n);
+  gsize i;
+
+  for (i = 0; i < n; i++)
+    {
+      double t = i / fs;
+
+      x[i] = (float) (-40.0 + gsl_ran_gaussian (rng, 10.0));
+      if (t >= 0.5 && t < 1.5)
+        x[i] += 30.0f;                              /* held step */
+      if (t >= 2.0 && t < 2.002)
+        x[i] += 800.0f;                             /* 2 ms pulse */
+      if (t >= 2.3)                                 /* an EPSC */
+        x[i] -= (float) (100.0 * (exp (-(t - 2.3) / 0.005)
+                                  - exp (-(t - 2.3) / 0.0005)));
+    }
+  x[25000] = NAN;
+
+  g_assert_cmpuint (imp_detect_steps (x, n, fs, 100, steps), ==, 2);
+  g_assert_cmpint (ABS (g_array_index (steps, gint64, 0) - 5100), <=, 3);
+  g_assert_cmpint (ABS (g_array_index (steps, gint64, 1) - 15100), <=, 3);
+
+  /* A current measured in voltage clamp, busy with synaptic currents, has
+   * no steps, even where one was applied. */
+  g_array_set_size (steps, 0);
+  for (i = 0; i < n; i++)
+    x[i] = (float) (-40.0 + gsl_ran_gaussian (rng, 3.0)
+                    + (i >= n / 2 ? 30.0 : 0.0));
+  for (i = 0; i < 150; i++)
+    {
+      gsize at = gsl_rng_uniform_int (rng, n), k;
+      double amp = 50 + 150 * gsl_rng_uniform (rng);
+
+      for (k = at; k < n && k < at + (gsize) (0.05 * fs); k++)
+        x[k] -= (float) (amp * exp (-(k - at) / (0.005 * fs)));
+    }
+  g_assert_cmpuint (imp_detect_steps (x, n, fs, 0, steps), ==, 0);
+
+  /* Without noise, nothing can be judged. */
+  g_array_set_size (steps, 0);
+  for (i = 0; i < n; i++)
+    x[i] = i < n / 2 ? 0.0f : 50.0f;
+  g_assert_cmpuint (imp_detect_steps (x, n, fs, 0, steps), ==, 0);
+}
+
 static void
 test_access (void)
 {
@@ -787,6 +842,7 @@ main (int    argc,
   g_test_add_func ("/imp/Detect/stats-gaps", test_stats_gaps);
   g_test_add_func ("/imp/Detect/events-gaps", test_events_gaps);
   g_test_add_func ("/imp/Detect/ap-width", test_ap_width);
+  g_test_add_func ("/imp/Detect/steps", test_steps);
 
   return g_test_run ();
 }

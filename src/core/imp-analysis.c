@@ -112,6 +112,8 @@ typedef struct
   GArray                 **levels;     /* double: block medians */
   GArray                 **noises;     /* double: block noise SDs */
   ChannelStats            *stats;
+  GArray                  *steps;      /* gint64: edges of held current
+                                          steps on any current channel */
   /* per channel after detection: event times, sorted */
   GArray                 **ap_times;   /* gint64 */
   GArray                 **e_times;
@@ -392,6 +394,7 @@ run_clear (Run *run)
   g_clear_pointer (&run->levels, g_free);
   g_clear_pointer (&run->noises, g_free);
   g_clear_pointer (&run->stats, g_free);
+  g_clear_pointer (&run->steps, g_array_unref);
   g_clear_pointer (&run->ap_times, g_free);
   g_clear_pointer (&run->e_times, g_free);
   g_clear_pointer (&run->i_times, g_free);
@@ -410,6 +413,25 @@ compare_events (const void *a,
   gint64 sb = ((const ImpEvent *) b)->sample;
 
   return (sa > sb) - (sa < sb);
+}
+
+/* First index in the sorted @steps whose value is >= @key. */
+static guint
+lower_bound_steps (GArray *steps,
+                   gint64  key)
+{
+  guint lo = 0, hi = steps->len;
+
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2;
+
+      if (g_array_index (steps, gint64, mid) < key)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  return lo;
 }
 
 /* Counts the usable samples and gaps of x[0..n) and their range. */
@@ -490,6 +512,16 @@ detect_channel_block (Run         *run,
       g_array_append_val (out_aps, *ev);
     }
 
+  /* So do the edges of held current steps: the membrane charging after
+   * one (and crosstalk into other cells) looks like a PSP. */
+  for (k = lower_bound_steps (run->steps, r0);
+       k < run->steps->len && g_array_index (run->steps, gint64, k)
+                              < r0 + (gint64) n; k++)
+    {
+      ImpEvent ev = { g_array_index (run->steps, gint64, k), 0 };
+
+      g_array_append_val (blank, ev);
+    }
   n_artefacts = blank->len;
   g_array_append_vals (blank, aps->data, aps->len);
   if (n_artefacts > 0)
@@ -549,6 +581,72 @@ sweep_blocks (const ImpSweep *sweep,
   return blocks;
 }
 
+static int
+compare_gint64 (gconstpointer a,
+                gconstpointer b)
+{
+  gint64 ia = *(const gint64 *) a;
+  gint64 ib = *(const gint64 *) b;
+
+  return (ia > ib) - (ia < ib);
+}
+
+/* Before detection: the edges of held steps on every current channel (the
+ * command of current clamp), block by block. PSP detection on the voltage
+ * channels stays away from them. */
+static gboolean
+find_steps (Run     *run,
+            gint64   block,
+            gint64   pad,
+            GError **error)
+{
+  ImpRecording *rec = run->recording;
+  g_autofree float *buf = g_new (float, (gsize) (block + block / 2
+                                                 + 2 * pad));
+  guint c, s, b;
+
+  for (c = 0; c < run->n_channels; c++)
+    {
+      if (g_strcmp0 (imp_recording_get_channel (rec, c)->unit, "pA") != 0)
+        continue;
+      for (s = 0; s < imp_recording_get_n_sweeps (rec); s++)
+        {
+          const ImpSweep *sweep = imp_recording_get_sweep (rec, s);
+          gint64 sweep_end = sweep->start_sample + sweep->n_samples;
+          g_autoptr(GArray) blocks = sweep_blocks (sweep, block);
+
+          for (b = 0; b < blocks->len; b += 2)
+            {
+              gint64 t0 = g_array_index (blocks, gint64, b);
+              gint64 t1 = g_array_index (blocks, gint64, b + 1);
+              gint64 r0 = MAX (sweep->start_sample, t0 - pad);
+              gint64 r1 = MIN (sweep_end, t1 + pad);
+              g_autoptr(GArray) found = g_array_new (FALSE, FALSE,
+                                                     sizeof (gint64));
+              guint k;
+
+              if (g_cancellable_set_error_if_cancelled (run->cancellable,
+                                                        error)
+                  || !imp_recording_read (rec, c, 1, r0, r1 - r0, buf, error))
+                return FALSE;
+              imp_detect_steps (buf, (gsize) (r1 - r0), run->fs, r0, found);
+              for (k = 0; k < found->len; k++)
+                {
+                  gint64 at = g_array_index (found, gint64, k);
+
+                  if (at >= t0 && at < t1)
+                    g_array_append_val (run->steps, at);
+                }
+            }
+        }
+    }
+
+  g_array_sort (run->steps, compare_gint64);
+  if (run->steps->len > 0)
+    g_debug ("%u current steps", run->steps->len);
+  return TRUE;
+}
+
 static gboolean
 detect_all (Run     *run,
             GError **error)
@@ -567,6 +665,8 @@ detect_all (Run     *run,
   total = MAX (n_samples, 1) * (gint64) run->n_channels;
   buf = g_new (float, (gsize) MIN (BLOCK_CHANNELS, run->n_channels)
                       * (gsize) (block + block / 2 + 2 * pad));
+  if (!find_steps (run, block, pad, error))
+    return FALSE;
 
   for (first = 0; first < run->n_channels; first += BLOCK_CHANNELS)
     {
@@ -1634,6 +1734,7 @@ imp_analysis_run (ImpRecording             *recording,
   run.levels = g_new0 (GArray *, run.n_channels);
   run.noises = g_new0 (GArray *, run.n_channels);
   run.stats = g_new0 (ChannelStats, run.n_channels);
+  run.steps = g_array_new (FALSE, FALSE, sizeof (gint64));
   run.ap_times = g_new0 (GArray *, run.n_channels);
   run.e_times = g_new0 (GArray *, run.n_channels);
   run.i_times = g_new0 (GArray *, run.n_channels);

@@ -540,7 +540,8 @@ blank_range (guint8 *mask,
  * inhibitory), ending when d falls back below half the threshold. Its time
  * is the excursion's steepest point, which lies within about a millisecond
  * after the onset; its amplitude is the extreme of s within 5 ms after that
- * point minus s one slope span before it.
+ * point (or up to the blanking of the next AP) minus s one slope span
+ * before it.
  *
  * Samples that are not usable (imp_detect_usable()) are gaps: the slope's
  * SD ignores them, no PSP is reported whose slope or amplitude would read
@@ -680,8 +681,10 @@ imp_detect_psps (const float             *x,
       /* The amplitude's window must not touch a gap either. */
       base = s[best - span];
       end = MIN (best + peak_search, hi - 1);
+      /* The extreme stops short of a blanked AP: the ramp before an AP
+       * must not take the AP's height. */
       extreme = s[best];
-      for (j = best; j <= end && whole; j++)
+      for (j = best; j <= end && whole && !mask[j]; j++)
         {
           whole = !isnan (s[j]);
           extreme = sign > 0 ? MAX (extreme, s[j]) : MIN (extreme, s[j]);
@@ -695,6 +698,165 @@ imp_detect_psps (const float             *x,
 
         g_array_append_val (psps, ev);
       }
+      n_found++;
+    }
+
+  return n_found;
+}
+
+/* Command steps: the level over STEP_WINDOW_MS after a point differs from
+ * the level over as long before by STEP_MIN_SE standard errors of white
+ * noise, and the new level holds (within 1 - STEP_HELD of the jump) for
+ * STEP_HOLD_MS more. Levels are medians, so that brief pulses (that evoke
+ * a single AP) and synaptic currents, which do not hold, are not steps;
+ * means find the candidates quickly. A signal whose level differences
+ * scatter more than STEP_MAX_WANDER times white noise is a measured
+ * current (voltage clamp), not a command, and has no steps. */
+#define STEP_WINDOW_MS  5.0
+#define STEP_HOLD_MS    50.0
+#define STEP_HELD       0.75
+#define STEP_MIN_SE     10.0
+#define STEP_MAX_WANDER 1.5
+
+/* Mean of x[from, to) from prefix sums, or NAN when the span holds a
+ * gap. */
+static double
+span_mean (const double *sum,
+           const gsize  *bad,
+           gsize         from,
+           gsize         to)
+{
+  if (bad[to] != bad[from])
+    return NAN;
+  return (sum[to] - sum[from]) / (double) (to - from);
+}
+
+/* Whether a step of at least @threshold starts at @t, judged by medians. */
+static gboolean
+is_step (const float *x,
+         gsize        t,
+         gsize        w,
+         gsize        hold,
+         double       threshold)
+{
+  g_autofree float *work = g_new (float, hold);
+  double before, after, held, jump;
+
+  memcpy (work, x + t - w, w * sizeof (float));
+  before = imp_detect_median (work, w);
+  memcpy (work, x + t, w * sizeof (float));
+  after = imp_detect_median (work, w);
+  memcpy (work, x + t + w, hold * sizeof (float));
+  held = imp_detect_median (work, hold);
+
+  jump = after - before;
+  return fabs (jump) > threshold
+         && fabs (held - after) <= (1 - STEP_HELD) * fabs (jump);
+}
+
+/**
+ * imp_detect_steps:
+ * @x: (array length=n): a current (or any command signal)
+ * @n: samples
+ * @sample_rate: Hz
+ * @first_sample: recording index of x[0]
+ * @steps: (element-type gint64): appended to: the recording index of each
+ *   step's edge
+ *
+ * Finds the edges of held steps, such as the current injected in current
+ * clamp: the median of the 5 ms after the edge differs from that of the
+ * 5 ms before by at least 10 standard errors of the white noise (from
+ * imp_detect_noise_sd()), and the median of the 50 ms after that stays
+ * within a quarter of the difference. A signal that wanders between steps
+ * (a current measured in voltage clamp, with its synaptic currents) is
+ * not a command: no steps are reported on it. Each edge is reported once,
+ * where the difference of the means is largest. Windows touching a gap are
+ * not considered.
+ *
+ * Returns: the number of edges appended
+ */
+gsize
+imp_detect_steps (const float *x,
+                  gsize        n,
+                  double       sample_rate,
+                  gint64       first_sample,
+                  GArray      *steps)
+{
+  g_autofree double *sum = NULL;
+  g_autofree gsize *bad = NULL;
+  g_autofree float *jumps = NULL;
+  gsize w, hold, i, t, best = 0, last = 0;
+  gsize n_found = 0;
+  double se, wander, threshold, best_jump = 0;
+
+  g_return_val_if_fail (x != NULL || n == 0, 0);
+  g_return_val_if_fail (sample_rate > 0, 0);
+  g_return_val_if_fail (steps != NULL, 0);
+
+  w = ms_to_samples (STEP_WINDOW_MS, sample_rate);
+  hold = ms_to_samples (STEP_HOLD_MS, sample_rate);
+  if (n < 2 * w + hold + 1)
+    return 0;
+  sum = g_new (double, n + 1);
+  bad = g_new (gsize, n + 1);
+  sum[0] = 0;
+  bad[0] = 0;
+  for (i = 0; i < n; i++)
+    {
+      gboolean ok = imp_detect_usable (x[i]);
+
+      sum[i + 1] = sum[i] + (ok ? x[i] : 0);
+      bad[i + 1] = bad[i] + !ok;
+    }
+
+  jumps = g_new (float, n);
+  for (t = w; t + w <= n; t++)
+    jumps[t - w] = (float) (span_mean (sum, bad, t, t + w)
+                            - span_mean (sum, bad, t - w, t));
+  /* Between steps a command is flat, up to white noise; a measured
+   * current (voltage clamp) wanders, and its events are not steps. */
+  se = imp_detect_noise_sd (x, n) * sqrt (2.0 / w);
+  wander = imp_detect_robust_sd (jumps, n - 2 * w + 1);
+  if (!(se > 0) || !(wander <= STEP_MAX_WANDER * se))
+    return 0;   /* no noise at all (synthetic or dead), or not a command */
+  threshold = STEP_MIN_SE * se;
+
+  for (t = w; t + w + hold <= n; t++)
+    {
+      double jump = jumps[t - w];
+      gboolean step = FALSE;
+
+      /* The means' jump is a quick filter (a step that the medians see
+       * moves the means by about as much) and places the edge, where it
+       * is largest. */
+      if (fabs (jump) > 0.5 * threshold && bad[t + w + hold] == bad[t - w])
+        step = is_step (x, t, w, hold, threshold);
+
+      /* One edge per run of step points (gaps shorter than a window
+       * joined). */
+      if (step)
+        {
+          if (fabs (jump) > best_jump)
+            {
+              best = t;
+              best_jump = fabs (jump);
+            }
+          last = t;
+        }
+      else if (best_jump > 0 && t >= last + w)
+        {
+          gint64 at = first_sample + (gint64) best;
+
+          g_array_append_val (steps, at);
+          n_found++;
+          best_jump = 0;
+        }
+    }
+  if (best_jump > 0)
+    {
+      gint64 at = first_sample + (gint64) best;
+
+      g_array_append_val (steps, at);
       n_found++;
     }
 

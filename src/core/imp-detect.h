@@ -85,6 +85,12 @@ gsize     imp_detect_psps            (const float             *x,
                                       guint                    n_aps,
                                       GArray                  *psps);
 
+gsize     imp_detect_steps           (const float             *x,
+                                      gsize                    n,
+                                      double                   sample_rate,
+                                      gint64                   first_sample,
+                                      GArray                  *steps);
+
 ImpAccess imp_detect_classify_access (const char              *unit,
                                       guint                    n_aps,
                                       double                   median_level);
