@@ -1319,10 +1319,10 @@ test_traces_sweeps_and_labels (void)
   g_assert_true (press_key (canvas, GDK_KEY_0, 0));
   xs = _imp_traces_view_get_sweep_lines (traces);
   g_assert_cmpuint (xs->len, >, 10);
-  g_assert_cmpuint (xs->len, <=, gtk_widget_get_width (canvas) / 4);
+  g_assert_cmpuint (xs->len, <=, gtk_widget_get_width (canvas) / 8);
   for (guint i = 1; i < xs->len; i++)
     g_assert_cmpfloat (g_array_index (xs, double, i) -
-                       g_array_index (xs, double, i - 1), >=, 4);
+                       g_array_index (xs, double, i - 1), >=, 8);
   g_clear_pointer (&xs, g_array_unref);
 
   /* Zoomed in, each sweep has its line. */

@@ -24,7 +24,7 @@
 #define MIN_ROW_HEIGHT 56
 #define BASELINE_FRAC  0.6   /* where a channel's baseline sits in its row */
 #define MIN_FIT_RANGE  4.0   /* smallest range fitted to a row, in units */
-#define MIN_SWEEP_GAP  4     /* closest sweep separators, in pixels */
+#define MIN_SWEEP_GAP  8     /* closest sweep separators, in pixels */
 #define SPLIT_RATIO    3.0   /* channels of one unit whose ranges differ
                               * more than this get scales of their own */
 #define PREVIEW_ALPHA  0.35  /* traces not yet exact are drawn lighter */
@@ -70,6 +70,7 @@ struct _ImpTracesView
                                      * that traces grow with their rows */
   guint              n_groups;
   ImpFit             fit;
+  gboolean           user_scaled;
   int                pre;
   int                post;
 
@@ -222,6 +223,7 @@ imp_traces_view_scale_gain (ImpTracesView *self,
                             double         factor)
 {
   self->fit = IMP_FIT_NONE;
+  self->user_scaled = TRUE;
   for (guint g = 0; g < self->n_groups; g++)
     self->group_gain[g] = CLAMP (self->group_gain[g] * factor, 1e-6, 1e6);
   gtk_widget_queue_draw (self->canvas);
@@ -465,6 +467,30 @@ imp_traces_view_channel_gain (ImpTracesView *self,
   return *gain > 0;
 }
 
+/* The channel's access as the analysis found it, or as recorded. */
+static ImpAccess
+channel_access (ImpTracesView *self,
+                guint          channel)
+{
+  const ImpChannel *info = imp_recording_get_channel (self->recording,
+                                                      channel);
+
+  if (self->result != NULL && channel < self->result->n_channels &&
+      self->result->access != NULL)
+    return self->result->access[channel];
+
+  return info->access;
+}
+
+static gboolean
+without_access (ImpTracesView *self,
+                guint          channel)
+{
+  ImpAccess access = channel_access (self, channel);
+
+  return access == IMP_ACCESS_EXTRACELLULAR || access == IMP_ACCESS_NONE;
+}
+
 /* Unit groups */
 
 static void
@@ -511,6 +537,24 @@ group_gain_of (GArray *gains)
  * gain of the widest-ranging channel of its group starts a group of its
  * own, so that a quiet channel is not drawn flat at the scale of a loud
  * one. Each group has one gain and one scale bar. */
+/* Closes a group: its gain from the @members that have access, or from
+ * all when none has. */
+static void
+close_group (GArray *group_gains,
+             GArray *members,
+             GArray *all)
+{
+  double gain;
+
+  if (all->len == 0)
+    return;
+
+  gain = group_gain_of (members->len > 0 ? members : all);
+  g_array_append_val (group_gains, gain);
+  g_array_set_size (members, 0);
+  g_array_set_size (all, 0);
+}
+
 static void
 imp_traces_view_make_groups (ImpTracesView *self,
                              const double  *gains)
@@ -520,10 +564,12 @@ imp_traces_view_make_groups (ImpTracesView *self,
   g_autoptr(GPtrArray) group_units = g_ptr_array_new ();
   g_autoptr(GArray) group_gains = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) members = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) all = g_array_new (FALSE, FALSE, sizeof (double));
   g_autofree guint *unit_of = g_new0 (guint, MAX (n, 1));
   g_autofree guint *sorted = g_new0 (guint, MAX (n, 1));
-  GroupOrder order = { unit_of, gains };
-  double first_gain = 1;
+  g_autofree double *effective = NULL;
+  GroupOrder order = { unit_of, NULL };
+  double first_gain = 0;
 
   for (guint c = 0; c < n; c++)
     {
@@ -539,6 +585,16 @@ imp_traces_view_make_groups (ImpTracesView *self,
       unit_of[c] = u;
       sorted[c] = c;
     }
+
+  /* A channel without access shows only noise: it joins the first group
+   * of its unit rather than have its noise fill the row. */
+  if (gains != NULL)
+    {
+      effective = g_new (double, MAX (n, 1));
+      for (guint c = 0; c < n; c++)
+        effective[c] = without_access (self, c) ? 0 : gains[c];
+      order.gains = effective;
+    }
   g_qsort_with_data (sorted, n, sizeof (guint), compare_for_groups, &order);
 
   imp_traces_view_clear_groups (self);
@@ -547,31 +603,25 @@ imp_traces_view_make_groups (ImpTracesView *self,
   for (guint i = 0; i < n; i++)
     {
       guint c = sorted[i];
-      double gain = gains != NULL ? gains[c] : 1;
+      double gain = effective != NULL ? effective[c] : 1;
+      double own = gains != NULL ? gains[c] : 1;
 
       if (i == 0 || unit_of[c] != unit_of[sorted[i - 1]] ||
-          gain > SPLIT_RATIO * first_gain)
+          (first_gain > 0 && gain > SPLIT_RATIO * first_gain))
         {
-          if (members->len > 0)
-            {
-              double closed = group_gain_of (members);
-
-              g_array_append_val (group_gains, closed);
-              g_array_set_size (members, 0);
-            }
+          close_group (group_gains, members, all);
           g_ptr_array_add (group_units, units->pdata[unit_of[c]]);
           first_gain = gain;
         }
+      else if (first_gain == 0)
+        first_gain = gain;
 
       self->group[c] = group_units->len - 1;
-      g_array_append_val (members, gain);
+      g_array_append_val (all, own);
+      if (gain > 0)
+        g_array_append_val (members, own);
     }
-  if (members->len > 0)
-    {
-      double closed = group_gain_of (members);
-
-      g_array_append_val (group_gains, closed);
-    }
+  close_group (group_gains, members, all);
 
   self->n_groups = group_units->len;
   self->group_unit = g_new0 (char *, self->n_groups + 1);
@@ -819,6 +869,8 @@ create_clipped_layout (ImpTracesView *self,
   PangoLayout *layout = gtk_widget_create_pango_layout (self->canvas, NULL);
 
   pango_layout_set_markup (layout, markup, -1);
+  /* Left-aligned like the other labels, whatever the script. */
+  pango_layout_set_auto_dir (layout, FALSE);
   pango_layout_set_width (layout, MAX (max_width, 1) * PANGO_SCALE);
   pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_END);
 
@@ -1321,30 +1373,6 @@ lower_bound (GArray *samples,
     }
 
   return lo;
-}
-
-/* The channel's access as the analysis found it, or as recorded. */
-static ImpAccess
-channel_access (ImpTracesView *self,
-                guint          channel)
-{
-  const ImpChannel *info = imp_recording_get_channel (self->recording,
-                                                      channel);
-
-  if (self->result != NULL && channel < self->result->n_channels &&
-      self->result->access != NULL)
-    return self->result->access[channel];
-
-  return info->access;
-}
-
-static gboolean
-without_access (ImpTracesView *self,
-                guint          channel)
-{
-  ImpAccess access = channel_access (self, channel);
-
-  return access == IMP_ACCESS_EXTRACELLULAR || access == IMP_ACCESS_NONE;
 }
 
 static void
@@ -2022,11 +2050,13 @@ key_pressed_cb (GtkEventControllerKey *controller,
     case GDK_KEY_KP_0:
       /* The whole recording, scaled to the whole recording. */
       self->fit = IMP_FIT_RECORDING;
+      self->user_scaled = FALSE;
       imp_traces_view_set_view (self, 0, n_samples);
       return TRUE;
 
     case GDK_KEY_a:
       self->fit = self->post >= 0 ? IMP_FIT_POST : IMP_FIT_VISIBLE;
+      self->user_scaled = FALSE;
       imp_traces_view_queue_update (self);
       return TRUE;
 
@@ -2120,6 +2150,7 @@ recording_changed_cb (ImpTracesView *self)
   imp_traces_view_make_groups (self, NULL);
   g_clear_pointer (&self->read_error, g_free);
   self->fit = IMP_FIT_RECORDING;
+  self->user_scaled = FALSE;
 
   if (recording != NULL)
     {
@@ -2147,6 +2178,11 @@ result_changed_cb (ImpTracesView *self)
   /* Wide columns are read again, around the APs now known. */
   if (self->cache != NULL)
     imp_trace_cache_set_result (self->cache, self->result);
+
+  /* Which channels have access is known now: group them again, unless
+   * the user has set the scales. */
+  if (!self->user_scaled && self->fit == IMP_FIT_NONE)
+    self->fit = IMP_FIT_RECORDING;
   imp_traces_view_queue_update (self);
 }
 
