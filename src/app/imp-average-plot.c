@@ -13,7 +13,7 @@
 #include "imp-average-plot.h"
 #include "imp-plot.h"
 
-#define MARGIN_LEFT   60.0
+#define TITLE_LEFT    12.0   /* the rotated axis title's left edge */
 #define MARGIN_RIGHT  12.0
 #define MARGIN_TOP    24.0
 #define MARGIN_BOTTOM 44.0
@@ -90,6 +90,33 @@ value_range (const ImpCandidate *c,
       *lo -= pad;
       *hi += pad;
     }
+}
+
+/* Room for the axis title and the widest value label beside it. */
+static double
+left_margin (ImpAveragePlot *self,
+             const Frame    *f)
+{
+  g_autoptr(PangoLayout) text = imp_plot_layout_new (GTK_WIDGET (self), 0.85);
+  double title_h = 0;
+  double widest = 0;
+  ImpTicks ticks;
+
+  imp_plot_text_size (text, _("Postsynaptic Vm (mV)"), NULL, &title_h);
+  /* the same ticks as draw_axes() */
+  imp_plot_ticks (f->v0, f->v1,
+                  MAX (2, (guint) ((f->bottom - f->top) / 36)), &ticks);
+  for (guint i = 0; i < ticks.n; i++)
+    {
+      g_autofree char *label = imp_plot_format_tick (ticks.first
+                                                     + i * ticks.step,
+                                                     ticks.step);
+      double w;
+
+      imp_plot_text_size (text, label, &w, NULL);
+      widest = MAX (widest, w);
+    }
+  return ceil (TITLE_LEFT + title_h + 6 + widest + 6);
 }
 
 static void
@@ -322,16 +349,17 @@ draw (ImpAveragePlot *self,
     }
 
   imp_plot_get_foreground (GTK_WIDGET (self), &fg);
-  imp_plot_sign_color (c->sign, &color);
+  /* an artefact is no PSP: no sign colour */
+  imp_plot_sign_color (c->artefact ? '?' : c->sign, &color);
 
   f.t0 = -self->result->params.window_pre_ms;
   f.t1 = f.t0 + (c->average_len - 1) / rate * 1000.0;
   value_range (c, &f.v0, &f.v1);
-  f.left = MARGIN_LEFT;
-  f.right = width - MARGIN_RIGHT - STRIP_WIDTH - STRIP_GAP;
-  f.strip_left = f.right + STRIP_GAP;
   f.top = MARGIN_TOP;
   f.bottom = height - MARGIN_BOTTOM;
+  f.left = left_margin (self, &f);
+  f.right = width - MARGIN_RIGHT - STRIP_WIDTH - STRIP_GAP;
+  f.strip_left = f.right + STRIP_GAP;
   if (f.right - f.left < 60 || f.bottom - f.top < 40)
     return;
 

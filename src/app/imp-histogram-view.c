@@ -370,7 +370,8 @@ draw_cb (GtkDrawingArea *area,
     return;
 
   imp_plot_get_foreground (GTK_WIDGET (area), &fg);
-  imp_plot_sign_color (c->sign, &color);
+  /* an artefact is no PSP: no sign colour */
+  imp_plot_sign_color (c->artefact ? '?' : c->sign, &color);
 
   for (guint i = 0; i < self->n_bins; i++)
     max_count = MAX (max_count, self->counts[i]);

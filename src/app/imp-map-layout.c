@@ -536,14 +536,20 @@ imp_map_layout_get_max_amplitude (ImpMapLayout *self)
   return self->max_amplitude;
 }
 
-/* Edge width in pixels: 1 px for the weakest, 5 px for the strongest
- * connection; the comparison edges keep one width. */
+/* Edge width in pixels before scaling: 1 px for the weakest, 5 px for the
+ * strongest connection; the comparison edges keep one width. */
 static double
-edge_width (const ImpMapEdge *e)
+base_width (const ImpMapEdge *e)
 {
   if (e->kind == IMP_EDGE_AP_PSP)
     return 1.0 + 4.0 * e->strength;
   return 1.5;
+}
+
+static double
+edge_width (const ImpMapEdge *e)
+{
+  return e->width > 0 ? e->width : base_width (e);
 }
 
 static void
@@ -613,6 +619,8 @@ project_edge (ImpMapEdge *e,
  * @tx: screen x of world x = 0
  * @ty: screen y of world y = 0
  * @node_radius: node radius in pixels; edges end at the node's rim
+ * @edge_scale: multiplies the edges' widths (1 px to 5 px by strength), so
+ *   that a dense map can draw them thinner
  *
  * Maps nodes and edges to screen coordinates.
  */
@@ -621,7 +629,8 @@ imp_map_layout_project (ImpMapLayout *self,
                         double        scale,
                         double        tx,
                         double        ty,
-                        double        node_radius)
+                        double        node_radius,
+                        double        edge_scale)
 {
   g_return_if_fail (self != NULL);
 
@@ -641,6 +650,7 @@ imp_map_layout_project (ImpMapLayout *self,
       Point p = { a->sx, a->sy };
       Point q = { b->sx, b->sy };
 
+      e->width = base_width (e) * edge_scale;
       project_edge (e, p, q, node_radius + 1.5);
     }
 }

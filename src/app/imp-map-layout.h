@@ -62,6 +62,7 @@ typedef struct
   double      x0, y0, cx, cy, x1, y1;
   double      tip_x, tip_y, ux, uy;
   double      mid_x, mid_y;  /* the curve's midpoint */
+  double      width;         /* the stroke's width in pixels */
 } ImpMapEdge;
 
 typedef struct _ImpMapLayout ImpMapLayout;
@@ -95,7 +96,8 @@ void              imp_map_layout_project      (ImpMapLayout      *self,
                                                double             scale,
                                                double             tx,
                                                double             ty,
-                                               double             node_radius);
+                                               double             node_radius,
+                                               double             edge_scale);
 int               imp_map_layout_edge_at      (ImpMapLayout      *self,
                                                double             sx,
                                                double             sy,

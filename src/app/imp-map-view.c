@@ -151,11 +151,12 @@ ensure_projected (ImpMapView *self)
   if (self->fitted)
     fit (self, width, height);
 
-  /* nodes shrink with their spacing so that neighbours never touch */
+  /* nodes shrink with their spacing so that neighbours never touch, and
+   * edges thin out so that a dense map does not bury its nodes */
   room = imp_map_layout_get_spacing (self->layout) * self->scale;
   self->node_radius = CLAMP (room * 0.3, 1.0, 10.0);
   imp_map_layout_project (self->layout, self->scale, self->tx, self->ty,
-                          self->node_radius);
+                          self->node_radius, CLAMP (room / 60, 0.35, 1.0));
 }
 
 static void

@@ -384,7 +384,7 @@ update_detail (ImpPairsView *self)
                            channel_label (result, c->post));
   gtk_label_set_text (GTK_LABEL (self->detail_title), title);
 
-  imp_plot_sign_color (c->sign, &color);
+  imp_plot_sign_color (c->artefact ? '?' : c->sign, &color);
   p = imp_plot_format_p (c->p_value, result->params.alpha);
   ap_ap_p = imp_plot_format_p (c->ap_ap_p_value, result->params.alpha);
   if (imp_plot_has_latency (c))
@@ -398,12 +398,16 @@ update_detail (ImpPairsView *self)
                              "AP→AP: p = %s, %s"),
                            (int) (color.red * 255), (int) (color.green * 255),
                            (int) (color.blue * 255),
-                           c->sign == 'I' ? _("Inhibitory") : _("Excitatory"),
+                           c->artefact ? (c->sign == 'I'
+                                          ? _("Artefact, looks inhibitory")
+                                          : _("Artefact, looks excitatory"))
+                           : c->sign == 'I' ? _("Inhibitory")
+                                            : _("Excitatory"),
                            c->significant ? _("significant")
                                           : _("not significant"),
-                           c->artefact ? _(" · <b>artefact</b>: the "
-                                           "postsynaptic signal moves before "
-                                           "the AP")
+                           c->artefact ? _(": the postsynaptic signal "
+                                           "moves before the AP, so this is "
+                                           "no synapse")
                                        : "",
                            c->amplitude_mv, latency, p, c->n_pre_aps,
                            ap_ap_p,
