@@ -506,7 +506,7 @@ test_invalid (Fixture       *f,
   ImpSimParams p;
   guint k;
 
-  for (k = 0; k < 4; k++)
+  for (k = 0; k < 8; k++)
     {
       g_autoptr(GError) error = NULL;
 
@@ -517,8 +517,17 @@ test_invalid (Fixture       *f,
         p.duration_s = -1;
       else if (k == 2)
         p.connection_prob = 1.5;
-      else
+      else if (k == 3)
         p.noise_mv = -0.1;
+      /* Not finite: these would never finish or fill the file. */
+      else if (k == 4)
+        p.rate_hz = INFINITY;
+      else if (k == 5)
+        p.noise_mv = NAN;
+      else if (k == 6)
+        p.quantal_mv = INFINITY;
+      else
+        p.drift_mv = INFINITY;
       g_assert_false (imp_simulate (&p, out, NULL, NULL, NULL, NULL, &error));
       g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
       g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));

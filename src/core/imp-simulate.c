@@ -639,6 +639,12 @@ check_params (const ImpSimParams  *p,
            || !(p->max_mean_inputs >= 0))
     problem = "rates, noise, drift, quantal size and pitch must not be "
               "negative";
+  /* Infinities would never end the spike trains or fill the samples. */
+  else if (!isfinite (p->rate_hz) || !isfinite (p->noise_mv)
+           || !isfinite (p->drift_mv) || !isfinite (p->quantal_mv)
+           || !isfinite (p->electrode_pitch_um)
+           || !isfinite (p->max_mean_inputs))
+    problem = "rates, noise, drift, quantal size and pitch must be finite";
 
   if (problem != NULL)
     {
