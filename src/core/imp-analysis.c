@@ -93,7 +93,8 @@ typedef struct
 typedef struct
 {
   gint64 n_usable;
-  gint64 n_gaps;      /* samples that are not usable (NaN, infinite) */
+  gint64 n_gaps;      /* samples that are not usable (NaN, infinite, out
+                         of range) */
   float  lowest;      /* of the usable samples */
   float  highest;
 } ChannelStats;
@@ -407,7 +408,7 @@ run_clear (Run *run)
 
 static int
 compare_events (const void *a,
-                 const void *b)
+                const void *b)
 {
   gint64 sa = ((const ImpEvent *) a)->sample;
   gint64 sb = ((const ImpEvent *) b)->sample;
