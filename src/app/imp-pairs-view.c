@@ -439,6 +439,7 @@ static char *
 describe_no_candidates (ImpAnalysisResult *result)
 {
   g_autofree char *p_max = NULL;
+  g_autofree char *text = NULL;
   guint n_access = 0;
   guint n_firing = 0;
 
@@ -456,15 +457,19 @@ describe_no_candidates (ImpAnalysisResult *result)
           && result->aps[i]->len >= MAX (result->params.min_pre_aps, 1))
         n_firing++;
     }
-  p_max = imp_plot_format_p (result->params.candidate_p_max, 0);
+  p_max = g_strdup_printf ("%g", result->params.candidate_p_max);
 
-  return g_strdup_printf (_("Channels: %u; with intracellular access: %u; "
-                            "with at least %u APs, as a presynaptic cell "
-                            "needs: %u. Pairs tested: %" G_GUINT64_FORMAT
-                            ", none with p below %s."),
+  text = g_strdup_printf (_("Channels: %u, with intracellular access: %u, "
+                            "firing at least %u APs (needed to be tested as "
+                            "presynaptic): %u. Pairs tested: "
+                            "%" G_GUINT64_FORMAT "; none reached p < %s."),
                           result->n_channels, n_access,
                           MAX (result->params.min_pre_aps, 1), n_firing,
                           result->n_pairs_tested, p_max);
+  /* channels the analysis left out, and why */
+  if (result->warning != NULL && result->warning[0] != '\0')
+    return g_strconcat (text, "\n\n", result->warning, NULL);
+  return g_steal_pointer (&text);
 }
 
 /* Shows the status page instead of the list when there is nothing to
@@ -475,6 +480,7 @@ show_status (ImpPairsView *self)
   ImpAnalysisResult *result = imp_session_get_result (self->session);
   AdwStatusPage *page = ADW_STATUS_PAGE (self->status_page);
   g_autofree char *description = NULL;
+  g_autofree char *escaped = NULL;
   const char *title = _("No Candidate Pairs");
 
   switch (imp_plot_get_view_state (self->session))
@@ -507,8 +513,10 @@ show_status (ImpPairsView *self)
       break;
     }
 
+  /* the description is markup; the analysis' notes are plain text */
+  escaped = g_markup_escape_text (description, -1);
   adw_status_page_set_title (page, title);
-  adw_status_page_set_description (page, description);
+  adw_status_page_set_description (page, escaped);
   gtk_stack_set_visible_child_name (GTK_STACK (self->stack), "empty");
   return TRUE;
 }
