@@ -8,6 +8,8 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
 #include <hdf5.h>
@@ -505,6 +507,101 @@ damage_version (hid_t file)
   H5Aclose (attr);
 }
 
+static void
+replace_with_string (hid_t       file,
+                     const char *name)
+{
+  hid_t type = H5Tcopy (H5T_C_S1);
+  hid_t space = H5Screate (H5S_SCALAR);
+  hid_t attr;
+  const char *value = "fast";
+
+  g_assert_cmpint (H5Adelete (file, name), >=, 0);
+  H5Tset_size (type, H5T_VARIABLE);
+  attr = H5Acreate2 (file, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+  g_assert_cmpint (H5Awrite (attr, type, &value), >=, 0);
+  H5Aclose (attr);
+  H5Sclose (space);
+  H5Tclose (type);
+}
+
+static void
+damage_rate_string (hid_t file)
+{
+  replace_with_string (file, "sample_rate_hz");
+}
+
+static void
+damage_version_string (hid_t file)
+{
+  replace_with_string (file, "imprint_format_version");
+}
+
+static void
+damage_rate_tiny (hid_t file)
+{
+  set_rate (file, 1.0e-300);
+}
+
+static void
+set_channel_value (hid_t       file,
+                   const char *name,
+                   hsize_t     channel,
+                   double      value)
+{
+  g_autofree char *path = g_strdup_printf ("channels/%s", name);
+  hid_t dset = H5Dopen2 (file, path, H5P_DEFAULT);
+  hid_t space = H5Dget_space (dset);
+  hsize_t count = 1;
+  hid_t mspace = H5Screate_simple (1, &count, NULL);
+
+  H5Sselect_hyperslab (space, H5S_SELECT_SET, &channel, NULL, &count, NULL);
+  g_assert_cmpint (H5Dwrite (dset, H5T_NATIVE_DOUBLE, mspace, space,
+                             H5P_DEFAULT, &value), >=, 0);
+  H5Sclose (mspace);
+  H5Sclose (space);
+  H5Dclose (dset);
+}
+
+/* Every sample ±inf, from finite settings. */
+static void
+damage_gain_huge (hid_t file)
+{
+  set_channel_value (file, "gain", 3, 1.0e40);
+}
+
+static void
+damage_offset_huge (hid_t file)
+{
+  set_channel_value (file, "offset", 5, 1.0e300);
+}
+
+/* The extent says 10^12 samples; the chunks hold 20,000. */
+static void
+damage_declared (hid_t file)
+{
+  hid_t dset = H5Dopen2 (file, "data", H5P_DEFAULT);
+  hsize_t dims[2] = { G_GUINT64_CONSTANT (1000000000000), N_CH };
+
+  g_assert_cmpint (H5Dset_extent (dset, dims), >=, 0);
+  H5Dclose (dset);
+}
+
+/* A contiguous /data that was never written reads as fill zeros. */
+static void
+damage_unwritten (hid_t file)
+{
+  hsize_t dims[2] = { N_SAMP, N_CH };
+  hid_t space = H5Screate_simple (2, dims, NULL);
+  hid_t dset;
+
+  g_assert_cmpint (H5Ldelete (file, "data", H5P_DEFAULT), >=, 0);
+  dset = H5Dcreate2 (file, "data", H5T_STD_I16LE, space,
+                     H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  H5Dclose (dset);
+  H5Sclose (space);
+}
+
 typedef struct
 {
   const char *name;
@@ -536,6 +633,21 @@ static const MalformedCase malformed_cases[] = {
     "sweeps cover 19000 samples" },
   { "version", damage_version, IMP_RECORDING_ERROR_UNSUPPORTED,
     "version 99" },
+  { "rate-string", damage_rate_string, IMP_RECORDING_ERROR_NO_RATE,
+    "The sample_rate_hz attribute is not a number" },
+  { "version-string", damage_version_string, IMP_RECORDING_ERROR_MALFORMED,
+    "The imprint_format_version attribute is not a number" },
+  { "rate-tiny", damage_rate_tiny, IMP_RECORDING_ERROR_NO_RATE,
+    "1e-300 Hz is absurd (below 1 Hz)" },
+  { "gain-huge", damage_gain_huge, IMP_RECORDING_ERROR_MALFORMED,
+    "Channel 3 (“E03”) would read values up to" },
+  { "offset-huge", damage_offset_huge, IMP_RECORDING_ERROR_MALFORMED,
+    "Channel 5 (“E05”) would read values up to 1e+300" },
+  { "declared", damage_declared, IMP_RECORDING_ERROR_MALFORMED,
+    "/data declares 1000000000000 samples per channel but the file holds "
+    "only about" },
+  { "unwritten", damage_unwritten, IMP_RECORDING_ERROR_MALFORMED,
+    "/data declares 20000 samples per channel but the file holds none" },
 };
 
 static void
@@ -585,6 +697,254 @@ test_truncated (void)
   rec = imp_recording_open (path, &error);
   g_assert_null (rec);
   g_assert_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_MALFORMED);
+}
+
+/* Replaces /data with a chunked copy of the same counts through the
+ * filter @filter (deflate when H5Z_FILTER_DEFLATE). */
+static void
+rewrite_data_filtered (const char   *path,
+                       H5Z_filter_t  filter)
+{
+  hsize_t dims[2] = { N_SAMP, N_CH };
+  hsize_t chunk[2] = { 8192, 64 };
+  g_autofree gint16 *counts = g_new (gint16, N_SAMP * N_CH);
+  hid_t file, space, dcpl, dset;
+
+  for (gint64 s = 0; s < N_SAMP; s++)
+    for (guint c = 0; c < N_CH; c++)
+      counts[s * N_CH + c] = ramp_count (s, c);
+  file = H5Fopen (path, H5F_ACC_RDWR, H5P_DEFAULT);
+  g_assert_cmpint (file, >=, 0);
+  g_assert_cmpint (H5Ldelete (file, "data", H5P_DEFAULT), >=, 0);
+  space = H5Screate_simple (2, dims, NULL);
+  dcpl = H5Pcreate (H5P_DATASET_CREATE);
+  H5Pset_chunk (dcpl, 2, chunk);
+  if (filter == H5Z_FILTER_DEFLATE)
+    H5Pset_deflate (dcpl, 6);
+  else
+    g_assert_cmpint (H5Pset_filter (dcpl, filter, H5Z_FLAG_MANDATORY, 0,
+                                    NULL), >=, 0);
+  dset = H5Dcreate2 (file, "data", H5T_STD_I16LE, space, H5P_DEFAULT, dcpl,
+                     H5P_DEFAULT);
+  g_assert_cmpint (dset, >=, 0);
+  g_assert_cmpint (H5Dwrite (dset, H5T_NATIVE_INT16, H5S_ALL, H5S_ALL,
+                             H5P_DEFAULT, counts), >=, 0);
+  H5Dclose (dset);
+  H5Pclose (dcpl);
+  H5Sclose (space);
+  H5Fclose (file);
+}
+
+/* Stands in for the LZF filter when the file is written. */
+static size_t
+copy_filter (unsigned int   flags,
+             size_t         cd_nelmts,
+             const unsigned cd_values[],
+             size_t         nbytes,
+             size_t        *buf_size,
+             void         **buf)
+{
+  return nbytes;
+}
+
+/* Data compressed with a filter this build lacks (h5py's LZF) are
+ * refused when opening, by name, instead of failing at the first read
+ * with HDF5's "can't open directory: .../plugins". */
+static void
+test_missing_filter (void)
+{
+  const H5Z_filter_t lzf = 32000;
+  const H5Z_class2_t fake_lzf = {
+    H5Z_CLASS_T_VERS, lzf, 1, 1, "lzf", NULL, NULL, copy_filter,
+  };
+  g_autofree char *path = tmp_file ("lzf.h5");
+  g_autoptr(GError) error = NULL;
+  ImpRecording *rec;
+
+  if (H5Zfilter_avail (lzf) > 0)
+    {
+      g_test_skip ("an LZF plugin is installed");
+      return;
+    }
+  write_ramp_file (path, FALSE);
+  g_assert_cmpint (H5Zregister (&fake_lzf), >=, 0);
+  rewrite_data_filtered (path, lzf);
+  g_assert_cmpint (H5Zunregister (lzf), >=, 0);
+
+  rec = imp_recording_open (path, &error);
+  g_assert_null (rec);
+  g_assert_error (error, IMP_RECORDING_ERROR,
+                  IMP_RECORDING_ERROR_UNSUPPORTED);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "/data is compressed with the "
+                            "LZF filter (HDF5 filter 32000), which this "
+                            "build of HDF5 cannot decode"));
+  g_assert_null (strstr (error->message, "plugin"));
+}
+
+/* Writes @len bytes of @value at @offset of @path. */
+static void
+overwrite (const char *path,
+           goffset     offset,
+           const void *value,
+           gsize       len)
+{
+  FILE *fp = g_fopen (path, "r+b");
+
+  g_assert_nonnull (fp);
+  g_assert_cmpint (fseek (fp, offset, SEEK_SET), ==, 0);
+  g_assert_cmpuint (fwrite (value, 1, len, fp), ==, len);
+  fclose (fp);
+}
+
+/* A damaged global heap makes HDF5 1.10 copy gigabytes from a small
+ * buffer while reading a string attribute: a segmentation fault, in the
+ * probe child. Here the file is refused and the test carries on. */
+static void
+test_crash_in_hdf5 (void)
+{
+  g_autofree char *path = tmp_file ("heap.h5");
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+  guint64 huge = GUINT64_TO_LE (G_GUINT64_CONSTANT (1) << 44);
+  const char *heap;
+  ImpRecording *rec;
+  gsize len;
+
+  write_ramp_file (path, FALSE);
+  g_assert_true (g_file_get_contents (path, &contents, &len, NULL));
+  heap = memmem (contents, len, "GCOL", 4);
+  g_assert_nonnull (heap);
+  /* The size of the collection's first object: "GCOL", version, three
+   * reserved bytes, the collection size, then index, references,
+   * reserved, size. */
+  overwrite (path, (heap - contents) + 16 + 8, &huge, sizeof huge);
+
+  rec = imp_recording_open (path, &error);
+  g_assert_null (rec);
+  g_assert_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_MALFORMED);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "damaged"));
+}
+
+/* A chunk in the middle that does not decompress: the probe reads the
+ * ends and passes, the read in this process fails, in plain words, and
+ * HDF5 prints nothing (not even "infinite loop closing library" at
+ * exit). */
+static void
+test_quiet_read_error (void)
+{
+  g_autofree char *path = tmp_file ("bad-chunk.h5");
+
+  if (g_test_subprocess ())
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(ImpRecording) rec = NULL;
+      g_autofree float *out = g_new (float, N_SAMP);
+
+      rec = imp_recording_open (path, &error);
+      g_assert_no_error (error);
+      g_assert_false (imp_recording_read (rec, 0, 1, 0, N_SAMP, out,
+                                          &error));
+      g_assert_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_IO);
+      g_test_message ("%s", error->message);
+      g_assert_nonnull (strstr (error->message, "cannot be decoded"));
+      g_assert_null (strstr (error->message, "H5"));
+      return;
+    }
+
+  write_ramp_file (path, FALSE);
+  rewrite_data_filtered (path, H5Z_FILTER_DEFLATE);
+  {
+    hid_t file = H5Fopen (path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t dset = H5Dopen2 (file, "data", H5P_DEFAULT);
+    hsize_t where[2] = { 8192, 0 };
+    haddr_t addr = HADDR_UNDEF;
+    hsize_t size = 0;
+    unsigned mask = 0;
+    static const guint8 junk[16] = {
+      0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+      0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    };
+
+    g_assert_cmpint (H5Dget_chunk_info_by_coord (dset, where, &mask, &addr,
+                                                 &size), >=, 0);
+    H5Dclose (dset);
+    H5Fclose (file);
+    g_assert_cmpuint (size, >, 64);
+    overwrite (path, addr + size / 2, junk, sizeof junk);
+  }
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDOUT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stderr_unmatched ("*HDF5*");
+}
+
+/* A recording cut short on disk while it is open (the GUI tester cut a
+ * simulation to a third): reads fail instead of returning zeros. */
+static void
+test_changed_on_disk (void)
+{
+  g_autofree char *path = tmp_file ("cut-later.h5");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ImpRecording) rec = NULL;
+  g_autofree float *out = g_new (float, 4 * N_SAMP);
+  GStatBuf st;
+
+  write_ramp_file (path, FALSE);
+  rec = imp_recording_open (path, &error);
+  g_assert_no_error (error);
+  g_assert_true (imp_recording_read (rec, 0, 4, 0, N_SAMP, out, &error));
+
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_assert_cmpint (truncate (path, st.st_size / 3), ==, 0);
+  g_assert_false (imp_recording_read (rec, 0, 4, 0, N_SAMP, out, &error));
+  g_assert_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_IO);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "changed on disk"));
+}
+
+/* What a file may hold that is read but said: impossible electrode
+ * positions, units that are not voltages or currents, sweep times that
+ * go backwards. */
+static void
+test_warnings (void)
+{
+  g_autofree char *path = tmp_file ("odd.h5");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ImpNativeWriter) writer = NULL;
+  g_autoptr(ImpRecording) rec = NULL;
+  g_autofree gint16 *counts = g_new0 (gint16, 4 * 3000);
+  const char *warning;
+
+  writer = imp_native_writer_new (path, 4, 10000.0, &error);
+  g_assert_no_error (error);
+  imp_native_writer_set_channel (writer, 0, "good", "mV", 0.01, 0.0,
+                                 10.0, 20.0, IMP_ACCESS_UNKNOWN);
+  imp_native_writer_set_channel (writer, 1, "far", "mV", 0.01, 0.0,
+                                 1.0e20, INFINITY, IMP_ACCESS_UNKNOWN);
+  imp_native_writer_set_channel (writer, 2, "odd", "furlongs", 1.0, 0.0,
+                                 NAN, NAN, IMP_ACCESS_UNKNOWN);
+  imp_native_writer_set_channel (writer, 3, "big", "MV", 1.0e-6, 0.0,
+                                 NAN, NAN, IMP_ACCESS_UNKNOWN);
+  g_assert_true (imp_native_writer_append (writer, counts, 3000, &error));
+  imp_native_writer_add_sweep (writer, 1000, -1.0);
+  imp_native_writer_add_sweep (writer, 1000, 4.0);
+  imp_native_writer_add_sweep (writer, 1000, 2.0);
+  g_assert_true (imp_native_writer_close (writer, &error));
+
+  rec = imp_recording_open (path, &error);
+  g_assert_no_error (error);
+  warning = imp_recording_get_warning (rec);
+  g_test_message ("%s", warning);
+  g_assert_nonnull (warning);
+  g_assert_true (imp_recording_get_channel (rec, 0)->has_position);
+  g_assert_false (imp_recording_get_channel (rec, 1)->has_position);
+  g_assert_nonnull (strstr (warning, "position of channel 1"));
+  g_assert_nonnull (strstr (warning, "“furlongs”"));
+  g_assert_nonnull (strstr (warning, "megavolts"));
+  g_assert_nonnull (strstr (warning, "Sweep 0 starts at -1 s"));
+  g_assert_nonnull (strstr (warning, "sweep 2 starts at 2 s"));
 }
 
 /* An HDF5 file that is neither ours nor NWB is not ours to open. */
@@ -755,8 +1115,13 @@ main (int   argc,
 
   g_test_init (&argc, &argv, NULL);
 
-  tmpdir = g_dir_make_tmp ("imp-native-XXXXXX", NULL);
+  /* A subprocess test works in its parent's folder. */
+  if (g_test_subprocess ())
+    tmpdir = g_strdup (g_getenv ("IMP_NATIVE_TMPDIR"));
+  else
+    tmpdir = g_dir_make_tmp ("imp-native-XXXXXX", NULL);
   g_assert_nonnull (tmpdir);
+  g_setenv ("IMP_NATIVE_TMPDIR", tmpdir, TRUE);
 
   g_test_add_func ("/imp/Native/roundtrip", test_roundtrip);
   g_test_add_func ("/imp/Native/sine", test_sine);
@@ -764,6 +1129,11 @@ main (int   argc,
   g_test_add_func ("/imp/Native/writer-refuses", test_writer_refuses);
   g_test_add_func ("/imp/Native/truncated", test_truncated);
   g_test_add_func ("/imp/Native/foreign-hdf5", test_foreign_hdf5);
+  g_test_add_func ("/imp/Native/missing-filter", test_missing_filter);
+  g_test_add_func ("/imp/Native/crash-in-hdf5", test_crash_in_hdf5);
+  g_test_add_func ("/imp/Native/quiet-read-error", test_quiet_read_error);
+  g_test_add_func ("/imp/Native/changed-on-disk", test_changed_on_disk);
+  g_test_add_func ("/imp/Native/warnings", test_warnings);
   for (guint i = 0; i < G_N_ELEMENTS (malformed_cases); i++)
     {
       g_autofree char *test_path =
@@ -775,7 +1145,8 @@ main (int   argc,
   g_test_add_func ("/imp/Native/speed", test_speed);
 
   ret = g_test_run ();
-  remove_tmpdir ();
+  if (!g_test_subprocess ())
+    remove_tmpdir ();
   g_free (tmpdir);
 
   return ret;

@@ -167,7 +167,92 @@ typedef enum
   ES_TIMESTAMPS,
   ES_TIMESTAMPS_SHAPE,
   ES_RATE_ZERO,
+  ES_TS_GAP,
+  ES_TS_NONMONO,
+  ES_TS_NAN,
+  ES_TS_JITTER,
+  ES_TS_DRIFT,
+  ES_CONV_STRING,
+  ES_OFFSET_STRING,
+  ES_RESOLUTION_STRING,
+  ES_RATE_STRING,
+  ES_HUGE_DECLARED,
+  ES_X_HUGE,
 } EsVariant;
+
+/* Timestamp i of a variant that has timestamps: 30 kHz from 1.5 s, with
+ * the variant's flaw. */
+static double
+es_timestamp (EsVariant variant,
+              hsize_t   i)
+{
+  double t = 1.5 + i / ES_RATE;
+
+  switch (variant)
+    {
+    case ES_TS_GAP:
+      /* 100 s of nothing before sample 400: two sweeps. */
+      return i >= 400 ? t + 100.0 : t;
+    case ES_TS_NONMONO:
+      return i == 600 ? 1.5 + 598 / ES_RATE : t;
+    case ES_TS_NAN:
+      return i == 10 ? NAN : t;
+    case ES_TS_JITTER:
+      return t + (i % 2 == 1 ? 0.4 / ES_RATE : 0.0);
+    case ES_TS_DRIFT:
+      /* The second half 5 % slower. */
+      return i > 500 ? t + (i - 500) * 0.05 / ES_RATE : t;
+    case ES_OK:
+    case ES_NO_RATE:
+    case ES_NO_TIMING:
+    case ES_REGION_SHAPE:
+    case ES_CONVERSION_SHAPE:
+    case ES_TIMESTAMPS:
+    case ES_TIMESTAMPS_SHAPE:
+    case ES_RATE_ZERO:
+    case ES_CONV_STRING:
+    case ES_OFFSET_STRING:
+    case ES_RESOLUTION_STRING:
+    case ES_RATE_STRING:
+    case ES_HUGE_DECLARED:
+    case ES_X_HUGE:
+    default:
+      return t;
+    }
+}
+
+static gboolean
+has_timestamps (EsVariant variant)
+{
+  return variant == ES_TIMESTAMPS || variant == ES_TIMESTAMPS_SHAPE
+         || variant == ES_TS_GAP || variant == ES_TS_NONMONO
+         || variant == ES_TS_NAN || variant == ES_TS_JITTER
+         || variant == ES_TS_DRIFT;
+}
+
+/* A chunked, growable /data whose extent then claims 10^9 samples. */
+static hid_t
+put_huge_declared (hid_t          series,
+                   const hsize_t *dims,
+                   const gint16  *counts)
+{
+  hsize_t maxdims[2] = { H5S_UNLIMITED, ES_CH };
+  hsize_t chunk[2] = { 256, ES_CH };
+  hsize_t huge[2] = { 1000000000, ES_CH };
+  hid_t space = H5Screate_simple (2, dims, maxdims);
+  hid_t dcpl = H5Pcreate (H5P_DATASET_CREATE);
+  hid_t data;
+
+  H5Pset_chunk (dcpl, 2, chunk);
+  data = H5Dcreate2 (series, "data", H5T_STD_I16LE, space, H5P_DEFAULT,
+                     dcpl, H5P_DEFAULT);
+  g_assert_cmpint (H5Dwrite (data, H5T_NATIVE_INT16, H5S_ALL, H5S_ALL,
+                             H5P_DEFAULT, counts), >=, 0);
+  g_assert_cmpint (H5Dset_extent (data, huge), >=, 0);
+  H5Pclose (dcpl);
+  H5Sclose (space);
+  return data;
+}
 
 static void
 write_electrical (const char *path,
@@ -193,7 +278,7 @@ write_electrical (const char *path,
   for (int r = 0; r < ES_CH; r++)
     {
       ids[r] = 100 + r;
-      x[r] = 20.0 * r;
+      x[r] = variant == ES_X_HUGE && r == 0 ? 1.0e20 : 20.0 * r;
       y[r] = -10.0 * r + 5.0;
       rows[r] = ES_CH - 1 - r;
     }
@@ -216,21 +301,34 @@ write_electrical (const char *path,
                        H5P_DEFAULT);
   put_attr_string (series, "neurodata_type", "ElectricalSeries");
   put_attr_string (series, "namespace", "core");
-  data = put_dataset (series, "data", H5T_STD_I16LE, H5T_NATIVE_INT16, 2,
-                      dims, counts);
-  put_attr_double (data, "conversion", ES_CONV);
-  put_attr_double (data, "offset", ES_OFF);
-  put_attr_double (data, "resolution", -1.0);
+  if (variant == ES_HUGE_DECLARED)
+    data = put_huge_declared (series, dims, counts);
+  else
+    data = put_dataset (series, "data", H5T_STD_I16LE, H5T_NATIVE_INT16, 2,
+                        dims, counts);
+  /* Numbers stored as text, as some writers do. */
+  if (variant == ES_CONV_STRING)
+    put_attr_string (data, "conversion", "2e-6");
+  else
+    put_attr_double (data, "conversion", ES_CONV);
+  if (variant == ES_OFFSET_STRING)
+    put_attr_string (data, "offset", "1e-4");
+  else
+    put_attr_double (data, "offset", ES_OFF);
+  if (variant == ES_RESOLUTION_STRING)
+    put_attr_string (data, "resolution", "unknown");
+  else
+    put_attr_double (data, "resolution", -1.0);
   put_attr_string (data, "unit", "volts");
   H5Dclose (data);
 
-  if (variant == ES_TIMESTAMPS || variant == ES_TIMESTAMPS_SHAPE)
+  if (has_timestamps (variant))
     {
-      hsize_t n_ts = variant == ES_TIMESTAMPS ? ES_N : ES_N - 3;
+      hsize_t n_ts = variant == ES_TIMESTAMPS_SHAPE ? ES_N - 3 : ES_N;
       g_autofree double *ts = g_new (double, n_ts);
 
       for (hsize_t i = 0; i < n_ts; i++)
-        ts[i] = 1.5 + i / ES_RATE;
+        ts[i] = es_timestamp (variant, i);
       H5Dclose (put_dataset (series, "timestamps", H5T_IEEE_F64LE,
                              H5T_NATIVE_DOUBLE, 1, &n_ts, ts));
     }
@@ -240,7 +338,9 @@ write_electrical (const char *path,
 
       st = put_dataset (series, "starting_time", H5T_IEEE_F64LE,
                         H5T_NATIVE_DOUBLE, 0, NULL, &start);
-      if (variant != ES_NO_RATE)
+      if (variant == ES_RATE_STRING)
+        put_attr_string (st, "rate", "30 kHz");
+      else if (variant != ES_NO_RATE)
         put_attr_double (st, "rate",
                          variant == ES_RATE_ZERO ? 0.0 : ES_RATE);
       put_attr_string (st, "unit", "seconds");
@@ -363,6 +463,25 @@ static const EsBadCase es_bad_cases[] = {
     "channel_conversion has 7 entries" },
   { "timestamps-shape", ES_TIMESTAMPS_SHAPE, IMP_RECORDING_ERROR_MALFORMED,
     "1000 samples but 997 timestamps" },
+  { "timestamps-backwards", ES_TS_NONMONO, IMP_RECORDING_ERROR_MALFORMED,
+    "/acquisition/raw/timestamps do not increase: timestamp 600" },
+  { "timestamps-nan", ES_TS_NAN, IMP_RECORDING_ERROR_MALFORMED,
+    "/acquisition/raw/timestamps[10] is nan" },
+  { "timestamps-jitter", ES_TS_JITTER, IMP_RECORDING_ERROR_UNSUPPORTED,
+    "timestamps are irregular" },
+  { "timestamps-drift", ES_TS_DRIFT, IMP_RECORDING_ERROR_UNSUPPORTED,
+    "on average" },
+  { "conversion-string", ES_CONV_STRING, IMP_RECORDING_ERROR_MALFORMED,
+    "conversion attribute of /acquisition/raw/data is not a number" },
+  { "offset-string", ES_OFFSET_STRING, IMP_RECORDING_ERROR_MALFORMED,
+    "offset attribute of /acquisition/raw/data is not a number" },
+  { "resolution-string", ES_RESOLUTION_STRING, IMP_RECORDING_ERROR_MALFORMED,
+    "resolution attribute of /acquisition/raw/data is not a number" },
+  { "rate-string", ES_RATE_STRING, IMP_RECORDING_ERROR_NO_RATE,
+    "rate attribute of /acquisition/raw/starting_time is not a number" },
+  { "huge-declared", ES_HUGE_DECLARED, IMP_RECORDING_ERROR_MALFORMED,
+    "/acquisition/raw/data declares 1000000000 samples per channel but "
+    "the file holds only about 1024" },
 };
 
 static void
@@ -380,6 +499,53 @@ test_electrical_bad (gconstpointer data)
   g_assert_error (error, IMP_RECORDING_ERROR, bc->code);
   g_test_message ("%s", error->message);
   g_assert_nonnull (strstr (error->message, bc->words));
+}
+
+/* 30 kHz timestamps with a 100 s gap: two sweeps at 30 kHz, not one at
+ * 300 Hz from the first and last timestamp. */
+static void
+test_timestamp_gap (void)
+{
+  g_autofree char *path = tmp_file ("es-gap.nwb");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ImpRecording) rec = NULL;
+  const ImpSweep *sw;
+
+  write_electrical (path, ES_TS_GAP);
+  rec = imp_recording_open (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat_with_epsilon (imp_recording_get_sample_rate (rec),
+                                  ES_RATE, ES_RATE * 1e-9);
+  g_assert_cmpint (imp_recording_get_n_samples (rec), ==, ES_N);
+  g_assert_cmpuint (imp_recording_get_n_sweeps (rec), ==, 2);
+  sw = imp_recording_get_sweep (rec, 0);
+  g_assert_cmpint (sw->n_samples, ==, 400);
+  g_assert_cmpfloat_with_epsilon (sw->start_s, 1.5, 1e-12);
+  sw = imp_recording_get_sweep (rec, 1);
+  g_assert_cmpint (sw->start_sample, ==, 400);
+  g_assert_cmpint (sw->n_samples, ==, ES_N - 400);
+  g_assert_cmpfloat_with_epsilon (sw->start_s, 101.5 + 400 / ES_RATE, 1e-9);
+  g_test_message ("%s", imp_recording_get_warning (rec));
+  g_assert_nonnull (strstr (imp_recording_get_warning (rec),
+                            "have 1 gap; read as 2 sweeps at 30000 Hz"));
+}
+
+/* An electrode 10^20 µm away loses its position, with a warning. */
+static void
+test_position_absurd (void)
+{
+  g_autofree char *path = tmp_file ("es-x.nwb");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ImpRecording) rec = NULL;
+
+  write_electrical (path, ES_X_HUGE);
+  rec = imp_recording_open (path, &error);
+  g_assert_no_error (error);
+  /* The region lists the rows in reverse: row 0 is channel 5. */
+  g_assert_false (imp_recording_get_channel (rec, ES_CH - 1)->has_position);
+  g_assert_true (imp_recording_get_channel (rec, 0)->has_position);
+  g_assert_nonnull (strstr (imp_recording_get_warning (rec),
+                            "position of channel 5"));
 }
 
 static void
@@ -574,6 +740,66 @@ test_patch_mixed_rates (void)
   g_assert_error (error, IMP_RECORDING_ERROR,
                   IMP_RECORDING_ERROR_UNSUPPORTED);
   g_assert_nonnull (strstr (error->message, "10000 Hz"));
+}
+
+/* A patch-clamp series timed by timestamps with a gap, or whose
+ * timestamps go back (cc_ts_nonmono.nwb): refused, not read at the
+ * mean rate of its first and last timestamp. */
+static void
+write_patch_timestamps (const char *path,
+                        gboolean    backwards)
+{
+  hid_t file = new_nwb (path);
+  hid_t series = H5Gcreate2 (file, "acquisition/cc", H5P_DEFAULT,
+                             H5P_DEFAULT, H5P_DEFAULT);
+  hsize_t n = IC_N;
+  float values[IC_N];
+  double ts[IC_N];
+  hid_t data;
+
+  for (int s = 0; s < IC_N; s++)
+    {
+      values[s] = ic_value_mv (0, 1, s);
+      ts[s] = s / IC_RATE + (s >= 300 && !backwards ? 2.0 : 0.0);
+    }
+  if (backwards)
+    ts[250] = ts[248];
+  put_attr_string (series, "neurodata_type", "CurrentClampSeries");
+  data = put_dataset (series, "data", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1,
+                      &n, values);
+  put_attr_double (data, "conversion", 0.001);
+  put_attr_string (data, "unit", "volts");
+  H5Dclose (data);
+  H5Dclose (put_dataset (series, "timestamps", H5T_IEEE_F64LE,
+                         H5T_NATIVE_DOUBLE, 1, &n, ts));
+  H5Gclose (series);
+  H5Fclose (file);
+}
+
+static void
+test_patch_timestamps (void)
+{
+  g_autofree char *gap = tmp_file ("ic-gap.nwb");
+  g_autofree char *back = tmp_file ("ic-back.nwb");
+  g_autoptr(GError) error = NULL;
+  ImpRecording *rec;
+
+  write_patch_timestamps (gap, FALSE);
+  rec = imp_recording_open (gap, &error);
+  g_assert_null (rec);
+  g_assert_error (error, IMP_RECORDING_ERROR,
+                  IMP_RECORDING_ERROR_UNSUPPORTED);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "gap of 2"));
+  g_assert_nonnull (strstr (error->message, "cannot split a patch-clamp"));
+  g_clear_error (&error);
+
+  write_patch_timestamps (back, TRUE);
+  rec = imp_recording_open (back, &error);
+  g_assert_null (rec);
+  g_assert_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_MALFORMED);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "do not increase"));
 }
 
 /* The real files described in PROVENANCE.md. */
@@ -878,10 +1104,13 @@ main (int   argc,
       g_test_add_data_func (test_path, &es_bad_cases[i],
                             test_electrical_bad);
     }
+  g_test_add_func ("/imp/Nwb/timestamp-gap", test_timestamp_gap);
+  g_test_add_func ("/imp/Nwb/position-absurd", test_position_absurd);
   g_test_add_func ("/imp/Nwb/truncated", test_truncated);
   g_test_add_func ("/imp/Nwb/no-series", test_no_series);
   g_test_add_func ("/imp/Nwb/patch", test_patch);
   g_test_add_func ("/imp/Nwb/patch-mixed-rates", test_patch_mixed_rates);
+  g_test_add_func ("/imp/Nwb/patch-timestamps", test_patch_timestamps);
   g_test_add_func ("/imp/Nwb/real/pyr2", test_real_pyr2);
   g_test_add_func ("/imp/Nwb/real/99111002", test_real_99111002);
 

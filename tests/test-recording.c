@@ -8,6 +8,12 @@
 #include "config.h"
 
 #include <math.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <glib/gstdio.h>
 
 #include "imp-recording-private.h"
@@ -329,6 +335,345 @@ test_default_sweep (void)
   g_assert_cmpfloat (imp_recording_get_sweep (rec, 0)->start_s, ==, 0.0);
 }
 
+/* Scale factors that make absurd values: a gain of 1e40 or an offset of
+ * 1e300 turns every sample into ±inf, a tiny ABF instrument scale into
+ * 1e37 pA. The check uses the stored values' range where it is known. */
+static void
+test_scale_limits (void)
+{
+  static const struct
+  {
+    const char *unit;
+    double      gain;
+    double      offset;
+    double      raw_max;
+    gboolean    ok;
+  } cases[] = {
+    { "mV", 0.3, 0.0, 32768.0, TRUE },           /* ±10 V amplifier */
+    { "pA", 0.6, 0.0, 32768.0, TRUE },           /* ±20 nA */
+    { "mV", 1.0e40, 0.0, 32768.0, FALSE },
+    { "mV", 0.01, 1.0e300, 32768.0, FALSE },
+    { "pA", 3.05e34, 0.0, 32768.0, FALSE },      /* the ABF case */
+    { "mV", 100.0, 0.0, 32768.0, FALSE },        /* ±3.3 kV */
+    { "mV", 1000.0, 0.0, 0.0, TRUE },            /* floats stored in V */
+    { "mV", 1.0e7, 0.0, 0.0, FALSE },
+    { "degC", 1.0e20, 0.0, 32768.0, TRUE },      /* not ours to judge */
+    { "degC", 1.0e40, 0.0, 32768.0, FALSE },     /* but not infinite */
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(ImpRecording) rec = NULL;
+      gboolean ok;
+
+      fake_data.closed = 0;
+      rec = _imp_recording_new ("scale", &fake_backend, &fake_data);
+      rec->sample_rate = 1000.0;
+      _imp_recording_add_channel (rec, "x", cases[i].unit, cases[i].gain,
+                                  cases[i].offset);
+      _imp_recording_set_raw_max (rec, 0, cases[i].raw_max);
+      _imp_recording_add_sweep (rec, 100, 0.0);
+      ok = _imp_recording_validate (rec, &error);
+      g_test_message ("%s × %g + %g: %s", cases[i].unit, cases[i].gain,
+                      cases[i].offset, ok ? "accepted" : error->message);
+      g_assert_cmpint (ok, ==, cases[i].ok);
+      if (!ok)
+        {
+          g_assert_error (error, IMP_RECORDING_ERROR,
+                          IMP_RECORDING_ERROR_MALFORMED);
+          g_assert_nonnull (strstr (error->message, "channel 0 (“x”)"));
+          g_assert_nonnull (strstr (error->message, "corrupt"));
+        }
+    }
+}
+
+/* Positions: NaN is "unknown" and passes quietly; infinite or absurd
+ * ones are dropped, and the warning names the channels. */
+static void
+test_positions (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ImpRecording) rec = fake_new ();
+
+  _imp_recording_add_sweep (rec, 100, 0.0);
+  _imp_recording_set_position (rec, 0, 10.0, 20.0);
+  _imp_recording_set_position (rec, 1, 1.0e20, 0.0);
+  _imp_recording_set_position (rec, 2, NAN, NAN);
+  g_assert_true (_imp_recording_validate (rec, &error));
+  g_assert_true (imp_recording_get_channel (rec, 0)->has_position);
+  g_assert_false (imp_recording_get_channel (rec, 1)->has_position);
+  g_assert_true (isnan (imp_recording_get_channel (rec, 1)->x_um));
+  g_assert_false (imp_recording_get_channel (rec, 2)->has_position);
+  g_test_message ("%s", imp_recording_get_warning (rec));
+  g_assert_nonnull (strstr (imp_recording_get_warning (rec),
+                            "position of channel 1 is infinite or further"));
+
+  g_clear_pointer (&rec, imp_recording_unref);
+  rec = fake_new ();
+  _imp_recording_add_sweep (rec, 100, 0.0);
+  _imp_recording_set_position (rec, 0, 0.0, INFINITY);
+  _imp_recording_set_position (rec, 1, -2.0e7, 0.0);
+  g_assert_true (_imp_recording_validate (rec, &error));
+  g_assert_nonnull (strstr (imp_recording_get_warning (rec),
+                            "positions of channels 0, 1"));
+}
+
+/* Units the analysis cannot take as membrane potential are named, and
+ * "MV" (megavolts) is told apart from "mV". */
+static void
+test_unit_warning (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ImpRecording) rec = NULL;
+  const char *warning;
+
+  fake_data.closed = 0;
+  rec = _imp_recording_new ("units", &fake_backend, &fake_data);
+  rec->sample_rate = 1000.0;
+  _imp_recording_add_channel (rec, "a", "mV", 0.01, 0.0);
+  _imp_recording_add_channel (rec, "b", "furlongs", 1.0, 0.0);
+  _imp_recording_add_channel (rec, "c", "MV", 1.0e-6, 0.0);
+  _imp_recording_add_channel (rec, "d", "", 1.0, 0.0);
+  _imp_recording_add_channel (rec, "e", "nA", 0.001, 0.0);
+  _imp_recording_add_sweep (rec, 100, 0.0);
+  g_assert_true (_imp_recording_validate (rec, &error));
+  warning = imp_recording_get_warning (rec);
+  g_test_message ("%s", warning);
+  g_assert_nonnull (warning);
+  g_assert_nonnull (strstr (warning, "1 (“b”, in “furlongs”)"));
+  g_assert_nonnull (strstr (warning, "2 (“c”, in “MV”: megavolts"));
+  g_assert_nonnull (strstr (warning, "not analysed as membrane potential"));
+  g_assert_null (strstr (warning, "“a”"));
+  g_assert_null (strstr (warning, "“d”"));
+  g_assert_null (strstr (warning, "“e”"));
+}
+
+/* Sweep times before the start or going backwards are kept, and said. */
+static void
+test_sweep_time_warning (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ImpRecording) rec = fake_new ();
+
+  _imp_recording_add_sweep (rec, 100, -2.0);
+  _imp_recording_add_sweep (rec, 100, 5.0);
+  _imp_recording_add_sweep (rec, 100, 1.0);
+  g_assert_true (_imp_recording_validate (rec, &error));
+  g_test_message ("%s", imp_recording_get_warning (rec));
+  g_assert_nonnull (strstr (imp_recording_get_warning (rec),
+                            "Sweep 0 starts at -2 s"));
+  g_assert_nonnull (strstr (imp_recording_get_warning (rec),
+                            "sweep 2 starts at 1 s, before sweep 1 at 5 s"));
+  g_assert_cmpfloat (imp_recording_get_sweep (rec, 2)->start_s, ==, 1.0);
+
+  /* Equal start times (writers that keep none) pass quietly. */
+  g_clear_pointer (&rec, imp_recording_unref);
+  fake_data.closed = 0;
+  rec = _imp_recording_new ("equal", &fake_backend, &fake_data);
+  rec->sample_rate = 1000.0;
+  _imp_recording_add_channel (rec, "a", "mV", 0.01, 0.0);
+  _imp_recording_add_sweep (rec, 100, 0.0);
+  _imp_recording_add_sweep (rec, 100, 0.0);
+  g_assert_true (_imp_recording_validate (rec, &error));
+  g_assert_null (imp_recording_get_warning (rec));
+}
+
+/* Labels and units are valid UTF-8 whatever the file holds; legacy text
+ * is read as Windows-1252. */
+static void
+test_text (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ImpRecording) rec = NULL;
+  g_autofree char *latin = _imp_text_from_legacy ("C\xe9llule", -1);
+  g_autofree char *micro = _imp_text_from_legacy ("\xb5V", -1);
+  g_autofree char *utf8 = _imp_text_from_legacy ("C\xc3\xa9llule", -1);
+  g_autofree char *undefined = _imp_text_from_legacy ("a\x81" "b", 3);
+  const char *canonical = NULL;
+
+  g_assert_cmpstr (latin, ==, "Céllule");
+  g_assert_cmpstr (micro, ==, "µV");
+  g_assert_cmpfloat (_imp_unit_normalise (micro, &canonical), ==, 1.0e-3);
+  g_assert_cmpstr (canonical, ==, "mV");
+  g_assert_cmpstr (utf8, ==, "Céllule");
+  g_assert_true (g_utf8_validate (undefined, -1, NULL));
+
+  fake_data.closed = 0;
+  rec = _imp_recording_new ("text", &fake_backend, &fake_data);
+  rec->sample_rate = 1000.0;
+  _imp_recording_add_channel (rec, "bad\xff\xfelabel", "m\xffV", 0.01, 0.0);
+  _imp_recording_add_sweep (rec, 100, 0.0);
+  _imp_recording_add_warning (rec, "raw \xe9 byte");
+  _imp_recording_set_attribute (rec, "k\xe9y", "v\xe9lue");
+  g_assert_true (_imp_recording_validate (rec, &error));
+  g_assert_true (g_utf8_validate (imp_recording_get_channel (rec, 0)->label,
+                                  -1, NULL));
+  g_assert_true (g_utf8_validate (imp_recording_get_channel (rec, 0)->unit,
+                                  -1, NULL));
+  g_assert_true (g_utf8_validate (imp_recording_get_warning (rec), -1,
+                                  NULL));
+}
+
+/* The probe child: whatever happens in it, this process carries on and
+ * learns what happened. */
+
+static gboolean
+probe_ok_cb (gpointer   data,
+             GError   **error)
+{
+  _imp_probe_stage ("the first part");
+  _imp_probe_stage ("the second part");
+  return _imp_probe_in_child ();
+}
+
+static gboolean
+probe_error_cb (gpointer   data,
+                GError   **error)
+{
+  g_set_error_literal (error, IMP_RECORDING_ERROR,
+                       IMP_RECORDING_ERROR_UNSUPPORTED,
+                       "a message\nover two lines");
+  return FALSE;
+}
+
+static gboolean
+probe_declined_cb (gpointer   data,
+                   GError   **error)
+{
+  return FALSE;
+}
+
+static gboolean
+probe_segv_cb (gpointer   data,
+               GError   **error)
+{
+  _imp_probe_stage ("its doomed part");
+  raise (SIGSEGV);
+  return TRUE;
+}
+
+static gboolean
+probe_hang_cb (gpointer   data,
+               GError   **error)
+{
+  for (;;)
+    g_usleep (G_USEC_PER_SEC);
+  return TRUE;
+}
+
+static gboolean
+probe_exit_cb (gpointer   data,
+               GError   **error)
+{
+  exit (3);
+  return TRUE;
+}
+
+/* Asks for 8 GB, as a corrupt header can make a library do. */
+static gboolean
+probe_hog_cb (gpointer   data,
+              GError   **error)
+{
+  gsize size = G_GUINT64_CONSTANT (8) << 30;
+  guint8 *p = g_try_malloc (size);
+
+  if (p == NULL)
+    {
+      g_set_error_literal (error, IMP_RECORDING_ERROR,
+                           IMP_RECORDING_ERROR_IO, "out of memory");
+      return FALSE;
+    }
+  for (gsize i = 0; i < size; i += 4096)
+    p[i] = 1;
+  return TRUE;
+}
+
+static void
+test_probe (void)
+{
+  ImpProbeReport report;
+  gint64 t0;
+
+  g_assert_false (_imp_probe_in_child ());
+
+  g_assert_cmpint (_imp_probe_run (probe_ok_cb, NULL, NULL, 10,
+                                   IMP_PROBE_MEMORY_BYTES, &report),
+                   ==, IMP_PROBE_OK);
+  g_assert_cmpstr (report.stage, ==, "the second part");
+  _imp_probe_report_clear (&report);
+
+  g_assert_cmpint (_imp_probe_run (probe_error_cb, NULL, NULL, 10,
+                                   IMP_PROBE_MEMORY_BYTES, &report),
+                   ==, IMP_PROBE_FAILED);
+  g_assert_cmpint (report.code, ==, IMP_RECORDING_ERROR_UNSUPPORTED);
+  g_assert_cmpstr (report.message, ==, "a message over two lines");
+  _imp_probe_report_clear (&report);
+
+  g_assert_cmpint (_imp_probe_run (probe_declined_cb, NULL, NULL, 10,
+                                   IMP_PROBE_MEMORY_BYTES, &report),
+                   ==, IMP_PROBE_DECLINED);
+  _imp_probe_report_clear (&report);
+
+  g_assert_cmpint (_imp_probe_run (probe_segv_cb, NULL, NULL, 10,
+                                   IMP_PROBE_MEMORY_BYTES, &report),
+                   ==, IMP_PROBE_CRASHED);
+  g_assert_cmpint (report.signal, ==, SIGSEGV);
+  g_assert_cmpstr (report.stage, ==, "its doomed part");
+  _imp_probe_report_clear (&report);
+
+  t0 = g_get_monotonic_time ();
+  g_assert_cmpint (_imp_probe_run (probe_hang_cb, NULL, NULL, 1,
+                                   IMP_PROBE_MEMORY_BYTES, &report),
+                   ==, IMP_PROBE_TIMEOUT);
+  g_assert_cmpint (g_get_monotonic_time () - t0, <, 5 * G_USEC_PER_SEC);
+  _imp_probe_report_clear (&report);
+
+  g_assert_cmpint (_imp_probe_run (probe_exit_cb, NULL, NULL, 10,
+                                   IMP_PROBE_MEMORY_BYTES, &report),
+                   ==, IMP_PROBE_EXITED);
+  _imp_probe_report_clear (&report);
+
+  /* The memory limit: the 8 GB never arrive. */
+  g_assert_cmpint (_imp_probe_run (probe_hog_cb, NULL, NULL, 30,
+                                   G_GUINT64_CONSTANT (256) << 20, &report),
+                   ==, IMP_PROBE_FAILED);
+  g_assert_cmpstr (report.message, ==, "out of memory");
+  _imp_probe_report_clear (&report);
+}
+
+/* A file cut short or rewritten after opening reads as zeros, or as
+ * something else; reads after that are refused instead. */
+static void
+test_changed_on_disk (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ImpRecording) rec = fake_new ();
+  g_autofree char *path = g_build_filename (tmpdir, "changing.dat", NULL);
+  g_autofree char *text = g_strnfill (3000, 'x');
+  float out[10];
+  struct stat st;
+
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+  _imp_recording_add_sweep (rec, 800, 0.0);
+  g_assert_true (_imp_recording_validate (rec, &error));
+  /* What imp_recording_open() keeps of the file. */
+  rec->fd = g_open (path, O_RDONLY, 0);
+  g_assert_cmpint (fstat (rec->fd, &st), ==, 0);
+  rec->file_size = st.st_size;
+  rec->file_mtime = (gint64) st.st_mtim.tv_sec * G_USEC_PER_SEC
+                    + st.st_mtim.tv_nsec / 1000;
+
+  g_assert_true (imp_recording_read (rec, 0, 1, 0, 10, out, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (truncate (path, 1000), ==, 0);
+  g_assert_false (imp_recording_read (rec, 0, 1, 0, 10, out, &error));
+  g_assert_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_IO);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message,
+                            "changed on disk since it was opened"));
+}
+
 static char *
 write_tmp (const char   *name,
            const guint8 *bytes,
@@ -439,6 +784,14 @@ main (int   argc,
   g_test_add_func ("/imp/Recording/rate-limits", test_rate_limits);
   g_test_add_func ("/imp/Recording/default-sweep", test_default_sweep);
   g_test_add_func ("/imp/Recording/open-errors", test_open_errors);
+  g_test_add_func ("/imp/Recording/scale-limits", test_scale_limits);
+  g_test_add_func ("/imp/Recording/positions", test_positions);
+  g_test_add_func ("/imp/Recording/unit-warning", test_unit_warning);
+  g_test_add_func ("/imp/Recording/sweep-time-warning",
+                   test_sweep_time_warning);
+  g_test_add_func ("/imp/Recording/text", test_text);
+  g_test_add_func ("/imp/Recording/probe", test_probe);
+  g_test_add_func ("/imp/Recording/changed-on-disk", test_changed_on_disk);
   for (guint i = 0; i < G_N_ELEMENTS (bads); i++)
     {
       g_autofree char *path = g_strdup_printf ("/imp/Recording/validate/%s",

@@ -152,19 +152,22 @@ error_walk_cb (unsigned           n,
 {
   H5ErrorWalk *walk = user_data;
 
-  if (walk->raw == NULL && err->desc != NULL && *err->desc != '\0')
-    walk->raw = g_strdup (err->desc);
-  if (err->maj_num == H5E_PLINE || err->min_num == H5E_NOFILTER
-      || err->min_num == H5E_CANTFILTER)
+  if (err->maj_num == H5E_PLINE)
     walk->filter = TRUE;
-  if (err->min_num == H5E_TRUNCATED || err->min_num == H5E_OVERFLOW
-      || err->min_num == H5E_READERROR || err->min_num == H5E_SEEKERROR
-      || err->min_num == H5E_BADRANGE)
-    walk->beyond_end = TRUE;
-  if (err->min_num == H5E_NOTHDF5)
-    walk->not_hdf5 = TRUE;
   if (err->min_num == H5E_CANTALLOC || err->min_num == H5E_NOSPACE)
     walk->no_memory = TRUE;
+  if (n > 0)
+    return 0;
+
+  /* The innermost entry says what went wrong; the others only how it
+   * got there ("read failed" at every level). */
+  walk->raw = g_strdup (err->desc != NULL ? err->desc : "");
+  walk->not_hdf5 = err->min_num == H5E_NOTHDF5;
+  walk->beyond_end = err->min_num == H5E_TRUNCATED
+                     || err->min_num == H5E_OVERFLOW
+                     || err->min_num == H5E_SEEKERROR
+                     || g_strcmp0 (err->func_name, "H5C__verify_len_eoa") == 0
+                     || g_strcmp0 (err->func_name, "H5FD_read") == 0;
   return 0;
 }
 
@@ -180,8 +183,8 @@ _imp_h5_error_text (void)
   g_free (walk.raw);
 
   if (walk.filter)
-    text = "the data need a compression filter this build of HDF5 "
-           "cannot decode";
+    text = "a compressed block of it cannot be decoded; it is damaged, or "
+           "needs a filter this build of HDF5 lacks";
   else if (walk.no_memory)
     text = "HDF5 ran out of memory";
   else if (walk.not_hdf5)
@@ -303,6 +306,27 @@ _imp_h5_attr_number (hid_t       obj,
   *value = buf[0];
 
   return IMP_H5_ATTR_OK;
+}
+
+gboolean
+_imp_h5_attr_unreadable (hid_t        obj,
+                         const char  *name,
+                         GError     **error)
+{
+  g_auto(ImpH5Id) attr = H5I_INVALID_HID;
+  g_auto(ImpH5Id) type = H5I_INVALID_HID;
+  g_autofree char *msg = NULL;
+
+  if (H5Aexists (obj, name) <= 0)
+    return TRUE;
+  attr = H5Aopen (obj, name, H5P_DEFAULT);
+  type = attr >= 0 ? H5Aget_type (attr) : H5I_INVALID_HID;
+  if (type >= 0 && H5Tget_class (type) != H5T_STRING)
+    return TRUE;   /* not a string: simply not ours */
+  msg = _imp_h5_error_text ();
+  g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_MALFORMED,
+               "the %s attribute cannot be read: %s", name, msg);
+  return FALSE;
 }
 
 gboolean
@@ -1661,6 +1685,9 @@ native_open_inner (const char  *path,
 
   _imp_probe_stage ("its root attributes");
   format = _imp_h5_attr_string (file, "imprint_format");
+  if (format == NULL && !_imp_h5_attr_unreadable (file, "imprint_format",
+                                                  error))
+    return NULL;
   if (g_strcmp0 (format, NATIVE_FORMAT_NAME) != 0)
     return NULL;
 
@@ -1700,9 +1727,10 @@ native_open_inner (const char  *path,
   data = H5Dopen2 (file, "data", dapl);
   if (data < 0)
     {
-      g_set_error_literal (error, IMP_RECORDING_ERROR,
-                           IMP_RECORDING_ERROR_MALFORMED,
-                           "/data is not a dataset");
+      g_autofree char *msg = _imp_h5_error_text ();
+
+      g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_MALFORMED,
+                   "/data cannot be opened as a dataset: %s", msg);
       return NULL;
     }
   space = H5Dget_space (data);

@@ -1591,7 +1591,10 @@ nwb_open_inner (const char  *path,
   _imp_probe_stage ("its root attributes");
   version = _imp_h5_attr_string (file, "nwb_version");
   if (version == NULL)
-    return NULL;
+    {
+      _imp_h5_attr_unreadable (file, "nwb_version", error);
+      return NULL;
+    }
   if (version[0] != '2')
     {
       g_set_error (error, IMP_RECORDING_ERROR,

@@ -210,6 +210,13 @@ char         *_imp_h5_error_text          (void);
 char         *_imp_h5_attr_string         (hid_t                      obj,
                                            const char                *name);
 
+/* For a string attribute that _imp_h5_attr_string() could not read:
+ * TRUE if it is absent or not a string, FALSE with @error set if it is
+ * there but damaged. */
+gboolean      _imp_h5_attr_unreadable     (hid_t                      obj,
+                                           const char                *name,
+                                           GError                   **error);
+
 typedef enum
 {
   IMP_H5_ATTR_ABSENT,

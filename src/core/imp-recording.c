@@ -454,9 +454,9 @@ warn_units (ImpRecording *self)
   if (n > 0)
     {
       g_autofree char *msg = g_strdup_printf (
-        "%s %s not in a unit of voltage or current that Imprint knows, "
-        "so %s not analysed as membrane potential",
-        n == 1 ? "Channel" : "Channels", list->str,
+        "%s %s %s not in a unit of voltage or current that Imprint "
+        "knows, so %s not analysed as membrane potential",
+        n == 1 ? "Channel" : "Channels", list->str, n == 1 ? "is" : "are",
         n == 1 ? "it is" : "they are");
 
       _imp_recording_add_warning (self, msg);
@@ -530,8 +530,9 @@ _imp_recording_validate (ImpRecording  *self,
 typedef ImpRecording *(*ImpOpenFunc) (const char  *path,
                                       GError     **error);
 
-/* Values a probe child reads at each end of the recording (4 MiB). */
-#define PROBE_READ_VALUES     (1024 * 1024)
+/* Values a probe child reads at each end of the recording: enough to
+ * decode a chunk of every channel, little enough to take a millisecond. */
+#define PROBE_READ_VALUES     65536
 /* Sweeps whose first samples a probe child reads. */
 #define PROBE_MAX_SWEEPS      4096
 #define PROBE_SWEEP_SAMPLES   16
@@ -603,7 +604,8 @@ probe_hdf5_cb (gpointer   data,
 
   _imp_probe_stage ("its first samples");
   n_ch = rec->channels->len;
-  block = MIN (rec->n_samples, MAX (1, PROBE_READ_VALUES / n_ch));
+  block = MIN (rec->n_samples, MAX (PROBE_SWEEP_SAMPLES,
+                                   PROBE_READ_VALUES / n_ch));
   buf = g_new (float, (gsize) block * n_ch);
   if (!probe_read_at (rec, 0, block, buf, error)
       || !probe_read_at (rec, rec->n_samples - block, block, buf, error))
@@ -1082,11 +1084,15 @@ check_unchanged (ImpRecording  *self,
   if ((gint64) st.st_size != self->file_size
       || mtime_us (&st) != self->file_mtime)
     {
+      g_autofree char *how = (gint64) st.st_size != self->file_size
+        ? g_strdup_printf ("it was %" G_GINT64_FORMAT " bytes, now %"
+                           G_GINT64_FORMAT, self->file_size,
+                           (gint64) st.st_size)
+        : g_strdup ("it was rewritten");
+
       g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_IO,
-                   "The file changed on disk since it was opened (it was "
-                   "%" G_GINT64_FORMAT " bytes, now %" G_GINT64_FORMAT
-                   "); open it again", self->file_size,
-                   (gint64) st.st_size);
+                   "The file changed on disk since it was opened (%s); "
+                   "open it again", how);
       return FALSE;
     }
 
