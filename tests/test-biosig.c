@@ -1115,6 +1115,179 @@ test_garbage (void)
   expect_refused (text, IMP_RECORDING_ERROR_UNKNOWN_FORMAT, NULL);
 }
 
+/* Header fields damaged one at a time in the synthetic ABF 1 file (and
+ * three in the ABF 2 file): each is refused with a message naming it. */
+
+typedef enum
+{
+  FIELD_I16,
+  FIELD_I32,
+  FIELD_F32,
+  FIELD_U8,
+} FieldType;
+
+typedef struct
+{
+  const char *name;
+  gboolean    abf2;
+  gsize       offset;
+  FieldType   type;
+  double      value;
+  int         code;
+  const char *words;
+} HeaderDamage;
+
+static const HeaderDamage header_damages[] = {
+  { "data-pointer-zero", FALSE, 40, FIELD_I32, 0,
+    IMP_RECORDING_ERROR_MALFORMED,
+    "its data section starts at byte 0, inside the 6144-byte header" },
+  { "data-pointer-negative", FALSE, 40, FIELD_I32, -3,
+    IMP_RECORDING_ERROR_MALFORMED, "data section pointer is negative" },
+  { "data-format", FALSE, 100, FIELD_I16, 7, IMP_RECORDING_ERROR_MALFORMED,
+    "its sample format (nDataFormat) is 7" },
+  { "version-9", FALSE, 4, FIELD_F32, 9.0, IMP_RECORDING_ERROR_MALFORMED,
+    "file version 9, which is not an ABF 1 version" },
+  { "version-nan", FALSE, 4, FIELD_F32, NAN, IMP_RECORDING_ERROR_MALFORMED,
+    "file version nan" },
+  { "mode-99", FALSE, 8, FIELD_I16, 99, IMP_RECORDING_ERROR_MALFORMED,
+    "its operation mode (nOperationMode) is 99" },
+  { "interval-inf", FALSE, 122, FIELD_F32, INFINITY,
+    IMP_RECORDING_ERROR_NO_RATE,
+    "sample interval of inf µs; it must be a positive, finite time" },
+  { "interval-huge", FALSE, 122, FIELD_F32, 1e30,
+    IMP_RECORDING_ERROR_NO_RATE, "Hz is absurd (below 1 Hz)" },
+  /* A tiny instrument scale factor: 1e37 pA per count. */
+  { "scale-tiny", FALSE, 922, FIELD_F32, 1e-36,
+    IMP_RECORDING_ERROR_MALFORMED,
+    "Channel 0 (“IN 0”) would read values up to" },
+  { "abf2-version", TRUE, 7, FIELD_U8, 3, IMP_RECORDING_ERROR_MALFORMED,
+    "file version 3.600, which is not an ABF 2 version" },
+  { "abf2-data-format", TRUE, 30, FIELD_I16, 7,
+    IMP_RECORDING_ERROR_MALFORMED, "nDataFormat) is 7" },
+  { "abf2-mode", TRUE, 512, FIELD_I16, 99, IMP_RECORDING_ERROR_MALFORMED,
+    "nOperationMode) is 99" },
+};
+
+/* Writes @len bytes at @offset of the file @path. */
+static void
+patch_file (const char *path,
+            gsize       offset,
+            const void *bytes,
+            gsize       len)
+{
+  g_autofree char *contents = NULL;
+  gsize size;
+
+  g_assert_true (g_file_get_contents (path, &contents, &size, NULL));
+  g_assert_cmpuint (offset + len, <=, size);
+  memcpy (contents + offset, bytes, len);
+  g_assert_true (g_file_set_contents (path, contents, size, NULL));
+}
+
+static void
+patch_field (const char *path,
+             gsize       offset,
+             FieldType   type,
+             double      value)
+{
+  guint8 b[4];
+
+  switch (type)
+    {
+    case FIELD_I16:
+      put_i16 (b, 0, (gint16) value);
+      patch_file (path, offset, b, 2);
+      break;
+    case FIELD_I32:
+      put_i32 (b, 0, (gint32) value);
+      patch_file (path, offset, b, 4);
+      break;
+    case FIELD_F32:
+      put_f32 (b, 0, (float) value);
+      patch_file (path, offset, b, 4);
+      break;
+    case FIELD_U8:
+    default:
+      b[0] = (guint8) value;
+      patch_file (path, offset, b, 1);
+      break;
+    }
+}
+
+static void
+test_header_damage (gconstpointer data)
+{
+  const HeaderDamage *hd = data;
+  g_autofree char *name = g_strdup_printf ("damaged-%s.abf", hd->name);
+  g_autofree char *path = tmp_file (name);
+
+  if (hd->abf2)
+    write_abf2 (path);
+  else
+    write_abf1 (path);
+  patch_field (path, hd->offset, hd->type, hd->value);
+  expect_refused (path, hd->code, hd->words);
+}
+
+/* lActualEpisodes of -1 made libbiosig allocate until the kernel killed
+ * it; 0 made every open wait 30 s and read one long sweep. The count is
+ * repaired from the data, said, and libbiosig is not asked. */
+static void
+test_episodes_repaired (void)
+{
+  static const gint32 counts[] = { -1, 0, 1000000 };
+
+  for (guint i = 0; i < G_N_ELEMENTS (counts); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("episodes-%d.abf", counts[i]);
+      g_autofree char *path = tmp_file (name);
+      g_autofree char *words = g_strdup_printf ("gives %d sweeps, but its "
+                                                "data hold %d sweeps of %d "
+                                                "samples", counts[i],
+                                                A1_SWEEPS, A1_N);
+      g_autoptr(ImpRecording) rec = NULL;
+      g_autofree float *v = NULL;
+      gint64 t0;
+
+      write_abf1 (path);
+      patch_field (path, 16, FIELD_I32, counts[i]);
+      t0 = g_get_monotonic_time ();
+      rec = open_ok (path);
+      g_assert_cmpint (g_get_monotonic_time () - t0, <, 5 * G_USEC_PER_SEC);
+      assert_sweeps (rec, A1_SWEEPS, A1_N);
+      g_assert_nonnull (imp_recording_get_warning (rec));
+      g_assert_nonnull (strstr (imp_recording_get_warning (rec), words));
+      /* The synch array still gives the start times. */
+      g_assert_cmpfloat_with_epsilon (imp_recording_get_sweep (rec, 3)->start_s,
+                                      3.0, 1e-9);
+      v = read_range (rec, 0, 0, A1_N * A1_SWEEPS);
+      for (gint64 s = 0; s < A1_N * A1_SWEEPS; s += 997)
+        g_assert_cmpfloat_with_epsilon (v[s], synth_count (s, 0)
+                                              * a1_variants[0].gain[0],
+                                        1e-4);
+    }
+}
+
+/* Axon's programs write names and units in the Windows code page: "µV"
+ * is the byte 0xB5 and "é" 0xE9. They become UTF-8, and µV is micro. */
+static void
+test_legacy_text (void)
+{
+  g_autofree char *path = tmp_file ("latin1.abf");
+  g_autoptr(ImpRecording) rec = NULL;
+  const ImpChannel *ch;
+
+  write_abf1 (path);
+  patch_file (path, 442, "C\xe9llule  ", 10);
+  patch_file (path, 602, "\xb5V      ", 8);
+  rec = open_ok (path);
+  ch = imp_recording_get_channel (rec, 0);
+  g_assert_cmpstr (ch->label, ==, "Céllule");
+  g_assert_cmpstr (ch->unit, ==, "mV");
+  g_assert_cmpfloat_with_epsilon (ch->gain, a1_variants[0].gain[0] * 1e-3,
+                                  a1_variants[0].gain[0] * 1e-9);
+}
+
 static void
 remove_tmpdir (void)
 {
@@ -1168,6 +1341,16 @@ main (int   argc,
   g_test_add_func ("/imp/Biosig/malformed/truncated-real",
                    test_truncated_real);
   g_test_add_func ("/imp/Biosig/malformed/garbage", test_garbage);
+  for (guint i = 0; i < G_N_ELEMENTS (header_damages); i++)
+    {
+      g_autofree char *test_path =
+        g_strdup_printf ("/imp/Biosig/malformed/%s", header_damages[i].name);
+
+      g_test_add_data_func (test_path, &header_damages[i],
+                            test_header_damage);
+    }
+  g_test_add_func ("/imp/Biosig/repaired/episodes", test_episodes_repaired);
+  g_test_add_func ("/imp/Biosig/legacy-text", test_legacy_text);
 
   ret = g_test_run ();
   remove_tmpdir ();
