@@ -34,7 +34,11 @@
  * fork() copies only the calling thread. A lock another thread holds at
  * that moment stays locked in the child for ever, so callers fork while
  * holding the lock of the library the child will use (HDF5 or libbiosig),
- * and the child logs nothing: GLib's message lock could be held. */
+ * and the child logs nothing: GLib's message lock could be held. GLib
+ * 2.74's slice allocator has locks of its own that no one can take
+ * here; a child that meets one held times out, and the file is refused
+ * as one HDF5 could not read in time. That takes another thread freeing
+ * slices at the very moment of the fork, and opening again succeeds. */
 
 #define CHILD_EXIT_CALLED  97
 #define CHILD_FAILED       98
@@ -239,6 +243,9 @@ _imp_probe_run (ImpProbeFunc     func,
 
   memset (report, 0, sizeof *report);
   report->outcome = IMP_PROBE_UNAVAILABLE;
+  /* Registered here, not first in the child, where the quark table's
+   * lock may be held by a thread that is not there. */
+  (void) imp_recording_error_quark ();
   if (pipe (fds) != 0)
     return report->outcome;
 
