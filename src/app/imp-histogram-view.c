@@ -441,6 +441,15 @@ session_changed_cb (ImpHistogramView *self)
   update (self);
 }
 
+/* A new result may keep the selected index (a rerun keeps the selected
+ * pair) with other amplitudes: it gets its own automatic width and bounds. */
+static void
+result_changed_cb (ImpHistogramView *self)
+{
+  self->candidate = -1;
+  update (self);
+}
+
 /* Object */
 
 static void
@@ -453,7 +462,7 @@ imp_histogram_view_constructed (GObject *object)
   g_return_if_fail (IMP_IS_SESSION (self->session));
 
   g_signal_connect_object (self->session, "notify::result",
-                           G_CALLBACK (session_changed_cb), self,
+                           G_CALLBACK (result_changed_cb), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->session, "notify::selected",
                            G_CALLBACK (session_changed_cb), self,
