@@ -1592,12 +1592,17 @@ biosig_open_locked (const char  *path,
       CHANNEL_TYPE *ch = &hdr->CHANNEL[g_array_index (on, guint, i)];
       g_autofree char *label = g_strstrip (_imp_text_from_legacy (
         ch->Label, strnlen (ch->Label, sizeof ch->Label)));
-      double raw_max = MAX (fabs (ch->DigMax), fabs (ch->DigMin));
+      /* The range of 8- and 16-bit samples (GDF types 1 to 4); wider
+       * types are judged by their scale alone. */
+      static const double type_max[] = { 0.0, 128.0, 255.0, 32768.0,
+                                         65535.0 };
 
       bd->column[i] = i;
       _imp_recording_add_channel (rec, label, biosig_unit (ch),
                                   ch->Cal, ch->Off);
-      _imp_recording_set_raw_max (rec, i, isfinite (raw_max) ? raw_max : 0.0);
+      _imp_recording_set_raw_max (rec, i,
+                                  ch->GDFTYP < G_N_ELEMENTS (type_max)
+                                  ? type_max[ch->GDFTYP] : 0.0);
     }
 
   n_samples = (gint64) hdr->NRec * hdr->SPR;

@@ -683,14 +683,34 @@ probe_hdf5 (const char  *path,
   return ok;
 }
 
+/* Whether @text starts with a lower-case English word, not a name such
+ * as libbiosig or a series' "ic__Step__2". */
+static gboolean
+starts_with_word (const char *text)
+{
+  gsize n = 0;
+
+  while (g_ascii_islower (text[n]))
+    n++;
+  return n > 0 && (text[n] == ' ' || text[n] == '\0')
+         && !g_str_has_prefix (text, "libbiosig ");
+}
+
 /* Messages name no file: the command line and the window name it
- * themselves, once. They start with a capital. */
+ * themselves, once. They start with a capital and are UTF-8. */
 static void
 set_open_error (GError **error,
                 GError  *local_error)
 {
-  if (g_ascii_islower (local_error->message[0])
-      && !g_str_has_prefix (local_error->message, "libbiosig"))
+  /* Names of groups and series come from the file, in any encoding. */
+  if (!g_utf8_validate (local_error->message, -1, NULL))
+    {
+      char *valid = g_utf8_make_valid (local_error->message, -1);
+
+      g_free (local_error->message);
+      local_error->message = valid;
+    }
+  if (starts_with_word (local_error->message))
     local_error->message[0] = g_ascii_toupper (local_error->message[0]);
   g_propagate_error (error, local_error);
 }
