@@ -65,6 +65,12 @@ spin (guint ms)
     g_main_context_iteration (NULL, TRUE);
 }
 
+static gboolean
+settled (gpointer data)
+{
+  return _imp_traces_view_is_settled (data);
+}
+
 static void
 count_cb (guint *count)
 {
@@ -462,6 +468,12 @@ test_window_selection (void)
       g_assert_cmpfloat (start, <=, first_ap);
       g_assert_cmpfloat (end, >=, first_ap);
     }
+
+  /* The postsynaptic row is scaled for its PSPs, on a scale of its own;
+   * the presynaptic one keeps the scale its APs fit. */
+  wait_until (settled, traces);
+  g_assert_cmpfloat (_imp_traces_view_get_gain (traces, candidate->post), >,
+                     2 * _imp_traces_view_get_gain (traces, candidate->pre));
 
   /* Running the analysis again keeps the pair selected; the session says
    * when it runs. */
@@ -1057,6 +1069,14 @@ cache_exact (gpointer data)
                                    wait->n_channels, wait->first, wait->end);
 }
 
+static gboolean
+extent_known (gpointer data)
+{
+  double baseline, above, below;
+
+  return imp_trace_cache_get_extent (data, 2, &baseline, &above, &below);
+}
+
 /* Zoomed out, a preview misses narrow spikes; the worker's exact columns
  * have every one, and coarser levels are combined from them unread. */
 static void
@@ -1071,6 +1091,7 @@ test_trace_cache_refine (void)
   gint64 n_columns;
   gboolean complete;
   guint64 read;
+  double baseline, above, below;
 
   recording = imp_recording_open (get_spike_path (), &error);
   g_assert_no_error (error);
@@ -1136,6 +1157,16 @@ test_trace_cache_refine (void)
         }
     }
 
+  /* The overview follows. Its baseline is a typical sample, not the
+   * middle of ranges that the spikes stretch; its extent leaves out no
+   * spike that recurs. */
+  wait_until (extent_known, cache);
+  imp_trace_cache_get_extent (cache, 2, &baseline, &above, &below);
+  g_assert_cmpfloat (baseline, >=, -65.01);
+  g_assert_cmpfloat (baseline, <=, -64.79);
+  g_assert_cmpfloat (baseline + above, >=, 14.99);
+  g_assert_cmpfloat (baseline - below, >=, -65.01);
+
   /* Zooming out reads nothing: a deadline in the past allows no read. */
   read = imp_trace_cache_get_samples_read (cache);
   for (guint up = 1; up <= 3; up++)
@@ -1164,12 +1195,6 @@ open_traces (ImpWindow  *window,
                                              IMP_TYPE_TRACES_VIEW));
   g_assert_nonnull (traces);
   return traces;
-}
-
-static gboolean
-settled (gpointer data)
-{
-  return _imp_traces_view_is_settled (data);
 }
 
 /* The whole recording on screen: once the view has settled, every pixel
@@ -1273,11 +1298,14 @@ test_traces_units (void)
   g_assert_cmpfloat (_imp_traces_view_get_gain (traces, 0), >, gain_mv);
   g_assert_true (press_key (canvas, GDK_KEY_0, 0));
   wait_until (settled, traces);
-  /* Within what the fit's margins change with the row height. */
-  g_assert_cmpfloat_with_epsilon (_imp_traces_view_get_gain (traces, 0),
-                                  gain_mv, 0.03 * gain_mv);
-  g_assert_cmpfloat_with_epsilon (_imp_traces_view_get_gain (traces, 1),
-                                  gain_pa, 0.03 * gain_pa);
+  /* Scales follow the row height (which the analysis strip, closing,
+   * changes), within what the fit's margins change with it. */
+  g_assert_cmpfloat_with_epsilon (_imp_traces_view_get_gain (traces, 0) /
+                                  _imp_traces_view_get_row_height (traces),
+                                  gain_mv / h, 0.03 * gain_mv / h);
+  g_assert_cmpfloat_with_epsilon (_imp_traces_view_get_gain (traces, 1) /
+                                  _imp_traces_view_get_row_height (traces),
+                                  gain_pa / h, 0.03 * gain_pa / h);
 
   destroy_window (window);
 }

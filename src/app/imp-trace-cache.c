@@ -43,6 +43,7 @@ typedef struct
   gboolean preview;     /* the others hold at least a preview */
   float    min[IMP_TRACE_CACHE_BLOCK];
   float    max[IMP_TRACE_CACHE_BLOCK];
+  float    mid[IMP_TRACE_CACHE_BLOCK];   /* a sample from the middle */
 } Block;
 
 /* Work for the worker: exact columns [first_col, end of block) of block
@@ -68,6 +69,7 @@ typedef struct
   guint  end_col;
   float  min[IMP_TRACE_CACHE_BLOCK];
   float  max[IMP_TRACE_CACHE_BLOCK];
+  float  mid[IMP_TRACE_CACHE_BLOCK];
 } Piece;
 
 /* What the worker shares with the main thread. The worker reads
@@ -256,7 +258,8 @@ post_columns (Job         *job,
               guint        first_col,
               guint        end_col,
               const float *mins,
-              const float *maxs)
+              const float *maxs,
+              const float *mids)
 {
   gsize n = end_col - first_col;
 
@@ -277,6 +280,9 @@ post_columns (Job         *job,
               n * sizeof (float));
       memcpy (piece->max + first_col,
               maxs + k * IMP_TRACE_CACHE_BLOCK + first_col,
+              n * sizeof (float));
+      memcpy (piece->mid + first_col,
+              mids + k * IMP_TRACE_CACHE_BLOCK + first_col,
               n * sizeof (float));
       g_ptr_array_add (job->pieces, piece);
     }
@@ -301,23 +307,30 @@ still_wanted (Job *job)
 }
 
 /* Folds @n samples, which start @offset samples into a block, into the
- * ranges of their columns of 2^@level samples. NaNs are skipped. */
+ * ranges of their columns of 2^@level samples, and keeps the sample in the
+ * middle of each column. NaNs are skipped. */
 static void
 accumulate (const float *values,
             gint64       n,
             gint64       offset,
             guint        level,
             float       *mins,
-            float       *maxs)
+            float       *maxs,
+            float       *mids)
 {
+  gint64 half = (G_GINT64_CONSTANT (1) << level) / 2;
   gint64 i = 0;
 
   while (i < n)
     {
       gint64 col = (offset + i) >> level;
       gint64 stop = MIN (n, ((col + 1) << level) - offset);
+      gint64 middle = (col << level) + half - offset;
       float lo = mins[col];
       float hi = maxs[col];
+
+      if (middle >= i && middle < stop)
+        mids[col] = values[middle];
 
       for (; i < stop; i++)
         {
@@ -355,6 +368,7 @@ compute_unit (Job         *job,
   g_autofree float *buffer = NULL;
   g_autofree float *mins = NULL;
   g_autofree float *maxs = NULL;
+  g_autofree float *mids = NULL;
 
   g_assert (unit->n_run > 0 && unit->n_run <= MAX_RUN);
 
@@ -364,10 +378,12 @@ compute_unit (Job         *job,
   buffer = g_new (float, unit->n_run * chunk);
   mins = g_new (float, unit->n_run * IMP_TRACE_CACHE_BLOCK);
   maxs = g_new (float, unit->n_run * IMP_TRACE_CACHE_BLOCK);
+  mids = g_new (float, unit->n_run * IMP_TRACE_CACHE_BLOCK);
   for (guint i = 0; i < unit->n_run * IMP_TRACE_CACHE_BLOCK; i++)
     {
       mins[i] = INFINITY;
       maxs[i] = -INFINITY;
+      mids[i] = NAN;
     }
 
   while (pos < end && still_wanted (job))
@@ -382,7 +398,8 @@ compute_unit (Job         *job,
       for (guint k = 0; k < unit->n_run; k++)
         accumulate (buffer + k * length, length, pos - start, unit->level,
                     mins + k * IMP_TRACE_CACHE_BLOCK,
-                    maxs + k * IMP_TRACE_CACHE_BLOCK);
+                    maxs + k * IMP_TRACE_CACHE_BLOCK,
+                    mids + k * IMP_TRACE_CACHE_BLOCK);
 
       pos += length;
       done = pos >= end ? n_cols : (guint) ((pos - start) >> unit->level);
@@ -390,14 +407,14 @@ compute_unit (Job         *job,
       now = g_get_monotonic_time ();
       if (done > posted && now - last_post >= POST_INTERVAL_US)
         {
-          post_columns (job, unit, n_cols, posted, done, mins, maxs);
+          post_columns (job, unit, n_cols, posted, done, mins, maxs, mids);
           posted = done;
           last_post = now;
         }
     }
 
   if (done > posted)
-    post_columns (job, unit, n_cols, posted, done, mins, maxs);
+    post_columns (job, unit, n_cols, posted, done, mins, maxs, mids);
 
   return TRUE;
 }
@@ -873,6 +890,8 @@ merge_piece (ImpTraceCache *self,
           n * sizeof (float));
   memcpy (block->max + block->n_exact, piece->max + block->n_exact,
           n * sizeof (float));
+  memcpy (block->mid + block->n_exact, piece->mid + block->n_exact,
+          n * sizeof (float));
   block->n_exact = piece->end_col;
 }
 
@@ -925,6 +944,8 @@ derive_block (ImpTraceCache *self,
 
       found->min[c] = lo;
       found->max[c] = hi;
+      found->mid[c] = i + 1 < child->n_cols ? child->mid[i + 1]
+                                            : child->mid[i];
     }
   found->n_exact = n_cols;
   found->preview = TRUE;
@@ -1012,6 +1033,7 @@ read_preview (ImpTraceCache  *self,
               gint64          block,
               float          *mins,
               float          *maxs,
+              float          *mids,
               GError        **error)
 {
   gint64 n_samples = n_samples_of (self);
@@ -1030,9 +1052,15 @@ read_preview (ImpTraceCache  *self,
 
       for (guint k = 0; k < n_run; k++)
         for (gint64 c = 0; c < n_cols; c++)
-          min_max (buffer + k * n + c * spc, MIN (spc, n - c * spc),
-                   &mins[k * IMP_TRACE_CACHE_BLOCK + c],
-                   &maxs[k * IMP_TRACE_CACHE_BLOCK + c]);
+          {
+            gint64 length = MIN (spc, n - c * spc);
+
+            min_max (buffer + k * n + c * spc, length,
+                     &mins[k * IMP_TRACE_CACHE_BLOCK + c],
+                     &maxs[k * IMP_TRACE_CACHE_BLOCK + c]);
+            mids[k * IMP_TRACE_CACHE_BLOCK + c] =
+              buffer[k * n + c * spc + length / 2];
+          }
       return TRUE;
     }
 
@@ -1051,6 +1079,8 @@ read_preview (ImpTraceCache  *self,
         {
           gint64 ap = find_ap (self, first + k, col, length);
 
+          /* The typical sample is the middle one, not one of the AP's. */
+          mids[k * IMP_TRACE_CACHE_BLOCK + c] = buffer[k * width + width / 2];
           if (ap >= 0)
             {
               gint64 pos = CLAMP (ap - width / 2, col, col + length - width);
@@ -1091,7 +1121,8 @@ store_preview (ImpTraceCache *self,
                guint          channel,
                gint64         block,
                const float   *mins,
-               const float   *maxs)
+               const float   *maxs,
+               const float   *mids)
 {
   Block *found = ensure_block (self, channel, self->level, block);
   gint64 spc = G_GINT64_CONSTANT (1) << self->level;
@@ -1100,6 +1131,7 @@ store_preview (ImpTraceCache *self,
     {
       found->min[c] = mins[c];
       found->max[c] = maxs[c];
+      found->mid[c] = mids[c];
     }
   found->preview = TRUE;
   if (spc <= IMP_TRACE_CACHE_EXACT)
@@ -1130,6 +1162,7 @@ fetch_block (ImpTraceCache  *self,
   g_autoptr(GArray) missing = g_array_new (FALSE, FALSE, sizeof (guint));
   g_autofree float *mins = NULL;
   g_autofree float *maxs = NULL;
+  g_autofree float *mids = NULL;
   guint i = 0;
 
   for (guint k = 0; k < n_channels; k++)
@@ -1141,6 +1174,7 @@ fetch_block (ImpTraceCache  *self,
 
   mins = g_new (float, MAX_RUN * IMP_TRACE_CACHE_BLOCK);
   maxs = g_new (float, MAX_RUN * IMP_TRACE_CACHE_BLOCK);
+  mids = g_new (float, MAX_RUN * IMP_TRACE_CACHE_BLOCK);
 
   while (i < missing->len)
     {
@@ -1157,13 +1191,15 @@ fetch_block (ImpTraceCache  *self,
              g_array_index (missing, guint, i + n_run) == first + n_run)
         n_run++;
 
-      if (!read_preview (self, first, n_run, block, mins, maxs, error))
+      if (!read_preview (self, first, n_run, block, mins, maxs, mids,
+                         error))
         return FALSE;
 
       for (guint k = 0; k < n_run; k++)
         store_preview (self, first + k, block,
                        mins + k * IMP_TRACE_CACHE_BLOCK,
-                       maxs + k * IMP_TRACE_CACHE_BLOCK);
+                       maxs + k * IMP_TRACE_CACHE_BLOCK,
+                       mids + k * IMP_TRACE_CACHE_BLOCK);
 
       i += n_run;
     }
@@ -1421,10 +1457,45 @@ compare_float (const void *a,
 }
 
 /**
+ * imp_trace_cache_get_sample:
+ * @self: a #ImpTraceCache
+ * @channel: a channel
+ * @column: a column at the current level
+ * @value: (out): a sample from the middle of the column
+ *
+ * One sample of the column, for a baseline that the spikes within wide
+ * columns do not shift, as the middle of their range would.
+ *
+ * Returns: %TRUE if the column has a value and its sample is a number
+ */
+gboolean
+imp_trace_cache_get_sample (ImpTraceCache *self,
+                            guint          channel,
+                            gint64         column,
+                            float         *value)
+{
+  Block *block;
+  guint i;
+
+  if (column < 0)
+    return FALSE;
+
+  block = lookup_block (self, channel, self->level,
+                        column / IMP_TRACE_CACHE_BLOCK);
+  i = column % IMP_TRACE_CACHE_BLOCK;
+  if (block == NULL || i >= block->n_cols ||
+      (i >= block->n_exact && !block->preview) || isnan (block->mid[i]))
+    return FALSE;
+
+  *value = block->mid[i];
+  return TRUE;
+}
+
+/**
  * imp_trace_cache_get_extent:
  * @self: a #ImpTraceCache
  * @channel: a channel
- * @baseline: (out): the median of the overview's column midpoints
+ * @baseline: (out): the median of a sample from each overview column
  * @above: (out): how far the channel goes above it
  * @below: (out): how far below
  *
@@ -1474,23 +1545,22 @@ imp_trace_cache_get_extent (ImpTraceCache *self,
 
           for (guint c = 0; c < block->n_cols; c++)
             {
-              float mid = 0.5f * (block->min[c] + block->max[c]);
-
               if (!(block->min[c] <= block->max[c]))
                 continue;
-              g_array_append_val (mids, mid);
+              if (!isnan (block->mid[c]))
+                g_array_append_val (mids, block->mid[c]);
               g_array_append_val (mins, block->min[c]);
               g_array_append_val (maxs, block->max[c]);
             }
         }
 
       extent->valid = TRUE;
-      if (mids->len > 0)
+      if (mids->len > 0 && maxs->len > 0)
         {
           qsort (mids->data, mids->len, sizeof (float), compare_float);
           qsort (mins->data, mins->len, sizeof (float), compare_float);
           qsort (maxs->data, maxs->len, sizeof (float), compare_float);
-          tail = (guint) (EXTENT_TAIL * mids->len);
+          tail = (guint) (EXTENT_TAIL * maxs->len);
           extent->baseline = g_array_index (mids, float, mids->len / 2);
           extent->above = g_array_index (maxs, float, maxs->len - 1 - tail)
                           - extent->baseline;

@@ -83,6 +83,10 @@ gboolean       imp_trace_cache_get_column       (ImpTraceCache *self,
                                                  float         *min,
                                                  float         *max,
                                                  gboolean      *exact);
+gboolean       imp_trace_cache_get_sample       (ImpTraceCache *self,
+                                                 guint          channel,
+                                                 gint64         column,
+                                                 float         *value);
 gboolean       imp_trace_cache_get_extent       (ImpTraceCache *self,
                                                  guint          channel,
                                                  double        *baseline,

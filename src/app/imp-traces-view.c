@@ -375,10 +375,11 @@ compare_double (const void *a,
   return (da > db) - (da < db);
 }
 
-/* The channel's baseline (median of column midpoints) and its extent
- * above and below it, over the visible columns that have a value. A
- * robust extent leaves out the brief peaks (action potentials) of the
- * top and bottom 2 % of columns. */
+/* The channel's baseline (the median of a sample from each column, which
+ * spikes in wide columns do not shift) and its extent above and below
+ * it, over the visible columns that have a value. A robust extent leaves
+ * out the brief peaks (action potentials) of the top and bottom 2 % of
+ * columns. */
 static gboolean
 imp_traces_view_channel_stats (ImpTracesView *self,
                                guint          channel,
@@ -404,13 +405,13 @@ imp_traces_view_channel_stats (ImpTracesView *self,
                                        NULL))
         continue;
 
-      mid = 0.5f * (min + max);
-      g_array_append_val (mids, mid);
+      if (imp_trace_cache_get_sample (self->cache, channel, c, &mid))
+        g_array_append_val (mids, mid);
       g_array_append_val (mins, min);
       g_array_append_val (maxs, max);
     }
 
-  if (mids->len == 0)
+  if (mids->len == 0 || mins->len == 0)
     return FALSE;
 
   qsort (mids->data, mids->len, sizeof (float), compare_float);
@@ -680,8 +681,33 @@ imp_traces_view_fit_groups (ImpTracesView *self,
   return TRUE;
 }
 
-/* The postsynaptic channel's group scaled so that its subthreshold
- * activity fills its row. */
+/* Moves @channel into a group of its own, with its group's gain. */
+static void
+imp_traces_view_isolate (ImpTracesView *self,
+                         guint          channel)
+{
+  guint g = self->group[channel];
+  guint n = self->n_groups;
+  guint members = 0;
+
+  for (guint c = 0; c < n_channels (self); c++)
+    if (self->group[c] == g)
+      members++;
+  if (members < 2)
+    return;
+
+  self->group_unit = g_renew (char *, self->group_unit, n + 2);
+  self->group_unit[n] = g_strdup (self->group_unit[g]);
+  self->group_unit[n + 1] = NULL;
+  self->group_gain = g_renew (double, self->group_gain, n + 1);
+  self->group_gain[n] = self->group_gain[g];
+  self->group[channel] = n;
+  self->n_groups = n + 1;
+}
+
+/* The postsynaptic channel scaled so that its subthreshold activity fills
+ * its row. It gets a scale (and scale bar) of its own for that, so the
+ * presynaptic APs and the other channels keep theirs. */
 static void
 imp_traces_view_fit_post (ImpTracesView *self)
 {
@@ -693,7 +719,10 @@ imp_traces_view_fit_post (ImpTracesView *self)
   if (imp_traces_view_channel_stats (self, self->post, TRUE,
                                      &baseline, &above, &below) &&
       (gain = fit_gain_to (row_height (self), above, below)) > 0)
-    self->group_gain[self->group[self->post]] = gain / row_height (self);
+    {
+      imp_traces_view_isolate (self, self->post);
+      self->group_gain[self->group[self->post]] = gain / row_height (self);
+    }
 }
 
 /* Applies the fit asked for; it is final once what it is fitted to is
@@ -2198,6 +2227,11 @@ selected_changed_cb (ImpTracesView *self)
 
   candidate = imp_session_get_selected_candidate (self->session);
   imp_traces_view_reset_order (self);
+
+  /* The last postsynaptic channel's own scale goes, unless the user set
+   * the scales. */
+  if (self->cache != NULL && !self->user_scaled)
+    imp_traces_view_fit_groups (self, TRUE);
 
   if (candidate == NULL || candidate->pre >= n || candidate->post >= n)
     {
