@@ -602,7 +602,7 @@ probe_hdf5_cb (gpointer   data,
   if (rec == NULL)
     return FALSE;
 
-  _imp_probe_stage ("its first samples");
+  _imp_probe_stage ("its samples");
   n_ch = rec->channels->len;
   block = MIN (rec->n_samples, MAX (PROBE_SWEEP_SAMPLES,
                                    PROBE_READ_VALUES / n_ch));
