@@ -9,6 +9,7 @@
 
 #include <locale.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <adwaita.h>
 #include <glib/gi18n.h>
@@ -43,6 +44,11 @@ int
 main (int   argc,
       char *argv[])
 {
+  /* GLib 2.74's slice allocator keeps locks of its own that a forked
+   * child (the file probe in imp-probe.c) could inherit held; plain malloc
+   * is fork-safe. Must come before GLib allocates anything. */
+  setenv ("G_SLICE", "always-malloc", 1);
+
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");

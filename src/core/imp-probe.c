@@ -36,9 +36,10 @@
  * holding the lock of the library the child will use (HDF5 or libbiosig),
  * and the child logs nothing: GLib's message lock could be held. GLib
  * 2.74's slice allocator has locks of its own that no one can take
- * here; a child that meets one held times out, and the file is refused
- * as one HDF5 could not read in time. That takes another thread freeing
- * slices at the very moment of the fork, and opening again succeeds. */
+ * here, so the program (main.c) and the tests run with
+ * G_SLICE=always-malloc, which hands slices to the fork-safe malloc. A
+ * program that links this library without doing so risks a child that
+ * times out when another thread frees slices at the moment of the fork. */
 
 #define CHILD_EXIT_CALLED  97
 #define CHILD_FAILED       98
