@@ -163,6 +163,19 @@ access_name (ImpAccess access)
     }
 }
 
+/* A label for a one-line table: control characters (a newline or a tab
+ * in a file's channel name) become spaces. */
+static char *
+printable (const char *text)
+{
+  char *copy = g_strdup (text != NULL ? text : "");
+
+  for (char *p = copy; *p != '\0'; p++)
+    if ((guchar) *p < 0x20 || *p == 0x7f)
+      *p = ' ';
+  return copy;
+}
+
 /* From the start of the first sweep to the end of the last. */
 static double
 recording_span (ImpRecording *recording)
@@ -296,7 +309,10 @@ print_info_text (ImpRecording *recording)
     {
       const ImpChannel *channel = imp_recording_get_channel (recording, i);
 
-      printf ("  %4u  %-16s %-4s %s\n", i, channel->label, channel->unit,
+      g_autofree char *label = printable (channel->label);
+      g_autofree char *unit = printable (channel->unit);
+
+      printf ("  %4u  %-16s %-4s %s\n", i, label, unit,
               access_name (channel->access));
     }
 }
