@@ -540,7 +540,7 @@ draw_nodes (ImpMapView       *self,
                fg, 0.4);
 
   panel_background (fg, &bg);
-  bg.alpha = 0.75;
+  bg.alpha = 0.9;  /* labels stay legible where an arrowhead ends */
   for (guint i = 0; i < n; i++)
     {
       const ImpMapNode *node = imp_map_layout_get_node (self->layout, i);
