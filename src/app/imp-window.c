@@ -212,7 +212,9 @@ static void
 imp_window_toast (ImpWindow  *self,
                   const char *title)
 {
-  AdwToast *toast = adw_toast_new (title);
+  /* Toast titles are markup in libadwaita 1.2; a file's text is not. */
+  g_autofree char *escaped = g_markup_escape_text (title, -1);
+  AdwToast *toast = adw_toast_new (escaped);
 
   adw_toast_set_timeout (toast, 4);
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
@@ -446,6 +448,15 @@ analysis_done_cb (GObject      *source_object,
                              result->n_connections,
                              result->n_ap_ap_connections);
   imp_window_toast (self, message);
+
+  /* Channels skipped for want of signal, gaps in the data: said once
+   * here, and in the Pairs view when nothing was found. */
+  if (result->warning != NULL && *result->warning != '\0')
+    {
+      g_auto(GStrv) lines = g_strsplit (result->warning, "\n", 2);
+
+      imp_window_toast (self, lines[0]);
+    }
 }
 
 static void
