@@ -37,30 +37,6 @@ imp_map_new (void)
   return map;
 }
 
-/* The shortest decimal text that reads back to the same double, written
- * with '.' whatever the locale. */
-static void
-append_double (GString *out,
-               double   value)
-{
-  char buf[G_ASCII_DTOSTR_BUF_SIZE];
-  int precision;
-
-  for (precision = 6; precision < 17; precision++)
-    {
-      char format[8];
-
-      g_snprintf (format, sizeof format, "%%.%dg", precision);
-      g_ascii_formatd (buf, sizeof buf, format, value);
-      if (g_ascii_strtod (buf, NULL) == value)
-        break;
-    }
-  if (precision == 17)
-    g_ascii_dtostr (buf, sizeof buf, value);
-
-  g_string_append (out, buf);
-}
-
 /* A spreadsheet takes a cell starting with one of these for a formula
  * ("=1+2", "@SUM(A1)", "-2+3"), which a label from a file must never
  * become. Such a label is written with a leading apostrophe, the
@@ -137,11 +113,11 @@ imp_map_write_csv (GArray      *map,
       g_string_append_c (out, ',');
       append_field (out, e->post_label);
       g_string_append_printf (out, ",%c,", e->sign == 'I' ? 'I' : 'E');
-      append_double (out, e->amplitude_mv);
+      imp_output_append_double (out, e->amplitude_mv);
       g_string_append_c (out, ',');
-      append_double (out, e->latency_ms);
+      imp_output_append_double (out, e->latency_ms);
       g_string_append_c (out, ',');
-      append_double (out, e->p_value);
+      imp_output_append_double (out, e->p_value);
       g_string_append_printf (out, ",%u\n", e->n_pre_aps);
     }
 

@@ -189,14 +189,22 @@ imp_output_write_file (const char  *path,
   return write_in_place (target, contents, length, 0, error);
 }
 
-/* The shortest text that reads back as @value (at least 6 significant
- * digits), in the C locale, marked as a double by a '.' or an exponent. */
-static void
-append_double (GString *out,
-               double   value)
+/**
+ * imp_output_append_double:
+ * @out: where to append
+ * @value: a finite number
+ *
+ * Appends the shortest decimal text (at least 6 significant digits) that
+ * reads back as exactly @value, with '.' whatever the locale.
+ */
+void
+imp_output_append_double (GString *out,
+                          double   value)
 {
   char buf[G_ASCII_DTOSTR_BUF_SIZE];
   int precision;
+
+  g_return_if_fail (out != NULL);
 
   for (precision = 6; precision < 17; precision++)
     {
@@ -211,7 +219,17 @@ append_double (GString *out,
     g_ascii_dtostr (buf, sizeof buf, value);
 
   g_string_append (out, buf);
-  if (strpbrk (buf, ".eE") == NULL)
+}
+
+/* As above, marked as a double for JSON readers by a '.' or an exponent. */
+static void
+append_json_double (GString *out,
+                    double   value)
+{
+  gsize start = out->len;
+
+  imp_output_append_double (out, value);
+  if (strpbrk (out->str + start, ".eE") == NULL)
     g_string_append (out, ".0");
 }
 
@@ -250,7 +268,7 @@ append_literal (GString    *out,
   if (!isfinite (value))
     g_string_append (out, "null");
   else
-    append_double (out, value);
+    append_json_double (out, value);
 }
 
 /* Copies the string literal at text[0] == '"' and returns its length,

@@ -20,6 +20,9 @@ gboolean  imp_output_write_file   (const char  *path,
                                    gsize        length,
                                    GError     **error);
 
+void      imp_output_append_double (GString    *out,
+                                    double      value);
+
 char     *imp_output_json_to_data (JsonNode    *root,
                                    gboolean     pretty,
                                    gsize       *length);
