@@ -146,23 +146,6 @@ open_recording (const char *path,
   return recording;
 }
 
-static const char *
-access_name (ImpAccess access)
-{
-  switch (access)
-    {
-    case IMP_ACCESS_INTRACELLULAR:
-      return "intracellular";
-    case IMP_ACCESS_EXTRACELLULAR:
-      return "extracellular";
-    case IMP_ACCESS_NONE:
-      return "none";
-    case IMP_ACCESS_UNKNOWN:
-    default:
-      return "unknown";
-    }
-}
-
 /* A label for a one-line table: control characters (a newline or a tab
  * in a file's channel name) become spaces. */
 static char *
@@ -229,7 +212,7 @@ recording_to_json (ImpRecording *recording)
       json_builder_set_member_name (builder, "unit");
       json_builder_add_string_value (builder, channel->unit);
       json_builder_set_member_name (builder, "access");
-      json_builder_add_string_value (builder, access_name (channel->access));
+      json_builder_add_string_value (builder, imp_access_to_string (channel->access));
       if (channel->has_position)
         {
           json_builder_set_member_name (builder, "x_um");
@@ -313,7 +296,7 @@ print_info_text (ImpRecording *recording)
       g_autofree char *unit = printable (channel->unit);
 
       printf ("  %4u  %-16s %-4s %s\n", i, label, unit,
-              access_name (channel->access));
+              imp_access_to_string (channel->access));
     }
 }
 

@@ -1842,23 +1842,6 @@ imp_analysis_result_to_map (ImpAnalysisResult *self)
   return map;
 }
 
-static const char *
-access_name (ImpAccess access)
-{
-  switch (access)
-    {
-    case IMP_ACCESS_INTRACELLULAR:
-      return "intracellular";
-    case IMP_ACCESS_EXTRACELLULAR:
-      return "extracellular";
-    case IMP_ACCESS_NONE:
-      return "none";
-    case IMP_ACCESS_UNKNOWN:
-    default:
-      return "unknown";
-    }
-}
-
 static void
 add_params (JsonBuilder             *b,
             const ImpAnalysisParams *p)
@@ -1980,7 +1963,7 @@ add_channel_arrays (JsonBuilder       *b,
   json_builder_set_member_name (b, "access");
   json_builder_begin_array (b);
   for (i = 0; i < self->n_channels; i++)
-    json_builder_add_string_value (b, access_name (self->access[i]));
+    json_builder_add_string_value (b, imp_access_to_string (self->access[i]));
   json_builder_end_array (b);
 
   /* null for a channel without usable samples */

@@ -1048,6 +1048,30 @@ imp_recording_sweep_at (ImpRecording *self,
 }
 
 /**
+ * imp_access_to_string:
+ * @access: an access class
+ *
+ * Returns: the name used for @access in JSON and text output:
+ *   "intracellular", "extracellular", "none" or "unknown"
+ */
+const char *
+imp_access_to_string (ImpAccess access)
+{
+  switch (access)
+    {
+    case IMP_ACCESS_INTRACELLULAR:
+      return "intracellular";
+    case IMP_ACCESS_EXTRACELLULAR:
+      return "extracellular";
+    case IMP_ACCESS_NONE:
+      return "none";
+    case IMP_ACCESS_UNKNOWN:
+    default:
+      return "unknown";
+    }
+}
+
+/**
  * imp_recording_get_warning:
  * @self: a recording
  *

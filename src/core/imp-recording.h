@@ -62,6 +62,7 @@ typedef struct
 typedef struct _ImpRecording ImpRecording;
 
 GQuark            imp_recording_error_quark       (void);
+const char       *imp_access_to_string            (ImpAccess      access);
 
 ImpRecording     *imp_recording_open              (const char    *path,
                                                    GError       **error);
