@@ -13,6 +13,7 @@
 
 #include <gio/gio.h>
 
+#include "imp-detect.h"
 #include "imp-trace-cache.h"
 
 /* Past this many blocks (about 2 KiB each) the cache forgets other
@@ -963,23 +964,13 @@ find_ap (ImpTraceCache *self,
          gint64         length)
 {
   GArray *aps;
-  guint lo = 0;
-  guint hi;
+  guint lo;
 
   if (channel >= self->n_ap_channels)
     return -1;
 
   aps = self->ap_samples[channel];
-  hi = aps->len;
-  while (lo < hi)
-    {
-      guint mid = (lo + hi) / 2;
-
-      if (g_array_index (aps, gint64, mid) < start)
-        lo = mid + 1;
-      else
-        hi = mid;
-    }
+  lo = imp_detect_lower_bound ((const gint64 *) aps->data, aps->len, start);
 
   if (lo < aps->len && g_array_index (aps, gint64, lo) < start + length)
     return g_array_index (aps, gint64, lo);

@@ -12,6 +12,7 @@
 
 #include <glib/gi18n.h>
 
+#include "imp-detect.h"
 #include "imp-trace-cache.h"
 #include "imp-traces-view-private.h"
 
@@ -1384,24 +1385,13 @@ draw_trace (ImpTracesView *self,
     }
 }
 
+/* Index of the first of the sorted @events at or after @sample. */
 static guint
-lower_bound (GArray *samples,
-             gint64  value)
+first_event_at (GArray *events,
+                gint64  sample)
 {
-  guint lo = 0;
-  guint hi = samples->len;
-
-  while (lo < hi)
-    {
-      guint mid = (lo + hi) / 2;
-
-      if (g_array_index (samples, gint64, mid) < value)
-        lo = mid + 1;
-      else
-        hi = mid;
-    }
-
-  return lo;
+  return imp_detect_lower_bound ((const gint64 *) events->data, events->len,
+                                 sample);
 }
 
 static void
@@ -1448,7 +1438,7 @@ draw_events (ImpTracesView *self,
     return;
 
   set_source (cr, &palette->ap, 1.0);
-  for (guint i = lower_bound (aps, start); i < aps->len; i++)
+  for (guint i = first_event_at (aps, start); i < aps->len; i++)
     {
       gint64 sample = g_array_index (aps, gint64, i);
       double x;
@@ -1487,7 +1477,7 @@ draw_pair_markers (ImpTracesView *self,
   set_source (cr, &palette->accent, 0.7);
   cairo_set_line_width (cr, 1);
   cairo_set_dash (cr, dashes, G_N_ELEMENTS (dashes), 0);
-  for (guint i = lower_bound (aps, start); i < aps->len; i++)
+  for (guint i = first_event_at (aps, start); i < aps->len; i++)
     {
       gint64 sample = g_array_index (aps, gint64, i);
       double x;
@@ -1985,7 +1975,7 @@ imp_traces_view_step_pre_ap (ImpTracesView *self,
   if (aps == NULL)
     return;
 
-  i = lower_bound (aps, centre + (direction > 0 ? 1 : 0));
+  i = first_event_at (aps, centre + (direction > 0 ? 1 : 0));
   if (direction < 0)
     {
       if (i == 0)

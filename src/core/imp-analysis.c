@@ -416,25 +416,6 @@ compare_events (const void *a,
   return (sa > sb) - (sa < sb);
 }
 
-/* First index in the sorted @steps whose value is >= @key. */
-static guint
-lower_bound_steps (GArray *steps,
-                   gint64  key)
-{
-  guint lo = 0, hi = steps->len;
-
-  while (lo < hi)
-    {
-      guint mid = lo + (hi - lo) / 2;
-
-      if (g_array_index (steps, gint64, mid) < key)
-        lo = mid + 1;
-      else
-        hi = mid;
-    }
-  return lo;
-}
-
 /* Counts the usable samples and gaps of x[0..n) and their range. */
 static void
 add_stats (ChannelStats *stats,
@@ -515,7 +496,8 @@ detect_channel_block (Run         *run,
 
   /* So do the edges of held current steps: the membrane charging after
    * one (and crosstalk into other cells) looks like a PSP. */
-  for (k = lower_bound_steps (run->steps, r0);
+  for (k = imp_detect_lower_bound ((const gint64 *) run->steps->data,
+                                   run->steps->len, r0);
        k < run->steps->len && g_array_index (run->steps, gint64, k)
                               < r0 + (gint64) n; k++)
     {
@@ -952,26 +934,6 @@ pre_train_init (Run      *run,
       }
 }
 
-/* First index in sorted @v[0..n) whose value is >= @key. */
-static guint
-lower_bound (const gint64 *v,
-             guint         n,
-             gint64        key)
-{
-  guint lo = 0, hi = n;
-
-  while (lo < hi)
-    {
-      guint mid = lo + (hi - lo) / 2;
-
-      if (v[mid] < key)
-        lo = mid + 1;
-      else
-        hi = mid;
-    }
-  return lo;
-}
-
 /* One test of a pair: the observed coincidences, their mean under uniform
  * jitter, and (unless clearly unremarkable) the surrogate p-value.
  *
@@ -1001,7 +963,8 @@ run_test (PreTrain       *pt,
   for (k = 0; k < pt->n; k++)
     {
       gint64 t = pt->times[k];
-      guint j = lower_bound (events, post->len, t + lo - pt->max_jitter);
+      guint j = imp_detect_lower_bound (events, post->len,
+                                        t + lo - pt->max_jitter);
 
       pt->first[k] = pt->lags->len;
       for (; j < post->len && events[j] <= t + hi + pt->max_jitter; j++)

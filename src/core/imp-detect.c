@@ -910,11 +910,18 @@ imp_detect_classify_access (const char *unit,
   return IMP_ACCESS_EXTRACELLULAR;
 }
 
-/* First index in sorted @v[0..n) whose value is >= @key. */
-static guint
-lower_bound (const gint64 *v,
-             guint         n,
-             gint64        key)
+/**
+ * imp_detect_lower_bound:
+ * @v: (array length=n): sample indices in ascending order
+ * @n: their number
+ * @key: a sample index
+ *
+ * Returns: the first index into @v whose value is >= @key, or @n
+ */
+guint
+imp_detect_lower_bound (const gint64 *v,
+                        guint         n,
+                        gint64        key)
 {
   guint lo = 0;
   guint hi = n;
@@ -961,8 +968,8 @@ imp_detect_count_lagged (const gint64 *pre,
     return 0;
 
   for (i = 0; i < n_pre; i++)
-    count += lower_bound (post, n_post, pre[i] + lag_hi + 1)
-             - lower_bound (post, n_post, pre[i] + lag_lo);
+    count += imp_detect_lower_bound (post, n_post, pre[i] + lag_hi + 1)
+             - imp_detect_lower_bound (post, n_post, pre[i] + lag_lo);
 
   return count;
 }

@@ -112,4 +112,8 @@ void      imp_detect_bh_adjust       (const double            *p,
                                       gsize                    m,
                                       double                  *q);
 
+guint     imp_detect_lower_bound (const gint64 *v,
+                                  guint         n,
+                                  gint64        key);
+
 G_END_DECLS
