@@ -166,26 +166,8 @@ draw_axes (ImpAveragePlot *self,
       imp_plot_text (cr, text, label, f->left - 6, y, 1.0, 0.5);
     }
 
-  imp_plot_ticks (f->t0, f->t1, max_x, &ticks);
-  for (guint i = 0; i < ticks.n; i++)
-    {
-      double t = ticks.first + i * ticks.step;
-      g_autofree char *label = imp_plot_format_tick (t, ticks.step);
-      double x = round (frame_x (f, t)) + 0.5;
-
-      imp_plot_set_source (cr, fg, 0.6);
-      cairo_move_to (cr, x, f->bottom);
-      cairo_line_to (cr, x, f->bottom + 4);
-      cairo_stroke (cr);
-      imp_plot_set_source (cr, fg, 0.75);
-      imp_plot_text (cr, text, label, x, f->bottom + 6, 0.5, 0.0);
-    }
-
-  imp_plot_set_source (cr, fg, 0.6);
-  cairo_move_to (cr, f->left + 0.5, f->top);
-  cairo_line_to (cr, f->left + 0.5, f->bottom + 0.5);
-  cairo_line_to (cr, f->right, f->bottom + 0.5);
-  cairo_stroke (cr);
+  imp_plot_x_axis (cr, text, fg, f->t0, f->t1, f->left, f->right, f->top,
+                   f->bottom, max_x);
 
   imp_plot_set_source (cr, fg, 0.9);
   imp_plot_text (cr, text, _("Time from presynaptic AP (ms)"),

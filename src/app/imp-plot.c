@@ -327,6 +327,58 @@ imp_plot_text_backdrop (cairo_t       *cr,
 }
 
 /**
+ * imp_plot_x_axis:
+ * @cr: a cairo context
+ * @layout: for the tick labels
+ * @fg: the foreground colour
+ * @x0: the value at @left
+ * @x1: the value at @right
+ * @left: the plot box, in pixels
+ * @right: the plot box
+ * @top: the plot box
+ * @bottom: the plot box
+ * @max_ticks: at most this many ticks
+ *
+ * Draws the ticks and labels of a linear x axis under the plot box, and
+ * the box's left and bottom edges.
+ */
+void
+imp_plot_x_axis (cairo_t       *cr,
+                 PangoLayout   *layout,
+                 const GdkRGBA *fg,
+                 double         x0,
+                 double         x1,
+                 double         left,
+                 double         right,
+                 double         top,
+                 double         bottom,
+                 guint          max_ticks)
+{
+  ImpTicks ticks;
+
+  imp_plot_ticks (x0, x1, max_ticks, &ticks);
+  for (guint i = 0; i < ticks.n; i++)
+    {
+      double v = ticks.first + i * ticks.step;
+      g_autofree char *label = imp_plot_format_tick (v, ticks.step);
+      double x = round (left + (v - x0) / (x1 - x0) * (right - left)) + 0.5;
+
+      imp_plot_set_source (cr, fg, 0.6);
+      cairo_move_to (cr, x, bottom);
+      cairo_line_to (cr, x, bottom + 4);
+      cairo_stroke (cr);
+      imp_plot_set_source (cr, fg, 0.75);
+      imp_plot_text (cr, layout, label, x, bottom + 6, 0.5, 0.0);
+    }
+
+  imp_plot_set_source (cr, fg, 0.6);
+  cairo_move_to (cr, left + 0.5, top);
+  cairo_line_to (cr, left + 0.5, bottom + 0.5);
+  cairo_line_to (cr, right, bottom + 0.5);
+  cairo_stroke (cr);
+}
+
+/**
  * imp_plot_rounded_rect:
  * @cr: a cairo context
  * @x: left
