@@ -575,42 +575,14 @@ check_output (const char  *option,
   return TRUE;
 }
 
-/* Writes through a temporary file when the output is "-", then copies it
- * to standard output. */
-static char *
-output_target (const char *path)
+/* "-" is standard output; the core's writers write into a pipe, a
+ * terminal or a redirected file in place. */
+static const char *
+output_path (const char *path)
 {
-  g_autofree char *name = NULL;
-  int fd;
-
-  if (path == NULL || !g_str_equal (path, "-"))
-    return g_strdup (path);
-  fd = g_file_open_tmp ("imprint-XXXXXX", &name, NULL);
-  if (fd < 0)
-    return NULL;
-  close (fd);
-  return g_steal_pointer (&name);
-}
-
-static gboolean
-finish_output (const char  *path,
-               const char  *target,
-               GError     **error)
-{
-  g_autofree char *contents = NULL;
-  gsize length = 0;
-  gboolean ok;
-
-  if (path == NULL || !g_str_equal (path, "-"))
-    return TRUE;
-  ok = g_file_get_contents (target, &contents, &length, error);
-  g_unlink (target);
-  if (ok)
-    {
-      fwrite (contents, 1, length, stdout);
-      fflush (stdout);
-    }
-  return ok;
+  if (path != NULL && g_str_equal (path, "-"))
+    return "/dev/stdout";
+  return path;
 }
 
 static ImpAnalysisParams
@@ -756,29 +728,19 @@ cmd_analyze (int    argc,
   if (csv_path != NULL)
     {
       g_autoptr(GArray) map = imp_analysis_result_to_map (result);
-      g_autofree char *target = output_target (csv_path);
 
-      if (target == NULL
-          || !imp_map_write_csv (map, target, &error)
-          || !finish_output (csv_path, target, &error))
+      if (!imp_map_write_csv (map, output_path (csv_path), &error))
         {
-          exit_code = fail (EXIT_FAIL, "%s",
-                            error ? error->message : "no temporary file");
+          exit_code = fail (EXIT_FAIL, "%s", error->message);
           goto out;
         }
     }
-  if (json_path != NULL)
+  if (json_path != NULL
+      && !imp_analysis_result_write_json (result, recording,
+                                          output_path (json_path), &error))
     {
-      g_autofree char *target = output_target (json_path);
-
-      if (target == NULL
-          || !imp_analysis_result_write_json (result, recording, target, &error)
-          || !finish_output (json_path, target, &error))
-        {
-          exit_code = fail (EXIT_FAIL, "%s",
-                            error ? error->message : "no temporary file");
-          goto out;
-        }
+      exit_code = fail (EXIT_FAIL, "%s", error->message);
+      goto out;
     }
 
   if (result->warning != NULL)
@@ -804,7 +766,6 @@ cmd_simulate (int    argc,
   g_autoptr(GError) error = NULL;
   g_autofree char *output = NULL;
   g_autofree char *truth = NULL;
-  g_autofree char *truth_target = NULL;
   CliProgress progress = { 0 };
   gboolean quiet = FALSE;
   int exit_code = EXIT_OK;
@@ -902,10 +863,8 @@ cmd_simulate (int    argc,
   progress.tty = isatty (STDERR_FILENO);
   progress.last_tenth = -1;
   progress.quiet = quiet;
-  truth_target = output_target (truth);
-  if (!imp_simulate (&params, output, truth_target, cli_progress_cb, &progress,
-                     NULL, &error)
-      || !finish_output (truth, truth_target, &error))
+  if (!imp_simulate (&params, output, output_path (truth), cli_progress_cb,
+                     &progress, NULL, &error))
     exit_code = fail (EXIT_FAIL, "simulation failed: %s", error->message);
   cli_progress_finish (&progress);
 
