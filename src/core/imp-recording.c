@@ -1198,11 +1198,23 @@ imp_recording_read (ImpRecording  *self,
     return TRUE;
 
   g_mutex_lock (&self->lock);
-  /* Before and after: a file cut short meanwhile reads as zeros. */
-  ok = check_unchanged (self, error)
-       && self->backend->read (self, first_channel, n_channels,
-                               first_sample, n_samples, out, error)
-       && check_unchanged (self, error);
+  /* A file cut short reads as zeros, or fails with the library's words:
+   * once after the read catches a change made before it or during it, and
+   * its message wins over the back end's. */
+  ok = self->backend->read (self, first_channel, n_channels,
+                            first_sample, n_samples, out, error);
+  if (ok)
+    ok = check_unchanged (self, error);
+  else
+    {
+      g_autoptr(GError) changed = NULL;
+
+      if (!check_unchanged (self, &changed))
+        {
+          g_clear_error (error);
+          g_propagate_error (error, g_steal_pointer (&changed));
+        }
+    }
   g_mutex_unlock (&self->lock);
 
   if (!ok && error != NULL && *error == NULL)
