@@ -1416,13 +1416,14 @@ draw_events (ImpTracesView *self,
   psps = self->result->psps != NULL ? self->result->psps[channel] : NULL;
   if (without_access (self, channel))
     psps = NULL;
-  for (guint i = 0; psps != NULL && i < psps->len; i++)
+  for (guint i = psps != NULL ? imp_detect_first_event (psps, start) : 0;
+       psps != NULL && i < psps->len; i++)
     {
       const ImpEvent *event = &g_array_index (psps, ImpEvent, i);
       double x;
 
-      if (event->sample < start || event->sample > end)
-        continue;
+      if (event->sample > end)
+        break;
 
       x = round (sample_to_x (self, event->sample)) + 0.5;
       set_source (cr, event->amplitude >= 0 ? &palette->excitatory

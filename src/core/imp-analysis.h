@@ -90,8 +90,10 @@ typedef struct
   char            **labels;          /* n_channels */
   ImpAccess        *access;          /* n_channels, as detected */
   double           *noise_mv;        /* robust noise SD per channel */
-  GArray          **aps;             /* n_channels arrays of ImpEvent */
-  GArray          **psps;            /* n_channels arrays of ImpEvent */
+  GArray          **aps;             /* n_channels arrays of ImpEvent,
+                                        sorted by sample */
+  GArray          **psps;            /* n_channels arrays of ImpEvent,
+                                        sorted by sample */
   GPtrArray        *candidates;      /* ImpCandidate*, significant AP->PSP first,
                                         sorted by p_value */
   guint             n_connections;   /* significant AP->PSP */

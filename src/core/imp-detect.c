@@ -939,6 +939,36 @@ imp_detect_lower_bound (const gint64 *v,
 }
 
 /**
+ * imp_detect_first_event:
+ * @events: (element-type ImpEvent): events sorted by sample
+ * @sample: a sample index
+ *
+ * Returns: the index of the first event at or after @sample, or the
+ *   number of events
+ */
+guint
+imp_detect_first_event (GArray *events,
+                        gint64  sample)
+{
+  guint lo = 0;
+  guint hi;
+
+  g_return_val_if_fail (events != NULL, 0);
+
+  hi = events->len;
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2;
+
+      if (g_array_index (events, ImpEvent, mid).sample < sample)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  return lo;
+}
+
+/**
  * imp_detect_count_lagged:
  * @pre: (array length=n_pre): event samples, any order
  * @n_pre: count

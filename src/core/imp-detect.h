@@ -115,5 +115,7 @@ void      imp_detect_bh_adjust       (const double            *p,
 guint     imp_detect_lower_bound (const gint64 *v,
                                   guint         n,
                                   gint64        key);
+guint     imp_detect_first_event (GArray       *events,
+                                  gint64        sample);
 
 G_END_DECLS
