@@ -1448,6 +1448,50 @@ compare_float (const void *a,
 }
 
 /**
+ * imp_trace_cache_summarise:
+ * @mids: (element-type float): a typical sample of each column
+ * @mins: (element-type float) (nullable): each column's minimum
+ * @maxs: (element-type float) (nullable): each column's maximum
+ * @tail: the fraction of columns left out at either extreme
+ * @baseline: (out): the (upper) median of @mids
+ * @above: (out) (optional): how far the columns reach above @baseline
+ * @below: (out) (optional): how far they reach below it
+ *
+ * The statistics a row's amplitude scale is fitted to. The arrays are
+ * sorted in place. @above and @below need @mins and @maxs.
+ *
+ * Returns: %FALSE when there is nothing to summarise
+ */
+gboolean
+imp_trace_cache_summarise (GArray *mids,
+                           GArray *mins,
+                           GArray *maxs,
+                           double  tail,
+                           double *baseline,
+                           double *above,
+                           double *below)
+{
+  guint skip;
+
+  g_return_val_if_fail (mids != NULL && baseline != NULL, FALSE);
+
+  if (mids->len == 0 || (above != NULL && (maxs == NULL || maxs->len == 0)))
+    return FALSE;
+
+  qsort (mids->data, mids->len, sizeof (float), compare_float);
+  *baseline = g_array_index (mids, float, mids->len / 2);
+  if (above == NULL || below == NULL)
+    return TRUE;
+
+  qsort (mins->data, mins->len, sizeof (float), compare_float);
+  qsort (maxs->data, maxs->len, sizeof (float), compare_float);
+  skip = (guint) (tail * maxs->len);
+  *above = g_array_index (maxs, float, maxs->len - 1 - skip) - *baseline;
+  *below = *baseline - g_array_index (mins, float, (guint) (tail * mins->len));
+  return TRUE;
+}
+
+/**
  * imp_trace_cache_get_sample:
  * @self: a #ImpTraceCache
  * @channel: a channel
@@ -1509,7 +1553,6 @@ imp_trace_cache_get_extent (ImpTraceCache *self,
   g_autoptr(GArray) mins = NULL;
   g_autoptr(GArray) maxs = NULL;
   Extent *extent;
-  guint tail;
 
   g_return_val_if_fail (self != NULL, FALSE);
 
@@ -1546,18 +1589,9 @@ imp_trace_cache_get_extent (ImpTraceCache *self,
         }
 
       extent->valid = TRUE;
-      if (mids->len > 0 && maxs->len > 0)
-        {
-          qsort (mids->data, mids->len, sizeof (float), compare_float);
-          qsort (mins->data, mins->len, sizeof (float), compare_float);
-          qsort (maxs->data, maxs->len, sizeof (float), compare_float);
-          tail = (guint) (EXTENT_TAIL * maxs->len);
-          extent->baseline = g_array_index (mids, float, mids->len / 2);
-          extent->above = g_array_index (maxs, float, maxs->len - 1 - tail)
-                          - extent->baseline;
-          extent->below = extent->baseline -
-                          g_array_index (mins, float, tail);
-        }
+      imp_trace_cache_summarise (mids, mins, maxs, EXTENT_TAIL,
+                                 &extent->baseline, &extent->above,
+                                 &extent->below);
     }
 
   *baseline = extent->baseline;

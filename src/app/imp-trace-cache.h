@@ -87,6 +87,13 @@ gboolean       imp_trace_cache_get_sample       (ImpTraceCache *self,
                                                  guint          channel,
                                                  gint64         column,
                                                  float         *value);
+gboolean       imp_trace_cache_summarise        (GArray        *mids,
+                                                 GArray        *mins,
+                                                 GArray        *maxs,
+                                                 double         tail,
+                                                 double        *baseline,
+                                                 double        *above,
+                                                 double        *below);
 gboolean       imp_trace_cache_get_extent       (ImpTraceCache *self,
                                                  guint          channel,
                                                  double        *baseline,

@@ -357,16 +357,6 @@ imp_traces_view_exact (ImpTracesView *self)
 /* Statistics of what is shown */
 
 static int
-compare_float (const void *a,
-               const void *b)
-{
-  float fa = *(const float *) a;
-  float fb = *(const float *) b;
-
-  return (fa > fb) - (fa < fb);
-}
-
-static int
 compare_double (const void *a,
                 const void *b)
 {
@@ -391,10 +381,10 @@ imp_traces_view_channel_stats (ImpTracesView *self,
 {
   guint first_row, end_row;
   gint64 c0, c1;
+  gboolean extent = above != NULL && below != NULL;
   g_autoptr(GArray) mids = g_array_new (FALSE, FALSE, sizeof (float));
   g_autoptr(GArray) mins = g_array_new (FALSE, FALSE, sizeof (float));
   g_autoptr(GArray) maxs = g_array_new (FALSE, FALSE, sizeof (float));
-  guint lo, hi;
 
   imp_traces_view_visible (self, &first_row, &end_row, &c0, &c1);
 
@@ -408,26 +398,18 @@ imp_traces_view_channel_stats (ImpTracesView *self,
 
       if (imp_trace_cache_get_sample (self->cache, channel, c, &mid))
         g_array_append_val (mids, mid);
-      g_array_append_val (mins, min);
-      g_array_append_val (maxs, max);
+      /* Only a fit needs the extremes; the baseline, drawn every frame,
+       * does not. */
+      if (extent)
+        {
+          g_array_append_val (mins, min);
+          g_array_append_val (maxs, max);
+        }
     }
 
-  if (mids->len == 0 || mins->len == 0)
-    return FALSE;
-
-  qsort (mids->data, mids->len, sizeof (float), compare_float);
-  *baseline = g_array_index (mids, float, mids->len / 2);
-  if (above == NULL || below == NULL)
-    return TRUE;
-
-  qsort (mins->data, mins->len, sizeof (float), compare_float);
-  qsort (maxs->data, maxs->len, sizeof (float), compare_float);
-  lo = robust ? mins->len / 50 : 0;
-  hi = robust ? maxs->len - 1 - maxs->len / 50 : maxs->len - 1;
-  *above = g_array_index (maxs, float, hi) - *baseline;
-  *below = *baseline - g_array_index (mins, float, lo);
-
-  return TRUE;
+  return imp_trace_cache_summarise (mids, mins, maxs, robust ? 0.02 : 0.0,
+                                    baseline, extent ? above : NULL,
+                                    extent ? below : NULL);
 }
 
 static double
