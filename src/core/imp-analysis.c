@@ -19,22 +19,19 @@
 #include "imp-analysis.h"
 #include "imp-detect.h"
 #include "imp-output.h"
+#include "imp-stream.h"
 
-/* Channels read together, and the length of a time block; a block is
- * extended by PAD_MS on both sides (within its sweep) so that events near
- * its edges are seen whole. PAD_MS covers the PSP detector's AP blanking
- * (50 ms) and reach. */
-#define BLOCK_CHANNELS    64
+/* The length of a time block; a block is extended by PAD_MS on both
+ * sides (within its sweep) so that events near its edges are seen whole.
+ * PAD_MS covers the PSP detector's AP blanking (50 ms) and reach. The
+ * stream (imp-stream.c) hands blocks to the workers 64 channels at a
+ * time. */
 #define BLOCK_MIN_S       1.0
 #define BLOCK_ALIGN       8192
 #define PAD_MS            60.0
 /* The level (median) of a block is taken from this many evenly spaced
  * samples. */
 #define LEVEL_VALUES      2048
-/* Candidate windows closer than this are read as one segment, up to
- * SEGMENT_MAX_S long. */
-#define SEGMENT_GAP_S     0.05
-#define SEGMENT_MAX_S     4.0
 /* Amplitudes are means over ±PEAK_HALF_MS around the average's extreme,
  * which is searched up to PEAK_AFTER_MS after latency_max_ms. */
 #define PEAK_HALF_MS      0.2
@@ -520,24 +517,25 @@ detect_channel_block (Run         *run,
     }
 }
 
-typedef struct
+/* Detection on one block of a group of channels, on a stream worker. */
+static void
+detect_block_cb (const ImpStreamBlock *block,
+                 gpointer              data)
 {
-  Run         *run;
-  guint        first;
-  const float *buf;
-  gsize        len;
-  gint64       r0, t0, t1;
-} DetectJob;
+  Run *run = data;
+  guint c;
+
+  for (c = 0; c < block->n_channels; c++)
+    detect_channel_block (run, block->first_channel + c,
+                          block->samples + c * block->len, block->len,
+                          block->r0, block->t0, block->t1);
+}
 
 static void
-detect_item (gpointer data,
-             guint    item)
+detect_progress_cb (double   fraction,
+                    gpointer data)
 {
-  DetectJob *job = data;
-
-  detect_channel_block (job->run, job->first + item,
-                        job->buf + item * job->len, job->len,
-                        job->r0, job->t0, job->t1);
+  report (data, PROGRESS_DETECT * fraction, "Reading and detecting");
 }
 
 /* The time blocks of one sweep: [start, end) pairs, each at least half a
@@ -630,68 +628,32 @@ find_steps (Run     *run,
   return TRUE;
 }
 
+/* Reads the recording once, in the order it is stored, and detects on
+ * every block of every channel on the stream's workers (imp-stream.c). */
 static gboolean
 detect_all (Run     *run,
             GError **error)
 {
-  ImpRecording *rec = run->recording;
-  guint n_sweeps = imp_recording_get_n_sweeps (rec);
-  gint64 n_samples = imp_recording_get_n_samples (rec);
+  g_autoptr(ImpStream) stream = NULL;
+  ImpStreamStats stats;
   gint64 block, pad;
-  gint64 done = 0, total;
-  g_autofree float *buf = NULL;
-  DetectJob job = { run };
-  guint first, s;
+  gint64 start = g_get_monotonic_time ();
 
   block = (gint64) ceil (BLOCK_MIN_S * run->fs / BLOCK_ALIGN) * BLOCK_ALIGN;
   pad = ms_to_samples (PAD_MS, run->fs);
-  total = MAX (n_samples, 1) * (gint64) run->n_channels;
-  buf = g_new (float, (gsize) MIN (BLOCK_CHANNELS, run->n_channels)
-                      * (gsize) (block + block / 2 + 2 * pad));
   if (!find_steps (run, block, pad, error))
     return FALSE;
 
-  for (first = 0; first < run->n_channels; first += BLOCK_CHANNELS)
-    {
-      guint nc = MIN (BLOCK_CHANNELS, run->n_channels - first);
-
-      for (s = 0; s < n_sweeps; s++)
-        {
-          const ImpSweep *sweep = imp_recording_get_sweep (rec, s);
-          gint64 sweep_end = sweep->start_sample + sweep->n_samples;
-          g_autoptr(GArray) blocks = sweep_blocks (sweep, block);
-          guint b;
-
-          for (b = 0; b < blocks->len; b += 2)
-            {
-              gint64 t0 = g_array_index (blocks, gint64, b);
-              gint64 t1 = g_array_index (blocks, gint64, b + 1);
-              gint64 r0 = MAX (sweep->start_sample, t0 - pad);
-              gint64 r1 = MIN (sweep_end, t1 + pad);
-              gsize len = (gsize) (r1 - r0);
-
-              if (g_cancellable_set_error_if_cancelled (run->cancellable,
-                                                        error))
-                return FALSE;
-              if (!imp_recording_read (rec, first, nc, r0, r1 - r0, buf,
-                                       error))
-                return FALSE;
-
-              job.first = first;
-              job.buf = buf;
-              job.len = len;
-              job.r0 = r0;
-              job.t0 = t0;
-              job.t1 = t1;
-              parallel_for (nc, detect_item, &job, NULL, NULL, NULL);
-
-              done += (t1 - t0) * nc;
-              report (run, PROGRESS_DETECT * done / total,
-                      "Reading and detecting");
-            }
-        }
-    }
-
+  stream = imp_stream_new (run->recording, block, pad, pad);
+  if (!imp_stream_run (stream, detect_block_cb, run, detect_progress_cb, run,
+                       run->cancellable, error))
+    return FALSE;
+  imp_stream_get_stats (stream, &stats);
+  g_debug ("Read %" G_GUINT64_FORMAT " %s (%.1f MB as stored) in %.2f s "
+           "with %u workers, %.0f MB of buffers", stats.chunks_read,
+           stats.direct ? "chunks" : "group rows", stats.bytes_read / 1e6,
+           (g_get_monotonic_time () - start) / 1e6, stats.n_workers,
+           stats.buffer_bytes / 1e6);
   return TRUE;
 }
 
@@ -1143,23 +1105,6 @@ correct_all (Run *run)
 
 /* Stage 3 */
 
-typedef struct
-{
-  gint64        start;     /* window start, recording sample */
-  ImpCandidate *candidate;
-  guint         trial;
-} Window;
-
-static int
-compare_windows (const void *a,
-                 const void *b)
-{
-  const Window *wa = a;
-  const Window *wb = b;
-
-  return (wa->start > wb->start) - (wa->start < wb->start);
-}
-
 static gboolean
 window_fits (ImpRecording *rec,
              gint64        start,
@@ -1173,109 +1118,49 @@ window_fits (ImpRecording *rec,
   return start + len <= sw->start_sample + sw->n_samples;
 }
 
-/* Calls @func for every candidate window with post channel in
- * [first, first + nc), reading coalesced segments. */
-typedef void (*WindowFunc) (Run          *run,
-                            const Window *w,
-                            const float  *x,
-                            gpointer      data);
-
-static gboolean
-for_each_window (Run        *run,
-                 GArray     *windows,
-                 guint       first,
-                 guint       nc,
-                 gint64      len,
-                 WindowFunc  func,
-                 gpointer    data,
-                 GError    **error)
-{
-  gint64 gap = ms_to_samples (SEGMENT_GAP_S * 1000, run->fs);
-  gint64 max_len = MAX (ms_to_samples (SEGMENT_MAX_S * 1000, run->fs),
-                        4 * len);
-  g_autofree float *buf = g_new (float, (gsize) nc * (gsize) max_len);
-  guint i = 0;
-
-  while (i < windows->len)
-    {
-      const Window *w0 = &g_array_index (windows, Window, i);
-      gint64 seg_start = w0->start;
-      gint64 seg_end = w0->start + len;
-      guint j = i + 1, k;
-
-      while (j < windows->len)
-        {
-          const Window *w = &g_array_index (windows, Window, j);
-
-          if (w->start > seg_end + gap || w->start + len - seg_start > max_len)
-            break;
-          seg_end = MAX (seg_end, w->start + len);
-          j++;
-        }
-
-      if (g_cancellable_set_error_if_cancelled (run->cancellable, error))
-        return FALSE;
-      if (!imp_recording_read (run->recording, first, nc, seg_start,
-                               seg_end - seg_start, buf, error))
-        return FALSE;
-
-      for (k = i; k < j; k++)
-        {
-          const Window *w = &g_array_index (windows, Window, k);
-          gsize row = (gsize) (w->candidate->post - first)
-                      * (gsize) (seg_end - seg_start);
-
-          func (run, w, buf + row + (w->start - seg_start), data);
-        }
-      i = j;
-    }
-
-  return TRUE;
-}
-
 /* One candidate's sums while it is measured. */
 typedef struct
 {
+  guint8 *use;         /* bit per pre AP: its window is a trial */
   double *sums;        /* average_len: sum over the trials used */
   double  shift[2];    /* pre-AP shift over the trials: sum, sum of squares */
   guint8 *gap;         /* per trial: its window touches a gap, left out */
   guint   n_windows;   /* trials with a window, those left out included */
+  guint   next;        /* trials met so far in this pass */
   gint64  peak;        /* index of the average's extreme */
 } Accum;
 
-static void
-accum_free (Accum *acc)
-{
-  g_free (acc->sums);
-  g_free (acc->gap);
-  g_free (acc);
-}
-
+/* The candidates' windows, read in two passes over the blocks that hold
+ * them: the sums for the averages, then each trial's amplitude. */
 typedef struct
 {
-  GHashTable *accums;  /* candidate -> Accum */
-  gint64      pre_len;
-  gint64      half;
-  gint64      late;    /* samples in the last ms before the AP */
-} TrialData;
+  Run           *run;
+  ImpStream     *stream;
+  ImpCandidate **cands;       /* sorted by post channel */
+  Accum         *accums;      /* one per candidate */
+  guint         *group_start; /* n_groups + 1: each group's candidates */
+  gint64         pre_len;
+  gint64         len;
+  gint64         half;
+  gint64         late;        /* samples in the last ms before the AP */
+  gboolean       amplitudes;  /* the second pass */
+  double         progress_from;
+} Measure;
 
 /* First pass: the sum of the trials, leaving out those whose window
  * touches a gap (NaN or infinite samples). */
 static void
-accumulate_cb (Run          *run,
-               const Window *w,
-               const float  *x,
-               gpointer      data)
+accumulate_trial (Accum       *acc,
+                  guint        trial,
+                  const float *x,
+                  gint64       len)
 {
-  TrialData *td = data;
-  Accum *acc = g_hash_table_lookup (td->accums, w->candidate);
-  guint len = w->candidate->average_len;
-  guint k;
+  gint64 k;
 
   for (k = 0; k < len; k++)
     if (!imp_detect_usable (x[k]))
       {
-        acc->gap[w->trial] = 1;
+        acc->gap[trial] = 1;
         return;
       }
   for (k = 0; k < len; k++)
@@ -1285,41 +1170,92 @@ accumulate_cb (Run          *run,
 /* Second pass, after the average: each trial's amplitude and its shift
  * before the AP. */
 static void
-trial_cb (Run          *run,
-          const Window *w,
-          const float  *x,
-          gpointer      data)
+measure_trial (Measure      *m,
+               ImpCandidate *c,
+               Accum        *acc,
+               guint         trial,
+               const float  *x)
 {
-  TrialData *td = data;
-  Accum *acc = g_hash_table_lookup (td->accums, w->candidate);
   gint64 peak = acc->peak;
   double base = 0, top = 0, early = 0, late = 0, d;
-  gint64 k, n_top = 0, n_early = MAX (td->pre_len / 2, 1);
+  gint64 k, n_top = 0, n_early = MAX (m->pre_len / 2, 1);
 
-  if (acc->gap[w->trial])
+  if (acc->gap[trial])
     return;
 
-  for (k = 0; k < td->pre_len; k++)
+  for (k = 0; k < m->pre_len; k++)
     base += x[k];
-  base /= td->pre_len;
+  base /= m->pre_len;
 
   /* How far the signal moved between the start of the window and the
    * last ms before the AP peak. */
   for (k = 0; k < n_early; k++)
     early += x[k];
-  for (k = td->pre_len - td->late; k < td->pre_len; k++)
+  for (k = m->pre_len - m->late; k < m->pre_len; k++)
     late += x[k];
-  d = late / td->late - early / n_early;
+  d = late / m->late - early / n_early;
   acc->shift[0] += d;
   acc->shift[1] += d * d;
 
-  for (k = MAX (peak - td->half, 0);
-       k <= MIN (peak + td->half, (gint64) w->candidate->average_len - 1); k++)
+  for (k = MAX (peak - m->half, 0);
+       k <= MIN (peak + m->half, (gint64) c->average_len - 1); k++)
     {
       top += x[k];
       n_top++;
     }
-  w->candidate->trial_amplitudes[w->trial] = (float) (top / n_top - base);
+  c->trial_amplitudes[trial] = (float) (top / n_top - base);
+}
+
+/* On a stream worker: the trials of the group's candidates whose window
+ * starts in the block. A group's blocks come in time order, so trials are
+ * met in the order of their presynaptic APs. */
+static void
+measure_block_cb (const ImpStreamBlock *block,
+                  gpointer              data)
+{
+  Measure *m = data;
+  guint i;
+
+  for (i = m->group_start[block->group];
+       i < m->group_start[block->group + 1]; i++)
+    {
+      ImpCandidate *c = m->cands[i];
+      Accum *acc = &m->accums[i];
+      GArray *aps = m->run->ap_times[c->pre];
+      const gint64 *t = (const gint64 *) aps->data;
+      const float *row = block->samples
+                         + (gsize) (c->post - block->first_channel)
+                           * block->len;
+      guint k;
+
+      for (k = imp_detect_lower_bound (t, aps->len, block->t0 + m->pre_len);
+           k < aps->len && t[k] - m->pre_len < block->t1; k++)
+        {
+          const float *x = row + (t[k] - m->pre_len - block->r0);
+          guint trial;
+
+          if (!(acc->use[k / 8] & (1u << (k % 8))))
+            continue;
+          trial = acc->next++;
+          g_assert (t[k] - m->pre_len + m->len
+                    <= block->r0 + (gint64) block->len);
+          if (m->amplitudes)
+            measure_trial (m, c, acc, trial, x);
+          else
+            accumulate_trial (acc, trial, x, m->len);
+        }
+    }
+}
+
+static void
+measure_progress_cb (double   fraction,
+                     gpointer data)
+{
+  Measure *m = data;
+  double share = (1 - PROGRESS_DETECT - PROGRESS_PAIRS) / 2;
+
+  report (m->run, m->progress_from + share * fraction,
+          "Measuring candidates");
 }
 
 /* Moves the amplitudes of the trials used to the front. */
@@ -1457,99 +1393,149 @@ judge_artefact (ImpCandidate *c,
                                                     / c->n_trials);
 }
 
-static gboolean
-measure_block (Run        *run,
-               GPtrArray  *candidates,
-               guint       first,
-               guint       nc,
-               GError    **error)
+static int
+compare_by_post (gconstpointer a,
+                 gconstpointer b)
 {
-  const ImpAnalysisParams *p = run->params;
-  gint64 pre_len = MAX (1, ms_to_samples (p->window_pre_ms, run->fs));
-  gint64 len = pre_len + MAX (1, ms_to_samples (p->window_post_ms, run->fs));
-  gint64 guard = ms_to_samples (POST_AP_GUARD_MS, run->fs);
-  g_autoptr(GArray) windows = g_array_new (FALSE, FALSE, sizeof (Window));
-  g_autoptr(GHashTable) accums = NULL;
-  TrialData td;
+  const ImpCandidate *ca = *(ImpCandidate * const *) a;
+  const ImpCandidate *cb = *(ImpCandidate * const *) b;
+
+  if (ca->post != cb->post)
+    return ca->post < cb->post ? -1 : 1;
+  return (ca->pre > cb->pre) - (ca->pre < cb->pre);
+}
+
+/* The trials of every candidate: the post channel's window around each
+ * usable pre AP, unless it leaves the sweep or the post cell fires in or
+ * shortly before it. Asks the stream for the blocks that hold them. */
+static void
+find_trials (Measure *m,
+             gint64   guard)
+{
+  Run *run = m->run;
+  guint n = run->result->candidates->len;
   guint i, k;
 
-  accums = g_hash_table_new_full (NULL, NULL, NULL,
-                                  (GDestroyNotify) accum_free);
-  for (i = 0; i < candidates->len; i++)
+  for (i = 0; i < n; i++)
     {
-      ImpCandidate *c = g_ptr_array_index (candidates, i);
+      ImpCandidate *c = m->cands[i];
+      Accum *acc = &m->accums[i];
       GArray *aps = run->ap_times[c->pre];
-      GArray *post_aps;
-      Accum *acc;
+      GArray *post_aps = run->ap_times[c->post];
+      guint group = imp_stream_group_of (m->stream, c->post);
 
-      if (c->post < first || c->post >= first + nc)
-        continue;
-      post_aps = run->ap_times[c->post];
-      c->average_len = (guint) len;
-      c->average = g_new0 (float, len);
+      c->average_len = (guint) m->len;
+      c->average = g_new0 (float, m->len);
       c->n_trials = 0;
       c->trial_amplitudes = g_new0 (float, MAX (aps->len, 1));
+      acc->use = g_new0 (guint8, aps->len / 8 + 1);
       for (k = 0; k < aps->len; k++)
         {
-          Window w;
+          gint64 start = g_array_index (aps, gint64, k) - m->pre_len;
 
-          w.start = g_array_index (aps, gint64, k) - pre_len;
-          if (!window_fits (run->recording, w.start, len))
+          if (!window_fits (run->recording, start, m->len))
             continue;
-          if (imp_detect_count_lagged (&w.start, 1,
+          if (imp_detect_count_lagged (&start, 1,
                                        (const gint64 *) post_aps->data,
-                                       post_aps->len, -guard, len - 1) > 0)
+                                       post_aps->len, -guard,
+                                       m->len - 1) > 0)
             continue;
-          w.candidate = c;
-          w.trial = c->n_trials++;
-          g_array_append_val (windows, w);
+          acc->use[k / 8] |= (guint8) (1u << (k % 8));
+          c->n_trials++;
+          imp_stream_want (m->stream, imp_stream_block_at (m->stream, start),
+                           group);
         }
-      acc = g_new0 (Accum, 1);
-      acc->sums = g_new0 (double, len);
+      acc->sums = g_new0 (double, m->len);
       acc->gap = g_new0 (guint8, MAX (c->n_trials, 1));
       acc->n_windows = c->n_trials;
-      g_hash_table_insert (accums, c, acc);
     }
-  if (windows->len == 0)
-    return TRUE;
-  qsort (windows->data, windows->len, sizeof (Window), compare_windows);
+}
 
-  td.accums = accums;
-  td.pre_len = pre_len;
-  td.half = ms_to_samples (PEAK_HALF_MS, run->fs);
-  td.late = CLAMP (ms_to_samples (ARTEFACT_LATE_MS, run->fs), 1,
-                   MAX (pre_len / 2, 1));
-  if (!for_each_window (run, windows, first, nc, len, accumulate_cb, &td,
-                        error))
-    return FALSE;
+/* Averages, trial amplitudes and the artefact check of all candidates,
+ * in two passes over the blocks that hold their windows. */
+static gboolean
+measure_candidates (Run     *run,
+                    GError **error)
+{
+  const ImpAnalysisParams *p = run->params;
+  GPtrArray *cands = run->result->candidates;
+  g_autoptr(ImpStream) stream = NULL;
+  g_autofree guint *group_start = NULL;
+  Measure m = { run };
+  gint64 block = (gint64) ceil (BLOCK_MIN_S * run->fs / BLOCK_ALIGN)
+                 * BLOCK_ALIGN;
+  gint64 guard = ms_to_samples (POST_AP_GUARD_MS, run->fs);
+  gboolean ok = TRUE;
+  guint i, g, n_groups;
 
-  for (i = 0; i < candidates->len; i++)
+  m.pre_len = MAX (1, ms_to_samples (p->window_pre_ms, run->fs));
+  m.len = m.pre_len + MAX (1, ms_to_samples (p->window_post_ms, run->fs));
+  m.half = ms_to_samples (PEAK_HALF_MS, run->fs);
+  m.late = CLAMP (ms_to_samples (ARTEFACT_LATE_MS, run->fs), 1,
+                  MAX (m.pre_len / 2, 1));
+  /* A window starts in a block and may run past its end. */
+  stream = imp_stream_new (run->recording, block, 0, m.len);
+  m.stream = stream;
+  m.cands = g_new (ImpCandidate *, MAX (cands->len, 1));
+  m.accums = g_new0 (Accum, MAX (cands->len, 1));
+  if (cands->len > 0)
+    memcpy (m.cands, cands->pdata, cands->len * sizeof (gpointer));
+  qsort (m.cands, cands->len, sizeof (gpointer), compare_by_post);
+  n_groups = imp_stream_get_n_groups (stream);
+  group_start = g_new0 (guint, n_groups + 1);
+  for (i = 0, g = 0; g <= n_groups; g++)
     {
-      ImpCandidate *c = g_ptr_array_index (candidates, i);
-      Accum *acc = g_hash_table_lookup (accums, c);
+      while (i < cands->len
+             && imp_stream_group_of (stream, m.cands[i]->post) < g)
+        i++;
+      group_start[g] = i;
+    }
+  m.group_start = group_start;
 
-      if (acc == NULL)
-        continue;
+  find_trials (&m, guard);
+
+  m.progress_from = PROGRESS_DETECT + PROGRESS_PAIRS;
+  ok = imp_stream_run (stream, measure_block_cb, &m, measure_progress_cb,
+                       &m, run->cancellable, error);
+
+  for (i = 0; ok && i < cands->len; i++)
+    {
+      ImpCandidate *c = m.cands[i];
+      Accum *acc = &m.accums[i];
+      guint k;
+
+      g_assert (acc->next == acc->n_windows);
       for (k = 0; k < acc->n_windows; k++)
         c->n_trials -= acc->gap[k];
       if (c->n_trials > 0)
-        acc->peak = measure_average (run, c, acc->sums, pre_len);
+        acc->peak = measure_average (run, c, acc->sums, m.pre_len);
+      acc->next = 0;
     }
 
-  if (!for_each_window (run, windows, first, nc, len, trial_cb, &td, error))
-    return FALSE;
-
-  for (i = 0; i < candidates->len; i++)
+  if (ok)
     {
-      ImpCandidate *c = g_ptr_array_index (candidates, i);
-      Accum *acc = g_hash_table_lookup (accums, c);
-
-      if (acc == NULL)
-        continue;
-      drop_gap_trials (c, acc);
-      judge_artefact (c, acc->shift);
+      m.amplitudes = TRUE;
+      m.progress_from += (1 - PROGRESS_DETECT - PROGRESS_PAIRS) / 2;
+      ok = imp_stream_run (stream, measure_block_cb, &m, measure_progress_cb,
+                           &m, run->cancellable, error);
     }
-  return TRUE;
+
+  for (i = 0; i < cands->len; i++)
+    {
+      Accum *acc = &m.accums[i];
+
+      if (ok)
+        {
+          drop_gap_trials (m.cands[i], acc);
+          judge_artefact (m.cands[i], acc->shift);
+        }
+      g_free (acc->use);
+      g_free (acc->sums);
+      g_free (acc->gap);
+    }
+  g_free (m.accums);
+  g_free (m.cands);
+  return ok;
 }
 
 static int
@@ -1579,7 +1565,7 @@ measure_all (Run     *run,
   const ImpAnalysisParams *p = run->params;
   ImpAnalysisResult *res = run->result;
   GPtrArray *cands = res->candidates;
-  guint i, first;
+  guint i;
 
   for (i = 0; i < run->tests->len; i++)
     {
@@ -1613,17 +1599,8 @@ measure_all (Run     *run,
       g_hash_table_insert (run->cand_tests, c, t);
     }
 
-  for (first = 0; first < run->n_channels; first += BLOCK_CHANNELS)
-    {
-      guint nc = MIN (BLOCK_CHANNELS, run->n_channels - first);
-
-      if (!measure_block (run, cands, first, nc, error))
-        return FALSE;
-      report (run, PROGRESS_DETECT + PROGRESS_PAIRS
-                   + (1 - PROGRESS_DETECT - PROGRESS_PAIRS)
-                     * (first + nc) / run->n_channels,
-              "Measuring candidates");
-    }
+  if (!measure_candidates (run, error))
+    return FALSE;
 
   for (i = 0; i < cands->len; i++)
     {

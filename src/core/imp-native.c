@@ -1321,9 +1321,12 @@ imp_native_writer_free (ImpNativeWriter *self)
 
 typedef struct
 {
-  hid_t    file;
-  hid_t    data;
-  hsize_t  chunk_samples;
+  hid_t           file;
+  hid_t           data;
+  hsize_t         chunk_samples;
+  /* for reading chunks raw (imp-stream.c); layout.rows is 0 when they
+   * cannot be (not chunked, or a filter other than shuffle and deflate) */
+  ImpChunkLayout  layout;
 } NativeData;
 
 static void
@@ -1420,11 +1423,118 @@ native_read (ImpRecording  *self,
   return ok;
 }
 
+static gboolean
+native_chunk_layout (ImpRecording   *self,
+                     ImpChunkLayout *layout)
+{
+  NativeData *nd = self->backend_data;
+
+  if (nd->layout.rows == 0)
+    return FALSE;
+  *layout = nd->layout;
+  return TRUE;
+}
+
+static gboolean
+native_read_chunk_inner (NativeData  *nd,
+                         gint64       row,
+                         guint        col,
+                         GByteArray  *raw,
+                         guint32     *filter_mask,
+                         GError     **error)
+{
+  hsize_t offset[2] = { (hsize_t) row * nd->layout.rows,
+                        (hsize_t) col * nd->layout.cols };
+  hsize_t size = 0;
+
+  if (H5Dget_chunk_storage_size (nd->data, offset, &size) < 0)
+    size = 0;   /* never written: HDF5 reads its fill value, zeros */
+  g_byte_array_set_size (raw, (guint) size);
+  if (size == 0)
+    return TRUE;
+  if (size > G_MAXUINT
+      || H5Dread_chunk (nd->data, H5P_DEFAULT, offset, filter_mask,
+                        raw->data) < 0)
+    {
+      g_autofree char *msg = _imp_h5_error_text ();
+
+      g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_IO,
+                   "Cannot read the chunk of samples %" G_GUINT64_FORMAT
+                   " and channels %" G_GUINT64_FORMAT ": %s",
+                   (guint64) offset[0], (guint64) offset[1], msg);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+native_read_chunk (ImpRecording  *self,
+                   gint64         row,
+                   guint          col,
+                   GByteArray    *raw,
+                   guint32       *filter_mask,
+                   GError       **error)
+{
+  gboolean ok;
+
+  _imp_h5_lock ();
+  H5E_BEGIN_TRY
+    {
+      ok = native_read_chunk_inner (self->backend_data, row, col, raw,
+                                    filter_mask, error);
+    }
+  H5E_END_TRY;
+  _imp_h5_unlock ();
+
+  return ok;
+}
+
 static const ImpRecordingBackend native_backend = {
   .format = "Imprint native",
   .read = native_read,
   .close = native_close,
+  .chunk_layout = native_chunk_layout,
+  .read_chunk = native_read_chunk,
 };
+
+/* The layout of /data's chunks, when they can be read raw: int16 chunks
+ * whose filters are at most shuffle and deflate. Otherwise rows is 0 and
+ * reads go through HDF5's own pipeline. */
+static void
+native_find_layout (hid_t           dcpl,
+                    hid_t           type,
+                    const hsize_t  *chunk,
+                    ImpChunkLayout *layout)
+{
+  int n;
+
+  memset (layout, 0, sizeof *layout);
+  if (H5Pget_layout (dcpl) != H5D_CHUNKED || chunk[0] == 0 || chunk[1] == 0
+      || chunk[0] * chunk[1] > (hsize_t) G_MAXINT32 / 2)
+    return;
+  n = H5Pget_nfilters (dcpl);
+  if (n < 0 || n > IMP_CHUNK_MAX_FILTERS)
+    return;
+  for (int i = 0; i < n; i++)
+    {
+      unsigned flags = 0;
+      size_t n_values = 0;
+      unsigned config = 0;
+      H5Z_filter_t id = H5Pget_filter2 (dcpl, (unsigned) i, &flags,
+                                        &n_values, NULL, 0, NULL, &config);
+
+      if (id == H5Z_FILTER_DEFLATE)
+        layout->filters[i] = IMP_CHUNK_FILTER_DEFLATE;
+      else if (id == H5Z_FILTER_SHUFFLE)
+        layout->filters[i] = IMP_CHUNK_FILTER_SHUFFLE;
+      else
+        return;
+    }
+  layout->n_filters = (guint) n;
+  layout->big_endian = H5Tget_order (type) == H5T_ORDER_BE;
+  layout->cols = (guint) chunk[1];
+  layout->rows = (gint64) chunk[0];
+}
 
 static gboolean
 read_doubles (hid_t         group,
@@ -1793,6 +1903,7 @@ native_open_inner (const char  *path,
   nd->file = H5I_INVALID_HID;
   nd->data = H5I_INVALID_HID;
   nd->chunk_samples = MAX (chunk[0], 1);
+  native_find_layout (dcpl, type, chunk, &nd->layout);
   rec = _imp_recording_new (path, &native_backend, nd);
   rec->sample_rate = rate;
   fmt_name = g_strdup_printf ("Imprint native v%d", (int) version);

@@ -13,6 +13,27 @@
 
 G_BEGIN_DECLS
 
+/* How a back end stores its samples, for reading them raw in storage order
+ * (imp-stream.c): int16 chunks of @rows samples × @cols channels, time-major
+ * inside a chunk, each passed through @filters (in the order they were
+ * applied when writing; a chunk's filter mask says which were skipped). */
+typedef enum
+{
+  IMP_CHUNK_FILTER_SHUFFLE,
+  IMP_CHUNK_FILTER_DEFLATE,
+} ImpChunkFilter;
+
+#define IMP_CHUNK_MAX_FILTERS 4
+
+typedef struct
+{
+  gint64          rows;
+  guint           cols;
+  guint           n_filters;
+  ImpChunkFilter  filters[IMP_CHUNK_MAX_FILTERS];
+  gboolean        big_endian;
+} ImpChunkLayout;
+
 /* What a back end provides. read() gets a channel range and a sample range
  * already checked against the recording's size and must write
  * n_channels * n_samples floats, channel-major (out[c * n_samples + s]),
@@ -29,6 +50,18 @@ typedef struct
                       float        *out,
                       GError      **error);
   void      (*close) (gpointer      backend_data);
+  /* Optional, for back ends whose samples are int16 chunks that can be
+   * read raw: the layout (FALSE when the file's chunks are not such), and
+   * one chunk's stored bytes (an empty @raw for a chunk never written),
+   * called with the recording's lock held like read(). */
+  gboolean  (*chunk_layout) (ImpRecording   *self,
+                             ImpChunkLayout *layout);
+  gboolean  (*read_chunk)    (ImpRecording   *self,
+                              gint64          row,
+                              guint           col,
+                              GByteArray     *raw,
+                              guint32        *filter_mask,
+                              GError        **error);
 } ImpRecordingBackend;
 
 struct _ImpRecording
@@ -114,6 +147,20 @@ gboolean      _imp_recording_check_scale  (const char                *what,
  * sweep when the back end added none, makes labels and units valid UTF-8,
  * and warns about odd units and sweep times. */
 gboolean      _imp_recording_validate     (ImpRecording              *self,
+                                           GError                   **error);
+
+/* The stored layout of the samples, when the back end can read them raw
+ * chunk by chunk; FALSE otherwise. */
+gboolean      _imp_recording_chunk_layout (ImpRecording              *self,
+                                           ImpChunkLayout            *layout);
+/* Reads the stored bytes of chunk (@row, @col) into @raw, as
+ * imp_recording_read() reads samples: under the recording's lock, and
+ * failing when the file changed on disk since it was opened. */
+gboolean      _imp_recording_read_chunk   (ImpRecording              *self,
+                                           gint64                     row,
+                                           guint                      col,
+                                           GByteArray                *raw,
+                                           guint32                   *filter_mask,
                                            GError                   **error);
 
 /* Text from a file that may be in a legacy 8-bit encoding: kept if it is

@@ -1222,3 +1222,60 @@ imp_recording_read (ImpRecording  *self,
                          "The read failed");
   return ok;
 }
+
+gboolean
+_imp_recording_chunk_layout (ImpRecording   *self,
+                             ImpChunkLayout *layout)
+{
+  gboolean ok;
+
+  g_assert (self != NULL);
+  g_assert (layout != NULL);
+
+  if (self->backend->chunk_layout == NULL
+      || self->backend->read_chunk == NULL)
+    return FALSE;
+  memset (layout, 0, sizeof *layout);
+  g_mutex_lock (&self->lock);
+  ok = self->backend->chunk_layout (self, layout);
+  g_mutex_unlock (&self->lock);
+  return ok && layout->rows > 0 && layout->cols > 0
+         && layout->n_filters <= IMP_CHUNK_MAX_FILTERS;
+}
+
+gboolean
+_imp_recording_read_chunk (ImpRecording  *self,
+                           gint64         row,
+                           guint          col,
+                           GByteArray    *raw,
+                           guint32       *filter_mask,
+                           GError       **error)
+{
+  gboolean ok;
+
+  g_assert (self != NULL);
+  g_assert (self->backend->read_chunk != NULL);
+  g_assert (raw != NULL);
+
+  *filter_mask = 0;
+  g_mutex_lock (&self->lock);
+  ok = self->backend->read_chunk (self, row, col, raw, filter_mask, error);
+  if (ok)
+    ok = check_unchanged (self, error);
+  else
+    {
+      g_autoptr(GError) changed = NULL;
+
+      if (!check_unchanged (self, &changed))
+        {
+          g_clear_error (error);
+          g_propagate_error (error, g_steal_pointer (&changed));
+        }
+    }
+  g_mutex_unlock (&self->lock);
+
+  if (!ok && error != NULL && *error == NULL)
+    g_set_error_literal (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_IO,
+                         "The read failed");
+  return ok;
+}
