@@ -109,6 +109,7 @@ struct _ImpStream
   GCond           cond;
   ImpStreamFunc   func;
   gpointer        user_data;
+  GCancellable   *cancellable;
   guint8         *row_state;     /* RowState per row */
   guint          *row_pending;   /* per row: the reader and its decodes */
   GQueue          decodes;       /* row * n_units + unit */
@@ -570,7 +571,8 @@ read_row (ImpStream *self,
     {
       if (!units[u])
         continue;
-      if (g_atomic_int_get (&self->stop))
+      if (g_atomic_int_get (&self->stop)
+          || g_cancellable_is_cancelled (self->cancellable))
         return TRUE;
 
       if (self->direct)
@@ -894,6 +896,13 @@ worker_main (gpointer data)
     {
       guint group;
 
+      /* Stops before the next block, not only when the calling thread
+       * looks. */
+      if (g_cancellable_is_cancelled (self->cancellable))
+        {
+          self->stop = TRUE;
+          break;
+        }
       if (pick_job_locked (self, &group))
         {
           guint b = self->next_block[group];
@@ -981,6 +990,7 @@ imp_stream_run (ImpStream          *self,
   plan_run (self);
   self->func = func;
   self->user_data = user_data;
+  self->cancellable = cancellable;
   self->stop = FALSE;
   g_clear_error (&self->error);
   self->row_state = g_new0 (guint8, MAX (self->n_rows, 1));
@@ -1028,7 +1038,7 @@ imp_stream_run (ImpStream          *self,
 
       g_cond_wait_until (&self->cond, &self->lock,
                          g_get_monotonic_time () + POLL_US);
-      if (g_cancellable_is_cancelled (cancellable))
+      if (self->stop || g_cancellable_is_cancelled (cancellable))
         {
           cancelled = TRUE;
           self->stop = TRUE;
