@@ -52,6 +52,10 @@
 #define SCALE_MAX          1.0
 #define VE_STEP_MV         (1.0 / 300.0)  /* ADC step of Ve: ±109 mV range */
 #define BLOCK_SAMPLES      8192
+/* The recording noise is drawn on a thread of its own, a segment of at
+ * most NOISE_SEGMENT substeps ahead, in NOISE_SEGMENTS buffers. */
+#define NOISE_SEGMENT      64
+#define NOISE_SEGMENTS     3
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (gsl_rng, gsl_rng_free)
 
@@ -355,12 +359,13 @@ fire (Sim      *sim,
 /* Advances neuron @k over samples [t0, t1) and stores its channel's counts
  * into the time-major @counts block that starts at @block_start. */
 static void
-step_neuron (Sim    *sim,
-             guint   k,
-             gint64  t0,
-             gint64  t1,
-             gint64  block_start,
-             gint16 *counts)
+step_neuron (Sim           *sim,
+             guint          k,
+             gint64         t0,
+             gint64         t1,
+             gint64         block_start,
+             const double **noise,
+             gint16        *counts)
 {
   Neuron *nr = &sim->neurons[k];
   const ImpSimParams *p = sim->params;
@@ -369,8 +374,7 @@ step_neuron (Sim    *sim,
   double inv_gain = 1.0 / nr->gain;
   gint64 t;
 
-  nr->drift = nr->drift * sim->drift_a
-              + sim->drift_b * gsl_ran_gaussian_ziggurat (sim->noise_rng, 1.0);
+  nr->drift = nr->drift * sim->drift_a + sim->drift_b * *(*noise)++;
 
   for (t = t0; t < t1; t++)
     {
@@ -413,8 +417,7 @@ step_neuron (Sim    *sim,
             }
         }
 
-      value = nr->drift
-              + gsl_ran_gaussian_ziggurat (sim->noise_rng, p->noise_mv);
+      value = nr->drift + p->noise_mv * *(*noise)++;
       if (nr->access)
         {
           value += nr->rest_mv + v_syn - v_ahp;
@@ -615,6 +618,183 @@ write_truth (const Sim   *sim,
   return imp_map_write_csv (map, path, error);
 }
 
+/* The standard normal draws of the noise stream, in the order the
+ * simulation uses them: per substep, per neuron, one for the drift and
+ * one per sample. They are drawn ahead on a thread of their own; scaled
+ * by the SD where used, they are exactly what drawing with that SD gives
+ * (GSL's ziggurat draws x and returns ±SD × x). The samples, once
+ * converted, are written on another thread while the next block is
+ * simulated. */
+typedef struct
+{
+  Sim       *sim;
+  GMutex     lock;
+  GCond      cond;
+  gboolean   stop;
+  /* noise */
+  double    *noise[NOISE_SEGMENTS];
+  guint      produced;   /* segments drawn */
+  guint      consumed;   /* segments used up */
+  /* writing */
+  ImpNativeWriter *writer;
+  gint16    *counts[2];
+  gint64     pending;    /* samples in counts[to_write % 2], or 0 */
+  guint      to_write;
+  gboolean   write_failed;
+  GError    *error;
+} Pipeline;
+
+/* Substeps of the segment starting at substep @t0 of the block
+ * [block_start, block_end). */
+static gint64
+segment_end (const Sim *sim,
+             gint64     t0,
+             gint64     block_end)
+{
+  return MIN (t0 + (gint64) NOISE_SEGMENT * sim->substep, block_end);
+}
+
+static gpointer
+noise_main (gpointer data)
+{
+  Pipeline *pl = data;
+  Sim *sim = pl->sim;
+  gint64 block_start;
+
+  for (block_start = 0; block_start < sim->n_samples;
+       block_start += BLOCK_SAMPLES)
+    {
+      gint64 block_end = MIN (block_start + BLOCK_SAMPLES, sim->n_samples);
+      gint64 t0 = block_start;
+
+      while (t0 < block_end)
+        {
+          gint64 end = segment_end (sim, t0, block_end);
+          double *out;
+          guint k;
+
+          g_mutex_lock (&pl->lock);
+          while (!pl->stop && pl->produced - pl->consumed >= NOISE_SEGMENTS)
+            g_cond_wait (&pl->cond, &pl->lock);
+          if (pl->stop)
+            {
+              g_mutex_unlock (&pl->lock);
+              return NULL;
+            }
+          out = pl->noise[pl->produced % NOISE_SEGMENTS];
+          g_mutex_unlock (&pl->lock);
+
+          for (; t0 < end; t0 += sim->substep)
+            {
+              gint64 len = MIN (t0 + sim->substep, block_end) - t0;
+
+              for (k = 0; k < sim->n; k++)
+                for (gint64 i = 0; i <= len; i++)
+                  *out++ = gsl_ran_gaussian_ziggurat (sim->noise_rng, 1.0);
+            }
+
+          g_mutex_lock (&pl->lock);
+          pl->produced++;
+          g_cond_broadcast (&pl->cond);
+          g_mutex_unlock (&pl->lock);
+        }
+    }
+  return NULL;
+}
+
+/* The next segment's draws, once they are there. */
+static const double *
+take_noise (Pipeline *pl)
+{
+  const double *noise;
+
+  g_mutex_lock (&pl->lock);
+  while (pl->produced == pl->consumed)
+    g_cond_wait (&pl->cond, &pl->lock);
+  noise = pl->noise[pl->consumed % NOISE_SEGMENTS];
+  g_mutex_unlock (&pl->lock);
+  return noise;
+}
+
+static void
+give_back_noise (Pipeline *pl)
+{
+  g_mutex_lock (&pl->lock);
+  pl->consumed++;
+  g_cond_broadcast (&pl->cond);
+  g_mutex_unlock (&pl->lock);
+}
+
+static gpointer
+writer_main (gpointer data)
+{
+  Pipeline *pl = data;
+
+  g_mutex_lock (&pl->lock);
+  for (;;)
+    {
+      gint64 n;
+      GError *error = NULL;
+      gboolean ok;
+
+      while (!pl->stop && pl->pending == 0)
+        g_cond_wait (&pl->cond, &pl->lock);
+      if (pl->pending == 0)
+        break;
+      n = pl->pending;
+      g_mutex_unlock (&pl->lock);
+      ok = imp_native_writer_append (pl->writer,
+                                     pl->counts[pl->to_write % 2], n,
+                                     &error);
+      g_mutex_lock (&pl->lock);
+      if (!ok)
+        {
+          pl->write_failed = TRUE;
+          if (pl->error == NULL)
+            pl->error = error;
+          else
+            g_error_free (error);
+        }
+      pl->pending = 0;
+      pl->to_write++;
+      g_cond_broadcast (&pl->cond);
+    }
+  g_mutex_unlock (&pl->lock);
+  return NULL;
+}
+
+/* Hands counts[which] to the writer once it has written the block before;
+ * FALSE (with @error) when an earlier write failed. */
+static gboolean
+hand_to_writer (Pipeline  *pl,
+                gint64     n_samples,
+                GError   **error)
+{
+  gboolean ok;
+
+  g_mutex_lock (&pl->lock);
+  while (pl->pending != 0)
+    g_cond_wait (&pl->cond, &pl->lock);
+  ok = !pl->write_failed;
+  if (ok)
+    {
+      pl->pending = n_samples;
+      g_cond_broadcast (&pl->cond);
+    }
+  else if (pl->error != NULL)
+    g_propagate_error (error, g_steal_pointer (&pl->error));
+  g_mutex_unlock (&pl->lock);
+  return ok;
+}
+
+/* Waits for the writer to write what it has. */
+static gboolean
+drain_writer (Pipeline  *pl,
+              GError   **error)
+{
+  return hand_to_writer (pl, 0, error);
+}
+
 static gboolean
 check_params (const ImpSimParams  *p,
               GError             **error)
@@ -685,10 +865,12 @@ imp_simulate (const ImpSimParams  *params,
               GError             **error)
 {
   g_autoptr(ImpNativeWriter) writer = NULL;
-  g_autofree gint16 *counts = NULL;
+  Pipeline pl = { 0 };
+  GThread *noise_thread, *writer_thread;
   Sim sim;
-  guint side, i;
+  guint side, i, n_blocks = 0;
   gint64 block_start;
+  gboolean simulated = FALSE;
   gboolean ok = FALSE;
 
   g_return_val_if_fail (params != NULL, FALSE);
@@ -710,31 +892,68 @@ imp_simulate (const ImpSimParams  *params,
   g_debug ("Simulating %u neurons, %u synapses, %" G_GINT64_FORMAT
            " samples", sim.n, sim.synapses->len, sim.n_samples);
 
-  counts = g_new (gint16, (gsize) BLOCK_SAMPLES * sim.n);
+  pl.sim = &sim;
+  pl.writer = writer;
+  g_mutex_init (&pl.lock);
+  g_cond_init (&pl.cond);
+  for (i = 0; i < NOISE_SEGMENTS; i++)
+    pl.noise[i] = g_new (double, (gsize) NOISE_SEGMENT * sim.n
+                                 * (sim.substep + 1));
+  pl.counts[0] = g_new (gint16, (gsize) BLOCK_SAMPLES * sim.n);
+  pl.counts[1] = g_new (gint16, (gsize) BLOCK_SAMPLES * sim.n);
+  noise_thread = g_thread_new ("imp-sim-noise", noise_main, &pl);
+  writer_thread = g_thread_new ("imp-sim-writer", writer_main, &pl);
+
   for (block_start = 0; block_start < sim.n_samples;
        block_start += BLOCK_SAMPLES)
     {
       gint64 block_end = MIN (block_start + BLOCK_SAMPLES, sim.n_samples);
+      gint16 *counts = pl.counts[n_blocks % 2];
       gint64 t0;
 
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
-        goto out;
+        goto stop;
 
-      for (t0 = block_start; t0 < block_end; t0 += sim.substep)
+      for (t0 = block_start; t0 < block_end;)
         {
-          gint64 t1 = MIN (t0 + sim.substep, block_end);
+          gint64 end = segment_end (&sim, t0, block_end);
+          const double *noise = take_noise (&pl);
 
-          for (i = 0; i < sim.n; i++)
-            step_neuron (&sim, i, t0, t1, block_start, counts);
+          for (; t0 < end; t0 += sim.substep)
+            {
+              gint64 t1 = MIN (t0 + sim.substep, block_end);
+
+              for (i = 0; i < sim.n; i++)
+                step_neuron (&sim, i, t0, t1, block_start, &noise, counts);
+            }
+          give_back_noise (&pl);
         }
 
-      if (!imp_native_writer_append (writer, counts, block_end - block_start,
-                                     error))
-        goto out;
+      if (!hand_to_writer (&pl, block_end - block_start, error))
+        goto stop;
+      n_blocks++;
       if (progress != NULL)
         progress ((double) block_end / sim.n_samples, "Simulating",
                   user_data);
     }
+  simulated = drain_writer (&pl, error);
+
+stop:
+  g_mutex_lock (&pl.lock);
+  pl.stop = TRUE;
+  g_cond_broadcast (&pl.cond);
+  g_mutex_unlock (&pl.lock);
+  g_thread_join (noise_thread);
+  g_thread_join (writer_thread);
+  for (i = 0; i < NOISE_SEGMENTS; i++)
+    g_free (pl.noise[i]);
+  g_free (pl.counts[0]);
+  g_free (pl.counts[1]);
+  g_clear_error (&pl.error);
+  g_mutex_clear (&pl.lock);
+  g_cond_clear (&pl.cond);
+  if (!simulated)
+    goto out;
 
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     goto out;
