@@ -896,6 +896,29 @@ pre_train_init (Run      *run,
       }
 }
 
+/* The first index at or after @from into sorted @v whose value is >= @key,
+ * when none before @from is: a search that starts where the last one
+ * ended, doubling its step, costs the logarithm of the distance moved
+ * rather than of the whole array. */
+static inline guint
+lower_bound_from (const gint64 *v,
+                  guint         n,
+                  guint         from,
+                  gint64        key)
+{
+  guint step = 1, lo = from, hi;
+
+  if (from >= n || v[from] >= key)
+    return from;
+  while (from + step < n && v[from + step] < key)
+    {
+      lo = from + step;
+      step *= 2;
+    }
+  hi = MIN (from + step, n);
+  return lo + 1 + imp_detect_lower_bound (v + lo + 1, hi - lo - 1, key);
+}
+
 /* One test of a pair: the observed coincidences, their mean under uniform
  * jitter, and (unless clearly unremarkable) the surrogate p-value.
  *
@@ -919,19 +942,22 @@ run_test (PreTrain       *pt,
   const gint64 *lags;
   guint64 observed = 0;
   double quick, sum = 0;
-  guint i, k;
+  guint i, k, at = 0;
 
   g_array_set_size (pt->lags, 0);
   for (k = 0; k < pt->n; k++)
     {
       gint64 t = pt->times[k];
-      guint j = imp_detect_lower_bound (events, post->len,
-                                        t + lo - pt->max_jitter);
+
+      /* The APs are in time order, so each search starts at the last. */
+      at = lower_bound_from (events, post->len, at,
+                             t + lo - pt->max_jitter);
 
       pt->first[k] = pt->lags->len;
-      for (; j < post->len && events[j] <= t + hi + pt->max_jitter; j++)
+      for (guint e = at; e < post->len && events[e] <= t + hi + pt->max_jitter;
+           e++)
         {
-          gint64 lag = events[j] - t;
+          gint64 lag = events[e] - t;
 
           g_array_append_val (pt->lags, lag);
           if (lag >= lo && lag <= hi)
