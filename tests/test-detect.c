@@ -53,18 +53,36 @@ test_median (void)
   g_autoptr(gsl_rng) rng = new_rng (3);
   guint trial;
 
-  for (trial = 0; trial < 200; trial++)
+  for (trial = 0; trial < 400; trial++)
     {
-      gsize n = 1 + gsl_rng_uniform_int (rng, 60);
+      /* Short inputs, and long ones for the partitioning. */
+      gsize n = 1 + gsl_rng_uniform_int (rng, trial < 200 ? 60 : 5000);
       g_autofree float *x = g_new (float, n);
       g_autofree float *sorted = NULL;
       double expected;
       gsize i;
 
       for (i = 0; i < n; i++)
-        /* Few distinct values half the time, to exercise ties. */
-        x[i] = trial % 2 ? (float) gsl_rng_uniform_int (rng, 4)
-                         : (float) gsl_ran_gaussian (rng, 1.0);
+        /* Few distinct values, to exercise ties; ramps up and down and a
+         * constant, the worst cases of a naive pivot. */
+        switch (trial % 5)
+          {
+          case 0:
+            x[i] = (float) gsl_ran_gaussian (rng, 1.0);
+            break;
+          case 1:
+            x[i] = (float) gsl_rng_uniform_int (rng, 4);
+            break;
+          case 2:
+            x[i] = (float) i;
+            break;
+          case 3:
+            x[i] = (float) (n - i) * 0.5f;
+            break;
+          default:
+            x[i] = -65.0f;
+            break;
+          }
       sorted = g_memdup2 (x, n * sizeof (float));
       qsort (sorted, n, sizeof (float), compare_float);
       expected = n % 2 ? sorted[n / 2]

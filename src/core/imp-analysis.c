@@ -84,6 +84,7 @@ typedef struct
   double  p_pair;      /* min over E and I, Bonferroni for the two signs */
   double  q_pair;
   double  q_ap;
+  gsize   index;       /* among all pairs tested, for the correction */
 } PairTest;
 
 /* What a channel's samples were like, over all blocks. */
@@ -107,8 +108,8 @@ typedef struct
   guint                    n_channels;
   double                   fs;
   /* per channel during detection */
-  GArray                 **levels;     /* double: block medians */
-  GArray                 **noises;     /* double: block noise SDs */
+  GArray                 **levels;     /* float: block medians */
+  GArray                 **noises;     /* float: block noise SDs */
   ChannelStats            *stats;
   GArray                  *steps;      /* gint64: edges of held current
                                           steps on any current channel */
@@ -116,7 +117,10 @@ typedef struct
   GArray                 **ap_times;   /* gint64 */
   GArray                 **e_times;
   GArray                 **i_times;
-  GArray                  *tests;      /* PairTest */
+  GArray                  *tests;      /* PairTest: those that may be
+                                          candidates */
+  GArray                  *p_pair;     /* double: every pair's p_pair */
+  GArray                  *p_ap;       /* and AP->AP p, for the correction */
   GHashTable              *cand_tests; /* ImpCandidate -> its PairTest */
 } Run;
 
@@ -398,6 +402,8 @@ run_clear (Run *run)
   g_clear_pointer (&run->i_times, g_free);
   g_clear_pointer (&run->cand_tests, g_hash_table_unref);
   g_clear_pointer (&run->tests, g_array_unref);
+  g_clear_pointer (&run->p_pair, g_array_unref);
+  g_clear_pointer (&run->p_ap, g_array_unref);
   g_clear_pointer (&run->result, imp_analysis_result_unref);
 }
 
@@ -467,8 +473,13 @@ detect_channel_block (Run         *run,
   for (t = t0; t < t1; t += stride)
     sample[m++] = x[t - r0];
   level = imp_detect_median (sample, m);
-  g_array_append_val (run->levels[channel], level);
-  g_array_append_val (run->noises[channel], noise);
+  {
+    /* Kept as float: the medians over blocks are taken in float. */
+    float level_f = (float) level, noise_f = (float) noise;
+
+    g_array_append_val (run->levels[channel], level_f);
+    g_array_append_val (run->noises[channel], noise_f);
+  }
 
   if (!imp_detect_is_voltage (imp_recording_get_channel (run->recording,
                                                          channel)->unit))
@@ -667,7 +678,7 @@ median_of (GArray *values)
     return NAN;
   work = g_new (float, values->len);
   for (i = 0; i < values->len; i++)
-    work[i] = (float) g_array_index (values, double, i);
+    work[i] = g_array_index (values, float, i);
   return imp_detect_median (work, values->len);
 }
 
@@ -940,11 +951,11 @@ run_test (PreTrain       *pt,
 {
   const gint64 *events = (const gint64 *) post->data;
   const gint64 *lags;
-  guint64 observed = 0;
+  guint64 observed = 0, reach = 0;
   double quick, sum = 0;
   guint i, k, at = 0;
 
-  g_array_set_size (pt->lags, 0);
+  /* Counts first: most pairs need no surrogates, nor the lags. */
   for (k = 0; k < pt->n; k++)
     {
       gint64 t = pt->times[k];
@@ -952,22 +963,18 @@ run_test (PreTrain       *pt,
       /* The APs are in time order, so each search starts at the last. */
       at = lower_bound_from (events, post->len, at,
                              t + lo - pt->max_jitter);
-
-      pt->first[k] = pt->lags->len;
+      pt->first[k] = at;
       for (guint e = at; e < post->len && events[e] <= t + hi + pt->max_jitter;
            e++)
         {
           gint64 lag = events[e] - t;
 
-          g_array_append_val (pt->lags, lag);
-          if (lag >= lo && lag <= hi)
-            observed++;
+          reach++;
+          observed += lag >= lo && lag <= hi;
         }
     }
-  pt->first[pt->n] = pt->lags->len;
-  lags = (const gint64 *) pt->lags->data;
 
-  quick = (double) pt->lags->len * (hi - lo + 1) / (2.0 * pt->max_jitter + 1);
+  quick = (double) reach * (hi - lo + 1) / (2.0 * pt->max_jitter + 1);
   test->hits[kind] = (guint) observed;
   test->null_mean[kind] = quick;
 
@@ -983,6 +990,24 @@ run_test (PreTrain       *pt,
                                          quick);
       return;
     }
+
+  /* The lags of the post events within the jitter's reach of each AP. */
+  g_array_set_size (pt->lags, 0);
+  for (k = 0; k < pt->n; k++)
+    {
+      gint64 t = pt->times[k];
+      guint e = pt->first[k];
+
+      pt->first[k] = pt->lags->len;
+      for (; e < post->len && events[e] <= t + hi + pt->max_jitter; e++)
+        {
+          gint64 lag = events[e] - t;
+
+          g_array_append_val (pt->lags, lag);
+        }
+    }
+  pt->first[pt->n] = pt->lags->len;
+  lags = (const gint64 *) pt->lags->data;
 
   for (i = 0; i < pt->n_surrogates; i++)
     {
@@ -1010,7 +1035,10 @@ typedef struct
   Run      *run;
   guint    *pres;       /* the presynaptic channels, in order */
   guint     n_pre;
-  GArray  **tests;      /* per presynaptic channel */
+  GArray  **tests;      /* per presynaptic channel: those kept */
+  GArray  **p_pair;     /* per presynaptic channel: every test's p */
+  GArray  **p_ap;
+  double    keep_p;     /* tests with a p below it are kept */
   gint64    lo, hi, ap_hi;
   double    screen_p;
 } CorrelateJob;
@@ -1027,6 +1055,8 @@ correlate_item (gpointer data,
   g_autofree guint64 *surrogates = g_new (guint64,
                                           run->params->n_surrogates);
   GArray *tests = g_array_new (FALSE, FALSE, sizeof (PairTest));
+  GArray *p_pair = g_array_new (FALSE, FALSE, sizeof (double));
+  GArray *p_ap = g_array_new (FALSE, FALSE, sizeof (double));
   PreTrain pt;
   guint post;
 
@@ -1048,10 +1078,19 @@ correlate_item (gpointer data,
         run_test (&pt, run->ap_times[post], job->lo, job->ap_hi,
                   job->screen_p, surrogates, &test, TEST_AP);
         test.p_pair = MIN (1.0, 2.0 * MIN (test.p[TEST_E], test.p[TEST_I]));
-        g_array_append_val (tests, test);
+        /* Every p takes part in the correction; only a pair that can be
+         * a candidate keeps its record (millions of pairs on a large
+         * array would otherwise take gigabytes). */
+        test.index = p_pair->len;
+        g_array_append_val (p_pair, test.p_pair);
+        g_array_append_val (p_ap, test.p[TEST_AP]);
+        if (test.p_pair <= job->keep_p || test.p[TEST_AP] <= job->keep_p)
+          g_array_append_val (tests, test);
       }
   pre_train_clear (&pt);
   job->tests[item] = tests;
+  job->p_pair[item] = p_pair;
+  job->p_ap[item] = p_ap;
 }
 
 static void
@@ -1087,6 +1126,11 @@ correlate_all (Run     *run,
         && res->aps[pre]->len >= MAX (p->min_pre_aps, 1))
       job.pres[job.n_pre++] = pre;
   job.tests = g_new0 (GArray *, MAX (job.n_pre, 1));
+  job.p_pair = g_new0 (GArray *, MAX (job.n_pre, 1));
+  job.p_ap = g_new0 (GArray *, MAX (job.n_pre, 1));
+  /* A candidate has a p below candidate_p_max, or one at most alpha (its
+   * adjusted p, which is never smaller, is significant). */
+  job.keep_p = MAX (p->alpha, p->candidate_p_max);
 
   parallel_for (job.n_pre, correlate_item, &job, run->cancellable,
                 correlate_progress, &job);
@@ -1097,11 +1141,25 @@ correlate_all (Run     *run,
       if (job.tests[i] == NULL)
         continue;
       if (ok)
-        g_array_append_vals (run->tests, job.tests[i]->data,
-                             job.tests[i]->len);
+        {
+          gsize offset = run->p_pair->len;
+
+          for (guint k = 0; k < job.tests[i]->len; k++)
+            g_array_index (job.tests[i], PairTest, k).index += offset;
+          g_array_append_vals (run->tests, job.tests[i]->data,
+                               job.tests[i]->len);
+          g_array_append_vals (run->p_pair, job.p_pair[i]->data,
+                               job.p_pair[i]->len);
+          g_array_append_vals (run->p_ap, job.p_ap[i]->data,
+                               job.p_ap[i]->len);
+        }
       g_array_unref (job.tests[i]);
+      g_array_unref (job.p_pair[i]);
+      g_array_unref (job.p_ap[i]);
     }
   g_free (job.tests);
+  g_free (job.p_pair);
+  g_free (job.p_ap);
   g_free (job.pres);
   return ok;
 }
@@ -1110,23 +1168,34 @@ static void
 correct_all (Run *run)
 {
   GArray *tests = run->tests;
-  g_autofree double *p = g_new (double, MAX (tests->len, 1));
-  g_autofree double *q = g_new (double, MAX (tests->len, 1));
-  guint i;
+  gsize m = run->p_pair->len;
+  g_autofree double *q = g_new (double, MAX (m, 1));
+  guint i, c;
 
+  imp_detect_bh_adjust ((const double *) run->p_pair->data, m, q);
   for (i = 0; i < tests->len; i++)
-    p[i] = g_array_index (tests, PairTest, i).p_pair;
-  imp_detect_bh_adjust (p, tests->len, q);
-  for (i = 0; i < tests->len; i++)
-    g_array_index (tests, PairTest, i).q_pair = q[i];
+    {
+      PairTest *t = &g_array_index (tests, PairTest, i);
 
+      t->q_pair = q[t->index];
+    }
+  imp_detect_bh_adjust ((const double *) run->p_ap->data, m, q);
   for (i = 0; i < tests->len; i++)
-    p[i] = g_array_index (tests, PairTest, i).p[TEST_AP];
-  imp_detect_bh_adjust (p, tests->len, q);
-  for (i = 0; i < tests->len; i++)
-    g_array_index (tests, PairTest, i).q_ap = q[i];
+    {
+      PairTest *t = &g_array_index (tests, PairTest, i);
 
-  run->result->n_pairs_tested = tests->len;
+      t->q_ap = q[t->index];
+    }
+
+  run->result->n_pairs_tested = m;
+  g_clear_pointer (&run->p_pair, g_array_unref);
+  g_clear_pointer (&run->p_ap, g_array_unref);
+  /* The PSP times are not needed any more (measuring uses the APs). */
+  for (c = 0; c < run->n_channels; c++)
+    {
+      g_clear_pointer (&run->e_times[c], g_array_unref);
+      g_clear_pointer (&run->i_times[c], g_array_unref);
+    }
 }
 
 /* Stage 3 */
@@ -1706,11 +1775,13 @@ imp_analysis_run (ImpRecording             *recording,
   run.e_times = g_new0 (GArray *, run.n_channels);
   run.i_times = g_new0 (GArray *, run.n_channels);
   run.tests = g_array_new (FALSE, FALSE, sizeof (PairTest));
+  run.p_pair = g_array_new (FALSE, FALSE, sizeof (double));
+  run.p_ap = g_array_new (FALSE, FALSE, sizeof (double));
   run.cand_tests = g_hash_table_new (NULL, NULL);
   for (c = 0; c < run.n_channels; c++)
     {
-      run.levels[c] = g_array_new (FALSE, FALSE, sizeof (double));
-      run.noises[c] = g_array_new (FALSE, FALSE, sizeof (double));
+      run.levels[c] = g_array_new (FALSE, FALSE, sizeof (float));
+      run.noises[c] = g_array_new (FALSE, FALSE, sizeof (float));
       run.stats[c].lowest = INFINITY;
       run.stats[c].highest = -INFINITY;
     }

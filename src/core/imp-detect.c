@@ -48,46 +48,98 @@ swap_float (float *a,
   *b = t;
 }
 
-/* Returns the k-th smallest of x[0..n), reordering x (Hoare's selection). */
+/* Moves the values of x[lo..hi) below @pivot to the front and returns
+ * where the rest begins. Swapping every value and advancing only past the
+ * small ones keeps the front below @pivot and the rest at or above it,
+ * without a branch on the data (half of those would be mispredicted). */
+static inline gsize
+partition_below (float *x,
+                 gsize  lo,
+                 gsize  hi,
+                 float  pivot)
+{
+  gsize store = lo;
+
+  for (gsize i = lo; i < hi; i++)
+    {
+      float v = x[i];
+
+      x[i] = x[store];
+      x[store] = v;
+      store += v < pivot;
+    }
+  return store;
+}
+
+/* The same for values at most @pivot, when none is below it. */
+static inline gsize
+partition_equal (float *x,
+                 gsize  lo,
+                 gsize  hi,
+                 float  pivot)
+{
+  gsize store = lo;
+
+  for (gsize i = lo; i < hi; i++)
+    {
+      float v = x[i];
+
+      x[i] = x[store];
+      x[store] = v;
+      store += v <= pivot;
+    }
+  return store;
+}
+
+static inline float
+median_of_3 (float a,
+             float b,
+             float c)
+{
+  return MAX (MIN (a, b), MIN (MAX (a, b), c));
+}
+
+/* Returns the k-th smallest of x[0..n) (no NaN), reordering x so that
+ * nothing before index k is larger: quickselect with a median-of-three
+ * pivot and a three-way split (below, equal, above), so that runs of equal
+ * values (a flat signal) cost no more than distinct ones. */
 static float
 select_kth (float *x,
             gsize  n,
             gsize  k)
 {
   gsize lo = 0;
-  gsize hi = n - 1;
+  gsize hi = n;
 
   g_assert (k < n);
 
-  while (lo < hi)
+  while (hi - lo > 16)
     {
-      float pivot = x[lo + (hi - lo) / 2];
-      gsize i = lo;
-      gsize j = hi;
+      float pivot = median_of_3 (x[lo], x[lo + (hi - lo) / 2], x[hi - 1]);
+      gsize below = partition_below (x, lo, hi, pivot);
+      gsize equal;
 
-      while (i <= j)
+      if (k < below)
         {
-          while (x[i] < pivot)
-            i++;
-          while (x[j] > pivot)
-            j--;
-          if (i <= j)
-            {
-              swap_float (&x[i], &x[j]);
-              i++;
-              if (j == 0)
-                break;
-              j--;
-            }
+          hi = below;
+          continue;
         }
-      if (k <= j)
-        hi = j;
-      else if (k >= i)
-        lo = i;
-      else
-        break;
+      equal = partition_equal (x, below, hi, pivot);
+      if (k < equal)
+        return pivot;
+      lo = equal;
     }
 
+  /* A few left: insertion sort. */
+  for (gsize i = lo + 1; i < hi; i++)
+    {
+      float v = x[i];
+      gsize j = i;
+
+      for (; j > lo && x[j - 1] > v; j--)
+        x[j] = x[j - 1];
+      x[j] = v;
+    }
   return x[k];
 }
 
