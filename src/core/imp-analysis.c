@@ -1252,12 +1252,11 @@ accumulate_trial (Accum       *acc,
 {
   gint64 k;
 
-  for (k = 0; k < len; k++)
-    if (!imp_detect_usable (x[k]))
-      {
-        acc->gap[trial] = 1;
-        return;
-      }
+  if (imp_detect_count_gaps (x, (gsize) len) > 0)
+    {
+      acc->gap[trial] = 1;
+      return;
+    }
   for (k = 0; k < len; k++)
     acc->sums[k] += x[k];
 }

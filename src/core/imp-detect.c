@@ -257,9 +257,17 @@ imp_detect_noise_sd (const float *x,
     return NAN;
 
   diff = g_new (float, n - 1);
-  for (i = 0; i + 1 < n; i++)
-    if (imp_detect_usable (x[i]) && imp_detect_usable (x[i + 1]))
-      diff[m++] = x[i + 1] - x[i];
+  if (imp_detect_count_gaps (x, n) == 0)
+    {
+      /* The usual case, without gaps: every difference (vectorises). */
+      for (i = 0; i + 1 < n; i++)
+        diff[i] = x[i + 1] - x[i];
+      m = n - 1;
+    }
+  else
+    for (i = 0; i + 1 < n; i++)
+      if (imp_detect_usable (x[i]) && imp_detect_usable (x[i + 1]))
+        diff[m++] = x[i + 1] - x[i];
 
   return imp_detect_robust_sd (diff, m) / G_SQRT2;
 }
@@ -451,8 +459,14 @@ imp_detect_aps_full (const float             *x,
 
   diff = g_new (float, n - 1);
   for (i = 0; i + 1 < n; i++)
-    diff[i] = imp_detect_usable (x[i]) && imp_detect_usable (x[i + 1])
-              ? x[i + 1] - x[i] : NAN;
+    {
+      /* Without a branch, so that it vectorises: the difference is taken
+       * whatever the samples, then replaced where one is a gap. */
+      gboolean ok = imp_detect_usable (x[i]) & imp_detect_usable (x[i + 1]);
+      float step = x[i + 1] - x[i];
+
+      diff[i] = ok ? step : NAN;
+    }
   ap.threshold = MAX (params->ap_threshold_sd
                       * imp_detect_robust_sd (diff, n - 1),
                       AP_SLOPE_FLOOR_MV_MS * 1000.0 / sample_rate);
@@ -653,7 +667,7 @@ imp_detect_psps (const float             *x,
       g_array_append_val (spans, r);
       g_array_append_val (spans, r);
     }
-  for (t = 0; t < n; t++)
+  for (t = imp_detect_count_gaps (x, n) > 0 ? 0 : n; t < n; t++)
     if (!imp_detect_usable (x[t]))
       {
         gint64 from = (gint64) t, to;

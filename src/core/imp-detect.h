@@ -51,7 +51,21 @@ G_BEGIN_DECLS
 static inline gboolean
 imp_detect_usable (float v)
 {
-  return isfinite (v) && fabsf (v) < IMP_DETECT_MAX_ABS;
+  /* One comparison, false for NaN and infinities too: loops that call it
+   * stay free of branches and vectorise. */
+  return fabsf (v) < (float) IMP_DETECT_MAX_ABS;
+}
+
+/* The number of samples of x[0..n) that are not usable (vectorises). */
+static inline gsize
+imp_detect_count_gaps (const float *x,
+                       gsize        n)
+{
+  gsize bad = 0;
+
+  for (gsize i = 0; i < n; i++)
+    bad += !imp_detect_usable (x[i]);
+  return bad;
 }
 
 double    imp_detect_median          (float                   *x,
