@@ -851,6 +851,25 @@ pre_rng (guint64 seed,
   return rng;
 }
 
+/* Whether the test window [t + lo, t + hi] of an AP at @t lies in its
+ * sweep; if so, its sweep's bounds. */
+static gboolean
+ap_window_in_sweep (Run    *run,
+                    gint64  t,
+                    gint64  lo,
+                    gint64  hi,
+                    gint64 *s0,
+                    gint64 *s1)
+{
+  const ImpSweep *sw;
+
+  sw = imp_recording_get_sweep (run->recording,
+                                imp_recording_sweep_at (run->recording, t));
+  *s0 = sw->start_sample;
+  *s1 = sw->start_sample + sw->n_samples;
+  return t + lo >= *s0 && t + hi < *s1;
+}
+
 /* The pre APs whose whole test window [t + lo, t + hi] lies in their
  * sweep, and for each surrogate a uniform integer lag for each of them
  * within ±J, shortened so that the moved window stays in the sweep. */
@@ -880,15 +899,9 @@ pre_train_init (Run      *run,
   for (k = 0; k < aps->len; k++)
     {
       gint64 t = g_array_index (aps, gint64, k);
-      const ImpSweep *sw;
       gint64 s0, s1;
 
-      sw = imp_recording_get_sweep (run->recording,
-                                    imp_recording_sweep_at (run->recording,
-                                                            t));
-      s0 = sw->start_sample;
-      s1 = sw->start_sample + sw->n_samples;
-      if (t + lo < s0 || t + hi >= s1)
+      if (!ap_window_in_sweep (run, t, lo, hi, &s0, &s1))
         continue;
       dmin[pt->n] = MAX (-jitter, s0 - (t + lo));
       dmax[pt->n] = MIN (jitter, s1 - 1 - (t + hi));
@@ -930,20 +943,69 @@ lower_bound_from (const gint64 *v,
   return lo + 1 + imp_detect_lower_bound (v + lo + 1, hi - lo - 1, key);
 }
 
-/* One test of a pair: the observed coincidences, their mean under uniform
- * jitter, and (unless clearly unremarkable) the surrogate p-value.
+/* The counts of one post channel's events against every presynaptic
+ * channel at once: for each usable pre AP at t (@aps, all channels' in
+ * time order), the events within [t + lo, t + hi] (coincidences) and
+ * within the jitter's reach [t + lo - J, t + hi + J], added to the AP's
+ * channel. As the APs come in time order, one pointer walks the events
+ * forward: the cost is that of the APs and events, with no search. */
+typedef struct
+{
+  gint64 t;
+  guint  pre;          /* index among the presynaptic channels */
+} PreAp;
+
+static void
+count_all_pres (const PreAp  *aps,
+                gsize         n_aps,
+                GArray       *post,
+                gint64        lo,
+                gint64        hi,
+                gint64        jitter,
+                guint32      *observed,
+                guint32      *reach)
+{
+  const gint64 *events = (const gint64 *) post->data;
+  guint n = post->len, at = 0;
+  gsize i;
+
+  for (i = 0; i < n_aps && at < n; i++)
+    {
+      gint64 t = aps[i].t;
+      guint32 r = 0, o = 0;
+
+      while (at < n && events[at] < t + lo - jitter)
+        at++;
+      for (guint e = at; e < n && events[e] <= t + hi + jitter; e++)
+        {
+          gint64 lag = events[e] - t;
+
+          r++;
+          o += lag >= lo && lag <= hi;
+        }
+      reach[aps[i].pre] += r;
+      observed[aps[i].pre] += o;
+    }
+}
+
+/* One test of a pair, from its coincidences (@observed) and the events
+ * within the jitter's reach (@reach, count_all_pres()): their mean under
+ * uniform jitter, and (unless clearly unremarkable) the surrogate p-value.
  *
- * For each pre AP, the post events within the jitter's reach
- * [t + lo - J, t + hi + J] are collected once as lags; a surrogate's count
- * is then the number of lags l with lo <= l - d <= hi for the AP's jitter
- * d, which costs the number of nearby events rather than two searches per
- * AP. The analytic jitter mean counts every collected lag with probability
- * (hi - lo + 1) / (2J + 1) (exact away from sweep edges). */
+ * For the surrogates, the post events within the jitter's reach
+ * [t + lo - J, t + hi + J] of each pre AP are collected once as lags; a
+ * surrogate's count is then the number of lags l with lo <= l - d <= hi
+ * for the AP's jitter d, which costs the number of nearby events rather
+ * than two searches per AP. The analytic jitter mean counts every event
+ * within reach with probability (hi - lo + 1) / (2J + 1) (exact away from
+ * sweep edges). */
 static void
 run_test (PreTrain       *pt,
           GArray         *post,
           gint64          lo,
           gint64          hi,
+          guint64         observed,
+          guint64         reach,
           double          screen_p,
           guint64        *surrogates,
           PairTest       *test,
@@ -951,28 +1013,8 @@ run_test (PreTrain       *pt,
 {
   const gint64 *events = (const gint64 *) post->data;
   const gint64 *lags;
-  guint64 observed = 0, reach = 0;
   double quick, sum = 0;
   guint i, k, at = 0;
-
-  /* Counts first: most pairs need no surrogates, nor the lags. */
-  for (k = 0; k < pt->n; k++)
-    {
-      gint64 t = pt->times[k];
-
-      /* The APs are in time order, so each search starts at the last. */
-      at = lower_bound_from (events, post->len, at,
-                             t + lo - pt->max_jitter);
-      pt->first[k] = at;
-      for (guint e = at; e < post->len && events[e] <= t + hi + pt->max_jitter;
-           e++)
-        {
-          gint64 lag = events[e] - t;
-
-          reach++;
-          observed += lag >= lo && lag <= hi;
-        }
-    }
 
   quick = (double) reach * (hi - lo + 1) / (2.0 * pt->max_jitter + 1);
   test->hits[kind] = (guint) observed;
@@ -996,8 +1038,12 @@ run_test (PreTrain       *pt,
   for (k = 0; k < pt->n; k++)
     {
       gint64 t = pt->times[k];
-      guint e = pt->first[k];
+      guint e;
 
+      /* The APs are in time order, so each search starts at the last. */
+      at = lower_bound_from (events, post->len, at,
+                             t + lo - pt->max_jitter);
+      e = at;
       pt->first[k] = pt->lags->len;
       for (; e < post->len && events[e] <= t + hi + pt->max_jitter; e++)
         {
@@ -1041,7 +1087,86 @@ typedef struct
   double    keep_p;     /* tests with a p below it are kept */
   gint64    lo, hi, ap_hi;
   double    screen_p;
+  /* the counts, made post channel by post channel first */
+  PreAp    *aps;        /* every usable pre AP, in time order */
+  gsize     n_aps;
+  guint    *posts;      /* the postsynaptic channels, in order */
+  guint     n_post;
+  guint    *post_index; /* channel -> index into posts, or G_MAXUINT */
+  guint32  *counts;     /* n_post × N_TESTS × 2 (coincidences, reach)
+                           × n_pre */
+  gint64    jitter;
 } CorrelateJob;
+
+static inline guint32 *
+job_counts (CorrelateJob *job,
+            guint         post_index,
+            TestKind      kind,
+            guint         which)
+{
+  return job->counts + (((gsize) post_index * N_TESTS + kind) * 2 + which)
+                       * job->n_pre;
+}
+
+/* The counts of one postsynaptic channel against every presynaptic
+ * channel, for the three tests. */
+static void
+count_item (gpointer data,
+            guint    item)
+{
+  CorrelateJob *job = data;
+  Run *run = job->run;
+  guint post = job->posts[item];
+  GArray *events[N_TESTS] = { run->e_times[post], run->i_times[post],
+                              run->ap_times[post] };
+  TestKind kind;
+
+  for (kind = 0; kind < N_TESTS; kind++)
+    count_all_pres (job->aps, job->n_aps, events[kind], job->lo,
+                    kind == TEST_AP ? job->ap_hi : job->hi, job->jitter,
+                    job_counts (job, item, kind, 0),
+                    job_counts (job, item, kind, 1));
+}
+
+static int
+compare_pre_aps (const void *a,
+                 const void *b)
+{
+  const PreAp *pa = a;
+  const PreAp *pb = b;
+
+  if (pa->t != pb->t)
+    return pa->t < pb->t ? -1 : 1;
+  return (pa->pre > pb->pre) - (pa->pre < pb->pre);
+}
+
+/* Every presynaptic channel's usable APs (as pre_train_init() picks
+ * them), merged in time order. */
+static void
+collect_pre_aps (CorrelateJob *job)
+{
+  Run *run = job->run;
+  GArray *all = g_array_new (FALSE, FALSE, sizeof (PreAp));
+  gint64 lo = MIN (job->lo, 0), hi = MAX (job->hi, job->ap_hi);
+  guint i, k;
+
+  for (i = 0; i < job->n_pre; i++)
+    {
+      GArray *aps = run->ap_times[job->pres[i]];
+
+      for (k = 0; k < aps->len; k++)
+        {
+          PreAp a = { g_array_index (aps, gint64, k), i };
+          gint64 s0, s1;
+
+          if (ap_window_in_sweep (run, a.t, lo, hi, &s0, &s1))
+            g_array_append_val (all, a);
+        }
+    }
+  qsort (all->data, all->len, sizeof (PreAp), compare_pre_aps);
+  job->n_aps = all->len;
+  job->aps = (PreAp *) g_array_free (all, FALSE);
+}
 
 /* All tests with one presynaptic channel. */
 static void
@@ -1066,17 +1191,26 @@ correlate_item (gpointer data,
     for (post = 0; post < run->n_channels; post++)
       {
         PairTest test = { 0 };
+        guint q = job->post_index[post];
 
         if (post == pre || res->access[post] != IMP_ACCESS_INTRACELLULAR)
           continue;
+
         test.pre = pre;
         test.post = post;
-        run_test (&pt, run->e_times[post], job->lo, job->hi, job->screen_p,
+        g_assert (q != G_MAXUINT);
+        run_test (&pt, run->e_times[post], job->lo, job->hi,
+                  job_counts (job, q, TEST_E, 0)[item],
+                  job_counts (job, q, TEST_E, 1)[item], job->screen_p,
                   surrogates, &test, TEST_E);
-        run_test (&pt, run->i_times[post], job->lo, job->hi, job->screen_p,
+        run_test (&pt, run->i_times[post], job->lo, job->hi,
+                  job_counts (job, q, TEST_I, 0)[item],
+                  job_counts (job, q, TEST_I, 1)[item], job->screen_p,
                   surrogates, &test, TEST_I);
         run_test (&pt, run->ap_times[post], job->lo, job->ap_hi,
-                  job->screen_p, surrogates, &test, TEST_AP);
+                  job_counts (job, q, TEST_AP, 0)[item],
+                  job_counts (job, q, TEST_AP, 1)[item], job->screen_p,
+                  surrogates, &test, TEST_AP);
         test.p_pair = MIN (1.0, 2.0 * MIN (test.p[TEST_E], test.p[TEST_I]));
         /* Every p takes part in the correction; only a pair that can be
          * a candidate keeps its record (millions of pairs on a large
@@ -1093,6 +1227,21 @@ correlate_item (gpointer data,
   job->p_ap[item] = p_ap;
 }
 
+/* Counting takes most of the correlation's time, the tests the rest. */
+#define PROGRESS_COUNTING 0.8
+
+static void
+count_progress (gpointer data,
+                guint    finished)
+{
+  CorrelateJob *job = data;
+
+  report (job->run,
+          PROGRESS_DETECT + PROGRESS_PAIRS * PROGRESS_COUNTING * finished
+                            / MAX (job->n_post, 1),
+          "Correlating pairs");
+}
+
 static void
 correlate_progress (gpointer data,
                     guint    finished)
@@ -1100,7 +1249,10 @@ correlate_progress (gpointer data,
   CorrelateJob *job = data;
 
   report (job->run,
-          PROGRESS_DETECT + PROGRESS_PAIRS * finished / MAX (job->n_pre, 1),
+          PROGRESS_DETECT + PROGRESS_PAIRS
+                            * (PROGRESS_COUNTING + (1 - PROGRESS_COUNTING)
+                                                   * finished
+                                                   / MAX (job->n_pre, 1)),
           "Correlating pairs");
 }
 
@@ -1125,6 +1277,24 @@ correlate_all (Run     *run,
     if (res->access[pre] == IMP_ACCESS_INTRACELLULAR
         && res->aps[pre]->len >= MAX (p->min_pre_aps, 1))
       job.pres[job.n_pre++] = pre;
+  job.posts = g_new (guint, MAX (run->n_channels, 1));
+  job.post_index = g_new (guint, MAX (run->n_channels, 1));
+  for (i = 0; i < run->n_channels; i++)
+    {
+      job.post_index[i] = G_MAXUINT;
+      if (res->access[i] == IMP_ACCESS_INTRACELLULAR)
+        {
+          job.post_index[i] = job.n_post;
+          job.posts[job.n_post++] = i;
+        }
+    }
+  job.jitter = MAX (1, ms_to_samples (p->jitter_ms, run->fs));
+  collect_pre_aps (&job);
+  job.counts = g_new0 (guint32, (gsize) job.n_post * N_TESTS * 2
+                                * MAX (job.n_pre, 1));
+  parallel_for (job.n_post, count_item, &job, run->cancellable,
+                count_progress, &job);
+
   job.tests = g_new0 (GArray *, MAX (job.n_pre, 1));
   job.p_pair = g_new0 (GArray *, MAX (job.n_pre, 1));
   job.p_ap = g_new0 (GArray *, MAX (job.n_pre, 1));
@@ -1161,6 +1331,10 @@ correlate_all (Run     *run,
   g_free (job.p_pair);
   g_free (job.p_ap);
   g_free (job.pres);
+  g_free (job.posts);
+  g_free (job.post_index);
+  g_free (job.aps);
+  g_free (job.counts);
   return ok;
 }
 
@@ -1796,7 +1970,8 @@ imp_analysis_run (ImpRecording             *recording,
   if (!correlate_all (&run, error))
     goto out;
   correct_all (&run);
-  g_debug ("%u pair tests done after %.2f s", run.tests->len,
+  g_debug ("%" G_GUINT64_FORMAT " pair tests done after %.2f s",
+           run.result->n_pairs_tested,
            (g_get_monotonic_time () - start) / 1e6);
 
   report (&run, PROGRESS_DETECT + PROGRESS_PAIRS, "Measuring candidates");
