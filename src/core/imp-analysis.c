@@ -419,25 +419,57 @@ compare_events (const void *a,
   return (sa > sb) - (sa < sb);
 }
 
+/* Lanes of the running minimum and maximum: the compiler turns them into
+ * vector instructions (min/max by comparison and selection, exact). */
+#define STATS_LANES 8
+
 /* Counts the usable samples and gaps of x[0..n) and their range. */
 static void
 add_stats (ChannelStats *stats,
            const float  *x,
            gsize         n)
 {
-  gsize i;
+  gsize gaps = imp_detect_count_gaps (x, n);
+  gsize i, j;
+
+  stats->n_gaps += gaps;
+  stats->n_usable += n - gaps;
+  if (gaps == 0)
+    {
+      float lo[STATS_LANES], hi[STATS_LANES];
+
+      for (j = 0; j < STATS_LANES; j++)
+        {
+          lo[j] = stats->lowest;
+          hi[j] = stats->highest;
+        }
+      for (i = 0; i + STATS_LANES <= n; i += STATS_LANES)
+        for (j = 0; j < STATS_LANES; j++)
+          {
+            float v = x[i + j];
+
+            lo[j] = v < lo[j] ? v : lo[j];
+            hi[j] = v > hi[j] ? v : hi[j];
+          }
+      for (; i < n; i++)
+        {
+          lo[0] = x[i] < lo[0] ? x[i] : lo[0];
+          hi[0] = x[i] > hi[0] ? x[i] : hi[0];
+        }
+      for (j = 0; j < STATS_LANES; j++)
+        {
+          stats->lowest = MIN (stats->lowest, lo[j]);
+          stats->highest = MAX (stats->highest, hi[j]);
+        }
+      return;
+    }
 
   for (i = 0; i < n; i++)
-    {
-      if (!imp_detect_usable (x[i]))
-        {
-          stats->n_gaps++;
-          continue;
-        }
-      stats->n_usable++;
-      stats->lowest = MIN (stats->lowest, x[i]);
-      stats->highest = MAX (stats->highest, x[i]);
-    }
+    if (imp_detect_usable (x[i]))
+      {
+        stats->lowest = MIN (stats->lowest, x[i]);
+        stats->highest = MAX (stats->highest, x[i]);
+      }
 }
 
 /* Detects on one channel's padded segment x[0..n), which starts at
