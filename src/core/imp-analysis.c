@@ -1045,7 +1045,7 @@ run_test (PreTrain       *pt,
 {
   const gint64 *events = (const gint64 *) post->data;
   const gint64 *lags;
-  double quick, sum = 0;
+  double quick, p_quick, sum = 0;
   guint i, k, at = 0;
 
   quick = (double) reach * (hi - lo + 1) / (2.0 * pt->max_jitter + 1);
@@ -1057,11 +1057,19 @@ run_test (PreTrain       *pt,
       test->p[kind] = 1.0;
       return;
     }
-  if (gsl_cdf_poisson_Q ((unsigned int) (observed - 1),
-                         quick * SCREEN_MARGIN) > screen_p)
+  /* Screened out when the tail with the lowered mean is above screen_p.
+   * The same decisions with fewer tails: the tail with the full mean is
+   * never below it, so when that is already at most screen_p the pair is
+   * not screened out; and a count at most the lowered mean's median
+   * (which is at least the mean less ln 2) has a tail of at least 1/2. */
+  p_quick = gsl_cdf_poisson_Q ((unsigned int) (observed - 1), quick);
+  if (p_quick > screen_p
+      && ((screen_p < 0.5
+           && (double) observed <= quick * SCREEN_MARGIN - G_LN2)
+          || gsl_cdf_poisson_Q ((unsigned int) (observed - 1),
+                                quick * SCREEN_MARGIN) > screen_p))
     {
-      test->p[kind] = gsl_cdf_poisson_Q ((unsigned int) (observed - 1),
-                                         quick);
+      test->p[kind] = p_quick;
       return;
     }
 
