@@ -173,6 +173,7 @@ child_read (const char *path)
 typedef struct
 {
   double wall;        /* s */
+  double cpu;         /* s, user and system, from wait4() */
   long   max_rss_kb;  /* the child's, from wait4() */
   char  *line;        /* its last line of output */
 } ChildRun;
@@ -214,6 +215,8 @@ run_child (const char * const *argv,
   g_spawn_close_pid (pid);
   out->wall = (g_get_monotonic_time () - start) / 1e6;
   out->max_rss_kb = usage.ru_maxrss;
+  out->cpu = usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6
+             + usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
   g_strchomp (text->str);
   lines = g_strsplit (text->str, "\n", -1);
   out->line = g_strdup (lines[0] != NULL
@@ -375,6 +378,7 @@ typedef struct
   double read_cold;     /* s, medians */
   double analysis_cold;
   double analysis_warm;
+  double cpu_cold;      /* processor time of the cold analyses */
   double detect;        /* stages of the cold runs */
   double pairs;
   double measure;
@@ -400,6 +404,7 @@ measure (Bench      *b,
   g_autofree double *det = g_new0 (double, MAX (runs, 1));
   g_autofree double *pairs = g_new0 (double, MAX (runs, 1));
   g_autofree double *meas = g_new0 (double, MAX (runs, 1));
+  g_autofree double *cpu = g_new0 (double, MAX (runs, 1));
   const char *read_argv[] = { b->self_exe, "--read", path, NULL };
   const char *an_argv[] = { b->self_exe, "--analyze", path, NULL };
   guint r;
@@ -420,6 +425,7 @@ measure (Bench      *b,
       if (!run_child (an_argv, &run))
         return FALSE;
       cold[r] = field (run.line, "total");
+      cpu[r] = run.cpu;
       det[r] = field (run.line, "detect");
       pairs[r] = field (run.line, "pairs");
       meas[r] = field (run.line, "measure");
@@ -428,8 +434,9 @@ measure (Bench      *b,
       m->connections = field (run.line, "connections");
       m->candidates = field (run.line, "candidates");
       printf ("  run %u: cold read %.2f s, cold analysis %.2f s "
-              "(detect %.2f, pairs %.2f, measure %.2f), peak RSS %.0f MB\n",
-              r + 1, read[r], cold[r], det[r], pairs[r], meas[r],
+              "(detect %.2f, pairs %.2f, measure %.2f; %.1f s of "
+              "processor time), peak RSS %.0f MB\n",
+              r + 1, read[r], cold[r], det[r], pairs[r], meas[r], run.cpu,
               run.max_rss_kb / 1024.0);
       fflush (stdout);
       child_run_clear (&run);
@@ -453,6 +460,7 @@ measure (Bench      *b,
   m->detect = median (det, runs);
   m->pairs = median (pairs, runs);
   m->measure = median (meas, runs);
+  m->cpu_cold = median (cpu, runs);
   return TRUE;
 }
 
@@ -460,6 +468,7 @@ typedef struct
 {
   double size;     /* seconds or channels */
   double seconds;  /* cold analysis */
+  double cpu;      /* its processor time */
   double detect;
   double pairs;
   double gb;
@@ -489,6 +498,7 @@ report_scaling (const char *what,
 }
 
 static double cost_total (const Point *p) { return p->seconds; }
+static double cost_cpu (const Point *p) { return p->cpu; }
 static double cost_detect (const Point *p) { return p->detect; }
 
 /* Per ordered pair tested rather than per channel: the pairs grow with the
@@ -525,12 +535,14 @@ scale_points (Bench      *b,
         return FALSE;
       p.size = size;
       p.seconds = m.analysis_cold;
+      p.cpu = m.cpu_cold;
       p.detect = m.detect;
       p.pairs = m.pairs;
       p.gb = file_gb (path);
       g_array_append_val (points, p);
-      printf ("  %.2f GB: analysis %.2f s (%.3f s per GB), pairs %.2f s\n",
-              p.gb, p.seconds, p.seconds / p.gb, p.pairs);
+      printf ("  %.2f GB: analysis %.2f s (%.3f s per GB), pairs %.2f s, "
+              "%.1f s of processor time (%.2f s per GB)\n", p.gb, p.seconds,
+              p.seconds / p.gb, p.pairs, p.cpu, p.cpu / p.gb);
       g_unlink (path);
     }
   return TRUE;
@@ -708,6 +720,13 @@ main (int    argc,
   printf ("warm analysis %.2f s: %.2f GB/s, %.2f GB/s per core\n",
           m.analysis_warm, gb / m.analysis_warm,
           gb / m.analysis_warm / b.n_cores);
+  /* Other work on the machine stretches the wall time; the processor time
+   * does not, and divided by the cores it is what an idle machine with
+   * all cores busy would take. */
+  printf ("processor time of a cold analysis %.1f s: %.2f s on %u idle "
+          "cores, %.2f× the read; %.3f GB/s per core\n", m.cpu_cold,
+          m.cpu_cold / b.n_cores, b.n_cores,
+          m.cpu_cold / b.n_cores / m.read_cold, gb / m.cpu_cold);
   printf ("stages (cold, median): detect %.2f s, pairs %.2f s (%.0f %% of "
           "the analysis, %.0f pairs), measure %.2f s (%.0f candidates)\n",
           m.detect, m.pairs, 100 * m.pairs / m.analysis_cold,
@@ -716,11 +735,13 @@ main (int    argc,
           m.read_rss_mb);
   g_string_append_printf (summary, " channels=%u seconds=%g gb=%.2f "
                           "cold_read_s=%.2f analysis_s=%.2f ratio=%.2f "
-                          "warm_gbps_per_core=%.3f peak_rss_mb=%.0f "
+                          "warm_gbps_per_core=%.3f cpu_s=%.1f "
+                          "cpu_gbps_per_core=%.3f peak_rss_mb=%.0f "
                           "pairs_share=%.2f",
                           channels, seconds, gb, m.read_cold,
                           m.analysis_cold, ratio,
-                          gb / m.analysis_warm / b.n_cores, m.rss_mb,
+                          gb / m.analysis_warm / b.n_cores, m.cpu_cold,
+                          gb / m.cpu_cold, m.rss_mb,
                           m.pairs / m.analysis_cold);
   g_unlink (path);
 
@@ -735,14 +756,18 @@ main (int    argc,
       if (!scale_points (&b, "seconds", durations, FALSE, channels, 0,
                          scaling_runs, by_time))
         return 1;
-      lin_t = report_scaling ("analysis per second of recording", by_time,
-                              cost_total);
+      report_scaling ("analysis (wall) per second of recording", by_time,
+                      cost_total);
+      lin_t = report_scaling ("analysis (processor time) per second of "
+                              "recording", by_time, cost_cpu);
       printf ("scaling with channels at %g s:\n", seconds);
       if (!scale_points (&b, "channels", counts, TRUE, 0, seconds,
                          scaling_runs, by_channels))
         return 1;
-      lin_c = report_scaling ("analysis per channel", by_channels,
-                              cost_total);
+      report_scaling ("analysis (wall) per channel", by_channels,
+                      cost_total);
+      lin_c = report_scaling ("analysis (processor time) per channel",
+                              by_channels, cost_cpu);
       lin_cd = report_scaling ("detection per channel", by_channels,
                                cost_detect);
       report_scaling ("pairs per channel² (all ordered pairs)", by_channels,
