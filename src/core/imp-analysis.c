@@ -1433,7 +1433,8 @@ typedef struct
   guint8 *use;         /* bit per pre AP: its window is a trial */
   double *sums;        /* average_len: sum over the trials used */
   double  shift[2];    /* pre-AP shift over the trials: sum, sum of squares */
-  guint8 *gap;         /* per trial: its window touches a gap, left out */
+  guint8 *gap;         /* bit per trial: its window touches a gap, left
+                          out */
   guint   n_windows;   /* trials with a window, those left out included */
   guint   next;        /* trials met so far in this pass */
   gint64  peak;        /* index of the average's extreme */
@@ -1468,7 +1469,7 @@ accumulate_trial (Accum       *acc,
 
   if (imp_detect_count_gaps (x, (gsize) len) > 0)
     {
-      acc->gap[trial] = 1;
+      acc->gap[trial / 8] |= (guint8) (1u << (trial % 8));
       return;
     }
   for (k = 0; k < len; k++)
@@ -1488,7 +1489,7 @@ measure_trial (Measure      *m,
   double base = 0, top = 0, early = 0, late = 0, d;
   gint64 k, n_top = 0, n_early = MAX (m->pre_len / 2, 1);
 
-  if (acc->gap[trial])
+  if (acc->gap[trial / 8] & (1u << (trial % 8)))
     return;
 
   for (k = 0; k < m->pre_len; k++)
@@ -1574,7 +1575,7 @@ drop_gap_trials (ImpCandidate *c,
   guint i, n = 0;
 
   for (i = 0; i < acc->n_windows; i++)
-    if (!acc->gap[i])
+    if (!(acc->gap[i / 8] & (1u << (i % 8))))
       c->trial_amplitudes[n++] = c->trial_amplitudes[i];
   g_assert (n == c->n_trials);
 }
@@ -1754,7 +1755,7 @@ find_trials (Measure *m,
                            group);
         }
       acc->sums = g_new0 (double, m->len);
-      acc->gap = g_new0 (guint8, MAX (c->n_trials, 1));
+      acc->gap = g_new0 (guint8, c->n_trials / 8 + 1);
       acc->n_windows = c->n_trials;
     }
 }
@@ -1814,7 +1815,7 @@ measure_candidates (Run     *run,
 
       g_assert (acc->next == acc->n_windows);
       for (k = 0; k < acc->n_windows; k++)
-        c->n_trials -= acc->gap[k];
+        c->n_trials -= (acc->gap[k / 8] >> (k % 8)) & 1;
       if (c->n_trials > 0)
         acc->peak = measure_average (run, c, acc->sums, m.pre_len);
       acc->next = 0;
