@@ -11,6 +11,7 @@
 
 #include <glib/gi18n.h>
 
+#include "imp-array-view.h"
 #include "imp-histogram-view.h"
 #include "imp-imprint-view.h"
 #include "imp-map-view.h"
@@ -58,6 +59,13 @@ struct _ImpWindow
   AdwViewStack         *view_stack;
   GtkWidget            *recent_box;
   GtkListBox           *recent_list;
+  AdwBin               *sidebar;
+  GtkWidget            *overview_button;
+
+  GtkWidget            *array_view;
+  GtkWidget            *traces_view;
+  gboolean              show_overview;
+  gboolean              overlay_sweeps;
 
   ImpSession           *session;
   GtkRecentManager     *recent_manager;
@@ -76,6 +84,8 @@ enum {
   PROP_0,
   PROP_SESSION,
   PROP_BUSY,
+  PROP_SHOW_OVERVIEW,
+  PROP_OVERLAY_SWEEPS,
   N_PROPS
 };
 
@@ -802,6 +812,13 @@ imp_window_update_actions (ImpWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel", busy);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.show-view",
                                  has_recording);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.show-overview",
+                                 has_recording);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.overlay-sweeps",
+                                 has_recording &&
+                                 imp_recording_get_n_sweeps (
+                                   imp_session_get_recording (self->session))
+                                 > 1);
 }
 
 /* Recent files */
@@ -959,6 +976,7 @@ update_header_cb (gpointer data)
   open = imp_session_get_recording (self->session) != NULL;
   adw_view_switcher_bar_set_reveal (self->switcher_bar, narrow && open);
   gtk_widget_set_visible (self->file_title, !narrow && open);
+  gtk_widget_set_visible (self->overview_button, open);
 
   return G_SOURCE_REMOVE;
 }
@@ -1000,6 +1018,9 @@ imp_window_add_views (ImpWindow *self)
     {
       GtkWidget *view = views[i].create (self->session);
       AdwViewStackPage *page;
+
+      if (i == 0)
+        self->traces_view = view;
 
       page = adw_view_stack_add_titled (self->view_stack, view,
                                         views[i].name, _(views[i].title));
@@ -1055,6 +1076,40 @@ imp_window_get_property (GObject    *object,
       g_value_set_boolean (value, imp_window_get_busy (self));
       break;
 
+    case PROP_SHOW_OVERVIEW:
+      g_value_set_boolean (value, self->show_overview);
+      break;
+
+    case PROP_OVERLAY_SWEEPS:
+      g_value_set_boolean (value, self->overlay_sweeps);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+imp_window_set_property (GObject      *object,
+                         guint         prop_id,
+                         const GValue *value,
+                         GParamSpec   *pspec)
+{
+  ImpWindow *self = IMP_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_SHOW_OVERVIEW:
+      imp_window_set_show_overview (self, g_value_get_boolean (value));
+      break;
+
+    case PROP_OVERLAY_SWEEPS:
+      if (self->overlay_sweeps == g_value_get_boolean (value))
+        break;
+      self->overlay_sweeps = g_value_get_boolean (value);
+      g_object_notify_by_pspec (object, pspec);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1071,6 +1126,7 @@ imp_window_class_init (ImpWindowClass *klass)
 
   object_class->dispose = imp_window_dispose;
   object_class->get_property = imp_window_get_property;
+  object_class->set_property = imp_window_set_property;
 
   properties[PROP_SESSION] =
     g_param_spec_object ("session", NULL, NULL,
@@ -1082,6 +1138,20 @@ imp_window_class_init (ImpWindowClass *klass)
     g_param_spec_boolean ("busy", NULL, NULL,
                           FALSE,
                           (G_PARAM_READABLE |
+                           G_PARAM_EXPLICIT_NOTIFY |
+                           G_PARAM_STATIC_STRINGS));
+
+  properties[PROP_SHOW_OVERVIEW] =
+    g_param_spec_boolean ("show-overview", NULL, NULL,
+                          TRUE,
+                          (G_PARAM_READWRITE |
+                           G_PARAM_EXPLICIT_NOTIFY |
+                           G_PARAM_STATIC_STRINGS));
+
+  properties[PROP_OVERLAY_SWEEPS] =
+    g_param_spec_boolean ("overlay-sweeps", NULL, NULL,
+                          FALSE,
+                          (G_PARAM_READWRITE |
                            G_PARAM_EXPLICIT_NOTIFY |
                            G_PARAM_STATIC_STRINGS));
 
@@ -1106,6 +1176,9 @@ imp_window_class_init (ImpWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ImpWindow, view_stack);
   gtk_widget_class_bind_template_child (widget_class, ImpWindow, recent_box);
   gtk_widget_class_bind_template_child (widget_class, ImpWindow, recent_list);
+  gtk_widget_class_bind_template_child (widget_class, ImpWindow, sidebar);
+  gtk_widget_class_bind_template_child (widget_class, ImpWindow,
+                                        overview_button);
   gtk_widget_class_bind_template_callback (widget_class,
                                            recent_row_activated_cb);
 
@@ -1117,6 +1190,15 @@ imp_window_class_init (ImpWindowClass *klass)
                                    cancel_action_cb);
   gtk_widget_class_install_action (widget_class, "win.show-view", "s",
                                    show_view_action_cb);
+  gtk_widget_class_install_property_action (widget_class,
+                                            "win.show-overview",
+                                            "show-overview");
+  gtk_widget_class_install_property_action (widget_class,
+                                            "win.overlay-sweeps",
+                                            "overlay-sweeps");
+
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F9, 0,
+                                       "win.show-overview", NULL);
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0,
                                        "win.cancel", NULL);
@@ -1172,6 +1254,12 @@ imp_window_init (ImpWindow *self)
                            G_CONNECT_SWAPPED);
 
   imp_window_add_views (self);
+  self->array_view = imp_array_view_new (self->session);
+  adw_bin_set_child (self->sidebar, self->array_view);
+  self->show_overview = TRUE;
+  g_object_bind_property (self, "overlay-sweeps",
+                          self->traces_view, "overlay-sweeps",
+                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
 
   self->recent_manager = g_object_ref (gtk_recent_manager_get_default ());
   g_signal_connect_swapped (self->recent_manager, "changed",
@@ -1215,6 +1303,29 @@ imp_window_get_session (ImpWindow *self)
   g_return_val_if_fail (IMP_IS_WINDOW (self), NULL);
 
   return self->session;
+}
+
+/**
+ * imp_window_set_show_overview:
+ * @self: a #ImpWindow
+ * @show: whether to show the array overview
+ *
+ * Shows or hides the array overview beside the views (F9).
+ */
+void
+imp_window_set_show_overview (ImpWindow *self,
+                              gboolean   show)
+{
+  g_return_if_fail (IMP_IS_WINDOW (self));
+
+  show = !!show;
+  if (show == self->show_overview)
+    return;
+
+  self->show_overview = show;
+  gtk_widget_set_visible (GTK_WIDGET (self->sidebar), show);
+  g_object_notify_by_pspec (G_OBJECT (self),
+                            properties[PROP_SHOW_OVERVIEW]);
 }
 
 /**
