@@ -12,6 +12,8 @@
 
 #include <glib/gi18n.h>
 
+#include "imp-activity.h"
+#include "imp-array-layout.h"
 #include "imp-detect.h"
 #include "imp-trace-cache.h"
 #include "imp-traces-view-private.h"
@@ -34,6 +36,7 @@
 #define FETCH_BUDGET_US 8000
 
 #define INITIAL_SPAN_S 5.0
+#define MAX_OVERLAY    200   /* sweeps drawn on one another */
 #define MAX_PX_PER_SAMPLE 16.0
 
 /* What the amplitude scales are fitted to, until the fit is final or the
@@ -88,6 +91,18 @@ struct _ImpTracesView
   double             drag_rows;
   double             zoom_span;
   double             zoom_anchor;
+
+  /* rows: order[0 .. n_rows) are the channels shown, the selected pair
+   * first, then the channels chosen in the session (or all) */
+  guint              n_rows;
+  ImpArrayLayout    *layout;        /* where each electrode is */
+  int                focus_channel; /* clicked, for the keys; or -1 */
+  int                mark_channel;  /* the event last stepped to */
+  gint64             mark_sample;
+  GArray            *evoked;        /* ImpEvoked of the selected pair */
+  gboolean           overlay;       /* sweeps on one another */
+  gint64             overlay_start; /* the start of the sweep in view
+                                     * when they were overlaid */
 };
 
 G_DEFINE_FINAL_TYPE (ImpTracesView, imp_traces_view, GTK_TYPE_WIDGET)
@@ -95,12 +110,19 @@ G_DEFINE_FINAL_TYPE (ImpTracesView, imp_traces_view, GTK_TYPE_WIDGET)
 enum {
   PROP_0,
   PROP_SESSION,
+  PROP_OVERLAY_SWEEPS,
   N_PROPS
 };
 
 static GParamSpec *properties[N_PROPS];
 
 static void imp_traces_view_queue_update (ImpTracesView *self);
+static void imp_traces_view_publish      (ImpTracesView *self);
+static void imp_traces_view_update_order (ImpTracesView *self);
+static gint64 extent_samples             (ImpTracesView *self);
+static gboolean overlaid                 (ImpTracesView *self);
+static gboolean imp_traces_view_fetch_overlaid (ImpTracesView *self);
+static int current_channel               (ImpTracesView *self);
 
 /* Geometry */
 
@@ -135,10 +157,17 @@ n_channels (ImpTracesView *self)
   return imp_recording_get_n_channels (self->recording);
 }
 
+/* The rows, which are fewer than the channels when some are chosen. */
+static guint
+n_rows (ImpTracesView *self)
+{
+  return MIN (self->n_rows, n_channels (self));
+}
+
 static guint
 rows_per_page (ImpTracesView *self)
 {
-  guint n = n_channels (self);
+  guint n = n_rows (self);
   guint rows = (guint) (trace_height (self) / MIN_ROW_HEIGHT);
 
   return CLAMP (rows, 1, MAX (n, 1));
@@ -181,7 +210,7 @@ imp_traces_view_clamp (ImpTracesView *self)
   if (self->recording == NULL)
     return;
 
-  n_samples = imp_recording_get_n_samples (self->recording);
+  n_samples = extent_samples (self);
   min_span = MAX (4, trace_width (self) / MAX_PX_PER_SAMPLE);
 
   self->span = CLAMP (self->span, min_span, MAX (min_span, n_samples));
@@ -252,7 +281,7 @@ imp_traces_view_scroll_rows (ImpTracesView *self,
 static void
 imp_traces_view_update_adjustment (ImpTracesView *self)
 {
-  guint n = n_channels (self);
+  guint n = n_rows (self);
   guint page = rows_per_page (self);
 
   gtk_adjustment_configure (self->vadj,
@@ -293,7 +322,7 @@ imp_traces_view_visible (ImpTracesView *self,
   double end = MIN (self->t0 + self->span, n_samples);
 
   *first_row = (guint) MAX (0, floor (value));
-  *end_row = MIN (n_channels (self),
+  *end_row = MIN (n_rows (self),
                   (guint) ceil (value + rows_per_page (self)));
   *c0 = MAX (0, (gint64) floor (self->t0 / spc) - 1);
   *c1 = MIN ((n_samples + spc - 1) / spc, (gint64) ceil (end / spc) + 1);
@@ -764,7 +793,8 @@ fetch_tick_cb (GtkWidget     *widget,
       return G_SOURCE_REMOVE;
     }
 
-  complete = imp_traces_view_fetch (self, FETCH_BUDGET_US);
+  complete = overlaid (self) ? imp_traces_view_fetch_overlaid (self)
+                             : imp_traces_view_fetch (self, FETCH_BUDGET_US);
   imp_traces_view_update_fit (self);
   gtk_widget_queue_draw (self->canvas);
 
@@ -783,6 +813,7 @@ imp_traces_view_queue_update (ImpTracesView *self)
   if (self->canvas == NULL)
     return;
 
+  imp_traces_view_publish (self);
   gtk_widget_queue_draw (self->canvas);
 
   if (self->tick_id == 0 && self->recording != NULL)
@@ -1519,6 +1550,29 @@ create_name_layout (ImpTracesView *self,
   return create_clipped_layout (self, markup, max_width);
 }
 
+/* The electrode's place on the array under its name, when the file gives
+ * one: its grid row and column, or x and y. */
+static gboolean
+draw_row_position (ImpTracesView *self,
+                   cairo_t       *cr,
+                   const Palette *palette,
+                   guint          channel,
+                   double         y)
+{
+  g_autofree char *where = NULL;
+  g_autofree char *markup = NULL;
+
+  if (self->layout == NULL ||
+      !imp_array_layout_is_placed (self->layout, channel))
+    return FALSE;
+
+  where = imp_array_layout_describe (self->layout, channel);
+  markup = g_markup_printf_escaped ("<small>%s</small>", where);
+  set_source (cr, &palette->fg, 0.6);
+  draw_clipped_text (self, cr, markup, 10, y, GUTTER_WIDTH - 16);
+  return TRUE;
+}
+
 static void
 draw_row_label (ImpTracesView *self,
                 cairo_t       *cr,
@@ -1534,6 +1588,8 @@ draw_row_label (ImpTracesView *self,
   g_autofree char *detail = NULL;
   const char *role = channel_role (self, channel);
   const char *unit = info->unit != NULL ? info->unit : "";
+  gboolean no_access = without_access (self, channel);
+  gboolean placed;
   int role_width;
 
   /* Everything stays in the label column: long names are ellipsized,
@@ -1554,21 +1610,29 @@ draw_row_label (ImpTracesView *self,
                          top + 6, role_width + 1);
     }
 
-  if (have_baseline)
-    detail = g_markup_printf_escaped ("<small>%.1f %s</small>",
-                                      baseline, unit);
-  else
-    detail = g_markup_printf_escaped ("<small>%s</small>", unit);
-  set_source (cr, &palette->fg, 0.6);
-  draw_clipped_text (self, cr, detail, 10, top + 24, GUTTER_WIDTH - 16);
+  /* Where the electrode is, when the file says; then its level, or
+   * that it has no access (and so no level worth reading). */
+  placed = draw_row_position (self, cr, palette, channel, top + 22);
+  if (!placed || !no_access)
+    {
+      if (have_baseline)
+        detail = g_markup_printf_escaped ("<small>%.1f %s</small>",
+                                          baseline, unit);
+      else
+        detail = g_markup_printf_escaped ("<small>%s</small>", unit);
+      set_source (cr, &palette->fg, 0.6);
+      draw_clipped_text (self, cr, detail, 10, top + (placed ? 38 : 24),
+                         GUTTER_WIDTH - 16);
+    }
 
-  if (without_access (self, channel))
+  if (no_access)
     {
       g_autofree char *note = NULL;
 
       note = g_markup_printf_escaped ("<small>%s</small>", _("no access"));
       set_source (cr, &palette->fg, 0.45);
-      draw_clipped_text (self, cr, note, 10, top + 40, GUTTER_WIDTH - 16);
+      draw_clipped_text (self, cr, note, 10, top + (placed ? 38 : 40),
+                         GUTTER_WIDTH - 16);
     }
 }
 
@@ -1597,6 +1661,233 @@ scale_bar_rows (ImpTracesView *self,
       }
 
   return rows;
+}
+
+/* Overlaid sweeps, the selected pair's evoked PSPs, and where the keys
+ * act */
+
+/* How many sweeps are drawn on one another. */
+static guint
+n_overlaid (ImpTracesView *self)
+{
+  return MIN (imp_recording_get_n_sweeps (self->recording), MAX_OVERLAY);
+}
+
+/* Shifts the view to sweep @k, so that the drawing and fetching
+ * functions, which work from t0, work on that sweep, and clips the
+ * drawing to it. Returns the view's own t0, for end_sweep(). */
+static double
+begin_sweep (ImpTracesView *self,
+             cairo_t       *cr,
+             guint          k)
+{
+  const ImpSweep *sweep = imp_recording_get_sweep (self->recording, k);
+  double t0 = self->t0;
+  double left, right;
+
+  self->t0 = t0 + sweep->start_sample;
+  if (cr != NULL)
+    {
+      left = MAX (GUTTER_WIDTH, sample_to_x (self, sweep->start_sample));
+      right = MIN (GUTTER_WIDTH + trace_width (self),
+                   sample_to_x (self, sweep->start_sample +
+                                      sweep->n_samples));
+      cairo_save (cr);
+      cairo_rectangle (cr, left, 0, MAX (0, right - left),
+                       gtk_widget_get_height (self->canvas));
+      cairo_clip (cr);
+    }
+  return t0;
+}
+
+static void
+end_sweep (ImpTracesView *self,
+           cairo_t       *cr,
+           double         t0)
+{
+  self->t0 = t0;
+  if (cr != NULL)
+    cairo_restore (cr);
+}
+
+/* Overlaid, every sweep's visible columns are fetched in turn. */
+static gboolean
+imp_traces_view_fetch_overlaid (ImpTracesView *self)
+{
+  gint64 deadline = g_get_monotonic_time () + FETCH_BUDGET_US;
+  gboolean complete = TRUE;
+
+  for (guint k = 0; k < n_overlaid (self); k++)
+    {
+      double t0 = begin_sweep (self, NULL, k);
+
+      complete &= imp_traces_view_fetch (self,
+                                         MAX (200, deadline -
+                                                   g_get_monotonic_time ()));
+      end_sweep (self, NULL, t0);
+    }
+
+  return complete;
+}
+
+/* A row's sweeps on one another, each lighter the more there are. */
+static void
+draw_overlaid (ImpTracesView *self,
+               cairo_t       *cr,
+               const Palette *palette,
+               guint          channel,
+               double         top,
+               double         height,
+               gboolean       have_baseline,
+               double         baseline)
+{
+  guint n = n_overlaid (self);
+  GdkRGBA color = palette->fg;
+
+  color.alpha *= CLAMP (1.6 / sqrt (n), 0.12, 1.0);
+  for (guint k = 0; k < n; k++)
+    {
+      double t0 = begin_sweep (self, cr, k);
+
+      if (have_baseline)
+        draw_trace (self, cr, &color, channel,
+                    top + BASELINE_FRAC * height, baseline);
+      draw_events (self, cr, palette, channel, top, height);
+      end_sweep (self, cr, t0);
+    }
+}
+
+/* What the strip above the traces says while the sweeps overlay. */
+static void
+draw_overlay_title (ImpTracesView *self,
+                    cairo_t       *cr,
+                    const Palette *palette)
+{
+  guint n_sweeps = imp_recording_get_n_sweeps (self->recording);
+  g_autofree char *markup = NULL;
+
+  if (n_overlaid (self) < n_sweeps)
+    markup = g_strdup_printf (_("<small>Sweeps 1–%u of %u overlaid, time "
+                                "from each sweep's start</small>"),
+                              n_overlaid (self), n_sweeps);
+  else
+    markup = g_strdup_printf (_("<small>%u sweeps overlaid, time from each "
+                                "sweep's start</small>"), n_sweeps);
+  set_source (cr, &palette->fg, 0.6);
+  draw_text (self, cr, markup, GUTTER_WIDTH + 5, trace_top (self) / 2, 0,
+             0.5);
+}
+
+/* The row showing @channel, or -1. */
+static int
+channel_row (ImpTracesView *self,
+             int            channel)
+{
+  for (guint row = 0; channel >= 0 && row < n_rows (self); row++)
+    if ((int) self->order[row] == channel)
+      return row;
+  return -1;
+}
+
+static double
+row_top (ImpTracesView *self,
+         int            row)
+{
+  return trace_top (self) +
+         (row - gtk_adjustment_get_value (self->vadj)) * row_height (self);
+}
+
+/* The selected pair's evoked PSPs: a dot at each onset in the
+ * postsynaptic row, joined to the AP that evoked it by a bracket as long
+ * as the latency. */
+static void
+draw_evoked (ImpTracesView *self,
+             cairo_t       *cr,
+             const Palette *palette)
+{
+  int pre_row = channel_row (self, self->pre);
+  int post_row = channel_row (self, self->post);
+  gint64 start = (gint64) floor (self->t0);
+  gint64 end = (gint64) ceil (self->t0 + self->span);
+  double h = row_height (self);
+  double y, pre_y;
+
+  if (self->evoked == NULL || post_row < 0)
+    return;
+
+  y = row_top (self, post_row) + h - 15;
+  pre_y = pre_row >= 0 ? row_top (self, pre_row) + 10 : y;
+  cairo_set_line_width (cr, 1.5);
+  for (guint i = 0; i < self->evoked->len; i++)
+    {
+      const ImpEvoked *e = &g_array_index (self->evoked, ImpEvoked, i);
+      const GdkRGBA *color = e->amplitude_mv > 0 ? &palette->excitatory
+                                                 : &palette->inhibitory;
+      double x_ap, x_psp;
+
+      if (e->psp_sample < start || e->ap_sample > end)
+        continue;
+
+      x_ap = round (sample_to_x (self, e->ap_sample)) + 0.5;
+      x_psp = round (sample_to_x (self, e->psp_sample)) + 0.5;
+
+      set_source (cr, color, 0.85);
+      cairo_move_to (cr, x_ap, MIN (pre_y, y));
+      cairo_line_to (cr, x_ap, y);
+      cairo_line_to (cr, x_psp, y);
+      cairo_stroke (cr);
+
+      cairo_arc (cr, x_psp, y, 3.5, 0, 2 * G_PI);
+      set_source (cr, &palette->bg, 1.0);
+      cairo_fill_preserve (cr);
+      set_source (cr, color, 1.0);
+      cairo_stroke (cr);
+    }
+}
+
+/* A bar beside the name of the channel the keys act on, and a line
+ * through the event last stepped to. */
+static void
+draw_marks (ImpTracesView *self,
+            cairo_t       *cr,
+            const Palette *palette)
+{
+  int row = channel_row (self, current_channel (self));
+  double h = row_height (self);
+  double x;
+
+  if (row >= 0 && (self->focus_channel >= 0 || self->mark_channel >= 0) &&
+      gtk_widget_has_focus (self->canvas))
+    {
+      set_source (cr, &palette->accent, 0.9);
+      cairo_rectangle (cr, 2, round (row_top (self, row)) + 3, 3, h - 6);
+      cairo_fill (cr);
+    }
+
+  row = channel_row (self, self->mark_channel);
+  if (row < 0 || self->mark_sample < 0)
+    return;
+
+  x = self->mark_sample;
+  if (overlaid (self))
+    x -= imp_recording_get_sweep (self->recording,
+                                  imp_recording_sweep_at (self->recording,
+                                                          self->mark_sample))
+           ->start_sample;
+  x = round (sample_to_x (self, x)) + 0.5;
+  if (x < GUTTER_WIDTH || x > GUTTER_WIDTH + trace_width (self))
+    return;
+
+  cairo_save (cr);
+  cairo_rectangle (cr, GUTTER_WIDTH, trace_top (self), trace_width (self),
+                   trace_height (self));
+  cairo_clip (cr);
+  set_source (cr, &palette->accent, 0.75);
+  cairo_set_line_width (cr, 1.5);
+  cairo_move_to (cr, x, row_top (self, row) + 2);
+  cairo_line_to (cr, x, row_top (self, row) + h - 2);
+  cairo_stroke (cr);
+  cairo_restore (cr);
 }
 
 static void
@@ -1649,10 +1940,15 @@ draw_rows (ImpTracesView *self,
       cairo_rectangle (cr, GUTTER_WIDTH, top, trace_width (self), h);
       cairo_clip (cr);
 
-      if (have)
-        draw_trace (self, cr, &palette->fg, channel,
-                    top + BASELINE_FRAC * h, baseline);
-      draw_events (self, cr, palette, channel, top, h);
+      if (overlaid (self))
+        draw_overlaid (self, cr, palette, channel, top, h, have, baseline);
+      else
+        {
+          if (have)
+            draw_trace (self, cr, &palette->fg, channel,
+                        top + BASELINE_FRAC * h, baseline);
+          draw_events (self, cr, palette, channel, top, h);
+        }
 
       cairo_restore (cr);
     }
@@ -1661,7 +1957,15 @@ draw_rows (ImpTracesView *self,
   cairo_rectangle (cr, GUTTER_WIDTH, area_top, trace_width (self),
                    area_height);
   cairo_clip (cr);
-  draw_pair_markers (self, cr, palette);
+  for (guint k = 0; k < (overlaid (self) ? n_overlaid (self) : 1); k++)
+    {
+      double t0 = overlaid (self) ? begin_sweep (self, cr, k) : self->t0;
+
+      draw_pair_markers (self, cr, palette);
+      draw_evoked (self, cr, palette);
+      if (overlaid (self))
+        end_sweep (self, cr, t0);
+    }
   cairo_restore (cr);
 
   cairo_restore (cr);
@@ -1679,7 +1983,7 @@ row_at (ImpTracesView *self,
     return -1;
 
   row = gtk_adjustment_get_value (self->vadj) + (y - top) / row_height (self);
-  if (row < 0 || row >= n_channels (self))
+  if (row < 0 || row >= n_rows (self))
     return -1;
 
   return (int) row;
@@ -1706,6 +2010,141 @@ cursor_time_markup (ImpTracesView *self)
   return g_strdup_printf ("<small>%s</small>", time);
 }
 
+/* What the cursor reads in @row at canvas x @x: the sample nearest to it
+ * while each column is one sample, otherwise the column's range, from
+ * *@lo to *@hi. Overlaid, from the sweep whose trace passes closest to
+ * @y. FALSE where nothing is read. */
+static gboolean
+cursor_value (ImpTracesView *self,
+              int            row,
+              double         x,
+              double         y,
+              guint         *channel,
+              gint64        *sample,
+              float         *lo,
+              float         *hi)
+{
+  gint64 spc = column_width (self);
+  guint n_sweeps = overlaid (self)
+                   ? MIN (imp_recording_get_n_sweeps (self->recording),
+                          MAX_OVERLAY)
+                   : 1;
+  double best = G_MAXDOUBLE;
+  double baseline = 0;
+  double base_y;
+
+  if (row < 0 || (guint) row >= n_rows (self) || self->cache == NULL)
+    return FALSE;
+
+  *channel = self->order[row];
+  base_y = trace_top (self) + (row - gtk_adjustment_get_value (self->vadj) +
+                               BASELINE_FRAC) * row_height (self);
+  if (n_sweeps > 1)
+    imp_traces_view_channel_stats (self, *channel, FALSE, &baseline, NULL,
+                                   NULL);
+
+  for (guint k = 0; k < n_sweeps; k++)
+    {
+      const ImpSweep *sweep = imp_recording_get_sweep (self->recording, k);
+      gint64 offset = n_sweeps > 1 ? sweep->start_sample : 0;
+      double s = x_to_sample (self, x) + offset;
+      gint64 column = spc == 1 ? (gint64) floor (s + 0.5)
+                               : (gint64) floor (s / spc);
+      float l, h;
+      double distance;
+
+      if (s < 0 || (n_sweeps > 1 && (column * spc < sweep->start_sample ||
+                                     column * spc >= sweep->start_sample +
+                                                     sweep->n_samples)) ||
+          !imp_trace_cache_get_column (self->cache, *channel, column, &l,
+                                       &h, NULL))
+        continue;
+
+      distance = fabs (base_y - (0.5 * (l + h) - baseline) *
+                                channel_gain (self, *channel) - y);
+      if (distance < best)
+        {
+          best = distance;
+          *sample = column * spc;
+          *lo = l;
+          *hi = h;
+        }
+    }
+
+  return best < G_MAXDOUBLE;
+}
+
+/* The channel's name and the value read, in its unit. */
+static char *
+cursor_value_markup (ImpTracesView *self,
+                     guint          channel,
+                     gint64         sample,
+                     float          lo,
+                     float          hi)
+{
+  const ImpChannel *info = imp_recording_get_channel (self->recording,
+                                                      channel);
+  const char *unit = info->unit != NULL ? info->unit : "";
+  const char *label = info->label != NULL ? info->label : "";
+  g_autofree char *sweep = NULL;
+
+  if (overlaid (self))
+    sweep = g_strdup_printf (_(", sweep %u"),
+                             imp_recording_sweep_at (self->recording,
+                                                     sample) + 1);
+
+  if (column_width (self) == 1 || hi - lo < 0.05)
+    return g_markup_printf_escaped ("<small><b>%s</b>%s  %.2f %s</small>",
+                                    label, sweep != NULL ? sweep : "",
+                                    0.5 * (lo + hi), unit);
+  return g_markup_printf_escaped ("<small><b>%s</b>%s  %.1f to %.1f %s"
+                                  "</small>",
+                                  label, sweep != NULL ? sweep : "",
+                                  lo, hi, unit);
+}
+
+/* The value under the pointer, beside the cursor, and a dot where the
+ * cursor meets the sample it reads. */
+static void
+draw_cursor_value (ImpTracesView *self,
+                   cairo_t       *cr,
+                   const Palette *palette,
+                   int            row,
+                   double         x)
+{
+  g_autofree char *markup = NULL;
+  double top = trace_top (self) +
+               (row - gtk_adjustment_get_value (self->vadj)) *
+               row_height (self);
+  double baseline, dot_x, dot_y;
+  guint channel = 0;
+  gint64 sample = 0;
+  float lo = 0;
+  float hi = 0;
+
+  if (!cursor_value (self, row, x, self->pointer_y, &channel, &sample, &lo,
+                     &hi))
+    return;
+
+  markup = cursor_value_markup (self, channel, sample, lo, hi);
+  draw_label_box (self, cr, palette, markup, x, top + 3, TRUE);
+
+  if (column_width (self) > 1 || overlaid (self) ||
+      !imp_traces_view_channel_stats (self, channel, FALSE, &baseline, NULL,
+                                      NULL))
+    return;
+
+  dot_x = sample_to_x (self, sample);
+  dot_y = top + BASELINE_FRAC * row_height (self) -
+          (lo - baseline) * channel_gain (self, channel);
+  cairo_arc (cr, dot_x, dot_y, 3.5, 0, 2 * G_PI);
+  set_source (cr, &palette->bg, 1.0);
+  cairo_fill_preserve (cr);
+  cairo_set_line_width (cr, 1.5);
+  set_source (cr, &palette->accent, 1.0);
+  cairo_stroke (cr);
+}
+
 /* A cursor through all rows, with its @time below and the value of the
  * row under the pointer beside it. */
 static void
@@ -1715,40 +2154,15 @@ draw_cursor (ImpTracesView *self,
              const char    *time)
 {
   double x = self->pointer_x;
-  double sample = x_to_sample (self, x);
   double top = trace_top (self);
   double bottom = top + trace_height (self);
-  gint64 column = (gint64) floor (sample / column_width (self));
-  const ImpChannel *channel;
-  g_autofree char *value = NULL;
-  const char *unit;
-  float lo, hi;
-  int row;
 
   set_source (cr, &palette->fg, 0.3);
   cairo_rectangle (cr, round (x), top, 1, bottom - top);
   cairo_fill (cr);
 
   draw_label_box (self, cr, palette, time, x, bottom + 5, FALSE);
-
-  row = row_at (self, self->pointer_y);
-  if (row < 0 ||
-      !imp_trace_cache_get_column (self->cache, self->order[row], column,
-                                   &lo, &hi, NULL))
-    return;
-
-  channel = imp_recording_get_channel (self->recording, self->order[row]);
-  unit = channel->unit != NULL ? channel->unit : "";
-  if (hi - lo < 0.05)
-    value = g_markup_printf_escaped ("<small>%.2f %s</small>",
-                                     0.5 * (lo + hi), unit);
-  else
-    value = g_markup_printf_escaped ("<small>%.1f to %.1f %s</small>",
-                                     lo, hi, unit);
-  draw_label_box (self, cr, palette, value, x,
-                  top + (row - gtk_adjustment_get_value (self->vadj)) *
-                        row_height (self) + 3,
-                  TRUE);
+  draw_cursor_value (self, cr, palette, row_at (self, self->pointer_y), x);
 }
 
 static void
@@ -1765,7 +2179,7 @@ draw_cb (GtkDrawingArea *area,
   double hole_right = -G_MAXDOUBLE;
   Palette palette;
 
-  if (self->recording == NULL || n_channels (self) == 0)
+  if (self->recording == NULL || n_rows (self) == 0)
     return;
 
   imp_traces_view_palette (self, &palette);
@@ -1774,8 +2188,12 @@ draw_cb (GtkDrawingArea *area,
   cairo_rectangle (cr, GUTTER_WIDTH - 1, 0, 1, height - AXIS_HEIGHT);
   cairo_fill (cr);
 
-  draw_sweeps (self, cr, &palette);
+  if (overlaid (self))
+    draw_overlay_title (self, cr, &palette);
+  else
+    draw_sweeps (self, cr, &palette);
   draw_rows (self, cr, &palette);
+  draw_marks (self, cr, &palette);
 
   /* The cursor's time takes the place of the tick labels it would
    * cover. */
@@ -1813,6 +2231,164 @@ draw_cb (GtkDrawingArea *area,
 
 /* Input */
 
+/* The channel the keys act on: the one under the pointer, else the one
+ * clicked last if it is still shown, else the presynaptic one, else the
+ * first in view; -1 without rows. */
+static int
+current_channel (ImpTracesView *self)
+{
+  guint first_row, end_row;
+  gint64 c0, c1;
+  int row;
+
+  if (self->recording == NULL || n_rows (self) == 0)
+    return -1;
+
+  row = self->hover ? row_at (self, self->pointer_y) : -1;
+  if (row >= 0)
+    return self->order[row];
+
+  for (guint r = 0; self->focus_channel >= 0 && r < n_rows (self); r++)
+    if ((int) self->order[r] == self->focus_channel)
+      return self->focus_channel;
+
+  if (self->pre >= 0)
+    return self->pre;
+
+  imp_traces_view_visible (self, &first_row, &end_row, &c0, &c1);
+  return self->order[MIN (first_row, n_rows (self) - 1)];
+}
+
+/* Scales the current channel's amplitude, on a scale of its own, or every
+ * channel's with @all (or when there is no current channel). */
+static void
+imp_traces_view_scale_some (ImpTracesView *self,
+                            double         factor,
+                            gboolean       all)
+{
+  int channel = all ? -1 : current_channel (self);
+
+  if (channel < 0 || self->group == NULL)
+    {
+      imp_traces_view_scale_gain (self, factor);
+      return;
+    }
+
+  self->fit = IMP_FIT_NONE;
+  self->user_scaled = TRUE;
+  imp_traces_view_isolate (self, channel);
+  self->group_gain[self->group[channel]] =
+    CLAMP (self->group_gain[self->group[channel]] * factor, 1e-6, 1e6);
+  gtk_widget_queue_draw (self->canvas);
+}
+
+/* Brings @channel's row into view, if it is a row. */
+static void
+imp_traces_view_reveal_channel (ImpTracesView *self,
+                                guint          channel)
+{
+  double value = gtk_adjustment_get_value (self->vadj);
+  guint page = rows_per_page (self);
+
+  for (guint row = 0; row < n_rows (self); row++)
+    {
+      if (self->order[row] != channel)
+        continue;
+      if (row < value)
+        gtk_adjustment_set_value (self->vadj, row);
+      else if (row + 1 > value + page)
+        gtk_adjustment_set_value (self->vadj, row + 1.0 - page);
+      return;
+    }
+}
+
+/* The events of @channel the keys step through, as sorted sample
+ * indices: its APs, or the onsets of its PSPs. */
+static GArray *
+channel_events (ImpTracesView *self,
+                guint          channel,
+                gboolean       psps)
+{
+  GArray *samples;
+  GArray *events;
+
+  if (!psps)
+    {
+      GArray *aps = ap_samples (self, channel);
+
+      return aps != NULL ? g_array_ref (aps) : NULL;
+    }
+
+  if (self->result == NULL || self->result->psps == NULL ||
+      self->result->n_channels != n_channels (self) ||
+      without_access (self, channel))
+    return NULL;
+
+  events = self->result->psps[channel];
+  samples = g_array_sized_new (FALSE, FALSE, sizeof (gint64), events->len);
+  for (guint i = 0; i < events->len; i++)
+    g_array_append_val (samples, g_array_index (events, ImpEvent, i).sample);
+  return samples;
+}
+
+/* Centres the view on the next (@direction 1) or previous (-1) AP or PSP
+ * of the current channel, after or before the one last stepped to if it
+ * is in view, otherwise the middle of the view. */
+static gboolean
+imp_traces_view_step_event (ImpTracesView *self,
+                            gboolean       psps,
+                            int            direction)
+{
+  g_autoptr(GArray) events = NULL;
+  int channel = current_channel (self);
+  double offset = 0;
+  gint64 reference;
+  gint64 event;
+  guint i;
+
+  if (channel < 0 || (events = channel_events (self, channel, psps)) == NULL)
+    {
+      gtk_widget_error_bell (self->canvas);
+      return FALSE;
+    }
+
+  if (overlaid (self))
+    offset = imp_recording_get_sweep (self->recording, 0)->start_sample;
+  reference = (gint64) floor (offset + self->t0 + self->span / 2);
+  if (self->mark_channel == channel && self->mark_sample >= 0 &&
+      llabs (self->mark_sample - reference) <= self->span / 2)
+    reference = self->mark_sample;
+
+  i = first_event_at (events, reference + (direction > 0 ? 1 : 0));
+  if (direction < 0)
+    {
+      if (i == 0)
+        {
+          gtk_widget_error_bell (self->canvas);
+          return FALSE;
+        }
+      i--;
+    }
+  if (i >= events->len)
+    {
+      gtk_widget_error_bell (self->canvas);
+      return FALSE;
+    }
+
+  event = g_array_index (events, gint64, i);
+  self->mark_channel = channel;
+  self->mark_sample = event;
+  if (overlaid (self))
+    offset = imp_recording_get_sweep (self->recording,
+                                      imp_recording_sweep_at (self->recording,
+                                                              event))
+               ->start_sample;
+  imp_traces_view_reveal_channel (self, channel);
+  imp_traces_view_set_view (self, event - offset - self->span / 2,
+                            self->span);
+  return TRUE;
+}
+
 static gboolean
 scroll_cb (GtkEventControllerScroll *controller,
            double                    dx,
@@ -1834,16 +2410,17 @@ scroll_cb (GtkEventControllerScroll *controller,
   if (pixels)
     delta /= 20;
 
+  if (state & GDK_SHIFT_MASK)
+    {
+      imp_traces_view_scale_some (self, pow (1.2, -delta),
+                                  (state & GDK_CONTROL_MASK) != 0);
+      return TRUE;
+    }
+
   if (state & GDK_CONTROL_MASK)
     {
       imp_traces_view_zoom (self, pow (1.2, delta),
                             MAX (self->pointer_x, GUTTER_WIDTH));
-      return TRUE;
-    }
-
-  if (state & GDK_SHIFT_MASK)
-    {
-      imp_traces_view_scale_gain (self, pow (1.2, -delta));
       return TRUE;
     }
 
@@ -2004,7 +2581,8 @@ key_pressed_cb (GtkEventControllerKey *controller,
     case GDK_KEY_Up:
     case GDK_KEY_KP_Up:
       if (shift)
-        imp_traces_view_scale_gain (self, 1.25);
+        imp_traces_view_scale_some (self, 1.25,
+                                    (state & GDK_CONTROL_MASK) != 0);
       else
         imp_traces_view_scroll_rows (self, -1);
       return TRUE;
@@ -2012,7 +2590,8 @@ key_pressed_cb (GtkEventControllerKey *controller,
     case GDK_KEY_Down:
     case GDK_KEY_KP_Down:
       if (shift)
-        imp_traces_view_scale_gain (self, 1 / 1.25);
+        imp_traces_view_scale_some (self, 1 / 1.25,
+                                    (state & GDK_CONTROL_MASK) != 0);
       else
         imp_traces_view_scroll_rows (self, 1);
       return TRUE;
@@ -2070,6 +2649,23 @@ key_pressed_cb (GtkEventControllerKey *controller,
       imp_traces_view_step_pre_ap (self, -1);
       return TRUE;
 
+    case GDK_KEY_period:
+    case GDK_KEY_comma:
+    case GDK_KEY_greater:
+    case GDK_KEY_less:
+      imp_traces_view_step_event (self,
+                                  keyval == GDK_KEY_greater ||
+                                  keyval == GDK_KEY_less,
+                                  keyval == GDK_KEY_period ||
+                                  keyval == GDK_KEY_greater ? 1 : -1);
+      return TRUE;
+
+    case GDK_KEY_o:
+      if (imp_recording_get_n_sweeps (self->recording) < 2)
+        return FALSE;
+      imp_traces_view_set_overlay_sweeps (self, !self->overlay);
+      return TRUE;
+
     default:
       return FALSE;
     }
@@ -2107,6 +2703,7 @@ query_tooltip_cb (GtkWidget     *widget,
   return TRUE;
 }
 
+/* A click on a row makes its channel the one the keys act on. */
 static void
 pressed_cb (GtkGestureClick *gesture,
             int              n_press,
@@ -2114,22 +2711,180 @@ pressed_cb (GtkGestureClick *gesture,
             double           y,
             ImpTracesView   *self)
 {
+  int row = row_at (self, y);
+
   gtk_widget_grab_focus (self->canvas);
+  if (row >= 0)
+    {
+      self->focus_channel = self->order[row];
+      gtk_widget_queue_draw (self->canvas);
+    }
+}
+
+/* Linked views: what the view shows goes to the session, and the
+ * session's focus and chosen channels come back */
+
+/* Samples the time axis spans: the recording, or its longest sweep while
+ * the sweeps overlay. */
+static gint64
+extent_samples (ImpTracesView *self)
+{
+  guint n_sweeps;
+  gint64 longest = 0;
+
+  if (self->recording == NULL)
+    return 0;
+
+  n_sweeps = imp_recording_get_n_sweeps (self->recording);
+  if (!self->overlay || n_sweeps < 2)
+    return imp_recording_get_n_samples (self->recording);
+
+  for (guint i = 0; i < n_sweeps; i++)
+    longest = MAX (longest,
+                   imp_recording_get_sweep (self->recording, i)->n_samples);
+  return longest;
+}
+
+static gboolean
+overlaid (ImpTracesView *self)
+{
+  return self->overlay && self->recording != NULL &&
+         imp_recording_get_n_sweeps (self->recording) > 1;
+}
+
+/* Tells the session which channels are in view and which time. */
+static void
+imp_traces_view_publish (ImpTracesView *self)
+{
+  guint first_row, end_row;
+  gint64 c0, c1;
+  double rate;
+
+  if (self->session == NULL || self->recording == NULL ||
+      self->cache == NULL)
+    return;
+
+  imp_traces_view_visible (self, &first_row, &end_row, &c0, &c1);
+  imp_session_set_shown_channels (self->session, self->order + first_row,
+                                  end_row > first_row
+                                  ? end_row - first_row : 0);
+
+  /* Overlaid, the time is that of the first sweep, which starts the
+   * recording. */
+  rate = imp_recording_get_sample_rate (self->recording);
+  imp_session_set_focus (self->session, self->t0 / rate,
+                         (self->t0 + self->span) / rate);
+}
+
+static void
+focus_changed_cb (ImpTracesView *self)
+{
+  double start_s, end_s, rate;
+  double t0, span;
+
+  if (self->recording == NULL ||
+      !imp_session_get_focus (self->session, &start_s, &end_s))
+    return;
+
+  rate = imp_recording_get_sample_rate (self->recording);
+  t0 = start_s * rate;
+  span = (end_s - start_s) * rate;
+  if (overlaid (self))
+    {
+      const ImpSweep *sweep;
+
+      sweep = imp_recording_get_sweep (self->recording,
+                                       imp_recording_sweep_at (
+                                         self->recording,
+                                         (gint64) MAX (0, t0)));
+      t0 -= sweep->start_sample;
+    }
+
+  if (fabs (t0 - self->t0) < 0.5 && fabs (span - self->span) < 0.5)
+    return;
+
+  imp_traces_view_set_view (self, t0, span);
+}
+
+static void
+channels_changed_cb (ImpTracesView *self)
+{
+  imp_traces_view_update_order (self);
+  gtk_adjustment_set_value (self->vadj, 0);
+  imp_traces_view_queue_update (self);
+}
+
+/* What belongs to the last recording goes: its layout, the channel the
+ * keys act on, the event last stepped to. */
+static void
+imp_traces_view_forget_recording (ImpTracesView *self)
+{
+  g_clear_pointer (&self->layout, imp_array_layout_free);
+  if (self->recording != NULL)
+    self->layout = imp_array_layout_new (self->recording);
+  self->focus_channel = -1;
+  self->mark_channel = -1;
+  self->mark_sample = -1;
+  self->overlay_start = 0;
+  g_clear_pointer (&self->evoked, g_array_unref);
+}
+
+/* The selected pair's presynaptic APs and the PSPs they evoked. */
+static void
+imp_traces_view_find_evoked (ImpTracesView *self)
+{
+  ImpCandidate *candidate;
+
+  g_clear_pointer (&self->evoked, g_array_unref);
+  candidate = imp_session_get_selected_candidate (self->session);
+  if (candidate == NULL || self->result == NULL ||
+      self->result->n_channels != n_channels (self))
+    return;
+
+  self->evoked = imp_activity_evoked (self->result, self->recording,
+                                      candidate);
 }
 
 /* Session */
 
+/* The rows: the selected pair's channels first, then the channels chosen
+ * in the session, or every channel while none is chosen. */
 static void
-imp_traces_view_reset_order (ImpTracesView *self)
+imp_traces_view_update_order (ImpTracesView *self)
 {
   guint n = n_channels (self);
+  const guint *chosen = NULL;
+  guint n_chosen = 0;
+  guint row = 0;
 
   g_clear_pointer (&self->order, g_free);
   self->order = g_new (guint, MAX (n, 1));
-  for (guint i = 0; i < n; i++)
-    self->order[i] = i;
+
+  if (self->pre >= 0 && (guint) self->pre < n)
+    self->order[row++] = self->pre;
+  if (self->post >= 0 && (guint) self->post < n && self->post != self->pre)
+    self->order[row++] = self->post;
+
+  if (self->session != NULL)
+    chosen = imp_session_get_channels (self->session, &n_chosen);
+  for (guint i = 0; i < (n_chosen > 0 ? n_chosen : n); i++)
+    {
+      guint c = n_chosen > 0 ? chosen[i] : i;
+
+      if (c < n && (int) c != self->pre && (int) c != self->post)
+        self->order[row++] = c;
+    }
+
+  self->n_rows = row;
+  imp_traces_view_update_adjustment (self);
+}
+
+static void
+imp_traces_view_reset_order (ImpTracesView *self)
+{
   self->pre = -1;
   self->post = -1;
+  imp_traces_view_update_order (self);
 }
 
 static void
@@ -2148,6 +2903,7 @@ recording_changed_cb (ImpTracesView *self)
       self->cache = imp_trace_cache_new (recording);
       imp_trace_cache_set_notify (self->cache, cache_notify_cb, self);
     }
+  imp_traces_view_forget_recording (self);
   imp_traces_view_reset_order (self);
   imp_traces_view_make_groups (self, NULL);
   g_clear_pointer (&self->read_error, g_free);
@@ -2193,13 +2949,13 @@ selected_changed_cb (ImpTracesView *self)
 {
   ImpCandidate *candidate;
   guint n = n_channels (self);
-  guint row = 0;
   GArray *aps;
   double rate;
   double span;
 
   candidate = imp_session_get_selected_candidate (self->session);
   imp_traces_view_reset_order (self);
+  imp_traces_view_find_evoked (self);
 
   /* The last postsynaptic channel's own scale goes, unless the user set
    * the scales. */
@@ -2215,12 +2971,8 @@ selected_changed_cb (ImpTracesView *self)
   /* The pair first, then the other channels in their own order. */
   self->pre = candidate->pre;
   self->post = candidate->post;
-  self->order[row++] = candidate->pre;
-  if (candidate->post != candidate->pre)
-    self->order[row++] = candidate->post;
-  for (guint c = 0; c < n; c++)
-    if (c != candidate->pre && c != candidate->post)
-      self->order[row++] = c;
+  imp_traces_view_update_order (self);
+  imp_traces_view_find_evoked (self);
 
   gtk_adjustment_set_value (self->vadj, 0);
 
@@ -2279,6 +3031,12 @@ imp_traces_view_constructed (GObject *object)
   g_signal_connect_object (self->session, "notify::selected",
                            G_CALLBACK (selected_changed_cb), self,
                            G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::channels",
+                           G_CALLBACK (channels_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::focus",
+                           G_CALLBACK (focus_changed_cb), self,
+                           G_CONNECT_SWAPPED);
 
   recording_changed_cb (self);
   result_changed_cb (self);
@@ -2315,6 +3073,8 @@ imp_traces_view_finalize (GObject *object)
   g_clear_pointer (&self->cache, imp_trace_cache_free);
   g_clear_pointer (&self->read_error, g_free);
   g_clear_pointer (&self->order, g_free);
+  g_clear_pointer (&self->layout, imp_array_layout_free);
+  g_clear_pointer (&self->evoked, g_array_unref);
   imp_traces_view_clear_groups (self);
   g_clear_object (&self->vadj);
 
@@ -2335,6 +3095,10 @@ imp_traces_view_get_property (GObject    *object,
       g_value_set_object (value, self->session);
       break;
 
+    case PROP_OVERLAY_SWEEPS:
+      g_value_set_boolean (value, self->overlay);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -2352,6 +3116,10 @@ imp_traces_view_set_property (GObject      *object,
     {
     case PROP_SESSION:
       self->session = g_value_dup_object (value);
+      break;
+
+    case PROP_OVERLAY_SWEEPS:
+      imp_traces_view_set_overlay_sweeps (self, g_value_get_boolean (value));
       break;
 
     default:
@@ -2378,6 +3146,13 @@ imp_traces_view_class_init (ImpTracesViewClass *klass)
                           G_PARAM_CONSTRUCT_ONLY |
                           G_PARAM_STATIC_STRINGS));
 
+  properties[PROP_OVERLAY_SWEEPS] =
+    g_param_spec_boolean ("overlay-sweeps", NULL, NULL,
+                          FALSE,
+                          (G_PARAM_READWRITE |
+                           G_PARAM_EXPLICIT_NOTIFY |
+                           G_PARAM_STATIC_STRINGS));
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   gtk_widget_class_set_layout_manager_type (widget_class,
@@ -2393,6 +3168,9 @@ imp_traces_view_init (ImpTracesView *self)
 
   self->pre = -1;
   self->post = -1;
+  self->focus_channel = -1;
+  self->mark_channel = -1;
+  self->mark_sample = -1;
   self->fit = IMP_FIT_RECORDING;
   self->order = g_new0 (guint, 1);
   self->vadj = g_object_ref_sink (gtk_adjustment_new (0, 0, 1, 1, 1, 1));
@@ -2529,10 +3307,67 @@ imp_traces_view_get_first_channel (ImpTracesView *self)
 {
   g_return_val_if_fail (IMP_IS_TRACES_VIEW (self), -1);
 
-  if (n_channels (self) == 0)
+  if (n_rows (self) == 0)
     return -1;
 
   return self->order[0];
+}
+
+/**
+ * imp_traces_view_get_overlay_sweeps:
+ * @self: a #ImpTracesView
+ *
+ * Returns: whether the sweeps are drawn on one another
+ */
+gboolean
+imp_traces_view_get_overlay_sweeps (ImpTracesView *self)
+{
+  g_return_val_if_fail (IMP_IS_TRACES_VIEW (self), FALSE);
+
+  return self->overlay;
+}
+
+/**
+ * imp_traces_view_set_overlay_sweeps:
+ * @self: a #ImpTracesView
+ * @overlay: whether to draw the sweeps on one another
+ *
+ * Draws the sweeps of an episodic recording on one another, on a time
+ * axis from each sweep's start, or one after the other. The time in view
+ * stays where it was in the sweep in view. A recording of one sweep looks
+ * the same either way.
+ */
+void
+imp_traces_view_set_overlay_sweeps (ImpTracesView *self,
+                                    gboolean       overlay)
+{
+  gboolean before;
+  double t0;
+
+  g_return_if_fail (IMP_IS_TRACES_VIEW (self));
+
+  overlay = !!overlay;
+  if (overlay == self->overlay)
+    return;
+
+  before = overlaid (self);
+  t0 = self->t0;
+  self->overlay = overlay;
+
+  if (!before && overlaid (self))
+    {
+      self->overlay_start = imp_recording_get_sweep (
+                              self->recording,
+                              imp_recording_sweep_at (self->recording,
+                                                      (gint64) MAX (0, t0)))
+                              ->start_sample;
+      imp_traces_view_set_view (self, t0 - self->overlay_start, self->span);
+    }
+  else if (before && !overlaid (self))
+    imp_traces_view_set_view (self, t0 + self->overlay_start, self->span);
+
+  g_object_notify_by_pspec (G_OBJECT (self),
+                            properties[PROP_OVERLAY_SWEEPS]);
 }
 
 /* For tests */
