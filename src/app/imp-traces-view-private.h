@@ -37,4 +37,29 @@ char          *_imp_traces_format_cursor_time   (double         seconds,
                                                  double         precision,
                                                  double         range_end);
 
+/* the channels of the rows, top to bottom */
+const guint   *_imp_traces_view_get_rows        (ImpTracesView *self,
+                                                 guint         *n_rows);
+/* where the traces are drawn across the canvas */
+void           _imp_traces_view_get_trace_area  (ImpTracesView *self,
+                                                 double        *left,
+                                                 double        *width);
+/* what the cursor reads with the pointer at (@x, @y) of the canvas: the
+ * channel, the first sample of the column (the sample itself when each
+ * column is one) and the column's range */
+gboolean       _imp_traces_view_cursor_readout  (ImpTracesView *self,
+                                                 double         x,
+                                                 double         y,
+                                                 guint         *channel,
+                                                 gint64        *sample,
+                                                 float         *lo,
+                                                 float         *hi);
+/* as a click on @channel's row */
+void           _imp_traces_view_set_focus_channel (ImpTracesView *self,
+                                                   int            channel);
+/* the event the keys last stepped to */
+gboolean       _imp_traces_view_get_mark        (ImpTracesView *self,
+                                                 guint         *channel,
+                                                 gint64        *sample);
+
 G_END_DECLS

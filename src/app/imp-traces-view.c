@@ -3453,3 +3453,64 @@ _imp_traces_view_get_gutter_width (void)
 {
   return GUTTER_WIDTH;
 }
+
+const guint *
+_imp_traces_view_get_rows (ImpTracesView *self,
+                           guint         *rows)
+{
+  g_return_val_if_fail (IMP_IS_TRACES_VIEW (self), NULL);
+
+  *rows = n_rows (self);
+  return self->order;
+}
+
+void
+_imp_traces_view_get_trace_area (ImpTracesView *self,
+                                 double        *left,
+                                 double        *width)
+{
+  g_return_if_fail (IMP_IS_TRACES_VIEW (self));
+
+  *left = GUTTER_WIDTH;
+  *width = trace_width (self);
+}
+
+gboolean
+_imp_traces_view_cursor_readout (ImpTracesView *self,
+                                 double         x,
+                                 double         y,
+                                 guint         *channel,
+                                 gint64        *sample,
+                                 float         *lo,
+                                 float         *hi)
+{
+  g_return_val_if_fail (IMP_IS_TRACES_VIEW (self), FALSE);
+
+  return cursor_value (self, row_at (self, y), x, y, channel, sample, lo,
+                       hi);
+}
+
+void
+_imp_traces_view_set_focus_channel (ImpTracesView *self,
+                                    int            channel)
+{
+  g_return_if_fail (IMP_IS_TRACES_VIEW (self));
+
+  self->focus_channel = channel;
+  gtk_widget_queue_draw (self->canvas);
+}
+
+gboolean
+_imp_traces_view_get_mark (ImpTracesView *self,
+                           guint         *channel,
+                           gint64        *sample)
+{
+  g_return_val_if_fail (IMP_IS_TRACES_VIEW (self), FALSE);
+
+  if (self->mark_channel < 0)
+    return FALSE;
+
+  *channel = self->mark_channel;
+  *sample = self->mark_sample;
+  return TRUE;
+}
