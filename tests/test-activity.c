@@ -8,6 +8,8 @@
 #include "config.h"
 
 #include <math.h>
+#include <string.h>
+#include <sys/wait.h>
 
 #include <glib/gstdio.h>
 
@@ -194,6 +196,62 @@ test_activity_errors (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 }
 
+/* `imprint activity` prints the same measures, exactly, for a window in
+ * seconds; a bad window is one line on stderr and exit code 2. */
+static void
+test_activity_cli (void)
+{
+  g_autoptr(ImpRecording) recording = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_auto(GStrv) lines = NULL;
+  const char *exe = g_getenv ("IMP_EXE");
+  const char *argv[] = { exe, "activity", path, "--from", "1.25", "--to",
+                         "3.5", NULL };
+  const char *bad[] = { exe, "activity", path, "--from", "2", "--to", "1",
+                        NULL };
+  int status;
+
+  g_assert_nonnull (exe);
+  recording = imp_recording_open (path, &error);
+  g_assert_no_error (error);
+
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                &out, &err, &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+
+  lines = g_strsplit (out, "\n", -1);
+  g_assert_cmpstr (lines[0], ==, "index,label,x_um,y_um,unit,peak_to_peak,rms");
+  for (guint c = 0; c < N_CHANNELS; c++)
+    {
+      g_auto(GStrv) fields = g_strsplit (lines[c + 1], ",", -1);
+      g_autofree char *label = g_strdup_printf ("S%u", c);
+      double ptp, rms;
+
+      g_assert_cmpuint (g_strv_length (fields), ==, 7);
+      g_assert_cmpstr (fields[1], ==, label);
+      g_assert_cmpfloat (g_ascii_strtod (fields[2], NULL), ==, 30.0 * c);
+      g_assert_cmpstr (fields[4], ==, "mV");
+      brute_force (recording, c, 12500, 22500, &ptp, &rms);
+      g_assert_cmpfloat_with_epsilon (g_ascii_strtod (fields[5], NULL), ptp,
+                                      1e-4);
+      g_assert_cmpfloat_with_epsilon (g_ascii_strtod (fields[6], NULL), rms,
+                                      1e-4 * rms);
+    }
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  g_spawn_sync (NULL, (char **) bad, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                &out, &err, &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 2);
+  g_assert_true (g_str_has_prefix (err, "imprint: "));
+  g_assert_null (strchr (g_strchomp (err), '\n'));
+}
+
 /* Evoked */
 
 static void
@@ -313,6 +371,7 @@ main (int   argc,
   g_test_add_func ("/core/Activity/whole", test_activity_whole);
   g_test_add_func ("/core/Activity/sampled", test_activity_sampled);
   g_test_add_func ("/core/Activity/errors", test_activity_errors);
+  g_test_add_func ("/core/Activity/cli", test_activity_cli);
   g_test_add_func ("/core/Activity/evoked", test_activity_evoked);
 
   status = g_test_run ();

@@ -406,7 +406,9 @@ format_value (double      value,
 
   if (!isfinite (value))
     return g_strdup ("—");
-  if (value != 0 && fabs (value) < 0.01)
+  if (value == 0)
+    number = g_strdup ("0");
+  else if (fabs (value) < 0.01)
     number = g_strdup_printf ("%.2g", value);
   else if (fabs (value) < 10)
     number = g_strdup_printf ("%.2f", value);
@@ -1011,7 +1013,7 @@ draw_legend (ImpArrayView  *self,
           imp_plot_text (cr, layout, lines->pdata[k], x + SWATCH + 6, ly, 0,
                          0.5);
         }
-      y += 2 * LEGEND_LINE;
+      y += ((shown + 1) / 2) * LEGEND_LINE;
     }
   else
     {

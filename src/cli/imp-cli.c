@@ -15,6 +15,7 @@
 
 #include <json-glib/json-glib.h>
 
+#include "imp-activity.h"
 #include "imp-analysis.h"
 #include "imp-cli.h"
 #include "imp-map.h"
@@ -44,12 +45,14 @@ typedef struct
 static int cmd_info     (int argc, char **argv);
 static int cmd_analyze  (int argc, char **argv);
 static int cmd_simulate (int argc, char **argv);
+static int cmd_activity (int argc, char **argv);
 static int cmd_help     (int argc, char **argv);
 
 static const Command commands[] = {
   { "info", cmd_info, "Describe a recording: format, channels, rate, sweeps" },
   { "analyze", cmd_analyze, "Find synaptic connections (AP→PSP) headless" },
   { "simulate", cmd_simulate, "Write a simulated network recording with ground truth" },
+  { "activity", cmd_activity, "Each channel's peak-to-peak and RMS over a time window" },
   { "help", cmd_help, "Show this help" },
 };
 
@@ -754,6 +757,79 @@ out:
   for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
     g_free (texts[i]);
   return exit_code;
+}
+
+static int
+cmd_activity (int    argc,
+              char **argv)
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(ImpRecording) recording = NULL;
+  g_autoptr(ImpActivity) activity = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *from_text = NULL;
+  g_autofree char *to_text = NULL;
+  g_autofree char *csv_path = NULL;
+  int exit_code = EXIT_OK;
+  double from = 0;
+  double to = -1;
+  double rate, span;
+  gint64 first, end;
+  GOptionEntry entries[] = {
+    { "from", 0, 0, G_OPTION_ARG_STRING, &from_text,
+      "Start of the window, in s from the start of the recording (default 0)",
+      "S" },
+    { "to", 0, 0, G_OPTION_ARG_STRING, &to_text,
+      "End of the window, in s (default the end of the recording)", "S" },
+    { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv_path,
+      "Write the table here instead of to standard output", "OUT.csv" },
+    { NULL }
+  };
+
+  context = g_option_context_new ("FILE - measure each channel's activity "
+                                  "over a window");
+  g_option_context_set_description (context,
+    "Columns: index,label,x_um,y_um,unit,peak_to_peak,rms (RMS about the "
+    "mean), in each channel's unit. Times count the sweeps end to end, as "
+    "the Traces view does. The array overview shows the same numbers.");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!parse_options (context, &argc, &argv, &exit_code))
+    return exit_code;
+  if (argc != 2)
+    return fail (EXIT_USAGE, "activity needs exactly one FILE (see imprint activity --help)");
+  if (from_text != NULL && (!parse_double (from_text, &from) || from < 0))
+    return fail (EXIT_USAGE, "--from must be a number of seconds, at least 0");
+  if (to_text != NULL && !parse_double (to_text, &to))
+    return fail (EXIT_USAGE, "--to must be a number of seconds");
+  if (!check_output ("csv", csv_path, argv[1], NULL, NULL, &exit_code))
+    return exit_code;
+
+  recording = open_recording (argv[1], &exit_code);
+  if (recording == NULL)
+    return exit_code;
+
+  rate = imp_recording_get_sample_rate (recording);
+  span = imp_recording_get_n_samples (recording) / rate;
+  if (to_text == NULL)
+    to = span;
+  if (to <= from)
+    return fail (EXIT_USAGE, "--to must be after --from");
+  if (from >= span || to > span + 0.5 / rate)
+    return fail (EXIT_USAGE, "the window %g to %g s is not within the "
+                 "recording's %g s", from, to, span);
+
+  first = (gint64) floor (from * rate);
+  end = MIN ((gint64) ceil (to * rate), imp_recording_get_n_samples (recording));
+  activity = imp_activity_measure (recording, first, end - first,
+                                   end - first, NULL, &error);
+  if (activity == NULL
+      || !imp_activity_write_csv (activity, recording,
+                                  output_path (csv_path != NULL ? csv_path
+                                                                : "-"),
+                                  &error))
+    return fail (EXIT_FAIL, "%s", error->message);
+
+  return EXIT_OK;
 }
 
 static int

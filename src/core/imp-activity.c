@@ -12,6 +12,8 @@
 
 #include "imp-activity.h"
 #include "imp-detect.h"
+#include "imp-map.h"
+#include "imp-output.h"
 
 /* Channels read at once: one column of the native format's chunks. */
 #define CHANNEL_BLOCK 64
@@ -212,6 +214,60 @@ imp_activity_free (ImpActivity *self)
   g_free (self->peak_to_peak);
   g_free (self->rms);
   g_free (self);
+}
+
+static void
+append_number (GString *out,
+               double   value)
+{
+  g_string_append_c (out, ',');
+  if (isfinite (value))
+    imp_output_append_double (out, value);
+}
+
+/**
+ * imp_activity_write_csv:
+ * @self: measures of @recording
+ * @recording: the recording measured
+ * @path: the file to write
+ * @error: return location for a #GError
+ *
+ * Writes one row per channel with the columns
+ * index,label,x_um,y_um,unit,peak_to_peak,rms; a position or a measure
+ * that is not known is left empty.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+imp_activity_write_csv (ImpActivity   *self,
+                        ImpRecording  *recording,
+                        const char    *path,
+                        GError       **error)
+{
+  g_autoptr(GString) out = g_string_new ("index,label,x_um,y_um,unit,"
+                                         "peak_to_peak,rms\n");
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (recording != NULL, FALSE);
+  g_return_val_if_fail (self->n_channels ==
+                        imp_recording_get_n_channels (recording), FALSE);
+
+  for (guint c = 0; c < self->n_channels; c++)
+    {
+      const ImpChannel *info = imp_recording_get_channel (recording, c);
+
+      g_string_append_printf (out, "%u,", c);
+      imp_map_append_csv_field (out, info->label);
+      append_number (out, info->has_position ? info->x_um : NAN);
+      append_number (out, info->has_position ? info->y_um : NAN);
+      g_string_append_c (out, ',');
+      imp_map_append_csv_field (out, info->unit);
+      append_number (out, self->peak_to_peak[c]);
+      append_number (out, self->rms[c]);
+      g_string_append_c (out, '\n');
+    }
+
+  return imp_output_write_file (path, out->str, out->len, error);
 }
 
 /**

@@ -40,6 +40,10 @@ ImpActivity *imp_activity_measure (ImpRecording  *recording,
                                    GCancellable  *cancellable,
                                    GError       **error);
 void         imp_activity_free    (ImpActivity   *self);
+gboolean     imp_activity_write_csv (ImpActivity  *self,
+                                     ImpRecording *recording,
+                                     const char   *path,
+                                     GError      **error);
 
 /* One presynaptic AP and a postsynaptic PSP it evoked. */
 typedef struct

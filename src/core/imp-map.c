@@ -398,3 +398,20 @@ imp_map_score (GArray      *found,
     ? (double) score->true_positives / g_hash_table_size (truth_sign)
     : 1.0;
 }
+
+/**
+ * imp_map_append_csv_field:
+ * @out: where to append
+ * @text: (nullable): a text field
+ *
+ * Appends a text field as the map's CSV writes it: quoted when it holds a
+ * comma, a quote or a line break, and never read as a formula.
+ */
+void
+imp_map_append_csv_field (GString    *out,
+                          const char *text)
+{
+  g_return_if_fail (out != NULL);
+
+  append_field (out, text);
+}

@@ -33,6 +33,8 @@ void       imp_map_entry_clear   (ImpMapEntry  *entry);
 
 /* GArray of ImpMapEntry with a clear func set. */
 GArray    *imp_map_new           (void);
+void       imp_map_append_csv_field (GString    *out,
+                                     const char *text);
 gboolean   imp_map_write_csv     (GArray       *map,
                                   const char   *path,
                                   GError      **error);
