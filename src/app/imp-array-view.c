@@ -81,6 +81,7 @@ struct _ImpArrayView
   const char        *no_value;      /* why a channel has no value */
   double             lo;
   double             hi;
+  gboolean           any;           /* some channel has a value */
   gboolean           log_scale;
   gboolean          *shown;         /* channel -> in the Traces view */
   guint              access_counts[4];
@@ -337,6 +338,7 @@ update_values (ImpArrayView *self)
     self->log_scale = TRUE;
   if (!(self->hi > self->lo))
     self->hi = self->lo + (self->lo != 0 ? fabs (self->lo) * 0.1 : 1);
+  self->any = any;
 
   self->values_valid = TRUE;
 }
@@ -571,7 +573,7 @@ legend_height (ImpArrayView *self)
 {
   if (self->measure == IMP_ARRAY_MEASURE_ACCESS)
     return 4 * LEGEND_LINE + PAD;
-  return 5 * LEGEND_LINE + PAD;
+  return 6 * LEGEND_LINE + PAD;
 }
 
 static void
@@ -922,8 +924,10 @@ legend_lines (ImpArrayView *self)
     }
 
   g_ptr_array_add (lines, g_strdup (self->no_value));
-  g_ptr_array_add (lines, format_value (self->lo, self->unit));
-  g_ptr_array_add (lines, format_value (self->hi, self->unit));
+  g_ptr_array_add (lines, format_value (self->any ? self->lo : NAN,
+                                        self->unit));
+  g_ptr_array_add (lines, format_value (self->any ? self->hi : NAN,
+                                        self->unit));
   return lines;
 }
 
@@ -932,8 +936,6 @@ legend_lines (ImpArrayView *self)
 static char *
 legend_title (ImpArrayView *self)
 {
-  double rate;
-
   switch (self->measure)
     {
     case IMP_ARRAY_MEASURE_FIRING_RATE:
@@ -941,17 +943,8 @@ legend_title (ImpArrayView *self)
 
     case IMP_ARRAY_MEASURE_PEAK_TO_PEAK:
     case IMP_ARRAY_MEASURE_RMS:
-      rate = imp_recording_get_sample_rate (self->recording);
-      if (self->activity_error != NULL)
-        return g_strdup (_("Could not measure"));
-      if (self->activity == NULL)
-        return g_strdup (_("Measuring…"));
-      return g_strdup_printf (_("%s (%s), %.2f–%.2f s%s"),
-                              _(measure_names[self->measure]), self->unit,
-                              self->activity->first_sample / rate,
-                              (self->activity->first_sample +
-                               self->activity->n_samples) / rate,
-                              measuring (self) ? " …" : "");
+      return g_strdup_printf ("%s (%s)", _(measure_names[self->measure]),
+                              self->unit);
 
     case IMP_ARRAY_MEASURE_ACCESS:
     default:
@@ -959,6 +952,39 @@ legend_title (ImpArrayView *self)
                        ? _("Access, as the analysis found it")
                        : _("Access, as recorded"));
     }
+}
+
+/* Under the title: what the values come from. */
+static char *
+legend_source (ImpArrayView *self)
+{
+  double rate = imp_recording_get_sample_rate (self->recording);
+  g_autofree char *window = NULL;
+  const char *state = measuring (self) ? _(", measuring…") : "";
+
+  if (self->measure == IMP_ARRAY_MEASURE_FIRING_RATE)
+    {
+      g_autofree char *seconds = format_value (
+        imp_recording_get_duration (self->recording), "s");
+
+      return g_strdup_printf (_("APs detected in the %s recorded"), seconds);
+    }
+
+  if (self->activity_error != NULL)
+    return g_strdup_printf (_("Could not measure: %s"),
+                            self->activity_error);
+  if (self->activity == NULL)
+    return g_strdup (_("Measuring the time shown in Traces…"));
+
+  window = g_strdup_printf ("%.2f–%.2f s",
+                            self->activity->first_sample / rate,
+                            (self->activity->first_sample +
+                             self->activity->n_samples) / rate);
+  if (self->activity->n_measured < self->activity->n_samples)
+    return g_strdup_printf (_("%s, sampled: %.0f %% of it%s"), window,
+                            100.0 * self->activity->n_measured /
+                            self->activity->n_samples, state);
+  return g_strdup_printf (_("%s as in Traces%s"), window, state);
 }
 
 static void
@@ -1018,7 +1044,14 @@ draw_legend (ImpArrayView  *self,
   else
     {
       double ramp_width = width - 2 * PAD;
+      g_autofree char *source = legend_source (self);
       cairo_pattern_t *pattern;
+
+      imp_plot_set_source (cr, &palette->fg, 0.55);
+      pango_layout_set_width (layout, (int) ((width - 2 * PAD) *
+                                             PANGO_SCALE));
+      imp_plot_text (cr, layout, source, PAD, y - 2, 0, 0.5);
+      y += LEGEND_LINE;
 
       /* The ramp with its two ends labelled. */
       pattern = cairo_pattern_create_linear (PAD, 0, PAD + ramp_width, 0);
@@ -1905,6 +1938,12 @@ _imp_array_view_get_legend (ImpArrayView *self)
   lines = legend_lines (self);
   title = legend_title (self);
   text = g_string_new (title);
+  if (self->measure != IMP_ARRAY_MEASURE_ACCESS)
+    {
+      g_autofree char *source = legend_source (self);
+
+      g_string_append_printf (text, "\n%s", source);
+    }
   for (guint i = 0; i < lines->len; i++)
     g_string_append_printf (text, "\n%s", (char *) lines->pdata[i]);
   return g_string_free (text, FALSE);
