@@ -34,6 +34,9 @@ gboolean   _imp_array_view_is_measuring (ImpArrayView    *self);
 char      *_imp_array_view_get_tooltip  (ImpArrayView    *self,
                                          double           x,
                                          double           y);
+/* draws the canvas as it is now onto @cr */
+void       _imp_array_view_draw         (ImpArrayView    *self,
+                                         cairo_t         *cr);
 /* the measure's legend, as drawn, one entry a line */
 char      *_imp_array_view_get_legend   (ImpArrayView    *self);
 

@@ -1923,6 +1923,17 @@ _imp_array_view_get_tooltip (ImpArrayView *self,
   return channel >= 0 ? tooltip_markup (self, channel) : NULL;
 }
 
+void
+_imp_array_view_draw (ImpArrayView *self,
+                      cairo_t      *cr)
+{
+  g_return_if_fail (IMP_IS_ARRAY_VIEW (self));
+
+  draw_cb (GTK_DRAWING_AREA (self->canvas), cr,
+           gtk_widget_get_width (self->canvas),
+           gtk_widget_get_height (self->canvas), self);
+}
+
 char *
 _imp_array_view_get_legend (ImpArrayView *self)
 {
