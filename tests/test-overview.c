@@ -495,6 +495,22 @@ drag_um (Fixture         *fixture,
   _imp_array_view_drag (fixture->view, cx0, cy0, cx1, cy1, state);
 }
 
+/* The channel whose electrode is at (@x, @y) µm, from the positions. */
+static int
+channel_near (ImpRecording *recording,
+              double        x,
+              double        y)
+{
+  for (guint c = 0; c < imp_recording_get_n_channels (recording); c++)
+    {
+      const ImpChannel *info = imp_recording_get_channel (recording, c);
+
+      if (fabs (info->x_um - x) < 1e-6 && fabs (info->y_um - y) < 1e-6)
+        return c;
+    }
+  return -1;
+}
+
 static void
 test_array_choose (Fixture       *fixture,
                    gconstpointer  data)
@@ -502,6 +518,7 @@ test_array_choose (Fixture       *fixture,
   g_autoptr(GRand) rand = g_rand_new_with_seed (3);
   const ImpChannel *info;
   g_autofree char *text = NULL;
+  g_autofree char *expected = NULL;
   double x, y;
 
   /* A click chooses the electrode under it; Shift adds, Ctrl toggles. */
@@ -546,15 +563,15 @@ test_array_choose (Fixture       *fixture,
       GdkModifierType state = i % 3 == 1 ? GDK_SHIFT_MASK
                               : i % 3 == 2 ? GDK_CONTROL_MASK : 0;
       g_autofree char *before = chosen_text (fixture->session);
-      g_autofree char *expected = NULL;
+      g_autofree char *inside = NULL;
 
       if (fabs (x1 - x0) < 10 && fabs (y1 - y0) < 10)
         continue;
-      expected = expected_text (fixture->recording, x0, y0, x1, y1, before,
-                                i % 3 == 1 ? 'S' : i % 3 == 2 ? 'C' : 0);
+      inside = expected_text (fixture->recording, x0, y0, x1, y1, before,
+                              i % 3 == 1 ? 'S' : i % 3 == 2 ? 'C' : 0);
       drag_um (fixture, x0, y0, x1, y1, state);
       text = chosen_text (fixture->session);
-      g_assert_cmpstr (text, ==, expected);
+      g_assert_cmpstr (text, ==, inside);
       g_clear_pointer (&text, g_free);
     }
 
@@ -563,6 +580,40 @@ test_array_choose (Fixture       *fixture,
   g_assert_true (press_key (fixture->canvas, GDK_KEY_Escape, 0));
   text = chosen_text (fixture->session);
   g_assert_cmpstr (text, ==, "");
+  g_clear_pointer (&text, g_free);
+
+  /* From the keyboard: the first arrow reaches the first electrode, the
+   * next ones its neighbours on the array; Space toggles, Enter chooses
+   * one, Shift + Enter adds. */
+  g_assert_true (press_key (fixture->canvas, GDK_KEY_Right, 0));
+  g_assert_true (press_key (fixture->canvas, GDK_KEY_Right, 0));
+  g_assert_true (press_key (fixture->canvas, GDK_KEY_Down, 0));
+  g_assert_true (press_key (fixture->canvas, GDK_KEY_space, 0));
+  expected = g_strdup_printf ("%d", channel_near (fixture->recording,
+                                                  PITCH_UM, PITCH_UM));
+  text = chosen_text (fixture->session);
+  g_assert_cmpstr (text, ==, expected);
+  g_clear_pointer (&text, g_free);
+  g_clear_pointer (&expected, g_free);
+
+  g_assert_true (press_key (fixture->canvas, GDK_KEY_Right, 0));
+  g_assert_true (press_key (fixture->canvas, GDK_KEY_Return,
+                            GDK_SHIFT_MASK));
+  expected = g_strdup_printf ("%d %d",
+                              channel_near (fixture->recording, PITCH_UM,
+                                            PITCH_UM),
+                              channel_near (fixture->recording,
+                                            2 * PITCH_UM, PITCH_UM));
+  text = chosen_text (fixture->session);
+  g_assert_cmpstr (text, ==, expected);
+  g_clear_pointer (&text, g_free);
+  g_clear_pointer (&expected, g_free);
+
+  g_assert_true (press_key (fixture->canvas, GDK_KEY_Return, 0));
+  expected = g_strdup_printf ("%d", channel_near (fixture->recording,
+                                                  2 * PITCH_UM, PITCH_UM));
+  text = chosen_text (fixture->session);
+  g_assert_cmpstr (text, ==, expected);
 }
 
 /* A result with @access per channel and 3 × (c + 1) APs on channel c. */

@@ -101,6 +101,7 @@ struct _ImpArrayView
 
   /* input */
   int                hover;
+  int                key_cell;      /* the electrode the keys act on */
   double             press_x;
   double             press_y;
   gboolean           banding;
@@ -878,6 +879,29 @@ draw_hover (ImpArrayView  *self,
   cairo_stroke (cr);
 }
 
+/* The electrode the arrow keys have reached, while the keys are here. */
+static void
+draw_key_cell (ImpArrayView  *self,
+               cairo_t       *cr,
+               const Palette *palette)
+{
+  static const double dashes[] = { 3, 2 };
+  double left, top, right, bottom;
+
+  if (self->key_cell < 0 || (guint) self->key_cell >= n_channels (self) ||
+      !gtk_widget_has_focus (self->canvas))
+    return;
+
+  cell_rect (self, self->key_cell, &left, &top, &right, &bottom);
+  cairo_rectangle (cr, left - 2.5, top - 2.5, right - left + 5,
+                   bottom - top + 5);
+  cairo_set_line_width (cr, 2);
+  cairo_set_dash (cr, dashes, G_N_ELEMENTS (dashes), 0);
+  imp_plot_set_source (cr, &palette->accent, 1.0);
+  cairo_stroke (cr);
+  cairo_set_dash (cr, NULL, 0, 0);
+}
+
 static void
 draw_band (ImpArrayView  *self,
            cairo_t       *cr,
@@ -1127,6 +1151,7 @@ draw_cb (GtkDrawingArea *area,
   draw_veil (self, cr, &palette);
   draw_shown (self, cr, &palette);
   draw_hover (self, cr, &palette);
+  draw_key_cell (self, cr, &palette);
   draw_band (self, cr, &palette);
   draw_legend (self, cr, &palette, legend_top (self));
 }
@@ -1376,15 +1401,80 @@ key_pressed_cb (GtkEventControllerKey *controller,
                 GdkModifierType        state,
                 ImpArrayView          *self)
 {
+  g_autoptr(GArray) picked = NULL;
+  const guint *chosen;
   guint n_chosen;
+  int dx = 0;
+  int dy = 0;
 
-  if (keyval != GDK_KEY_Escape)
+  if (self->layout == NULL || n_channels (self) == 0)
     return FALSE;
 
-  imp_session_get_channels (self->session, &n_chosen);
-  if (n_chosen == 0)
-    return FALSE;
-  imp_session_set_channels (self->session, NULL, 0);
+  chosen = imp_session_get_channels (self->session, &n_chosen);
+  switch (keyval)
+    {
+    case GDK_KEY_Escape:
+      if (n_chosen == 0)
+        return FALSE;
+      imp_session_set_channels (self->session, NULL, 0);
+      return TRUE;
+
+    case GDK_KEY_Left:
+    case GDK_KEY_KP_Left:
+      dx = -1;
+      break;
+    case GDK_KEY_Right:
+    case GDK_KEY_KP_Right:
+      dx = 1;
+      break;
+    case GDK_KEY_Up:
+    case GDK_KEY_KP_Up:
+      dy = -1;
+      break;
+    case GDK_KEY_Down:
+    case GDK_KEY_KP_Down:
+      dy = 1;
+      break;
+
+    /* Space toggles the electrode, Enter chooses it alone (or adds it,
+     * with Shift), as a click with Ctrl or without would. */
+    case GDK_KEY_space:
+    case GDK_KEY_Return:
+    case GDK_KEY_KP_Enter:
+      if (self->key_cell < 0)
+        return FALSE;
+      picked = g_array_new (FALSE, FALSE, sizeof (guint));
+      g_array_append_val (picked, self->key_cell);
+      choose (self, picked, keyval == GDK_KEY_space ? GDK_CONTROL_MASK
+                            : state & GDK_SHIFT_MASK);
+      return TRUE;
+
+    default:
+      return FALSE;
+    }
+
+  /* The first arrow starts at the first chosen electrode. */
+  if (self->key_cell < 0 || (guint) self->key_cell >= n_channels (self))
+    self->key_cell = n_chosen > 0 ? (int) chosen[0] : 0;
+  else
+    {
+      int next = imp_array_layout_neighbour (self->layout, self->key_cell,
+                                             dx, dy);
+
+      /* Off a grid, in channel order, a square's side a row. */
+      if (next == -2)
+        {
+          int side = (int) ceil (sqrt (n_channels (self)));
+
+          next = self->key_cell + dx + dy * side;
+          if (next < 0 || (guint) next >= n_channels (self))
+            next = -1;
+        }
+      if (next >= 0)
+        self->key_cell = next;
+    }
+
+  gtk_widget_queue_draw (self->canvas);
   return TRUE;
 }
 
@@ -1454,10 +1544,10 @@ query_tooltip_cb (GtkWidget    *widget,
   g_autofree char *markup = NULL;
   int channel;
 
-  if (keyboard || self->layout == NULL)
+  if (self->layout == NULL)
     return FALSE;
 
-  channel = channel_at (self, x, y);
+  channel = keyboard ? self->key_cell : channel_at (self, x, y);
   if (channel < 0)
     return FALSE;
 
@@ -1495,6 +1585,7 @@ recording_changed_cb (ImpArrayView *self)
       self->layout = imp_array_layout_new (recording);
     }
   self->hover = -1;
+  self->key_cell = -1;
 
   update_shown (self);
   update_status (self);
@@ -1744,6 +1835,7 @@ imp_array_view_init (ImpArrayView *self)
   GtkGesture *gesture;
 
   self->hover = -1;
+  self->key_cell = -1;
   self->scale = 1;
 
   self->box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
@@ -1772,6 +1864,13 @@ imp_array_view_init (ImpArrayView *self)
   controller = gtk_event_controller_key_new ();
   g_signal_connect (controller, "key-pressed",
                     G_CALLBACK (key_pressed_cb), self);
+  gtk_widget_add_controller (self->canvas, controller);
+
+  controller = gtk_event_controller_focus_new ();
+  g_signal_connect_swapped (controller, "enter",
+                            G_CALLBACK (gtk_widget_queue_draw), self->canvas);
+  g_signal_connect_swapped (controller, "leave",
+                            G_CALLBACK (gtk_widget_queue_draw), self->canvas);
   gtk_widget_add_controller (self->canvas, controller);
 
   gesture = gtk_gesture_click_new ();
