@@ -82,6 +82,7 @@ struct _ImpArrayView
   double             lo;
   double             hi;
   gboolean           any;           /* some channel has a value */
+  guint              n_without;     /* channels without one */
   gboolean           log_scale;
   gboolean          *shown;         /* channel -> in the Traces view */
   guint              access_counts[4];
@@ -321,12 +322,16 @@ update_values (ImpArrayView *self)
 
   /* The scale: from zero for rates, otherwise over what is there,
    * logarithmic when that spans more than LOG_RATIO. */
+  self->n_without = 0;
   for (guint c = 0; c < n; c++)
     {
       double v = self->values[c];
 
       if (!isfinite (v))
-        continue;
+        {
+          self->n_without++;
+          continue;
+        }
       if (!any)
         self->lo = self->hi = v;
       self->lo = MIN (self->lo, v);
@@ -1106,14 +1111,21 @@ draw_legend (ImpArrayView  *self,
         }
       y += LEGEND_LINE * 1.2;
 
-      rgb_to_rgba (NO_VALUE_RGB, &color);
-      draw_swatch (cr, &color, PAD, y);
-      imp_plot_set_source (cr, &palette->fg, 0.8);
-      pango_layout_set_width (layout, (int) ((width - 2 * PAD - SWATCH - 6) *
-                                             PANGO_SCALE));
-      imp_plot_text (cr, layout, lines->pdata[0], PAD + SWATCH + 6, y, 0,
-                     0.5);
-      y += LEGEND_LINE;
+      /* Grey, and why, when some electrode has no value. */
+      if (self->n_without > 0)
+        {
+          g_autofree char *why = g_strdup_printf ("%s %u",
+                                                  (char *) lines->pdata[0],
+                                                  self->n_without);
+
+          rgb_to_rgba (NO_VALUE_RGB, &color);
+          draw_swatch (cr, &color, PAD, y);
+          imp_plot_set_source (cr, &palette->fg, 0.8);
+          pango_layout_set_width (layout, (int) ((width - 2 * PAD - SWATCH -
+                                                  6) * PANGO_SCALE));
+          imp_plot_text (cr, layout, why, PAD + SWATCH + 6, y, 0, 0.5);
+          y += LEGEND_LINE;
+        }
     }
 
   /* What the outline means. */

@@ -1730,6 +1730,68 @@ imp_traces_view_fetch_overlaid (ImpTracesView *self)
   return complete;
 }
 
+/* One sweep's trace in a row: for each run of columns with a value, the
+ * envelope of their ranges (a line once a column is one sample). Kept
+ * apart from the drawing of the traces in sequence, so that either can
+ * change on its own. */
+static void
+draw_sweep_trace (ImpTracesView *self,
+                  cairo_t       *cr,
+                  const GdkRGBA *color,
+                  guint          channel,
+                  double         base_y,
+                  double         baseline)
+{
+  guint first_row, end_row;
+  gint64 c0, c1;
+  gint64 spc = column_width (self);
+  double centre = spc > 1 ? spc / 2.0 : 0;
+  double gain = channel_gain (self, channel);
+  g_autofree double *xs = NULL;
+  g_autofree double *tops = NULL;
+  g_autofree double *bottoms = NULL;
+  guint n, run = 0;
+
+  imp_traces_view_visible (self, &first_row, &end_row, &c0, &c1);
+  if (c1 <= c0)
+    return;
+
+  n = c1 - c0;
+  xs = g_new (double, n);
+  tops = g_new (double, n);
+  bottoms = g_new (double, n);
+  cairo_new_path (cr);
+  for (guint k = 0; k <= n; k++)
+    {
+      float min, max;
+
+      if (k < n && imp_trace_cache_get_column (self->cache, channel, c0 + k,
+                                               &min, &max, NULL))
+        {
+          xs[k] = sample_to_x (self, (c0 + k) * spc + centre);
+          tops[k] = base_y - (max - baseline) * gain;
+          bottoms[k] = base_y - (min - baseline) * gain;
+          continue;
+        }
+
+      /* A run ends: its maxima forwards, its minima backwards. */
+      for (guint i = run; i < k; i++)
+        cairo_line_to (cr, xs[i], tops[i]);
+      for (guint i = k; i > run; i--)
+        cairo_line_to (cr, xs[i - 1], bottoms[i - 1]);
+      if (k > run)
+        cairo_close_path (cr);
+      cairo_new_sub_path (cr);
+      run = k + 1;
+    }
+
+  cairo_set_line_width (cr, 1.0);
+  cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
+  set_source (cr, color, 1.0);
+  cairo_fill_preserve (cr);
+  cairo_stroke (cr);
+}
+
 /* A row's sweeps on one another, each lighter the more there are. */
 static void
 draw_overlaid (ImpTracesView *self,
@@ -1750,8 +1812,8 @@ draw_overlaid (ImpTracesView *self,
       double t0 = begin_sweep (self, cr, k);
 
       if (have_baseline)
-        draw_trace (self, cr, &color, channel,
-                    top + BASELINE_FRAC * height, baseline);
+        draw_sweep_trace (self, cr, &color, channel,
+                          top + BASELINE_FRAC * height, baseline);
       draw_events (self, cr, palette, channel, top, height);
       end_sweep (self, cr, t0);
     }
