@@ -572,13 +572,12 @@ measuring (ImpArrayView *self)
 
 /* Geometry */
 
-/* The legend's height: a title line, the swatches or the ramp with its
- * labels, and the line for the Traces outline. */
+/* The legend's height: a title line, up to four access classes or the
+ * source, ramp, labels and grey of a scale, and the line for the Traces
+ * outline. */
 static double
 legend_height (ImpArrayView *self)
 {
-  if (self->measure == IMP_ARRAY_MEASURE_ACCESS)
-    return 4 * LEGEND_LINE + PAD;
   return 6 * LEGEND_LINE + PAD;
 }
 
@@ -1037,7 +1036,6 @@ draw_legend (ImpArrayView  *self,
   g_autoptr(GPtrArray) lines = legend_lines (self);
   g_autofree char *title = legend_title (self);
   double width = gtk_widget_get_width (self->canvas);
-  double column = (width - 2 * PAD) / 2;
   double y = top + LEGEND_LINE / 2;
   GdkRGBA color;
 
@@ -1045,7 +1043,7 @@ draw_legend (ImpArrayView  *self,
   pango_layout_set_width (layout, (int) ((width - 2 * PAD) * PANGO_SCALE));
   pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_END);
   imp_plot_text (cr, layout, title, PAD, y, 0, 0.5);
-  pango_layout_set_width (layout, (int) ((column - SWATCH - 10) *
+  pango_layout_set_width (layout, (int) ((width - 2 * PAD - SWATCH - 6) *
                                          PANGO_SCALE));
   y += LEGEND_LINE;
 
@@ -1056,8 +1054,8 @@ draw_legend (ImpArrayView  *self,
       /* The classes there are, with how many electrodes each. */
       for (guint k = 0; k < lines->len; k++)
         {
-          double x = PAD + (shown % 2) * column;
-          double ly = y + (shown / 2) * LEGEND_LINE;
+          double x = PAD;
+          double ly = y + shown * LEGEND_LINE;
 
           if (self->access_counts[k] == 0)
             continue;
@@ -1068,7 +1066,7 @@ draw_legend (ImpArrayView  *self,
           imp_plot_text (cr, layout, lines->pdata[k], x + SWATCH + 6, ly, 0,
                          0.5);
         }
-      y += ((shown + 1) / 2) * LEGEND_LINE;
+      y += shown * LEGEND_LINE;
     }
   else
     {

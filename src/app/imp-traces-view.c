@@ -1860,25 +1860,23 @@ row_top (ImpTracesView *self,
 }
 
 /* The selected pair's evoked PSPs: a dot at each onset in the
- * postsynaptic row, joined to the AP that evoked it by a bracket as long
- * as the latency. */
+ * postsynaptic row, joined to the AP that evoked it (whose line the pair's
+ * markers draw) by a bracket as long as the latency. */
 static void
 draw_evoked (ImpTracesView *self,
              cairo_t       *cr,
              const Palette *palette)
 {
-  int pre_row = channel_row (self, self->pre);
   int post_row = channel_row (self, self->post);
   gint64 start = (gint64) floor (self->t0);
   gint64 end = (gint64) ceil (self->t0 + self->span);
   double h = row_height (self);
-  double y, pre_y;
+  double y;
 
   if (self->evoked == NULL || post_row < 0)
     return;
 
   y = row_top (self, post_row) + h - 15;
-  pre_y = pre_row >= 0 ? row_top (self, pre_row) + 10 : y;
   cairo_set_line_width (cr, 1.5);
   for (guint i = 0; i < self->evoked->len; i++)
     {
@@ -1894,11 +1892,12 @@ draw_evoked (ImpTracesView *self,
       x_psp = round (sample_to_x (self, e->psp_sample)) + 0.5;
 
       set_source (cr, color, 0.85);
-      cairo_move_to (cr, x_ap, MIN (pre_y, y));
+      cairo_move_to (cr, x_ap, y - 7);
       cairo_line_to (cr, x_ap, y);
       cairo_line_to (cr, x_psp, y);
       cairo_stroke (cr);
 
+      cairo_new_path (cr);
       cairo_arc (cr, x_psp, y, 3.5, 0, 2 * G_PI);
       set_source (cr, &palette->bg, 1.0);
       cairo_fill_preserve (cr);
@@ -2199,6 +2198,7 @@ draw_cursor_value (ImpTracesView *self,
   dot_x = sample_to_x (self, sample);
   dot_y = top + BASELINE_FRAC * row_height (self) -
           (lo - baseline) * channel_gain (self, channel);
+  cairo_new_path (cr);
   cairo_arc (cr, dot_x, dot_y, 3.5, 0, 2 * G_PI);
   set_source (cr, &palette->bg, 1.0);
   cairo_fill_preserve (cr);
