@@ -784,7 +784,7 @@ draw_veil (ImpArrayView  *self,
       cairo_rectangle (cr, left, top, MAX (1, right - left - gap),
                        MAX (1, bottom - top - gap));
     }
-  imp_plot_set_source (cr, &palette->bg, 0.62);
+  imp_plot_set_source (cr, &palette->bg, 0.5);
   cairo_fill (cr);
 }
 
