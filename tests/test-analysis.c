@@ -472,7 +472,7 @@ test_progress_and_cancel (void)
   ImpAnalysisParams params;
   ImpSimParams p;
   const char *stages[] = { "Reading and detecting", "Correlating pairs",
-                           "Measuring candidates" };
+                           "Measuring candidates", "Fitting quanta" };
   guint k;
 
   imp_sim_params_init_default (&p);

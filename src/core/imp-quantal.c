@@ -584,19 +584,26 @@ peak_sd (const ImpQuantalFit *fit,
                + k * fit->sigma_q_mv * fit->sigma_q_mv);
 }
 
-/* Whether a second peak holds at least MIN_PEAK_TRIALS trials, and the
- * most frequent peak and its larger neighbour stand apart. */
+/* Whether a second peak holds at least MIN_PEAK_TRIALS trials; whether
+ * the most frequent peak and its larger neighbour stand apart; and
+ * whether q is fixed by more than the spacing of high peaks: when the
+ * lowest peak with MIN_PEAK_TRIALS trials is peak k, a fit with one site
+ * more or fewer moves the next peak by only about q / k, and unless that
+ * is at least the peak's SD, the data cannot tell the two apart. */
 static ImpQuantalVerdict
 judge_peaks (const ImpQuantalFit *fit)
 {
-  guint k, mode = 0, other, n_peaks = 0;
+  guint k, mode = 0, other, lowest = G_MAXUINT, n_peaks = 0;
 
   for (k = 0; k <= fit->n; k++)
     {
       if (fit->weights[k] > fit->weights[mode])
         mode = k;
       if (fit->weights[k] * fit->n_used >= MIN_PEAK_TRIALS)
-        n_peaks++;
+        {
+          n_peaks++;
+          lowest = MIN (lowest, k);
+        }
     }
   if (n_peaks < 2)
     return IMP_QUANTAL_ONE_PEAK;
@@ -610,6 +617,8 @@ judge_peaks (const ImpQuantalFit *fit)
   if (fit->q_mv < RESOLVE_FACTOR * (peak_sd (fit, mode)
                                     + peak_sd (fit, other)))
     return IMP_QUANTAL_UNRESOLVED;
+  if (lowest > 1 && fit->q_mv / lowest < peak_sd (fit, lowest))
+    return IMP_QUANTAL_AMBIGUOUS;
   return IMP_QUANTAL_QUANTA;
 }
 
@@ -743,8 +752,10 @@ judge (ImpQuantalFit *fit)
  * min_trials finite amplitudes, when the binomial model's BIC is lower
  * than the Gaussian's by %IMP_QUANTAL_BIC_MARGIN and lower than the
  * unconstrained mixture's, a second peak holds
- * at least 5 trials, and the most frequent peak and its larger neighbour
- * are further apart than the sum of their SDs; otherwise the verdict says
+ * at least 5 trials, the most frequent peak and its larger neighbour are
+ * further apart than the sum of their SDs, and the lowest peak with 5
+ * trials, k, is low enough that q / k is at least its SD (high peaks
+ * alone fit another number of sites as well); otherwise the verdict says
  * which test failed. Intervals (95 %, parametric bootstrap) are computed
  * for claimed fits only. Deterministic for given input, parameters and
  * @stream.
@@ -817,8 +828,8 @@ imp_quantal_fit (const float            *amplitudes,
  * @verdict: a verdict
  *
  * Returns: a short key for files: "quanta", "too_few_trials",
- *   "no_spread", "unimodal", "not_even", "one_peak", "unresolved" or
- *   "not_fitted"
+ *   "no_spread", "unimodal", "not_even", "one_peak", "unresolved",
+ *   "ambiguous" or "not_fitted"
  */
 const char *
 imp_quantal_verdict_to_string (ImpQuantalVerdict verdict)
@@ -839,6 +850,8 @@ imp_quantal_verdict_to_string (ImpQuantalVerdict verdict)
       return "one_peak";
     case IMP_QUANTAL_UNRESOLVED:
       return "unresolved";
+    case IMP_QUANTAL_AMBIGUOUS:
+      return "ambiguous";
     case IMP_QUANTAL_NOT_FITTED:
     default:
       return "not_fitted";
@@ -927,6 +940,10 @@ imp_quantal_fit_describe (const ImpQuantalFit *fit)
       return g_strdup_printf ("No quanta claimed: peaks %.3f mV apart are "
                               "not resolved (SD %.3f mV)", fit->q_mv,
                               fit->sigma0_mv);
+    case IMP_QUANTAL_AMBIGUOUS:
+      return g_strdup ("No quanta claimed: failures and small responses are "
+                       "too rare; the spacing of the large ones fits another "
+                       "number of sites as well");
     case IMP_QUANTAL_NOT_FITTED:
     default:
       return g_strdup ("No quantal fit");
