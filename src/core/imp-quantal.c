@@ -28,18 +28,26 @@
 /* EM stops when the log-likelihood gains less than this per amplitude,
  * or after EM_MAX_ITER steps (BOOT_MAX_ITER in a bootstrap replicate,
  * which starts at the fitted values). */
-#define EM_TOL            1e-7
+#define EM_TOL            1e-5
 #define EM_MAX_ITER       400
 #define BOOT_MAX_ITER     100
 #define BOOT_TOL          1e-5
-/* Each start is run this far before the best one is run to the end. */
+/* Each start is run this far before the best one is run to the end. The
+ * first order gets three starts from the moments; each later order one,
+ * and one from the order before. */
 #define START_ITER        15
 /* Terms below e^-LOG_CUTOFF of a point's largest are left out. */
-#define LOG_CUTOFF        36.0
+#define LOG_CUTOFF        25.0
+/* Points whose likelihoods are multiplied before one log is taken:
+ * each factor is at most MAX_K, and 21^32 is far from overflow. */
+#define LOG_BATCH         32
 /* Orders within this BIC of the best form the range of n: for the
  * binomial model, whose orders all have the same parameters, that is the
  * 95 % likelihood-ratio interval (chi-square, one degree, 3.84). */
 #define N_RANGE_BIC       3.84
+/* Orders are tried upwards until two in a row are this far above the
+ * best BIC (or n_max is reached). */
+#define STOP_BIC          (N_RANGE_BIC + 6.0)
 /* Peaks closer than the sum of their SDs make one hump (two equal
  * Gaussians are bimodal only beyond 2 SD apart). */
 #define RESOLVE_FACTOR    1.0
@@ -206,7 +214,7 @@ em_step (const Data *d,
 {
   double lw[MAX_K], inv[MAX_K], mu[MAX_K];
   double R[MAX_K] = { 0 }, S[MAX_K] = { 0 }, Q[MAX_K] = { 0 };
-  double ll = 0, kbar = 0;
+  double ll = 0, kbar = 0, product = 1;
   guint i, k, K = m->n + 1;
 
   for (k = 0; k < K; k++)
@@ -235,7 +243,15 @@ em_step (const Data *d,
           l[k] = l[k] - top > -LOG_CUTOFF ? exp (l[k] - top) : 0.0;
           sum += l[k];
         }
-      ll += top + log (sum);
+      /* each sum lies in [1, K]: a product of LOG_BATCH of them is a
+       * finite double, and one log serves them all */
+      ll += top;
+      product *= sum;
+      if (i % LOG_BATCH == LOG_BATCH - 1 || i + 1 == d->n)
+        {
+          ll += log (product);
+          product = 1;
+        }
       for (k = 0; k < K; k++)
         if (l[k] > 0)
           {
@@ -326,15 +342,15 @@ fit_binomial (const Data *d,
               const Mix  *prev,
               Mix        *best)
 {
-  static const double p0s[] = { 0.2, 0.5, 0.8 };
+  static const double p0s[] = { 0.5, 0.2, 0.8, 0.35, 0.65 };
   Mix m;
-  guint s;
+  guint s, n_moments = G_N_ELEMENTS (p0s);
 
   best->ll = -INFINITY;
-  for (s = 0; s <= G_N_ELEMENTS (p0s); s++)
+  for (s = 0; s <= n_moments; s++)
     {
       mix_init (&m, n, a_known);
-      if (s < G_N_ELEMENTS (p0s))
+      if (s < n_moments)
         start_moments (d, &m, p0s[s]);
       else if (prev != NULL)
         {
@@ -459,7 +475,7 @@ fit_mixture (const Data *d,
       double R[IMP_QUANTAL_MIXTURE_MAX] = { 0 };
       double S[IMP_QUANTAL_MIXTURE_MAX] = { 0 };
       double Q[IMP_QUANTAL_MIXTURE_MAX] = { 0 };
-      double lw[IMP_QUANTAL_MIXTURE_MAX];
+      double lw[IMP_QUANTAL_MIXTURE_MAX], product = 1;
 
       for (j = 0; j < m; j++)
         lw[j] = log (weight[j]) - log (sqrt (2 * G_PI) * sd[j]);
@@ -478,7 +494,13 @@ fit_mixture (const Data *d,
             }
           for (j = 0; j < m; j++)
             sum += (l[j] = exp (l[j] - top));
-          ll += top + log (sum);
+          ll += top;
+          product *= sum;
+          if (i % LOG_BATCH == LOG_BATCH - 1 || i + 1 == d->n)
+            {
+              ll += log (product);
+              product = 1;
+            }
           for (j = 0; j < m; j++)
             {
               double r = l[j] / sum;
@@ -659,8 +681,8 @@ fit_binomials (const Data             *d,
                Mix                    *fits,
                ImpQuantalFit          *fit)
 {
-  double bics[MAX_K];
-  guint n, best = 1;
+  double bics[MAX_K] = { 0 };
+  guint n, n_max, best = 1;
 
   for (n = 1; n <= params->n_max; n++)
     {
@@ -668,8 +690,13 @@ fit_binomials (const Data             *d,
       bics[n] = bic (&fits[n], d->n);
       if (bics[n] < bics[best])
         best = n;
+      /* two orders in a row far above the best: more sites do not help */
+      if (n >= best + 2 && bics[n] > bics[best] + STOP_BIC
+          && bics[n - 1] > bics[best] + STOP_BIC)
+        break;
     }
-  order_range (bics, params->n_max, best, fit);
+  n_max = MIN (n, params->n_max);
+  order_range (bics, n_max, best, fit);
   fit->bic_binomial = bics[best];
   fit->n = best;
   fit->q_mv = fits[best].q;
