@@ -1994,7 +1994,16 @@ add_quantal (JsonBuilder         *b,
   add_pair (b, "q_ci_mv", q->q_lo_mv, q->q_hi_mv);
   json_builder_set_member_name (b, "n");
   json_builder_add_int_value (b, q->n);
-  add_pair (b, "n_range", q->n > 0 ? q->n_lo : NAN, q->n > 0 ? q->n_hi : NAN);
+  json_builder_set_member_name (b, "n_range");
+  if (q->n > 0)
+    {
+      json_builder_begin_array (b);
+      json_builder_add_int_value (b, q->n_lo);
+      json_builder_add_int_value (b, q->n_hi);
+      json_builder_end_array (b);
+    }
+  else
+    json_builder_add_null_value (b);
   json_builder_set_member_name (b, "p");
   json_builder_add_double_value (b, q->p);
   add_pair (b, "p_ci", q->p_lo, q->p_hi);
