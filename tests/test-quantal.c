@@ -10,10 +10,15 @@
 #include <math.h>
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 
+#include "imp-analysis.h"
+#include "imp-map.h"
 #include "imp-quantal.h"
+#include "imp-simulate.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (gsl_rng, gsl_rng_free)
 
@@ -384,6 +389,84 @@ test_params (void)
   g_assert_false (imp_quantal_params_validate (&bad, NULL));
 }
 
+/* The whole pipeline on the demo's simulation (25 neurons, 60 s, seed
+ * 1): where quanta are claimed for a true connection that released at
+ * least 100 quanta in the fitted trials, q is within 10 % of the
+ * simulator's quantal size in at least 80 % of them (the amplitude
+ * measurement itself is off by a few % for some connections). */
+static void
+test_pipeline (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("imprint-quantal-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "sim.h5", NULL);
+  g_autofree char *truth_path = g_build_filename (dir, "truth.csv", NULL);
+  g_autoptr(ImpRecording) rec = NULL;
+  g_autoptr(ImpAnalysisResult) res = NULL;
+  g_autoptr(GArray) truth = NULL;
+  g_autoptr(GError) error = NULL;
+  ImpAnalysisParams params;
+  ImpSimParams sim;
+  guint i, j, strong = 0, close = 0, claims = 0, untrue = 0;
+
+  imp_sim_params_init_default (&sim);
+  sim.n_neurons = 25;
+  sim.duration_s = 60;
+  sim.seed = 1;
+  g_assert_true (imp_simulate (&sim, path, truth_path, NULL, NULL, NULL,
+                               &error));
+  g_assert_no_error (error);
+  truth = imp_map_read_csv (truth_path, &error);
+  g_assert_no_error (error);
+  rec = imp_recording_open (path, &error);
+  g_assert_no_error (error);
+  imp_analysis_params_init_default (&params);
+  res = imp_analysis_run (rec, &params, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+
+  for (i = 0; i < res->candidates->len; i++)
+    {
+      const ImpCandidate *c = g_ptr_array_index (res->candidates, i);
+      const ImpQuantalFit *f = &c->quantal;
+      const ImpMapEntry *t = NULL;
+
+      g_assert_cmpint (f->verdict, !=, IMP_QUANTAL_NOT_FITTED);
+      g_assert_cmpuint (f->n_trials, ==, c->n_quantal_trials);
+      g_assert_cmpuint (c->n_quantal_trials, <=, c->n_trials);
+      g_assert_cmpint (f->sign, ==, c->sign == 'I' ? -1 : 1);
+      if (f->verdict != IMP_QUANTAL_QUANTA)
+        continue;
+      claims++;
+      for (j = 0; j < truth->len; j++)
+        {
+          const ImpMapEntry *e = &g_array_index (truth, ImpMapEntry, j);
+
+          if (e->pre == c->pre && e->post == c->post)
+            t = e;
+        }
+      if (t == NULL)
+        {
+          untrue++;
+          continue;
+        }
+      if (f->n_used * t->quantal_n * t->release_p < 100)
+        continue;
+      strong++;
+      close += within (f->q_mv, t->quantal_mv, 0.10);
+      g_test_message ("%u -> %u: q %.3f mV, true %.3f mV (n %u, p %.2f)",
+                      c->pre, c->post, f->q_mv, t->quantal_mv, t->quantal_n,
+                      t->release_p);
+    }
+  g_test_message ("%u claims, %u on pairs without a synapse; %u strong, "
+                  "%u of them within 10 %%", claims, untrue, strong, close);
+  g_assert_cmpuint (strong, >=, 4);
+  g_assert_cmpuint (close, >=, (guint) ceil (0.8 * strong));
+  g_assert_cmpuint (untrue, <=, 1);
+
+  g_unlink (path);
+  g_unlink (truth_path);
+  g_rmdir (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -400,6 +483,7 @@ main (int   argc,
   g_test_add_func ("/imp/Quantal/deterministic", test_deterministic);
   g_test_add_func ("/imp/Quantal/density", test_density);
   g_test_add_func ("/imp/Quantal/params", test_params);
+  g_test_add_func ("/imp/Quantal/pipeline", test_pipeline);
 
   return g_test_run ();
 }
