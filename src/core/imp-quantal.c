@@ -697,6 +697,7 @@ fit_binomials (const Data             *d,
     }
   n_max = MIN (n, params->n_max);
   order_range (bics, n_max, best, fit);
+  fit->n_max = params->n_max;
   fit->bic_binomial = bics[best];
   fit->n = best;
   fit->q_mv = fits[best].q;
@@ -918,7 +919,9 @@ describe_quanta (const ImpQuantalFit *fit)
     g_string_append_printf (s, " (95%% %.3f–%.3f)", fit->q_lo_mv,
                             fit->q_hi_mv);
   g_string_append_printf (s, ", n = %u", fit->n);
-  if (fit->n_lo != fit->n_hi)
+  if (fit->n_hi >= fit->n_max && fit->n_lo < fit->n_hi)
+    g_string_append_printf (s, " (%u or more)", fit->n_lo);
+  else if (fit->n_lo != fit->n_hi)
     g_string_append_printf (s, " (%u–%u)", fit->n_lo, fit->n_hi);
   g_string_append_printf (s, ", p = %.2f", fit->p);
   if (isfinite (fit->p_lo))

@@ -76,7 +76,9 @@ typedef struct
    * only when verdict is IMP_QUANTAL_QUANTA. Intervals (95 %) are NAN
    * unless quanta are claimed. */
   guint    n;                     /* release sites (highest peak) */
-  guint    n_lo, n_hi;            /* orders within 3.84 BIC of the best */
+  guint    n_lo, n_hi;            /* orders within 3.84 BIC of the best;
+                                     n_hi == n_max: no upper bound found */
+  guint    n_max;                 /* the largest order tried */
   double   q_mv, q_lo_mv, q_hi_mv;/* quantal size */
   double   p, p_lo, p_hi;         /* release probability */
   double   sigma0_mv;             /* SD of the failures */
