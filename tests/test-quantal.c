@@ -22,6 +22,8 @@
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (gsl_rng, gsl_rng_free)
 
+#define BINOMIAL IMP_QUANTAL_DENSITY_BINOMIAL
+
 /* The binomial model the fit assumes: k ~ binomial(n, p) quanta of size
  * q, each adding variance (cv·q)², on failures with SD sigma0. */
 typedef struct
@@ -291,8 +293,8 @@ test_inhibitory (void)
   b.sign = 1;
   g_assert_cmpmem (&a, sizeof a, &b, sizeof b);
   b.sign = -1;
-  g_assert_cmpfloat (imp_quantal_fit_density (&a, IMP_QUANTAL_DENSITY_BINOMIAL, 0.5), ==,
-                     imp_quantal_fit_density (&b, IMP_QUANTAL_DENSITY_BINOMIAL, -0.5));
+  g_assert_cmpfloat (imp_quantal_fit_density (&a, BINOMIAL, 0.5), ==,
+                     imp_quantal_fit_density (&b, BINOMIAL, -0.5));
 
   /* the sign from the mean */
   fit_default (y, 200, 0, NAN, &b);
@@ -351,10 +353,12 @@ test_density (void)
 
       for (guint k = 0; k <= fit.n; k++)
         parts += imp_quantal_fit_density (&fit, (int) k, v);
-      g_assert_cmpfloat (fabs (parts - imp_quantal_fit_density (&fit, IMP_QUANTAL_DENSITY_BINOMIAL, v)),
+      g_assert_cmpfloat (fabs (parts - imp_quantal_fit_density (&fit, BINOMIAL,
+                                                                 v)),
                          <, 1e-12);
-      total += imp_quantal_fit_density (&fit, IMP_QUANTAL_DENSITY_BINOMIAL, v + step / 2) * step;
-      gauss += imp_quantal_fit_density (&fit, IMP_QUANTAL_DENSITY_GAUSSIAN, v + step / 2) * step;
+      total += imp_quantal_fit_density (&fit, BINOMIAL, v + step / 2) * step;
+      gauss += imp_quantal_fit_density (&fit, IMP_QUANTAL_DENSITY_GAUSSIAN,
+                                        v + step / 2) * step;
     }
   g_assert_cmpfloat (fabs (total - 1), <, 1e-6);
   g_assert_cmpfloat (fabs (gauss - 1), <, 1e-6);
