@@ -238,7 +238,10 @@ update_quantal_caption (ImpHistogramView   *self,
       return;
     }
   text = imp_quantal_fit_describe (&c->quantal);
-  caption = g_strdup_printf (_("Quantal fit: %s"), text);
+  /* a refusal says "No quanta claimed: why" by itself */
+  caption = c->quantal.verdict == IMP_QUANTAL_QUANTA
+            ? g_strdup_printf (_("Quantal fit: %s"), text)
+            : g_strdup (text);
   gtk_label_set_text (GTK_LABEL (self->quantal), caption);
   gtk_widget_set_visible (self->quantal, TRUE);
 }
@@ -440,7 +443,7 @@ fit_curve (const ImpCandidate *c)
       return CURVE_GAUSSIAN;
     case IMP_QUANTAL_NOT_EVEN:
       return CURVE_MIXTURE;
-    case IMP_QUANTAL_ONE_PEAK:
+    case IMP_QUANTAL_FEW_PEAKS:
     case IMP_QUANTAL_UNRESOLVED:
     case IMP_QUANTAL_AMBIGUOUS:
       return CURVE_BINOMIAL_REFUSED;

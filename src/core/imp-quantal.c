@@ -53,8 +53,12 @@
 /* Peaks closer than the sum of their SDs make one hump (two equal
  * Gaussians are bimodal only beyond 2 SD apart). */
 #define RESOLVE_FACTOR    1.0
-/* A second peak needs this many trials (expected) to count. */
+/* Quanta need this many peaks, each expected to hold MIN_PEAK_TRIALS
+ * trials: two peaks (0 and q) show no spacing to be even, and a cluster
+ * of large amplitudes beside the failures is as often another cell's
+ * PSPs; on simulated busy networks such fits were most false claims. */
 #define MIN_PEAK_TRIALS   5.0
+#define MIN_PEAKS         3
 /* Amplitudes whose SD is below this (mV) have no spread to fit. */
 #define MIN_SD_MV         1e-6
 /* No component of the unconstrained mixture is narrower than this
@@ -608,7 +612,7 @@ peak_sd (const ImpQuantalFit *fit,
                + k * fit->sigma_q_mv * fit->sigma_q_mv);
 }
 
-/* Whether a second peak holds at least MIN_PEAK_TRIALS trials; whether
+/* Whether MIN_PEAKS peaks hold MIN_PEAK_TRIALS trials each; whether
  * the most frequent peak and its larger neighbour stand apart; and
  * whether q is fixed by more than the spacing of high peaks: when the
  * lowest peak with MIN_PEAK_TRIALS trials is peak k, a fit with one site
@@ -629,8 +633,8 @@ judge_peaks (const ImpQuantalFit *fit)
           lowest = MIN (lowest, k);
         }
     }
-  if (n_peaks < 2)
-    return IMP_QUANTAL_ONE_PEAK;
+  if (n_peaks < MIN_PEAKS)
+    return IMP_QUANTAL_FEW_PEAKS;
   if (mode == 0)
     other = 1;
   else if (mode == fit->n)
@@ -781,12 +785,11 @@ judge (ImpQuantalFit *fit)
  * free. Quanta are claimed (%IMP_QUANTAL_QUANTA) only with at least
  * min_trials finite amplitudes, when the binomial model's BIC is lower
  * than the Gaussian's by %IMP_QUANTAL_BIC_MARGIN and lower than the
- * unconstrained mixture's, a second peak holds
- * at least 5 trials, the most frequent peak and its larger neighbour are
- * further apart than the sum of their SDs, and the lowest peak with 5
- * trials, k, is low enough that q / k is at least its SD (high peaks
- * alone fit another number of sites as well); otherwise the verdict says
- * which test failed. Intervals (95 %, parametric bootstrap) are computed
+ * unconstrained mixture's, three peaks hold 5 trials each, the most
+ * frequent peak and its larger neighbour are further apart than the sum
+ * of their SDs, and the lowest peak with 5 trials, k, is low enough that
+ * q / k is at least its SD (high peaks alone fit another number of sites
+ * as well); otherwise the verdict says which test failed. Intervals (95 %, parametric bootstrap) are computed
  * for claimed fits only. Deterministic for given input, parameters and
  * @stream.
  */
@@ -858,7 +861,7 @@ imp_quantal_fit (const float            *amplitudes,
  * @verdict: a verdict
  *
  * Returns: a short key for files: "quanta", "too_few_trials",
- *   "no_spread", "unimodal", "not_even", "one_peak", "unresolved",
+ *   "no_spread", "unimodal", "not_even", "few_peaks", "unresolved",
  *   "ambiguous" or "not_fitted"
  */
 const char *
@@ -876,8 +879,8 @@ imp_quantal_verdict_to_string (ImpQuantalVerdict verdict)
       return "unimodal";
     case IMP_QUANTAL_NOT_EVEN:
       return "not_even";
-    case IMP_QUANTAL_ONE_PEAK:
-      return "one_peak";
+    case IMP_QUANTAL_FEW_PEAKS:
+      return "few_peaks";
     case IMP_QUANTAL_UNRESOLVED:
       return "unresolved";
     case IMP_QUANTAL_AMBIGUOUS:
@@ -951,6 +954,8 @@ imp_quantal_fit_describe (const ImpQuantalFit *fit)
     case IMP_QUANTAL_QUANTA:
       return describe_quanta (fit);
     case IMP_QUANTAL_TOO_FEW_TRIALS:
+      if (fit->n_trials == 0)
+        return g_strdup ("No quanta claimed: no amplitudes to fit");
       if (fit->n_used < fit->n_trials)
         return g_strdup_printf ("No quanta claimed: %u of %u amplitudes are "
                                 "usable (the others are not numbers), too "
@@ -965,9 +970,9 @@ imp_quantal_fit_describe (const ImpQuantalFit *fit)
     case IMP_QUANTAL_NOT_EVEN:
       return g_strdup ("No quanta claimed: BIC does not prefer evenly "
                        "spaced peaks to peaks placed freely");
-    case IMP_QUANTAL_ONE_PEAK:
-      return g_strdup ("No quanta claimed: only one peak holds 5 or more "
-                       "trials");
+    case IMP_QUANTAL_FEW_PEAKS:
+      return g_strdup ("No quanta claimed: fewer than three peaks hold 5 "
+                       "trials each, too few to show even spacing");
     case IMP_QUANTAL_UNRESOLVED:
       return g_strdup_printf ("No quanta claimed: peaks %.3f mV apart are "
                               "not resolved (SD %.3f mV)", fit->q_mv,

@@ -42,7 +42,7 @@ typedef enum
                                   Gaussian by IMP_QUANTAL_BIC_MARGIN */
   IMP_QUANTAL_NOT_EVEN,        /* BIC prefers an unconstrained mixture:
                                   peaks, but not evenly spaced */
-  IMP_QUANTAL_ONE_PEAK,        /* only one peak holds 5 or more trials */
+  IMP_QUANTAL_FEW_PEAKS,       /* fewer than three peaks hold 5 trials */
   IMP_QUANTAL_UNRESOLVED,      /* peaks closer than the sum of their SDs */
   IMP_QUANTAL_AMBIGUOUS        /* only high peaks, whose spacing fits
                                   another number of sites as well */
