@@ -47,9 +47,12 @@
  * binomial model, whose orders all have the same parameters, that is the
  * 95 % likelihood-ratio interval (chi-square, one degree, 3.84). */
 #define N_RANGE_BIC       3.84
-/* Orders are tried upwards until two in a row are this far above the
- * best BIC (or n_max is reached). */
-#define STOP_BIC          (N_RANGE_BIC + 6.0)
+/* Orders are tried upwards until STOP_ORDERS in a row have not lowered
+ * the best BIC by more than PLATEAU_BIC (or n_max is reached). On a
+ * plateau, as small p and large n make, the range of n then reaches
+ * n_max. */
+#define STOP_ORDERS       4
+#define PLATEAU_BIC       0.5
 /* Peaks closer than the sum of their SDs make one hump (two equal
  * Gaussians are bimodal only beyond 2 SD apart). */
 #define RESOLVE_FACTOR    1.0
@@ -585,12 +588,13 @@ bootstrap (const Mix *m,
 static void
 intervals (ImpQuantalFit *fit,
            const Mix     *fits,
+           guint          n_tried,
            double         sd_q,
            double         cv_p)
 {
   fit->q_lo_mv = fit->p_lo = INFINITY;
   fit->q_hi_mv = fit->p_hi = -INFINITY;
-  for (guint n = fit->n_lo; n <= fit->n_hi; n++)
+  for (guint n = fit->n_lo; n <= MIN (fit->n_hi, n_tried); n++)
     {
       fit->q_lo_mv = MIN (fit->q_lo_mv, fits[n].q - 1.96 * sd_q);
       fit->q_hi_mv = MAX (fit->q_hi_mv, fits[n].q + 1.96 * sd_q);
@@ -678,9 +682,10 @@ order_range (const double  *bics,
       }
 }
 
-/* The binomial fits of orders 1..n_max into @fits; the best by BIC into
- * @fit with the range of orders. */
-static void
+/* The binomial fits of orders 1..n_max into @fits, as far as they are
+ * tried; the best by BIC into @fit with the range of orders. Returns the
+ * highest order tried. */
+static guint
 fit_binomials (const Data             *d,
                double                  a_known,
                const ImpQuantalParams *params,
@@ -688,22 +693,26 @@ fit_binomials (const Data             *d,
                ImpQuantalFit          *fit)
 {
   double bics[MAX_K] = { 0 };
-  guint n, n_max, best = 1;
+  guint n, n_max, best = 1, last_gain = 1;
 
   for (n = 1; n <= params->n_max; n++)
     {
       fit_binomial (d, n, a_known, n > 1 ? &fits[n - 1] : NULL, &fits[n]);
       bics[n] = bic (&fits[n], d->n);
+      if (bics[n] < bics[best] - PLATEAU_BIC)
+        last_gain = n;
       if (bics[n] < bics[best])
         best = n;
-      /* two orders in a row far above the best: more sites do not help */
-      if (n >= best + 2 && bics[n] > bics[best] + STOP_BIC
-          && bics[n - 1] > bics[best] + STOP_BIC)
+      /* STOP_ORDERS orders without a real gain: more sites do not help */
+      if (n >= last_gain + STOP_ORDERS)
         break;
     }
   n_max = MIN (n, params->n_max);
   order_range (bics, n_max, best, fit);
   fit->n_max = params->n_max;
+  /* stopped on a plateau: no upper bound for n was found */
+  if (n_max < params->n_max && bics[n_max] <= bics[best] + N_RANGE_BIC)
+    fit->n_hi = params->n_max;
   fit->bic_binomial = bics[best];
   fit->n = best;
   fit->q_mv = fits[best].q;
@@ -711,6 +720,7 @@ fit_binomials (const Data             *d,
   fit->sigma0_mv = sqrt (fits[best].a);
   fit->sigma_q_mv = sqrt (fits[best].b);
   memcpy (fit->weights, fits[best].w, (best + 1) * sizeof (double));
+  return n_max;
 }
 
 /* One Gaussian and the best unconstrained mixture of 2 to
@@ -805,7 +815,7 @@ imp_quantal_fit (const float            *amplitudes,
   g_autofree double *x = NULL;
   double a_known = NAN, sum = 0, sd_q, cv_p;
   Mix fits[MAX_K];
-  guint i, nu = 0;
+  guint i, nu = 0, n_tried;
   Data d;
 
   g_return_if_fail (amplitudes != NULL || n_amplitudes == 0);
@@ -844,7 +854,7 @@ imp_quantal_fit (const float            *amplitudes,
     }
 
   fit_alternatives (&d, fit);
-  fit_binomials (&d, a_known, params, fits, fit);
+  n_tried = fit_binomials (&d, a_known, params, fits, fit);
   fit->verdict = judge (fit);
   if (fit->verdict != IMP_QUANTAL_QUANTA || params->n_bootstrap == 0)
     return;
@@ -853,7 +863,7 @@ imp_quantal_fit (const float            *amplitudes,
                                 mix64 (params->seed ^ mix64 (stream)),
                                 &sd_q, &cv_p);
   if (fit->n_bootstrap >= 2)
-    intervals (fit, fits, sd_q, cv_p);
+    intervals (fit, fits, n_tried, sd_q, cv_p);
 }
 
 /**
