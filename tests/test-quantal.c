@@ -229,6 +229,9 @@ test_too_few (void)
   imp_quantal_fit (NULL, 0, 0, NAN, &params, 0, &fit);
   g_assert_cmpint (fit.verdict, ==, IMP_QUANTAL_TOO_FEW_TRIALS);
   g_assert_cmpuint (fit.n_used, ==, 0);
+  g_clear_pointer (&text, g_free);
+  text = imp_quantal_fit_describe (&fit);
+  g_assert_cmpstr (text, ==, "No quanta claimed: no amplitudes to fit");
 }
 
 /* Values that are not numbers are left out: the fit equals the fit of the

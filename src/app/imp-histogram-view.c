@@ -181,9 +181,11 @@ show_status (ImpHistogramView *self)
   gtk_stack_set_visible_child_name (GTK_STACK (self->stack), "empty");
 }
 
-/* The automatic width; with quanta claimed, at most a fifth of q, so that
- * the peaks show (the Freedman–Diaconis width follows the whole spread,
- * which the quanta make wide). */
+static gboolean draws_binomial (const ImpCandidate *c);
+
+/* The automatic width; where the binomial peaks are drawn, at most a
+ * fifth of q, so that the peaks show (the Freedman–Diaconis width follows
+ * the whole spread, which the quanta make wide). */
 static double
 auto_width (const ImpCandidate *c,
             const float        *values,
@@ -191,7 +193,7 @@ auto_width (const ImpCandidate *c,
 {
   double width = imp_binning_auto_width (values, n_values);
 
-  if (shows_quantal (c) && c->quantal.verdict == IMP_QUANTAL_QUANTA)
+  if (draws_binomial (c))
     width = MIN (width, MAX (c->quantal.q_mv / 5,
                              imp_binning_min_width (values, n_values)));
   return round (width / IMP_BINNING_RESOLUTION) * IMP_BINNING_RESOLUTION;
@@ -453,6 +455,14 @@ fit_curve (const ImpCandidate *c)
     default:
       return CURVE_NONE;
     }
+}
+
+static gboolean
+draws_binomial (const ImpCandidate *c)
+{
+  Curve curve = fit_curve (c);
+
+  return curve == CURVE_QUANTA || curve == CURVE_BINOMIAL_REFUSED;
 }
 
 /* The fitted count per bin at @x: the density times the number of

@@ -202,12 +202,7 @@ imp_analysis_params_validate (const ImpAnalysisParams  *params,
                    "Cannot analyse: %s", problem);
       return FALSE;
     }
-  if (!imp_quantal_params_validate (&p->quantal, error))
-    {
-      g_prefix_error (error, "Cannot analyse: ");
-      return FALSE;
-    }
-  return TRUE;
+  return imp_quantal_params_validate (&p->quantal, error);
 }
 
 /**
