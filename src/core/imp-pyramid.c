@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "imp-project.h"
-#include "imp-pyramid.h"
+#include "imp-pyramid-private.h"
 #include "imp-recording-private.h"
 
 /* How the pyramid is kept (the file layout is in docs/project-file.md).
@@ -144,6 +144,44 @@ struct _ImpPyramid
   gboolean           warned;
 };
 
+/* Memory limits (imp-pyramid-private.h), read when a pyramid plans its
+ * levels and when it caches a chunk. */
+static gsize limit_resident = RESIDENT_BYTES;
+static gsize limit_staging = STAGING_BYTES;
+static gsize limit_cache = CACHE_BYTES;
+
+/**
+ * _imp_pyramid_set_limits:
+ * @resident_bytes: coarse levels kept whole in memory, at most
+ * @staging_bytes: rows a build holds before writing them, at most (the
+ *   chunk rows shrink to fit, down to 128 bins)
+ * @cache_bytes: chunks read from the file kept in memory, at most
+ *
+ * Sets the memory limits of pyramids opened or built from now on; for
+ * tests and benchmarks, which need the file and cache paths with small
+ * recordings.
+ */
+void
+_imp_pyramid_set_limits (gsize resident_bytes,
+                         gsize staging_bytes,
+                         gsize cache_bytes)
+{
+  limit_resident = resident_bytes;
+  limit_staging = staging_bytes;
+  limit_cache = cache_bytes;
+}
+
+/**
+ * _imp_pyramid_reset_limits:
+ *
+ * Restores the default memory limits.
+ */
+void
+_imp_pyramid_reset_limits (void)
+{
+  _imp_pyramid_set_limits (RESIDENT_BYTES, STAGING_BYTES, CACHE_BYTES);
+}
+
 /* Layout */
 
 /**
@@ -180,9 +218,26 @@ count_levels (gint64 n_samples)
   return n;
 }
 
+/* Bins per chunk row of a level, at most @longest: rows of equal length
+ * as far as possible, so the last is not mostly empty. A build fills the
+ * staged rows of a level that is not resident a block of samples at a
+ * time, so there they hold whole blocks' worth of bins. */
+static gint64
+chunk_bins_of (const Level *lv,
+               gint64       longest)
+{
+  gint64 rows = (lv->n_bins + longest - 1) / longest;
+  gint64 bins = (lv->n_bins + rows - 1) / rows;
+  gint64 step = lv->resident ? 1 : MAX (1, BLOCK_SAMPLES / lv->bin);
+
+  bins = (bins + step - 1) / step * step;
+  return MIN (bins, lv->n_bins);
+}
+
 /* Which levels stay in memory and how many bins a chunk row holds, for
- * the current encoding: coarse levels up to RESIDENT_BYTES, and chunk
- * rows as long as the staged rows of a build fit STAGING_BYTES. */
+ * the current encoding: coarse levels up to the resident limit, and
+ * chunk rows as long as the staged rows of a build fit the staging
+ * limit. */
 static void
 plan_levels (ImpPyramid *self)
 {
@@ -196,7 +251,7 @@ plan_levels (ImpPyramid *self)
       Level *lv = &self->levels[k];
       gsize bytes = (gsize) lv->n_bins * per_bin;
 
-      lv->resident = finer && resident + bytes <= RESIDENT_BYTES;
+      lv->resident = finer && resident + bytes <= limit_resident;
       finer = lv->resident;
       if (lv->resident)
         resident += bytes;
@@ -207,13 +262,13 @@ plan_levels (ImpPyramid *self)
 
       for (guint k = 0; k < self->n_levels; k++)
         if (!self->levels[k].resident)
-          staged += (gsize) MIN (chunk, self->levels[k].n_bins) * per_bin;
-      if (staged <= STAGING_BYTES || chunk <= MIN_CHUNK_BINS)
+          staged += (gsize) chunk_bins_of (&self->levels[k], chunk) * per_bin;
+      if (staged <= limit_staging || chunk <= MIN_CHUNK_BINS)
         break;
       chunk /= 2;
     }
   for (guint k = 0; k < self->n_levels; k++)
-    self->levels[k].chunk_bins = MIN (chunk, self->levels[k].n_bins);
+    self->levels[k].chunk_bins = chunk_bins_of (&self->levels[k], chunk);
 }
 
 static void
@@ -339,6 +394,9 @@ to_codes (float  *x,
           double  gain,
           double  offset)
 {
+  /* Adding and taking away 1.5 * 2^52 rounds to an integer (any rounding
+   * does: the result is checked), without a call per sample. */
+  const double round = 6755399441055744.0;
   double inverse = 1.0 / gain;
 
   for (gint64 i = 0; i < n; i++)
@@ -348,7 +406,7 @@ to_codes (float  *x,
 
       if (isnan (v))
         continue;
-      code = nearbyint ((v - offset) * inverse);
+      code = ((v - offset) * inverse + round) - round;
       if (!(code >= G_MININT16 && code <= G_MAXINT16)
           || (float) ((gint16) code * gain + offset) != v)
         return FALSE;
@@ -387,8 +445,9 @@ chunk_free (gpointer data)
 static void
 cache_clear (ImpPyramid *self)
 {
+  /* The links live in the chunks, which the table frees. */
   g_hash_table_remove_all (self->cache);
-  g_queue_clear (&self->lru);
+  g_queue_init (&self->lru);
   self->cache_bytes = 0;
 }
 
@@ -1344,7 +1403,7 @@ build_pass (ImpPyramid       *self,
 static void
 chunk_evict (ImpPyramid *self)
 {
-  while (self->cache_bytes > CACHE_BYTES && self->lru.length > 1)
+  while (self->cache_bytes > limit_cache && self->lru.length > 1)
     {
       GList *link = g_queue_pop_tail_link (&self->lru);
       Chunk *chunk = link->data;
@@ -1723,6 +1782,13 @@ imp_pyramid_build (ImpPyramid       *self,
       if (progress != NULL)
         progress (1.0, STAGE, user_data);
       return TRUE;
+    }
+
+  /* Cancelled already: keep what an earlier build left. */
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    {
+      g_mutex_unlock (&self->build_lock);
+      return FALSE;
     }
 
   encoding = likely_encoding (self->recording);
