@@ -106,6 +106,7 @@ typedef struct
   guint     first_channel;
   gpointer  data[N_STATS];      /* [channel - first_channel][n] */
   gsize     bytes;
+  gboolean  bad;                /* unreadable: not tried again */
 } Chunk;
 
 /* Bins [first, end) of one channel: bin b is data[i][b - first]. */
@@ -1450,8 +1451,9 @@ chunk_get (ImpPyramid *self,
     if (!read_bins (self, k, chunk->first, chunk->n, chunk->first_channel,
                     nc, chunk->data, chunk->n, 0))
       {
-        chunk_free (chunk);
-        return NULL;
+        free_stats (chunk->data);
+        chunk->bytes = sizeof (Chunk);
+        chunk->bad = TRUE;
       }
   }
   g_hash_table_insert (self->cache, &chunk->key, chunk);
@@ -1493,7 +1495,7 @@ find_run (ImpPyramid *self,
     {
       Chunk *chunk = chunk_get (self, k, c, bin);
 
-      if (chunk == NULL)
+      if (chunk->bad)
         return FALSE;
       run_set (run, chunk->data, (gsize) (c - chunk->first_channel) * chunk->n,
                size, chunk->first, chunk->first + chunk->n);
@@ -1517,8 +1519,63 @@ typedef struct
   double  weight;  /* samples of the bins that are not all NaN */
 } Fold;
 
+/* Folds @n bins of equal weight @w, from @at in @run, into @f. */
+static void
+fold_bins (const ImpPyramid *self,
+           const Run        *run,
+           gint64            at,
+           gint64            n,
+           double            w,
+           Fold             *f)
+{
+  double sum = 0.0;
+  gint64 count = 0;
+
+  if (self->encoding == ENCODING_INT16)
+    {
+      const gint16 *lo = (const gint16 *) run->data[STAT_MIN] + at;
+      const gint16 *hi = (const gint16 *) run->data[STAT_MAX] + at;
+      const gint16 *mean = (const gint16 *) run->data[STAT_MEAN] + at;
+      int a = G_MAXINT, b = G_MININT;
+      gint64 isum = 0;
+
+      /* All NaN is min > max, which leaves the codes alone. */
+      for (gint64 i = 0; i < n; i++)
+        if (lo[i] <= hi[i])
+          {
+            a = MIN (a, lo[i]);
+            b = MAX (b, hi[i]);
+            isum += mean[i];
+            count++;
+          }
+      if (count > 0)
+        {
+          f->min = MIN (f->min, (float) a);
+          f->max = MAX (f->max, (float) b);
+        }
+      sum = (double) isum;
+    }
+  else
+    {
+      const float *lo = (const float *) run->data[STAT_MIN] + at;
+      const float *hi = (const float *) run->data[STAT_MAX] + at;
+      const float *mean = (const float *) run->data[STAT_MEAN] + at;
+
+      for (gint64 i = 0; i < n; i++)
+        if (lo[i] <= hi[i])
+          {
+            f->min = MIN (f->min, lo[i]);
+            f->max = MAX (f->max, hi[i]);
+            sum += mean[i];
+            count++;
+          }
+    }
+  f->sum += sum * w;
+  f->weight += count * w;
+}
+
 /* Folds bins [from, from + n) of @run into @f; a bin weighs its samples
- * below @limit. */
+ * below @limit, which only the one that holds @limit can lack. */
 static void
 fold_run (const ImpPyramid *self,
           const Run        *run,
@@ -1528,44 +1585,13 @@ fold_run (const ImpPyramid *self,
           gint64            limit,
           Fold             *f)
 {
-  gint64 at = from - run->first;
+  gint64 cut = limit % bin != 0 ? limit / bin : -1;
+  gint64 whole = from + n - 1 == cut ? n - 1 : n;
 
-  if (self->encoding == ENCODING_INT16)
-    {
-      const gint16 *lo = (const gint16 *) run->data[STAT_MIN] + at;
-      const gint16 *hi = (const gint16 *) run->data[STAT_MAX] + at;
-      const gint16 *mean = (const gint16 *) run->data[STAT_MEAN] + at;
-
-      for (gint64 i = 0; i < n; i++)
-        {
-          double w = (double) MIN (bin, limit - (from + i) * bin);
-
-          if (lo[i] > hi[i])
-            continue;
-          f->min = MIN (f->min, lo[i]);
-          f->max = MAX (f->max, hi[i]);
-          f->sum += w * mean[i];
-          f->weight += w;
-        }
-    }
-  else
-    {
-      const float *lo = (const float *) run->data[STAT_MIN] + at;
-      const float *hi = (const float *) run->data[STAT_MAX] + at;
-      const float *mean = (const float *) run->data[STAT_MEAN] + at;
-
-      for (gint64 i = 0; i < n; i++)
-        {
-          double w = (double) MIN (bin, limit - (from + i) * bin);
-
-          if (!(lo[i] <= hi[i]))
-            continue;
-          f->min = MIN (f->min, lo[i]);
-          f->max = MAX (f->max, hi[i]);
-          f->sum += w * mean[i];
-          f->weight += w;
-        }
-    }
+  fold_bins (self, run, from - run->first, whole, (double) bin, f);
+  if (whole < n)
+    fold_bins (self, run, cut - run->first, 1,
+               (double) (limit - cut * bin), f);
 }
 
 static void
@@ -1988,6 +2014,7 @@ imp_pyramid_query (ImpPyramid *self,
       gint64 s1 = s0 + samples_per_column;
       Fold f = { INFINITY, -INFINITY, 0.0, 0.0 };
       gint64 b0, b1, b;
+      gboolean missing = FALSE;
 
       if (s0 >= limit)
         break;
@@ -2001,15 +2028,21 @@ imp_pyramid_query (ImpPyramid *self,
 
           if ((b < run.first || b >= run.end)
               && !find_run (self, k, channel, b, &run))
-            break;
+            {
+              /* Part of the column cannot be read: it shows nothing,
+               * rather than a summary of the rest. */
+              missing = TRUE;
+              break;
+            }
           n = MIN (b1, run.end) - b;
           fold_run (self, &run, b, n, bin, limit, &f);
           b += n;
         }
       bins_read += b1 - MAX (b0, last_end);
       last_end = b1;
-      fold_output (self, channel, &f, &min[j], &max[j],
-                   mean != NULL ? &mean[j] : NULL);
+      if (!missing)
+        fold_output (self, channel, &f, &min[j], &max[j],
+                     mean != NULL ? &mean[j] : NULL);
     }
   g_mutex_unlock (&self->lock);
 
