@@ -419,6 +419,16 @@ check_recording (const char *path,
   g_assert_cmpint (imp_pyramid_is_int16 (pyr), ==, expect_int16);
   check_levels (pyr, &ref, ref.n);
   check_unaligned (pyr, &ref, ref.n);
+  g_clear_pointer (&pyr, imp_pyramid_unref);
+
+  /* Loaded under other memory limits, it is the same pyramid. */
+  if (small)
+    _imp_pyramid_reset_limits ();
+  else
+    _imp_pyramid_set_limits (0, 1, 16 * 1024);
+  pyr = open_pyramid (rec, project);
+  g_assert_true (imp_pyramid_is_complete (pyr));
+  check_levels (pyr, &ref, ref.n);
 
   ref_clear (&ref);
   _imp_pyramid_reset_limits ();

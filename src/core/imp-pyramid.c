@@ -387,32 +387,67 @@ acc_store (const ImpPyramid *self,
     }
 }
 
-/* Turns physical values into the channel's int16 codes, in place. FALSE
- * if one is not exactly a code read the way the readers read one. */
+/* The statistics of @n <= IMP_PYRAMID_BASE samples as codes of the
+ * channel's scale. FALSE if one is not exactly a code, read back the way
+ * the readers read one. */
 static gboolean
-to_codes (float  *x,
-          gint64  n,
-          double  gain,
-          double  offset)
+scan_codes (const float *x,
+            gint64       n,
+            double       gain,
+            double       offset,
+            Acc         *a)
 {
   /* Adding and taking away 1.5 * 2^52 rounds to an integer (any rounding
    * does: the result is checked), without a call per sample. */
   const double round = 6755399441055744.0;
   double inverse = 1.0 / gain;
+  int codes[IMP_PYRAMID_BASE];
+  int bad = 0;
+  int nan = 0;
+  int lo = G_MAXINT16, hi = G_MININT16;
+  gint64 sum = 0;
 
+  g_assert (n <= IMP_PYRAMID_BASE);
+
+  /* No branches, so that the compiler can do several at once. */
   for (gint64 i = 0; i < n; i++)
     {
       float v = x[i];
-      double code;
+      double y = ((v - offset) * inverse + round) - round;
+      int code;
 
-      if (isnan (v))
-        continue;
-      code = ((v - offset) * inverse + round) - round;
-      if (!(code >= G_MININT16 && code <= G_MAXINT16)
-          || (float) ((gint16) code * gain + offset) != v)
-        return FALSE;
-      x[i] = (float) code;
+      y = y < -32769.0 ? -32769.0 : y;
+      y = y > 32768.0 ? 32768.0 : y;
+      code = (int) y;
+      nan += v != v;
+      bad += (v == v) & ((code < G_MININT16) | (code > G_MAXINT16)
+                         | ((float) (code * gain + offset) != v));
+      codes[i] = code;
     }
+  if (bad > 0)
+    return FALSE;
+
+  if (nan == 0)
+    for (gint64 i = 0; i < n; i++)
+      {
+        lo = MIN (lo, codes[i]);
+        hi = MAX (hi, codes[i]);
+        sum += codes[i];
+      }
+  else
+    for (gint64 i = 0; i < n; i++)
+      if (!isnan (x[i]))
+        {
+          lo = MIN (lo, codes[i]);
+          hi = MAX (hi, codes[i]);
+          sum += codes[i];
+        }
+  a->min = lo;
+  a->max = hi;
+  a->sum = (double) sum;
+  a->count = n - nan;
+  if (a->count == 0)
+    acc_clear (a);
   return TRUE;
 }
 
@@ -811,8 +846,10 @@ same_doubles (hid_t          pyramid,
   return memcmp (stored, values, n * sizeof (double)) == 0;
 }
 
-/* Opens level @k's datasets in @pyramid, checking their shape, type and
- * chunks against what this recording's pyramid must be. */
+/* Opens level @k's datasets in @pyramid, checking their shape and type
+ * against what this recording's pyramid must be. Their chunk rows may be
+ * of any length (the memory limits that chose it may have been others):
+ * reads follow them. */
 static gboolean
 open_level (ImpPyramid *self,
             hid_t       pyramid,
@@ -849,9 +886,11 @@ open_level (ImpPyramid *self,
           || dims[0] != (hsize_t) lv->n_bins
           || dims[1] != self->n_channels
           || H5Pget_chunk (dcpl, 2, chunk) != 2
-          || chunk[0] != (hsize_t) lv->chunk_bins
+          || chunk[0] < 1 || chunk[0] > (hsize_t) lv->n_bins
+          || (i > 0 && chunk[0] != (hsize_t) lv->chunk_bins)
           || chunk[1] != self->chunk_channels)
         return FALSE;
+      lv->chunk_bins = chunk[0];
     }
   return TRUE;
 }
@@ -1148,16 +1187,16 @@ add_samples (ImpPyramid *self,
              gint64      first,
              gint64      n)
 {
-  if (self->encoding == ENCODING_INT16
-      && !to_codes (x, n, self->gain[c], self->offset[c]))
-    return FALSE;
-
   /* Blocks start on a multiple of the largest level-0 bin. */
   for (gint64 s = 0; s < n; s += IMP_PYRAMID_BASE)
     {
+      gint64 len = MIN (IMP_PYRAMID_BASE, n - s);
       Acc a;
 
-      acc_scan (x + s, MIN (IMP_PYRAMID_BASE, n - s), &a);
+      if (self->encoding == ENCODING_FLOAT32)
+        acc_scan (x + s, len, &a);
+      else if (!scan_codes (x + s, len, self->gain[c], self->offset[c], &a))
+        return FALSE;
       add_bin (self, b, c, (first + s) / IMP_PYRAMID_BASE, a);
     }
   return TRUE;
