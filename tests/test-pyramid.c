@@ -1125,7 +1125,7 @@ test_concurrent (void)
 {
   check_concurrent (long_recording (), TRUE, 137);
   check_concurrent (long_recording (), FALSE, 201);
-  check_concurrent (wide_recording (), FALSE, 5);
+  check_concurrent (wide_recording (), TRUE, 5);
 }
 
 /* Read-only folders */

@@ -85,9 +85,10 @@ typedef struct
   gint64    bin;                /* samples per bin */
   gint64    n_bins;
   gint64    chunk_bins;         /* bins per chunk row */
+  gint64    stage_bins;         /* bins the staged rows can hold */
   gboolean  resident;
   /* Resident: the whole level, [channel][n_bins]. Otherwise, during and
-   * after a build, the rows not yet in the file: [channel][chunk_bins],
+   * after a build, the rows not yet in the file: [channel][stage_bins],
    * bin b at b - flushed. */
   gpointer  data[N_STATS];
   gpointer  partial[N_STATS];   /* [channel]: the bin in progress */
@@ -220,19 +221,24 @@ count_levels (gint64 n_samples)
 }
 
 /* Bins per chunk row of a level, at most @longest: rows of equal length
- * as far as possible, so the last is not mostly empty. A build fills the
- * staged rows of a level that is not resident a block of samples at a
- * time, so there they hold whole blocks' worth of bins. */
+ * as far as possible, so the last is not mostly empty. */
 static gint64
 chunk_bins_of (const Level *lv,
                gint64       longest)
 {
   gint64 rows = (lv->n_bins + longest - 1) / longest;
-  gint64 bins = (lv->n_bins + rows - 1) / rows;
-  gint64 step = lv->resident ? 1 : MAX (1, BLOCK_SAMPLES / lv->bin);
 
-  bins = (bins + step - 1) / step * step;
-  return MIN (bins, lv->n_bins);
+  return (lv->n_bins + rows - 1) / rows;
+}
+
+/* A build adds a block's worth of bins to a level at a time, and writes
+ * a chunk row once it has one: the staged rows hold a chunk row and what
+ * one block adds beyond it. */
+static gint64
+stage_bins_of (const Level *lv,
+               gint64       chunk_bins)
+{
+  return MIN (lv->n_bins, chunk_bins + MAX (1, BLOCK_SAMPLES / lv->bin));
 }
 
 /* Which levels stay in memory and how many bins a chunk row holds, for
@@ -262,14 +268,23 @@ plan_levels (ImpPyramid *self)
       gsize staged = 0;
 
       for (guint k = 0; k < self->n_levels; k++)
-        if (!self->levels[k].resident)
-          staged += (gsize) chunk_bins_of (&self->levels[k], chunk) * per_bin;
+        {
+          Level *lv = &self->levels[k];
+
+          if (!lv->resident)
+            staged += stage_bins_of (lv, chunk_bins_of (lv, chunk)) * per_bin;
+        }
       if (staged <= limit_staging || chunk <= MIN_CHUNK_BINS)
         break;
       chunk /= 2;
     }
   for (guint k = 0; k < self->n_levels; k++)
-    self->levels[k].chunk_bins = chunk_bins_of (&self->levels[k], chunk);
+    {
+      Level *lv = &self->levels[k];
+
+      lv->chunk_bins = chunk_bins_of (lv, chunk);
+      lv->stage_bins = stage_bins_of (lv, lv->chunk_bins);
+    }
 }
 
 static void
@@ -539,11 +554,21 @@ gather (const ImpPyramid *self,
       gsize row = (gsize) (first_channel + c) * stride + from;
 
       if (self->encoding == ENCODING_INT16)
-        for (gint64 b = 0; b < n; b++)
-          ((gint16 *) dst)[b * n_channels + c] = ((const gint16 *) src)[row + b];
+        {
+          const gint16 *in = (const gint16 *) src + row;
+          gint16 *out = (gint16 *) dst + c;
+
+          for (gint64 b = 0; b < n; b++)
+            out[b * n_channels] = in[b];
+        }
       else
-        for (gint64 b = 0; b < n; b++)
-          ((float *) dst)[b * n_channels + c] = ((const float *) src)[row + b];
+        {
+          const float *in = (const float *) src + row;
+          float *out = (float *) dst + c;
+
+          for (gint64 b = 0; b < n; b++)
+            out[b * n_channels] = in[b];
+        }
     }
 }
 
@@ -561,11 +586,21 @@ scatter (const ImpPyramid *self,
       gsize row = (gsize) c * stride + to;
 
       if (self->encoding == ENCODING_INT16)
-        for (gint64 b = 0; b < n; b++)
-          ((gint16 *) dst)[row + b] = ((const gint16 *) src)[b * n_channels + c];
+        {
+          const gint16 *in = (const gint16 *) src + c;
+          gint16 *out = (gint16 *) dst + row;
+
+          for (gint64 b = 0; b < n; b++)
+            out[b] = in[b * n_channels];
+        }
       else
-        for (gint64 b = 0; b < n; b++)
-          ((float *) dst)[row + b] = ((const float *) src)[b * n_channels + c];
+        {
+          const float *in = (const float *) src + c;
+          float *out = (float *) dst + row;
+
+          for (gint64 b = 0; b < n; b++)
+            out[b] = in[b * n_channels];
+        }
     }
 }
 
@@ -1111,7 +1146,7 @@ start_build (ImpPyramid  *self,
       Level *lv = &self->levels[k];
 
       alloc_stats (lv->data, n_ch * (lv->resident ? lv->n_bins
-                                                  : lv->chunk_bins),
+                                                  : lv->stage_bins),
                    self->value_size);
       alloc_stats (lv->partial, n_ch, self->value_size);
     }
@@ -1146,8 +1181,8 @@ store_bin (ImpPyramid *self,
     index = (gsize) c * lv->n_bins + bin;
   else
     {
-      g_assert (bin - lv->flushed < lv->chunk_bins);
-      index = (gsize) c * lv->chunk_bins + (bin - lv->flushed);
+      g_assert (bin - lv->flushed < lv->stage_bins);
+      index = (gsize) c * lv->stage_bins + (bin - lv->flushed);
     }
   acc_store (self, a, lv->data, index);
 }
@@ -1234,8 +1269,27 @@ publish (ImpPyramid *self,
   g_mutex_unlock (&self->lock);
 }
 
-/* Writes the staged rows of levels whose chunk row is full (or, at the
- * end, not empty) and frees the staging for the next. */
+/* Moves what is staged beyond the @n bins just written to the start of
+ * each channel's staged row. */
+static void
+shift_staged (ImpPyramid *self,
+              Level      *lv,
+              gint64      n,
+              gint64      rest)
+{
+  gsize size = self->value_size;
+
+  for (guint i = 0; rest > 0 && i < N_STATS; i++)
+    for (guint c = 0; c < self->n_channels; c++)
+      {
+        char *row = (char *) lv->data[i] + (gsize) c * lv->stage_bins * size;
+
+        memmove (row, row + n * size, rest * size);
+      }
+}
+
+/* Writes the staged chunk rows of levels that have a whole one (at the
+ * end, whatever they have), and makes room for the next. */
 static gboolean
 flush_levels (ImpPyramid  *self,
               gboolean     end,
@@ -1244,17 +1298,23 @@ flush_levels (ImpPyramid  *self,
   for (guint k = 0; k < self->n_levels; k++)
     {
       Level *lv = &self->levels[k];
-      gint64 staged = lv->complete - lv->flushed;
+      gint64 staged;
 
-      if (lv->resident || staged == 0
-          || (staged < lv->chunk_bins && !end))
-        continue;
-      if (!write_bins (self, k, lv->data, lv->chunk_bins, 0, lv->flushed,
-                       staged, error))
-        return FALSE;
-      g_mutex_lock (&self->lock);
-      lv->flushed += staged;
-      g_mutex_unlock (&self->lock);
+      while (!lv->resident
+             && (staged = lv->complete - lv->flushed) > 0
+             && (staged >= lv->chunk_bins || end))
+        {
+          gint64 n = MIN (staged, lv->chunk_bins);
+
+          if (!write_bins (self, k, lv->data, lv->stage_bins, 0, lv->flushed,
+                           n, error))
+            return FALSE;
+          /* Queries read staged bins where they are under the lock. */
+          g_mutex_lock (&self->lock);
+          shift_staged (self, lv, n, staged - n);
+          lv->flushed += n;
+          g_mutex_unlock (&self->lock);
+        }
     }
   return TRUE;
 }
@@ -1540,7 +1600,7 @@ find_run (ImpPyramid *self,
                size, chunk->first, chunk->first + chunk->n);
     }
   else if (bin < lv->complete)
-    run_set (run, lv->data, (gsize) c * lv->chunk_bins, size, lv->flushed,
+    run_set (run, lv->data, (gsize) c * lv->stage_bins, size, lv->flushed,
              lv->complete);
   else if (bin == lv->complete && lv->has_partial)
     run_set (run, lv->partial, c, size, bin, bin + 1);

@@ -207,7 +207,8 @@ main (int   argc,
   printf ("pyramid: %u levels, %s, %.1f MB, %.2f%% of the recording\n",
           imp_pyramid_get_n_levels (pyr),
           imp_pyramid_is_int16 (pyr) ? "int16" : "float32",
-          file_size (project) / 1e6, 100.0 * file_size (project) / 1e6 / rec_mb);
+          file_size (project) / 1e6,
+          100.0 * file_size (project) / 1e6 / rec_mb);
   g_clear_pointer (&pyr, imp_pyramid_unref);
 
   bench_queries (rec, project);
