@@ -1323,6 +1323,30 @@ test_project_newer (void)
   g_assert_cmpint (mtime_of (project), ==, mtime);
 }
 
+/* A project path that names the recording: never written. */
+static void
+test_project_is_recording (void)
+{
+  g_autofree char *path = tmp_file ("itself.h5");
+  g_autoptr(ImpRecording) rec = NULL;
+  g_autoptr(ImpPyramid) pyr = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 mtime;
+  Ref ref;
+
+  write_native (path, 2, 20000, NULL, 16);
+  mtime = mtime_of (path);
+  rec = open_recording (path);
+  pyr = open_pyramid (rec, path);
+  g_assert_false (imp_pyramid_build (pyr, NULL, NULL, NULL, &error));
+  g_assert_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_IO);
+  g_assert_true (imp_pyramid_is_complete (pyr));
+  g_assert_cmpint (mtime_of (path), ==, mtime);
+  ref_init (&ref, rec);
+  check_levels (pyr, &ref, ref.n);
+  ref_clear (&ref);
+}
+
 /* The command line */
 
 static void
@@ -1385,6 +1409,14 @@ test_cli (void)
     const char *args[] = { "pyramid", NULL };
 
     run_cli (args, 2, &out, &err);
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+  }
+  {
+    const char *args[] = { "pyramid", path, "--project", path, NULL };
+
+    run_cli (args, 2, &out, &err);
+    g_assert_nonnull (strstr (err, "is the input recording"));
   }
 }
 
@@ -1462,6 +1494,8 @@ main (int   argc,
   g_test_add_func ("/imp/Pyramid/readonly/subprocess", test_readonly_child);
   g_test_add_func ("/imp/Pyramid/project-groups", test_project_groups);
   g_test_add_func ("/imp/Pyramid/project-newer", test_project_newer);
+  g_test_add_func ("/imp/Pyramid/project-is-recording",
+                   test_project_is_recording);
   g_test_add_func ("/imp/Pyramid/cli", test_cli);
 
   ret = g_test_run ();

@@ -618,6 +618,18 @@ static gboolean sync_file (const char  *path,
                            gboolean     directory,
                            GError     **error);
 
+/* Whether @path is the recording's own file (a recording is never
+ * written). */
+static gboolean
+is_recording (const char   *path,
+              ImpRecording *rec)
+{
+  GStatBuf a, b;
+
+  return g_stat (path, &a) == 0 && g_stat (rec->path, &b) == 0
+         && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 static void
 set_write_error (GError     **error,
                  const char  *what)
@@ -681,6 +693,13 @@ imp_project_writer_new (const char    *path,
   g_return_val_if_fail (recording != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
+  if (is_recording (path, recording))
+    {
+      g_set_error_literal (error, IMP_RECORDING_ERROR,
+                           IMP_RECORDING_ERROR_IO,
+                           "The project file would replace the recording");
+      return NULL;
+    }
   dir = g_path_get_dirname (path);
   if (g_mkdir_with_parents (dir, 0755) != 0)
     {
