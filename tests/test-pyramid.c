@@ -11,6 +11,7 @@
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <utime.h>
 #include <glib/gstdio.h>
@@ -1009,6 +1010,45 @@ test_cancel (void)
   _imp_pyramid_reset_limits ();
 }
 
+/* Temporary files of writers that died are removed by the next writer on
+ * the same machine; those of other machines are left alone. */
+static void
+test_orphans (void)
+{
+  g_autofree char *dir = tmp_file ("orphans");
+  g_autofree char *path = g_build_filename (dir, "rec.h5", NULL);
+  g_autofree char *dead = NULL;
+  g_autofree char *foreign = NULL;
+  g_autofree char *alive = NULL;
+  g_autoptr(ImpRecording) rec = NULL;
+  g_autoptr(ImpPyramid) pyr = NULL;
+  pid_t pid;
+
+  g_assert_cmpint (g_mkdir (dir, 0755), ==, 0);
+  write_native (path, 2, 20000, NULL, 17);
+  /* A process that is surely gone. */
+  pid = fork ();
+  if (pid == 0)
+    _exit (0);
+  g_assert_cmpint (waitpid (pid, NULL, 0), ==, pid);
+  dead = g_strdup_printf ("%s.imprint.tmp-%d-0badf00d-%s", path, (int) pid,
+                          g_get_host_name ());
+  foreign = g_strdup_printf ("%s.imprint.tmp-%d-0badf00d-elsewhere.example",
+                             path, (int) pid);
+  alive = g_strdup_printf ("%s.imprint.tmp-%d-0badf00d-%s", path,
+                           (int) getpid (), g_get_host_name ());
+  g_assert_true (g_file_set_contents (dead, "x", 1, NULL));
+  g_assert_true (g_file_set_contents (foreign, "x", 1, NULL));
+  g_assert_true (g_file_set_contents (alive, "x", 1, NULL));
+
+  rec = open_recording (path);
+  pyr = open_pyramid (rec, NULL);
+  build_ok (pyr);
+  g_assert_false (g_file_test (dead, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (foreign, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (alive, G_FILE_TEST_EXISTS));
+}
+
 /* Queries while a build runs */
 
 typedef struct
@@ -1489,6 +1529,7 @@ main (int   argc,
                         GINT_TO_POINTER (DAMAGE_METADATA), test_damaged);
   g_test_add_func ("/imp/Pyramid/damaged/chunk", test_damaged_chunk);
   g_test_add_func ("/imp/Pyramid/cancel", test_cancel);
+  g_test_add_func ("/imp/Pyramid/orphans", test_orphans);
   g_test_add_func ("/imp/Pyramid/concurrent", test_concurrent);
   g_test_add_func ("/imp/Pyramid/readonly", test_readonly);
   g_test_add_func ("/imp/Pyramid/readonly/subprocess", test_readonly_child);

@@ -600,8 +600,12 @@ remove_orphans (const char *path)
 
       if (!g_str_has_prefix (name, prefix))
         continue;
+      /* <pid>-<8 hex digits>-<host>: only this machine's processes can
+       * be looked up (the folder may be shared). */
       pid = g_ascii_strtoll (name + strlen (prefix), &end, 10);
-      if (end == NULL || *end != '-' || pid <= 0 || pid > G_MAXINT32)
+      if (end == NULL || *end != '-' || pid <= 0 || pid > G_MAXINT32
+          || strlen (end) < 10 || end[9] != '-'
+          || !g_str_equal (end + 10, g_get_host_name ()))
         continue;
       if (kill ((pid_t) pid, 0) != 0 && errno == ESRCH)
         {
@@ -714,8 +718,9 @@ imp_project_writer_new (const char    *path,
 
   self = g_new0 (ImpProjectWriter, 1);
   self->path = g_strdup (path);
-  self->tmp_path = g_strdup_printf ("%s" TMP_INFIX "%d-%08x", path,
-                                    (int) getpid (), g_random_int ());
+  self->tmp_path = g_strdup_printf ("%s" TMP_INFIX "%d-%08x-%s", path,
+                                    (int) getpid (), g_random_int (),
+                                    g_get_host_name ());
   self->recording = imp_recording_ref (recording);
   self->replaced = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           NULL);
