@@ -1490,7 +1490,7 @@ build_pass (ImpPyramid       *self,
     }
   if (ok)
     ok = finish_build (self, &b, error);
-  else
+  if (!ok)
     stop_build (self);
   *not_codes = b.not_codes;
   build_clear (&b);
