@@ -1170,15 +1170,14 @@ test_concurrent (void)
 
 /* Read-only folders */
 
-static void
+/* As root, folder permissions do not stop writes: become nobody. FALSE
+ * if that is impossible here (a user namespace without that user). */
+static gboolean
 drop_privileges (void)
 {
-  /* As root, folder permissions do not stop writes: become nobody. */
-  if (geteuid () == 0)
-    {
-      g_assert_cmpint (setgid (65534), ==, 0);
-      g_assert_cmpint (setuid (65534), ==, 0);
-    }
+  if (geteuid () != 0)
+    return TRUE;
+  return setgid (65534) == 0 && setuid (65534) == 0;
 }
 
 static void
@@ -1198,7 +1197,11 @@ test_readonly_child (void)
   Ref ref;
 
   g_setenv ("XDG_CACHE_HOME", cache, TRUE);
-  drop_privileges ();
+  if (!drop_privileges ())
+    {
+      g_test_skip ("running as root, and cannot become another user");
+      return;
+    }
 
   project = imp_project_path_for (path);
   absolute = g_canonicalize_filename (path, NULL);
