@@ -799,9 +799,9 @@ judge (ImpQuantalFit *fit)
  * frequent peak and its larger neighbour are further apart than the sum
  * of their SDs, and the lowest peak with 5 trials, k, is low enough that
  * q / k is at least its SD (high peaks alone fit another number of sites
- * as well); otherwise the verdict says which test failed. Intervals (95 %, parametric bootstrap) are computed
- * for claimed fits only. Deterministic for given input, parameters and
- * @stream.
+ * as well); otherwise the verdict says which test failed. Intervals
+ * (95 %, parametric bootstrap) are computed for claimed fits only.
+ * Deterministic for given input, parameters and @stream.
  */
 void
 imp_quantal_fit (const float            *amplitudes,
