@@ -742,6 +742,7 @@ imp_traces_view_fit_post (ImpTracesView *self)
 static void
 imp_traces_view_update_fit (ImpTracesView *self)
 {
+  gboolean fitted;
   gboolean exact;
 
   if (self->cache == NULL || self->fit == IMP_FIT_NONE)
@@ -766,8 +767,12 @@ imp_traces_view_update_fit (ImpTracesView *self)
       break;
 
     case IMP_FIT_POST:
+      /* The other channels keep the scales of the whole recording: while
+       * its overview is not in yet, those are still to come, and so is the
+       * end of this fit. */
+      fitted = self->user_scaled || imp_traces_view_fit_groups (self, TRUE);
       imp_traces_view_fit_post (self);
-      if (exact)
+      if (exact && fitted)
         self->fit = IMP_FIT_NONE;
       break;
 
