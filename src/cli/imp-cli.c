@@ -44,12 +44,14 @@ typedef struct
 static int cmd_info     (int argc, char **argv);
 static int cmd_analyze  (int argc, char **argv);
 static int cmd_simulate (int argc, char **argv);
+static int cmd_score    (int argc, char **argv);
 static int cmd_help     (int argc, char **argv);
 
 static const Command commands[] = {
   { "info", cmd_info, "Describe a recording: format, channels, rate, sweeps" },
   { "analyze", cmd_analyze, "Find synaptic connections (AP→PSP) headless" },
   { "simulate", cmd_simulate, "Write a simulated network recording with ground truth" },
+  { "score", cmd_score, "Score a connection map against a simulation's truth" },
   { "help", cmd_help, "Show this help" },
 };
 
@@ -769,8 +771,10 @@ cmd_simulate (int    argc,
   CliProgress progress = { 0 };
   gboolean quiet = FALSE;
   int exit_code = EXIT_OK;
-  char *texts[8] = { NULL };
-  double neurons_d, seed_d;
+  char *texts[16] = { NULL };
+  g_autofree char *preset = NULL;
+  gboolean vary_ahp = FALSE;
+  double neurons_d, seed_d, hidden_d;
   DoubleOption numeric[] = {
     { "neurons", NULL, 2, 4096, "" },
     { "duration", NULL, 0.1, 3600, "s" },
@@ -780,8 +784,19 @@ cmd_simulate (int    argc,
     { "noise", NULL, 0, 20, "mV" },
     { "firing-rate", NULL, 0.01, 100, "Hz" },
     { "no-access", NULL, 0, 1, "" },
+    { "weak-decades", NULL, 0, 6, "" },
+    { "noise-max", NULL, 0, 20, "mV" },
+    { "coupling-drift", NULL, 0, 0.99, "" },
+    { "network-bursts", NULL, 0, 100, "Hz" },
+    { "network-burst-size", NULL, 0, 100, "mV" },
+    { "hidden", NULL, 0, 100000, "" },
+    { "hidden-size", NULL, 0, 100, "mV" },
+    { "crosstalk", NULL, 0, 0.5, "" },
   };
   GOptionEntry entries[] = {
+    { "preset", 0, 0, G_OPTION_ARG_STRING, &preset,
+      "Start from a preset: default, or hard (every hard case on; see "
+      "docs/simulator.md); the other options change it", "NAME" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
       "Recording to write (Imprint HDF5)", "FILE" },
     { "truth", 't', 0, G_OPTION_ARG_FILENAME, &truth,
@@ -810,6 +825,39 @@ cmd_simulate (int    argc,
       describe (keep, "Fraction of channels without intracellular access",
                 params.no_access_frac, ""),
       "F" },
+    { "weak-decades", 0, 0, G_OPTION_ARG_STRING, &texts[8],
+      describe (keep, "Spread synapse sizes down over this many decades",
+                params.weak_decades, ""),
+      "D" },
+    { "noise-max", 0, 0, G_OPTION_ARG_STRING, &texts[9],
+      "Per-channel noise SD drawn from --noise to this (mV; default: all "
+      "--noise)", "MV" },
+    { "coupling-drift", 0, 0, G_OPTION_ARG_STRING, &texts[10],
+      describe (keep, "Slow relative drift of each channel's coupling factor",
+                params.scale_drift, ""),
+      "F" },
+    { "network-bursts", 0, 0, G_OPTION_ARG_STRING, &texts[11],
+      describe (keep, "Network bursts per second",
+                params.network_burst_hz, "Hz"),
+      "HZ" },
+    { "network-burst-size", 0, 0, G_OPTION_ARG_STRING, &texts[12],
+      describe (keep, "Peak depolarisation of a network burst",
+                params.network_burst_mv, "mV"),
+      "MV" },
+    { "hidden", 0, 0, G_OPTION_ARG_STRING, &texts[13],
+      describe (keep, "Unrecorded neurons driving two recorded cells each",
+                params.n_hidden, ""),
+      "N" },
+    { "hidden-size", 0, 0, G_OPTION_ARG_STRING, &texts[14],
+      describe (keep, "Mean PSP of a hidden neuron's synapses",
+                params.hidden_mv, "mV"),
+      "MV" },
+    { "crosstalk", 0, 0, G_OPTION_ARG_STRING, &texts[15],
+      describe (keep, "Largest zero-latency coupling between neighbouring "
+                "electrodes", params.crosstalk, ""),
+      "F" },
+    { "vary-ahp", 0, 0, G_OPTION_ARG_NONE, &vary_ahp,
+      "Give each cell its own after-hyperpolarisation", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress on stderr", NULL },
     { NULL }
   };
@@ -824,11 +872,29 @@ cmd_simulate (int    argc,
   numeric[5].target = &params.noise_mv;
   numeric[6].target = &params.rate_hz;
   numeric[7].target = &params.no_access_frac;
+  numeric[8].target = &params.weak_decades;
+  numeric[9].target = &params.noise_mv_max;
+  numeric[10].target = &params.scale_drift;
+  numeric[11].target = &params.network_burst_hz;
+  numeric[12].target = &params.network_burst_mv;
+  numeric[13].target = &hidden_d;
+  numeric[14].target = &params.hidden_mv;
+  numeric[15].target = &params.crosstalk;
 
   context = g_option_context_new ("- simulate a network recording with ground truth");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!parse_options (context, &argc, &argv, &exit_code))
     goto out;
+  if (preset != NULL && !imp_sim_params_set_preset (&params, preset, &error))
+    {
+      exit_code = fail (EXIT_USAGE, "--preset: %s", error->message);
+      goto out;
+    }
+  neurons_d = params.n_neurons;
+  seed_d = (double) params.seed;
+  hidden_d = params.n_hidden;
+  if (vary_ahp)
+    params.vary_ahp = TRUE;
   if (argc != 1)
     {
       exit_code = fail (EXIT_USAGE, "simulate takes no positional argument: '%s'",
@@ -851,12 +917,15 @@ cmd_simulate (int    argc,
     goto out;
   if (!apply_double_options (numeric, G_N_ELEMENTS (numeric), texts, &exit_code))
     goto out;
-  if (neurons_d != floor (neurons_d) || seed_d != floor (seed_d))
+  if (neurons_d != floor (neurons_d) || seed_d != floor (seed_d)
+      || hidden_d != floor (hidden_d))
     {
-      exit_code = fail (EXIT_USAGE, "--neurons and --seed must be whole numbers");
+      exit_code = fail (EXIT_USAGE,
+                        "--neurons, --seed and --hidden must be whole numbers");
       goto out;
     }
   params.n_neurons = (guint) neurons_d;
+  params.n_hidden = (guint) hidden_d;
   params.seed = (guint64) seed_d;
 
   g_mutex_init (&progress.lock);
@@ -871,6 +940,49 @@ cmd_simulate (int    argc,
 out:
   for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
     g_free (texts[i]);
+  return exit_code;
+}
+
+static int
+cmd_score (int    argc,
+           char **argv)
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) found = NULL;
+  g_autoptr(GArray) truth = NULL;
+  g_autofree char *text = NULL;
+  gboolean as_json = FALSE;
+  int exit_code = EXIT_OK;
+  ImpMapScore score;
+  GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print JSON", NULL },
+    { NULL }
+  };
+
+  context = g_option_context_new ("MAP.csv TRUTH.csv - score a map: "
+                                  "precision, recall by SNR band and sign, "
+                                  "traps called");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!parse_options (context, &argc, &argv, &exit_code))
+    return exit_code;
+  if (argc != 3)
+    return fail (EXIT_USAGE, "score needs MAP.csv and TRUTH.csv "
+                 "(see imprint score --help)");
+
+  found = imp_map_read_csv (argv[1], &error);
+  if (found == NULL)
+    return fail (EXIT_FAIL, "%s", error->message);
+  truth = imp_map_read_truth_csv (argv[2], &error);
+  if (truth == NULL)
+    return fail (EXIT_FAIL, "%s", error->message);
+
+  imp_map_score (found, truth, &score);
+  text = as_json ? imp_map_score_to_json (&score)
+                 : imp_map_score_to_text (&score);
+  fputs (text, stdout);
+  if (as_json)
+    fputc ('\n', stdout);
   return exit_code;
 }
 
