@@ -18,6 +18,7 @@
 
 #include "imp-analysis.h"
 #include "imp-detect.h"
+#include "imp-psc.h"
 #include "imp-output.h"
 
 /* Channels read together, and the length of a time block; a block is
@@ -84,9 +85,12 @@ typedef struct
   double  p[N_TESTS];
   guint   hits[N_TESTS];
   double  null_mean[N_TESTS];
-  double  p_pair;      /* min over E and I, Bonferroni for the two signs */
+  double  p_pair;      /* the waveform test's p */
+  double  p_event;     /* min over E and I event counts, Bonferroni for
+                          the two signs */
   double  q_pair;
   double  q_ap;
+  ImpPscTest wave;
 } PairTest;
 
 /* What a channel's samples were like, over all blocks. */
@@ -143,6 +147,12 @@ imp_analysis_params_init_default (ImpAnalysisParams *params)
   params->jitter_ms = 50.0;
   params->min_pre_aps = 3;
   params->candidate_p_max = 0.01;
+  params->deconv_tau_ms = 15.0;
+  params->psc_window_ms = 2.0;
+  params->baseline_ms = 10.0;
+  params->lead_ms = 10.0;
+  params->ap_blank_ms = 3.0;
+  params->common_input_z = 3.5;
 }
 
 /**
@@ -192,6 +202,17 @@ imp_analysis_params_validate (const ImpAnalysisParams  *params,
     problem = "the number of surrogates must be between 2 and 1,000,000";
   else if (!(p->jitter_ms > 0 && p->jitter_ms <= 10000))
     problem = "the jitter must be positive and at most 10 s";
+  else if (!(p->deconv_tau_ms >= 0.5 && p->deconv_tau_ms <= 1000)
+           || !(p->psc_window_ms >= 0.1 && p->psc_window_ms <= 50)
+           || !(p->baseline_ms >= 1 && p->baseline_ms <= 500)
+           || !(p->lead_ms >= 1 && p->lead_ms <= 500)
+           || !(p->ap_blank_ms >= 0 && p->ap_blank_ms <= 100))
+    problem = "the deconvolution time constant must lie between 0.5 ms and "
+              "1 s, the summed window between 0.1 and 50 ms, the baseline "
+              "and lead between 1 and 500 ms and the AP blank between 0 and "
+              "100 ms";
+  else if (!(p->common_input_z > 0 && p->common_input_z <= 1000))
+    problem = "the common-input threshold must be positive";
 
   if (problem != NULL)
     {
@@ -1059,7 +1080,8 @@ correlate_item (gpointer data,
                   surrogates, &test, TEST_I);
         run_test (&pt, run->ap_times[post], job->lo, job->ap_hi,
                   job->screen_p, surrogates, &test, TEST_AP);
-        test.p_pair = MIN (1.0, 2.0 * MIN (test.p[TEST_E], test.p[TEST_I]));
+        test.p_event = MIN (1.0, 2.0 * MIN (test.p[TEST_E], test.p[TEST_I]));
+        test.p_pair = test.p_event;
         g_array_append_val (tests, test);
       }
   pre_train_clear (&pt);
@@ -1116,6 +1138,60 @@ correlate_all (Run     *run,
   g_free (job.tests);
   g_free (job.pres);
   return ok;
+}
+
+static inline guint64
+pair_key (guint pre,
+          guint post)
+{
+  return ((guint64) pre << 32) | post;
+}
+
+/* The waveform test of every tested pair; its p becomes the pair's
+ * AP->PSP p-value, the event counts' p is kept beside it. */
+static gboolean
+wave_all (Run     *run,
+          GError **error)
+{
+  ImpAnalysisResult *res = run->result;
+  g_autofree gboolean *is_pre = g_new0 (gboolean, run->n_channels);
+  g_autofree gboolean *is_post = g_new0 (gboolean, run->n_channels);
+  g_autoptr(GHashTable) index = g_hash_table_new_full (g_int64_hash,
+                                                       g_int64_equal,
+                                                       g_free, NULL);
+  g_autoptr(GArray) waves = NULL;
+  guint i, c;
+
+  for (i = 0; i < run->tests->len; i++)
+    {
+      PairTest *t = &g_array_index (run->tests, PairTest, i);
+      gint64 key = (gint64) pair_key (t->pre, t->post);
+
+      is_pre[t->pre] = TRUE;
+      g_hash_table_insert (index, g_memdup2 (&key, sizeof key),
+                           GUINT_TO_POINTER (i + 1));
+    }
+  for (c = 0; c < run->n_channels; c++)
+    is_post[c] = res->access[c] == IMP_ACCESS_INTRACELLULAR;
+
+  waves = imp_psc_test_pairs (run->recording, run->params, run->ap_times,
+                              is_pre, is_post, run->cancellable, error);
+  if (waves == NULL)
+    return FALSE;
+  for (i = 0; i < waves->len; i++)
+    {
+      const ImpPscTest *w = &g_array_index (waves, ImpPscTest, i);
+      gint64 key = (gint64) pair_key (w->pre, w->post);
+      guint at = GPOINTER_TO_UINT (g_hash_table_lookup (index, &key));
+      PairTest *t;
+
+      if (at == 0)
+        continue;
+      t = &g_array_index (run->tests, PairTest, at - 1);
+      t->wave = *w;
+      t->p_pair = w->p;
+    }
+  return TRUE;
 }
 
 static void
@@ -1584,7 +1660,7 @@ measure_all (Run     *run,
   for (i = 0; i < run->tests->len; i++)
     {
       PairTest *t = &g_array_index (run->tests, PairTest, i);
-      gboolean sig = t->q_pair <= p->alpha;
+      gboolean sig = t->q_pair <= p->alpha && !t->wave.common_input;
       gboolean ap_sig = t->q_ap <= p->alpha;
       ImpCandidate *c;
       TestKind kind;
@@ -1593,11 +1669,18 @@ measure_all (Run     *run,
           && t->p[TEST_AP] >= p->candidate_p_max)
         continue;
 
-      kind = t->p[TEST_E] <= t->p[TEST_I] ? TEST_E : TEST_I;
+      kind = t->wave.z != 0 ? (t->wave.z > 0 ? TEST_E : TEST_I)
+             : t->p[TEST_E] <= t->p[TEST_I] ? TEST_E : TEST_I;
       c = g_new0 (ImpCandidate, 1);
       c->pre = t->pre;
       c->post = t->post;
       c->sign = kind == TEST_E ? 'E' : 'I';
+      c->event_p_uncorrected = t->p_event;
+      c->wave_z = t->wave.z;
+      c->wave_delay_ms = t->wave.delay_ms;
+      c->crosstalk = t->wave.crosstalk;
+      c->lead_z = t->wave.z_lead;
+      c->common_input = t->wave.common_input;
       c->p_value = t->q_pair;
       c->p_uncorrected = t->p_pair;
       c->significant = sig;
@@ -1721,6 +1804,8 @@ imp_analysis_run (ImpRecording             *recording,
 
   report (&run, PROGRESS_DETECT, "Correlating pairs");
   if (!correlate_all (&run, error))
+    goto out;
+  if (!wave_all (&run, error))
     goto out;
   correct_all (&run);
   g_debug ("%u pair tests done after %.2f s", run.tests->len,

@@ -181,7 +181,7 @@ imp_sim_params_init_default (ImpSimParams *params)
  * @params: (out caller-allocates): the parameters
  *
  * The defaults with every hard case on (docs/simulator.md): synapses
- * spread over 1.2 decades of size, 30 % inhibitory neurons, noise 0.3 to
+ * spread over 0.6 decades of size, 30 % inhibitory neurons, noise 0.3 to
  * 0.8 mV by channel, coupling factors drifting by 20 %, network bursts,
  * six hidden drivers, crosstalk up to 3 % and an AHP per cell.
  */
@@ -191,7 +191,7 @@ imp_sim_params_init_hard (ImpSimParams *params)
   g_return_if_fail (params != NULL);
 
   imp_sim_params_init_default (params);
-  params->weak_decades = 1.2;
+  params->weak_decades = 0.6;
   params->inhibitory_frac = 0.3;
   params->noise_mv = 0.3;
   params->noise_mv_max = 0.8;

@@ -1,0 +1,47 @@
+/* imp-psc.h
+ *
+ * Copyright 2026 The Imprint authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+#include "imp-analysis.h"
+#include "imp-recording.h"
+
+G_BEGIN_DECLS
+
+/* The waveform test of one ordered pair (docs/analysis.md, "Waveform
+ * test"): the postsynaptic membrane potential, with its own APs and AHPs
+ * removed and deconvolved towards synaptic current, summed over a short
+ * window at each delay after the presynaptic APs, against the local
+ * (jitter) baseline of each trial. */
+typedef struct
+{
+  guint    pre;
+  guint    post;
+  double   p;             /* two-sided, corrected over the delays scanned */
+  double   z;             /* the strongest window's t statistic, signed */
+  double   delay_ms;      /* start of that window after the AP peak */
+  double   charge_mv;     /* its mean sum, crosstalk removed (about the
+                             PSP amplitude) */
+  double   crosstalk;     /* the pre channel's AP seen on post, as a
+                             fraction (zero-latency coupling) */
+  double   z_lead;        /* the same-sign t statistic of the strongest
+                             window before the AP (isolated APs) */
+  gboolean common_input;  /* z_lead at least common_input_z */
+  guint    n_trials;
+} ImpPscTest;
+
+GArray *imp_psc_test_pairs (ImpRecording             *recording,
+                            const ImpAnalysisParams  *params,
+                            GArray                  **ap_times,
+                            const gboolean           *is_pre,
+                            const gboolean           *is_post,
+                            GCancellable             *cancellable,
+                            GError                  **error);
+
+G_END_DECLS
