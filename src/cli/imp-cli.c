@@ -620,7 +620,7 @@ cmd_analyze (int    argc,
   CliProgress progress = { 0 };
   gboolean quiet = FALSE;
   int exit_code = EXIT_OK;
-  char *texts[7] = { NULL };
+  char *texts[13] = { NULL };
   double n_surrogates_d;
   DoubleOption numeric[] = {
     { "ap-threshold", NULL, 2, 1000, "SD" },
@@ -630,6 +630,12 @@ cmd_analyze (int    argc,
     { "latency-max", NULL, 0.1, 200, "ms" },
     { "alpha", NULL, 1e-12, 0.5, "" },
     { "surrogates", NULL, 10, 100000, "" },
+    { "deconv-tau", NULL, 0.5, 1000, "ms" },
+    { "psc-window", NULL, 0.1, 50, "ms" },
+    { "baseline", NULL, 1, 500, "ms" },
+    { "lead", NULL, 1, 500, "ms" },
+    { "ap-blank", NULL, 0, 100, "ms" },
+    { "common-input-z", NULL, 0.1, 1000, "" },
   };
   GOptionEntry entries[] = {
     { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv_path,
@@ -664,6 +670,30 @@ cmd_analyze (int    argc,
       describe (keep, "Jittered presynaptic trains for the null",
                 params.n_surrogates, ""),
       "N" },
+    { "deconv-tau", 0, 0, G_OPTION_ARG_STRING, &texts[7],
+      describe (keep, "Membrane decay removed by deconvolution",
+                params.deconv_tau_ms, "ms"),
+      "MS" },
+    { "psc-window", 0, 0, G_OPTION_ARG_STRING, &texts[8],
+      describe (keep, "Width of the summed window of the waveform test",
+                params.psc_window_ms, "ms"),
+      "MS" },
+    { "baseline", 0, 0, G_OPTION_ARG_STRING, &texts[9],
+      describe (keep, "Each flank of a trial's local baseline",
+                params.baseline_ms, "ms"),
+      "MS" },
+    { "lead", 0, 0, G_OPTION_ARG_STRING, &texts[10],
+      describe (keep, "How far before the AP to look for common input",
+                params.lead_ms, "ms"),
+      "MS" },
+    { "ap-blank", 0, 0, G_OPTION_ARG_STRING, &texts[11],
+      describe (keep, "A cell's own AP is left out to this after its peak",
+                params.ap_blank_ms, "ms"),
+      "MS" },
+    { "common-input-z", 0, 0, G_OPTION_ARG_STRING, &texts[12],
+      describe (keep, "t statistic before the AP that marks common input",
+                params.common_input_z, ""),
+      "T" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress on stderr", NULL },
     { NULL }
   };
@@ -676,6 +706,12 @@ cmd_analyze (int    argc,
   numeric[4].target = &params.latency_max_ms;
   numeric[5].target = &params.alpha;
   numeric[6].target = &n_surrogates_d;
+  numeric[7].target = &params.deconv_tau_ms;
+  numeric[8].target = &params.psc_window_ms;
+  numeric[9].target = &params.baseline_ms;
+  numeric[10].target = &params.lead_ms;
+  numeric[11].target = &params.ap_blank_ms;
+  numeric[12].target = &params.common_input_z;
 
   context = g_option_context_new ("FILE - find synaptic connections");
   g_option_context_add_main_entries (context, entries, NULL);

@@ -1910,6 +1910,12 @@ add_params (JsonBuilder             *b,
   MEMBER_DOUBLE (alpha);
   MEMBER_DOUBLE (jitter_ms);
   MEMBER_DOUBLE (candidate_p_max);
+  MEMBER_DOUBLE (deconv_tau_ms);
+  MEMBER_DOUBLE (psc_window_ms);
+  MEMBER_DOUBLE (baseline_ms);
+  MEMBER_DOUBLE (lead_ms);
+  MEMBER_DOUBLE (ap_blank_ms);
+  MEMBER_DOUBLE (common_input_z);
 #undef MEMBER_DOUBLE
   json_builder_set_member_name (b, "n_surrogates");
   json_builder_add_int_value (b, p->n_surrogates);
@@ -1970,6 +1976,25 @@ add_candidate (JsonBuilder             *b,
   json_builder_add_boolean_value (b, c->artefact);
   json_builder_set_member_name (b, "pre_ap_shift_mv");
   json_builder_add_double_value (b, c->pre_ap_shift_mv);
+#define MEMBER_DOUBLE(name) \
+  json_builder_set_member_name (b, #name); \
+  json_builder_add_double_value (b, c->name)
+  MEMBER_DOUBLE (event_p_uncorrected);
+  MEMBER_DOUBLE (wave_z);
+  MEMBER_DOUBLE (wave_delay_ms);
+  MEMBER_DOUBLE (crosstalk);
+  MEMBER_DOUBLE (lead_z);
+  MEMBER_DOUBLE (amplitude_norm);
+  MEMBER_DOUBLE (rise_ms);
+  MEMBER_DOUBLE (decay_ms);
+#undef MEMBER_DOUBLE
+  json_builder_set_member_name (b, "common_input");
+  json_builder_add_boolean_value (b, c->common_input);
+  json_builder_set_member_name (b, "trial_amplitudes_mv");
+  json_builder_begin_array (b);
+  for (guint k = 0; c->trial_amplitudes != NULL && k < c->n_trials; k++)
+    json_builder_add_double_value (b, c->trial_amplitudes[k]);
+  json_builder_end_array (b);
   json_builder_end_object (b);
 }
 

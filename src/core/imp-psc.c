@@ -25,6 +25,8 @@
                                   peak to latency_min_ms */
 #define LEAD_GAP_MS      1.0   /* lead windows end this long before the AP */
 #define MIN_FLANK        0.25  /* usable share of a trial's baseline */
+#define CROSSTALK_T      5.0   /* coupling removed only when this many
+                                  standard errors from zero */
 
 /* Per (pre, post) and delay: trials, sum and sum of squares of the window
  * sums; the same for isolated APs (no other pre AP before them within the
@@ -447,8 +449,19 @@ judge_pair (const Psc  *ps,
         sxy += x * z[2 * l] / z[2 * l + 1];
         sxx += x * x;
       }
-  if (sxx > 0)
-    c = sxy / sxx;
+  /* A coupling lost in the noise would add the AP's shape, scaled by
+   * noise, to the windows just after it; the noise of a lag's mean comes
+   * from the spread of the earliest window's sums. */
+  if (sxx > 0 && acc[A_N] > 2)
+    {
+      double mean = acc[A_S] / acc[A_N];
+      double var = (acc[A_S2] - acc[A_N] * mean * mean) / (acc[A_N] - 1);
+      double se = sqrt (MAX (var, 0.0) / ps->w / acc[A_N] / sxx);
+
+      c = sxy / sxx;
+      if (fabs (c) < CROSSTALK_T * se)
+        c = 0;
+    }
   t->crosstalk = c;
 
   for (j = 0; j < ps->n_d; j++)
