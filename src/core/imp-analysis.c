@@ -1478,6 +1478,15 @@ measure_average (Run          *run,
          >= -smoothed_at (c->average, len,
                           extreme_index (c->average, from, to, -1.0), half)
          ? 1.0 : -1.0;
+  /* The waveform test knows better: its sign is that of the synaptic
+   * current with the presynaptic AP's crosstalk removed, and the peak
+   * comes after the window it found. */
+  if (test != NULL && test->wave.z != 0)
+    {
+      sign = test->wave.z > 0 ? 1.0 : -1.0;
+      from = MIN (to, MAX (from, pre_len + (gint64) llround (
+                    test->wave.delay_ms * run->fs / 1000)));
+    }
   c->sign = sign > 0 ? 'E' : 'I';
   if (test != NULL)
     {
@@ -1511,6 +1520,28 @@ measure_average (Run          *run,
     }
   else
     c->latency_ms = (peak - pre_len) * 1000.0 / run->fs;
+  c->rise_ms = t20 >= 0 && t80 >= 0 ? (t80 - t20) * 1000.0 / run->fs : NAN;
+
+  /* Decay: from the peak to half the amplitude. */
+  c->decay_ms = NAN;
+  for (k = peak; k < len; k++)
+    if (sign * c->average[k] < 0.5 * fabs (c->amplitude_mv))
+      {
+        c->decay_ms = (k - peak) * 1000.0 / run->fs;
+        break;
+      }
+
+  /* Normalised by the presynaptic AP's mean height, so that channels with
+   * different coupling factors compare. */
+  {
+    GArray *aps = run->result->aps[c->pre];
+    double height = 0;
+
+    for (k = 0; k < (gint64) aps->len; k++)
+      height += g_array_index (aps, ImpEvent, k).amplitude;
+    c->amplitude_norm = aps->len > 0 && height > 0
+                        ? c->amplitude_mv / (height / aps->len) : NAN;
+  }
 
   return peak;
 }
@@ -1712,7 +1743,11 @@ measure_all (Run     *run,
     {
       ImpCandidate *c = g_ptr_array_index (cands, i);
 
-      if (c->artefact)
+      /* A response before the AP that the waveform test explained as the
+       * presynaptic AP's crosstalk (and removed) is no artefact. */
+      if (c->artefact && c->crosstalk != 0)
+        c->artefact = FALSE;
+      if (c->artefact || c->common_input)
         c->significant = FALSE;
       if (c->significant)
         res->n_connections++;
