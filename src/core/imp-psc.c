@@ -25,6 +25,7 @@
                                   peak to latency_min_ms */
 #define LEAD_GAP_MS      1.0   /* lead windows end this long before the AP */
 #define MIN_FLANK        0.25  /* usable share of a trial's baseline */
+#define SMOOTH_MS        0.5   /* boxcar on d before the window sums */
 #define CROSSTALK_T      5.0   /* coupling removed only when this many
                                   standard errors from zero */
 
@@ -68,22 +69,55 @@ to_samples (double ms,
   return (gint64) llround (ms * fs / 1000.0);
 }
 
-/* Deconvolves x[0..n) towards synaptic current: d[i] = x[i] - a x[i-1]; a
- * sample next to a gap is NAN. */
+/* Deconvolves x[0..n) towards synaptic current, d[i] = x[i] - a x[i-1],
+ * and smooths d by a centred boxcar of @box samples (the sum of d over a
+ * window telescopes to little more than the difference of its end
+ * samples, whose white noise the boxcar averages). A sample whose box
+ * touches a gap is NAN. @tmp holds n values. */
 static void
 deconvolve (const float *x,
             gsize        n,
             double       a,
+            gsize        box,
+            float       *tmp,
             float       *d)
 {
-  gsize i;
+  double sum = 0;
+  gsize i, bad = 0, half = box / 2;
 
   if (n == 0)
     return;
-  d[0] = NAN;
+  tmp[0] = NAN;
   for (i = 1; i < n; i++)
-    d[i] = imp_detect_usable (x[i]) && imp_detect_usable (x[i - 1])
-           ? (float) (x[i] - a * x[i - 1]) : NAN;
+    tmp[i] = imp_detect_usable (x[i]) && imp_detect_usable (x[i - 1])
+             ? (float) (x[i] - a * x[i - 1]) : NAN;
+  for (i = 0; i < n; i++)
+    d[i] = NAN;
+  for (i = 0; i < n; i++)
+    {
+      if (isfinite (tmp[i]))
+        sum += tmp[i];
+      else
+        bad++;
+      if (i >= box)
+        {
+          if (isfinite (tmp[i - box]))
+            sum -= tmp[i - box];
+          else
+            bad--;
+        }
+      if (i + 1 >= box && bad == 0)
+        d[i + 1 - box + half] = (float) (sum / box);
+      /* Rounding would creep over a long block. */
+      if (bad == 0 && i % 4096 == 0 && i + 1 >= box)
+        {
+          gsize k;
+
+          sum = 0;
+          for (k = i + 1 - box; k <= i; k++)
+            sum += tmp[k];
+        }
+    }
 }
 
 /* Mean of the usable d over the flanks [c - lead - flank, c - lead) and
@@ -349,12 +383,15 @@ stream (Psc           *ps,
   g_autofree float *buf = NULL;
   g_autofree float *d = NULL;
   g_autofree float *clean = NULL;
+  g_autofree float *tmp = NULL;
+  gsize box = (gsize) MAX (1, to_samples (SMOOTH_MS, ps->fs));
   guint first, s;
 
   buf = g_new (float, (gsize) MIN (BLOCK_CHANNELS, ps->n_channels)
                       * (gsize) (block + 2 * pad));
   d = g_new (float, (gsize) (block + 2 * pad));
   clean = g_new (float, (gsize) (block + 2 * pad));
+  tmp = g_new (float, (gsize) (block + 2 * pad));
 
   for (first = 0; first < ps->n_channels; first += BLOCK_CHANNELS)
     {
@@ -388,7 +425,8 @@ stream (Psc           *ps,
                   if (ps->post_index[c] == G_MAXUINT
                       && ps->pre_index[c] == G_MAXUINT)
                     continue;
-                  deconvolve (buf + (gsize) (c - first) * n, n, ps->a, d);
+                  deconvolve (buf + (gsize) (c - first) * n, n, ps->a, box, tmp,
+                              d);
                   if (pass == 0)
                     {
                       add_template (ps, c, d, n, r0, t0, t1);
@@ -489,7 +527,10 @@ judge_pair (const Psc  *ps,
   t->z = best;
   if (t->n_trials < 3)
     return;
-  m_eff = MAX (1.0, (double) (ps->hi - ps->lo + 1) / ps->w);
+  /* A window sum of d is dominated by its end samples (d telescopes), so
+   * windows a step apart are nearly independent: every delay scanned
+   * counts as a test. */
+  m_eff = MAX (1.0, (double) (ps->hi - ps->lo) / ps->d_step + 1);
   t->p = scan_p (best, t->n_trials - 1, m_eff);
 
   /* Common input: the same sign already before the AP. */
