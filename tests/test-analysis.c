@@ -383,7 +383,7 @@ test_reference_p (void)
 
       /* Moderate evidence only (so that 20,000 surrogates resolve the
        * tail), and away from the recording's ends. */
-      if (c->p_uncorrected < 2e-3 || c->p_uncorrected > 0.01)
+      if (c->event_p_uncorrected < 2e-3 || c->event_p_uncorrected > 0.01)
         continue;
       for (k = 0; k < pre_aps->len; k++)
         {
@@ -424,7 +424,7 @@ test_reference_p (void)
             }
           p_mc[sign] = (at_least + 1.0) / 20001.0;
         }
-      p_fit = c->p_uncorrected / 2;
+      p_fit = c->event_p_uncorrected / 2;
       g_test_message ("%u->%u: fitted p %.2g, Monte Carlo p %.2g (E), "
                       "%.2g (I)", c->pre, c->post, p_fit, p_mc[0], p_mc[1]);
       /* Never much smaller (that would invent connections); larger is the

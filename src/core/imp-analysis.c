@@ -1697,6 +1697,7 @@ measure_all (Run     *run,
       TestKind kind;
 
       if (!sig && !ap_sig && t->p_pair >= p->candidate_p_max
+          && t->p_event >= p->candidate_p_max
           && t->p[TEST_AP] >= p->candidate_p_max)
         continue;
 
