@@ -847,6 +847,22 @@ test_real_multipatch (void)
       g_assert_cmpuint (per_sweep[k], >=, 1);
       g_assert_cmpuint (per_sweep[k], <=, 2);
     }
+
+  /* The stimulated cell's AP (and the current pulse before it) couples
+   * into its neighbours at zero latency; after it their averages only sit
+   * lower while the pulse lasts, with no PSP's rise and decay. Such pairs
+   * are candidates marked as artefacts, never connections. */
+  g_assert_cmpuint (res->n_connections, ==, 0);
+  for (k = 0; k < res->candidates->len; k++)
+    {
+      ImpCandidate *cand = g_ptr_array_index (res->candidates, k);
+
+      g_test_message ("%s->%s: z %.1f at %.2f ms, zero-latency z %.1f, "
+                      "lead z %.1f", res->labels[cand->pre],
+                      res->labels[cand->post], cand->wave_z,
+                      cand->wave_delay_ms, cand->zero_z, cand->lead_z);
+      g_assert_true (cand->artefact || cand->common_input);
+    }
 }
 
 /* A recording in memory, for samples that no file format written here can

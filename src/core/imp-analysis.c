@@ -1713,6 +1713,8 @@ measure_all (Run     *run,
       c->crosstalk = t->wave.crosstalk;
       c->lead_z = t->wave.z_lead;
       c->common_input = t->wave.common_input;
+      c->transient = t->wave.transient;
+      c->zero_z = t->wave.z_zero;
       c->p_value = t->q_pair;
       c->p_uncorrected = t->p_pair;
       c->significant = sig;
@@ -1748,6 +1750,8 @@ measure_all (Run     *run,
        * presynaptic AP's crosstalk (and removed) is no artefact. */
       if (c->artefact && c->crosstalk != 0)
         c->artefact = FALSE;
+      if (c->transient)
+        c->artefact = TRUE;
       if (c->artefact || c->common_input)
         c->significant = FALSE;
       if (c->significant)
@@ -2020,12 +2024,15 @@ add_candidate (JsonBuilder             *b,
   MEMBER_DOUBLE (wave_delay_ms);
   MEMBER_DOUBLE (crosstalk);
   MEMBER_DOUBLE (lead_z);
+  MEMBER_DOUBLE (zero_z);
   MEMBER_DOUBLE (amplitude_norm);
   MEMBER_DOUBLE (rise_ms);
   MEMBER_DOUBLE (decay_ms);
 #undef MEMBER_DOUBLE
   json_builder_set_member_name (b, "common_input");
   json_builder_add_boolean_value (b, c->common_input);
+  json_builder_set_member_name (b, "transient");
+  json_builder_add_boolean_value (b, c->transient);
   json_builder_set_member_name (b, "trial_amplitudes_mv");
   json_builder_begin_array (b);
   for (guint k = 0; c->trial_amplitudes != NULL && k < c->n_trials; k++)

@@ -99,6 +99,8 @@ typedef struct
   double  crosstalk;       /* zero-latency coupling removed, fraction */
   double  lead_z;          /* same-sign response before the AP */
   gboolean common_input;   /* never significant */
+  double  zero_z;          /* what is left at zero latency after crosstalk */
+  gboolean transient;      /* a zero-latency transient: an artefact */
   double  amplitude_norm;  /* amplitude_mv / mean presynaptic AP height */
   double  rise_ms;         /* 20-80 % rise of the average */
   double  decay_ms;        /* peak to half-decay of the average */

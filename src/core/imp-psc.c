@@ -502,6 +502,22 @@ judge_pair (const Psc  *ps,
     }
   t->crosstalk = c;
 
+  /* What the crosstalk leaves at zero latency: the sum over the zero
+   * lags, whose noise is about that of any window sum (d telescopes). */
+  if (acc[A_N] > 2)
+    {
+      double mean = acc[A_S] / acc[A_N], res = 0;
+      double var = (acc[A_S2] - acc[A_N] * mean * mean) / (acc[A_N] - 1);
+
+      for (l = 0; l < zlen; l++)
+        if (z[2 * l + 1] > 0)
+          res += z[2 * l] / z[2 * l + 1]
+                 - (az[2 * l + 1] > 0 ? c * az[2 * l] / az[2 * l + 1] : 0);
+      if (var > 0)
+        t->z_zero = res / sqrt (var / acc[A_N]);
+      t->transient = fabs (t->z_zero) >= IMP_PSC_TRANSIENT_Z;
+    }
+
   for (j = 0; j < ps->n_d; j++)
     {
       const double *a = acc + (gsize) j * N_ACC;
