@@ -28,11 +28,15 @@
 #define SMOOTH_MS        0.5   /* boxcar on d before the window sums */
 #define CROSSTALK_T      5.0   /* coupling removed only when this many
                                   standard errors from zero */
+#define MAX_THREADS      8
 
-/* Per (pre, post) and delay: trials, sum and sum of squares of the window
- * sums; the same for isolated APs (no other pre AP before them within the
- * whole window). */
-enum { A_N, A_S, A_S2, A_IN, A_IS, A_IS2, N_ACC };
+/* Per (pre, post): for each main delay and each lead delay the trials,
+ * sum and sum of squares of the window sums (lead delays from isolated
+ * APs only: no other pre AP within the whole window before them); then
+ * for the zero-latency lags the trials and the sums (and squares) of the
+ * projection on the pre's own AP and of the plain sum. Floats: a few
+ * hundred trials' sums keep seven digits. */
+enum { Z_N, Z_P, Z_P2, Z_S, Z_S2, N_ZERO };
 
 typedef struct
 {
@@ -47,19 +51,25 @@ typedef struct
   guint   *pres;          /* index -> channel */
   /* geometry, samples */
   double   a;             /* deconvolution factor per sample */
-  gint64   w, lead, post_len, flank, pad;
+  gsize    box;           /* smoothing */
+  gint64   w, lead, post_len, flank;
   gint64   lo, hi;        /* main delays */
   gint64   d_step;
-  guint    n_d;           /* delays from -lead */
+  guint    n_main, n_lead, n_acc;
   gint64   zero_from, zero_to;
   gint64   tpl_pre, tpl_len, blank_pre, blank_post;
   /* accumulators */
-  double  *acc;           /* n_pre × n_post × n_d × N_ACC */
-  double  *zero;          /* n_pre × n_post × zlen × 2 (sum, count) */
-  double  *auto_zero;     /* n_pre × zlen × 2 */
-  double  *auto_win;      /* n_pre × n_d × 2 (sum, count) */
-  double  *tpl;           /* n_channels × tpl_len, own AP template */
+  float   *acc;           /* n_pre × n_post × n_acc */
+  double  *tpl;           /* n_channels × tpl_len: own AP and AHP in d */
+  double  *auto_win;      /* n_pre × n_main × 2: window sums (and count)
+                             of the pre's own raw d after all its APs, what
+                             its crosstalk carries */
   guint   *tpl_n;
+  /* the block being worked on */
+  guint        pass;
+  guint        first;
+  const float *buf;
+  gint64       r0, n, t0, t1;
 } Psc;
 
 static inline gint64
@@ -106,8 +116,6 @@ deconvolve (const float *x,
           else
             bad--;
         }
-      if (i + 1 >= box && bad == 0)
-        d[i + 1 - box + half] = (float) (sum / box);
       /* Rounding would creep over a long block. */
       if (bad == 0 && i % 4096 == 0 && i + 1 >= box)
         {
@@ -117,6 +125,8 @@ deconvolve (const float *x,
           for (k = i + 1 - box; k <= i; k++)
             sum += tmp[k];
         }
+      if (i + 1 >= box && bad == 0)
+        d[i + 1 - box + half] = (float) (sum / box);
     }
 }
 
@@ -141,40 +151,28 @@ flank_mean (const Psc   *ps,
   return sum / n;
 }
 
-static gboolean
-fits (const Psc *ps,
-      gint64     c,
-      gint64     n)
-{
-  return c - ps->lead - ps->flank >= 0
-         && c + ps->post_len + ps->flank <= n;
-}
-
-/* Pass 1: the cell's own AP and AHP in d, from isolated APs. */
+/* Pass 1: the cell's own AP and AHP in d, from isolated APs (no other
+ * within the template's length either side). */
 static void
 add_template (Psc         *ps,
               guint        ch,
-              const float *d,
-              gint64       n,
-              gint64       r0,
-              gint64       t0,
-              gint64       t1)
+              const float *d)
 {
   GArray *aps = ps->ap_times[ch];
   const gint64 *at = (const gint64 *) aps->data;
   double *tpl = ps->tpl + (gsize) ch * ps->tpl_len;
-  guint k = imp_detect_lower_bound (at, aps->len, t0);
+  guint k = imp_detect_lower_bound (at, aps->len, ps->t0);
 
-  for (; k < aps->len && at[k] < t1; k++)
+  for (; k < aps->len && at[k] < ps->t1; k++)
     {
-      gint64 c = at[k] - r0, u;
+      gint64 c = at[k] - ps->r0, u;
       double base = 0;
       gint64 nb = 0;
 
       if ((k > 0 && at[k] - at[k - 1] < ps->tpl_len)
           || (k + 1 < aps->len && at[k + 1] - at[k] < ps->tpl_len))
         continue;
-      if (c - ps->tpl_pre - ps->flank < 0 || c + ps->tpl_len > n)
+      if (c - ps->tpl_pre - ps->flank < 0 || c + ps->tpl_len > ps->n)
         continue;
       for (u = c - ps->tpl_pre - ps->flank; u < c - ps->tpl_pre; u++)
         if (isfinite (d[u]))
@@ -193,22 +191,22 @@ add_template (Psc         *ps,
     }
 }
 
-/* Pass 2, per channel: subtract the template at every own AP (blanking
- * around each follows). */
+/* Pass 2, per channel: subtract the own template at every own AP, then
+ * blank from BLANK_PRE_MS before each to ap_blank_ms after. */
 static void
-remove_own_aps (Psc    *ps,
-                guint   ch,
-                float  *d,
-                gint64  n,
-                gint64  r0)
+remove_own_aps (Psc   *ps,
+                guint  ch,
+                float *d)
 {
   GArray *aps = ps->ap_times[ch];
   const gint64 *at = (const gint64 *) aps->data;
   const double *tpl = ps->tpl + (gsize) ch * ps->tpl_len;
+  gint64 r0 = ps->r0, n = ps->n;
   guint k = imp_detect_lower_bound (at, aps->len, r0 - ps->tpl_len);
+  guint j;
 
   if (ps->tpl_n[ch] > 0)
-    for (guint j = k; j < aps->len && at[j] - ps->tpl_pre < r0 + n; j++)
+    for (j = k; j < aps->len && at[j] - ps->tpl_pre < r0 + n; j++)
       {
         gint64 u;
 
@@ -220,31 +218,19 @@ remove_own_aps (Psc    *ps,
               d[i] -= (float) tpl[u];
           }
       }
-}
 
-static void
-blank_own_aps (Psc    *ps,
-               guint   ch,
-               float  *d,
-               gint64  n,
-               gint64  r0)
-{
-  GArray *aps = ps->ap_times[ch];
-  const gint64 *at = (const gint64 *) aps->data;
-  guint k = imp_detect_lower_bound (at, aps->len, r0 - ps->blank_post);
-
-  for (; k < aps->len && at[k] - ps->blank_pre < r0 + n; k++)
+  for (j = k; j < aps->len && at[j] - ps->blank_pre < r0 + n; j++)
     {
       gint64 i;
 
-      for (i = at[k] - ps->blank_pre; i <= at[k] + ps->blank_post; i++)
+      for (i = at[j] - ps->blank_pre; i <= at[j] + ps->blank_post; i++)
         if (i - r0 >= 0 && i - r0 < n)
           d[i - r0] = NAN;
     }
 }
 
-/* Window sums of (d - base) over [D, D + w) for every delay D, from
- * -lead; NAN where a sample is blanked. */
+/* Window sums of (d - base) over [D, D + w) for the main delays into
+ * @y, then the lead delays; NAN where a sample is blanked. */
 static void
 window_sums (const Psc   *ps,
              const float *d,
@@ -266,108 +252,193 @@ window_sums (const Psc   *ps,
       prefix[l + 1] = prefix[l] + (isfinite (v) ? v - base : 0);
       bad[l + 1] = bad[l] + !isfinite (v);
     }
-  for (j = 0; j < ps->n_d; j++)
+  for (j = 0; j < ps->n_main + ps->n_lead; j++)
     {
-      gint64 s = (gint64) j * ps->d_step, e = s + ps->w;
+      gint64 D = j < ps->n_main ? ps->lo + (gint64) j * ps->d_step
+                                : -ps->lead + (gint64) (j - ps->n_main)
+                                              * ps->d_step;
+      gint64 s = D + ps->lead, e = s + ps->w;
 
-      y[j] = e <= len && bad[e] == bad[s] ? prefix[e] - prefix[s] : NAN;
+      y[j] = bad[e] == bad[s] ? prefix[e] - prefix[s] : NAN;
     }
+}
+
+static inline void
+add3 (float  *a,
+      double  y)
+{
+  a[0] += 1;
+  a[1] += (float) y;
+  a[2] += (float) (y * y);
 }
 
 /* Pass 2: every pre AP in [t0, t1) against post channel @ch. */
 static void
 add_pairs (Psc         *ps,
            guint        ch,
-           const float *d,
-           const float *clean,
-           gint64       n,
-           gint64       r0,
-           gint64       t0,
-           gint64       t1)
+           const float *d)
 {
-  gint64 zlen = ps->zero_to - ps->zero_from;
   gint64 len = ps->lead + ps->post_len;
   g_autofree double *prefix = g_new (double, len + 1);
   g_autofree guint *bad = g_new (guint, len + 1);
-  g_autofree double *y = g_new (double, ps->n_d);
-  guint pi, j;
+  g_autofree double *y = g_new (double, ps->n_main + ps->n_lead);
+  guint post = ps->post_index[ch], pi, j;
 
   for (pi = 0; pi < ps->n_pre; pi++)
     {
       guint pre = ps->pres[pi];
       GArray *aps = ps->ap_times[pre];
       const gint64 *at = (const gint64 *) aps->data;
-      guint k = imp_detect_lower_bound (at, aps->len, t0);
-      gboolean self = pre == ch;
-      const float *src = self ? clean : d;
-      guint post = ps->post_index[ch];
+      const double *tz = ps->tpl + (gsize) pre * ps->tpl_len
+                         + ps->tpl_pre + ps->zero_from;
+      float *acc = ps->acc + ((gsize) pi * ps->n_post + post) * ps->n_acc;
+      float *zero = acc + 3 * (ps->n_main + ps->n_lead);
+      guint k = imp_detect_lower_bound (at, aps->len, ps->t0);
 
-      if (!self && post == G_MAXUINT)
+      if (pre == ch)
         continue;
-      for (; k < aps->len && at[k] < t1; k++)
+      for (; k < aps->len && at[k] < ps->t1; k++)
         {
-          gint64 c = at[k] - r0, l;
-          gboolean isolated;
-          double base;
+          gint64 c = at[k] - ps->r0, l;
+          gboolean isolated = k == 0 || at[k] - at[k - 1] > len;
+          double base, proj = 0, sum = 0;
 
-          if (!fits (ps, c, n))
+          if (c - ps->lead - ps->flank < 0
+              || c + ps->post_len + ps->flank > ps->n)
             continue;
-          base = flank_mean (ps, src, c);
+          base = flank_mean (ps, d, c);
           if (!isfinite (base))
             continue;
-          isolated = k == 0 || at[k] - at[k - 1] > len;
-          window_sums (ps, src, c, base, prefix, bad, y);
+          window_sums (ps, d, c, base, prefix, bad, y);
+          for (j = 0; j < ps->n_main; j++)
+            if (isfinite (y[j]))
+              add3 (acc + 3 * j, y[j]);
+          for (j = ps->n_main; isolated && j < ps->n_main + ps->n_lead; j++)
+            if (isfinite (y[j]))
+              add3 (acc + 3 * j, y[j]);
 
-          if (self)
+          for (l = 0; l < ps->zero_to - ps->zero_from; l++)
             {
-              double *az = ps->auto_zero + (gsize) pi * zlen * 2;
-              double *aw = ps->auto_win + (gsize) pi * ps->n_d * 2;
+              float v = d[c + ps->zero_from + l];
 
-              for (l = 0; l < zlen; l++)
-                if (isfinite (src[c + ps->zero_from + l]))
-                  {
-                    az[2 * l] += src[c + ps->zero_from + l] - base;
-                    az[2 * l + 1] += 1;
-                  }
-              for (j = 0; j < ps->n_d; j++)
-                if (isfinite (y[j]))
-                  {
-                    aw[2 * j] += y[j];
-                    aw[2 * j + 1] += 1;
-                  }
-              continue;
+              if (!isfinite (v))
+                break;
+              proj += tz[l] * (v - base);
+              sum += v - base;
             }
-
-          {
-            gsize pair = (gsize) pi * ps->n_post + post;
-            double *acc = ps->acc + pair * ps->n_d * N_ACC;
-            double *z = ps->zero + pair * zlen * 2;
-
-            for (l = 0; l < zlen; l++)
-              if (isfinite (d[c + ps->zero_from + l]))
-                {
-                  z[2 * l] += d[c + ps->zero_from + l] - base;
-                  z[2 * l + 1] += 1;
-                }
-            for (j = 0; j < ps->n_d; j++)
-              {
-                double *a = acc + (gsize) j * N_ACC;
-
-                if (!isfinite (y[j]))
-                  continue;
-                a[A_N] += 1;
-                a[A_S] += y[j];
-                a[A_S2] += y[j] * y[j];
-                if (isolated)
-                  {
-                    a[A_IN] += 1;
-                    a[A_IS] += y[j];
-                    a[A_IS2] += y[j] * y[j];
-                  }
-              }
-          }
+          if (l < ps->zero_to - ps->zero_from)
+            continue;
+          zero[Z_N] += 1;
+          zero[Z_P] += (float) proj;
+          zero[Z_P2] += (float) (proj * proj);
+          zero[Z_S] += (float) sum;
+          zero[Z_S2] += (float) (sum * sum);
         }
     }
+}
+
+/* Pass 2, a pre channel: its own raw d after each of its APs, summed
+ * over the main windows as the pair trials are. */
+static void
+add_auto (Psc         *ps,
+          guint        ch,
+          const float *d)
+{
+  gint64 len = ps->lead + ps->post_len;
+  g_autofree double *prefix = g_new (double, len + 1);
+  g_autofree guint *bad = g_new (guint, len + 1);
+  g_autofree double *y = g_new (double, ps->n_main + ps->n_lead);
+  double *aw = ps->auto_win + (gsize) ps->pre_index[ch] * ps->n_main * 2;
+  GArray *aps = ps->ap_times[ch];
+  const gint64 *at = (const gint64 *) aps->data;
+  guint k = imp_detect_lower_bound (at, aps->len, ps->t0), j;
+
+  for (; k < aps->len && at[k] < ps->t1; k++)
+    {
+      gint64 c = at[k] - ps->r0;
+      double base;
+
+      if (c - ps->lead - ps->flank < 0
+          || c + ps->post_len + ps->flank > ps->n)
+        continue;
+      base = flank_mean (ps, d, c);
+      if (!isfinite (base))
+        continue;
+      window_sums (ps, d, c, base, prefix, bad, y);
+      for (j = 0; j < ps->n_main; j++)
+        if (isfinite (y[j]))
+          {
+            aw[2 * j] += y[j];
+            aw[2 * j + 1] += 1;
+          }
+    }
+}
+
+/* One channel of the block being read. */
+static void
+channel_item (gpointer data,
+              guint    item)
+{
+  Psc *ps = data;
+  guint ch = ps->first + item;
+  g_autofree float *d = NULL;
+  g_autofree float *tmp = NULL;
+
+  if (ps->post_index[ch] == G_MAXUINT && ps->pre_index[ch] == G_MAXUINT)
+    return;
+  d = g_new (float, ps->n);
+  tmp = g_new (float, ps->n);
+  deconvolve (ps->buf + (gsize) item * ps->n, ps->n, ps->a, ps->box, tmp,
+              d);
+  if (ps->pass == 0)
+    {
+      add_template (ps, ch, d);
+      return;
+    }
+  if (ps->pre_index[ch] != G_MAXUINT)
+    add_auto (ps, ch, d);
+  if (ps->post_index[ch] != G_MAXUINT)
+    {
+      remove_own_aps (ps, ch, d);
+      add_pairs (ps, ch, d);
+    }
+}
+
+typedef struct
+{
+  Psc  *ps;
+  guint n;
+  gint  next;
+} Parallel;
+
+static gpointer
+parallel_worker (gpointer data)
+{
+  Parallel *par = data;
+  gint item;
+
+  while ((item = g_atomic_int_add (&par->next, 1)) < (gint) par->n)
+    channel_item (par->ps, (guint) item);
+  return NULL;
+}
+
+/* The channels of a block on all processors (at most MAX_THREADS): each
+ * writes only its own accumulators. */
+static void
+parallel_channels (Psc   *ps,
+                   guint  n)
+{
+  Parallel par = { ps, n, 0 };
+  guint n_threads = MIN (CLAMP (g_get_num_processors (), 1, MAX_THREADS), n);
+  g_autoptr(GPtrArray) threads = g_ptr_array_new ();
+  guint i;
+
+  for (i = 1; i < n_threads; i++)
+    g_ptr_array_add (threads, g_thread_new ("imp-psc", parallel_worker,
+                                            &par));
+  parallel_worker (&par);
+  for (i = 0; i < threads->len; i++)
+    g_thread_join (g_ptr_array_index (threads, i));
 }
 
 /* Reads the recording in blocks of channels and time, padded, within each
@@ -379,19 +450,15 @@ stream (Psc           *ps,
         GError       **error)
 {
   gint64 block = (gint64) (BLOCK_S * ps->fs);
-  gint64 pad = ps->pad;
+  gint64 pad = MAX (ps->lead, ps->tpl_pre) + MAX (ps->post_len, ps->tpl_len)
+               + ps->flank + (gint64) ps->box + 2;
   g_autofree float *buf = NULL;
-  g_autofree float *d = NULL;
-  g_autofree float *clean = NULL;
-  g_autofree float *tmp = NULL;
-  gsize box = (gsize) MAX (1, to_samples (SMOOTH_MS, ps->fs));
   guint first, s;
 
   buf = g_new (float, (gsize) MIN (BLOCK_CHANNELS, ps->n_channels)
                       * (gsize) (block + 2 * pad));
-  d = g_new (float, (gsize) (block + 2 * pad));
-  clean = g_new (float, (gsize) (block + 2 * pad));
-  tmp = g_new (float, (gsize) (block + 2 * pad));
+  ps->pass = pass;
+  ps->buf = buf;
 
   for (first = 0; first < ps->n_channels; first += BLOCK_CHANNELS)
     {
@@ -414,30 +481,17 @@ stream (Psc           *ps,
               gint64 t1 = MIN (t0 + block, end);
               gint64 r0 = MAX (sw->start_sample, t0 - pad);
               gint64 r1 = MIN (end, t1 + pad);
-              gint64 n = r1 - r0;
 
               if (g_cancellable_set_error_if_cancelled (cancellable, error)
-                  || !imp_recording_read (ps->rec, first, nc, r0, n, buf,
-                                          error))
+                  || !imp_recording_read (ps->rec, first, nc, r0, r1 - r0,
+                                          buf, error))
                 return FALSE;
-              for (c = first; c < first + nc; c++)
-                {
-                  if (ps->post_index[c] == G_MAXUINT
-                      && ps->pre_index[c] == G_MAXUINT)
-                    continue;
-                  deconvolve (buf + (gsize) (c - first) * n, n, ps->a, box, tmp,
-                              d);
-                  if (pass == 0)
-                    {
-                      add_template (ps, c, d, n, r0, t0, t1);
-                      continue;
-                    }
-                  /* The raw copy is what crosstalk carries to others. */
-                  memcpy (clean, d, sizeof (float) * n);
-                  remove_own_aps (ps, c, d, n, r0);
-                  blank_own_aps (ps, c, d, n, r0);
-                  add_pairs (ps, c, d, clean, n, r0, t0, t1);
-                }
+              ps->first = first;
+              ps->r0 = r0;
+              ps->n = r1 - r0;
+              ps->t0 = t0;
+              ps->t1 = t1;
+              parallel_channels (ps, nc);
             }
         }
     }
@@ -457,117 +511,112 @@ scan_p (double z,
   return -expm1 (m * log1p (-MIN (p1, 1 - 1e-16)));
 }
 
+static double
+mean_var (const float *a,
+          double      *var)
+{
+  double mean = a[1] / a[0];
+
+  *var = (a[2] - a[0] * mean * mean) / (a[0] - 1);
+  return mean;
+}
+
 static void
 judge_pair (const Psc  *ps,
             guint       pi,
             guint       post_ch,
             ImpPscTest *t)
 {
-  gint64 zlen = ps->zero_to - ps->zero_from, l;
   gsize pair = (gsize) pi * ps->n_post + ps->post_index[post_ch];
-  const double *acc = ps->acc + pair * ps->n_d * N_ACC;
-  const double *z = ps->zero + pair * zlen * 2;
-  const double *az = ps->auto_zero + (gsize) pi * zlen * 2;
-  const double *aw = ps->auto_win + (gsize) pi * ps->n_d * 2;
-  double sxy = 0, sxx = 0, c = 0, best = 0, m_eff;
+  const float *acc = ps->acc + pair * ps->n_acc;
+  const float *zero = acc + 3 * (ps->n_main + ps->n_lead);
+  guint pre = ps->pres[pi];
+  const double *tpl = ps->tpl + (gsize) pre * ps->tpl_len + ps->tpl_pre;
+  const double *aw = ps->auto_win + (gsize) pi * ps->n_main * 2;
+  gint64 zlen = ps->zero_to - ps->zero_from, l;
+  double txx = 0, tsum = 0, c = 0, best = 0, m_eff;
   guint j;
 
   memset (t, 0, sizeof *t);
-  t->pre = ps->pres[pi];
+  t->pre = pre;
   t->post = post_ch;
   t->p = 1.0;
 
-  /* Crosstalk: the pre's own AP, scaled, at lags where no synapse can
-   * answer yet. */
+  /* Crosstalk: the pre's own AP (its template), scaled, at lags where no
+   * synapse can answer yet; removed only when it stands out of the noise,
+   * since a coupling lost in the noise would add the AP's shape, scaled
+   * by noise, to the windows just after it. */
   for (l = 0; l < zlen; l++)
-    if (z[2 * l + 1] > 0 && az[2 * l + 1] > 0)
-      {
-        double x = az[2 * l] / az[2 * l + 1];
-
-        sxy += x * z[2 * l] / z[2 * l + 1];
-        sxx += x * x;
-      }
-  /* A coupling lost in the noise would add the AP's shape, scaled by
-   * noise, to the windows just after it; the noise of a lag's mean comes
-   * from the spread of the earliest window's sums. */
-  if (sxx > 0 && acc[A_N] > 2)
     {
-      double mean = acc[A_S] / acc[A_N];
-      double var = (acc[A_S2] - acc[A_N] * mean * mean) / (acc[A_N] - 1);
-      double se = sqrt (MAX (var, 0.0) / ps->w / acc[A_N] / sxx);
+      txx += tpl[ps->zero_from + l] * tpl[ps->zero_from + l];
+      tsum += tpl[ps->zero_from + l];
+    }
+  if (ps->tpl_n[pre] > 0 && txx > 0 && zero[Z_N] > 2)
+    {
+      double var_p, var_s;
+      double mp = mean_var (zero + Z_N, &var_p);
+      double ms;
+      float s3[3] = { zero[Z_N], zero[Z_S], zero[Z_S2] };
 
-      c = sxy / sxx;
-      if (fabs (c) < CROSSTALK_T * se)
+      c = mp / txx;
+      if (fabs (c) < CROSSTALK_T * sqrt (MAX (var_p, 0) / zero[Z_N]) / txx)
         c = 0;
+      /* What the crosstalk leaves at zero latency. */
+      ms = mean_var (s3, &var_s);
+      t->zero_mv = ms - c * tsum;
+      if (var_s > 0)
+        t->z_zero = t->zero_mv / sqrt (var_s / zero[Z_N]);
     }
   t->crosstalk = c;
 
-  /* What the crosstalk leaves at zero latency: the sum over the zero
-   * lags, whose noise is about that of any window sum (d telescopes). */
-  if (acc[A_N] > 2)
+  for (j = 0; j < ps->n_main; j++)
     {
-      double mean = acc[A_S] / acc[A_N], res = 0;
-      double var = (acc[A_S2] - acc[A_N] * mean * mean) / (acc[A_N] - 1);
+      const float *a = acc + 3 * j;
+      gint64 D = ps->lo + (gint64) j * ps->d_step;
+      double mean, var, tz, xt = 0;
 
-      for (l = 0; l < zlen; l++)
-        if (z[2 * l + 1] > 0)
-          res += z[2 * l] / z[2 * l + 1]
-                 - (az[2 * l + 1] > 0 ? c * az[2 * l] / az[2 * l + 1] : 0);
-      if (var > 0)
-        t->z_zero = res / sqrt (var / acc[A_N]);
-      t->transient = fabs (t->z_zero) >= IMP_PSC_TRANSIENT_Z;
-    }
-
-  for (j = 0; j < ps->n_d; j++)
-    {
-      const double *a = acc + (gsize) j * N_ACC;
-      gint64 D = -ps->lead + (gint64) j * ps->d_step;
-      double mean, var, tz, xt;
-
-      if (D < ps->lo || D > ps->hi || a[A_N] < 3)
+      if (a[0] < 3)
         continue;
-      xt = aw[2 * j + 1] > 0 ? c * aw[2 * j] / aw[2 * j + 1] : 0;
-      mean = a[A_S] / a[A_N];
-      var = (a[A_S2] - a[A_N] * mean * mean) / (a[A_N] - 1);
+      if (c != 0 && aw[2 * j + 1] > 0)
+        xt = c * aw[2 * j] / aw[2 * j + 1];
+      mean = mean_var (a, &var);
       if (!(var > 0))
         continue;
-      tz = (mean - xt) / sqrt (var / a[A_N]);
+      tz = (mean - xt) / sqrt (var / a[0]);
       if (fabs (tz) > fabs (best))
         {
           best = tz;
           t->delay_ms = D * 1000.0 / ps->fs;
           t->charge_mv = mean - xt;
-          t->n_trials = (guint) a[A_N];
+          t->n_trials = (guint) a[0];
         }
     }
   t->z = best;
+  /* A transient at zero latency as large as half the response, and
+   * clearly there, is no synapse's doing. */
+  t->transient = fabs (t->z_zero) >= IMP_PSC_TRANSIENT_Z
+                 && fabs (t->zero_mv) >= IMP_PSC_TRANSIENT_FRACTION
+                                         * fabs (t->charge_mv);
   if (t->n_trials < 3)
     return;
-  /* A window sum of d is dominated by its end samples (d telescopes), so
-   * windows a step apart are nearly independent: every delay scanned
-   * counts as a test. */
-  m_eff = MAX (1.0, (double) (ps->hi - ps->lo) / ps->d_step + 1);
+  /* A window sum of d is dominated by its ends (d telescopes), so windows
+   * a step apart are far from one test: every delay scanned counts. */
+  m_eff = ps->n_main;
   t->p = scan_p (best, t->n_trials - 1, m_eff);
 
   /* Common input: the same sign already before the AP. */
-  t->z_lead = -INFINITY;
-  for (j = 0; j < ps->n_d; j++)
+  for (j = ps->n_main; j < ps->n_main + ps->n_lead; j++)
     {
-      const double *a = acc + (gsize) j * N_ACC;
-      gint64 D = -ps->lead + (gint64) j * ps->d_step;
-      double mean, var, tz;
+      const float *a = acc + 3 * j;
+      double mean, var;
 
-      if (D + ps->w > -to_samples (LEAD_GAP_MS, ps->fs) || a[A_IN] < 3)
+      if (a[0] < 3)
         continue;
-      mean = a[A_IS] / a[A_IN];
-      var = (a[A_IS2] - a[A_IN] * mean * mean) / (a[A_IN] - 1);
-      if (!(var > 0))
-        continue;
-      tz = mean / sqrt (var / a[A_IN]) * (best < 0 ? -1 : 1);
-      t->z_lead = MAX (t->z_lead, tz);
+      mean = mean_var (a, &var);
+      if (var > 0)
+        t->z_lead = MAX (t->z_lead, mean / sqrt (var / a[0])
+                                    * (best < 0 ? -1 : 1));
     }
-  if (!isfinite (t->z_lead))
-    t->z_lead = 0;
   t->common_input = t->z_lead >= ps->p->common_input_z;
 }
 
@@ -598,7 +647,6 @@ imp_psc_test_pairs (ImpRecording             *recording,
 {
   Psc ps = { 0 };
   GArray *out = NULL;
-  gint64 zlen;
   guint c, pi;
 
   g_return_val_if_fail (recording != NULL, NULL);
@@ -621,29 +669,37 @@ imp_psc_test_pairs (ImpRecording             *recording,
     }
 
   ps.a = exp (-1000.0 / (ps.fs * params->deconv_tau_ms));
+  ps.box = (gsize) MAX (1, to_samples (SMOOTH_MS, ps.fs));
   ps.w = MAX (1, to_samples (params->psc_window_ms, ps.fs));
   ps.lo = (gint64) ceil (params->latency_min_ms * ps.fs / 1000.0);
   ps.hi = (gint64) floor (params->latency_max_ms * ps.fs / 1000.0);
-  ps.lead = MAX (ps.w + 2, to_samples (params->lead_ms, ps.fs));
+  ps.d_step = MAX (1, ps.w / 4);
+  ps.n_main = (guint) ((ps.hi - ps.lo) / ps.d_step + 1);
+  ps.lead = MAX (ps.w + to_samples (LEAD_GAP_MS, ps.fs) + 1,
+                 to_samples (params->lead_ms, ps.fs));
+  ps.n_lead = (guint) ((ps.lead - ps.w - to_samples (LEAD_GAP_MS, ps.fs))
+                       / ps.d_step + 1);
   ps.post_len = ps.hi + ps.w + 1;
   ps.flank = MAX (2, to_samples (params->baseline_ms, ps.fs));
-  ps.d_step = MAX (1, ps.w / 4);
-  ps.n_d = (guint) ((ps.lead + ps.hi) / ps.d_step + 1);
   ps.zero_from = -to_samples (ZERO_FROM_MS, ps.fs);
   ps.zero_to = MAX (ps.zero_from + 1, ps.lo);
-  ps.tpl_pre = to_samples (TEMPLATE_PRE_MS, ps.fs);
-  ps.tpl_len = ps.tpl_pre + to_samples (TEMPLATE_MS, ps.fs);
+  ps.tpl_pre = MAX (to_samples (TEMPLATE_PRE_MS, ps.fs), -ps.zero_from);
+  ps.tpl_len = ps.tpl_pre + MAX (to_samples (TEMPLATE_MS, ps.fs),
+                                 ps.post_len);
   ps.blank_pre = to_samples (BLANK_PRE_MS, ps.fs);
   ps.blank_post = to_samples (params->ap_blank_ms, ps.fs);
-  ps.pad = MAX (ps.lead, ps.tpl_pre) + MAX (ps.post_len, ps.tpl_len)
-           + ps.flank + 2;
-  zlen = ps.zero_to - ps.zero_from;
+  ps.n_acc = 3 * (ps.n_main + ps.n_lead) + N_ZERO;
 
-  ps.acc = g_new0 (double, (gsize) ps.n_pre * ps.n_post * ps.n_d * N_ACC);
-  ps.zero = g_new0 (double, (gsize) ps.n_pre * ps.n_post * zlen * 2);
-  ps.auto_zero = g_new0 (double, (gsize) ps.n_pre * zlen * 2);
-  ps.auto_win = g_new0 (double, (gsize) ps.n_pre * ps.n_d * 2);
+  ps.acc = g_try_new0 (float, (gsize) ps.n_pre * ps.n_post * ps.n_acc);
+  if (ps.acc == NULL && (gsize) ps.n_pre * ps.n_post > 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
+                   "Not enough memory for the waveform test of %u × %u "
+                   "pairs", ps.n_pre, ps.n_post);
+      goto out;
+    }
   ps.tpl = g_new0 (double, (gsize) ps.n_channels * ps.tpl_len);
+  ps.auto_win = g_new0 (double, (gsize) ps.n_pre * ps.n_main * 2);
   ps.tpl_n = g_new0 (guint, ps.n_channels);
 
   if (!stream (&ps, 0, cancellable, error))
@@ -672,10 +728,8 @@ out:
   g_free (ps.post_index);
   g_free (ps.pres);
   g_free (ps.acc);
-  g_free (ps.zero);
-  g_free (ps.auto_zero);
-  g_free (ps.auto_win);
   g_free (ps.tpl);
+  g_free (ps.auto_win);
   g_free (ps.tpl_n);
   return out;
 }

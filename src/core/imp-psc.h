@@ -14,7 +14,8 @@
 
 G_BEGIN_DECLS
 
-#define IMP_PSC_TRANSIENT_Z 5.0
+#define IMP_PSC_TRANSIENT_Z        5.0
+#define IMP_PSC_TRANSIENT_FRACTION 0.5
 
 /* The waveform test of one ordered pair (docs/analysis.md, "Waveform
  * test"): the postsynaptic membrane potential, with its own APs and AHPs
@@ -35,12 +36,15 @@ typedef struct
   double   z_lead;        /* the same-sign t statistic of the strongest
                              window before the AP (isolated APs) */
   gboolean common_input;  /* z_lead at least common_input_z */
-  double   z_zero;        /* t statistic of what is left at zero latency
-                             after the crosstalk is removed */
-  gboolean transient;     /* |z_zero| at least IMP_PSC_TRANSIENT_Z: a
-                             zero-latency transient (stimulus artefact,
-                             capacitive coupling) not explained as
-                             crosstalk */
+  double   zero_mv;       /* what is left at zero latency after the
+                             crosstalk is removed: the sum of d from 1 ms
+                             before the AP to latency_min_ms */
+  double   z_zero;        /* its t statistic */
+  gboolean transient;     /* |z_zero| at least IMP_PSC_TRANSIENT_Z and
+                             |zero_mv| at least IMP_PSC_TRANSIENT_FRACTION
+                             of |charge_mv|: a zero-latency transient
+                             (stimulus artefact, capacitive coupling) not
+                             explained as crosstalk */
   guint    n_trials;
 } ImpPscTest;
 
