@@ -1845,6 +1845,8 @@ imp_analysis_run (ImpRecording             *recording,
   report (&run, PROGRESS_DETECT, "Correlating pairs");
   if (!correlate_all (&run, error))
     goto out;
+  g_debug ("Event tests done after %.2f s",
+           (g_get_monotonic_time () - start) / 1e6);
   if (!wave_all (&run, error))
     goto out;
   correct_all (&run);

@@ -30,7 +30,8 @@
                                   standard errors from zero */
 #define MAX_THREADS      8
 
-/* Per (pre, post): for each main delay and each lead delay the trials,
+/* Per (post, pre), by post so that one post channel's sums lie together:
+ * for each main delay and each lead delay the trials,
  * sum and sum of squares of the window sums (lead delays from isolated
  * APs only: no other pre AP within the whole window before them); then
  * for the zero-latency lags the trials and the sums (and squares) of the
@@ -130,25 +131,80 @@ deconvolve (const float *x,
     }
 }
 
+/* Running sums of a channel's d over the block: cs[i] is the sum of the
+ * usable d[0..i), cb[i] the number of unusable ones; so that a trial's
+ * baseline and window sums cost a subtraction each. */
+typedef struct
+{
+  double *cs;
+  gint32 *cb;
+} Cumul;
+
+static void
+cumul_init (Cumul       *cu,
+            const float *d,
+            gint64       n)
+{
+  gint64 i;
+
+  cu->cs = g_new (double, n + 1);
+  cu->cb = g_new (gint32, n + 1);
+  cu->cs[0] = 0;
+  cu->cb[0] = 0;
+  for (i = 0; i < n; i++)
+    {
+      gboolean ok = isfinite (d[i]);
+
+      cu->cs[i + 1] = cu->cs[i] + (ok ? d[i] : 0);
+      cu->cb[i + 1] = cu->cb[i] + !ok;
+    }
+}
+
+static void
+cumul_clear (Cumul *cu)
+{
+  g_clear_pointer (&cu->cs, g_free);
+  g_clear_pointer (&cu->cb, g_free);
+}
+
 /* Mean of the usable d over the flanks [c - lead - flank, c - lead) and
  * [c + post_len, c + post_len + flank); NAN when too few are usable. */
 static double
 flank_mean (const Psc   *ps,
-            const float *d,
+            const Cumul *cu,
             gint64       c)
 {
-  double sum = 0;
-  gint64 n = 0, i;
+  gint64 a0 = c - ps->lead - ps->flank, a1 = c - ps->lead;
+  gint64 b0 = c + ps->post_len, b1 = b0 + ps->flank;
+  gint64 n = 2 * ps->flank - (cu->cb[a1] - cu->cb[a0])
+             - (cu->cb[b1] - cu->cb[b0]);
 
-  for (i = c - ps->lead - ps->flank; i < c - ps->lead; i++)
-    if (isfinite (d[i]))
-      sum += d[i], n++;
-  for (i = c + ps->post_len; i < c + ps->post_len + ps->flank; i++)
-    if (isfinite (d[i]))
-      sum += d[i], n++;
   if (n < MIN_FLANK * 2 * ps->flank)
     return NAN;
-  return sum / n;
+  return (cu->cs[a1] - cu->cs[a0] + cu->cs[b1] - cu->cs[b0]) / n;
+}
+
+/* Window sums of (d - base) over [c + D, c + D + w) for the main delays
+ * into @y, then the lead delays; NAN where a sample is blanked. */
+static void
+window_sums (const Psc   *ps,
+             const Cumul *cu,
+             gint64       c,
+             double       base,
+             double      *y)
+{
+  guint j;
+
+  for (j = 0; j < ps->n_main + ps->n_lead; j++)
+    {
+      gint64 D = j < ps->n_main ? ps->lo + (gint64) j * ps->d_step
+                                : -ps->lead + (gint64) (j - ps->n_main)
+                                              * ps->d_step;
+      gint64 s = c + D, e = s + ps->w;
+
+      y[j] = cu->cb[e] == cu->cb[s]
+             ? cu->cs[e] - cu->cs[s] - ps->w * base : NAN;
+    }
 }
 
 /* Pass 1: the cell's own AP and AHP in d, from isolated APs (no other
@@ -229,40 +285,6 @@ remove_own_aps (Psc   *ps,
     }
 }
 
-/* Window sums of (d - base) over [D, D + w) for the main delays into
- * @y, then the lead delays; NAN where a sample is blanked. */
-static void
-window_sums (const Psc   *ps,
-             const float *d,
-             gint64       c,
-             double       base,
-             double      *prefix,
-             guint       *bad,
-             double      *y)
-{
-  gint64 len = ps->lead + ps->post_len, l;
-  guint j;
-
-  prefix[0] = 0;
-  bad[0] = 0;
-  for (l = 0; l < len; l++)
-    {
-      float v = d[c - ps->lead + l];
-
-      prefix[l + 1] = prefix[l] + (isfinite (v) ? v - base : 0);
-      bad[l + 1] = bad[l] + !isfinite (v);
-    }
-  for (j = 0; j < ps->n_main + ps->n_lead; j++)
-    {
-      gint64 D = j < ps->n_main ? ps->lo + (gint64) j * ps->d_step
-                                : -ps->lead + (gint64) (j - ps->n_main)
-                                              * ps->d_step;
-      gint64 s = D + ps->lead, e = s + ps->w;
-
-      y[j] = bad[e] == bad[s] ? prefix[e] - prefix[s] : NAN;
-    }
-}
-
 static inline void
 add3 (float  *a,
       double  y)
@@ -279,10 +301,11 @@ add_pairs (Psc         *ps,
            const float *d)
 {
   gint64 len = ps->lead + ps->post_len;
-  g_autofree double *prefix = g_new (double, len + 1);
-  g_autofree guint *bad = g_new (guint, len + 1);
   g_autofree double *y = g_new (double, ps->n_main + ps->n_lead);
   guint post = ps->post_index[ch], pi, j;
+  Cumul cu;
+
+  cumul_init (&cu, d, ps->n);
 
   for (pi = 0; pi < ps->n_pre; pi++)
     {
@@ -291,7 +314,7 @@ add_pairs (Psc         *ps,
       const gint64 *at = (const gint64 *) aps->data;
       const double *tz = ps->tpl + (gsize) pre * ps->tpl_len
                          + ps->tpl_pre + ps->zero_from;
-      float *acc = ps->acc + ((gsize) pi * ps->n_post + post) * ps->n_acc;
+      float *acc = ps->acc + ((gsize) post * ps->n_pre + pi) * ps->n_acc;
       float *zero = acc + 3 * (ps->n_main + ps->n_lead);
       guint k = imp_detect_lower_bound (at, aps->len, ps->t0);
 
@@ -306,10 +329,10 @@ add_pairs (Psc         *ps,
           if (c - ps->lead - ps->flank < 0
               || c + ps->post_len + ps->flank > ps->n)
             continue;
-          base = flank_mean (ps, d, c);
+          base = flank_mean (ps, &cu, c);
           if (!isfinite (base))
             continue;
-          window_sums (ps, d, c, base, prefix, bad, y);
+          window_sums (ps, &cu, c, base, y);
           for (j = 0; j < ps->n_main; j++)
             if (isfinite (y[j]))
               add3 (acc + 3 * j, y[j]);
@@ -335,6 +358,7 @@ add_pairs (Psc         *ps,
           zero[Z_S2] += (float) (sum * sum);
         }
     }
+  cumul_clear (&cu);
 }
 
 /* Pass 2, a pre channel: its own raw d after each of its APs, summed
@@ -344,15 +368,14 @@ add_auto (Psc         *ps,
           guint        ch,
           const float *d)
 {
-  gint64 len = ps->lead + ps->post_len;
-  g_autofree double *prefix = g_new (double, len + 1);
-  g_autofree guint *bad = g_new (guint, len + 1);
   g_autofree double *y = g_new (double, ps->n_main + ps->n_lead);
+  Cumul cu;
   double *aw = ps->auto_win + (gsize) ps->pre_index[ch] * ps->n_main * 2;
   GArray *aps = ps->ap_times[ch];
   const gint64 *at = (const gint64 *) aps->data;
   guint k = imp_detect_lower_bound (at, aps->len, ps->t0), j;
 
+  cumul_init (&cu, d, ps->n);
   for (; k < aps->len && at[k] < ps->t1; k++)
     {
       gint64 c = at[k] - ps->r0;
@@ -361,10 +384,10 @@ add_auto (Psc         *ps,
       if (c - ps->lead - ps->flank < 0
           || c + ps->post_len + ps->flank > ps->n)
         continue;
-      base = flank_mean (ps, d, c);
+      base = flank_mean (ps, &cu, c);
       if (!isfinite (base))
         continue;
-      window_sums (ps, d, c, base, prefix, bad, y);
+      window_sums (ps, &cu, c, base, y);
       for (j = 0; j < ps->n_main; j++)
         if (isfinite (y[j]))
           {
@@ -372,6 +395,7 @@ add_auto (Psc         *ps,
             aw[2 * j + 1] += 1;
           }
     }
+  cumul_clear (&cu);
 }
 
 /* One channel of the block being read. */
@@ -527,7 +551,7 @@ judge_pair (const Psc  *ps,
             guint       post_ch,
             ImpPscTest *t)
 {
-  gsize pair = (gsize) pi * ps->n_post + ps->post_index[post_ch];
+  gsize pair = (gsize) ps->post_index[post_ch] * ps->n_pre + pi;
   const float *acc = ps->acc + pair * ps->n_acc;
   const float *zero = acc + 3 * (ps->n_main + ps->n_lead);
   guint pre = ps->pres[pi];
