@@ -1095,7 +1095,8 @@ correlate_progress (gpointer data,
   CorrelateJob *job = data;
 
   report (job->run,
-          PROGRESS_DETECT + PROGRESS_PAIRS * finished / MAX (job->n_pre, 1),
+          PROGRESS_DETECT + 0.5 * PROGRESS_PAIRS * finished
+                            / MAX (job->n_pre, 1),
           "Correlating pairs");
 }
 
@@ -1147,6 +1148,15 @@ pair_key (guint pre,
   return ((guint64) pre << 32) | post;
 }
 
+static void
+wave_progress (double      fraction,
+               const char *stage,
+               gpointer    user_data)
+{
+  report (user_data, PROGRESS_DETECT + PROGRESS_PAIRS * (0.5 + 0.5 * fraction),
+          "Correlating pairs");
+}
+
 /* The waveform test of every tested pair; its p becomes the pair's
  * AP->PSP p-value, the event counts' p is kept beside it. */
 static gboolean
@@ -1175,7 +1185,8 @@ wave_all (Run     *run,
     is_post[c] = res->access[c] == IMP_ACCESS_INTRACELLULAR;
 
   waves = imp_psc_test_pairs (run->recording, run->params, run->ap_times,
-                              is_pre, is_post, run->cancellable, error);
+                              is_pre, is_post, wave_progress, run,
+                              run->cancellable, error);
   if (waves == NULL)
     return FALSE;
   for (i = 0; i < waves->len; i++)

@@ -66,6 +66,9 @@ typedef struct
                              of the pre's own raw d after all its APs, what
                              its crosstalk carries */
   guint   *tpl_n;
+  ImpProgressFunc progress;
+  gpointer        user_data;
+  gint64          done, total;   /* blocks × channels, both passes */
   /* the block being worked on */
   guint        pass;
   guint        first;
@@ -516,6 +519,10 @@ stream (Psc           *ps,
               ps->t0 = t0;
               ps->t1 = t1;
               parallel_channels (ps, nc);
+              ps->done += (t1 - t0) * nc;
+              if (ps->progress != NULL)
+                ps->progress ((double) ps->done / MAX (ps->total, 1),
+                              "Testing waveforms", ps->user_data);
             }
         }
     }
@@ -651,6 +658,9 @@ judge_pair (const Psc  *ps,
  * @ap_times: (array): per channel, the AP peak samples (gint64, sorted)
  * @is_pre: (array): per channel, whether it is tested as presynaptic
  * @is_post: (array): per channel, whether it is tested as postsynaptic
+ * @progress: (nullable) (scope call): called from this thread after each
+ *   block with the fraction done
+ * @user_data: for @progress
  * @cancellable: (nullable): checked at every block
  * @error: return location for a #GError
  *
@@ -666,6 +676,8 @@ imp_psc_test_pairs (ImpRecording             *recording,
                     GArray                  **ap_times,
                     const gboolean           *is_pre,
                     const gboolean           *is_post,
+                    ImpProgressFunc           progress,
+                    gpointer                  user_data,
                     GCancellable             *cancellable,
                     GError                  **error)
 {
@@ -681,6 +693,9 @@ imp_psc_test_pairs (ImpRecording             *recording,
   ps.fs = imp_recording_get_sample_rate (recording);
   ps.n_channels = imp_recording_get_n_channels (recording);
   ps.ap_times = ap_times;
+  ps.progress = progress;
+  ps.user_data = user_data;
+  ps.total = 2 * imp_recording_get_n_samples (recording) * ps.n_channels;
   ps.pre_index = g_new (guint, ps.n_channels);
   ps.post_index = g_new (guint, ps.n_channels);
   ps.pres = g_new (guint, MAX (ps.n_channels, 1));

@@ -10,6 +10,7 @@
 #include <gio/gio.h>
 
 #include "imp-analysis.h"
+#include "imp-progress.h"
 #include "imp-recording.h"
 
 G_BEGIN_DECLS
@@ -53,6 +54,8 @@ GArray *imp_psc_test_pairs (ImpRecording             *recording,
                             GArray                  **ap_times,
                             const gboolean           *is_pre,
                             const gboolean           *is_post,
+                            ImpProgressFunc           progress,
+                            gpointer                  user_data,
                             GCancellable             *cancellable,
                             GError                  **error);
 
