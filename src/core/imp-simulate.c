@@ -363,13 +363,19 @@ build_hidden (Sim     *sim,
     }
 }
 
-/* Draws for the hard cases come after the network's, and only when they
- * are on, so that the default network stays as it was. */
+/* Each hard case draws from a stream of its own, so that the default
+ * network stays as it was and turning one case on or off changes none of
+ * the others. */
 static void
-build_hard_cases (Sim     *sim,
-                  gsl_rng *rng)
+build_hard_cases (Sim *sim)
 {
   const ImpSimParams *p = sim->params;
+  g_autoptr(gsl_rng) noise_rng = new_stream (p->seed, 10);
+  g_autoptr(gsl_rng) ahp_rng = new_stream (p->seed, 11);
+  g_autoptr(gsl_rng) burst_rng = new_stream (p->seed, 12);
+  g_autoptr(gsl_rng) scale_rng = new_stream (p->seed, 13);
+  g_autoptr(gsl_rng) crosstalk_rng = new_stream (p->seed, 14);
+  g_autoptr(gsl_rng) hidden_rng = new_stream (p->seed, 15);
   guint side = (guint) ceil (sqrt ((double) sim->n));
   guint i;
 
@@ -379,25 +385,25 @@ build_hard_cases (Sim     *sim,
 
       if (p->noise_mv_max > p->noise_mv)
         nr->noise_mv += (p->noise_mv_max - p->noise_mv)
-                        * gsl_rng_uniform (rng);
+                        * gsl_rng_uniform (noise_rng);
       if (p->vary_ahp)
         {
           nr->ahp_mv = AHP_MV_MIN + (AHP_MV_MAX - AHP_MV_MIN)
-                                    * gsl_rng_uniform (rng);
+                                    * gsl_rng_uniform (ahp_rng);
           kernel_factors (AHP_RISE_MS, AHP_DECAY_MIN_MS
                           + (AHP_DECAY_MAX_MS - AHP_DECAY_MIN_MS)
-                            * gsl_rng_uniform (rng), sim->fs,
+                            * gsl_rng_uniform (ahp_rng), sim->fs,
                           &nr->h_da, &nr->h_db, &nr->h_norm);
         }
       if (p->network_burst_hz > 0
-          && gsl_rng_uniform (rng) < p->network_burst_frac)
+          && gsl_rng_uniform (burst_rng) < p->network_burst_frac)
         nr->net_mv = p->network_burst_mv;
       if (p->scale_drift > 0)
         {
           nr->scale_period_s = SCALE_PERIOD_MIN_S
                                + (SCALE_PERIOD_MAX_S - SCALE_PERIOD_MIN_S)
-                                 * gsl_rng_uniform (rng);
-          nr->scale_phase = 2 * G_PI * gsl_rng_uniform (rng);
+                                 * gsl_rng_uniform (scale_rng);
+          nr->scale_phase = 2 * G_PI * gsl_rng_uniform (scale_rng);
         }
     }
 
@@ -414,17 +420,17 @@ build_hard_cases (Sim     *sim,
 
             if (nb[k] >= sim->n || !sim->neurons[i].access
                 || !sim->neurons[nb[k]].access
-                || gsl_rng_uniform (rng) >= CROSSTALK_P)
+                || gsl_rng_uniform (crosstalk_rng) >= CROSSTALK_P)
               continue;
             x.a = i;
             x.b = nb[k];
             x.c = p->crosstalk * (CROSSTALK_MIN + (1 - CROSSTALK_MIN)
-                                                  * gsl_rng_uniform (rng));
+                                  * gsl_rng_uniform (crosstalk_rng));
             g_array_append_val (sim->crosstalk, x);
           }
       }
 
-  build_hidden (sim, rng);
+  build_hidden (sim, hidden_rng);
 }
 
 static void
@@ -502,7 +508,7 @@ build_network (Sim     *sim,
       sim->neurons[i].n_syn = sim->synapses->len - sim->neurons[i].syn_first;
     }
 
-  build_hard_cases (sim, rng);
+  build_hard_cases (sim);
 }
 
 static void
