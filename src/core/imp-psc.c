@@ -297,6 +297,35 @@ add3 (float  *a,
   a[2] += (float) (y * y);
 }
 
+/* Main delays: per delay the trials, their sum, and over clusters of
+ * trials (APs closer than a trial's whole span, whose trials share
+ * baselines and slow co-modulation) the sums of the cluster sums squared,
+ * of trials × cluster sum, of trials squared, and the clusters: what a
+ * cluster-robust variance needs. */
+enum { M_N, M_S, M_Q, M_R, M_N2, M_G, N_MAIN_ACC };
+
+static void
+flush_clusters (const Psc *ps,
+                float     *acc,
+                double    *cn,
+                double    *cs)
+{
+  guint j;
+
+  for (j = 0; j < ps->n_main; j++)
+    {
+      float *a = acc + N_MAIN_ACC * j;
+
+      if (cn[j] == 0)
+        continue;
+      a[M_Q] += (float) (cs[j] * cs[j]);
+      a[M_R] += (float) (cn[j] * cs[j]);
+      a[M_N2] += (float) (cn[j] * cn[j]);
+      a[M_G] += 1;
+      cn[j] = cs[j] = 0;
+    }
+}
+
 /* Pass 2: every pre AP in [t0, t1) against post channel @ch. */
 static void
 add_pairs (Psc         *ps,
@@ -304,7 +333,10 @@ add_pairs (Psc         *ps,
            const float *d)
 {
   gint64 len = ps->lead + ps->post_len;
+  gint64 gap = len + 2 * ps->flank;
   g_autofree double *y = g_new (double, ps->n_main + ps->n_lead);
+  g_autofree double *cn = g_new0 (double, ps->n_main);
+  g_autofree double *cs = g_new0 (double, ps->n_main);
   guint post = ps->post_index[ch], pi, j;
   Cumul cu;
 
@@ -318,7 +350,8 @@ add_pairs (Psc         *ps,
       const double *tz = ps->tpl + (gsize) pre * ps->tpl_len
                          + ps->tpl_pre + ps->zero_from;
       float *acc = ps->acc + ((gsize) post * ps->n_pre + pi) * ps->n_acc;
-      float *zero = acc + 3 * (ps->n_main + ps->n_lead);
+      float *lead = acc + N_MAIN_ACC * ps->n_main;
+      float *zero = lead + 3 * ps->n_lead;
       guint k = imp_detect_lower_bound (at, aps->len, ps->t0);
 
       if (pre == ch)
@@ -329,6 +362,9 @@ add_pairs (Psc         *ps,
           gboolean isolated = k == 0 || at[k] - at[k - 1] > len;
           double base, proj = 0, sum = 0;
 
+          if (k == 0 || at[k] - at[k - 1] > gap)
+            flush_clusters (ps, acc, cn, cs);
+
           if (c - ps->lead - ps->flank < 0
               || c + ps->post_len + ps->flank > ps->n)
             continue;
@@ -338,10 +374,15 @@ add_pairs (Psc         *ps,
           window_sums (ps, &cu, c, base, y);
           for (j = 0; j < ps->n_main; j++)
             if (isfinite (y[j]))
-              add3 (acc + 3 * j, y[j]);
-          for (j = ps->n_main; isolated && j < ps->n_main + ps->n_lead; j++)
-            if (isfinite (y[j]))
-              add3 (acc + 3 * j, y[j]);
+              {
+                acc[N_MAIN_ACC * j + M_N] += 1;
+                acc[N_MAIN_ACC * j + M_S] += (float) y[j];
+                cn[j] += 1;
+                cs[j] += y[j];
+              }
+          for (j = 0; isolated && j < ps->n_lead; j++)
+            if (isfinite (y[ps->n_main + j]))
+              add3 (lead + 3 * j, y[ps->n_main + j]);
 
           for (l = 0; l < ps->zero_to - ps->zero_from; l++)
             {
@@ -360,6 +401,7 @@ add_pairs (Psc         *ps,
           zero[Z_S] += (float) sum;
           zero[Z_S2] += (float) (sum * sum);
         }
+      flush_clusters (ps, acc, cn, cs);
     }
   cumul_clear (&cu);
 }
@@ -560,12 +602,13 @@ judge_pair (const Psc  *ps,
 {
   gsize pair = (gsize) ps->post_index[post_ch] * ps->n_pre + pi;
   const float *acc = ps->acc + pair * ps->n_acc;
-  const float *zero = acc + 3 * (ps->n_main + ps->n_lead);
+  const float *lead = acc + N_MAIN_ACC * ps->n_main;
+  const float *zero = lead + 3 * ps->n_lead;
   guint pre = ps->pres[pi];
   const double *tpl = ps->tpl + (gsize) pre * ps->tpl_len + ps->tpl_pre;
   const double *aw = ps->auto_win + (gsize) pi * ps->n_main * 2;
   gint64 zlen = ps->zero_to - ps->zero_from, l;
-  double txx = 0, tsum = 0, c = 0, best = 0, m_eff;
+  double txx = 0, tsum = 0, c = 0, best = 0, m_eff, df = 1;
   guint j;
 
   memset (t, 0, sizeof *t);
@@ -602,24 +645,29 @@ judge_pair (const Psc  *ps,
 
   for (j = 0; j < ps->n_main; j++)
     {
-      const float *a = acc + 3 * j;
+      const float *a = acc + N_MAIN_ACC * j;
       gint64 D = ps->lo + (gint64) j * ps->d_step;
       double mean, var, tz, xt = 0;
 
-      if (a[0] < 3)
+      if (a[M_G] < 3)
         continue;
       if (c != 0 && aw[2 * j + 1] > 0)
         xt = c * aw[2 * j] / aw[2 * j + 1];
-      mean = mean_var (a, &var);
+      /* Cluster-robust variance of the mean: trials of one burst are not
+       * independent. */
+      mean = a[M_S] / a[M_N];
+      var = (a[M_Q] - 2 * mean * a[M_R] + mean * mean * a[M_N2])
+            / (a[M_N] * a[M_N]) * a[M_G] / (a[M_G] - 1);
       if (!(var > 0))
         continue;
-      tz = (mean - xt) / sqrt (var / a[0]);
+      tz = (mean - xt) / sqrt (var);
       if (fabs (tz) > fabs (best))
         {
           best = tz;
           t->delay_ms = D * 1000.0 / ps->fs;
           t->charge_mv = mean - xt;
-          t->n_trials = (guint) a[0];
+          t->n_trials = (guint) a[M_N];
+          df = a[M_G] - 1;
         }
     }
   t->z = best;
@@ -633,12 +681,12 @@ judge_pair (const Psc  *ps,
   /* A window sum of d is dominated by its ends (d telescopes), so windows
    * a step apart are far from one test: every delay scanned counts. */
   m_eff = ps->n_main;
-  t->p = scan_p (best, t->n_trials - 1, m_eff);
+  t->p = scan_p (best, df, m_eff);
 
   /* Common input: the same sign already before the AP. */
-  for (j = ps->n_main; j < ps->n_main + ps->n_lead; j++)
+  for (j = 0; j < ps->n_lead; j++)
     {
-      const float *a = acc + 3 * j;
+      const float *a = lead + 3 * j;
       double mean, var;
 
       if (a[0] < 3)
@@ -727,7 +775,7 @@ imp_psc_test_pairs (ImpRecording             *recording,
                                  ps.post_len);
   ps.blank_pre = to_samples (BLANK_PRE_MS, ps.fs);
   ps.blank_post = to_samples (params->ap_blank_ms, ps.fs);
-  ps.n_acc = 3 * (ps.n_main + ps.n_lead) + N_ZERO;
+  ps.n_acc = N_MAIN_ACC * ps.n_main + 3 * ps.n_lead + N_ZERO;
 
   ps.acc = g_try_new0 (float, (gsize) ps.n_pre * ps.n_post * ps.n_acc);
   if (ps.acc == NULL && (gsize) ps.n_pre * ps.n_post > 0)
