@@ -720,7 +720,7 @@ test_hard_cases (Fixture       *f,
   g_clear_pointer (&rec_flat, imp_recording_unref);
   rec_flat = imp_recording_open (steady, &error);
   g_assert_no_error (error);
-  for (i = 0, n_checked = 0; i < (guint) imp_recording_get_n_channels (rec); i++)
+  for (i = 0, n_checked = 0; i < imp_recording_get_n_channels (rec); i++)
     {
       g_autofree float *x = read_channel (rec, i);
       g_autofree float *y = read_channel (rec_flat, i);

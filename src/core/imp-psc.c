@@ -188,17 +188,19 @@ flank_mean (const Psc   *ps,
 }
 
 /* Window sums of (d - base) over [c + D, c + D + w) for the main delays
- * into @y, then the lead delays; NAN where a sample is blanked. */
+ * into @y, then (@with_lead) the lead delays; NAN where a sample is
+ * blanked. */
 static void
 window_sums (const Psc   *ps,
              const Cumul *cu,
              gint64       c,
              double       base,
+             gboolean     with_lead,
              double      *y)
 {
   guint j;
 
-  for (j = 0; j < ps->n_main + ps->n_lead; j++)
+  for (j = 0; j < ps->n_main + (with_lead ? ps->n_lead : 0); j++)
     {
       gint64 D = j < ps->n_main ? ps->lo + (gint64) j * ps->d_step
                                 : -ps->lead + (gint64) (j - ps->n_main)
@@ -371,7 +373,7 @@ add_pairs (Psc         *ps,
           base = flank_mean (ps, &cu, c);
           if (!isfinite (base))
             continue;
-          window_sums (ps, &cu, c, base, y);
+          window_sums (ps, &cu, c, base, isolated, y);
           for (j = 0; j < ps->n_main; j++)
             if (isfinite (y[j]))
               {
@@ -432,7 +434,7 @@ add_auto (Psc         *ps,
       base = flank_mean (ps, &cu, c);
       if (!isfinite (base))
         continue;
-      window_sums (ps, &cu, c, base, y);
+      window_sums (ps, &cu, c, base, FALSE, y);
       for (j = 0; j < ps->n_main; j++)
         if (isfinite (y[j]))
           {
