@@ -1491,8 +1491,9 @@ measure_average (Run          *run,
          ? 1.0 : -1.0;
   /* The waveform test knows better: its sign is that of the synaptic
    * current with the presynaptic AP's crosstalk removed, and the peak
-   * comes after the window it found. */
-  if (test != NULL && test->wave.z != 0)
+   * comes after the window it found; not so for a transient, whose
+   * average is all the evidence there is. */
+  if (test != NULL && test->wave.z != 0 && !test->wave.transient)
     {
       sign = test->wave.z > 0 ? 1.0 : -1.0;
       from = MIN (to, MAX (from, pre_len + (gint64) llround (
