@@ -603,8 +603,39 @@ test_json (void)
                      0.001);
   g_assert_cmpint (json_object_get_int_member (params, "n_surrogates"), ==,
                    200);
+  g_assert_cmpfloat (json_object_get_double_member (params, "deconv_tau_ms"),
+                     ==, 15.0);
+  g_assert_cmpfloat (json_object_get_double_member (params, "psc_window_ms"),
+                     ==, 2.0);
+  g_assert_cmpfloat (json_object_get_double_member (params,
+                                                    "common_input_z"),
+                     ==, 3.5);
   g_assert_true (json_object_has_member (
     json_object_get_object_member (root, "recording"), "size_bytes"));
+
+  /* Each significant candidate's evidence: its waveform test agrees with
+   * its sign, and its trial amplitudes average to its amplitude. */
+  for (i = 0; i < json_array_get_length (list); i++)
+    {
+      JsonObject *c = json_array_get_object_element (list, i);
+      JsonArray *trials = json_object_get_array_member (c,
+                                                        "trial_amplitudes_mv");
+      double z = json_object_get_double_member (c, "wave_z");
+      double sum = 0;
+      guint k;
+
+      g_assert_cmpstr (json_object_get_string_member (c, "sign"), ==,
+                       z > 0 ? "E" : "I");
+      g_assert_false (json_object_get_boolean_member (c, "common_input"));
+      g_assert_false (json_object_get_boolean_member (c, "transient"));
+      g_assert_cmpuint (json_array_get_length (trials), ==,
+                        json_object_get_int_member (c, "n_trials"));
+      for (k = 0; k < json_array_get_length (trials); k++)
+        sum += json_array_get_double_element (trials, k);
+      g_assert_cmpfloat (fabs (sum / MAX (k, 1)
+                               - json_object_get_double_member (
+                                   c, "amplitude_mv")), <, 1e-3);
+    }
 }
 
 /* The same input and seed give the same result, whatever the threads'
@@ -1182,6 +1213,24 @@ test_params_validate (void)
   imp_analysis_params_init_default (&params);
   params.latency_min_ms = NAN;
   g_assert_false (imp_analysis_params_validate (&params, NULL));
+
+  /* The waveform test's parameters, each at a bad value. */
+  {
+    double *fields[] = { &params.deconv_tau_ms, &params.psc_window_ms,
+                         &params.baseline_ms, &params.lead_ms,
+                         &params.ap_blank_ms, &params.common_input_z };
+    double bad[] = { 0.1, 0, 0.5, 1000, -1, 0 };
+    guint k;
+
+    for (k = 0; k < G_N_ELEMENTS (fields); k++)
+      {
+        imp_analysis_params_init_default (&params);
+        *fields[k] = bad[k];
+        g_assert_false (imp_analysis_params_validate (&params, NULL));
+        *fields[k] = NAN;
+        g_assert_false (imp_analysis_params_validate (&params, NULL));
+      }
+  }
 }
 
 /* Regression: JsonGenerator writes 1e20 as "1e+20.0" and NaN as "nan.0",
