@@ -19,6 +19,7 @@
 #include "imp-cli.h"
 #include "imp-map.h"
 #include "imp-output.h"
+#include "imp-pyramid.h"
 #include "imp-recording.h"
 #include "imp-simulate.h"
 
@@ -45,6 +46,7 @@ static int cmd_info     (int argc, char **argv);
 static int cmd_analyze  (int argc, char **argv);
 static int cmd_simulate (int argc, char **argv);
 static int cmd_score    (int argc, char **argv);
+static int cmd_pyramid  (int argc, char **argv);
 static int cmd_help     (int argc, char **argv);
 
 static const Command commands[] = {
@@ -52,6 +54,7 @@ static const Command commands[] = {
   { "analyze", cmd_analyze, "Find synaptic connections (AP→PSP) headless" },
   { "simulate", cmd_simulate, "Write a simulated network recording with ground truth" },
   { "score", cmd_score, "Score a connection map against a simulation's truth" },
+  { "pyramid", cmd_pyramid, "Build or check a recording's overview (project file)" },
   { "help", cmd_help, "Show this help" },
 };
 
@@ -508,6 +511,24 @@ apply_double_options (const DoubleOption *options,
   return TRUE;
 }
 
+/* Counts and seeds must be whole numbers (after apply_double_options()
+ * has checked that they are numbers in range). */
+static gboolean
+whole_numbers (const DoubleOption *options,
+               guint               n_options,
+               char              **texts,
+               int                *exit_code)
+{
+  for (guint i = 0; i < n_options; i++)
+    if (texts[i] != NULL && *options[i].target != floor (*options[i].target))
+      {
+        *exit_code = fail (EXIT_USAGE, "--%s: '%s' is not a whole number",
+                           options[i].name, texts[i]);
+        return FALSE;
+      }
+  return TRUE;
+}
+
 /* Two names for one file? Compares device and inode when both exist,
  * else the absolute, canonical names. */
 static gboolean
@@ -621,7 +642,9 @@ cmd_analyze (int    argc,
   gboolean quiet = FALSE;
   int exit_code = EXIT_OK;
   char *texts[13] = { NULL };
+  char *quantal_texts[4] = { NULL };
   double n_surrogates_d;
+  double quantal_d[4];
   DoubleOption numeric[] = {
     { "ap-threshold", NULL, 2, 1000, "SD" },
     { "ap-min-height", NULL, 1, 500, "mV" },
@@ -636,6 +659,12 @@ cmd_analyze (int    argc,
     { "lead", NULL, 1, 500, "ms" },
     { "ap-blank", NULL, 0, 100, "ms" },
     { "common-input-z", NULL, 0.1, 1000, "" },
+  };
+  DoubleOption quantal[] = {
+    { "quantal-n-max", NULL, 1, IMP_QUANTAL_MAX_SITES, "" },
+    { "quantal-min-trials", NULL, 20, 1000000, "" },
+    { "quantal-bootstrap", NULL, 0, 10000, "" },
+    { "quantal-seed", NULL, 0, 4294967295.0, "" },
   };
   GOptionEntry entries[] = {
     { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv_path,
@@ -694,6 +723,22 @@ cmd_analyze (int    argc,
       describe (keep, "t statistic before the AP that marks common input",
                 params.common_input_z, ""),
       "T" },
+    { "quantal-n-max", 0, 0, G_OPTION_ARG_STRING, &quantal_texts[0],
+      describe (keep, "Quantal fit: most release sites tried",
+                params.quantal.n_max, ""),
+      "N" },
+    { "quantal-min-trials", 0, 0, G_OPTION_ARG_STRING, &quantal_texts[1],
+      describe (keep, "Quantal fit: fewer isolated trials are refused",
+                params.quantal.min_trials, ""),
+      "N" },
+    { "quantal-bootstrap", 0, 0, G_OPTION_ARG_STRING, &quantal_texts[2],
+      describe (keep, "Quantal fit: bootstrap replicates for the intervals",
+                params.quantal.n_bootstrap, ""),
+      "N" },
+    { "quantal-seed", 0, 0, G_OPTION_ARG_STRING, &quantal_texts[3],
+      describe (keep, "Quantal fit: bootstrap seed",
+                (double) params.quantal.seed, ""),
+      "K" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress on stderr", NULL },
     { NULL }
   };
@@ -712,6 +757,12 @@ cmd_analyze (int    argc,
   numeric[10].target = &params.lead_ms;
   numeric[11].target = &params.ap_blank_ms;
   numeric[12].target = &params.common_input_z;
+  quantal_d[0] = params.quantal.n_max;
+  quantal_d[1] = params.quantal.min_trials;
+  quantal_d[2] = params.quantal.n_bootstrap;
+  quantal_d[3] = (double) params.quantal.seed;
+  for (guint i = 0; i < G_N_ELEMENTS (quantal); i++)
+    quantal[i].target = &quantal_d[i];
 
   context = g_option_context_new ("FILE - find synaptic connections");
   g_option_context_add_main_entries (context, entries, NULL);
@@ -723,9 +774,17 @@ cmd_analyze (int    argc,
                         "analyze needs exactly one FILE (see imprint analyze --help)");
       goto out;
     }
-  if (!apply_double_options (numeric, G_N_ELEMENTS (numeric), texts, &exit_code))
+  if (!apply_double_options (numeric, G_N_ELEMENTS (numeric), texts, &exit_code)
+      || !apply_double_options (quantal, G_N_ELEMENTS (quantal), quantal_texts,
+                                &exit_code)
+      || !whole_numbers (quantal, G_N_ELEMENTS (quantal), quantal_texts,
+                         &exit_code))
     goto out;
   params.n_surrogates = (guint) n_surrogates_d;
+  params.quantal.n_max = (guint) quantal_d[0];
+  params.quantal.min_trials = (guint) quantal_d[1];
+  params.quantal.n_bootstrap = (guint) quantal_d[2];
+  params.quantal.seed = (guint64) quantal_d[3];
   if (params.latency_min_ms >= params.latency_max_ms)
     {
       exit_code = fail (EXIT_USAGE, "--latency-min must be below --latency-max");
@@ -791,6 +850,8 @@ cmd_analyze (int    argc,
 out:
   for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
     g_free (texts[i]);
+  for (guint i = 0; i < G_N_ELEMENTS (quantal_texts); i++)
+    g_free (quantal_texts[i]);
   return exit_code;
 }
 
@@ -1019,6 +1080,90 @@ cmd_score (int    argc,
   fputs (text, stdout);
   if (as_json)
     fputc ('\n', stdout);
+  return exit_code;
+}
+
+static gint64
+file_size (const char *path)
+{
+  GStatBuf st;
+
+  return g_stat (path, &st) == 0 ? (gint64) st.st_size : -1;
+}
+
+static int
+cmd_pyramid (int    argc,
+             char **argv)
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(ImpRecording) recording = NULL;
+  g_autoptr(ImpPyramid) pyramid = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *project = NULL;
+  CliProgress progress = { 0 };
+  gboolean quiet = FALSE;
+  gboolean ok;
+  int exit_code = EXIT_OK;
+  gint64 start, recording_bytes, project_bytes;
+  double seconds;
+  GOptionEntry entries[] = {
+    { "project", 'p', 0, G_OPTION_ARG_FILENAME, &project,
+      "Project file to use (default: beside the recording, or in the "
+      "cache folder if that is read-only)", "FILE" },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress on stderr", NULL },
+    { NULL }
+  };
+
+  context = g_option_context_new ("FILE - build the overview of a recording");
+  g_option_context_set_description (context,
+    "Builds the level-of-detail overview the Traces view draws from and "
+    "saves it in\nthe recording's project file, or finds it there. Prints "
+    "one line: where it is,\nits size and how long it took.");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!parse_options (context, &argc, &argv, &exit_code))
+    return exit_code;
+  if (argc != 2)
+    return fail (EXIT_USAGE, "pyramid needs exactly one recording (try "
+                 "imprint pyramid --help)");
+  if (project != NULL && g_str_equal (project, "-"))
+    return fail (EXIT_USAGE, "--project must be a file: a project file "
+                 "cannot go to standard output");
+  if (!check_output ("project", project, argv[1], NULL, NULL, &exit_code))
+    return exit_code;
+
+  recording = open_recording (argv[1], &exit_code);
+  if (recording == NULL)
+    return exit_code;
+  pyramid = imp_pyramid_open (recording, project, &error);
+  if (pyramid == NULL)
+    return fail (EXIT_FAIL, "%s: %s", argv[1], error->message);
+
+  g_mutex_init (&progress.lock);
+  progress.tty = isatty (STDERR_FILENO);
+  progress.last_tenth = -1;
+  progress.quiet = quiet;
+  start = g_get_monotonic_time ();
+  ok = imp_pyramid_build (pyramid, cli_progress_cb, &progress, NULL, &error);
+  seconds = (g_get_monotonic_time () - start) / 1e6;
+  cli_progress_finish (&progress);
+  if (!ok && !imp_pyramid_is_complete (pyramid))
+    return fail (EXIT_FAIL, "%s: %s", argv[1], error->message);
+  if (!ok)
+    exit_code = fail (EXIT_FAIL, "%s", error->message);
+
+  recording_bytes = file_size (argv[1]);
+  project_bytes = ok ? file_size (imp_pyramid_get_path (pyramid)) : -1;
+  printf ("%s: %u levels of %s", imp_pyramid_get_path (pyramid),
+          imp_pyramid_get_n_levels (pyramid),
+          imp_pyramid_is_int16 (pyramid) ? "int16" : "float32");
+  if (project_bytes > 0 && recording_bytes > 0)
+    printf (", %.1f MB (%.1f%% of the recording)", project_bytes / 1e6,
+            100.0 * project_bytes / recording_bytes);
+  if (imp_pyramid_get_samples_read (pyramid) == 0)
+    printf (", loaded\n");
+  else
+    printf (", built in %.2f s (%.0f MB/s)\n", seconds,
+            recording_bytes / 1e6 / MAX (seconds, 1e-6));
   return exit_code;
 }
 

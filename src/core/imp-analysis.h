@@ -11,6 +11,7 @@
 
 #include "imp-map.h"
 #include "imp-progress.h"
+#include "imp-quantal.h"
 #include "imp-recording.h"
 
 G_BEGIN_DECLS
@@ -48,6 +49,7 @@ typedef struct
                                  before its peak to this after, default 3 ms */
   double common_input_z;      /* a same-sign response before the AP at this
                                  t statistic marks common input, default 3.5 */
+  ImpQuantalParams quantal;   /* the quantal fit of each candidate */
 } ImpAnalysisParams;
 
 typedef struct
@@ -59,6 +61,11 @@ typedef struct
 /* The average window reaches at least this far beyond latency_max_ms, to
  * show a late PSP's peak and the start of its decay. */
 #define IMP_ANALYSIS_DECAY_MARGIN_MS 15.0
+
+/* A trial enters the quantal fit only when no other presynaptic AP comes
+ * this long before it (or before the end of its window): the decay of an
+ * earlier PSP, or a later one, would add to its amplitude. */
+#define IMP_ANALYSIS_ISOLATION_MS 60.0
 
 /* One ordered pair tested, significant or not. */
 typedef struct
@@ -104,6 +111,14 @@ typedef struct
   double  amplitude_norm;  /* amplitude_mv / mean presynaptic AP height */
   double  rise_ms;         /* 20-80 % rise of the average */
   double  decay_ms;        /* peak to half-decay of the average */
+  /* The amplitudes the quantal fit uses (mV, signed): those of the
+   * trials without another presynaptic AP from
+   * IMP_ANALYSIS_ISOLATION_MS before the AP to the end of the window, each
+   * the least-squares multiple of the average over the whole window (with
+   * a level and a linear trend); NULL when none. */
+  float  *quantal_amplitudes;
+  guint   n_quantal_trials;
+  ImpQuantalFit quantal;
 } ImpCandidate;
 
 typedef struct

@@ -16,8 +16,9 @@
 #include "imp-map.h"
 #include "imp-output.h"
 
-#define N_COLUMNS       9
-#define N_TRUTH_COLUMNS 11
+#define N_COLUMNS         9
+#define N_QUANTAL_COLUMNS 3   /* quantal_mv, quantal_n, release_p */
+#define N_TRUTH_COLUMNS   2   /* snr, kind */
 
 static const char *const kind_names[IMP_MAP_N_KINDS] = {
   "connection", "crosstalk", "shared_input", "comodulation"
@@ -119,10 +120,17 @@ write_map (GArray      *map,
            GError     **error)
 {
   g_autoptr(GString) out = NULL;
+  gboolean quantal = FALSE;
   guint i;
 
-  out = g_string_new (truth ? IMP_MAP_TRUTH_CSV_HEADER "\n"
-                            : IMP_MAP_CSV_HEADER "\n");
+  for (i = 0; i < map->len; i++)
+    quantal |= g_array_index (map, ImpMapEntry, i).quantal_n > 0;
+  if (truth)
+    out = g_string_new (quantal ? IMP_MAP_TRUTH_QUANTAL_CSV_HEADER "\n"
+                                : IMP_MAP_TRUTH_CSV_HEADER "\n");
+  else
+    out = g_string_new (quantal ? IMP_MAP_CSV_QUANTAL_HEADER "\n"
+                                : IMP_MAP_CSV_HEADER "\n");
   for (i = 0; i < map->len; i++)
     {
       const ImpMapEntry *e = &g_array_index (map, ImpMapEntry, i);
@@ -140,6 +148,15 @@ write_map (GArray      *map,
       g_string_append_c (out, ',');
       imp_output_append_double (out, e->p_value);
       g_string_append_printf (out, ",%u", e->n_pre_aps);
+      if (quantal && e->quantal_n > 0)
+        {
+          g_string_append_c (out, ',');
+          imp_output_append_double (out, e->quantal_mv);
+          g_string_append_printf (out, ",%u,", e->quantal_n);
+          imp_output_append_double (out, e->release_p);
+        }
+      else if (quantal)
+        g_string_append (out, ",,,");
       if (truth)
         {
           g_string_append_c (out, ',');
@@ -163,7 +180,10 @@ write_map (GArray      *map,
  *
  * Writes the map as CSV (IMP_MAP_CSV_HEADER, then one row per connection;
  * rows of another kind are left out; numbers in the C locale with enough
- * digits to read back exactly). A label that a spreadsheet would take for
+ * digits to read back exactly). When some entry has quantal parameters
+ * (quantal_n > 0), the header is IMP_MAP_CSV_QUANTAL_HEADER and every row
+ * has the three quantal fields, empty where quantal_n is 0; otherwise the
+ * file is as before. A label that a spreadsheet would take for
  * a formula (starting with =, +, -, @, a tab or a carriage return), or
  * that starts with an apostrophe, is written with a leading apostrophe;
  * imp_map_read_csv() removes it.
@@ -188,8 +208,10 @@ imp_map_write_csv (GArray      *map,
  * @path: the file, as for imp_map_write_csv()
  * @error: return location for a #GError
  *
- * Writes a truth file: IMP_MAP_TRUTH_CSV_HEADER, the map's columns and
- * then `snr` (empty when not finite) and `kind` for every row.
+ * Writes a truth file: IMP_MAP_TRUTH_CSV_HEADER (or
+ * IMP_MAP_TRUTH_QUANTAL_CSV_HEADER when some row has quantal parameters),
+ * the map's columns and then `snr` (empty when not finite) and `kind` for
+ * every row.
  *
  * Returns: %TRUE on success
  */
@@ -315,8 +337,11 @@ read_label (const char *field)
 
 static gboolean
 parse_entry (GPtrArray   *fields,
+             gboolean     quantal,
+             gboolean     truth,
              ImpMapEntry *entry)
 {
+  guint at = N_COLUMNS + (quantal ? N_QUANTAL_COLUMNS : 0);
   const char *sign;
 
   if (!parse_uint (fields->pdata[0], &entry->pre)
@@ -334,17 +359,26 @@ parse_entry (GPtrArray   *fields,
       || !parse_uint (fields->pdata[8], &entry->n_pre_aps))
     return FALSE;
 
+  entry->quantal_mv = entry->release_p = NAN;
+  entry->quantal_n = 0;
+  if (quantal
+      && ((char *) fields->pdata[10])[0] != '\0'
+      && (!parse_double (fields->pdata[9], &entry->quantal_mv)
+          || !parse_uint (fields->pdata[10], &entry->quantal_n)
+          || !parse_double (fields->pdata[11], &entry->release_p)))
+    return FALSE;
+
   entry->snr = NAN;
   entry->kind = IMP_MAP_CONNECTION;
-  if (fields->len == N_TRUTH_COLUMNS)
+  if (truth)
     {
-      const char *snr = fields->pdata[9];
+      const char *snr = fields->pdata[at];
       guint k;
 
       if (snr[0] != '\0' && !parse_double (snr, &entry->snr))
         return FALSE;
       for (k = 0; k < IMP_MAP_N_KINDS; k++)
-        if (g_strcmp0 (fields->pdata[10], kind_names[k]) == 0)
+        if (g_strcmp0 (fields->pdata[at + 1], kind_names[k]) == 0)
           break;
       if (k == IMP_MAP_N_KINDS)
         return FALSE;
@@ -377,7 +411,8 @@ read_map (const char  *path,
   g_autoptr(GArray) map = NULL;
   g_autoptr(GPtrArray) fields = NULL;
   const char *cursor;
-  const char *header;
+  const char *header = NULL;
+  gboolean quantal = FALSE, truth = FALSE;
   int n_columns;
   guint line = 1;
 
@@ -388,23 +423,29 @@ read_map (const char  *path,
   if (g_str_has_prefix (cursor, "\xef\xbb\xbf"))
     cursor += 3;
 
-  if (has_header (cursor, IMP_MAP_TRUTH_CSV_HEADER))
-    {
-      header = IMP_MAP_TRUTH_CSV_HEADER;
-      n_columns = N_TRUTH_COLUMNS;
-    }
-  else if (has_header (cursor, IMP_MAP_CSV_HEADER))
-    {
-      header = IMP_MAP_CSV_HEADER;
-      n_columns = N_COLUMNS;
-    }
-  else
+  {
+    const char *headers[] = { IMP_MAP_CSV_HEADER, IMP_MAP_CSV_QUANTAL_HEADER,
+                              IMP_MAP_TRUTH_CSV_HEADER,
+                              IMP_MAP_TRUTH_QUANTAL_CSV_HEADER };
+    guint k;
+
+    for (k = 0; k < G_N_ELEMENTS (headers); k++)
+      if (has_header (cursor, headers[k]))
+        {
+          header = headers[k];
+          quantal = k % 2 == 1;
+          truth = k >= 2;
+        }
+  }
+  if (header == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                    "%s: the first line is not the map header “%s”",
                    path, IMP_MAP_CSV_HEADER);
       return NULL;
     }
+  n_columns = N_COLUMNS + (quantal ? N_QUANTAL_COLUMNS : 0)
+              + (truth ? N_TRUTH_COLUMNS : 0);
   cursor += strlen (header);
   if (*cursor == '\r')
     cursor++;
@@ -423,7 +464,7 @@ read_map (const char  *path,
       if (n == 1 && ((char *) fields->pdata[0])[0] == '\0')
         continue;  /* blank line */
 
-      if (n != n_columns || !parse_entry (fields, &entry))
+      if (n != n_columns || !parse_entry (fields, quantal, truth, &entry))
         {
           imp_map_entry_clear (&entry);
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
@@ -448,8 +489,9 @@ read_map (const char  *path,
  *   truth file (imp_map_write_truth_csv())
  * @error: return location for a #GError
  *
- * Reads a map; a label's leading apostrophe (the formula guard) is
- * dropped. Of a truth file only the connections are read.
+ * Reads a map, with or without the quantal columns; a label's leading
+ * apostrophe (the formula guard) is dropped. Of a truth file only the
+ * connections are read.
  *
  * Returns: (transfer full) (element-type ImpMapEntry) (nullable): the
  *   rows, or %NULL with @error set

@@ -24,7 +24,8 @@ typedef enum
 } ImpMapKind;
 
 /* One row of a connectivity map, as in MAP.csv and the simulator's truth
- * file: pre,post,pre_label,post_label,sign,amplitude_mv,latency_ms,p_value,n_pre_aps */
+ * file: pre,post,pre_label,post_label,sign,amplitude_mv,latency_ms,p_value,n_pre_aps
+ * and, in maps where some row has them, quantal_mv,quantal_n,release_p */
 typedef struct
 {
   guint  pre;
@@ -36,6 +37,12 @@ typedef struct
   double latency_ms;    /* AP peak to PSP onset */
   double p_value;
   guint  n_pre_aps;
+  /* The quantal parameters (quantal size, release sites, release
+   * probability); quantal_n 0 when not known, and then the CSV fields are
+   * empty. */
+  double quantal_mv;
+  guint  quantal_n;
+  double release_p;
   /* Only in truth files (IMP_MAP_TRUTH_CSV_HEADER); NAN and
    * IMP_MAP_CONNECTION when read from a plain map. */
   double snr;           /* |mean PSP| × √(presynaptic APs) ÷ SD of the
@@ -45,11 +52,17 @@ typedef struct
 
 #define IMP_MAP_CSV_HEADER \
   "pre,post,pre_label,post_label,sign,amplitude_mv,latency_ms,p_value,n_pre_aps"
+/* The header of a map with quantal parameters: three more columns, after
+ * the others so that a reader of the first nine is not disturbed. */
+#define IMP_MAP_CSV_QUANTAL_HEADER \
+  IMP_MAP_CSV_HEADER ",quantal_mv,quantal_n,release_p"
 
-/* The truth file: the map's columns, then snr and kind (connection,
- * crosstalk, shared_input, comodulation). Readers of plain maps see only
- * the connections. */
+/* The truth file: the map's columns (with the quantal ones when some row
+ * has them), then snr and kind (connection, crosstalk, shared_input,
+ * comodulation). Readers of plain maps see only the connections. */
 #define IMP_MAP_TRUTH_CSV_HEADER IMP_MAP_CSV_HEADER ",snr,kind"
+#define IMP_MAP_TRUTH_QUANTAL_CSV_HEADER \
+  IMP_MAP_CSV_QUANTAL_HEADER ",snr,kind"
 
 const char *imp_map_kind_to_string (ImpMapKind kind);
 
