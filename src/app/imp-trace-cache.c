@@ -111,6 +111,7 @@ struct _ImpTraceCache
   GArray             **ap_samples;    /* per channel, sorted gint64 */
   guint                n_ap_channels;
   guint64              samples_read;
+  guint64              generation;      /* changes with what is held */
 
   Job                 *job;
   ImpTraceCacheNotify  notify;
@@ -676,6 +677,7 @@ imp_trace_cache_set_result (ImpTraceCache     *self,
   n = imp_recording_get_n_channels (self->recording);
   clear_ap_samples (self);
   g_hash_table_foreach_remove (self->blocks, drop_preview_cb, NULL);
+  self->generation++;
 
   if (result == NULL || result->aps == NULL || result->n_channels != n)
     return;
@@ -794,6 +796,7 @@ imp_trace_cache_clear (ImpTraceCache *self)
   g_return_if_fail (self != NULL);
 
   g_hash_table_remove_all (self->blocks);
+  self->generation++;
 }
 
 static gboolean
@@ -823,6 +826,7 @@ evict (ImpTraceCache *self)
   if (g_hash_table_size (self->blocks) <= MAX_BLOCKS)
     return;
 
+  self->generation++;
   g_hash_table_foreach_remove (self->blocks, other_level_cb, self);
   if (g_hash_table_size (self->blocks) > MAX_BLOCKS)
     g_hash_table_foreach_remove (self->blocks, not_overview_cb, self);
@@ -855,6 +859,7 @@ ensure_block (ImpTraceCache *self,
 
   found = g_new0 (Block, 1);
   found->n_cols = block_n_cols (n_samples_of (self), level, block);
+  self->generation++;
   key = g_new (guint64, 1);
   *key = block_key (channel, level, block);
   g_hash_table_insert (self->blocks, key, found);
@@ -894,6 +899,7 @@ merge_piece (ImpTraceCache *self,
   memcpy (block->mid + block->n_exact, piece->mid + block->n_exact,
           n * sizeof (float));
   block->n_exact = piece->end_col;
+  self->generation++;
 }
 
 /* Block @block of @level, exact, combined from exact blocks of finer
@@ -950,6 +956,7 @@ derive_block (ImpTraceCache *self,
     }
   found->n_exact = n_cols;
   found->preview = TRUE;
+  self->generation++;
 
   return found;
 }
@@ -1127,6 +1134,7 @@ store_preview (ImpTraceCache *self,
   found->preview = TRUE;
   if (spc <= IMP_TRACE_CACHE_EXACT)
     found->n_exact = found->n_cols;
+  self->generation++;
 }
 
 static gint
@@ -1437,6 +1445,85 @@ imp_trace_cache_get_column (ImpTraceCache *self,
   return TRUE;
 }
 
+/**
+ * imp_trace_cache_get_columns:
+ * @self: a #ImpTraceCache
+ * @channel: a channel
+ * @first: the first column, at the current level
+ * @n: how many
+ * @min: (out caller-allocates) (array length=n): each column's least
+ *   sample, NaN where it has no value
+ * @max: (out caller-allocates) (array length=n): its greatest
+ * @mid: (out caller-allocates) (array length=n) (optional): a sample from
+ *   its middle, NaN where it has none
+ * @exact: (out caller-allocates) (array length=n) (optional): whether it
+ *   holds its exact range rather than a preview
+ *
+ * imp_trace_cache_get_column() and imp_trace_cache_get_sample() for a run
+ * of columns, with one look-up per block.
+ *
+ * Returns: how many of the columns have a value
+ */
+guint
+imp_trace_cache_get_columns (ImpTraceCache *self,
+                             guint          channel,
+                             gint64         first,
+                             guint          n,
+                             float         *min,
+                             float         *max,
+                             float         *mid,
+                             gboolean      *exact)
+{
+  guint found = 0;
+  guint k = 0;
+
+  g_return_val_if_fail (self != NULL, 0);
+  g_return_val_if_fail (n == 0 || (min != NULL && max != NULL), 0);
+
+  while (k < n)
+    {
+      gint64 column = first + k;
+      gint64 b = column >= 0 ? column / IMP_TRACE_CACHE_BLOCK : -1;
+      guint i = column >= 0 ? column % IMP_TRACE_CACHE_BLOCK : 0;
+      guint run = column >= 0 ? MIN (n - k, IMP_TRACE_CACHE_BLOCK - i)
+                              : (guint) MIN (n - k, -column);
+      Block *block = b >= 0 ? lookup_block (self, channel, self->level, b)
+                            : NULL;
+
+      for (guint j = 0; j < run; j++, i++, k++)
+        {
+          gboolean have = block != NULL && i < block->n_cols &&
+                          (i < block->n_exact || block->preview) &&
+                          block->min[i] <= block->max[i];
+
+          min[k] = have ? block->min[i] : NAN;
+          max[k] = have ? block->max[i] : NAN;
+          if (mid != NULL)
+            mid[k] = have ? block->mid[i] : NAN;
+          if (exact != NULL)
+            exact[k] = have && i < block->n_exact;
+          found += have;
+        }
+    }
+
+  return found;
+}
+
+/**
+ * imp_trace_cache_get_generation:
+ * @self: a #ImpTraceCache
+ *
+ * Returns: a number that changes whenever a column's value may have
+ *   changed, so that what was drawn from them can be kept until then
+ */
+guint64
+imp_trace_cache_get_generation (ImpTraceCache *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+
+  return self->generation;
+}
+
 static int
 compare_float (const void *a,
                const void *b)
@@ -1445,6 +1532,51 @@ compare_float (const void *a,
   float fb = *(const float *) b;
 
   return (fa > fb) - (fa < fb);
+}
+
+/* The @k-th smallest of @values (reordered; no NaN), as sorting would
+ * give it, in linear time on average (Hoare's selection). */
+static float
+select_float (float *values,
+              guint  n,
+              guint  k)
+{
+  gint64 lo = 0;
+  gint64 hi = (gint64) n - 1;
+
+  g_assert (k < n);
+
+  while (lo < hi)
+    {
+      float pivot = values[lo + (hi - lo) / 2];
+      gint64 i = lo;
+      gint64 j = hi;
+
+      while (i <= j)
+        {
+          while (values[i] < pivot)
+            i++;
+          while (values[j] > pivot)
+            j--;
+          if (i <= j)
+            {
+              float t = values[i];
+
+              values[i++] = values[j];
+              values[j--] = t;
+            }
+        }
+
+      /* [lo, j] <= pivot <= [i, hi], and between them the pivot. */
+      if ((gint64) k <= j)
+        hi = j;
+      else if ((gint64) k >= i)
+        lo = i;
+      else
+        break;
+    }
+
+  return values[k];
 }
 
 /**
@@ -1478,10 +1610,15 @@ imp_trace_cache_summarise (GArray *mids,
   if (mids->len == 0 || (above != NULL && (maxs == NULL || maxs->len == 0)))
     return FALSE;
 
+  if (above == NULL || below == NULL)
+    {
+      *baseline = select_float ((float *) mids->data, mids->len,
+                                mids->len / 2);
+      return TRUE;
+    }
+
   qsort (mids->data, mids->len, sizeof (float), compare_float);
   *baseline = g_array_index (mids, float, mids->len / 2);
-  if (above == NULL || below == NULL)
-    return TRUE;
 
   qsort (mins->data, mins->len, sizeof (float), compare_float);
   qsort (maxs->data, maxs->len, sizeof (float), compare_float);

@@ -83,6 +83,15 @@ gboolean       imp_trace_cache_get_column       (ImpTraceCache *self,
                                                  float         *min,
                                                  float         *max,
                                                  gboolean      *exact);
+guint          imp_trace_cache_get_columns      (ImpTraceCache *self,
+                                                 guint          channel,
+                                                 gint64         first,
+                                                 guint          n,
+                                                 float         *min,
+                                                 float         *max,
+                                                 float         *mid,
+                                                 gboolean      *exact);
+guint64        imp_trace_cache_get_generation   (ImpTraceCache *self);
 gboolean       imp_trace_cache_get_sample       (ImpTraceCache *self,
                                                  guint          channel,
                                                  gint64         column,
