@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "imp-raster.h"
 
@@ -37,7 +38,7 @@ over (guint32 src,
 static inline guint
 to_byte (double value)
 {
-  return (guint) lround (CLAMP (value, 0.0, 1.0) * 255);
+  return (guint) (CLAMP (value, 0.0, 1.0) * 255 + 0.5);
 }
 
 /**
@@ -74,13 +75,21 @@ imp_raster_clear (ImpRasterImage *image,
 {
   g_return_if_fail (image != NULL);
 
-  for (int y = 0; y < image->height; y++)
-    {
-      guint32 *row = image->pixels + (gsize) y * image->stride;
+  if (image->height <= 0 || image->width <= 0)
+    return;
 
-      for (int x = 0; x < image->width; x++)
-        row[x] = color;
+  if (color == 0 && image->stride == image->width)
+    {
+      memset (image->pixels, 0,
+              (gsize) image->width * image->height * sizeof (guint32));
+      return;
     }
+
+  for (int x = 0; x < image->width; x++)
+    image->pixels[x] = color;
+  for (int y = 1; y < image->height; y++)
+    memcpy (image->pixels + (gsize) y * image->stride, image->pixels,
+            image->width * sizeof (guint32));
 }
 
 /**
@@ -187,12 +196,13 @@ add_segment (Spans                *spans,
   double xb = xa + trace->dx;
   double edge = MAX (floor (xa) + 1, spans->left);
   double end = MIN (xb, spans->right + 1.0);
+  double top_slope = (top_b - top_a) / trace->dx;
+  double bottom_slope = (bottom_b - bottom_a) / trace->dx;
 
   for (; edge < end; edge++)
     {
-      double t = (edge - xa) / trace->dx;
-      double y0 = top_a + t * (top_b - top_a);
-      double y1 = bottom_a + t * (bottom_b - bottom_a);
+      double y0 = top_a + (edge - xa) * top_slope;
+      double y1 = bottom_a + (edge - xa) * bottom_slope;
 
       spans_add (spans, (gint64) edge - 1, y0, y1);
       spans_add (spans, (gint64) edge, y0, y1);
@@ -222,18 +232,23 @@ fill_spans (ImpRasterImage       *image,
       if (!(y0 < y1))
         continue;
 
-      r0 = (int) floor (y0);
-      r1 = (int) ceil (y1);
+      /* Both are within [top, bottom], so not negative. */
+      r0 = (int) y0;
+      r1 = (int) y1;
+      r1 += r1 < y1;
       for (int r = r0; r < r1; r++)
         {
           guint32 *p = image->pixels + (gsize) r * image->stride + px;
           double cover = MIN (r + 1, y1) - MAX (r, y0);
           guint alpha = to_byte (cover);
 
-          if (alpha == 255 && opaque)
+          if (alpha == 255 && (opaque || *p == 0))
             *p = color;
+          else if (alpha == 255)
+            *p = over (color, *p);
           else if (alpha > 0)
-            *p = over (scale_pixel (color, alpha), *p);
+            *p = *p == 0 ? scale_pixel (color, alpha)
+                         : over (scale_pixel (color, alpha), *p);
         }
     }
 }
