@@ -1262,6 +1262,136 @@ test_traces_exact_zoomed_out (void)
   destroy_window (window);
 }
 
+/* One sample far above a flat trace, between two pixel columns of the
+ * whole recording: the pixels there, in its channel's row, reach its
+ * height on the row's scale. */
+#define LONE_SAMPLES 200000
+#define LONE_CHANNEL 2
+#define LONE_HEIGHT  1.5     /* mV above the flat -65 mV */
+
+static gint64 lone_at = -1;
+
+static float
+lone_sample (guint  channel,
+             gint64 sample)
+{
+  if (channel == LONE_CHANNEL && sample == lone_at)
+    return -65 + LONE_HEIGHT;
+  return -65;
+}
+
+/* Renders @widget as its window would; pixels as 0xAARRGGBB. */
+static guint32 *
+render_pixels (GtkWidget *widget,
+               int       *width,
+               int       *height)
+{
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  guint32 *pixels;
+  GskRenderer *renderer;
+
+  *width = gtk_widget_get_width (widget);
+  *height = gtk_widget_get_height (widget);
+  gdk_paintable_snapshot (paintable, snapshot, *width, *height);
+  node = gtk_snapshot_to_node (snapshot);
+  g_assert_nonnull (node);
+  renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
+  texture = gsk_renderer_render_texture (renderer, node,
+                                         &GRAPHENE_RECT_INIT (0, 0, *width,
+                                                              *height));
+  g_assert_cmpint (gdk_texture_get_width (texture), ==, *width);
+  pixels = g_new (guint32, (gsize) *width * *height);
+  gdk_texture_download (texture, (guchar *) pixels, *width * 4);
+  return pixels;
+}
+
+static ImpTracesView *
+open_zoomed_out (ImpWindow  *window,
+                 const char *path)
+{
+  ImpTracesView *traces = open_traces (window, path);
+  GtkWidget *canvas = find_descendant (GTK_WIDGET (traces),
+                                       GTK_TYPE_DRAWING_AREA);
+
+  g_assert_true (press_key (canvas, GDK_KEY_0, 0));
+  wait_until (settled, traces);
+  return traces;
+}
+
+static void
+test_traces_lone_spike (void)
+{
+  static const TestChannel channels[] = {
+    { "A", "mV", 0.01, IMP_ACCESS_INTRACELLULAR },
+    { "B", "mV", 0.01, IMP_ACCESS_INTRACELLULAR },
+    { "C", "mV", 0.01, IMP_ACCESS_INTRACELLULAR },
+    { "D", "mV", 0.01, IMP_ACCESS_INTRACELLULAR },
+  };
+  g_autofree char *flat = NULL;
+  g_autofree char *path = NULL;
+  g_autofree guint32 *pixels = NULL;
+  ImpWindow *window;
+  ImpTracesView *traces;
+  GtkWidget *canvas;
+  double x, spp, h, top, base_y, expected;
+  int width, height, px, far, spike_top = -1;
+
+  /* Where the pixel column edges of the whole recording fall, from a
+   * flat recording of the same length. */
+  flat = write_recording ("flat.h5", channels, G_N_ELEMENTS (channels),
+                          10000, LONE_SAMPLES, 1, lone_sample);
+  window = create_window ();
+  traces = open_zoomed_out (window, flat);
+  spp = 1 / (_imp_traces_view_get_sample_x (traces, 1) -
+             _imp_traces_view_get_sample_x (traces, 0));
+  g_assert_cmpfloat (spp, >, 100);
+  x = _imp_traces_view_get_sample_x (traces, 0.45 * LONE_SAMPLES);
+  lone_at = (gint64) round ((ceil (x) - _imp_traces_view_get_sample_x (
+                                         traces, 0)) * spp);
+  destroy_window (window);
+
+  path = write_recording ("lone.h5", channels, G_N_ELEMENTS (channels),
+                          10000, LONE_SAMPLES, 1, lone_sample);
+  window = create_window ();
+  traces = open_zoomed_out (window, path);
+  canvas = find_descendant (GTK_WIDGET (traces), GTK_TYPE_DRAWING_AREA);
+
+  /* The sample lies on the edge between pixel columns px - 1 and px. */
+  x = _imp_traces_view_get_sample_x (traces, lone_at);
+  px = (int) round (x);
+  g_assert_cmpfloat (fabs (x - px), <, 0.01);
+
+  /* Its height, from the row's geometry and scale: the flat -65 mV is
+   * the baseline, at 0.6 of the row. */
+  g_assert_cmpint (imp_traces_view_get_first_channel (traces), ==, 0);
+  h = _imp_traces_view_get_row_height (traces);
+  top = _imp_traces_view_get_row_top (traces, LONE_CHANNEL);
+  base_y = top + 0.6 * h;
+  expected = base_y - LONE_HEIGHT * _imp_traces_view_get_gain (traces,
+                                                                LONE_CHANNEL);
+  g_assert_cmpfloat (expected, >, top + 10);
+
+  /* The highest pixel that differs from the same row far away, where
+   * the trace is flat, in either pixel column. */
+  pixels = render_pixels (canvas, &width, &height);
+  far = _imp_traces_view_get_gutter_width () + 20;
+  for (int y = (int) (top + 10); y < base_y - 3 && spike_top < 0; y++)
+    for (int col = px - 1; col <= px; col++)
+      if (pixels[y * width + col] != pixels[y * width + far])
+        spike_top = y;
+
+  g_assert_cmpint (spike_top, >=, 0);
+  g_assert_cmpfloat (spike_top, >=, expected - 2);
+  g_assert_cmpfloat (spike_top, <=, expected + 1);
+
+  destroy_window (window);
+  g_unlink (flat);
+  g_unlink (path);
+}
+
 /* mV and pA rows each get a scale of their own, fitted to the whole
  * recording (the large spikes of channel 2 start after the first 5 s
  * shown), and 0 fits them again after the user changed them. Channels of
@@ -1451,6 +1581,7 @@ main (int   argc,
   g_test_add_func ("/app/Traces/exact-zoomed-out",
                    test_traces_exact_zoomed_out);
   g_test_add_func ("/app/Traces/units", test_traces_units);
+  g_test_add_func ("/app/Traces/lone-spike", test_traces_lone_spike);
   g_test_add_func ("/app/Traces/sweeps-and-labels",
                    test_traces_sweeps_and_labels);
   g_test_add_func ("/app/Traces/time-format", test_traces_time_format);

@@ -2843,6 +2843,25 @@ _imp_traces_view_get_row_height (ImpTracesView *self)
   return row_height (self);
 }
 
+double
+_imp_traces_view_get_row_top (ImpTracesView *self,
+                              guint          row)
+{
+  g_return_val_if_fail (IMP_IS_TRACES_VIEW (self), 0);
+
+  return trace_top (self) +
+         (row - gtk_adjustment_get_value (self->vadj)) * row_height (self);
+}
+
+double
+_imp_traces_view_get_sample_x (ImpTracesView *self,
+                               double         sample)
+{
+  g_return_val_if_fail (IMP_IS_TRACES_VIEW (self), 0);
+
+  return sample_to_x (self, sample);
+}
+
 GArray *
 _imp_traces_view_get_sweep_lines (ImpTracesView *self)
 {
