@@ -19,6 +19,7 @@
 #include "imp-cli.h"
 #include "imp-map.h"
 #include "imp-output.h"
+#include "imp-pyramid.h"
 #include "imp-recording.h"
 #include "imp-simulate.h"
 
@@ -44,12 +45,14 @@ typedef struct
 static int cmd_info     (int argc, char **argv);
 static int cmd_analyze  (int argc, char **argv);
 static int cmd_simulate (int argc, char **argv);
+static int cmd_pyramid  (int argc, char **argv);
 static int cmd_help     (int argc, char **argv);
 
 static const Command commands[] = {
   { "info", cmd_info, "Describe a recording: format, channels, rate, sweeps" },
   { "analyze", cmd_analyze, "Find synaptic connections (AP→PSP) headless" },
   { "simulate", cmd_simulate, "Write a simulated network recording with ground truth" },
+  { "pyramid", cmd_pyramid, "Build or check a recording's overview (project file)" },
   { "help", cmd_help, "Show this help" },
 };
 
@@ -871,6 +874,85 @@ cmd_simulate (int    argc,
 out:
   for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
     g_free (texts[i]);
+  return exit_code;
+}
+
+static gint64
+file_size (const char *path)
+{
+  GStatBuf st;
+
+  return g_stat (path, &st) == 0 ? (gint64) st.st_size : -1;
+}
+
+static int
+cmd_pyramid (int    argc,
+             char **argv)
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(ImpRecording) recording = NULL;
+  g_autoptr(ImpPyramid) pyramid = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *project = NULL;
+  CliProgress progress = { 0 };
+  gboolean quiet = FALSE;
+  gboolean ok;
+  int exit_code = EXIT_OK;
+  gint64 start, recording_bytes, project_bytes;
+  double seconds;
+  GOptionEntry entries[] = {
+    { "project", 'p', 0, G_OPTION_ARG_FILENAME, &project,
+      "Project file to use (default: beside the recording, or in the "
+      "cache folder if that is read-only)", "FILE" },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress on stderr", NULL },
+    { NULL }
+  };
+
+  context = g_option_context_new ("FILE - build the overview of a recording");
+  g_option_context_set_description (context,
+    "Builds the level-of-detail overview the Traces view draws from and "
+    "saves it in\nthe recording's project file, or finds it there. Prints "
+    "one line: where it is,\nits size and how long it took.");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!parse_options (context, &argc, &argv, &exit_code))
+    return exit_code;
+  if (argc != 2)
+    return fail (EXIT_USAGE, "pyramid needs exactly one recording (try "
+                 "imprint pyramid --help)");
+
+  recording = open_recording (argv[1], &exit_code);
+  if (recording == NULL)
+    return exit_code;
+  pyramid = imp_pyramid_open (recording, project, &error);
+  if (pyramid == NULL)
+    return fail (EXIT_FAIL, "%s: %s", argv[1], error->message);
+
+  g_mutex_init (&progress.lock);
+  progress.tty = isatty (STDERR_FILENO);
+  progress.last_tenth = -1;
+  progress.quiet = quiet;
+  start = g_get_monotonic_time ();
+  ok = imp_pyramid_build (pyramid, cli_progress_cb, &progress, NULL, &error);
+  seconds = (g_get_monotonic_time () - start) / 1e6;
+  cli_progress_finish (&progress);
+  if (!ok && !imp_pyramid_is_complete (pyramid))
+    return fail (EXIT_FAIL, "%s: %s", argv[1], error->message);
+  if (!ok)
+    exit_code = fail (EXIT_FAIL, "%s", error->message);
+
+  recording_bytes = file_size (argv[1]);
+  project_bytes = ok ? file_size (imp_pyramid_get_path (pyramid)) : -1;
+  printf ("%s: %u levels of %s", imp_pyramid_get_path (pyramid),
+          imp_pyramid_get_n_levels (pyramid),
+          imp_pyramid_is_int16 (pyramid) ? "int16" : "float32");
+  if (project_bytes > 0 && recording_bytes > 0)
+    printf (", %.1f MB (%.1f%% of the recording)", project_bytes / 1e6,
+            100.0 * project_bytes / recording_bytes);
+  if (imp_pyramid_get_samples_read (pyramid) == 0)
+    printf (", loaded\n");
+  else
+    printf (", built in %.2f s (%.0f MB/s)\n", seconds,
+            recording_bytes / 1e6 / MAX (seconds, 1e-6));
   return exit_code;
 }
 

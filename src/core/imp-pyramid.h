@@ -60,6 +60,11 @@ guint         imp_pyramid_get_n_levels      (ImpPyramid     *self);
 gint64        imp_pyramid_bin_samples       (guint           level);
 /* Where it was loaded from or will be saved to. */
 const char   *imp_pyramid_get_path          (ImpPyramid     *self);
+/* Samples per channel that builds of this pyramid read from the
+ * recording: 0 when it was loaded from the project file. */
+gint64        imp_pyramid_get_samples_read  (ImpPyramid     *self);
+/* Whether it stores int16 codes of the channels' scales (else float32). */
+gboolean      imp_pyramid_is_int16          (ImpPyramid     *self);
 
 /* Fills @n_columns columns of @samples_per_column samples (>=
  * IMP_PYRAMID_BASE) starting at @first_sample for one channel, from the
