@@ -1359,10 +1359,11 @@ test_traces_lone_spike (void)
   traces = open_zoomed_out (window, path);
   canvas = find_descendant (GTK_WIDGET (traces), GTK_TYPE_DRAWING_AREA);
 
-  /* The sample lies on the edge between pixel columns px - 1 and px. */
+  /* The sample lies on (within a tenth of a pixel of) the edge between
+   * pixel columns px - 1 and px. */
   x = _imp_traces_view_get_sample_x (traces, lone_at);
   px = (int) round (x);
-  g_assert_cmpfloat (fabs (x - px), <, 0.01);
+  g_assert_cmpfloat (fabs (x - px), <, 0.1);
 
   /* Its height, from the row's geometry and scale: the flat -65 mV is
    * the baseline, at 0.6 of the row. */
@@ -1535,6 +1536,23 @@ test_traces_time_format (void)
     }
 }
 
+/* The recordings the tests wrote, and the project files that opening
+ * them wrote beside them. */
+static void
+remove_files (const char *dir_path)
+{
+  g_autoptr(GDir) dir = g_dir_open (dir_path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir_path, name, NULL);
+
+      if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+        g_unlink (path);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1602,6 +1620,7 @@ main (int   argc,
   g_free (recording_path);
   g_free (recent);
   g_rmdir (data_home);
+  remove_files (tmp_dir);
   g_rmdir (tmp_dir);
   g_free (tmp_dir);
 

@@ -10,6 +10,7 @@
 #include <glib.h>
 
 #include "imp-analysis.h"
+#include "imp-pyramid.h"
 #include "imp-recording.h"
 
 G_BEGIN_DECLS
@@ -47,6 +48,9 @@ void           imp_trace_cache_set_notify       (ImpTraceCache       *self,
                                                  ImpTraceCacheNotify  notify,
                                                  gpointer             user_data);
 
+void           imp_trace_cache_set_pyramid      (ImpTraceCache     *self,
+                                                 ImpPyramid        *pyramid,
+                                                 gboolean           growing);
 void           imp_trace_cache_set_result       (ImpTraceCache     *self,
                                                  ImpAnalysisResult *result);
 GArray        *imp_trace_cache_get_ap_samples   (ImpTraceCache *self,
@@ -110,6 +114,7 @@ gboolean       imp_trace_cache_get_extent       (ImpTraceCache *self,
                                                  double        *below);
 const char    *imp_trace_cache_get_error        (ImpTraceCache *self);
 guint64        imp_trace_cache_get_samples_read (ImpTraceCache *self);
+guint64        imp_trace_cache_get_bins_read    (ImpTraceCache *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ImpTraceCache, imp_trace_cache_free)
 

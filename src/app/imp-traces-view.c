@@ -2000,6 +2000,25 @@ draw_cursor (ImpTracesView *self,
                   TRUE);
 }
 
+/* While the pyramid is built: a thin line along the time axis, as far as
+ * it has come. The traces it covers turn exact as it goes. */
+static void
+draw_pyramid_progress (ImpTracesView *self,
+                       cairo_t       *cr,
+                       const Palette *palette)
+{
+  double y = trace_top (self) + trace_height (self);
+
+  if (!imp_session_get_pyramid_growing (self->session))
+    return;
+
+  set_source (cr, &palette->accent, 0.7);
+  cairo_rectangle (cr, GUTTER_WIDTH, y - 1,
+                   trace_width (self) *
+                   imp_session_get_pyramid_progress (self->session), 2);
+  cairo_fill (cr);
+}
+
 static void
 draw_cb (GtkDrawingArea *area,
          cairo_t        *cr,
@@ -2039,6 +2058,7 @@ draw_cb (GtkDrawingArea *area,
       hole_right = hole_left + label_width + 8;
     }
   draw_time_axis (self, cr, &palette, hole_left, hole_right);
+  draw_pyramid_progress (self, cr, &palette);
 
   if (time != NULL)
     draw_cursor (self, cr, &palette, time);
@@ -2418,6 +2438,18 @@ recording_changed_cb (ImpTracesView *self)
   imp_traces_view_queue_update (self);
 }
 
+/* The pyramid gives the cache wide columns without reading, more of them
+ * as it grows. */
+static void
+pyramid_changed_cb (ImpTracesView *self)
+{
+  if (self->cache != NULL)
+    imp_trace_cache_set_pyramid (
+      self->cache, imp_session_get_pyramid (self->session),
+      imp_session_get_pyramid_growing (self->session));
+  imp_traces_view_queue_update (self);
+}
+
 static void
 result_changed_cb (ImpTracesView *self)
 {
@@ -2529,8 +2561,18 @@ imp_traces_view_constructed (GObject *object)
   g_signal_connect_object (self->session, "notify::selected",
                            G_CALLBACK (selected_changed_cb), self,
                            G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::pyramid",
+                           G_CALLBACK (pyramid_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::pyramid-growing",
+                           G_CALLBACK (pyramid_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::pyramid-progress",
+                           G_CALLBACK (pyramid_changed_cb), self,
+                           G_CONNECT_SWAPPED);
 
   recording_changed_cb (self);
+  pyramid_changed_cb (self);
   result_changed_cb (self);
   selected_changed_cb (self);
 }
