@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 #include <adwaita.h>
 #include <glib/gstdio.h>
@@ -878,6 +879,63 @@ test_trace_cache_bounded (void)
     }
 }
 
+static int
+compare_floats (const void *a,
+                const void *b)
+{
+  float fa = *(const float *) a;
+  float fb = *(const float *) b;
+
+  return (fa > fb) - (fa < fb);
+}
+
+/* The order statistics a row is fitted to, against sorting: arrays with
+ * ties, runs and a single element. */
+static void
+test_trace_cache_summarise (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (3);
+
+  for (guint trial = 0; trial < 300; trial++)
+    {
+      guint n = 1 + g_rand_int_range (rand, 0, trial < 100 ? 8 : 3000);
+      guint levels = 1 + g_rand_int_range (rand, 0, 50);
+      g_autoptr(GArray) mids = g_array_new (FALSE, FALSE, sizeof (float));
+      g_autoptr(GArray) mins = g_array_new (FALSE, FALSE, sizeof (float));
+      g_autoptr(GArray) maxs = g_array_new (FALSE, FALSE, sizeof (float));
+      g_autofree float *smid = NULL;
+      g_autofree float *smin = NULL;
+      g_autofree float *smax = NULL;
+      double tail = trial % 3 == 0 ? 0 : 0.02;
+      double baseline, above, below;
+      guint skip;
+
+      for (guint i = 0; i < n; i++)
+        {
+          float mid = g_rand_int_range (rand, 0, levels) * 0.5f;
+          float lo = mid - g_rand_int_range (rand, 0, levels);
+          float hi = mid + g_rand_int_range (rand, 0, levels);
+
+          g_array_append_val (mids, mid);
+          g_array_append_val (mins, lo);
+          g_array_append_val (maxs, hi);
+        }
+      smid = g_memdup2 (mids->data, n * sizeof (float));
+      smin = g_memdup2 (mins->data, n * sizeof (float));
+      smax = g_memdup2 (maxs->data, n * sizeof (float));
+      qsort (smid, n, sizeof (float), compare_floats);
+      qsort (smin, n, sizeof (float), compare_floats);
+      qsort (smax, n, sizeof (float), compare_floats);
+      skip = (guint) (tail * n);
+
+      g_assert_true (imp_trace_cache_summarise (mids, mins, maxs, tail,
+                                                &baseline, &above, &below));
+      g_assert_cmpfloat (baseline, ==, smid[n / 2]);
+      g_assert_cmpfloat (above, ==, smax[n - 1 - skip] - smid[n / 2]);
+      g_assert_cmpfloat (below, ==, smid[n / 2] - smin[skip]);
+    }
+}
+
 /* Recordings made for one test */
 
 typedef struct
@@ -1590,6 +1648,8 @@ main (int   argc,
   g_test_add_func ("/app/TraceCache/exact", test_trace_cache_exact);
   g_test_add_func ("/app/TraceCache/bounded", test_trace_cache_bounded);
   g_test_add_func ("/app/TraceCache/refine", test_trace_cache_refine);
+  g_test_add_func ("/app/TraceCache/summarise",
+                   test_trace_cache_summarise);
   g_test_add_func ("/app/Application/open", test_application_open);
   g_test_add_func ("/app/Window/views", test_window_views);
   g_test_add_func ("/app/Window/open", test_window_open);

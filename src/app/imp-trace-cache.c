@@ -104,6 +104,7 @@ typedef struct
 typedef struct
 {
   gboolean valid;
+  gint64   ready;       /* overview blocks [0, ready) were found exact */
   double   baseline;
   double   above;
   double   below;
@@ -1778,16 +1779,6 @@ imp_trace_cache_get_generation (ImpTraceCache *self)
   return self->generation;
 }
 
-static int
-compare_float (const void *a,
-               const void *b)
-{
-  float fa = *(const float *) a;
-  float fb = *(const float *) b;
-
-  return (fa > fb) - (fa < fb);
-}
-
 /* The @k-th smallest of @values (reordered; no NaN), as sorting would
  * give it, in linear time on average (Hoare's selection). */
 static float
@@ -1844,7 +1835,7 @@ select_float (float *values,
  * @below: (out) (optional): how far they reach below it
  *
  * The statistics a row's amplitude scale is fitted to. The arrays are
- * sorted in place. @above and @below need @mins and @maxs.
+ * reordered in place. @above and @below need @mins and @maxs.
  *
  * Returns: %FALSE when there is nothing to summarise
  */
@@ -1864,21 +1855,17 @@ imp_trace_cache_summarise (GArray *mids,
   if (mids->len == 0 || (above != NULL && (maxs == NULL || maxs->len == 0)))
     return FALSE;
 
+  /* Order statistics by selection: the overviews of thousands of
+   * channels are summarised at once. */
+  *baseline = select_float ((float *) mids->data, mids->len, mids->len / 2);
   if (above == NULL || below == NULL)
-    {
-      *baseline = select_float ((float *) mids->data, mids->len,
-                                mids->len / 2);
-      return TRUE;
-    }
+    return TRUE;
 
-  qsort (mids->data, mids->len, sizeof (float), compare_float);
-  *baseline = g_array_index (mids, float, mids->len / 2);
-
-  qsort (mins->data, mins->len, sizeof (float), compare_float);
-  qsort (maxs->data, maxs->len, sizeof (float), compare_float);
   skip = (guint) (tail * maxs->len);
-  *above = g_array_index (maxs, float, maxs->len - 1 - skip) - *baseline;
-  *below = *baseline - g_array_index (mins, float, (guint) (tail * mins->len));
+  *above = select_float ((float *) maxs->data, maxs->len,
+                         maxs->len - 1 - skip) - *baseline;
+  *below = *baseline - select_float ((float *) mins->data, mins->len,
+                                     (guint) (tail * mins->len));
   return TRUE;
 }
 
@@ -1951,9 +1938,21 @@ imp_trace_cache_get_extent (ImpTraceCache *self,
     return FALSE;
 
   extent = &self->extents[channel];
+  n_samples = n_samples_of (self);
+
+  /* Asked every frame for thousands of channels until the overview is
+   * in: each time, only from the first block not found exact before. */
+  while (!extent->valid &&
+         block_n_cols (n_samples, self->overview_level, extent->ready) > 0)
+    {
+      if (!block_exact (lookup_block (self, channel, self->overview_level,
+                                      extent->ready)))
+        return FALSE;
+      extent->ready += self->overview_stride;
+    }
+
   if (!extent->valid)
     {
-      n_samples = n_samples_of (self);
       mids = g_array_new (FALSE, FALSE, sizeof (float));
       mins = g_array_new (FALSE, FALSE, sizeof (float));
       maxs = g_array_new (FALSE, FALSE, sizeof (float));
@@ -1965,8 +1964,12 @@ imp_trace_cache_get_extent (ImpTraceCache *self,
           Block *block = lookup_block (self, channel, self->overview_level,
                                        b);
 
+          /* Dropped meanwhile. */
           if (!block_exact (block))
-            return FALSE;
+            {
+              extent->ready = 0;
+              return FALSE;
+            }
 
           for (guint c = 0; c < block->n_cols; c++)
             {
