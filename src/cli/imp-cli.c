@@ -919,6 +919,11 @@ cmd_pyramid (int    argc,
   if (argc != 2)
     return fail (EXIT_USAGE, "pyramid needs exactly one recording (try "
                  "imprint pyramid --help)");
+  if (project != NULL && g_str_equal (project, "-"))
+    return fail (EXIT_USAGE, "--project must be a file: a project file "
+                 "cannot go to standard output");
+  if (!check_output ("project", project, argv[1], NULL, NULL, &exit_code))
+    return exit_code;
 
   recording = open_recording (argv[1], &exit_code);
   if (recording == NULL)

@@ -600,8 +600,12 @@ remove_orphans (const char *path)
 
       if (!g_str_has_prefix (name, prefix))
         continue;
+      /* <pid>-<8 hex digits>-<host>: only this machine's processes can
+       * be looked up (the folder may be shared). */
       pid = g_ascii_strtoll (name + strlen (prefix), &end, 10);
-      if (end == NULL || *end != '-' || pid <= 0 || pid > G_MAXINT32)
+      if (end == NULL || *end != '-' || pid <= 0 || pid > G_MAXINT32
+          || strlen (end) < 10 || end[9] != '-'
+          || !g_str_equal (end + 10, g_get_host_name ()))
         continue;
       if (kill ((pid_t) pid, 0) != 0 && errno == ESRCH)
         {
@@ -617,6 +621,18 @@ remove_orphans (const char *path)
 static gboolean sync_file (const char  *path,
                            gboolean     directory,
                            GError     **error);
+
+/* Whether @path is the recording's own file (a recording is never
+ * written). */
+static gboolean
+is_recording (const char   *path,
+              ImpRecording *rec)
+{
+  GStatBuf a, b;
+
+  return g_stat (path, &a) == 0 && g_stat (rec->path, &b) == 0
+         && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
 
 static void
 set_write_error (GError     **error,
@@ -681,6 +697,13 @@ imp_project_writer_new (const char    *path,
   g_return_val_if_fail (recording != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
+  if (is_recording (path, recording))
+    {
+      g_set_error_literal (error, IMP_RECORDING_ERROR,
+                           IMP_RECORDING_ERROR_IO,
+                           "The project file would replace the recording");
+      return NULL;
+    }
   dir = g_path_get_dirname (path);
   if (g_mkdir_with_parents (dir, 0755) != 0)
     {
@@ -695,8 +718,9 @@ imp_project_writer_new (const char    *path,
 
   self = g_new0 (ImpProjectWriter, 1);
   self->path = g_strdup (path);
-  self->tmp_path = g_strdup_printf ("%s" TMP_INFIX "%d-%08x", path,
-                                    (int) getpid (), g_random_int ());
+  self->tmp_path = g_strdup_printf ("%s" TMP_INFIX "%d-%08x-%s", path,
+                                    (int) getpid (), g_random_int (),
+                                    g_get_host_name ());
   self->recording = imp_recording_ref (recording);
   self->replaced = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           NULL);

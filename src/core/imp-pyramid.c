@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "imp-project.h"
-#include "imp-pyramid.h"
+#include "imp-pyramid-private.h"
 #include "imp-recording-private.h"
 
 /* How the pyramid is kept (the file layout is in docs/project-file.md).
@@ -85,9 +85,10 @@ typedef struct
   gint64    bin;                /* samples per bin */
   gint64    n_bins;
   gint64    chunk_bins;         /* bins per chunk row */
+  gint64    stage_bins;         /* bins the staged rows can hold */
   gboolean  resident;
   /* Resident: the whole level, [channel][n_bins]. Otherwise, during and
-   * after a build, the rows not yet in the file: [channel][chunk_bins],
+   * after a build, the rows not yet in the file: [channel][stage_bins],
    * bin b at b - flushed. */
   gpointer  data[N_STATS];
   gpointer  partial[N_STATS];   /* [channel]: the bin in progress */
@@ -106,6 +107,7 @@ typedef struct
   guint     first_channel;
   gpointer  data[N_STATS];      /* [channel - first_channel][n] */
   gsize     bytes;
+  gboolean  bad;                /* unreadable: not tried again */
 } Chunk;
 
 /* Bins [first, end) of one channel: bin b is data[i][b - first]. */
@@ -144,6 +146,44 @@ struct _ImpPyramid
   gboolean           warned;
 };
 
+/* Memory limits (imp-pyramid-private.h), read when a pyramid plans its
+ * levels and when it caches a chunk. */
+static gsize limit_resident = RESIDENT_BYTES;
+static gsize limit_staging = STAGING_BYTES;
+static gsize limit_cache = CACHE_BYTES;
+
+/**
+ * _imp_pyramid_set_limits:
+ * @resident_bytes: coarse levels kept whole in memory, at most
+ * @staging_bytes: rows a build holds before writing them, at most (the
+ *   chunk rows shrink to fit, down to 128 bins)
+ * @cache_bytes: chunks read from the file kept in memory, at most
+ *
+ * Sets the memory limits of pyramids opened or built from now on; for
+ * tests and benchmarks, which need the file and cache paths with small
+ * recordings.
+ */
+void
+_imp_pyramid_set_limits (gsize resident_bytes,
+                         gsize staging_bytes,
+                         gsize cache_bytes)
+{
+  limit_resident = resident_bytes;
+  limit_staging = staging_bytes;
+  limit_cache = cache_bytes;
+}
+
+/**
+ * _imp_pyramid_reset_limits:
+ *
+ * Restores the default memory limits.
+ */
+void
+_imp_pyramid_reset_limits (void)
+{
+  _imp_pyramid_set_limits (RESIDENT_BYTES, STAGING_BYTES, CACHE_BYTES);
+}
+
 /* Layout */
 
 /**
@@ -180,9 +220,31 @@ count_levels (gint64 n_samples)
   return n;
 }
 
+/* Bins per chunk row of a level, at most @longest: rows of equal length
+ * as far as possible, so the last is not mostly empty. */
+static gint64
+chunk_bins_of (const Level *lv,
+               gint64       longest)
+{
+  gint64 rows = (lv->n_bins + longest - 1) / longest;
+
+  return (lv->n_bins + rows - 1) / rows;
+}
+
+/* A build adds a block's worth of bins to a level at a time, and writes
+ * a chunk row once it has one: the staged rows hold a chunk row and what
+ * one block adds beyond it. */
+static gint64
+stage_bins_of (const Level *lv,
+               gint64       chunk_bins)
+{
+  return MIN (lv->n_bins, chunk_bins + MAX (1, BLOCK_SAMPLES / lv->bin));
+}
+
 /* Which levels stay in memory and how many bins a chunk row holds, for
- * the current encoding: coarse levels up to RESIDENT_BYTES, and chunk
- * rows as long as the staged rows of a build fit STAGING_BYTES. */
+ * the current encoding: coarse levels up to the resident limit, and
+ * chunk rows as long as the staged rows of a build fit the staging
+ * limit. */
 static void
 plan_levels (ImpPyramid *self)
 {
@@ -196,7 +258,7 @@ plan_levels (ImpPyramid *self)
       Level *lv = &self->levels[k];
       gsize bytes = (gsize) lv->n_bins * per_bin;
 
-      lv->resident = finer && resident + bytes <= RESIDENT_BYTES;
+      lv->resident = finer && resident + bytes <= limit_resident;
       finer = lv->resident;
       if (lv->resident)
         resident += bytes;
@@ -206,14 +268,23 @@ plan_levels (ImpPyramid *self)
       gsize staged = 0;
 
       for (guint k = 0; k < self->n_levels; k++)
-        if (!self->levels[k].resident)
-          staged += (gsize) MIN (chunk, self->levels[k].n_bins) * per_bin;
-      if (staged <= STAGING_BYTES || chunk <= MIN_CHUNK_BINS)
+        {
+          Level *lv = &self->levels[k];
+
+          if (!lv->resident)
+            staged += stage_bins_of (lv, chunk_bins_of (lv, chunk)) * per_bin;
+        }
+      if (staged <= limit_staging || chunk <= MIN_CHUNK_BINS)
         break;
       chunk /= 2;
     }
   for (guint k = 0; k < self->n_levels; k++)
-    self->levels[k].chunk_bins = MIN (chunk, self->levels[k].n_bins);
+    {
+      Level *lv = &self->levels[k];
+
+      lv->chunk_bins = chunk_bins_of (lv, chunk);
+      lv->stage_bins = stage_bins_of (lv, lv->chunk_bins);
+    }
 }
 
 static void
@@ -331,29 +402,67 @@ acc_store (const ImpPyramid *self,
     }
 }
 
-/* Turns physical values into the channel's int16 codes, in place. FALSE
- * if one is not exactly a code read the way the readers read one. */
+/* The statistics of @n <= IMP_PYRAMID_BASE samples as codes of the
+ * channel's scale. FALSE if one is not exactly a code, read back the way
+ * the readers read one. */
 static gboolean
-to_codes (float  *x,
-          gint64  n,
-          double  gain,
-          double  offset)
+scan_codes (const float *x,
+            gint64       n,
+            double       gain,
+            double       offset,
+            Acc         *a)
 {
+  /* Adding and taking away 1.5 * 2^52 rounds to an integer (any rounding
+   * does: the result is checked), without a call per sample. */
+  const double round = 6755399441055744.0;
   double inverse = 1.0 / gain;
+  int codes[IMP_PYRAMID_BASE];
+  int bad = 0;
+  int nan = 0;
+  int lo = G_MAXINT16, hi = G_MININT16;
+  gint64 sum = 0;
 
+  g_assert (n <= IMP_PYRAMID_BASE);
+
+  /* No branches, so that the compiler can do several at once. */
   for (gint64 i = 0; i < n; i++)
     {
       float v = x[i];
-      double code;
+      double y = ((v - offset) * inverse + round) - round;
+      int code;
 
-      if (isnan (v))
-        continue;
-      code = nearbyint ((v - offset) * inverse);
-      if (!(code >= G_MININT16 && code <= G_MAXINT16)
-          || (float) ((gint16) code * gain + offset) != v)
-        return FALSE;
-      x[i] = (float) code;
+      y = y < -32769.0 ? -32769.0 : y;
+      y = y > 32768.0 ? 32768.0 : y;
+      code = (int) y;
+      nan += v != v;
+      bad += (v == v) & ((code < G_MININT16) | (code > G_MAXINT16)
+                         | ((float) (code * gain + offset) != v));
+      codes[i] = code;
     }
+  if (bad > 0)
+    return FALSE;
+
+  if (nan == 0)
+    for (gint64 i = 0; i < n; i++)
+      {
+        lo = MIN (lo, codes[i]);
+        hi = MAX (hi, codes[i]);
+        sum += codes[i];
+      }
+  else
+    for (gint64 i = 0; i < n; i++)
+      if (!isnan (x[i]))
+        {
+          lo = MIN (lo, codes[i]);
+          hi = MAX (hi, codes[i]);
+          sum += codes[i];
+        }
+  a->min = lo;
+  a->max = hi;
+  a->sum = (double) sum;
+  a->count = n - nan;
+  if (a->count == 0)
+    acc_clear (a);
   return TRUE;
 }
 
@@ -387,8 +496,9 @@ chunk_free (gpointer data)
 static void
 cache_clear (ImpPyramid *self)
 {
+  /* The links live in the chunks, which the table frees. */
   g_hash_table_remove_all (self->cache);
-  g_queue_clear (&self->lru);
+  g_queue_init (&self->lru);
   self->cache_bytes = 0;
 }
 
@@ -444,11 +554,21 @@ gather (const ImpPyramid *self,
       gsize row = (gsize) (first_channel + c) * stride + from;
 
       if (self->encoding == ENCODING_INT16)
-        for (gint64 b = 0; b < n; b++)
-          ((gint16 *) dst)[b * n_channels + c] = ((const gint16 *) src)[row + b];
+        {
+          const gint16 *in = (const gint16 *) src + row;
+          gint16 *out = (gint16 *) dst + c;
+
+          for (gint64 b = 0; b < n; b++)
+            out[b * n_channels] = in[b];
+        }
       else
-        for (gint64 b = 0; b < n; b++)
-          ((float *) dst)[b * n_channels + c] = ((const float *) src)[row + b];
+        {
+          const float *in = (const float *) src + row;
+          float *out = (float *) dst + c;
+
+          for (gint64 b = 0; b < n; b++)
+            out[b * n_channels] = in[b];
+        }
     }
 }
 
@@ -466,11 +586,21 @@ scatter (const ImpPyramid *self,
       gsize row = (gsize) c * stride + to;
 
       if (self->encoding == ENCODING_INT16)
-        for (gint64 b = 0; b < n; b++)
-          ((gint16 *) dst)[row + b] = ((const gint16 *) src)[b * n_channels + c];
+        {
+          const gint16 *in = (const gint16 *) src + c;
+          gint16 *out = (gint16 *) dst + row;
+
+          for (gint64 b = 0; b < n; b++)
+            out[b] = in[b * n_channels];
+        }
       else
-        for (gint64 b = 0; b < n; b++)
-          ((float *) dst)[row + b] = ((const float *) src)[b * n_channels + c];
+        {
+          const float *in = (const float *) src + c;
+          float *out = (float *) dst + row;
+
+          for (gint64 b = 0; b < n; b++)
+            out[b] = in[b * n_channels];
+        }
     }
 }
 
@@ -751,8 +881,10 @@ same_doubles (hid_t          pyramid,
   return memcmp (stored, values, n * sizeof (double)) == 0;
 }
 
-/* Opens level @k's datasets in @pyramid, checking their shape, type and
- * chunks against what this recording's pyramid must be. */
+/* Opens level @k's datasets in @pyramid, checking their shape and type
+ * against what this recording's pyramid must be. Their chunk rows may be
+ * of any length (the memory limits that chose it may have been others):
+ * reads follow them. */
 static gboolean
 open_level (ImpPyramid *self,
             hid_t       pyramid,
@@ -789,9 +921,11 @@ open_level (ImpPyramid *self,
           || dims[0] != (hsize_t) lv->n_bins
           || dims[1] != self->n_channels
           || H5Pget_chunk (dcpl, 2, chunk) != 2
-          || chunk[0] != (hsize_t) lv->chunk_bins
+          || chunk[0] < 1 || chunk[0] > (hsize_t) lv->n_bins
+          || (i > 0 && chunk[0] != (hsize_t) lv->chunk_bins)
           || chunk[1] != self->chunk_channels)
         return FALSE;
+      lv->chunk_bins = chunk[0];
     }
   return TRUE;
 }
@@ -1012,7 +1146,7 @@ start_build (ImpPyramid  *self,
       Level *lv = &self->levels[k];
 
       alloc_stats (lv->data, n_ch * (lv->resident ? lv->n_bins
-                                                  : lv->chunk_bins),
+                                                  : lv->stage_bins),
                    self->value_size);
       alloc_stats (lv->partial, n_ch, self->value_size);
     }
@@ -1047,8 +1181,8 @@ store_bin (ImpPyramid *self,
     index = (gsize) c * lv->n_bins + bin;
   else
     {
-      g_assert (bin - lv->flushed < lv->chunk_bins);
-      index = (gsize) c * lv->chunk_bins + (bin - lv->flushed);
+      g_assert (bin - lv->flushed < lv->stage_bins);
+      index = (gsize) c * lv->stage_bins + (bin - lv->flushed);
     }
   acc_store (self, a, lv->data, index);
 }
@@ -1088,16 +1222,16 @@ add_samples (ImpPyramid *self,
              gint64      first,
              gint64      n)
 {
-  if (self->encoding == ENCODING_INT16
-      && !to_codes (x, n, self->gain[c], self->offset[c]))
-    return FALSE;
-
   /* Blocks start on a multiple of the largest level-0 bin. */
   for (gint64 s = 0; s < n; s += IMP_PYRAMID_BASE)
     {
+      gint64 len = MIN (IMP_PYRAMID_BASE, n - s);
       Acc a;
 
-      acc_scan (x + s, MIN (IMP_PYRAMID_BASE, n - s), &a);
+      if (self->encoding == ENCODING_FLOAT32)
+        acc_scan (x + s, len, &a);
+      else if (!scan_codes (x + s, len, self->gain[c], self->offset[c], &a))
+        return FALSE;
       add_bin (self, b, c, (first + s) / IMP_PYRAMID_BASE, a);
     }
   return TRUE;
@@ -1135,8 +1269,27 @@ publish (ImpPyramid *self,
   g_mutex_unlock (&self->lock);
 }
 
-/* Writes the staged rows of levels whose chunk row is full (or, at the
- * end, not empty) and frees the staging for the next. */
+/* Moves what is staged beyond the @n bins just written to the start of
+ * each channel's staged row. */
+static void
+shift_staged (ImpPyramid *self,
+              Level      *lv,
+              gint64      n,
+              gint64      rest)
+{
+  gsize size = self->value_size;
+
+  for (guint i = 0; rest > 0 && i < N_STATS; i++)
+    for (guint c = 0; c < self->n_channels; c++)
+      {
+        char *row = (char *) lv->data[i] + (gsize) c * lv->stage_bins * size;
+
+        memmove (row, row + n * size, rest * size);
+      }
+}
+
+/* Writes the staged chunk rows of levels that have a whole one (at the
+ * end, whatever they have), and makes room for the next. */
 static gboolean
 flush_levels (ImpPyramid  *self,
               gboolean     end,
@@ -1145,17 +1298,23 @@ flush_levels (ImpPyramid  *self,
   for (guint k = 0; k < self->n_levels; k++)
     {
       Level *lv = &self->levels[k];
-      gint64 staged = lv->complete - lv->flushed;
+      gint64 staged;
 
-      if (lv->resident || staged == 0
-          || (staged < lv->chunk_bins && !end))
-        continue;
-      if (!write_bins (self, k, lv->data, lv->chunk_bins, 0, lv->flushed,
-                       staged, error))
-        return FALSE;
-      g_mutex_lock (&self->lock);
-      lv->flushed += staged;
-      g_mutex_unlock (&self->lock);
+      while (!lv->resident
+             && (staged = lv->complete - lv->flushed) > 0
+             && (staged >= lv->chunk_bins || end))
+        {
+          gint64 n = MIN (staged, lv->chunk_bins);
+
+          if (!write_bins (self, k, lv->data, lv->stage_bins, 0, lv->flushed,
+                           n, error))
+            return FALSE;
+          /* Queries read staged bins where they are under the lock. */
+          g_mutex_lock (&self->lock);
+          shift_staged (self, lv, n, staged - n);
+          lv->flushed += n;
+          g_mutex_unlock (&self->lock);
+        }
     }
   return TRUE;
 }
@@ -1331,7 +1490,7 @@ build_pass (ImpPyramid       *self,
     }
   if (ok)
     ok = finish_build (self, &b, error);
-  else
+  if (!ok)
     stop_build (self);
   *not_codes = b.not_codes;
   build_clear (&b);
@@ -1344,7 +1503,7 @@ build_pass (ImpPyramid       *self,
 static void
 chunk_evict (ImpPyramid *self)
 {
-  while (self->cache_bytes > CACHE_BYTES && self->lru.length > 1)
+  while (self->cache_bytes > limit_cache && self->lru.length > 1)
     {
       GList *link = g_queue_pop_tail_link (&self->lru);
       Chunk *chunk = link->data;
@@ -1391,8 +1550,9 @@ chunk_get (ImpPyramid *self,
     if (!read_bins (self, k, chunk->first, chunk->n, chunk->first_channel,
                     nc, chunk->data, chunk->n, 0))
       {
-        chunk_free (chunk);
-        return NULL;
+        free_stats (chunk->data);
+        chunk->bytes = sizeof (Chunk);
+        chunk->bad = TRUE;
       }
   }
   g_hash_table_insert (self->cache, &chunk->key, chunk);
@@ -1434,13 +1594,13 @@ find_run (ImpPyramid *self,
     {
       Chunk *chunk = chunk_get (self, k, c, bin);
 
-      if (chunk == NULL)
+      if (chunk->bad)
         return FALSE;
       run_set (run, chunk->data, (gsize) (c - chunk->first_channel) * chunk->n,
                size, chunk->first, chunk->first + chunk->n);
     }
   else if (bin < lv->complete)
-    run_set (run, lv->data, (gsize) c * lv->chunk_bins, size, lv->flushed,
+    run_set (run, lv->data, (gsize) c * lv->stage_bins, size, lv->flushed,
              lv->complete);
   else if (bin == lv->complete && lv->has_partial)
     run_set (run, lv->partial, c, size, bin, bin + 1);
@@ -1458,8 +1618,63 @@ typedef struct
   double  weight;  /* samples of the bins that are not all NaN */
 } Fold;
 
+/* Folds @n bins of equal weight @w, from @at in @run, into @f. */
+static void
+fold_bins (const ImpPyramid *self,
+           const Run        *run,
+           gint64            at,
+           gint64            n,
+           double            w,
+           Fold             *f)
+{
+  double sum = 0.0;
+  gint64 count = 0;
+
+  if (self->encoding == ENCODING_INT16)
+    {
+      const gint16 *lo = (const gint16 *) run->data[STAT_MIN] + at;
+      const gint16 *hi = (const gint16 *) run->data[STAT_MAX] + at;
+      const gint16 *mean = (const gint16 *) run->data[STAT_MEAN] + at;
+      int a = G_MAXINT, b = G_MININT;
+      gint64 isum = 0;
+
+      /* All NaN is min > max, which leaves the codes alone. */
+      for (gint64 i = 0; i < n; i++)
+        if (lo[i] <= hi[i])
+          {
+            a = MIN (a, lo[i]);
+            b = MAX (b, hi[i]);
+            isum += mean[i];
+            count++;
+          }
+      if (count > 0)
+        {
+          f->min = MIN (f->min, (float) a);
+          f->max = MAX (f->max, (float) b);
+        }
+      sum = (double) isum;
+    }
+  else
+    {
+      const float *lo = (const float *) run->data[STAT_MIN] + at;
+      const float *hi = (const float *) run->data[STAT_MAX] + at;
+      const float *mean = (const float *) run->data[STAT_MEAN] + at;
+
+      for (gint64 i = 0; i < n; i++)
+        if (lo[i] <= hi[i])
+          {
+            f->min = MIN (f->min, lo[i]);
+            f->max = MAX (f->max, hi[i]);
+            sum += mean[i];
+            count++;
+          }
+    }
+  f->sum += sum * w;
+  f->weight += count * w;
+}
+
 /* Folds bins [from, from + n) of @run into @f; a bin weighs its samples
- * below @limit. */
+ * below @limit, which only the one that holds @limit can lack. */
 static void
 fold_run (const ImpPyramid *self,
           const Run        *run,
@@ -1469,44 +1684,13 @@ fold_run (const ImpPyramid *self,
           gint64            limit,
           Fold             *f)
 {
-  gint64 at = from - run->first;
+  gint64 cut = limit % bin != 0 ? limit / bin : -1;
+  gint64 whole = from + n - 1 == cut ? n - 1 : n;
 
-  if (self->encoding == ENCODING_INT16)
-    {
-      const gint16 *lo = (const gint16 *) run->data[STAT_MIN] + at;
-      const gint16 *hi = (const gint16 *) run->data[STAT_MAX] + at;
-      const gint16 *mean = (const gint16 *) run->data[STAT_MEAN] + at;
-
-      for (gint64 i = 0; i < n; i++)
-        {
-          double w = (double) MIN (bin, limit - (from + i) * bin);
-
-          if (lo[i] > hi[i])
-            continue;
-          f->min = MIN (f->min, lo[i]);
-          f->max = MAX (f->max, hi[i]);
-          f->sum += w * mean[i];
-          f->weight += w;
-        }
-    }
-  else
-    {
-      const float *lo = (const float *) run->data[STAT_MIN] + at;
-      const float *hi = (const float *) run->data[STAT_MAX] + at;
-      const float *mean = (const float *) run->data[STAT_MEAN] + at;
-
-      for (gint64 i = 0; i < n; i++)
-        {
-          double w = (double) MIN (bin, limit - (from + i) * bin);
-
-          if (!(lo[i] <= hi[i]))
-            continue;
-          f->min = MIN (f->min, lo[i]);
-          f->max = MAX (f->max, hi[i]);
-          f->sum += w * mean[i];
-          f->weight += w;
-        }
-    }
+  fold_bins (self, run, from - run->first, whole, (double) bin, f);
+  if (whole < n)
+    fold_bins (self, run, cut - run->first, 1,
+               (double) (limit - cut * bin), f);
 }
 
 static void
@@ -1725,6 +1909,13 @@ imp_pyramid_build (ImpPyramid       *self,
       return TRUE;
     }
 
+  /* Cancelled already: keep what an earlier build left. */
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    {
+      g_mutex_unlock (&self->build_lock);
+      return FALSE;
+    }
+
   encoding = likely_encoding (self->recording);
   ok = build_pass (self, encoding, progress, user_data, cancellable,
                    &not_codes, error);
@@ -1922,6 +2113,7 @@ imp_pyramid_query (ImpPyramid *self,
       gint64 s1 = s0 + samples_per_column;
       Fold f = { INFINITY, -INFINITY, 0.0, 0.0 };
       gint64 b0, b1, b;
+      gboolean missing = FALSE;
 
       if (s0 >= limit)
         break;
@@ -1935,15 +2127,21 @@ imp_pyramid_query (ImpPyramid *self,
 
           if ((b < run.first || b >= run.end)
               && !find_run (self, k, channel, b, &run))
-            break;
+            {
+              /* Part of the column cannot be read: it shows nothing,
+               * rather than a summary of the rest. */
+              missing = TRUE;
+              break;
+            }
           n = MIN (b1, run.end) - b;
           fold_run (self, &run, b, n, bin, limit, &f);
           b += n;
         }
       bins_read += b1 - MAX (b0, last_end);
       last_end = b1;
-      fold_output (self, channel, &f, &min[j], &max[j],
-                   mean != NULL ? &mean[j] : NULL);
+      if (!missing)
+        fold_output (self, channel, &f, &min[j], &max[j],
+                     mean != NULL ? &mean[j] : NULL);
     }
   g_mutex_unlock (&self->lock);
 
