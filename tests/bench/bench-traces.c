@@ -331,7 +331,7 @@ int
 main (int   argc,
       char *argv[])
 {
-  const char *env = g_getenv ("IMP_BENCH_SECONDS");
+  const char *env = getenv ("IMP_BENCH_SECONDS");
   double seconds = env != NULL ? g_ascii_strtod (env, NULL) : DEFAULT_SECONDS;
   g_autofree char *dir = NULL;
   g_autofree char *path = NULL;
@@ -339,7 +339,7 @@ main (int   argc,
   const char *recording;
   GThread *build = NULL;
   double build_start = 0;
-  g_autofree guint32 *pixels = g_new (guint32, WIDTH * HEIGHT);
+  g_autofree guint32 *pixels = NULL;
   g_autoptr(GError) error = NULL;
   Scenario zoom_out = { "zoom-out", NULL, 0, 0 };
   Scenario zoom_in = { "zoom-in", NULL, 0, 0 };
@@ -347,10 +347,16 @@ main (int   argc,
   Scenario start = { "start", NULL, 0, 0 };
   Scenario end = { "end", NULL, 0, 0 };
   Scenario *all[] = { &zoom_out, &zoom_in, &random, &start, &end };
-  g_autoptr(GArray) every = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) every = NULL;
   Bench bench = { 0 };
   double first_ms;
   double end_vs_start;
+
+  /* As the application does (main.c): GLib's slice allocator is not
+   * safe across the file probe's fork. Before GLib allocates. */
+  setenv ("G_SLICE", "always-malloc", 1);
+  pixels = g_new (guint32, WIDTH * HEIGHT);
+  every = g_array_new (FALSE, FALSE, sizeof (double));
 
   if (!(seconds > 0))
     {
