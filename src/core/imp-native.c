@@ -1505,10 +1505,13 @@ read_block_direct (ImpRecording *self,
   return TRUE;
 }
 
-/* Blocks far apart (a few per chunk) are read directly, a KiB or so each,
- * instead of through the chunk cache, which would read the whole chunk
- * (1 MiB) for each; close ones share their chunks through it. */
-#define DIRECT_MIN_STRIDE_FRACTION 4
+/* Blocks at least 1/64 of a chunk row apart are read directly, a KiB or
+ * so each, instead of through the chunk cache, which reads whole chunks
+ * (1 MiB): measured on a 4,096-channel recording, the first zoomed-out
+ * view took 120 to 190 ms this way and 200 to 390 ms at 1/4, with the
+ * file in memory; from disk the difference is the 1 MiB. Closer blocks
+ * share their chunks through the cache. */
+#define DIRECT_MIN_STRIDE_FRACTION 64
 
 static gboolean
 native_read_strided_inner (ImpRecording  *self,
