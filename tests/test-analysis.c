@@ -472,7 +472,7 @@ test_progress_and_cancel (void)
   ImpAnalysisParams params;
   ImpSimParams p;
   const char *stages[] = { "Reading and detecting", "Correlating pairs",
-                           "Measuring candidates" };
+                           "Measuring candidates", "Fitting quanta" };
   guint k;
 
   imp_sim_params_init_default (&p);
@@ -1166,6 +1166,13 @@ test_params_validate (void)
   imp_analysis_params_init_default (&params);
   params.latency_min_ms = NAN;
   g_assert_false (imp_analysis_params_validate (&params, NULL));
+  /* and the quantal fit's */
+  imp_analysis_params_init_default (&params);
+  params.quantal.min_trials = 5;
+  g_assert_false (imp_analysis_params_validate (&params, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "trials"));
+  g_clear_error (&error);
 }
 
 /* Regression: JsonGenerator writes 1e20 as "1e+20.0" and NaN as "nan.0",

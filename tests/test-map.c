@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <locale.h>
+#include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -174,6 +175,58 @@ test_malformed (void)
   map = imp_map_read_csv ("/nonexistent/imp/MAP.csv", &error);
   g_assert_null (map);
   g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+}
+
+/* Maps with quantal parameters get three more columns, empty where a row
+ * has none; maps without are written as before, and both read back. */
+static void
+test_quantal_columns (void)
+{
+  g_autoptr(GArray) map = imp_map_new ();
+  g_autoptr(GArray) back = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = temp_path ("quantal.csv");
+  g_autofree char *text = NULL;
+  ImpMapEntry *e;
+
+  add_entry (map, 0, 1, "A1", "A2", 'E', 1.25, 2.5, 1e-12, 60);
+  g_assert_true (imp_map_write_csv (map, path, &error));
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_assert_cmpstr (text, ==, IMP_MAP_CSV_HEADER "\n"
+                             "0,1,A1,A2,E,1.25,2.5,1e-12,60\n");
+  g_clear_pointer (&text, g_free);
+
+  add_entry (map, 2, 3, "B1", "B2", 'I', -0.5, 1.5, 0.001, 20);
+  e = &g_array_index (map, ImpMapEntry, 1);
+  e->quantal_mv = 0.25;
+  e->quantal_n = 4;
+  e->release_p = 0.5;
+  g_assert_true (imp_map_write_csv (map, path, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_assert_cmpstr (text, ==, IMP_MAP_CSV_QUANTAL_HEADER "\n"
+                             "0,1,A1,A2,E,1.25,2.5,1e-12,60,,,\n"
+                             "2,3,B1,B2,I,-0.5,1.5,0.001,20,0.25,4,0.5\n");
+
+  back = imp_map_read_csv (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (back->len, ==, 2);
+  e = &g_array_index (back, ImpMapEntry, 0);
+  g_assert_cmpuint (e->quantal_n, ==, 0);
+  g_assert_true (isnan (e->quantal_mv) && isnan (e->release_p));
+  g_assert_cmpuint (e->n_pre_aps, ==, 60);
+  e = &g_array_index (back, ImpMapEntry, 1);
+  g_assert_cmpfloat (e->quantal_mv, ==, 0.25);
+  g_assert_cmpuint (e->quantal_n, ==, 4);
+  g_assert_cmpfloat (e->release_p, ==, 0.5);
+  g_assert_cmpfloat (e->amplitude_mv, ==, -0.5);
+  remove_temp (path);
+
+  /* a quantal header needs twelve fields, and numbers in them */
+  expect_invalid (IMP_MAP_CSV_QUANTAL_HEADER "\n1,2,a,b,E,1,1,0,3\n");
+  expect_invalid (IMP_MAP_CSV_QUANTAL_HEADER "\n1,2,a,b,E,1,1,0,3,x,2,0.5\n");
+  expect_invalid (IMP_MAP_CSV_QUANTAL_HEADER "\n1,2,a,b,E,1,1,0,3,1,-2,0.5\n");
+  expect_invalid (IMP_MAP_CSV_HEADER "\n1,2,a,b,E,1,1,0,3,0.2,2,0.5\n");
 }
 
 static void
@@ -413,6 +466,7 @@ main (int    argc,
   g_test_add_func ("/imp/Map/locale", test_locale);
   g_test_add_func ("/imp/Map/malformed", test_malformed);
   g_test_add_func ("/imp/Map/crlf-and-empty", test_crlf_and_empty);
+  g_test_add_func ("/imp/Map/quantal-columns", test_quantal_columns);
   g_test_add_func ("/imp/Map/score", test_score);
   g_test_add_func ("/imp/Map/formula-labels", test_formula_labels);
   g_test_add_func ("/imp/Map/write-targets", test_write_targets);

@@ -271,6 +271,16 @@ test_truth_matches_recording (Fixture       *f,
       g_assert_cmpfloat (e->latency_ms, >=, 1.0);
       g_assert_cmpfloat (e->latency_ms, <=, 5.0);
       g_assert_cmpfloat (e->p_value, ==, 0.0);
+      /* the quantal truth: n sites (1-10), p (0.1-0.9), q; their mean
+       * PSP n·p·q is the amplitude */
+      g_assert_cmpuint (e->quantal_n, >=, 1);
+      g_assert_cmpuint (e->quantal_n, <=, 10);
+      g_assert_cmpfloat (e->release_p, >=, 0.1);
+      g_assert_cmpfloat (e->release_p, <=, 0.9);
+      g_assert_cmpfloat (e->quantal_mv, >, 0.0);
+      g_assert_cmpfloat (fabs (e->quantal_n * e->release_p * e->quantal_mv
+                               - fabs (e->amplitude_mv)), <,
+                         1e-6 * fabs (e->amplitude_mv));
       g_assert_cmpint (imp_recording_get_channel (rec, e->pre)->access, ==,
                        IMP_ACCESS_INTRACELLULAR);
       g_assert_cmpint (imp_recording_get_channel (rec, e->post)->access, ==,

@@ -509,6 +509,24 @@ apply_double_options (const DoubleOption *options,
   return TRUE;
 }
 
+/* Counts and seeds must be whole numbers (after apply_double_options()
+ * has checked that they are numbers in range). */
+static gboolean
+whole_numbers (const DoubleOption *options,
+               guint               n_options,
+               char              **texts,
+               int                *exit_code)
+{
+  for (guint i = 0; i < n_options; i++)
+    if (texts[i] != NULL && *options[i].target != floor (*options[i].target))
+      {
+        *exit_code = fail (EXIT_USAGE, "--%s: '%s' is not a whole number",
+                           options[i].name, texts[i]);
+        return FALSE;
+      }
+  return TRUE;
+}
+
 /* Two names for one file? Compares device and inode when both exist,
  * else the absolute, canonical names. */
 static gboolean
@@ -622,7 +640,9 @@ cmd_analyze (int    argc,
   gboolean quiet = FALSE;
   int exit_code = EXIT_OK;
   char *texts[7] = { NULL };
+  char *quantal_texts[4] = { NULL };
   double n_surrogates_d;
+  double quantal_d[4];
   DoubleOption numeric[] = {
     { "ap-threshold", NULL, 2, 1000, "SD" },
     { "ap-min-height", NULL, 1, 500, "mV" },
@@ -631,6 +651,12 @@ cmd_analyze (int    argc,
     { "latency-max", NULL, 0.1, 200, "ms" },
     { "alpha", NULL, 1e-12, 0.5, "" },
     { "surrogates", NULL, 10, 100000, "" },
+  };
+  DoubleOption quantal[] = {
+    { "quantal-n-max", NULL, 1, IMP_QUANTAL_MAX_SITES, "" },
+    { "quantal-min-trials", NULL, 20, 1000000, "" },
+    { "quantal-bootstrap", NULL, 0, 10000, "" },
+    { "quantal-seed", NULL, 0, 4294967295.0, "" },
   };
   GOptionEntry entries[] = {
     { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv_path,
@@ -665,6 +691,22 @@ cmd_analyze (int    argc,
       describe (keep, "Jittered presynaptic trains for the null",
                 params.n_surrogates, ""),
       "N" },
+    { "quantal-n-max", 0, 0, G_OPTION_ARG_STRING, &quantal_texts[0],
+      describe (keep, "Quantal fit: most release sites tried",
+                params.quantal.n_max, ""),
+      "N" },
+    { "quantal-min-trials", 0, 0, G_OPTION_ARG_STRING, &quantal_texts[1],
+      describe (keep, "Quantal fit: fewer isolated trials are refused",
+                params.quantal.min_trials, ""),
+      "N" },
+    { "quantal-bootstrap", 0, 0, G_OPTION_ARG_STRING, &quantal_texts[2],
+      describe (keep, "Quantal fit: bootstrap replicates for the intervals",
+                params.quantal.n_bootstrap, ""),
+      "N" },
+    { "quantal-seed", 0, 0, G_OPTION_ARG_STRING, &quantal_texts[3],
+      describe (keep, "Quantal fit: bootstrap seed",
+                (double) params.quantal.seed, ""),
+      "K" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress on stderr", NULL },
     { NULL }
   };
@@ -677,6 +719,12 @@ cmd_analyze (int    argc,
   numeric[4].target = &params.latency_max_ms;
   numeric[5].target = &params.alpha;
   numeric[6].target = &n_surrogates_d;
+  quantal_d[0] = params.quantal.n_max;
+  quantal_d[1] = params.quantal.min_trials;
+  quantal_d[2] = params.quantal.n_bootstrap;
+  quantal_d[3] = (double) params.quantal.seed;
+  for (guint i = 0; i < G_N_ELEMENTS (quantal); i++)
+    quantal[i].target = &quantal_d[i];
 
   context = g_option_context_new ("FILE - find synaptic connections");
   g_option_context_add_main_entries (context, entries, NULL);
@@ -688,9 +736,17 @@ cmd_analyze (int    argc,
                         "analyze needs exactly one FILE (see imprint analyze --help)");
       goto out;
     }
-  if (!apply_double_options (numeric, G_N_ELEMENTS (numeric), texts, &exit_code))
+  if (!apply_double_options (numeric, G_N_ELEMENTS (numeric), texts, &exit_code)
+      || !apply_double_options (quantal, G_N_ELEMENTS (quantal), quantal_texts,
+                                &exit_code)
+      || !whole_numbers (quantal, G_N_ELEMENTS (quantal), quantal_texts,
+                         &exit_code))
     goto out;
   params.n_surrogates = (guint) n_surrogates_d;
+  params.quantal.n_max = (guint) quantal_d[0];
+  params.quantal.min_trials = (guint) quantal_d[1];
+  params.quantal.n_bootstrap = (guint) quantal_d[2];
+  params.quantal.seed = (guint64) quantal_d[3];
   if (params.latency_min_ms >= params.latency_max_ms)
     {
       exit_code = fail (EXIT_USAGE, "--latency-min must be below --latency-max");
@@ -756,6 +812,8 @@ cmd_analyze (int    argc,
 out:
   for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
     g_free (texts[i]);
+  for (guint i = 0; i < G_N_ELEMENTS (quantal_texts); i++)
+    g_free (quantal_texts[i]);
   return exit_code;
 }
 

@@ -63,9 +63,11 @@
 /* Worker threads for detection and correlation, at most. */
 #define MAX_THREADS       8
 
-/* Overall progress: detection, then correlation, then measuring. */
+/* Overall progress: detection, then correlation, then measuring, then
+ * the quantal fits. */
 #define PROGRESS_DETECT   0.6
 #define PROGRESS_PAIRS    0.3
+#define PROGRESS_QUANTA   0.05
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (gsl_rng, gsl_rng_free)
 
@@ -143,6 +145,7 @@ imp_analysis_params_init_default (ImpAnalysisParams *params)
   params->jitter_ms = 50.0;
   params->min_pre_aps = 3;
   params->candidate_p_max = 0.01;
+  imp_quantal_params_init_default (&params->quantal);
 }
 
 /**
@@ -199,7 +202,7 @@ imp_analysis_params_validate (const ImpAnalysisParams  *params,
                    "Cannot analyse: %s", problem);
       return FALSE;
     }
-  return TRUE;
+  return imp_quantal_params_validate (&p->quantal, error);
 }
 
 /**
@@ -310,6 +313,7 @@ candidate_free (ImpCandidate *c)
 {
   g_free (c->average);
   g_free (c->trial_amplitudes);
+  g_free (c->quantal_amplitudes);
   g_free (c);
 }
 
@@ -1241,6 +1245,8 @@ typedef struct
   guint8 *gap;         /* per trial: its window touches a gap, left out */
   guint   n_windows;   /* trials with a window, those left out included */
   gint64  peak;        /* index of the average's extreme */
+  double *template_w;  /* the template fit's weights (template_fit ()) */
+  gint64  template_len;
 } Accum;
 
 static void
@@ -1248,6 +1254,7 @@ accum_free (Accum *acc)
 {
   g_free (acc->sums);
   g_free (acc->gap);
+  g_free (acc->template_w);
   g_free (acc);
 }
 
@@ -1280,6 +1287,75 @@ accumulate_cb (Run          *run,
       }
   for (k = 0; k < len; k++)
     acc->sums[k] += x[k];
+}
+
+/* The quantal amplitude of a trial: the trial, over the whole window, as
+ * a level, a linear trend and a multiple of the average (the template),
+ * by least squares; the multiple of the average's amplitude is the
+ * trial's amplitude. Using the whole PSP and not a few samples at its
+ * peak makes it several times less noisy, which resolving quanta needs;
+ * the trend takes up the decay of an earlier PSP and drift. The weights
+ * that turn a trial into its amplitude are the same for all trials of a
+ * candidate and are computed once. */
+static void
+template_weights (ImpCandidate *c,
+                  Accum        *acc)
+{
+  gint64 n = c->average_len;
+  double m[3][3] = { { 0 } }, adj[3], det;
+  gint64 k;
+  int i, j;
+
+  acc->template_len = n;
+  acc->template_w = g_new0 (double, MAX (n, 1));
+  c->quantal_amplitudes = g_new (float, MAX (c->n_trials, 1));
+  if (n < 4 || c->amplitude_mv == 0)
+    return;
+  for (k = 0; k < n; k++)
+    {
+      double r[3] = { 1.0, (k - n / 2.0) / n,
+                      c->average[k] / c->amplitude_mv };
+
+      for (i = 0; i < 3; i++)
+        for (j = 0; j < 3; j++)
+          m[i][j] += r[i] * r[j];
+    }
+  /* the last row of the adjugate of the normal matrix */
+  adj[0] = m[1][0] * m[2][1] - m[1][1] * m[2][0];
+  adj[1] = m[0][1] * m[2][0] - m[0][0] * m[2][1];
+  adj[2] = m[0][0] * m[1][1] - m[0][1] * m[1][0];
+  det = m[2][0] * adj[0] + m[2][1] * adj[1] + m[2][2] * adj[2];
+  if (!(fabs (det) > 1e-9 * m[0][0] * m[1][1] * m[2][2]))
+    return;
+  for (k = 0; k < n; k++)
+    acc->template_w[k] = (adj[0] + adj[1] * (k - n / 2.0) / n
+                          + adj[2] * c->average[k] / c->amplitude_mv) / det;
+}
+
+static void
+template_fit (Run          *run,
+              const Window *w,
+              const float  *x,
+              Accum        *acc,
+              gint64        pre_len)
+{
+  ImpCandidate *c = w->candidate;
+  GArray *aps = run->ap_times[c->pre];
+  gint64 ap = w->start + pre_len;
+  double a = 0;
+
+  if (acc->template_w == NULL)
+    template_weights (c, acc);
+  /* the AP itself is the one event in the range */
+  if (imp_detect_count_lagged (&ap, 1, (const gint64 *) aps->data, aps->len,
+                               -ms_to_samples (IMP_ANALYSIS_ISOLATION_MS,
+                                               run->fs),
+                               c->average_len - pre_len) != 1)
+    return;
+  for (gint64 k = 0; k < acc->template_len; k++)
+    a += acc->template_w[k] * x[k];
+  if (a != 0)
+    c->quantal_amplitudes[c->n_quantal_trials++] = (float) a;
 }
 
 /* Second pass, after the average: each trial's amplitude and its shift
@@ -1320,6 +1396,7 @@ trial_cb (Run          *run,
       n_top++;
     }
   w->candidate->trial_amplitudes[w->trial] = (float) (top / n_top - base);
+  template_fit (run, w, x, acc, td->pre_len);
 }
 
 /* Moves the amplitudes of the trials used to the front. */
@@ -1620,7 +1697,7 @@ measure_all (Run     *run,
       if (!measure_block (run, cands, first, nc, error))
         return FALSE;
       report (run, PROGRESS_DETECT + PROGRESS_PAIRS
-                   + (1 - PROGRESS_DETECT - PROGRESS_PAIRS)
+                   + (1 - PROGRESS_DETECT - PROGRESS_PAIRS - PROGRESS_QUANTA)
                      * (first + nc) / run->n_channels,
               "Measuring candidates");
     }
@@ -1639,6 +1716,42 @@ measure_all (Run     *run,
 
   g_ptr_array_sort (cands, compare_candidates);
   return TRUE;
+}
+
+/* Quantal fits, one per candidate, after its amplitudes are measured */
+
+static void
+fit_quanta_item (gpointer data,
+                 guint    item)
+{
+  Run *run = data;
+  ImpCandidate *c = g_ptr_array_index (run->result->candidates, item);
+
+  imp_quantal_fit (c->quantal_amplitudes, c->n_quantal_trials,
+                   c->sign == 'I' ? -1 : 1, NAN, &run->params->quantal,
+                   (guint64) c->pre * run->n_channels + c->post, &c->quantal);
+}
+
+static void
+fit_quanta_progress (gpointer data,
+                     guint    finished)
+{
+  Run *run = data;
+
+  report (run, 1 - PROGRESS_QUANTA
+               + PROGRESS_QUANTA * finished
+                 / MAX (run->result->candidates->len, 1),
+          "Fitting quanta");
+}
+
+static gboolean
+fit_quanta_all (Run     *run,
+                GError **error)
+{
+  report (run, 1 - PROGRESS_QUANTA, "Fitting quanta");
+  parallel_for (run->result->candidates->len, fit_quanta_item, run,
+                run->cancellable, fit_quanta_progress, run);
+  return !g_cancellable_set_error_if_cancelled (run->cancellable, error);
 }
 
 /**
@@ -1733,6 +1846,11 @@ imp_analysis_run (ImpRecording             *recording,
            run.result->candidates->len,
            (g_get_monotonic_time () - start) / 1e6);
 
+  if (!fit_quanta_all (&run, error))
+    goto out;
+  g_debug ("Quanta fitted after %.2f s",
+           (g_get_monotonic_time () - start) / 1e6);
+
   report (&run, 1.0, "Done");
   out = g_steal_pointer (&run.result);
 
@@ -1772,7 +1890,8 @@ imp_analysis_result_get_note (ImpAnalysisResult *self,
  *
  * Returns: (transfer full) (element-type ImpMapEntry): the significant
  *   AP->PSP connections, strongest evidence first; amplitudes rounded to
- *   0.1 µV and latencies to 1 µs
+ *   0.1 µV and latencies to 1 µs; the quantal size (0.1 µV), n and p
+ *   (rounded to 0.0001) where quanta are claimed
  */
 GArray *
 imp_analysis_result_to_map (ImpAnalysisResult *self)
@@ -1800,9 +1919,104 @@ imp_analysis_result_to_map (ImpAnalysisResult *self)
       e.latency_ms = round (c->latency_ms * 1e3) / 1e3;
       e.p_value = c->p_value;
       e.n_pre_aps = c->n_pre_aps;
+      if (c->quantal.verdict == IMP_QUANTAL_QUANTA)
+        {
+          e.quantal_mv = round (c->quantal.q_mv * 1e4) / 1e4;
+          e.quantal_n = c->quantal.n;
+          e.release_p = round (c->quantal.p * 1e4) / 1e4;
+        }
       g_array_append_val (map, e);
     }
   return map;
+}
+
+static void
+add_quantal_params (JsonBuilder            *b,
+                    const ImpQuantalParams *p)
+{
+  json_builder_set_member_name (b, "quantal");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "n_max");
+  json_builder_add_int_value (b, p->n_max);
+  json_builder_set_member_name (b, "min_trials");
+  json_builder_add_int_value (b, p->min_trials);
+  json_builder_set_member_name (b, "n_bootstrap");
+  json_builder_add_int_value (b, p->n_bootstrap);
+  json_builder_set_member_name (b, "seed");
+  json_builder_add_int_value (b, (gint64) p->seed);
+  json_builder_set_member_name (b, "bic_margin");
+  json_builder_add_double_value (b, IMP_QUANTAL_BIC_MARGIN);
+  json_builder_end_object (b);
+}
+
+static void
+add_pair (JsonBuilder *b,
+          const char  *name,
+          double       lo,
+          double       hi)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_array (b);
+  json_builder_add_double_value (b, lo);
+  json_builder_add_double_value (b, hi);
+  json_builder_end_array (b);
+}
+
+/* A candidate's quantal fit; the numbers of the binomial fit are written
+ * whenever one was made, the intervals only with a claim (else null). */
+static void
+add_quantal (JsonBuilder         *b,
+             const ImpQuantalFit *q)
+{
+  g_autofree char *reason = imp_quantal_fit_describe (q);
+
+  json_builder_set_member_name (b, "quantal");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "verdict");
+  json_builder_add_string_value (b, imp_quantal_verdict_to_string (q->verdict));
+  json_builder_set_member_name (b, "claimed");
+  json_builder_add_boolean_value (b, q->verdict == IMP_QUANTAL_QUANTA);
+  json_builder_set_member_name (b, "reason");
+  json_builder_add_string_value (b, reason);
+  json_builder_set_member_name (b, "model");
+  json_builder_add_string_value (b, imp_quantal_model_to_string (q->model));
+  json_builder_set_member_name (b, "sign");
+  json_builder_add_int_value (b, q->sign);
+  json_builder_set_member_name (b, "n_used");
+  json_builder_add_int_value (b, q->n_used);
+  json_builder_set_member_name (b, "q_mv");
+  json_builder_add_double_value (b, q->q_mv);
+  add_pair (b, "q_ci_mv", q->q_lo_mv, q->q_hi_mv);
+  json_builder_set_member_name (b, "n");
+  json_builder_add_int_value (b, q->n);
+  json_builder_set_member_name (b, "n_range");
+  if (q->n > 0)
+    {
+      json_builder_begin_array (b);
+      json_builder_add_int_value (b, q->n_lo);
+      json_builder_add_int_value (b, q->n_hi);
+      json_builder_end_array (b);
+    }
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "p");
+  json_builder_add_double_value (b, q->p);
+  add_pair (b, "p_ci", q->p_lo, q->p_hi);
+  json_builder_set_member_name (b, "sigma0_mv");
+  json_builder_add_double_value (b, q->sigma0_mv);
+  json_builder_set_member_name (b, "sigma0_known");
+  json_builder_add_boolean_value (b, q->sigma0_known);
+  json_builder_set_member_name (b, "sigma_q_mv");
+  json_builder_add_double_value (b, q->sigma_q_mv);
+  json_builder_set_member_name (b, "n_bootstrap");
+  json_builder_add_int_value (b, q->n_bootstrap);
+  json_builder_set_member_name (b, "bic_gaussian");
+  json_builder_add_double_value (b, q->bic_gaussian);
+  json_builder_set_member_name (b, "bic_binomial");
+  json_builder_add_double_value (b, q->bic_binomial);
+  json_builder_set_member_name (b, "bic_mixture");
+  json_builder_add_double_value (b, q->bic_mixture);
+  json_builder_end_object (b);
 }
 
 static void
@@ -1832,6 +2046,7 @@ add_params (JsonBuilder             *b,
   json_builder_add_int_value (b, (gint64) p->seed);
   json_builder_set_member_name (b, "min_pre_aps");
   json_builder_add_int_value (b, p->min_pre_aps);
+  add_quantal_params (b, &p->quantal);
   json_builder_end_object (b);
 }
 
@@ -1885,6 +2100,7 @@ add_candidate (JsonBuilder             *b,
   json_builder_add_boolean_value (b, c->artefact);
   json_builder_set_member_name (b, "pre_ap_shift_mv");
   json_builder_add_double_value (b, c->pre_ap_shift_mv);
+  add_quantal (b, &c->quantal);
   json_builder_end_object (b);
 }
 

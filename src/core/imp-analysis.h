@@ -11,6 +11,7 @@
 
 #include "imp-map.h"
 #include "imp-progress.h"
+#include "imp-quantal.h"
 #include "imp-recording.h"
 
 G_BEGIN_DECLS
@@ -36,6 +37,7 @@ typedef struct
   guint  min_pre_aps;         /* a pre channel needs this many APs, default 3 */
   double candidate_p_max;     /* pairs kept as candidates (with evidence)
                                  below this uncorrected p, default 0.01 */
+  ImpQuantalParams quantal;   /* the quantal fit of each candidate */
 } ImpAnalysisParams;
 
 typedef struct
@@ -47,6 +49,11 @@ typedef struct
 /* The average window reaches at least this far beyond latency_max_ms, to
  * show a late PSP's peak and the start of its decay. */
 #define IMP_ANALYSIS_DECAY_MARGIN_MS 15.0
+
+/* A trial enters the quantal fit only when no other presynaptic AP comes
+ * this long before it (or before the end of its window): the decay of an
+ * earlier PSP, or a later one, would add to its amplitude. */
+#define IMP_ANALYSIS_ISOLATION_MS 60.0
 
 /* One ordered pair tested, significant or not. */
 typedef struct
@@ -79,6 +86,14 @@ typedef struct
    * (stimulus or electrical crosstalk): never significant */
   gboolean artefact;
   double  pre_ap_shift_mv; /* mean shift over the last ms before the AP */
+  /* The amplitudes the quantal fit uses (mV, signed): those of the
+   * trials without another presynaptic AP from
+   * IMP_ANALYSIS_ISOLATION_MS before the AP to the end of the window, each
+   * the least-squares multiple of the average over the whole window (with
+   * a level and a linear trend); NULL when none. */
+  float  *quantal_amplitudes;
+  guint   n_quantal_trials;
+  ImpQuantalFit quantal;
 } ImpCandidate;
 
 typedef struct

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 
 #include <gio/gio.h>
@@ -16,6 +17,7 @@
 #include "imp-output.h"
 
 #define N_COLUMNS 9
+#define N_QUANTAL_COLUMNS 12
 
 void
 imp_map_entry_clear (ImpMapEntry *entry)
@@ -84,7 +86,10 @@ append_field (GString    *out,
  * @error: return location for a #GError
  *
  * Writes the map as CSV (IMP_MAP_CSV_HEADER, then one row per entry;
- * numbers in the C locale with enough digits to read back exactly). A
+ * numbers in the C locale with enough digits to read back exactly). When
+ * some entry has quantal parameters (quantal_n > 0), the header is
+ * IMP_MAP_CSV_QUANTAL_HEADER and every row has the three quantal fields,
+ * empty where quantal_n is 0; otherwise the file is as before. A
  * label that a spreadsheet would take for a formula (starting with =, +,
  * -, @, a tab or a carriage return), or that starts with an apostrophe,
  * is written with a leading apostrophe; imp_map_read_csv() removes it.
@@ -97,13 +102,17 @@ imp_map_write_csv (GArray      *map,
                    GError     **error)
 {
   g_autoptr(GString) out = NULL;
+  gboolean quantal = FALSE;
   guint i;
 
   g_return_val_if_fail (map != NULL, FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  out = g_string_new (IMP_MAP_CSV_HEADER "\n");
+  for (i = 0; i < map->len; i++)
+    quantal |= g_array_index (map, ImpMapEntry, i).quantal_n > 0;
+  out = g_string_new (quantal ? IMP_MAP_CSV_QUANTAL_HEADER "\n"
+                              : IMP_MAP_CSV_HEADER "\n");
   for (i = 0; i < map->len; i++)
     {
       const ImpMapEntry *e = &g_array_index (map, ImpMapEntry, i);
@@ -118,7 +127,17 @@ imp_map_write_csv (GArray      *map,
       imp_output_append_double (out, e->latency_ms);
       g_string_append_c (out, ',');
       imp_output_append_double (out, e->p_value);
-      g_string_append_printf (out, ",%u\n", e->n_pre_aps);
+      g_string_append_printf (out, ",%u", e->n_pre_aps);
+      if (quantal && e->quantal_n > 0)
+        {
+          g_string_append_c (out, ',');
+          imp_output_append_double (out, e->quantal_mv);
+          g_string_append_printf (out, ",%u,", e->quantal_n);
+          imp_output_append_double (out, e->release_p);
+        }
+      else if (quantal)
+        g_string_append (out, ",,,");
+      g_string_append_c (out, '\n');
     }
 
   return imp_output_write_file (path, out->str, out->len, error);
@@ -253,6 +272,15 @@ parse_entry (GPtrArray   *fields,
       || !parse_uint (fields->pdata[8], &entry->n_pre_aps))
     return FALSE;
 
+  entry->quantal_mv = entry->release_p = NAN;
+  entry->quantal_n = 0;
+  if (fields->len == N_QUANTAL_COLUMNS
+      && ((char *) fields->pdata[10])[0] != '\0'
+      && (!parse_double (fields->pdata[9], &entry->quantal_mv)
+          || !parse_uint (fields->pdata[10], &entry->quantal_n)
+          || !parse_double (fields->pdata[11], &entry->release_p)))
+    return FALSE;
+
   entry->pre_label = read_label (fields->pdata[2]);
   entry->post_label = read_label (fields->pdata[3]);
   return TRUE;
@@ -263,8 +291,8 @@ parse_entry (GPtrArray   *fields,
  * @path: a file written by imp_map_write_csv() (or in its format)
  * @error: return location for a #GError
  *
- * Reads a map; a label's leading apostrophe (the formula guard) is
- * dropped.
+ * Reads a map, with or without the quantal columns; a label's leading
+ * apostrophe (the formula guard) is dropped.
  *
  * Returns: (transfer full) (element-type ImpMapEntry) (nullable): the
  *   rows, or %NULL with @error set
@@ -277,6 +305,8 @@ imp_map_read_csv (const char  *path,
   g_autoptr(GArray) map = NULL;
   g_autoptr(GPtrArray) fields = NULL;
   const char *cursor;
+  const char *header = IMP_MAP_CSV_HEADER;
+  int n_columns = N_COLUMNS;
   guint line = 1;
 
   g_return_val_if_fail (path != NULL, NULL);
@@ -289,17 +319,22 @@ imp_map_read_csv (const char  *path,
   if (g_str_has_prefix (cursor, "\xef\xbb\xbf"))
     cursor += 3;
 
-  if (!g_str_has_prefix (cursor, IMP_MAP_CSV_HEADER)
-      || (cursor[strlen (IMP_MAP_CSV_HEADER)] != '\n'
-          && cursor[strlen (IMP_MAP_CSV_HEADER)] != '\r'
-          && cursor[strlen (IMP_MAP_CSV_HEADER)] != '\0'))
+  if (g_str_has_prefix (cursor, IMP_MAP_CSV_QUANTAL_HEADER))
+    {
+      header = IMP_MAP_CSV_QUANTAL_HEADER;
+      n_columns = N_QUANTAL_COLUMNS;
+    }
+  if (!g_str_has_prefix (cursor, header)
+      || (cursor[strlen (header)] != '\n'
+          && cursor[strlen (header)] != '\r'
+          && cursor[strlen (header)] != '\0'))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                    "%s: the first line is not the map header “%s”",
                    path, IMP_MAP_CSV_HEADER);
       return NULL;
     }
-  cursor += strlen (IMP_MAP_CSV_HEADER);
+  cursor += strlen (header);
   if (*cursor == '\r')
     cursor++;
   if (*cursor == '\n')
@@ -317,12 +352,12 @@ imp_map_read_csv (const char  *path,
       if (n == 1 && ((char *) fields->pdata[0])[0] == '\0')
         continue;  /* blank line */
 
-      if (n != N_COLUMNS || !parse_entry (fields, &entry))
+      if (n != n_columns || !parse_entry (fields, &entry))
         {
           imp_map_entry_clear (&entry);
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                        "%s:%u: expected %d fields: %s",
-                       path, line, N_COLUMNS, IMP_MAP_CSV_HEADER);
+                       path, line, n_columns, header);
           return NULL;
         }
       g_array_append_val (map, entry);

@@ -12,7 +12,8 @@
 G_BEGIN_DECLS
 
 /* One row of a connectivity map, as in MAP.csv and the simulator's truth
- * file: pre,post,pre_label,post_label,sign,amplitude_mv,latency_ms,p_value,n_pre_aps */
+ * file: pre,post,pre_label,post_label,sign,amplitude_mv,latency_ms,p_value,n_pre_aps
+ * and, in maps where some row has them, quantal_mv,quantal_n,release_p */
 typedef struct
 {
   guint  pre;
@@ -24,10 +25,20 @@ typedef struct
   double latency_ms;    /* AP peak to PSP onset */
   double p_value;
   guint  n_pre_aps;
+  /* The quantal parameters (quantal size, release sites, release
+   * probability); quantal_n 0 when not known, and then the CSV fields are
+   * empty. */
+  double quantal_mv;
+  guint  quantal_n;
+  double release_p;
 } ImpMapEntry;
 
 #define IMP_MAP_CSV_HEADER \
   "pre,post,pre_label,post_label,sign,amplitude_mv,latency_ms,p_value,n_pre_aps"
+/* The header of a map with quantal parameters: three more columns, after
+ * the others so that a reader of the first nine is not disturbed. */
+#define IMP_MAP_CSV_QUANTAL_HEADER \
+  IMP_MAP_CSV_HEADER ",quantal_mv,quantal_n,release_p"
 
 void       imp_map_entry_clear   (ImpMapEntry  *entry);
 

@@ -608,6 +608,9 @@ write_truth (const Sim   *sim,
           e.latency_ms = syn->delay * 1000.0 / sim->fs;
           e.p_value = 0.0;
           e.n_pre_aps = pre->n_aps;
+          e.quantal_mv = syn->quantum_mv;
+          e.quantal_n = syn->n_sites;
+          e.release_p = syn->p_release;
           g_array_append_val (map, e);
         }
     }
