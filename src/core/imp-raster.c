@@ -209,6 +209,37 @@ add_segment (Spans                *spans,
     }
 }
 
+/* @color over the pixel at @p, which it covers wholly. */
+static inline void
+put_full (guint32 *p,
+          guint32  color,
+          gboolean opaque)
+{
+  *p = opaque || *p == 0 ? color : over (color, *p);
+}
+
+/* @color over the pixel at @p, which it covers by @cover of it. */
+static inline void
+put_part (guint32 *p,
+          guint32  color,
+          gboolean opaque,
+          double   cover)
+{
+  guint alpha = to_byte (cover);
+  guint32 src;
+
+  if (alpha == 255)
+    {
+      put_full (p, color, opaque);
+      return;
+    }
+  if (alpha == 0)
+    return;
+
+  src = scale_pixel (color, alpha);
+  *p = *p == 0 ? src : over (src, *p);
+}
+
 /* Draws each pixel column's span, widened by half the line width at
  * either end, with the partly covered end pixels in proportion. */
 static void
@@ -221,12 +252,14 @@ fill_spans (ImpRasterImage       *image,
   double half = trace->line_width / 2;
   guint32 color = trace->color;
   gboolean opaque = (color >> 24) == 255;
+  gsize stride = image->stride;
 
   for (int px = spans->left; px < spans->right; px++)
     {
       gsize i = px - spans->left;
       double y0 = MAX (spans->top[i] - half, top);
       double y1 = MIN (spans->bottom[i] + half, bottom);
+      guint32 *p;
       int r0, r1;
 
       if (!(y0 < y1))
@@ -236,20 +269,21 @@ fill_spans (ImpRasterImage       *image,
       r0 = (int) y0;
       r1 = (int) y1;
       r1 += r1 < y1;
-      for (int r = r0; r < r1; r++)
-        {
-          guint32 *p = image->pixels + (gsize) r * image->stride + px;
-          double cover = MIN (r + 1, y1) - MAX (r, y0);
-          guint alpha = to_byte (cover);
+      p = image->pixels + (gsize) r0 * stride + px;
 
-          if (alpha == 255 && (opaque || *p == 0))
-            *p = color;
-          else if (alpha == 255)
-            *p = over (color, *p);
-          else if (alpha > 0)
-            *p = *p == 0 ? scale_pixel (color, alpha)
-                         : over (scale_pixel (color, alpha), *p);
+      if (r1 - r0 == 1)
+        {
+          put_part (p, color, opaque, y1 - y0);
+          continue;
         }
+
+      put_part (p, color, opaque, r0 + 1 - y0);
+      for (int r = r0 + 1; r < r1 - 1; r++)
+        {
+          p += stride;
+          put_full (p, color, opaque);
+        }
+      put_part (p + stride, color, opaque, y1 - (r1 - 1));
     }
 }
 
