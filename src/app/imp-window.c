@@ -692,16 +692,12 @@ pyramid_done_cb (GObject      *source_object,
     }
 
   /* The views go on from what is in memory; only the next open misses
-   * it. */
+   * it. The message says so ("The overview is not saved: …"). */
   if (!ok)
     {
-      g_autofree char *message = NULL;
-
       g_debug ("Pyramid of %s: %s",
                imp_recording_get_path (job->recording), error->message);
-      message = g_strdup_printf (_("The overview of the recording could "
-                                   "not be saved: %s"), error->message);
-      imp_window_toast (self, message);
+      imp_window_toast (self, error->message);
     }
 }
 
