@@ -15,6 +15,7 @@
 
 #include "imp-application.h"
 #include "imp-native.h"
+#include "imp-pyramid.h"
 #include "imp-session.h"
 #include "imp-simulate.h"
 #include "imp-trace-cache.h"
@@ -1241,6 +1242,78 @@ test_trace_cache_refine (void)
   g_assert_cmpuint (imp_trace_cache_get_samples_read (cache), ==, read);
 }
 
+/* With a complete pyramid, columns of 64 samples and more are exact
+ * without reading the recording; narrower ones are previews of the
+ * 64-sample bins that hold them, so they reach every spike. Against the
+ * slow way. */
+static void
+test_trace_cache_pyramid (void)
+{
+  g_autoptr(ImpRecording) recording = NULL;
+  g_autoptr(ImpTraceCache) cache = NULL;
+  g_autoptr(ImpPyramid) pyramid = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *project = g_build_filename (tmp_dir, "pyr.imprint",
+                                               NULL);
+  guint channels[] = { 0, 1, 2, 3 };
+
+  recording = imp_recording_open (get_spike_path (), &error);
+  g_assert_no_error (error);
+  pyramid = imp_pyramid_open (recording, project, &error);
+  g_assert_no_error (error);
+  g_assert_true (imp_pyramid_build (pyramid, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  cache = imp_trace_cache_new (recording);
+  imp_trace_cache_set_pyramid (cache, pyramid, FALSE);
+
+  for (guint level = 4; level <= 11; level++)
+    {
+      gint64 spc = G_GINT64_CONSTANT (1) << level;
+      gint64 n = imp_trace_cache_get_n_columns (cache);
+      gboolean complete;
+
+      imp_trace_cache_set_level (cache, level);
+      n = imp_trace_cache_get_n_columns (cache);
+      g_assert_true (imp_trace_cache_fetch (cache, channels, 4, 0, n,
+                                            G_MAXINT64, &complete, &error));
+      g_assert_true (complete);
+      g_assert_cmpuint (imp_trace_cache_get_samples_read (cache), ==, 0);
+
+      for (guint k = 0; k < 4; k++)
+        {
+          g_autofree float *mins = NULL;
+          g_autofree float *maxs = NULL;
+          g_autofree float *bin_mins = NULL;
+          g_autofree float *bin_maxs = NULL;
+
+          brute_force_columns (recording, k, level, &mins, &maxs);
+          brute_force_columns (recording, k, 6, &bin_mins, &bin_maxs);
+          for (gint64 c = 0; c < n; c++)
+            {
+              gboolean exact;
+              float min, max;
+
+              g_assert_true (imp_trace_cache_get_column (cache, k, c, &min,
+                                                         &max, &exact));
+              if (spc >= 64)
+                {
+                  g_assert_true (exact);
+                  g_assert_cmpfloat (min, ==, mins[c]);
+                  g_assert_cmpfloat (max, ==, maxs[c]);
+                }
+              else
+                {
+                  g_assert_false (exact);
+                  g_assert_cmpfloat (min, ==, bin_mins[c * spc / 64]);
+                  g_assert_cmpfloat (max, ==, bin_maxs[c * spc / 64]);
+                }
+            }
+        }
+    }
+
+  g_unlink (project);
+}
+
 static ImpTracesView *
 open_traces (ImpWindow  *window,
              const char *path)
@@ -1648,6 +1721,7 @@ main (int   argc,
   g_test_add_func ("/app/TraceCache/exact", test_trace_cache_exact);
   g_test_add_func ("/app/TraceCache/bounded", test_trace_cache_bounded);
   g_test_add_func ("/app/TraceCache/refine", test_trace_cache_refine);
+  g_test_add_func ("/app/TraceCache/pyramid", test_trace_cache_pyramid);
   g_test_add_func ("/app/TraceCache/summarise",
                    test_trace_cache_summarise);
   g_test_add_func ("/app/Application/open", test_application_open);
