@@ -20,17 +20,24 @@ G_BEGIN_DECLS
  * columns per channel and level, so that panning and zooming back reuse
  * them.
  *
- * A column comes in two qualities. A preview is read on the main thread
- * within a deadline: whole for columns of up to IMP_TRACE_CACHE_EXACT
- * samples, which makes it exact, otherwise IMP_TRACE_CACHE_STRIDE samples
- * from the middle of the column or around its first action potential.
- * The exact minimum and maximum of wider columns are computed by a worker
- * thread from full reads, a slice at a time, and replace the preview as
- * they arrive; columns of a coarser level are combined from exact finer
- * ones without reading when they can be. After the visible columns, the
- * worker also computes an overview of the whole recording, from which
- * imp_trace_cache_get_extent() gives each channel's robust amplitude
- * range. */
+ * Columns of IMP_PYRAMID_BASE samples and wider come exact from the
+ * recording's level-of-detail pyramid (imp_trace_cache_set_pyramid()) as
+ * far as it is built, without reading; narrower ones get a preview of
+ * the pyramid's bins that hold them.
+ *
+ * Otherwise a column comes in two qualities. A preview is read on the
+ * main thread within a deadline: whole for columns of up to
+ * IMP_TRACE_CACHE_EXACT samples, which makes it exact, otherwise
+ * IMP_TRACE_CACHE_STRIDE samples from the middle of the column (one
+ * strided read for a block of columns) or around its first action
+ * potential. The exact minimum and maximum of wider columns are computed
+ * by a worker thread from full reads, a slice at a time, and replace the
+ * preview as they arrive; columns of a coarser level are combined from
+ * exact finer ones without reading when they can be. After the visible
+ * columns, the worker also computes an overview of the whole recording,
+ * from which imp_trace_cache_get_extent() gives each channel's robust
+ * amplitude range. The worker leaves to a growing pyramid what it will
+ * bring. */
 
 #define IMP_TRACE_CACHE_BLOCK  256
 #define IMP_TRACE_CACHE_EXACT  8
