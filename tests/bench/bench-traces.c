@@ -365,6 +365,7 @@ main (int   argc,
   Scenario end = { "end" };
   Scenario *all[] = { &zoom_out, &zoom_in, &random, &start, &end };
   g_autoptr(GArray) every = NULL;
+  g_autoptr(GArray) every_cpu = NULL;
   Bench bench = { 0 };
   double first_ms;
   double end_vs_start;
@@ -374,6 +375,7 @@ main (int   argc,
   setenv ("G_SLICE", "always-malloc", 1);
   pixels = g_new (guint32, WIDTH * HEIGHT);
   every = g_array_new (FALSE, FALSE, sizeof (double));
+  every_cpu = g_array_new (FALSE, FALSE, sizeof (double));
 
   if (!(seconds > 0))
     {
@@ -439,9 +441,16 @@ main (int   argc,
     {
       report (all[i]);
       g_array_append_vals (every, all[i]->ms->data, all[i]->ms->len);
+      g_array_append_vals (every_cpu, all[i]->cpu_ms->data,
+                           all[i]->cpu_ms->len);
     }
 
   end_vs_start = quantile (end.ms, 0.5) / quantile (start.ms, 0.5);
+  /* The work itself, which other load on the machine does not stretch. */
+  printf ("frame_cpu_ms_median=%.2f frame_cpu_ms_p95=%.2f "
+          "end_vs_start_cpu=%.2f\n",
+          quantile (every_cpu, 0.5), quantile (every_cpu, 0.95),
+          quantile (end.cpu_ms, 0.5) / quantile (start.cpu_ms, 0.5));
   printf ("frame_ms_median=%.2f frame_ms_p95=%.2f first_frame_ms=%.1f "
           "end_vs_start=%.2f\n",
           quantile (every, 0.5), quantile (every, 0.95), first_ms,
