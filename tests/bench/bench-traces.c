@@ -17,8 +17,12 @@
  *
  * IMP_BENCH_SECONDS sets the simulated duration (default 10 s; each
  * second is about 80 MiB); IMP_BENCH_RECORDING names a recording (of at
- * least 64 channels) to measure instead. The last line is
- *   frame_ms_median=X frame_ms_p95=Y first_frame_ms=Z end_vs_start=R */
+ * least 64 channels) to measure instead. Frame times are wall-clock; the
+ * line before the last gives their CPU time, which other work on a shared
+ * machine does not stretch. The last line is
+ *   frame_ms_median=X frame_ms_p95=Y first_frame_ms=Z end_vs_start=R
+ * where R is the median frame at the end of the file over that at its
+ * start. */
 
 #include "config.h"
 
