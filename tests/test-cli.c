@@ -145,6 +145,65 @@ fixture_clear (Fixture *fixture)
   g_clear_pointer (&fixture->truth, g_free);
 }
 
+/* score: a hard simulation's truth against itself and against an empty
+ * map, text and JSON; bad input fails cleanly. */
+static void
+test_score (void)
+{
+  Fixture fixture = { 0 };
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autofree char *empty = NULL;
+  g_autofree char *self = NULL;
+  JsonObject *o;
+  Run run;
+
+  fixture.dir = g_dir_make_tmp ("imprint-cli-XXXXXX", NULL);
+  g_assert_nonnull (fixture.dir);
+  fixture.recording = g_build_filename (fixture.dir, "sim.h5", NULL);
+  fixture.truth = g_build_filename (fixture.dir, "truth.csv", NULL);
+  run_imprint (&run, "simulate", "--preset", "hard", "--neurons", "16",
+               "--duration", "5", "--output", fixture.recording, "--truth",
+               fixture.truth, "-q", NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  run_clear (&run);
+
+  /* The truth's own connections score perfectly; its traps stay out. */
+  self = g_build_filename (fixture.dir, "self.csv", NULL);
+  empty = g_build_filename (fixture.dir, "empty.csv", NULL);
+  g_assert_true (g_file_set_contents (empty, "pre,post,pre_label,post_label,"
+                                      "sign,amplitude_mv,latency_ms,p_value,"
+                                      "n_pre_aps\n", -1, NULL));
+  run_imprint (&run, "score", "--json", fixture.truth, fixture.truth, NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  o = parse_json_object (run.out, parser);
+  g_assert_cmpfloat (json_object_get_double_member (o, "precision"), ==, 1);
+  g_assert_cmpfloat (json_object_get_double_member (o, "recall"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (o, "traps_called"), ==, 0);
+  g_assert_cmpint (json_object_get_int_member (o, "n_traps"), >, 0);
+  run_clear (&run);
+
+  run_imprint (&run, "score", empty, fixture.truth, NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_nonnull (strstr (run.out, "recall           0.000"));
+  g_assert_nonnull (strstr (run.out, "traps called     0 of"));
+  run_clear (&run);
+
+  run_imprint (&run, "score", empty, NULL);
+  assert_clean_failure (&run);
+  run_clear (&run);
+  run_imprint (&run, "score", fixture.recording, fixture.truth, NULL);
+  assert_clean_failure (&run);
+  run_clear (&run);
+  run_imprint (&run, "simulate", "--preset", "easy", "--output", self, NULL);
+  assert_clean_failure (&run);
+  run_clear (&run);
+  run_imprint (&run, "analyze", "--psc-window", "0", fixture.recording, NULL);
+  assert_clean_failure (&run);
+  run_clear (&run);
+
+  fixture_clear (&fixture);
+}
+
 /* info --json on a simulation must report what we asked the simulator for. */
 static void
 test_info_simulated (void)
@@ -575,6 +634,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/imp/Cli/info-simulated", test_info_simulated);
+  g_test_add_func ("/imp/Cli/score", test_score);
   g_test_add_func ("/imp/Cli/analyze-simulated", test_analyze_simulated);
   g_test_add_func ("/imp/Cli/analyze-null-network", test_analyze_null_network);
   g_test_add_func ("/imp/Cli/errors", test_errors);

@@ -295,6 +295,113 @@ test_score (void)
   g_assert_cmpfloat (score.recall, ==, 1.0);
 }
 
+/* A truth file by hand: connections in each SNR band and sign, traps of
+ * each kind, and a map found against it; every count below is counted by
+ * hand from these rows. */
+#define TRUTH_TEXT \
+  IMP_MAP_TRUTH_CSV_HEADER "\n" \
+  "0,1,a,b,E,1,2,0,100,10,connection\n"      /* high, found */ \
+  "0,2,a,c,I,-1,2,0,100,6,connection\n"      /* high (6 is high), found */ \
+  "1,2,b,c,E,0.5,2,0,100,5.99,connection\n"  /* mid, found with I */ \
+  "2,3,c,d,I,-0.5,2,0,100,3,connection\n"    /* mid, missed */ \
+  "3,4,d,e,E,0.1,2,0,100,2.9,connection\n"   /* low, missed */ \
+  "4,5,e,f,E,0.1,2,0,100,,connection\n"      /* unknown, found */ \
+  "5,6,f,g,E,0,0,1,100,,crosstalk\n"         /* trap, called */ \
+  "6,5,g,f,E,0,0,1,100,,crosstalk\n"         /* trap */ \
+  "6,7,g,h,E,0,0,1,100,,shared_input\n"      /* trap, called */ \
+  "7,8,h,i,E,0,0,1,100,,comodulation\n"      /* trap */
+
+static void
+test_score_truth (void)
+{
+  g_autofree char *path = temp_path ("truth.csv");
+  g_autofree char *again = temp_path ("again.csv");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) truth = NULL;
+  g_autoptr(GArray) plain = NULL;
+  g_autoptr(GArray) reread = NULL;
+  g_autoptr(GArray) found = imp_map_new ();
+  g_autofree char *text = NULL;
+  g_autofree char *json = NULL;
+  ImpMapScore score;
+
+  g_assert_true (g_file_set_contents (path, TRUTH_TEXT, -1, &error));
+  g_assert_no_error (error);
+  truth = imp_map_read_truth_csv (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (truth->len, ==, 10);
+  g_assert_cmpint (g_array_index (truth, ImpMapEntry, 6).kind, ==,
+                   IMP_MAP_TRAP_CROSSTALK);
+  g_assert_true (isnan (g_array_index (truth, ImpMapEntry, 5).snr));
+  g_assert_cmpfloat (g_array_index (truth, ImpMapEntry, 2).snr, ==, 5.99);
+
+  /* Readers of plain maps see the connections only. */
+  plain = imp_map_read_csv (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (plain->len, ==, 6);
+
+  /* Written back, read back the same. */
+  g_assert_true (imp_map_write_truth_csv (truth, again, &error));
+  g_assert_no_error (error);
+  reread = imp_map_read_truth_csv (again, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (reread->len, ==, 10);
+  g_assert_cmpint (g_array_index (reread, ImpMapEntry, 8).kind, ==,
+                   IMP_MAP_TRAP_SHARED_INPUT);
+  g_assert_cmpfloat (g_array_index (reread, ImpMapEntry, 0).snr, ==, 10);
+
+  add_entry (found, 0, 1, "", "", 'E', 1, 1, 0, 1);
+  add_entry (found, 0, 2, "", "", 'I', 1, 1, 0, 1);
+  add_entry (found, 1, 2, "", "", 'I', 1, 1, 0, 1);   /* sign error */
+  add_entry (found, 4, 5, "", "", 'E', 1, 1, 0, 1);
+  add_entry (found, 5, 6, "", "", 'E', 1, 1, 0, 1);   /* crosstalk trap */
+  add_entry (found, 6, 7, "", "", 'E', 1, 1, 0, 1);   /* shared input trap */
+  add_entry (found, 9, 9, "", "", 'E', 1, 1, 0, 1);   /* plain FP */
+
+  imp_map_score (found, truth, &score);
+  g_assert_cmpuint (score.true_positives, ==, 4);
+  g_assert_cmpuint (score.false_positives, ==, 3);
+  g_assert_cmpuint (score.false_negatives, ==, 2);
+  g_assert_cmpuint (score.sign_errors, ==, 1);
+  g_assert_cmpfloat_with_epsilon (score.precision, 4.0 / 7, 1e-12);
+  g_assert_cmpfloat_with_epsilon (score.recall, 4.0 / 6, 1e-12);
+  g_assert_cmpuint (score.band_total[IMP_MAP_SNR_HIGH], ==, 2);
+  g_assert_cmpuint (score.band_found[IMP_MAP_SNR_HIGH], ==, 2);
+  g_assert_cmpuint (score.band_total[IMP_MAP_SNR_MID], ==, 2);
+  g_assert_cmpuint (score.band_found[IMP_MAP_SNR_MID], ==, 1);
+  g_assert_cmpuint (score.band_total[IMP_MAP_SNR_LOW], ==, 1);
+  g_assert_cmpuint (score.band_found[IMP_MAP_SNR_LOW], ==, 0);
+  g_assert_cmpuint (score.band_total[IMP_MAP_SNR_UNKNOWN], ==, 1);
+  g_assert_cmpuint (score.band_found[IMP_MAP_SNR_UNKNOWN], ==, 1);
+  g_assert_cmpfloat_with_epsilon (
+    imp_map_score_band_recall (&score, IMP_MAP_SNR_MID), 0.5, 1e-12);
+  g_assert_cmpuint (score.sign_total[0], ==, 4);
+  g_assert_cmpuint (score.sign_found[0], ==, 3);
+  g_assert_cmpuint (score.sign_total[1], ==, 2);
+  g_assert_cmpuint (score.sign_found[1], ==, 1);
+  g_assert_cmpuint (score.n_traps, ==, 4);
+  g_assert_cmpuint (score.n_traps_called, ==, 2);
+  g_assert_cmpuint (score.traps_total[IMP_MAP_TRAP_CROSSTALK], ==, 2);
+  g_assert_cmpuint (score.traps_called[IMP_MAP_TRAP_CROSSTALK], ==, 1);
+  g_assert_cmpuint (score.traps_called[IMP_MAP_TRAP_SHARED_INPUT], ==, 1);
+  g_assert_cmpuint (score.traps_called[IMP_MAP_TRAP_COMODULATION], ==, 0);
+
+  text = imp_map_score_to_text (&score);
+  g_assert_nonnull (strstr (text, "3 <= SNR < 6   0.500 (1 of 2)"));
+  g_assert_nonnull (strstr (text, "traps called     2 of 4"));
+  json = imp_map_score_to_json (&score);
+  g_assert_nonnull (strstr (json, "\"traps_called\" : 2"));
+
+  /* An empty band has no recall. */
+  g_array_set_size (found, 0);
+  imp_map_score (found, found, &score);
+  g_assert_true (isnan (imp_map_score_band_recall (&score,
+                                                   IMP_MAP_SNR_HIGH)));
+
+  remove_temp (path);
+  remove_temp (again);
+}
+
 /* Labels from a file must not become spreadsheet formulas: those that
  * start like one (and those that start with the apostrophe used to guard
  * them) are written with a leading apostrophe and read back unchanged. */
@@ -468,6 +575,7 @@ main (int    argc,
   g_test_add_func ("/imp/Map/crlf-and-empty", test_crlf_and_empty);
   g_test_add_func ("/imp/Map/quantal-columns", test_quantal_columns);
   g_test_add_func ("/imp/Map/score", test_score);
+  g_test_add_func ("/imp/Map/score-truth", test_score_truth);
   g_test_add_func ("/imp/Map/formula-labels", test_formula_labels);
   g_test_add_func ("/imp/Map/write-targets", test_write_targets);
 

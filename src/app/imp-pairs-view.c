@@ -364,6 +364,7 @@ update_detail (ImpPairsView *self)
   ImpCandidate *c = imp_session_get_selected_candidate (self->session);
   g_autofree char *title = NULL;
   g_autofree char *facts = NULL;
+  const char *reason = "";
   g_autofree char *p = NULL;
   g_autofree char *ap_ap_p = NULL;
   g_autofree char *latency = NULL;
@@ -393,6 +394,16 @@ update_detail (ImpPairsView *self)
     latency = g_strdup_printf (_("latency %.2f ms"), c->latency_ms);
   else
     latency = g_strdup (_("no latency estimate"));
+  /* Why a strong response is no synapse, as the analysis judged it. */
+  if (c->transient)
+    reason = _(": a transient at zero latency (stimulus or electrical "
+               "coupling), so this is no synapse");
+  else if (c->artefact)
+    reason = _(": the postsynaptic signal moves before the AP, so this is "
+               "no synapse");
+  else if (c->common_input)
+    reason = _(": the postsynaptic cell already moves this way before the "
+               "AP (common input)");
   facts = g_strdup_printf (_("<span foreground=\"#%02x%02x%02x\"><b>%s</b>"
                              "</span> · %s%s\n"
                              "Amplitude %+.3f mV · %s\n"
@@ -407,10 +418,7 @@ update_detail (ImpPairsView *self)
                                             : _("Excitatory"),
                            c->significant ? _("significant")
                                           : _("not significant"),
-                           c->artefact ? _(": the postsynaptic signal "
-                                           "moves before the AP, so this is "
-                                           "no synapse")
-                                       : "",
+                           reason,
                            c->amplitude_mv, latency, p, c->n_pre_aps,
                            ap_ap_p,
                            c->ap_ap_significant ? _("significant")

@@ -24,6 +24,9 @@ struct _ImpSession
   GArray            *channels;        /* guint, ascending */
   GArray            *shown;           /* guint, in row order */
   ImpTimeRange       focus;           /* empty when end_s <= start_s */
+  ImpPyramid        *pyramid;
+  gboolean           pyramid_growing;
+  double             pyramid_progress;
 };
 
 G_DEFINE_FINAL_TYPE (ImpSession, imp_session, G_TYPE_OBJECT)
@@ -46,6 +49,9 @@ enum {
   PROP_CHANNELS,
   PROP_SHOWN_CHANNELS,
   PROP_FOCUS,
+  PROP_PYRAMID,
+  PROP_PYRAMID_GROWING,
+  PROP_PYRAMID_PROGRESS,
   N_PROPS
 };
 
@@ -60,6 +66,7 @@ imp_session_finalize (GObject *object)
   g_clear_pointer (&self->recording, imp_recording_unref);
   g_clear_pointer (&self->channels, g_array_unref);
   g_clear_pointer (&self->shown, g_array_unref);
+  g_clear_pointer (&self->pyramid, imp_pyramid_unref);
 
   G_OBJECT_CLASS (imp_session_parent_class)->finalize (object);
 }
@@ -100,6 +107,18 @@ imp_session_get_property (GObject    *object,
 
     case PROP_FOCUS:
       g_value_set_boxed (value, &self->focus);
+      break;
+
+    case PROP_PYRAMID:
+      g_value_set_boxed (value, self->pyramid);
+      break;
+
+    case PROP_PYRAMID_GROWING:
+      g_value_set_boolean (value, self->pyramid_growing);
+      break;
+
+    case PROP_PYRAMID_PROGRESS:
+      g_value_set_double (value, self->pyramid_progress);
       break;
 
     default:
@@ -153,6 +172,18 @@ imp_session_set_property (GObject      *object,
         else
           imp_session_set_focus (self, 0, 0);
       }
+      break;
+
+    case PROP_PYRAMID:
+      imp_session_set_pyramid (self, g_value_get_boxed (value));
+      break;
+
+    case PROP_PYRAMID_GROWING:
+      imp_session_set_pyramid_growing (self, g_value_get_boolean (value));
+      break;
+
+    case PROP_PYRAMID_PROGRESS:
+      imp_session_set_pyramid_progress (self, g_value_get_double (value));
       break;
 
     default:
@@ -218,6 +249,27 @@ imp_session_class_init (ImpSessionClass *klass)
                          G_PARAM_EXPLICIT_NOTIFY |
                          G_PARAM_STATIC_STRINGS));
 
+  properties[PROP_PYRAMID] =
+    g_param_spec_boxed ("pyramid", NULL, NULL,
+                        IMP_TYPE_PYRAMID,
+                        (G_PARAM_READWRITE |
+                         G_PARAM_EXPLICIT_NOTIFY |
+                         G_PARAM_STATIC_STRINGS));
+
+  properties[PROP_PYRAMID_GROWING] =
+    g_param_spec_boolean ("pyramid-growing", NULL, NULL,
+                          FALSE,
+                          (G_PARAM_READWRITE |
+                           G_PARAM_EXPLICIT_NOTIFY |
+                           G_PARAM_STATIC_STRINGS));
+
+  properties[PROP_PYRAMID_PROGRESS] =
+    g_param_spec_double ("pyramid-progress", NULL, NULL,
+                         0, 1, 0,
+                         (G_PARAM_READWRITE |
+                          G_PARAM_EXPLICIT_NOTIFY |
+                          G_PARAM_STATIC_STRINGS));
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -279,6 +331,7 @@ imp_session_set_recording (ImpSession   *self,
   imp_session_set_channels (self, NULL, 0);
   imp_session_set_shown_channels (self, NULL, 0);
   imp_session_set_focus (self, 0, 0);
+  imp_session_set_pyramid (self, NULL);
 
   g_clear_pointer (&self->recording, imp_recording_unref);
   if (recording != NULL)
@@ -661,4 +714,122 @@ imp_session_show_pair (ImpSession *self,
   channels[1] = candidate->post;
   imp_session_set_channels (self, channels, 2);
   imp_session_set_focus (self, time_s - span_s / 2, time_s + span_s / 2);
+}
+
+/**
+ * imp_session_get_pyramid:
+ * @self: a #ImpSession
+ *
+ * Returns: (transfer none) (nullable): the recording's pyramid
+ */
+ImpPyramid *
+imp_session_get_pyramid (ImpSession *self)
+{
+  g_return_val_if_fail (IMP_IS_SESSION (self), NULL);
+
+  return self->pyramid;
+}
+
+/**
+ * imp_session_set_pyramid:
+ * @self: a #ImpSession
+ * @pyramid: (nullable): the pyramid of the current recording
+ *
+ * Replaces the pyramid; "pyramid-growing" is cleared and
+ * "pyramid-progress" set to what @pyramid covers.
+ */
+void
+imp_session_set_pyramid (ImpSession *self,
+                         ImpPyramid *pyramid)
+{
+  double progress = 0;
+
+  g_return_if_fail (IMP_IS_SESSION (self));
+
+  if (pyramid == self->pyramid)
+    return;
+
+  imp_session_set_pyramid_growing (self, FALSE);
+
+  g_clear_pointer (&self->pyramid, imp_pyramid_unref);
+  if (pyramid != NULL)
+    {
+      gint64 n = self->recording != NULL
+                 ? imp_recording_get_n_samples (self->recording) : 0;
+
+      self->pyramid = imp_pyramid_ref (pyramid);
+      progress = imp_pyramid_is_complete (pyramid) || n <= 0
+                 ? 1.0
+                 : (double) imp_pyramid_get_built_samples (pyramid) / n;
+    }
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PYRAMID]);
+  imp_session_set_pyramid_progress (self, progress);
+}
+
+/**
+ * imp_session_get_pyramid_growing:
+ * @self: a #ImpSession
+ *
+ * Returns: whether the pyramid is being built
+ */
+gboolean
+imp_session_get_pyramid_growing (ImpSession *self)
+{
+  g_return_val_if_fail (IMP_IS_SESSION (self), FALSE);
+
+  return self->pyramid_growing;
+}
+
+/**
+ * imp_session_set_pyramid_growing:
+ * @self: a #ImpSession
+ * @growing: whether the pyramid is being built
+ */
+void
+imp_session_set_pyramid_growing (ImpSession *self,
+                                 gboolean    growing)
+{
+  g_return_if_fail (IMP_IS_SESSION (self));
+
+  growing = !!growing && self->pyramid != NULL;
+  if (growing == self->pyramid_growing)
+    return;
+
+  self->pyramid_growing = growing;
+  g_object_notify_by_pspec (G_OBJECT (self),
+                            properties[PROP_PYRAMID_GROWING]);
+}
+
+/**
+ * imp_session_get_pyramid_progress:
+ * @self: a #ImpSession
+ *
+ * Returns: the fraction of the recording the pyramid covers, 0 to 1
+ */
+double
+imp_session_get_pyramid_progress (ImpSession *self)
+{
+  g_return_val_if_fail (IMP_IS_SESSION (self), 0);
+
+  return self->pyramid_progress;
+}
+
+/**
+ * imp_session_set_pyramid_progress:
+ * @self: a #ImpSession
+ * @fraction: the fraction of the recording the pyramid covers
+ */
+void
+imp_session_set_pyramid_progress (ImpSession *self,
+                                  double      fraction)
+{
+  g_return_if_fail (IMP_IS_SESSION (self));
+
+  fraction = CLAMP (fraction, 0, 1);
+  if (fraction == self->pyramid_progress)
+    return;
+
+  self->pyramid_progress = fraction;
+  g_object_notify_by_pspec (G_OBJECT (self),
+                            properties[PROP_PYRAMID_PROGRESS]);
 }

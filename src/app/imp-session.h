@@ -10,6 +10,7 @@
 #include <glib-object.h>
 
 #include "imp-analysis.h"
+#include "imp-pyramid.h"
 #include "imp-recording.h"
 
 G_BEGIN_DECLS
@@ -57,6 +58,19 @@ ImpCandidate      *imp_session_get_selected_candidate (ImpSession *self);
 gboolean           imp_session_get_analyzing (ImpSession        *self);
 void               imp_session_set_analyzing (ImpSession        *self,
                                               gboolean           analyzing);
+/* property "pyramid" (nullable): the recording's level-of-detail pyramid,
+ * complete or being built; cleared when the recording changes. The window
+ * opens and builds it, and says how far: "pyramid-growing" while a build
+ * runs, "pyramid-progress" the fraction of samples it covers. */
+ImpPyramid        *imp_session_get_pyramid   (ImpSession        *self);
+void               imp_session_set_pyramid   (ImpSession        *self,
+                                              ImpPyramid        *pyramid);
+gboolean           imp_session_get_pyramid_growing  (ImpSession *self);
+void               imp_session_set_pyramid_growing  (ImpSession *self,
+                                                     gboolean    growing);
+double             imp_session_get_pyramid_progress (ImpSession *self);
+void               imp_session_set_pyramid_progress (ImpSession *self,
+                                                     double      fraction);
 
 /* property "channels": the channels chosen (in the array overview), in
  * ascending order without repeats; none chosen means every view shows its

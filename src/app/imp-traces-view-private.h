@@ -24,6 +24,11 @@ void           _imp_traces_view_get_columns     (ImpTracesView *self,
 double         _imp_traces_view_get_gain        (ImpTracesView *self,
                                                  guint          channel);
 double         _imp_traces_view_get_row_height  (ImpTracesView *self);
+/* the canvas y of the top of visible @row, and the x of @sample */
+double         _imp_traces_view_get_row_top     (ImpTracesView *self,
+                                                 guint          row);
+double         _imp_traces_view_get_sample_x    (ImpTracesView *self,
+                                                 double         sample);
 /* the x of each sweep separator that would be drawn */
 GArray        *_imp_traces_view_get_sweep_lines (ImpTracesView *self);
 /* the width of @channel's name as drawn in the label column */

@@ -9,12 +9,16 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <glib/gi18n.h>
 
 #include "imp-activity.h"
 #include "imp-array-layout.h"
 #include "imp-detect.h"
+#include "imp-raster.h"
+#include "imp-snapshot-area.h"
+#include "imp-texture-pool.h"
 #include "imp-trace-cache.h"
 #include "imp-traces-view-private.h"
 
@@ -38,6 +42,38 @@
 #define INITIAL_SPAN_S 5.0
 #define MAX_OVERLAY    200   /* sweeps drawn on one another */
 #define MAX_PX_PER_SAMPLE 16.0
+
+/* What the traces' pixels depend on besides the rows: the texture drawn
+ * for one is shown again until it changes. */
+typedef struct
+{
+  gconstpointer cache;
+  guint64       generation;
+  double        t0;
+  double        span;
+  double        value;          /* the first visible row, fractional */
+  double        row_height;
+  double        line_width;     /* in widget pixels */
+  int           width;          /* of the texture, in device pixels */
+  int           height;
+  int           scale;
+  guint         level;
+  guint         first_row;
+  guint         end_row;
+  gint64        c0;
+  gint64        c1;
+  guint32       exact_color;
+  guint32       preview_color;
+} FrameKey;
+
+/* A visible row as drawn. */
+typedef struct
+{
+  guint    channel;
+  gboolean have;                /* columns with a value, so a baseline */
+  double   baseline;
+  double   gain;                /* pixels per unit */
+} RowInfo;
 
 /* What the amplitude scales are fitted to, until the fit is final or the
  * user scales them. */
@@ -82,6 +118,12 @@ struct _ImpTracesView
   ImpTraceCache     *cache;
   char              *read_error;    /* why reading stopped, or NULL */
   guint              tick_id;
+
+  /* the traces as last drawn, and the buffers they are drawn into */
+  ImpTexturePool    *pool;
+  GdkTexture        *texture;
+  FrameKey           frame_key;
+  GArray            *frame_rows;    /* RowInfo of the visible rows */
 
   /* input */
   double             pointer_x;
@@ -344,7 +386,11 @@ imp_traces_view_fetch (ImpTracesView *self,
   if (self->cache == NULL || self->read_error != NULL)
     return TRUE;
 
-  level = imp_trace_cache_level_for (samples_per_pixel (self));
+  /* Columns for the screen's pixels, which may be finer than the
+   * widget's. */
+  level = imp_trace_cache_level_for (samples_per_pixel (self) /
+                                     gtk_widget_get_scale_factor (
+                                       self->canvas));
   imp_trace_cache_set_level (self->cache, level);
 
   imp_traces_view_visible (self, &first_row, &end_row, &c0, &c1);
@@ -414,25 +460,35 @@ imp_traces_view_channel_stats (ImpTracesView *self,
   g_autoptr(GArray) mids = g_array_new (FALSE, FALSE, sizeof (float));
   g_autoptr(GArray) mins = g_array_new (FALSE, FALSE, sizeof (float));
   g_autoptr(GArray) maxs = g_array_new (FALSE, FALSE, sizeof (float));
+  g_autofree float *lo = NULL;
+  g_autofree float *hi = NULL;
+  g_autofree float *mid = NULL;
+  guint n;
 
   imp_traces_view_visible (self, &first_row, &end_row, &c0, &c1);
+  if (c1 <= c0)
+    return FALSE;
 
-  for (gint64 c = c0; c < c1; c++)
+  n = c1 - c0;
+  lo = g_new (float, n);
+  hi = g_new (float, n);
+  mid = g_new (float, n);
+  imp_trace_cache_get_columns (self->cache, channel, c0, n, lo, hi, mid,
+                               NULL);
+
+  for (guint k = 0; k < n; k++)
     {
-      float min, max, mid;
-
-      if (!imp_trace_cache_get_column (self->cache, channel, c, &min, &max,
-                                       NULL))
+      if (isnan (lo[k]))
         continue;
 
-      if (imp_trace_cache_get_sample (self->cache, channel, c, &mid))
-        g_array_append_val (mids, mid);
+      if (!isnan (mid[k]))
+        g_array_append_val (mids, mid[k]);
       /* Only a fit needs the extremes; the baseline, drawn every frame,
        * does not. */
       if (extent)
         {
-          g_array_append_val (mins, min);
-          g_array_append_val (maxs, max);
+          g_array_append_val (mins, lo[k]);
+          g_array_append_val (maxs, hi[k]);
         }
     }
 
@@ -1249,22 +1305,13 @@ draw_sweeps (ImpTracesView *self,
 {
   guint n_sweeps = imp_recording_get_n_sweeps (self->recording);
   double top = trace_top (self);
-  double bottom = top + trace_height (self);
   double right = GUTTER_WIDTH + trace_width (self);
-  g_autoptr(GArray) xs = NULL;
-  gboolean thinned;
 
   if (n_sweeps < 2)
     return;
 
-  /* Lighter when they stand for more sweeps than they show. */
-  xs = sweep_lines (self, &thinned);
-  set_source (cr, &palette->fg, thinned ? 0.15 : 0.3);
-  for (guint i = 0; i < xs->len; i++)
-    cairo_rectangle (cr, g_array_index (xs, double, i), 2, 1, bottom - 2);
-  cairo_fill (cr);
-
-  /* Label each sweep where it starts, or at the left edge. */
+  /* Label each sweep where it starts, or at the left edge; the lines are
+   * drawn below the traces (snapshot_sweep_lines). */
   set_source (cr, &palette->fg, 0.6);
   for (guint i = imp_recording_sweep_at (self->recording,
                                          (gint64) MAX (0, self->t0));
@@ -1288,119 +1335,339 @@ draw_sweeps (ImpTracesView *self,
     }
 }
 
-/* Closes the envelope of columns [first, end): maxima forwards, minima
- * backwards. At high zoom the two coincide and it is a line. */
-static void
-add_envelope (cairo_t      *cr,
-              const double *xs,
-              const double *tops,
-              const double *bottoms,
-              guint         first,
-              guint         end)
+/* Traces, below the overlays: a texture drawn with imp-raster, over the
+ * rows' backdrops, both as render nodes rather than through Cairo. */
+
+static guint32
+raster_color (const GdkRGBA *color,
+              double         alpha)
 {
-  for (guint k = first; k < end; k++)
-    cairo_line_to (cr, xs[k], tops[k]);
-  for (guint k = end; k > first; k--)
-    cairo_line_to (cr, xs[k - 1], bottoms[k - 1]);
-  cairo_close_path (cr);
-  cairo_new_sub_path (cr);
+  return imp_raster_color (color->red, color->green, color->blue,
+                           color->alpha * alpha);
 }
 
-typedef enum
+static void
+append_rect (GtkSnapshot   *snapshot,
+             const GdkRGBA *color,
+             double         alpha,
+             double         x,
+             double         y,
+             double         width,
+             double         height)
 {
-  COLUMN_MISSING,
-  COLUMN_PREVIEW,
-  COLUMN_EXACT,
-} ColumnState;
+  GdkRGBA faded = *color;
 
-/* Whether column @k goes into the pass for @exact columns. A preview run
- * takes its exact neighbours too, so that the two passes join. */
+  faded.alpha *= alpha;
+  gtk_snapshot_append_color (snapshot, &faded,
+                             &GRAPHENE_RECT_INIT (x, y, width, height));
+}
+
+/* The visible rows' channels, baselines and gains, as drawn now. */
+static void
+imp_traces_view_update_rows (ImpTracesView *self,
+                             guint          first_row,
+                             guint          end_row,
+                             GArray        *rows)
+{
+  g_array_set_size (rows, 0);
+
+  for (guint row = first_row; row < end_row; row++)
+    {
+      RowInfo info;
+
+      /* Compared byte for byte with the last frame's. */
+      memset (&info, 0, sizeof info);
+      info.channel = self->order[row];
+      info.have = imp_traces_view_channel_stats (self, info.channel, FALSE,
+                                                 &info.baseline, NULL, NULL);
+      if (info.have)
+        info.gain = channel_gain (self, info.channel);
+      else
+        info.baseline = 0;
+      g_array_append_val (rows, info);
+    }
+}
+
+/* The baseline of visible @row as its trace was drawn; FALSE when it has
+ * no columns to draw. */
 static gboolean
-in_pass (const ColumnState *states,
-         guint              k,
-         guint              n,
-         gboolean           exact)
+imp_traces_view_row_baseline (ImpTracesView *self,
+                              guint          row,
+                              double        *baseline)
 {
-  if (states[k] == COLUMN_MISSING)
-    return FALSE;
-  if (exact)
-    return states[k] == COLUMN_EXACT;
+  const FrameKey *key = &self->frame_key;
 
-  return states[k] == COLUMN_PREVIEW ||
-         (k > 0 && states[k - 1] == COLUMN_PREVIEW) ||
-         (k + 1 < n && states[k + 1] == COLUMN_PREVIEW);
+  if (self->frame_rows != NULL && row >= key->first_row &&
+      row - key->first_row < self->frame_rows->len)
+    {
+      const RowInfo *info = &g_array_index (self->frame_rows, RowInfo,
+                                            row - key->first_row);
+
+      if (info->channel == self->order[row])
+        {
+          *baseline = info->baseline;
+          return info->have;
+        }
+    }
+
+  return imp_traces_view_channel_stats (self, self->order[row], FALSE,
+                                        baseline, NULL, NULL);
 }
 
-/* Draws @channel's columns with its @baseline at @base_y: the exact ones
- * in @color, the previews lighter, until the worker has replaced them. */
 static void
-draw_trace (ImpTracesView *self,
-            cairo_t       *cr,
-            const GdkRGBA *color,
-            guint          channel,
-            double         base_y,
-            double         baseline)
+imp_traces_view_frame_key (ImpTracesView *self,
+                           const Palette *palette,
+                           FrameKey      *key)
 {
-  guint first_row, end_row;
-  gint64 c0, c1;
-  gint64 spc = column_width (self);
-  double centre = spc > 1 ? spc / 2.0 : 0;
-  double gain = channel_gain (self, channel);
-  g_autofree double *xs = NULL;
-  g_autofree double *tops = NULL;
-  g_autofree double *bottoms = NULL;
-  g_autofree ColumnState *states = NULL;
-  guint n;
+  int scale = gtk_widget_get_scale_factor (self->canvas);
 
-  imp_traces_view_visible (self, &first_row, &end_row, &c0, &c1);
-  if (c1 <= c0)
-    return;
+  /* Compared byte for byte with the last frame's. */
+  memset (key, 0, sizeof *key);
+  key->cache = self->cache;
+  key->generation = imp_trace_cache_get_generation (self->cache);
+  key->t0 = self->t0;
+  key->span = self->span;
+  key->value = gtk_adjustment_get_value (self->vadj);
+  key->row_height = row_height (self);
+  key->line_width = samples_per_pixel (self) < 1 ? 1.25 : 1.0;
+  key->scale = scale;
+  key->width = (int) ceil (trace_width (self) * scale);
+  key->height = (int) ceil (trace_height (self) * scale);
+  key->level = imp_trace_cache_get_level (self->cache);
+  imp_traces_view_visible (self, &key->first_row, &key->end_row,
+                           &key->c0, &key->c1);
+  key->exact_color = raster_color (&palette->fg, TRACE_ALPHA);
+  key->preview_color = raster_color (&palette->fg, PREVIEW_ALPHA);
+}
 
-  n = c1 - c0;
-  xs = g_new (double, n);
-  tops = g_new (double, n);
-  bottoms = g_new (double, n);
-  states = g_new (ColumnState, n);
+/* Whether column @k goes into the pass of previews: those, and their
+ * exact neighbours, so that the two passes join. */
+static gboolean
+in_preview_pass (const float    *mins,
+                 const gboolean *exact,
+                 guint           k,
+                 guint           n)
+{
+  if (isnan (mins[k]))
+    return FALSE;
+
+  return !exact[k] ||
+         (k > 0 && !isnan (mins[k - 1]) && !exact[k - 1]) ||
+         (k + 1 < n && !isnan (mins[k + 1]) && !exact[k + 1]);
+}
+
+/* Draws one row's columns: the exact ones in the exact colour, over the
+ * previews in a lighter one until the worker has replaced them. */
+static void
+draw_row_passes (ImpRasterImage *image,
+                 ImpRasterTrace *trace,
+                 const FrameKey *key,
+                 const float    *mins,
+                 const float    *maxs,
+                 const gboolean *exact,
+                 float          *pass_min,
+                 float          *pass_max)
+{
+  guint n = trace->n_columns;
+  gboolean previews = FALSE;
+
+  for (guint k = 0; k < n && !previews; k++)
+    previews = !isnan (mins[k]) && !exact[k];
+
+  if (!previews)
+    {
+      trace->min = mins;
+      trace->max = maxs;
+      trace->color = key->exact_color;
+      imp_raster_draw_trace (image, trace);
+      return;
+    }
 
   for (guint k = 0; k < n; k++)
     {
-      gint64 c = c0 + k;
-      gboolean exact;
-      float min, max;
+      gboolean in = in_preview_pass (mins, exact, k, n);
 
-      states[k] = COLUMN_MISSING;
-      if (!imp_trace_cache_get_column (self->cache, channel, c, &min, &max,
-                                       &exact))
+      pass_min[k] = in ? mins[k] : NAN;
+      pass_max[k] = in ? maxs[k] : NAN;
+    }
+  trace->min = pass_min;
+  trace->max = pass_max;
+  trace->color = key->preview_color;
+  imp_raster_draw_trace (image, trace);
+
+  for (guint k = 0; k < n; k++)
+    {
+      pass_min[k] = exact[k] ? mins[k] : NAN;
+      pass_max[k] = exact[k] ? maxs[k] : NAN;
+    }
+  trace->color = key->exact_color;
+  imp_raster_draw_trace (image, trace);
+}
+
+/* The visible rows' traces, each in its band, as a texture of the trace
+ * area in device pixels. */
+static GdkTexture *
+imp_traces_view_rasterise (ImpTracesView  *self,
+                           const FrameKey *key,
+                           GArray         *rows)
+{
+  gint64 spc = G_GINT64_CONSTANT (1) << key->level;
+  double centre = spc > 1 ? spc / 2.0 : 0;
+  double pixels_per_sample = key->scale / samples_per_pixel (self);
+  guint n = key->c1 - key->c0;
+  g_autofree float *mins = g_new (float, n);
+  g_autofree float *maxs = g_new (float, n);
+  g_autofree float *pass_min = g_new (float, n);
+  g_autofree float *pass_max = g_new (float, n);
+  g_autofree gboolean *exact = g_new (gboolean, n);
+  ImpRasterTrace trace = { 0 };
+  ImpRasterImage image;
+
+  imp_texture_pool_begin (self->pool, key->width, key->height, &image);
+
+  trace.n_columns = n;
+  trace.x0 = (key->c0 * spc + centre - key->t0) * pixels_per_sample;
+  trace.dx = spc * pixels_per_sample;
+  trace.line_width = key->line_width * key->scale;
+  trace.clip_left = 0;
+  trace.clip_right = key->width;
+
+  for (guint i = 0; i < rows->len; i++)
+    {
+      const RowInfo *info = &g_array_index (rows, RowInfo, i);
+      double top = (key->first_row + i - key->value) * key->row_height;
+      double base_y = top + BASELINE_FRAC * key->row_height;
+
+      if (!info->have)
         continue;
 
-      states[k] = exact ? COLUMN_EXACT : COLUMN_PREVIEW;
-      xs[k] = sample_to_x (self, c * spc + centre);
-      tops[k] = base_y - (max - baseline) * gain;
-      bottoms[k] = base_y - (min - baseline) * gain;
+      trace.clip_top = (int) round (top * key->scale);
+      trace.clip_bottom = (int) round ((top + key->row_height) * key->scale);
+      trace.scale = info->gain * key->scale;
+      trace.offset = (base_y + info->baseline * info->gain) * key->scale;
+
+      imp_trace_cache_get_columns (self->cache, info->channel, key->c0, n,
+                                   mins, maxs, NULL, exact);
+      draw_row_passes (&image, &trace, key, mins, maxs, exact,
+                       pass_min, pass_max);
     }
 
-  cairo_set_line_width (cr, samples_per_pixel (self) < 1 ? 1.25 : 1.0);
-  cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
+  return imp_texture_pool_finish (self->pool, &image);
+}
 
-  /* Each run of columns of a pass is one closed envelope. */
-  for (int pass = 0; pass < 2; pass++)
+/* The traces' texture, drawn again only when something it shows has
+ * changed: the pointer moving over it redraws the overlays alone. */
+static void
+snapshot_traces (ImpTracesView *self,
+                 GtkSnapshot   *snapshot,
+                 const Palette *palette)
+{
+  g_autoptr(GArray) rows = g_array_new (FALSE, TRUE, sizeof (RowInfo));
+  FrameKey key;
+  gboolean same;
+
+  imp_traces_view_frame_key (self, palette, &key);
+  imp_traces_view_update_rows (self, key.first_row, key.end_row, rows);
+
+  same = self->texture != NULL && self->frame_rows != NULL &&
+         memcmp (&key, &self->frame_key, sizeof key) == 0 &&
+         rows->len == self->frame_rows->len &&
+         memcmp (rows->data, self->frame_rows->data,
+                 rows->len * sizeof (RowInfo)) == 0;
+
+  self->frame_key = key;
+  g_clear_pointer (&self->frame_rows, g_array_unref);
+  self->frame_rows = g_steal_pointer (&rows);
+
+  if (!same)
     {
-      gboolean exact = pass == 1;
-      guint run = 0;
-
-      for (guint k = 0; k <= n; k++)
-        {
-          if (k < n && in_pass (states, k, n, exact))
-            continue;
-          if (k > run)
-            add_envelope (cr, xs, tops, bottoms, run, k);
-          run = k + 1;
-        }
-
-      set_source (cr, color, exact ? TRACE_ALPHA : PREVIEW_ALPHA);
-      cairo_fill_preserve (cr);
-      cairo_stroke (cr);
+      g_clear_object (&self->texture);
+      if (key.end_row > key.first_row && key.c1 > key.c0 &&
+          key.width > 0 && key.height > 0)
+        self->texture = imp_traces_view_rasterise (self, &key,
+                                                   self->frame_rows);
     }
+
+  if (self->texture != NULL)
+    gtk_snapshot_append_texture (snapshot, self->texture,
+                                 &GRAPHENE_RECT_INIT (
+                                   GUTTER_WIDTH, trace_top (self),
+                                   (double) key.width / key.scale,
+                                   (double) key.height / key.scale));
+}
+
+/* The sweep separators, lighter when they stand for more sweeps than
+ * they show. */
+static void
+snapshot_sweep_lines (ImpTracesView *self,
+                      GtkSnapshot   *snapshot,
+                      const Palette *palette)
+{
+  double bottom = trace_top (self) + trace_height (self);
+  g_autoptr(GArray) xs = NULL;
+  gboolean thinned;
+
+  if (imp_recording_get_n_sweeps (self->recording) < 2)
+    return;
+
+  xs = sweep_lines (self, &thinned);
+  for (guint i = 0; i < xs->len; i++)
+    append_rect (snapshot, &palette->fg, thinned ? 0.15 : 0.3,
+                 g_array_index (xs, double, i), 2, 1, bottom - 2);
+}
+
+/* The selected pair's rows tinted, and a line below each row. */
+static void
+snapshot_row_backdrops (ImpTracesView *self,
+                        GtkSnapshot   *snapshot,
+                        const Palette *palette)
+{
+  guint first_row, end_row;
+  gint64 c0, c1;
+  double value = gtk_adjustment_get_value (self->vadj);
+  double h = row_height (self);
+  double area_top = trace_top (self);
+  double width = GUTTER_WIDTH + trace_width (self) + RIGHT_PAD;
+
+  imp_traces_view_visible (self, &first_row, &end_row, &c0, &c1);
+
+  gtk_snapshot_push_clip (snapshot,
+                          &GRAPHENE_RECT_INIT (0, area_top, width,
+                                               trace_height (self)));
+  for (guint row = first_row; row < end_row; row++)
+    {
+      guint channel = self->order[row];
+      double top = area_top + (row - value) * h;
+
+      if ((int) channel == self->pre || (int) channel == self->post)
+        append_rect (snapshot, &palette->accent, 0.08, 0, top, width, h);
+      append_rect (snapshot, &palette->fg, 0.08,
+                   0, round (top + h) - 1, width, 1);
+    }
+  gtk_snapshot_pop (snapshot);
+}
+
+static void
+snapshot_below_cb (GtkWidget   *area,
+                   GtkSnapshot *snapshot,
+                   int          width,
+                   int          height,
+                   gpointer     user_data)
+{
+  ImpTracesView *self = user_data;
+  Palette palette;
+
+  if (self->recording == NULL || n_channels (self) == 0 ||
+      self->cache == NULL)
+    return;
+
+  /* Overlaid sweeps draw their own traces, over the backdrops. */
+  imp_traces_view_palette (self, &palette);
+  if (!overlaid (self))
+    snapshot_sweep_lines (self, snapshot, &palette);
+  snapshot_row_backdrops (self, snapshot, &palette);
+  if (!overlaid (self))
+    snapshot_traces (self, snapshot, &palette);
 }
 
 /* Index of the first of the sorted @events at or after @sample. */
@@ -1984,20 +2251,8 @@ draw_rows (ImpTracesView *self,
       double baseline = 0;
       gboolean have;
 
-      have = imp_traces_view_channel_stats (self, channel, FALSE,
-                                            &baseline, NULL, NULL);
-
-      if ((int) channel == self->pre || (int) channel == self->post)
-        {
-          set_source (cr, &palette->accent, 0.08);
-          cairo_rectangle (cr, 0, top, right + RIGHT_PAD, h);
-          cairo_fill (cr);
-        }
-
-      set_source (cr, &palette->fg, 0.08);
-      cairo_rectangle (cr, 0, round (top + h) - 1, right + RIGHT_PAD, 1);
-      cairo_fill (cr);
-
+      /* The backdrop and the trace are drawn below (snapshot_below_cb). */
+      have = imp_traces_view_row_baseline (self, row, &baseline);
       draw_row_label (self, cr, palette, channel, top, have, baseline);
       if (bar_rows[self->group[channel]] == (int) row)
         draw_scale_bar (self, cr, palette, self->group[channel], top, h);
@@ -2009,12 +2264,7 @@ draw_rows (ImpTracesView *self,
       if (overlaid (self))
         draw_overlaid (self, cr, palette, channel, top, h, have, baseline);
       else
-        {
-          if (have)
-            draw_trace (self, cr, &palette->fg, channel,
-                        top + BASELINE_FRAC * h, baseline);
-          draw_events (self, cr, palette, channel, top, h);
-        }
+        draw_events (self, cr, palette, channel, top, h);
 
       cairo_restore (cr);
     }
@@ -2232,6 +2482,25 @@ draw_cursor (ImpTracesView *self,
   draw_cursor_value (self, cr, palette, row_at (self, self->pointer_y), x);
 }
 
+/* While the pyramid is built: a thin line along the time axis, as far as
+ * it has come. The traces it covers turn exact as it goes. */
+static void
+draw_pyramid_progress (ImpTracesView *self,
+                       cairo_t       *cr,
+                       const Palette *palette)
+{
+  double y = trace_top (self) + trace_height (self);
+
+  if (!imp_session_get_pyramid_growing (self->session))
+    return;
+
+  set_source (cr, &palette->accent, 0.7);
+  cairo_rectangle (cr, GUTTER_WIDTH, y - 1,
+                   trace_width (self) *
+                   imp_session_get_pyramid_progress (self->session), 2);
+  cairo_fill (cr);
+}
+
 static void
 draw_cb (GtkDrawingArea *area,
          cairo_t        *cr,
@@ -2275,6 +2544,7 @@ draw_cb (GtkDrawingArea *area,
       hole_right = hole_left + label_width + 8;
     }
   draw_time_axis (self, cr, &palette, hole_left, hole_right);
+  draw_pyramid_progress (self, cr, &palette);
 
   if (time != NULL)
     draw_cursor (self, cr, &palette, time);
@@ -2965,6 +3235,7 @@ recording_changed_cb (ImpTracesView *self)
     self->recording = imp_recording_ref (recording);
 
   g_clear_pointer (&self->cache, imp_trace_cache_free);
+  g_clear_object (&self->texture);
   if (recording != NULL)
     {
       self->cache = imp_trace_cache_new (recording);
@@ -2988,6 +3259,18 @@ recording_changed_cb (ImpTracesView *self)
   gtk_adjustment_set_value (self->vadj, 0);
   imp_traces_view_update_adjustment (self);
   imp_traces_view_clamp (self);
+  imp_traces_view_queue_update (self);
+}
+
+/* The pyramid gives the cache wide columns without reading, more of them
+ * as it grows. */
+static void
+pyramid_changed_cb (ImpTracesView *self)
+{
+  if (self->cache != NULL)
+    imp_trace_cache_set_pyramid (
+      self->cache, imp_session_get_pyramid (self->session),
+      imp_session_get_pyramid_growing (self->session));
   imp_traces_view_queue_update (self);
 }
 
@@ -3104,8 +3387,18 @@ imp_traces_view_constructed (GObject *object)
   g_signal_connect_object (self->session, "notify::focus",
                            G_CALLBACK (focus_changed_cb), self,
                            G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::pyramid",
+                           G_CALLBACK (pyramid_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::pyramid-growing",
+                           G_CALLBACK (pyramid_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::pyramid-progress",
+                           G_CALLBACK (pyramid_changed_cb), self,
+                           G_CONNECT_SWAPPED);
 
   recording_changed_cb (self);
+  pyramid_changed_cb (self);
   result_changed_cb (self);
   selected_changed_cb (self);
 }
@@ -3121,7 +3414,12 @@ imp_traces_view_dispose (GObject *object)
 
   /* Its worker's results would otherwise still arrive. */
   g_clear_pointer (&self->cache, imp_trace_cache_free);
+  g_clear_object (&self->texture);
+  g_clear_pointer (&self->frame_rows, g_array_unref);
 
+  if (self->canvas != NULL)
+    imp_snapshot_area_set_below_func (IMP_SNAPSHOT_AREA (self->canvas),
+                                      NULL, NULL);
   g_clear_pointer (&self->canvas, gtk_widget_unparent);
   g_clear_pointer (&self->scrollbar, gtk_widget_unparent);
 
@@ -3144,6 +3442,7 @@ imp_traces_view_finalize (GObject *object)
   g_clear_pointer (&self->evoked, g_array_unref);
   imp_traces_view_clear_groups (self);
   g_clear_object (&self->vadj);
+  g_clear_pointer (&self->pool, imp_texture_pool_free);
 
   G_OBJECT_CLASS (imp_traces_view_parent_class)->finalize (object);
 }
@@ -3245,7 +3544,10 @@ imp_traces_view_init (ImpTracesView *self)
                            G_CALLBACK (adjustment_changed_cb), self,
                            G_CONNECT_SWAPPED);
 
-  self->canvas = gtk_drawing_area_new ();
+  self->pool = imp_texture_pool_new ();
+  self->canvas = imp_snapshot_area_new ();
+  imp_snapshot_area_set_below_func (IMP_SNAPSHOT_AREA (self->canvas),
+                                    snapshot_below_cb, self);
   gtk_widget_set_hexpand (self->canvas, TRUE);
   gtk_widget_set_vexpand (self->canvas, TRUE);
   gtk_widget_set_focusable (self->canvas, TRUE);
@@ -3484,6 +3786,25 @@ _imp_traces_view_get_row_height (ImpTracesView *self)
   g_return_val_if_fail (IMP_IS_TRACES_VIEW (self), 0);
 
   return row_height (self);
+}
+
+double
+_imp_traces_view_get_row_top (ImpTracesView *self,
+                              guint          row)
+{
+  g_return_val_if_fail (IMP_IS_TRACES_VIEW (self), 0);
+
+  return trace_top (self) +
+         (row - gtk_adjustment_get_value (self->vadj)) * row_height (self);
+}
+
+double
+_imp_traces_view_get_sample_x (ImpTracesView *self,
+                               double         sample)
+{
+  g_return_val_if_fail (IMP_IS_TRACES_VIEW (self), 0);
+
+  return sample_to_x (self, sample);
 }
 
 GArray *

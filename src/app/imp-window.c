@@ -41,6 +41,22 @@ typedef struct
   gboolean           idle_pending;
 } ImpAnalysisJob;
 
+/* What a pyramid worker shares with the main thread: it opens the
+ * recording's pyramid, hands it over at once (views use what is built
+ * while the rest is), then builds and saves it; progress goes through one
+ * coalesced idle. */
+typedef struct
+{
+  GWeakRef           window;
+  GApplication      *app;          /* held until the run's callback */
+  ImpRecording      *recording;
+
+  GMutex             mutex;
+  ImpPyramid        *pyramid;      /* once opened */
+  double             fraction;
+  gboolean           idle_pending;
+} ImpPyramidJob;
+
 struct _ImpWindow
 {
   AdwApplicationWindow  parent_instance;
@@ -74,6 +90,8 @@ struct _ImpWindow
   GCancellable         *open_cancellable;
   GCancellable         *analysis_cancellable;
   ImpAnalysisJob       *job;
+  GCancellable         *pyramid_cancellable;
+  ImpPyramidJob        *pyramid_job;
   guint                 pulse_id;
   guint                 header_idle_id;
 };
@@ -515,6 +533,221 @@ imp_window_analyze (ImpWindow *self)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
 }
 
+/* Level-of-detail pyramid */
+
+static void
+imp_pyramid_job_clear (gpointer data)
+{
+  ImpPyramidJob *job = data;
+
+  g_weak_ref_clear (&job->window);
+  g_clear_pointer (&job->recording, imp_recording_unref);
+  g_clear_pointer (&job->pyramid, imp_pyramid_unref);
+  g_mutex_clear (&job->mutex);
+}
+
+static ImpPyramidJob *
+imp_pyramid_job_ref (ImpPyramidJob *job)
+{
+  return g_atomic_rc_box_acquire (job);
+}
+
+static void
+imp_pyramid_job_unref (ImpPyramidJob *job)
+{
+  g_atomic_rc_box_release_full (job, imp_pyramid_job_clear);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ImpPyramidJob, imp_pyramid_job_unref)
+
+/* The window of @job, if the job is still its current one. */
+static ImpWindow *
+pyramid_job_window (ImpPyramidJob *job)
+{
+  ImpWindow *self = g_weak_ref_get (&job->window);
+
+  if (self != NULL && self->pyramid_job != job)
+    g_clear_object (&self);
+
+  return self;
+}
+
+/* Main thread: the pyramid as far as it is built, to the views. */
+static gboolean
+pyramid_idle_cb (gpointer data)
+{
+  ImpPyramidJob *job = data;
+  g_autoptr(ImpWindow) self = NULL;
+  g_autoptr(ImpPyramid) pyramid = NULL;
+  double fraction;
+
+  g_mutex_lock (&job->mutex);
+  if (job->pyramid != NULL)
+    pyramid = imp_pyramid_ref (job->pyramid);
+  fraction = job->fraction;
+  job->idle_pending = FALSE;
+  g_mutex_unlock (&job->mutex);
+
+  self = pyramid_job_window (job);
+  if (self == NULL || pyramid == NULL ||
+      imp_session_get_recording (self->session) != job->recording)
+    return G_SOURCE_REMOVE;
+
+  if (imp_session_get_pyramid (self->session) != pyramid)
+    {
+      imp_session_set_pyramid (self->session, pyramid);
+      imp_session_set_pyramid_growing (self->session,
+                                       !imp_pyramid_is_complete (pyramid));
+    }
+  if (imp_session_get_pyramid_growing (self->session))
+    imp_session_set_pyramid_progress (self->session, fraction);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* With @job->mutex held. */
+static void
+pyramid_schedule_idle (ImpPyramidJob *job)
+{
+  if (job->idle_pending)
+    return;
+
+  job->idle_pending = TRUE;
+  g_idle_add_full (G_PRIORITY_LOW, pyramid_idle_cb,
+                   imp_pyramid_job_ref (job),
+                   (GDestroyNotify) imp_pyramid_job_unref);
+}
+
+/* Runs in the worker thread. */
+static void
+pyramid_progress_cb (double      fraction,
+                     const char *stage,
+                     gpointer    user_data)
+{
+  ImpPyramidJob *job = user_data;
+
+  g_mutex_lock (&job->mutex);
+  job->fraction = fraction;
+  pyramid_schedule_idle (job);
+  g_mutex_unlock (&job->mutex);
+}
+
+static void
+pyramid_worker (GTask        *task,
+                gpointer      source_object,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  ImpPyramidJob *job = task_data;
+  g_autoptr(ImpPyramid) pyramid = NULL;
+  g_autoptr(GError) error = NULL;
+
+  pyramid = imp_pyramid_open (job->recording, NULL, &error);
+  if (pyramid == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  g_mutex_lock (&job->mutex);
+  job->pyramid = imp_pyramid_ref (pyramid);
+  pyramid_schedule_idle (job);
+  g_mutex_unlock (&job->mutex);
+
+  if (!imp_pyramid_build (pyramid, pyramid_progress_cb, job, cancellable,
+                          &error))
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+pyramid_done_cb (GObject      *source_object,
+                 GAsyncResult *res,
+                 gpointer      user_data)
+{
+  g_autoptr(ImpPyramidJob) job = user_data;
+  g_autoptr(ImpWindow) self = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ImpPyramid) pyramid = NULL;
+  gboolean ok;
+
+  ok = g_task_propagate_boolean (G_TASK (res), &error);
+  release_application (&job->app);
+
+  self = pyramid_job_window (job);
+  if (self == NULL || g_error_matches (error, G_IO_ERROR,
+                                       G_IO_ERROR_CANCELLED))
+    return;
+
+  g_clear_object (&self->pyramid_cancellable);
+  g_clear_pointer (&self->pyramid_job, imp_pyramid_job_unref);
+
+  g_mutex_lock (&job->mutex);
+  if (job->pyramid != NULL)
+    pyramid = imp_pyramid_ref (job->pyramid);
+  g_mutex_unlock (&job->mutex);
+
+  if (pyramid != NULL &&
+      imp_session_get_recording (self->session) == job->recording)
+    {
+      gint64 n = imp_recording_get_n_samples (job->recording);
+
+      imp_session_set_pyramid (self->session, pyramid);
+      imp_session_set_pyramid_growing (self->session, FALSE);
+      imp_session_set_pyramid_progress (
+        self->session,
+        imp_pyramid_is_complete (pyramid) || n <= 0
+          ? 1.0 : (double) imp_pyramid_get_built_samples (pyramid) / n);
+    }
+
+  /* The views go on from what is in memory; only the next open misses
+   * it. The message says so ("The overview is not saved: …"). */
+  if (!ok)
+    {
+      g_debug ("Pyramid of %s: %s",
+               imp_recording_get_path (job->recording), error->message);
+      imp_window_toast (self, error->message);
+    }
+}
+
+static void
+imp_window_stop_pyramid (ImpWindow *self)
+{
+  if (self->pyramid_cancellable != NULL)
+    g_cancellable_cancel (self->pyramid_cancellable);
+  g_clear_object (&self->pyramid_cancellable);
+  g_clear_pointer (&self->pyramid_job, imp_pyramid_job_unref);
+}
+
+/* Opens the pyramid of @recording from its project file, or builds it in
+ * the background, replacing any build still going. */
+static void
+imp_window_start_pyramid (ImpWindow    *self,
+                          ImpRecording *recording)
+{
+  g_autoptr(GTask) task = NULL;
+  ImpPyramidJob *job;
+
+  imp_window_stop_pyramid (self);
+
+  job = g_atomic_rc_box_new0 (ImpPyramidJob);
+  g_weak_ref_init (&job->window, self);
+  g_mutex_init (&job->mutex);
+  job->recording = imp_recording_ref (recording);
+  job->app = hold_application (self);
+
+  self->pyramid_job = job;
+  self->pyramid_cancellable = g_cancellable_new ();
+
+  task = g_task_new (NULL, self->pyramid_cancellable, pyramid_done_cb,
+                     imp_pyramid_job_ref (job));
+  g_task_set_source_tag (task, imp_window_start_pyramid);
+  g_task_set_task_data (task, imp_pyramid_job_ref (job),
+                        (GDestroyNotify) imp_pyramid_job_unref);
+  g_task_run_in_thread (task, pyramid_worker);
+}
+
 /* Opening */
 
 static void
@@ -650,6 +883,7 @@ open_done_cb (GObject      *source_object,
     }
 
   imp_window_set_recording (self, file, recording);
+  imp_window_start_pyramid (self, recording);
   imp_window_analyze (self);
 }
 
@@ -673,6 +907,7 @@ imp_window_open (ImpWindow *self,
   g_return_if_fail (G_IS_FILE (file));
 
   imp_window_stop_analysis (self);
+  imp_window_stop_pyramid (self);
   if (self->open_cancellable != NULL)
     g_cancellable_cancel (self->open_cancellable);
   g_clear_object (&self->open_cancellable);
@@ -1042,6 +1277,7 @@ imp_window_dispose (GObject *object)
     g_cancellable_cancel (self->analysis_cancellable);
   g_clear_object (&self->analysis_cancellable);
   g_clear_pointer (&self->job, imp_analysis_job_unref);
+  imp_window_stop_pyramid (self);
   g_clear_handle_id (&self->pulse_id, g_source_remove);
   g_clear_handle_id (&self->header_idle_id, g_source_remove);
 

@@ -46,6 +46,7 @@ typedef struct
 static int cmd_info     (int argc, char **argv);
 static int cmd_analyze  (int argc, char **argv);
 static int cmd_simulate (int argc, char **argv);
+static int cmd_score    (int argc, char **argv);
 static int cmd_pyramid  (int argc, char **argv);
 static int cmd_activity (int argc, char **argv);
 static int cmd_help     (int argc, char **argv);
@@ -54,6 +55,7 @@ static const Command commands[] = {
   { "info", cmd_info, "Describe a recording: format, channels, rate, sweeps" },
   { "analyze", cmd_analyze, "Find synaptic connections (AP→PSP) headless" },
   { "simulate", cmd_simulate, "Write a simulated network recording with ground truth" },
+  { "score", cmd_score, "Score a connection map against a simulation's truth" },
   { "pyramid", cmd_pyramid, "Build or check a recording's overview (project file)" },
   { "activity", cmd_activity, "Each channel's peak-to-peak and RMS over a time window" },
   { "help", cmd_help, "Show this help" },
@@ -642,7 +644,7 @@ cmd_analyze (int    argc,
   CliProgress progress = { 0 };
   gboolean quiet = FALSE;
   int exit_code = EXIT_OK;
-  char *texts[7] = { NULL };
+  char *texts[13] = { NULL };
   char *quantal_texts[4] = { NULL };
   double n_surrogates_d;
   double quantal_d[4];
@@ -654,6 +656,12 @@ cmd_analyze (int    argc,
     { "latency-max", NULL, 0.1, 200, "ms" },
     { "alpha", NULL, 1e-12, 0.5, "" },
     { "surrogates", NULL, 10, 100000, "" },
+    { "deconv-tau", NULL, 0.5, 1000, "ms" },
+    { "psc-window", NULL, 0.1, 50, "ms" },
+    { "baseline", NULL, 1, 500, "ms" },
+    { "lead", NULL, 1, 500, "ms" },
+    { "ap-blank", NULL, 0, 100, "ms" },
+    { "common-input-z", NULL, 0.1, 1000, "" },
   };
   DoubleOption quantal[] = {
     { "quantal-n-max", NULL, 1, IMP_QUANTAL_MAX_SITES, "" },
@@ -694,6 +702,30 @@ cmd_analyze (int    argc,
       describe (keep, "Jittered presynaptic trains for the null",
                 params.n_surrogates, ""),
       "N" },
+    { "deconv-tau", 0, 0, G_OPTION_ARG_STRING, &texts[7],
+      describe (keep, "Membrane decay removed by deconvolution",
+                params.deconv_tau_ms, "ms"),
+      "MS" },
+    { "psc-window", 0, 0, G_OPTION_ARG_STRING, &texts[8],
+      describe (keep, "Width of the summed window of the waveform test",
+                params.psc_window_ms, "ms"),
+      "MS" },
+    { "baseline", 0, 0, G_OPTION_ARG_STRING, &texts[9],
+      describe (keep, "Each flank of a trial's local baseline",
+                params.baseline_ms, "ms"),
+      "MS" },
+    { "lead", 0, 0, G_OPTION_ARG_STRING, &texts[10],
+      describe (keep, "How far before the AP to look for common input",
+                params.lead_ms, "ms"),
+      "MS" },
+    { "ap-blank", 0, 0, G_OPTION_ARG_STRING, &texts[11],
+      describe (keep, "A cell's own AP is left out to this after its peak",
+                params.ap_blank_ms, "ms"),
+      "MS" },
+    { "common-input-z", 0, 0, G_OPTION_ARG_STRING, &texts[12],
+      describe (keep, "t statistic before the AP that marks common input",
+                params.common_input_z, ""),
+      "T" },
     { "quantal-n-max", 0, 0, G_OPTION_ARG_STRING, &quantal_texts[0],
       describe (keep, "Quantal fit: most release sites tried",
                 params.quantal.n_max, ""),
@@ -722,6 +754,12 @@ cmd_analyze (int    argc,
   numeric[4].target = &params.latency_max_ms;
   numeric[5].target = &params.alpha;
   numeric[6].target = &n_surrogates_d;
+  numeric[7].target = &params.deconv_tau_ms;
+  numeric[8].target = &params.psc_window_ms;
+  numeric[9].target = &params.baseline_ms;
+  numeric[10].target = &params.lead_ms;
+  numeric[11].target = &params.ap_blank_ms;
+  numeric[12].target = &params.common_input_z;
   quantal_d[0] = params.quantal.n_max;
   quantal_d[1] = params.quantal.min_trials;
   quantal_d[2] = params.quantal.n_bootstrap;
@@ -906,8 +944,10 @@ cmd_simulate (int    argc,
   CliProgress progress = { 0 };
   gboolean quiet = FALSE;
   int exit_code = EXIT_OK;
-  char *texts[8] = { NULL };
-  double neurons_d, seed_d;
+  char *texts[16] = { NULL };
+  g_autofree char *preset = NULL;
+  gboolean vary_ahp = FALSE;
+  double neurons_d, seed_d, hidden_d;
   DoubleOption numeric[] = {
     { "neurons", NULL, 2, 4096, "" },
     { "duration", NULL, 0.1, 3600, "s" },
@@ -917,8 +957,19 @@ cmd_simulate (int    argc,
     { "noise", NULL, 0, 20, "mV" },
     { "firing-rate", NULL, 0.01, 100, "Hz" },
     { "no-access", NULL, 0, 1, "" },
+    { "weak-decades", NULL, 0, 6, "" },
+    { "noise-max", NULL, 0, 20, "mV" },
+    { "coupling-drift", NULL, 0, 0.99, "" },
+    { "network-bursts", NULL, 0, 100, "Hz" },
+    { "network-burst-size", NULL, 0, 100, "mV" },
+    { "hidden", NULL, 0, 100000, "" },
+    { "hidden-size", NULL, 0, 100, "mV" },
+    { "crosstalk", NULL, 0, 0.5, "" },
   };
   GOptionEntry entries[] = {
+    { "preset", 0, 0, G_OPTION_ARG_STRING, &preset,
+      "Start from a preset: default, or hard (every hard case on; see "
+      "docs/simulator.md); the other options change it", "NAME" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
       "Recording to write (Imprint HDF5)", "FILE" },
     { "truth", 't', 0, G_OPTION_ARG_FILENAME, &truth,
@@ -947,6 +998,39 @@ cmd_simulate (int    argc,
       describe (keep, "Fraction of channels without intracellular access",
                 params.no_access_frac, ""),
       "F" },
+    { "weak-decades", 0, 0, G_OPTION_ARG_STRING, &texts[8],
+      describe (keep, "Spread synapse sizes down over this many decades",
+                params.weak_decades, ""),
+      "D" },
+    { "noise-max", 0, 0, G_OPTION_ARG_STRING, &texts[9],
+      "Per-channel noise SD drawn from --noise to this (mV; default: all "
+      "--noise)", "MV" },
+    { "coupling-drift", 0, 0, G_OPTION_ARG_STRING, &texts[10],
+      describe (keep, "Slow relative drift of each channel's coupling factor",
+                params.scale_drift, ""),
+      "F" },
+    { "network-bursts", 0, 0, G_OPTION_ARG_STRING, &texts[11],
+      describe (keep, "Network bursts per second",
+                params.network_burst_hz, "Hz"),
+      "HZ" },
+    { "network-burst-size", 0, 0, G_OPTION_ARG_STRING, &texts[12],
+      describe (keep, "Peak depolarisation of a network burst",
+                params.network_burst_mv, "mV"),
+      "MV" },
+    { "hidden", 0, 0, G_OPTION_ARG_STRING, &texts[13],
+      describe (keep, "Unrecorded neurons driving two recorded cells each",
+                params.n_hidden, ""),
+      "N" },
+    { "hidden-size", 0, 0, G_OPTION_ARG_STRING, &texts[14],
+      describe (keep, "Mean PSP of a hidden neuron's synapses",
+                params.hidden_mv, "mV"),
+      "MV" },
+    { "crosstalk", 0, 0, G_OPTION_ARG_STRING, &texts[15],
+      describe (keep, "Largest zero-latency coupling between neighbouring "
+                "electrodes", params.crosstalk, ""),
+      "F" },
+    { "vary-ahp", 0, 0, G_OPTION_ARG_NONE, &vary_ahp,
+      "Give each cell its own after-hyperpolarisation", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress on stderr", NULL },
     { NULL }
   };
@@ -961,11 +1045,29 @@ cmd_simulate (int    argc,
   numeric[5].target = &params.noise_mv;
   numeric[6].target = &params.rate_hz;
   numeric[7].target = &params.no_access_frac;
+  numeric[8].target = &params.weak_decades;
+  numeric[9].target = &params.noise_mv_max;
+  numeric[10].target = &params.scale_drift;
+  numeric[11].target = &params.network_burst_hz;
+  numeric[12].target = &params.network_burst_mv;
+  numeric[13].target = &hidden_d;
+  numeric[14].target = &params.hidden_mv;
+  numeric[15].target = &params.crosstalk;
 
   context = g_option_context_new ("- simulate a network recording with ground truth");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!parse_options (context, &argc, &argv, &exit_code))
     goto out;
+  if (preset != NULL && !imp_sim_params_set_preset (&params, preset, &error))
+    {
+      exit_code = fail (EXIT_USAGE, "--preset: %s", error->message);
+      goto out;
+    }
+  neurons_d = params.n_neurons;
+  seed_d = (double) params.seed;
+  hidden_d = params.n_hidden;
+  if (vary_ahp)
+    params.vary_ahp = TRUE;
   if (argc != 1)
     {
       exit_code = fail (EXIT_USAGE, "simulate takes no positional argument: '%s'",
@@ -988,12 +1090,15 @@ cmd_simulate (int    argc,
     goto out;
   if (!apply_double_options (numeric, G_N_ELEMENTS (numeric), texts, &exit_code))
     goto out;
-  if (neurons_d != floor (neurons_d) || seed_d != floor (seed_d))
+  if (neurons_d != floor (neurons_d) || seed_d != floor (seed_d)
+      || hidden_d != floor (hidden_d))
     {
-      exit_code = fail (EXIT_USAGE, "--neurons and --seed must be whole numbers");
+      exit_code = fail (EXIT_USAGE,
+                        "--neurons, --seed and --hidden must be whole numbers");
       goto out;
     }
   params.n_neurons = (guint) neurons_d;
+  params.n_hidden = (guint) hidden_d;
   params.seed = (guint64) seed_d;
 
   g_mutex_init (&progress.lock);
@@ -1008,6 +1113,49 @@ cmd_simulate (int    argc,
 out:
   for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
     g_free (texts[i]);
+  return exit_code;
+}
+
+static int
+cmd_score (int    argc,
+           char **argv)
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) found = NULL;
+  g_autoptr(GArray) truth = NULL;
+  g_autofree char *text = NULL;
+  gboolean as_json = FALSE;
+  int exit_code = EXIT_OK;
+  ImpMapScore score;
+  GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print JSON", NULL },
+    { NULL }
+  };
+
+  context = g_option_context_new ("MAP.csv TRUTH.csv - score a map: "
+                                  "precision, recall by SNR band and sign, "
+                                  "traps called");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!parse_options (context, &argc, &argv, &exit_code))
+    return exit_code;
+  if (argc != 3)
+    return fail (EXIT_USAGE, "score needs MAP.csv and TRUTH.csv "
+                 "(see imprint score --help)");
+
+  found = imp_map_read_csv (argv[1], &error);
+  if (found == NULL)
+    return fail (EXIT_FAIL, "%s", error->message);
+  truth = imp_map_read_truth_csv (argv[2], &error);
+  if (truth == NULL)
+    return fail (EXIT_FAIL, "%s", error->message);
+
+  imp_map_score (found, truth, &score);
+  text = as_json ? imp_map_score_to_json (&score)
+                 : imp_map_score_to_text (&score);
+  fputs (text, stdout);
+  if (as_json)
+    fputc ('\n', stdout);
   return exit_code;
 }
 

@@ -18,6 +18,7 @@
 
 #include "imp-analysis.h"
 #include "imp-detect.h"
+#include "imp-psc.h"
 #include "imp-output.h"
 
 /* Channels read together, and the length of a time block; a block is
@@ -86,9 +87,12 @@ typedef struct
   double  p[N_TESTS];
   guint   hits[N_TESTS];
   double  null_mean[N_TESTS];
-  double  p_pair;      /* min over E and I, Bonferroni for the two signs */
+  double  p_pair;      /* the waveform test's p */
+  double  p_event;     /* min over E and I event counts, Bonferroni for
+                          the two signs */
   double  q_pair;
   double  q_ap;
+  ImpPscTest wave;
 } PairTest;
 
 /* What a channel's samples were like, over all blocks. */
@@ -145,6 +149,12 @@ imp_analysis_params_init_default (ImpAnalysisParams *params)
   params->jitter_ms = 50.0;
   params->min_pre_aps = 3;
   params->candidate_p_max = 0.01;
+  params->deconv_tau_ms = 15.0;
+  params->psc_window_ms = 2.0;
+  params->baseline_ms = 10.0;
+  params->lead_ms = 10.0;
+  params->ap_blank_ms = 3.0;
+  params->common_input_z = 3.5;
   imp_quantal_params_init_default (&params->quantal);
 }
 
@@ -195,6 +205,17 @@ imp_analysis_params_validate (const ImpAnalysisParams  *params,
     problem = "the number of surrogates must be between 2 and 1,000,000";
   else if (!(p->jitter_ms > 0 && p->jitter_ms <= 10000))
     problem = "the jitter must be positive and at most 10 s";
+  else if (!(p->deconv_tau_ms >= 0.5 && p->deconv_tau_ms <= 1000)
+           || !(p->psc_window_ms >= 0.1 && p->psc_window_ms <= 50)
+           || !(p->baseline_ms >= 1 && p->baseline_ms <= 500)
+           || !(p->lead_ms >= 1 && p->lead_ms <= 500)
+           || !(p->ap_blank_ms >= 0 && p->ap_blank_ms <= 100))
+    problem = "the deconvolution time constant must lie between 0.5 ms and "
+              "1 s, the summed window between 0.1 and 50 ms, the baseline "
+              "and lead between 1 and 500 ms and the AP blank between 0 and "
+              "100 ms";
+  else if (!(p->common_input_z > 0 && p->common_input_z <= 1000))
+    problem = "the common-input threshold must be positive";
 
   if (problem != NULL)
     {
@@ -1063,7 +1084,8 @@ correlate_item (gpointer data,
                   surrogates, &test, TEST_I);
         run_test (&pt, run->ap_times[post], job->lo, job->ap_hi,
                   job->screen_p, surrogates, &test, TEST_AP);
-        test.p_pair = MIN (1.0, 2.0 * MIN (test.p[TEST_E], test.p[TEST_I]));
+        test.p_event = MIN (1.0, 2.0 * MIN (test.p[TEST_E], test.p[TEST_I]));
+        test.p_pair = test.p_event;
         g_array_append_val (tests, test);
       }
   pre_train_clear (&pt);
@@ -1077,7 +1099,8 @@ correlate_progress (gpointer data,
   CorrelateJob *job = data;
 
   report (job->run,
-          PROGRESS_DETECT + PROGRESS_PAIRS * finished / MAX (job->n_pre, 1),
+          PROGRESS_DETECT + 0.5 * PROGRESS_PAIRS * finished
+                            / MAX (job->n_pre, 1),
           "Correlating pairs");
 }
 
@@ -1120,6 +1143,70 @@ correlate_all (Run     *run,
   g_free (job.tests);
   g_free (job.pres);
   return ok;
+}
+
+static inline guint64
+pair_key (guint pre,
+          guint post)
+{
+  return ((guint64) pre << 32) | post;
+}
+
+static void
+wave_progress (double      fraction,
+               const char *stage,
+               gpointer    user_data)
+{
+  report (user_data, PROGRESS_DETECT + PROGRESS_PAIRS * (0.5 + 0.5 * fraction),
+          "Correlating pairs");
+}
+
+/* The waveform test of every tested pair; its p becomes the pair's
+ * AP->PSP p-value, the event counts' p is kept beside it. */
+static gboolean
+wave_all (Run     *run,
+          GError **error)
+{
+  ImpAnalysisResult *res = run->result;
+  g_autofree gboolean *is_pre = g_new0 (gboolean, run->n_channels);
+  g_autofree gboolean *is_post = g_new0 (gboolean, run->n_channels);
+  g_autoptr(GHashTable) index = g_hash_table_new_full (g_int64_hash,
+                                                       g_int64_equal,
+                                                       g_free, NULL);
+  g_autoptr(GArray) waves = NULL;
+  guint i, c;
+
+  for (i = 0; i < run->tests->len; i++)
+    {
+      PairTest *t = &g_array_index (run->tests, PairTest, i);
+      gint64 key = (gint64) pair_key (t->pre, t->post);
+
+      is_pre[t->pre] = TRUE;
+      g_hash_table_insert (index, g_memdup2 (&key, sizeof key),
+                           GUINT_TO_POINTER (i + 1));
+    }
+  for (c = 0; c < run->n_channels; c++)
+    is_post[c] = res->access[c] == IMP_ACCESS_INTRACELLULAR;
+
+  waves = imp_psc_test_pairs (run->recording, run->params, run->ap_times,
+                              is_pre, is_post, wave_progress, run,
+                              run->cancellable, error);
+  if (waves == NULL)
+    return FALSE;
+  for (i = 0; i < waves->len; i++)
+    {
+      const ImpPscTest *w = &g_array_index (waves, ImpPscTest, i);
+      gint64 key = (gint64) pair_key (w->pre, w->post);
+      guint at = GPOINTER_TO_UINT (g_hash_table_lookup (index, &key));
+      PairTest *t;
+
+      if (at == 0)
+        continue;
+      t = &g_array_index (run->tests, PairTest, at - 1);
+      t->wave = *w;
+      t->p_pair = w->p;
+    }
+  return TRUE;
 }
 
 static void
@@ -1479,6 +1566,16 @@ measure_average (Run          *run,
          >= -smoothed_at (c->average, len,
                           extreme_index (c->average, from, to, -1.0), half)
          ? 1.0 : -1.0;
+  /* The waveform test knows better: its sign is that of the synaptic
+   * current with the presynaptic AP's crosstalk removed, and the peak
+   * comes after the window it found; not so for a transient, whose
+   * average is all the evidence there is. */
+  if (test != NULL && test->wave.z != 0 && !test->wave.transient)
+    {
+      sign = test->wave.z > 0 ? 1.0 : -1.0;
+      from = MIN (to, MAX (from, pre_len + (gint64) llround (
+                    test->wave.delay_ms * run->fs / 1000)));
+    }
   c->sign = sign > 0 ? 'E' : 'I';
   if (test != NULL)
     {
@@ -1512,6 +1609,28 @@ measure_average (Run          *run,
     }
   else
     c->latency_ms = (peak - pre_len) * 1000.0 / run->fs;
+  c->rise_ms = t20 >= 0 && t80 >= 0 ? (t80 - t20) * 1000.0 / run->fs : NAN;
+
+  /* Decay: from the peak to half the amplitude. */
+  c->decay_ms = NAN;
+  for (k = peak; k < len; k++)
+    if (sign * c->average[k] < 0.5 * fabs (c->amplitude_mv))
+      {
+        c->decay_ms = (k - peak) * 1000.0 / run->fs;
+        break;
+      }
+
+  /* Normalised by the presynaptic AP's mean height, so that channels with
+   * different coupling factors compare. */
+  {
+    GArray *aps = run->result->aps[c->pre];
+    double height = 0;
+
+    for (k = 0; k < (gint64) aps->len; k++)
+      height += g_array_index (aps, ImpEvent, k).amplitude;
+    c->amplitude_norm = aps->len > 0 && height > 0
+                        ? c->amplitude_mv / (height / aps->len) : NAN;
+  }
 
   return peak;
 }
@@ -1661,20 +1780,30 @@ measure_all (Run     *run,
   for (i = 0; i < run->tests->len; i++)
     {
       PairTest *t = &g_array_index (run->tests, PairTest, i);
-      gboolean sig = t->q_pair <= p->alpha;
+      gboolean sig = t->q_pair <= p->alpha && !t->wave.common_input;
       gboolean ap_sig = t->q_ap <= p->alpha;
       ImpCandidate *c;
       TestKind kind;
 
       if (!sig && !ap_sig && t->p_pair >= p->candidate_p_max
+          && t->p_event >= p->candidate_p_max
           && t->p[TEST_AP] >= p->candidate_p_max)
         continue;
 
-      kind = t->p[TEST_E] <= t->p[TEST_I] ? TEST_E : TEST_I;
+      kind = t->wave.z != 0 ? (t->wave.z > 0 ? TEST_E : TEST_I)
+             : t->p[TEST_E] <= t->p[TEST_I] ? TEST_E : TEST_I;
       c = g_new0 (ImpCandidate, 1);
       c->pre = t->pre;
       c->post = t->post;
       c->sign = kind == TEST_E ? 'E' : 'I';
+      c->event_p_uncorrected = t->p_event;
+      c->wave_z = t->wave.z;
+      c->wave_delay_ms = t->wave.delay_ms;
+      c->crosstalk = t->wave.crosstalk;
+      c->lead_z = t->wave.z_lead;
+      c->common_input = t->wave.common_input;
+      c->transient = t->wave.transient;
+      c->zero_z = t->wave.z_zero;
       c->p_value = t->q_pair;
       c->p_uncorrected = t->p_pair;
       c->significant = sig;
@@ -1706,7 +1835,13 @@ measure_all (Run     *run,
     {
       ImpCandidate *c = g_ptr_array_index (cands, i);
 
-      if (c->artefact)
+      /* A response before the AP that the waveform test explained as the
+       * presynaptic AP's crosstalk (and removed) is no artefact. */
+      if (c->artefact && c->crosstalk != 0)
+        c->artefact = FALSE;
+      if (c->transient)
+        c->artefact = TRUE;
+      if (c->artefact || c->common_input)
         c->significant = FALSE;
       if (c->significant)
         res->n_connections++;
@@ -1834,6 +1969,10 @@ imp_analysis_run (ImpRecording             *recording,
 
   report (&run, PROGRESS_DETECT, "Correlating pairs");
   if (!correlate_all (&run, error))
+    goto out;
+  g_debug ("Event tests done after %.2f s",
+           (g_get_monotonic_time () - start) / 1e6);
+  if (!wave_all (&run, error))
     goto out;
   correct_all (&run);
   g_debug ("%u pair tests done after %.2f s", run.tests->len,
@@ -2039,6 +2178,12 @@ add_params (JsonBuilder             *b,
   MEMBER_DOUBLE (alpha);
   MEMBER_DOUBLE (jitter_ms);
   MEMBER_DOUBLE (candidate_p_max);
+  MEMBER_DOUBLE (deconv_tau_ms);
+  MEMBER_DOUBLE (psc_window_ms);
+  MEMBER_DOUBLE (baseline_ms);
+  MEMBER_DOUBLE (lead_ms);
+  MEMBER_DOUBLE (ap_blank_ms);
+  MEMBER_DOUBLE (common_input_z);
 #undef MEMBER_DOUBLE
   json_builder_set_member_name (b, "n_surrogates");
   json_builder_add_int_value (b, p->n_surrogates);
@@ -2100,6 +2245,28 @@ add_candidate (JsonBuilder             *b,
   json_builder_add_boolean_value (b, c->artefact);
   json_builder_set_member_name (b, "pre_ap_shift_mv");
   json_builder_add_double_value (b, c->pre_ap_shift_mv);
+#define MEMBER_DOUBLE(name) \
+  json_builder_set_member_name (b, #name); \
+  json_builder_add_double_value (b, c->name)
+  MEMBER_DOUBLE (event_p_uncorrected);
+  MEMBER_DOUBLE (wave_z);
+  MEMBER_DOUBLE (wave_delay_ms);
+  MEMBER_DOUBLE (crosstalk);
+  MEMBER_DOUBLE (lead_z);
+  MEMBER_DOUBLE (zero_z);
+  MEMBER_DOUBLE (amplitude_norm);
+  MEMBER_DOUBLE (rise_ms);
+  MEMBER_DOUBLE (decay_ms);
+#undef MEMBER_DOUBLE
+  json_builder_set_member_name (b, "common_input");
+  json_builder_add_boolean_value (b, c->common_input);
+  json_builder_set_member_name (b, "transient");
+  json_builder_add_boolean_value (b, c->transient);
+  json_builder_set_member_name (b, "trial_amplitudes_mv");
+  json_builder_begin_array (b);
+  for (guint k = 0; c->trial_amplitudes != NULL && k < c->n_trials; k++)
+    json_builder_add_double_value (b, c->trial_amplitudes[k]);
+  json_builder_end_array (b);
   add_quantal (b, &c->quantal);
   json_builder_end_object (b);
 }

@@ -29,6 +29,19 @@ typedef struct
                       float        *out,
                       GError      **error);
   void      (*close) (gpointer      backend_data);
+  /* Optional: @n_blocks blocks of @width samples, @stride apart, from
+   * @first_sample, checked like read()'s; out[c * n_blocks * width +
+   * b * width + s]. Without it, imp_recording_read_strided() reads block
+   * by block. */
+  gboolean  (*read_strided) (ImpRecording *self,
+                             guint         first_channel,
+                             guint         n_channels,
+                             gint64        first_sample,
+                             gint64        stride,
+                             gint64        width,
+                             gint64        n_blocks,
+                             float        *out,
+                             GError      **error);
 } ImpRecordingBackend;
 
 struct _ImpRecording
