@@ -383,7 +383,7 @@ test_reference_p (void)
 
       /* Moderate evidence only (so that 20,000 surrogates resolve the
        * tail), and away from the recording's ends. */
-      if (c->p_uncorrected < 2e-3 || c->p_uncorrected > 0.01)
+      if (c->event_p_uncorrected < 2e-3 || c->event_p_uncorrected > 0.01)
         continue;
       for (k = 0; k < pre_aps->len; k++)
         {
@@ -424,7 +424,7 @@ test_reference_p (void)
             }
           p_mc[sign] = (at_least + 1.0) / 20001.0;
         }
-      p_fit = c->p_uncorrected / 2;
+      p_fit = c->event_p_uncorrected / 2;
       g_test_message ("%u->%u: fitted p %.2g, Monte Carlo p %.2g (E), "
                       "%.2g (I)", c->pre, c->post, p_fit, p_mc[0], p_mc[1]);
       /* Never much smaller (that would invent connections); larger is the
@@ -472,7 +472,7 @@ test_progress_and_cancel (void)
   ImpAnalysisParams params;
   ImpSimParams p;
   const char *stages[] = { "Reading and detecting", "Correlating pairs",
-                           "Measuring candidates" };
+                           "Measuring candidates", "Fitting quanta" };
   guint k;
 
   imp_sim_params_init_default (&p);
@@ -603,8 +603,39 @@ test_json (void)
                      0.001);
   g_assert_cmpint (json_object_get_int_member (params, "n_surrogates"), ==,
                    200);
+  g_assert_cmpfloat (json_object_get_double_member (params, "deconv_tau_ms"),
+                     ==, 15.0);
+  g_assert_cmpfloat (json_object_get_double_member (params, "psc_window_ms"),
+                     ==, 2.0);
+  g_assert_cmpfloat (json_object_get_double_member (params,
+                                                    "common_input_z"),
+                     ==, 3.5);
   g_assert_true (json_object_has_member (
     json_object_get_object_member (root, "recording"), "size_bytes"));
+
+  /* Each significant candidate's evidence: its waveform test agrees with
+   * its sign, and its trial amplitudes average to its amplitude. */
+  for (i = 0; i < json_array_get_length (list); i++)
+    {
+      JsonObject *c = json_array_get_object_element (list, i);
+      JsonArray *trials = json_object_get_array_member (c,
+                                                        "trial_amplitudes_mv");
+      double z = json_object_get_double_member (c, "wave_z");
+      double sum = 0;
+      guint k;
+
+      g_assert_cmpstr (json_object_get_string_member (c, "sign"), ==,
+                       z > 0 ? "E" : "I");
+      g_assert_false (json_object_get_boolean_member (c, "common_input"));
+      g_assert_false (json_object_get_boolean_member (c, "transient"));
+      g_assert_cmpuint (json_array_get_length (trials), ==,
+                        json_object_get_int_member (c, "n_trials"));
+      for (k = 0; k < json_array_get_length (trials); k++)
+        sum += json_array_get_double_element (trials, k);
+      g_assert_cmpfloat (fabs (sum / MAX (k, 1)
+                               - json_object_get_double_member (
+                                   c, "amplitude_mv")), <, 1e-3);
+    }
 }
 
 /* The same input and seed give the same result, whatever the threads'
@@ -846,6 +877,22 @@ test_real_multipatch (void)
     {
       g_assert_cmpuint (per_sweep[k], >=, 1);
       g_assert_cmpuint (per_sweep[k], <=, 2);
+    }
+
+  /* The stimulated cell's AP (and the current pulse before it) couples
+   * into its neighbours at zero latency; after it their averages only sit
+   * lower while the pulse lasts, with no PSP's rise and decay. Such pairs
+   * are candidates marked as artefacts, never connections. */
+  g_assert_cmpuint (res->n_connections, ==, 0);
+  for (k = 0; k < res->candidates->len; k++)
+    {
+      ImpCandidate *cand = g_ptr_array_index (res->candidates, k);
+
+      g_test_message ("%s->%s: z %.1f at %.2f ms, zero-latency z %.1f, "
+                      "lead z %.1f", res->labels[cand->pre],
+                      res->labels[cand->post], cand->wave_z,
+                      cand->wave_delay_ms, cand->zero_z, cand->lead_z);
+      g_assert_true (cand->artefact || cand->common_input);
     }
 }
 
@@ -1166,6 +1213,31 @@ test_params_validate (void)
   imp_analysis_params_init_default (&params);
   params.latency_min_ms = NAN;
   g_assert_false (imp_analysis_params_validate (&params, NULL));
+
+  /* The waveform test's parameters, each at a bad value. */
+  {
+    double *fields[] = { &params.deconv_tau_ms, &params.psc_window_ms,
+                         &params.baseline_ms, &params.lead_ms,
+                         &params.ap_blank_ms, &params.common_input_z };
+    double bad[] = { 0.1, 0, 0.5, 1000, -1, 0 };
+    guint k;
+
+    for (k = 0; k < G_N_ELEMENTS (fields); k++)
+      {
+        imp_analysis_params_init_default (&params);
+        *fields[k] = bad[k];
+        g_assert_false (imp_analysis_params_validate (&params, NULL));
+        *fields[k] = NAN;
+        g_assert_false (imp_analysis_params_validate (&params, NULL));
+      }
+  }
+  /* and the quantal fit's */
+  imp_analysis_params_init_default (&params);
+  params.quantal.min_trials = 5;
+  g_assert_false (imp_analysis_params_validate (&params, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "trials"));
+  g_clear_error (&error);
 }
 
 /* Regression: JsonGenerator writes 1e20 as "1e+20.0" and NaN as "nan.0",

@@ -145,6 +145,65 @@ fixture_clear (Fixture *fixture)
   g_clear_pointer (&fixture->truth, g_free);
 }
 
+/* score: a hard simulation's truth against itself and against an empty
+ * map, text and JSON; bad input fails cleanly. */
+static void
+test_score (void)
+{
+  Fixture fixture = { 0 };
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autofree char *empty = NULL;
+  g_autofree char *self = NULL;
+  JsonObject *o;
+  Run run;
+
+  fixture.dir = g_dir_make_tmp ("imprint-cli-XXXXXX", NULL);
+  g_assert_nonnull (fixture.dir);
+  fixture.recording = g_build_filename (fixture.dir, "sim.h5", NULL);
+  fixture.truth = g_build_filename (fixture.dir, "truth.csv", NULL);
+  run_imprint (&run, "simulate", "--preset", "hard", "--neurons", "16",
+               "--duration", "5", "--output", fixture.recording, "--truth",
+               fixture.truth, "-q", NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  run_clear (&run);
+
+  /* The truth's own connections score perfectly; its traps stay out. */
+  self = g_build_filename (fixture.dir, "self.csv", NULL);
+  empty = g_build_filename (fixture.dir, "empty.csv", NULL);
+  g_assert_true (g_file_set_contents (empty, "pre,post,pre_label,post_label,"
+                                      "sign,amplitude_mv,latency_ms,p_value,"
+                                      "n_pre_aps\n", -1, NULL));
+  run_imprint (&run, "score", "--json", fixture.truth, fixture.truth, NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  o = parse_json_object (run.out, parser);
+  g_assert_cmpfloat (json_object_get_double_member (o, "precision"), ==, 1);
+  g_assert_cmpfloat (json_object_get_double_member (o, "recall"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (o, "traps_called"), ==, 0);
+  g_assert_cmpint (json_object_get_int_member (o, "n_traps"), >, 0);
+  run_clear (&run);
+
+  run_imprint (&run, "score", empty, fixture.truth, NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_nonnull (strstr (run.out, "recall           0.000"));
+  g_assert_nonnull (strstr (run.out, "traps called     0 of"));
+  run_clear (&run);
+
+  run_imprint (&run, "score", empty, NULL);
+  assert_clean_failure (&run);
+  run_clear (&run);
+  run_imprint (&run, "score", fixture.recording, fixture.truth, NULL);
+  assert_clean_failure (&run);
+  run_clear (&run);
+  run_imprint (&run, "simulate", "--preset", "easy", "--output", self, NULL);
+  assert_clean_failure (&run);
+  run_clear (&run);
+  run_imprint (&run, "analyze", "--psc-window", "0", fixture.recording, NULL);
+  assert_clean_failure (&run);
+  run_clear (&run);
+
+  fixture_clear (&fixture);
+}
+
 /* info --json on a simulation must report what we asked the simulator for. */
 static void
 test_info_simulated (void)
@@ -210,7 +269,10 @@ analyze_to_map (Fixture    *fixture,
   run_clear (&run);
 
   g_assert_true (g_file_get_contents (csv, &csv_text, NULL, NULL));
-  g_assert_true (g_str_has_prefix (csv_text, IMP_MAP_CSV_HEADER "\n"));
+  /* with the quantal columns when some connection has quanta */
+  g_assert_true (g_str_has_prefix (csv_text, IMP_MAP_CSV_HEADER "\n")
+                 || g_str_has_prefix (csv_text,
+                                      IMP_MAP_CSV_QUANTAL_HEADER "\n"));
 
   map = imp_map_read_csv (csv, &error);
   g_assert_no_error (error);
@@ -357,6 +419,95 @@ test_errors (void)
   g_rmdir (dir);
 }
 
+/* The quantal fit's options: checked before any work, stored with the
+ * results; the map's quantal columns hold what the summary claims. */
+static void
+test_quantal_options (void)
+{
+  const char *bad[][2] = {
+    { "--quantal-n-max", "0" },
+    { "--quantal-n-max", "21" },
+    { "--quantal-n-max", "2.5" },
+    { "--quantal-min-trials", "19" },
+    { "--quantal-bootstrap", "-1" },
+    { "--quantal-bootstrap", "many" },
+    { "--quantal-seed", "1e10" },
+  };
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GArray) map = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *csv = NULL;
+  JsonObject *summary, *params;
+  JsonArray *connections;
+  Fixture fixture = { 0 };
+  guint i, claimed = 0, with_columns = 0;
+  Run run;
+
+  fixture_simulate (&fixture, "16", "60", "11", NULL);
+  for (i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      run_imprint (&run, "analyze", fixture.recording, bad[i][0], bad[i][1],
+                   NULL);
+      assert_clean_failure (&run);
+      g_assert_cmpint (run.status, ==, 2);
+      g_assert_nonnull (strstr (run.err, bad[i][0]));
+      run_clear (&run);
+    }
+
+  csv = g_build_filename (fixture.dir, "quantal.csv", NULL);
+  run_imprint (&run, "analyze", fixture.recording, "-q", "--csv", csv,
+               "--json", "-", "--quantal-n-max", "6", "--quantal-min-trials",
+               "40", "--quantal-bootstrap", "20", "--quantal-seed", "7", NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  summary = parse_json_object (run.out, parser);
+  params = json_object_get_object_member
+             (json_object_get_object_member (summary, "parameters"),
+              "quantal");
+  g_assert_cmpint (json_object_get_int_member (params, "n_max"), ==, 6);
+  g_assert_cmpint (json_object_get_int_member (params, "min_trials"), ==, 40);
+  g_assert_cmpint (json_object_get_int_member (params, "n_bootstrap"), ==, 20);
+  g_assert_cmpint (json_object_get_int_member (params, "seed"), ==, 7);
+
+  map = imp_map_read_csv (csv, &error);
+  g_assert_no_error (error);
+  connections = json_object_get_array_member (summary, "connections_list");
+  g_assert_cmpuint (json_array_get_length (connections), ==, map->len);
+  for (i = 0; i < map->len; i++)
+    {
+      JsonObject *q = json_object_get_object_member
+                        (json_array_get_object_element (connections, i),
+                         "quantal");
+      const ImpMapEntry *e = &g_array_index (map, ImpMapEntry, i);
+      const char *verdict = json_object_get_string_member (q, "verdict");
+
+      g_assert_cmpuint (json_object_get_int_member (q, "n"), <=, 6);
+      if (g_str_equal (verdict, "quanta"))
+        {
+          claimed++;
+          g_assert_true (json_object_get_boolean_member (q, "claimed"));
+          g_assert_cmpint (json_object_get_int_member (q, "n_bootstrap"), ==,
+                           20);
+          g_assert_cmpuint (e->quantal_n, ==,
+                            json_object_get_int_member (q, "n"));
+          g_assert_cmpfloat (fabs (e->quantal_mv
+                                   - json_object_get_double_member (q, "q_mv")),
+                             <=, 0.5e-4);
+        }
+      else
+        {
+          g_assert_cmpuint (e->quantal_n, ==, 0);
+          g_assert_true (g_str_has_prefix
+                           (json_object_get_string_member (q, "reason"),
+                            "No quanta claimed"));
+        }
+      with_columns += e->quantal_n > 0;
+    }
+  g_test_message ("%u of %u connections with quanta", claimed, map->len);
+  g_assert_cmpuint (with_columns, ==, claimed);
+  run_clear (&run);
+  fixture_clear (&fixture);
+}
+
 /* Outputs that would destroy the input are refused before any work, and
  * "-" writes to standard output. */
 static void
@@ -393,7 +544,7 @@ test_outputs (void)
 
   run_imprint (&run, "analyze", fixture.recording, "-q", "--csv", "-", NULL);
   g_assert_cmpint (run.status, ==, 0);
-  g_assert_true (g_str_has_prefix (run.out, IMP_MAP_CSV_HEADER "\n"));
+  g_assert_true (g_str_has_prefix (run.out, IMP_MAP_CSV_HEADER));
   run_clear (&run);
 
   run_imprint (&run, "analyse", NULL);
@@ -483,9 +634,11 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/imp/Cli/info-simulated", test_info_simulated);
+  g_test_add_func ("/imp/Cli/score", test_score);
   g_test_add_func ("/imp/Cli/analyze-simulated", test_analyze_simulated);
   g_test_add_func ("/imp/Cli/analyze-null-network", test_analyze_null_network);
   g_test_add_func ("/imp/Cli/errors", test_errors);
+  g_test_add_func ("/imp/Cli/quantal-options", test_quantal_options);
   g_test_add_func ("/imp/Cli/outputs", test_outputs);
   g_test_add_func ("/imp/Cli/multipatch", test_multipatch);
 

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <locale.h>
+#include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -176,6 +177,58 @@ test_malformed (void)
   g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
 }
 
+/* Maps with quantal parameters get three more columns, empty where a row
+ * has none; maps without are written as before, and both read back. */
+static void
+test_quantal_columns (void)
+{
+  g_autoptr(GArray) map = imp_map_new ();
+  g_autoptr(GArray) back = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = temp_path ("quantal.csv");
+  g_autofree char *text = NULL;
+  ImpMapEntry *e;
+
+  add_entry (map, 0, 1, "A1", "A2", 'E', 1.25, 2.5, 1e-12, 60);
+  g_assert_true (imp_map_write_csv (map, path, &error));
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_assert_cmpstr (text, ==, IMP_MAP_CSV_HEADER "\n"
+                             "0,1,A1,A2,E,1.25,2.5,1e-12,60\n");
+  g_clear_pointer (&text, g_free);
+
+  add_entry (map, 2, 3, "B1", "B2", 'I', -0.5, 1.5, 0.001, 20);
+  e = &g_array_index (map, ImpMapEntry, 1);
+  e->quantal_mv = 0.25;
+  e->quantal_n = 4;
+  e->release_p = 0.5;
+  g_assert_true (imp_map_write_csv (map, path, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_assert_cmpstr (text, ==, IMP_MAP_CSV_QUANTAL_HEADER "\n"
+                             "0,1,A1,A2,E,1.25,2.5,1e-12,60,,,\n"
+                             "2,3,B1,B2,I,-0.5,1.5,0.001,20,0.25,4,0.5\n");
+
+  back = imp_map_read_csv (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (back->len, ==, 2);
+  e = &g_array_index (back, ImpMapEntry, 0);
+  g_assert_cmpuint (e->quantal_n, ==, 0);
+  g_assert_true (isnan (e->quantal_mv) && isnan (e->release_p));
+  g_assert_cmpuint (e->n_pre_aps, ==, 60);
+  e = &g_array_index (back, ImpMapEntry, 1);
+  g_assert_cmpfloat (e->quantal_mv, ==, 0.25);
+  g_assert_cmpuint (e->quantal_n, ==, 4);
+  g_assert_cmpfloat (e->release_p, ==, 0.5);
+  g_assert_cmpfloat (e->amplitude_mv, ==, -0.5);
+  remove_temp (path);
+
+  /* a quantal header needs twelve fields, and numbers in them */
+  expect_invalid (IMP_MAP_CSV_QUANTAL_HEADER "\n1,2,a,b,E,1,1,0,3\n");
+  expect_invalid (IMP_MAP_CSV_QUANTAL_HEADER "\n1,2,a,b,E,1,1,0,3,x,2,0.5\n");
+  expect_invalid (IMP_MAP_CSV_QUANTAL_HEADER "\n1,2,a,b,E,1,1,0,3,1,-2,0.5\n");
+  expect_invalid (IMP_MAP_CSV_HEADER "\n1,2,a,b,E,1,1,0,3,0.2,2,0.5\n");
+}
+
 static void
 test_crlf_and_empty (void)
 {
@@ -240,6 +293,113 @@ test_score (void)
   imp_map_score (empty, empty, &score);
   g_assert_cmpfloat (score.precision, ==, 1.0);
   g_assert_cmpfloat (score.recall, ==, 1.0);
+}
+
+/* A truth file by hand: connections in each SNR band and sign, traps of
+ * each kind, and a map found against it; every count below is counted by
+ * hand from these rows. */
+#define TRUTH_TEXT \
+  IMP_MAP_TRUTH_CSV_HEADER "\n" \
+  "0,1,a,b,E,1,2,0,100,10,connection\n"      /* high, found */ \
+  "0,2,a,c,I,-1,2,0,100,6,connection\n"      /* high (6 is high), found */ \
+  "1,2,b,c,E,0.5,2,0,100,5.99,connection\n"  /* mid, found with I */ \
+  "2,3,c,d,I,-0.5,2,0,100,3,connection\n"    /* mid, missed */ \
+  "3,4,d,e,E,0.1,2,0,100,2.9,connection\n"   /* low, missed */ \
+  "4,5,e,f,E,0.1,2,0,100,,connection\n"      /* unknown, found */ \
+  "5,6,f,g,E,0,0,1,100,,crosstalk\n"         /* trap, called */ \
+  "6,5,g,f,E,0,0,1,100,,crosstalk\n"         /* trap */ \
+  "6,7,g,h,E,0,0,1,100,,shared_input\n"      /* trap, called */ \
+  "7,8,h,i,E,0,0,1,100,,comodulation\n"      /* trap */
+
+static void
+test_score_truth (void)
+{
+  g_autofree char *path = temp_path ("truth.csv");
+  g_autofree char *again = temp_path ("again.csv");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) truth = NULL;
+  g_autoptr(GArray) plain = NULL;
+  g_autoptr(GArray) reread = NULL;
+  g_autoptr(GArray) found = imp_map_new ();
+  g_autofree char *text = NULL;
+  g_autofree char *json = NULL;
+  ImpMapScore score;
+
+  g_assert_true (g_file_set_contents (path, TRUTH_TEXT, -1, &error));
+  g_assert_no_error (error);
+  truth = imp_map_read_truth_csv (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (truth->len, ==, 10);
+  g_assert_cmpint (g_array_index (truth, ImpMapEntry, 6).kind, ==,
+                   IMP_MAP_TRAP_CROSSTALK);
+  g_assert_true (isnan (g_array_index (truth, ImpMapEntry, 5).snr));
+  g_assert_cmpfloat (g_array_index (truth, ImpMapEntry, 2).snr, ==, 5.99);
+
+  /* Readers of plain maps see the connections only. */
+  plain = imp_map_read_csv (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (plain->len, ==, 6);
+
+  /* Written back, read back the same. */
+  g_assert_true (imp_map_write_truth_csv (truth, again, &error));
+  g_assert_no_error (error);
+  reread = imp_map_read_truth_csv (again, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (reread->len, ==, 10);
+  g_assert_cmpint (g_array_index (reread, ImpMapEntry, 8).kind, ==,
+                   IMP_MAP_TRAP_SHARED_INPUT);
+  g_assert_cmpfloat (g_array_index (reread, ImpMapEntry, 0).snr, ==, 10);
+
+  add_entry (found, 0, 1, "", "", 'E', 1, 1, 0, 1);
+  add_entry (found, 0, 2, "", "", 'I', 1, 1, 0, 1);
+  add_entry (found, 1, 2, "", "", 'I', 1, 1, 0, 1);   /* sign error */
+  add_entry (found, 4, 5, "", "", 'E', 1, 1, 0, 1);
+  add_entry (found, 5, 6, "", "", 'E', 1, 1, 0, 1);   /* crosstalk trap */
+  add_entry (found, 6, 7, "", "", 'E', 1, 1, 0, 1);   /* shared input trap */
+  add_entry (found, 9, 9, "", "", 'E', 1, 1, 0, 1);   /* plain FP */
+
+  imp_map_score (found, truth, &score);
+  g_assert_cmpuint (score.true_positives, ==, 4);
+  g_assert_cmpuint (score.false_positives, ==, 3);
+  g_assert_cmpuint (score.false_negatives, ==, 2);
+  g_assert_cmpuint (score.sign_errors, ==, 1);
+  g_assert_cmpfloat_with_epsilon (score.precision, 4.0 / 7, 1e-12);
+  g_assert_cmpfloat_with_epsilon (score.recall, 4.0 / 6, 1e-12);
+  g_assert_cmpuint (score.band_total[IMP_MAP_SNR_HIGH], ==, 2);
+  g_assert_cmpuint (score.band_found[IMP_MAP_SNR_HIGH], ==, 2);
+  g_assert_cmpuint (score.band_total[IMP_MAP_SNR_MID], ==, 2);
+  g_assert_cmpuint (score.band_found[IMP_MAP_SNR_MID], ==, 1);
+  g_assert_cmpuint (score.band_total[IMP_MAP_SNR_LOW], ==, 1);
+  g_assert_cmpuint (score.band_found[IMP_MAP_SNR_LOW], ==, 0);
+  g_assert_cmpuint (score.band_total[IMP_MAP_SNR_UNKNOWN], ==, 1);
+  g_assert_cmpuint (score.band_found[IMP_MAP_SNR_UNKNOWN], ==, 1);
+  g_assert_cmpfloat_with_epsilon (
+    imp_map_score_band_recall (&score, IMP_MAP_SNR_MID), 0.5, 1e-12);
+  g_assert_cmpuint (score.sign_total[0], ==, 4);
+  g_assert_cmpuint (score.sign_found[0], ==, 3);
+  g_assert_cmpuint (score.sign_total[1], ==, 2);
+  g_assert_cmpuint (score.sign_found[1], ==, 1);
+  g_assert_cmpuint (score.n_traps, ==, 4);
+  g_assert_cmpuint (score.n_traps_called, ==, 2);
+  g_assert_cmpuint (score.traps_total[IMP_MAP_TRAP_CROSSTALK], ==, 2);
+  g_assert_cmpuint (score.traps_called[IMP_MAP_TRAP_CROSSTALK], ==, 1);
+  g_assert_cmpuint (score.traps_called[IMP_MAP_TRAP_SHARED_INPUT], ==, 1);
+  g_assert_cmpuint (score.traps_called[IMP_MAP_TRAP_COMODULATION], ==, 0);
+
+  text = imp_map_score_to_text (&score);
+  g_assert_nonnull (strstr (text, "3 <= SNR < 6   0.500 (1 of 2)"));
+  g_assert_nonnull (strstr (text, "traps called     2 of 4"));
+  json = imp_map_score_to_json (&score);
+  g_assert_nonnull (strstr (json, "\"traps_called\" : 2"));
+
+  /* An empty band has no recall. */
+  g_array_set_size (found, 0);
+  imp_map_score (found, found, &score);
+  g_assert_true (isnan (imp_map_score_band_recall (&score,
+                                                   IMP_MAP_SNR_HIGH)));
+
+  remove_temp (path);
+  remove_temp (again);
 }
 
 /* Labels from a file must not become spreadsheet formulas: those that
@@ -413,7 +573,9 @@ main (int    argc,
   g_test_add_func ("/imp/Map/locale", test_locale);
   g_test_add_func ("/imp/Map/malformed", test_malformed);
   g_test_add_func ("/imp/Map/crlf-and-empty", test_crlf_and_empty);
+  g_test_add_func ("/imp/Map/quantal-columns", test_quantal_columns);
   g_test_add_func ("/imp/Map/score", test_score);
+  g_test_add_func ("/imp/Map/score-truth", test_score_truth);
   g_test_add_func ("/imp/Map/formula-labels", test_formula_labels);
   g_test_add_func ("/imp/Map/write-targets", test_write_targets);
 

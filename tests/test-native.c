@@ -1040,6 +1040,68 @@ test_threads (void)
     }
 }
 
+/* Blocks far apart, read straight from the file, and blocks close
+ * together or across chunk rows, read through HDF5: every sample as a
+ * plain read of its block gives it. */
+static void
+test_read_strided (void)
+{
+  g_autofree char *path = tmp_file ("strided.h5");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ImpRecording) rec = NULL;
+  static const guint firsts[] = { 0, 3, 60, 64, 69 };
+  static const gint64 strides[] = { 17, 100, 2048, 3001, 8192, 9001 };
+  static const gint64 widths[] = { 1, 8, 17 };
+  float bad[8];
+
+  write_ramp_file (path, FALSE);
+  rec = imp_recording_open (path, &error);
+  g_assert_no_error (error);
+
+  for (guint f = 0; f < G_N_ELEMENTS (firsts); f++)
+    for (guint i = 0; i < G_N_ELEMENTS (strides); i++)
+      for (guint w = 0; w < G_N_ELEMENTS (widths); w++)
+        {
+          guint first = firsts[f];
+          guint n_ch = MIN (N_CH - first, 64 - (f % 2) * 7);
+          gint64 width = widths[w];
+          gint64 start = (f * 977 + i * 131) % 4000;
+          gint64 n_blocks = (N_SAMP - width - start) / strides[i] + 1;
+          g_autofree float *out = NULL;
+          g_autofree float *ref = g_new (float, (gsize) n_ch * width);
+
+          n_blocks = MIN (n_blocks, 400);
+          out = g_new (float, (gsize) n_ch * n_blocks * width);
+          g_assert_true (imp_recording_read_strided (rec, first, n_ch, start,
+                                                     strides[i], width,
+                                                     n_blocks, out,
+                                                     &error));
+          g_assert_no_error (error);
+
+          for (gint64 b = 0; b < n_blocks; b++)
+            {
+              g_assert_true (imp_recording_read (rec, first, n_ch,
+                                                 start + b * strides[i],
+                                                 width, ref, &error));
+              for (guint c = 0; c < n_ch; c++)
+                for (gint64 k = 0; k < width; k++)
+                  g_assert_cmpfloat (out[((gsize) c * n_blocks + b) * width
+                                         + k], ==,
+                                     ref[(gsize) c * width + k]);
+            }
+        }
+
+  /* Past the end, and channels that do not exist. */
+  g_assert_false (imp_recording_read_strided (rec, 0, 1, N_SAMP - 12, 10, 8,
+                                              2, bad, &error));
+  g_assert_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_RANGE);
+  g_clear_error (&error);
+  g_assert_false (imp_recording_read_strided (rec, N_CH - 1, 2, 0, 10, 4, 2,
+                                              bad, &error));
+  g_assert_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_RANGE);
+  g_clear_error (&error);
+}
+
 /* 1,024 channels × 30 s × 10 kHz (600 MB) must write in well under a
  * minute: under 30 s. The quick run writes a tenth of it against a tenth
  * of the budget. */
@@ -1126,6 +1188,7 @@ main (int   argc,
   g_test_add_func ("/imp/Native/roundtrip", test_roundtrip);
   g_test_add_func ("/imp/Native/sine", test_sine);
   g_test_add_func ("/imp/Native/range", test_range);
+  g_test_add_func ("/imp/Native/read-strided", test_read_strided);
   g_test_add_func ("/imp/Native/writer-refuses", test_writer_refuses);
   g_test_add_func ("/imp/Native/truncated", test_truncated);
   g_test_add_func ("/imp/Native/foreign-hdf5", test_foreign_hdf5);

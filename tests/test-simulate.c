@@ -271,6 +271,16 @@ test_truth_matches_recording (Fixture       *f,
       g_assert_cmpfloat (e->latency_ms, >=, 1.0);
       g_assert_cmpfloat (e->latency_ms, <=, 5.0);
       g_assert_cmpfloat (e->p_value, ==, 0.0);
+      /* the quantal truth: n sites (1-10), p (0.1-0.9), q; their mean
+       * PSP n·p·q is the amplitude */
+      g_assert_cmpuint (e->quantal_n, >=, 1);
+      g_assert_cmpuint (e->quantal_n, <=, 10);
+      g_assert_cmpfloat (e->release_p, >=, 0.1);
+      g_assert_cmpfloat (e->release_p, <=, 0.9);
+      g_assert_cmpfloat (e->quantal_mv, >, 0.0);
+      g_assert_cmpfloat (fabs (e->quantal_n * e->release_p * e->quantal_mv
+                               - fabs (e->amplitude_mv)), <,
+                         1e-6 * fabs (e->amplitude_mv));
       g_assert_cmpint (imp_recording_get_channel (rec, e->pre)->access, ==,
                        IMP_ACCESS_INTRACELLULAR);
       g_assert_cmpint (imp_recording_get_channel (rec, e->post)->access, ==,
@@ -566,6 +576,191 @@ test_large_array (Fixture       *f,
   g_assert_cmpfloat (mean_inputs, <, 25);
 }
 
+/* The median of x[t + from .. t + to) - x[t + b0 .. t + b1) over the
+ * peaks t of @peaks that fit. */
+static double
+triggered_median (const float *x,
+                  gint64       n,
+                  GArray      *peaks,
+                  gint64       at,
+                  gint64       b0,
+                  gint64       b1)
+{
+  g_autofree double *v = g_new (double, MAX (peaks->len, 1));
+  guint k, m = 0;
+
+  for (k = 0; k < peaks->len; k++)
+    {
+      gint64 t = g_array_index (peaks, gint64, k), i;
+      double base = 0;
+
+      if (t + b0 < 0 || t + at >= n)
+        continue;
+      for (i = t + b0; i < t + b1; i++)
+        base += x[i];
+      v[m++] = x[t + at] - base / (b1 - b0);
+    }
+  if (m == 0)
+    return NAN;
+  qsort (v, m, sizeof (double), compare_double);
+  return v[m / 2];
+}
+
+/* The hard cases, each against what the recording shows by itself: the
+ * truth's SNR against the recorded membrane potential's SD, crosstalk
+ * pairs against the neighbour's APs on their channel, and the coupling
+ * drift against the same network recorded without it. */
+static void
+test_hard_cases (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autofree char *out = fixture_path (f, "hard.h5");
+  g_autofree char *truth_path = fixture_path (f, "hard.csv");
+  g_autofree char *flat = fixture_path (f, "flat.h5");
+  g_autofree char *steady = fixture_path (f, "steady.h5");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) truth = NULL;
+  g_autoptr(ImpRecording) rec = NULL;
+  g_autoptr(ImpRecording) rec_flat = NULL;
+  guint kinds[IMP_MAP_N_KINDS] = { 0 };
+  guint i, n_checked = 0;
+  ImpSimParams p;
+  gint64 n;
+  double fs, drift, crosstalk, spread = 0;
+
+  imp_sim_params_init_hard (&p);
+  p.n_neurons = 25;
+  p.duration_s = 20;
+  p.seed = 5;
+  simulate_ok (&p, out, truth_path);
+  truth = imp_map_read_truth_csv (truth_path, &error);
+  g_assert_no_error (error);
+  rec = imp_recording_open (out, &error);
+  g_assert_no_error (error);
+  n = imp_recording_get_n_samples (rec);
+  fs = imp_recording_get_sample_rate (rec);
+
+  for (i = 0; i < truth->len; i++)
+    kinds[g_array_index (truth, ImpMapEntry, i).kind]++;
+  g_test_message ("%u connections, %u crosstalk, %u shared input, %u "
+                  "co-modulated", kinds[0], kinds[1], kinds[2], kinds[3]);
+  for (i = 0; i < IMP_MAP_N_KINDS; i++)
+    g_assert_cmpuint (kinds[i], >, 0);
+
+  /* Crosstalk: the neighbour's AP shows on the trap's post channel at
+   * zero latency, at least the smallest coupling times the AP height. */
+  for (i = 0; i < truth->len; i++)
+    {
+      const ImpMapEntry *e = &g_array_index (truth, ImpMapEntry, i);
+      g_autofree float *pre = NULL;
+      g_autofree float *post = NULL;
+      g_autoptr(GArray) peaks = NULL;
+      double bump;
+
+      if (e->kind != IMP_MAP_TRAP_CROSSTALK)
+        continue;
+      pre = read_channel (rec, e->pre);
+      post = read_channel (rec, e->post);
+      peaks = simple_ap_peaks (pre, n, fs);
+      bump = triggered_median (post, n, peaks, 0, (gint64) (-0.01 * fs),
+                               (gint64) (-0.005 * fs));
+      g_assert_cmpfloat (bump, >, 0.3 * p.crosstalk * 70 * (1 - p.scale_drift));
+      n_checked++;
+    }
+  g_assert_cmpuint (n_checked, >, 0);
+
+  /* SNR: |PSP| × √APs ÷ the SD of the recorded potential without its APs;
+   * the same network recorded without crosstalk and drift, so that the
+   * channel is the membrane potential plus noise. */
+  drift = p.scale_drift;
+  crosstalk = p.crosstalk;
+  p.crosstalk = 0;
+  p.scale_drift = 0;
+  simulate_ok (&p, flat, truth_path);
+  g_clear_pointer (&truth, g_array_unref);
+  truth = imp_map_read_truth_csv (truth_path, &error);
+  g_assert_no_error (error);
+  rec_flat = imp_recording_open (flat, &error);
+  g_assert_no_error (error);
+  for (i = 0, n_checked = 0; i < truth->len; i++)
+    {
+      const ImpMapEntry *e = &g_array_index (truth, ImpMapEntry, i);
+      g_autofree float *x = NULL;
+      g_autoptr(GArray) peaks = NULL;
+      double sum = 0, sum2 = 0, m = 0, sd;
+      gint64 t;
+      guint k;
+
+      if (e->kind != IMP_MAP_CONNECTION || n_checked >= 8)
+        continue;
+      x = read_channel (rec_flat, e->post);
+      peaks = simple_ap_peaks (x, n, fs);
+      /* The AP waveform (0.5 ms before its peak to 2.5 ms after) bridged
+       * by a straight line, which keeps the AHP under it. */
+      for (k = 0; k < peaks->len; k++)
+        {
+          gint64 a = g_array_index (peaks, gint64, k) - (gint64) (0.0006 * fs);
+          gint64 b = g_array_index (peaks, gint64, k) + (gint64) (0.0026 * fs);
+
+          if (a < 0 || b >= n)
+            continue;
+          for (t = a + 1; t < b; t++)
+            x[t] = x[a] + (x[b] - x[a]) * (t - a) / (double) (b - a);
+        }
+      for (t = 0; t < n; t++)
+        {
+          sum += x[t];
+          sum2 += (double) x[t] * x[t];
+          m++;
+        }
+      sd = sqrt (sum2 / m - (sum / m) * (sum / m));
+      g_test_message ("SNR %.2f, from the recording %.2f", e->snr,
+                      fabs (e->amplitude_mv) * sqrt (e->n_pre_aps) / sd);
+      g_assert_cmpfloat (fabs (fabs (e->amplitude_mv) * sqrt (e->n_pre_aps)
+                               / sd / e->snr - 1), <, 0.1);
+      n_checked++;
+    }
+  g_assert_cmpuint (n_checked, >, 0);
+
+  /* Drift: the same network without it (each hard case draws from its
+   * own stream), so the same APs; the ratio of the two recordings at AP
+   * peaks is the coupling factor's drift. */
+  p.crosstalk = crosstalk;
+  simulate_ok (&p, steady, NULL);
+  g_clear_pointer (&rec_flat, imp_recording_unref);
+  rec_flat = imp_recording_open (steady, &error);
+  g_assert_no_error (error);
+  for (i = 0, n_checked = 0; i < imp_recording_get_n_channels (rec); i++)
+    {
+      g_autofree float *x = read_channel (rec, i);
+      g_autofree float *y = read_channel (rec_flat, i);
+      g_autoptr(GArray) peaks = simple_ap_peaks (y, n, fs);
+      double lo = INFINITY, hi = -INFINITY;
+      guint k;
+
+      for (k = 0; k < peaks->len; k++)
+        {
+          gint64 t = g_array_index (peaks, gint64, k);
+          double r = x[t] / y[t];
+
+          /* Only overshooting AP peaks (channels without access have
+           * noise peaks near 0 mV). */
+          if (y[t] < 5)
+            continue;
+          lo = MIN (lo, r);
+          hi = MAX (hi, r);
+        }
+      if (peaks->len < 5 || !isfinite (lo))
+        continue;
+      n_checked++;
+      g_assert_cmpfloat (lo, >=, 1 - drift - 0.05);
+      g_assert_cmpfloat (hi, <=, 1 + drift + 0.05);
+      spread = MAX (spread, hi - lo);
+    }
+  g_assert_cmpuint (n_checked, >, 5);
+  g_assert_cmpfloat (spread, >, 0.02);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -583,6 +778,7 @@ main (int    argc,
   ADD ("progress-and-cancel", test_progress_and_cancel);
   ADD ("invalid", test_invalid);
   ADD ("large-array", test_large_array);
+  ADD ("hard-cases", test_hard_cases);
 #undef ADD
 
   return g_test_run ();

@@ -65,6 +65,7 @@ candidate_free (gpointer data)
 
   g_free (c->average);
   g_free (c->trial_amplitudes);
+  g_free (c->quantal_amplitudes);
   g_free (c);
 }
 
@@ -637,6 +638,94 @@ test_histogram_bins (void)
   g_assert_finalize_object (session);
 }
 
+/* A pair whose amplitudes come from binomial release (q 0.5 mV, n 3,
+ * p 0.5): the fit is drawn over them, scaled to the bins; the caption
+ * says what the core says. Inhibitory: the same, mirrored. */
+static void
+test_histogram_quanta (void)
+{
+  static const Connection pair[] = { { 0, 1, 'E', 0.75, FALSE } };
+
+  for (int sign = 1; sign >= -1; sign -= 2)
+    {
+      g_autoptr(ImpAnalysisResult) result = make_sparse_result (2, pair, 1);
+      g_autoptr(GRand) rand = g_rand_new_with_seed (3);
+      g_autofree char *expected = NULL;
+      g_autofree char *text = NULL;
+      ImpSession *session = imp_session_new ();
+      GtkWidget *view = g_object_ref_sink (imp_histogram_view_new (session));
+      ImpHistogramView *histogram = IMP_HISTOGRAM_VIEW (view);
+      ImpQuantalParams params;
+      ImpCandidate *c = g_ptr_array_index (result->candidates, 0);
+      const guint *counts;
+      guint n_bins, sum = 0, n = 150;
+      double origin, width, fitted = 0, misfit = 0;
+      GtkWidget *window;
+
+      c->sign = sign > 0 ? 'E' : 'I';
+      c->quantal_amplitudes = g_new (float, n);
+      c->n_quantal_trials = n;
+      for (guint i = 0; i < n; i++)
+        {
+          double noise;
+          guint k = 0;
+
+          for (guint site = 0; site < 3; site++)
+            k += g_rand_double (rand) < 0.5;
+          /* Box-Muller, SD 0.06 mV */
+          noise = 0.06 * sqrt (-2 * log (1 - g_rand_double (rand)))
+                  * cos (2 * G_PI * g_rand_double (rand));
+          c->quantal_amplitudes[i] = (float) (sign * (0.5 * k + noise));
+        }
+      imp_quantal_params_init_default (&params);
+      imp_quantal_fit (c->quantal_amplitudes, n, sign, NAN, &params, 0,
+                       &c->quantal);
+      g_assert_cmpint (c->quantal.verdict, ==, IMP_QUANTAL_QUANTA);
+
+      imp_session_set_result (session, result);
+      imp_session_set_selected (session, 0);
+      g_assert_true (_imp_histogram_view_draws_quanta (histogram));
+      text = imp_quantal_fit_describe (&c->quantal);
+      expected = g_strdup_printf ("Quantal fit: %s", text);
+      g_assert_cmpstr (_imp_histogram_view_get_quantal_text (histogram), ==,
+                       expected);
+
+      /* bins narrow enough to show the peaks; every amplitude counted */
+      counts = _imp_histogram_view_get_bins (histogram, &n_bins, &origin,
+                                             &width);
+      g_assert_cmpfloat (width, <=, c->quantal.q_mv / 5 + 1e-9);
+      for (guint b = 0; b < n_bins; b++)
+        {
+          double centre = origin + (b + 0.5) * width;
+          double expect = _imp_histogram_view_fit_count
+                            (histogram, IMP_QUANTAL_DENSITY_BINOMIAL, centre);
+
+          sum += counts[b];
+          fitted += expect;
+          misfit += fabs (expect - counts[b]);
+        }
+      g_assert_cmpuint (sum, ==, n);
+      /* the curve holds the trials and follows the bars */
+      g_assert_cmpfloat (fabs (fitted - n), <, 0.03 * n);
+      g_assert_cmpfloat (misfit, <, 0.4 * n);
+      /* peaks on the side of the sign, a dip between them */
+      g_assert_cmpfloat (_imp_histogram_view_fit_count
+                           (histogram, IMP_QUANTAL_DENSITY_BINOMIAL,
+                            sign * 0.5), >,
+                         5 * _imp_histogram_view_fit_count
+                               (histogram, IMP_QUANTAL_DENSITY_BINOMIAL,
+                                sign * 0.25));
+      g_assert_cmpfloat (_imp_histogram_view_fit_count
+                           (histogram, IMP_QUANTAL_DENSITY_BINOMIAL,
+                            -sign * 0.5), <, 0.01);
+
+      window = show_in_window (view, view);
+      g_assert_cmpfloat (rendered_fraction (view), >, 0.02);
+      close_window (window, view);
+      g_assert_finalize_object (session);
+    }
+}
+
 static void
 test_pairs_render (void)
 {
@@ -779,8 +868,13 @@ test_simulated_histogram (void)
       guint sum = 0;
 
       imp_session_set_selected (session, i);
-      for (guint k = 0; k < c->n_trials; k++)
-        n_finite += isfinite (c->trial_amplitudes[k]);
+      /* the amplitudes the quantal fit used, where there are any */
+      if (c->n_quantal_trials > 0)
+        for (guint k = 0; k < c->n_quantal_trials; k++)
+          n_finite += isfinite (c->quantal_amplitudes[k]);
+      else
+        for (guint k = 0; k < c->n_trials; k++)
+          n_finite += isfinite (c->trial_amplitudes[k]);
       counts = _imp_histogram_view_get_bins (IMP_HISTOGRAM_VIEW (view),
                                              &n_bins, NULL, NULL);
       if (n_finite == 0)
@@ -1329,6 +1423,7 @@ main (int   argc,
   g_test_add_func ("/app/Views/map-large", test_map_large);
   g_test_add_func ("/app/Views/map-drag", test_map_drag);
   g_test_add_func ("/app/Views/histogram-width", test_histogram_width);
+  g_test_add_func ("/app/Views/histogram-quanta", test_histogram_quanta);
   g_test_add_func ("/app/Views/imprint-inhibitory", test_imprint_inhibitory);
   g_test_add_func ("/app/Views/imprint-large", test_imprint_large);
   g_test_add_func ("/app/Views/simulated/selection",

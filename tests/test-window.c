@@ -8,12 +8,14 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 #include <adwaita.h>
 #include <glib/gstdio.h>
 
 #include "imp-application.h"
 #include "imp-native.h"
+#include "imp-pyramid.h"
 #include "imp-session.h"
 #include "imp-simulate.h"
 #include "imp-trace-cache.h"
@@ -878,6 +880,63 @@ test_trace_cache_bounded (void)
     }
 }
 
+static int
+compare_floats (const void *a,
+                const void *b)
+{
+  float fa = *(const float *) a;
+  float fb = *(const float *) b;
+
+  return (fa > fb) - (fa < fb);
+}
+
+/* The order statistics a row is fitted to, against sorting: arrays with
+ * ties, runs and a single element. */
+static void
+test_trace_cache_summarise (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (3);
+
+  for (guint trial = 0; trial < 300; trial++)
+    {
+      guint n = 1 + g_rand_int_range (rand, 0, trial < 100 ? 8 : 3000);
+      guint levels = 1 + g_rand_int_range (rand, 0, 50);
+      g_autoptr(GArray) mids = g_array_new (FALSE, FALSE, sizeof (float));
+      g_autoptr(GArray) mins = g_array_new (FALSE, FALSE, sizeof (float));
+      g_autoptr(GArray) maxs = g_array_new (FALSE, FALSE, sizeof (float));
+      g_autofree float *smid = NULL;
+      g_autofree float *smin = NULL;
+      g_autofree float *smax = NULL;
+      double tail = trial % 3 == 0 ? 0 : 0.02;
+      double baseline, above, below;
+      guint skip;
+
+      for (guint i = 0; i < n; i++)
+        {
+          float mid = g_rand_int_range (rand, 0, levels) * 0.5f;
+          float lo = mid - g_rand_int_range (rand, 0, levels);
+          float hi = mid + g_rand_int_range (rand, 0, levels);
+
+          g_array_append_val (mids, mid);
+          g_array_append_val (mins, lo);
+          g_array_append_val (maxs, hi);
+        }
+      smid = g_memdup2 (mids->data, n * sizeof (float));
+      smin = g_memdup2 (mins->data, n * sizeof (float));
+      smax = g_memdup2 (maxs->data, n * sizeof (float));
+      qsort (smid, n, sizeof (float), compare_floats);
+      qsort (smin, n, sizeof (float), compare_floats);
+      qsort (smax, n, sizeof (float), compare_floats);
+      skip = (guint) (tail * n);
+
+      g_assert_true (imp_trace_cache_summarise (mids, mins, maxs, tail,
+                                                &baseline, &above, &below));
+      g_assert_cmpfloat (baseline, ==, smid[n / 2]);
+      g_assert_cmpfloat (above, ==, smax[n - 1 - skip] - smid[n / 2]);
+      g_assert_cmpfloat (below, ==, smid[n / 2] - smin[skip]);
+    }
+}
+
 /* Recordings made for one test */
 
 typedef struct
@@ -1183,6 +1242,78 @@ test_trace_cache_refine (void)
   g_assert_cmpuint (imp_trace_cache_get_samples_read (cache), ==, read);
 }
 
+/* With a complete pyramid, columns of 64 samples and more are exact
+ * without reading the recording; narrower ones are previews of the
+ * 64-sample bins that hold them, so they reach every spike. Against the
+ * slow way. */
+static void
+test_trace_cache_pyramid (void)
+{
+  g_autoptr(ImpRecording) recording = NULL;
+  g_autoptr(ImpTraceCache) cache = NULL;
+  g_autoptr(ImpPyramid) pyramid = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *project = g_build_filename (tmp_dir, "pyr.imprint",
+                                               NULL);
+  guint channels[] = { 0, 1, 2, 3 };
+
+  recording = imp_recording_open (get_spike_path (), &error);
+  g_assert_no_error (error);
+  pyramid = imp_pyramid_open (recording, project, &error);
+  g_assert_no_error (error);
+  g_assert_true (imp_pyramid_build (pyramid, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  cache = imp_trace_cache_new (recording);
+  imp_trace_cache_set_pyramid (cache, pyramid, FALSE);
+
+  for (guint level = 4; level <= 11; level++)
+    {
+      gint64 spc = G_GINT64_CONSTANT (1) << level;
+      gint64 n = imp_trace_cache_get_n_columns (cache);
+      gboolean complete;
+
+      imp_trace_cache_set_level (cache, level);
+      n = imp_trace_cache_get_n_columns (cache);
+      g_assert_true (imp_trace_cache_fetch (cache, channels, 4, 0, n,
+                                            G_MAXINT64, &complete, &error));
+      g_assert_true (complete);
+      g_assert_cmpuint (imp_trace_cache_get_samples_read (cache), ==, 0);
+
+      for (guint k = 0; k < 4; k++)
+        {
+          g_autofree float *mins = NULL;
+          g_autofree float *maxs = NULL;
+          g_autofree float *bin_mins = NULL;
+          g_autofree float *bin_maxs = NULL;
+
+          brute_force_columns (recording, k, level, &mins, &maxs);
+          brute_force_columns (recording, k, 6, &bin_mins, &bin_maxs);
+          for (gint64 c = 0; c < n; c++)
+            {
+              gboolean exact;
+              float min, max;
+
+              g_assert_true (imp_trace_cache_get_column (cache, k, c, &min,
+                                                         &max, &exact));
+              if (spc >= 64)
+                {
+                  g_assert_true (exact);
+                  g_assert_cmpfloat (min, ==, mins[c]);
+                  g_assert_cmpfloat (max, ==, maxs[c]);
+                }
+              else
+                {
+                  g_assert_false (exact);
+                  g_assert_cmpfloat (min, ==, bin_mins[c * spc / 64]);
+                  g_assert_cmpfloat (max, ==, bin_maxs[c * spc / 64]);
+                }
+            }
+        }
+    }
+
+  g_unlink (project);
+}
+
 static ImpTracesView *
 open_traces (ImpWindow  *window,
              const char *path)
@@ -1260,6 +1391,137 @@ test_traces_exact_zoomed_out (void)
     }
 
   destroy_window (window);
+}
+
+/* One sample far above a flat trace, between two pixel columns of the
+ * whole recording: the pixels there, in its channel's row, reach its
+ * height on the row's scale. */
+#define LONE_SAMPLES 200000
+#define LONE_CHANNEL 2
+#define LONE_HEIGHT  1.5     /* mV above the flat -65 mV */
+
+static gint64 lone_at = -1;
+
+static float
+lone_sample (guint  channel,
+             gint64 sample)
+{
+  if (channel == LONE_CHANNEL && sample == lone_at)
+    return -65 + LONE_HEIGHT;
+  return -65;
+}
+
+/* Renders @widget as its window would; pixels as 0xAARRGGBB. */
+static guint32 *
+render_pixels (GtkWidget *widget,
+               int       *width,
+               int       *height)
+{
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  guint32 *pixels;
+  GskRenderer *renderer;
+
+  *width = gtk_widget_get_width (widget);
+  *height = gtk_widget_get_height (widget);
+  gdk_paintable_snapshot (paintable, snapshot, *width, *height);
+  node = gtk_snapshot_to_node (snapshot);
+  g_assert_nonnull (node);
+  renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
+  texture = gsk_renderer_render_texture (renderer, node,
+                                         &GRAPHENE_RECT_INIT (0, 0, *width,
+                                                              *height));
+  g_assert_cmpint (gdk_texture_get_width (texture), ==, *width);
+  pixels = g_new (guint32, (gsize) *width * *height);
+  gdk_texture_download (texture, (guchar *) pixels, *width * 4);
+  return pixels;
+}
+
+static ImpTracesView *
+open_zoomed_out (ImpWindow  *window,
+                 const char *path)
+{
+  ImpTracesView *traces = open_traces (window, path);
+  GtkWidget *canvas = find_descendant (GTK_WIDGET (traces),
+                                       GTK_TYPE_DRAWING_AREA);
+
+  g_assert_true (press_key (canvas, GDK_KEY_0, 0));
+  wait_until (settled, traces);
+  return traces;
+}
+
+static void
+test_traces_lone_spike (void)
+{
+  static const TestChannel channels[] = {
+    { "A", "mV", 0.01, IMP_ACCESS_INTRACELLULAR },
+    { "B", "mV", 0.01, IMP_ACCESS_INTRACELLULAR },
+    { "C", "mV", 0.01, IMP_ACCESS_INTRACELLULAR },
+    { "D", "mV", 0.01, IMP_ACCESS_INTRACELLULAR },
+  };
+  g_autofree char *flat = NULL;
+  g_autofree char *path = NULL;
+  g_autofree guint32 *pixels = NULL;
+  ImpWindow *window;
+  ImpTracesView *traces;
+  GtkWidget *canvas;
+  double x, spp, h, top, base_y, expected;
+  int width, height, px, far, spike_top = -1;
+
+  /* Where the pixel column edges of the whole recording fall, from a
+   * flat recording of the same length. */
+  flat = write_recording ("flat.h5", channels, G_N_ELEMENTS (channels),
+                          10000, LONE_SAMPLES, 1, lone_sample);
+  window = create_window ();
+  traces = open_zoomed_out (window, flat);
+  spp = 1 / (_imp_traces_view_get_sample_x (traces, 1) -
+             _imp_traces_view_get_sample_x (traces, 0));
+  g_assert_cmpfloat (spp, >, 100);
+  x = _imp_traces_view_get_sample_x (traces, 0.45 * LONE_SAMPLES);
+  lone_at = (gint64) round ((ceil (x) - _imp_traces_view_get_sample_x (
+                                         traces, 0)) * spp);
+  destroy_window (window);
+
+  path = write_recording ("lone.h5", channels, G_N_ELEMENTS (channels),
+                          10000, LONE_SAMPLES, 1, lone_sample);
+  window = create_window ();
+  traces = open_zoomed_out (window, path);
+  canvas = find_descendant (GTK_WIDGET (traces), GTK_TYPE_DRAWING_AREA);
+
+  /* The sample lies on (within a tenth of a pixel of) the edge between
+   * pixel columns px - 1 and px. */
+  x = _imp_traces_view_get_sample_x (traces, lone_at);
+  px = (int) round (x);
+  g_assert_cmpfloat (fabs (x - px), <, 0.1);
+
+  /* Its height, from the row's geometry and scale: the flat -65 mV is
+   * the baseline, at 0.6 of the row. */
+  g_assert_cmpint (imp_traces_view_get_first_channel (traces), ==, 0);
+  h = _imp_traces_view_get_row_height (traces);
+  top = _imp_traces_view_get_row_top (traces, LONE_CHANNEL);
+  base_y = top + 0.6 * h;
+  expected = base_y - LONE_HEIGHT * _imp_traces_view_get_gain (traces,
+                                                                LONE_CHANNEL);
+  g_assert_cmpfloat (expected, >, top + 10);
+
+  /* The highest pixel that differs from the same row far away, where
+   * the trace is flat, in either pixel column. */
+  pixels = render_pixels (canvas, &width, &height);
+  far = _imp_traces_view_get_gutter_width () + 20;
+  for (int y = (int) (top + 10); y < base_y - 3 && spike_top < 0; y++)
+    for (int col = px - 1; col <= px; col++)
+      if (pixels[y * width + col] != pixels[y * width + far])
+        spike_top = y;
+
+  g_assert_cmpint (spike_top, >=, 0);
+  g_assert_cmpfloat (spike_top, >=, expected - 2);
+  g_assert_cmpfloat (spike_top, <=, expected + 1);
+
+  destroy_window (window);
+  g_unlink (flat);
+  g_unlink (path);
 }
 
 /* mV and pA rows each get a scale of their own, fitted to the whole
@@ -1405,6 +1667,23 @@ test_traces_time_format (void)
     }
 }
 
+/* The recordings the tests wrote, and the project files that opening
+ * them wrote beside them. */
+static void
+remove_files (const char *dir_path)
+{
+  g_autoptr(GDir) dir = g_dir_open (dir_path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir_path, name, NULL);
+
+      if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+        g_unlink (path);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1442,6 +1721,9 @@ main (int   argc,
   g_test_add_func ("/app/TraceCache/exact", test_trace_cache_exact);
   g_test_add_func ("/app/TraceCache/bounded", test_trace_cache_bounded);
   g_test_add_func ("/app/TraceCache/refine", test_trace_cache_refine);
+  g_test_add_func ("/app/TraceCache/pyramid", test_trace_cache_pyramid);
+  g_test_add_func ("/app/TraceCache/summarise",
+                   test_trace_cache_summarise);
   g_test_add_func ("/app/Application/open", test_application_open);
   g_test_add_func ("/app/Window/views", test_window_views);
   g_test_add_func ("/app/Window/open", test_window_open);
@@ -1451,6 +1733,7 @@ main (int   argc,
   g_test_add_func ("/app/Traces/exact-zoomed-out",
                    test_traces_exact_zoomed_out);
   g_test_add_func ("/app/Traces/units", test_traces_units);
+  g_test_add_func ("/app/Traces/lone-spike", test_traces_lone_spike);
   g_test_add_func ("/app/Traces/sweeps-and-labels",
                    test_traces_sweeps_and_labels);
   g_test_add_func ("/app/Traces/time-format", test_traces_time_format);
@@ -1471,6 +1754,7 @@ main (int   argc,
   g_free (recording_path);
   g_free (recent);
   g_rmdir (data_home);
+  remove_files (tmp_dir);
   g_rmdir (tmp_dir);
   g_free (tmp_dir);
 

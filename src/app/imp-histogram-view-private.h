@@ -28,4 +28,14 @@ void         _imp_histogram_view_get_texts     (ImpHistogramView *self,
                                                 const char      **stats,
                                                 const char      **note);
 
+/* the quantal fit's caption, NULL when hidden */
+const char  *_imp_histogram_view_get_quantal_text (ImpHistogramView *self);
+/* the fitted count per bin drawn at @amplitude_mv (k as for
+ * imp_quantal_fit_density()), NAN when no fit is drawn */
+double       _imp_histogram_view_fit_count     (ImpHistogramView *self,
+                                                int               k,
+                                                double            amplitude_mv);
+/* whether the binomial peaks are drawn (quanta claimed) */
+gboolean     _imp_histogram_view_draws_quanta  (ImpHistogramView *self);
+
 G_END_DECLS

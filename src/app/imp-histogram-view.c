@@ -44,6 +44,7 @@ struct _ImpHistogramView
   GtkWidget  *bin_width;
   GtkWidget  *canvas;
   GtkWidget  *stats;
+  GtkWidget  *quantal;
 };
 
 enum {
@@ -66,20 +67,47 @@ channel_label (ImpAnalysisResult *result,
   return "?";
 }
 
+/* The amplitudes shown: those the quantal fit used (isolated trials, each
+ * fitted with the average's shape) when the analysis made them, else
+ * every trial's. */
+static const float *
+shown_amplitudes (const ImpCandidate *c,
+                  guint              *n)
+{
+  if (c->quantal_amplitudes != NULL && c->n_quantal_trials > 0)
+    {
+      *n = c->n_quantal_trials;
+      return c->quantal_amplitudes;
+    }
+  *n = c->n_trials;
+  return c->trial_amplitudes;
+}
+
+static gboolean
+shows_quantal (const ImpCandidate *c)
+{
+  return c->quantal_amplitudes != NULL && c->n_quantal_trials > 0;
+}
+
 static void
 rebin (ImpHistogramView *self)
 {
   ImpCandidate *c = imp_session_get_selected_candidate (self->session);
   g_autofree char *stats = NULL;
+  const float *values;
+  guint n_values;
   double width;
 
   g_clear_pointer (&self->counts, g_free);
   self->n_bins = 0;
-  if (c == NULL || c->n_trials == 0 || c->trial_amplitudes == NULL)
+  if (c == NULL)
+    return;
+  values = shown_amplitudes (c, &n_values);
+  if (n_values == 0 || values == NULL)
     return;
 
   width = gtk_spin_button_get_value (GTK_SPIN_BUTTON (self->bin_width));
-  self->counts = imp_binning_count (c->trial_amplitudes, c->n_trials, width,
+  self->counts = imp_binning_count (values, n_values, width,
                                     &self->origin, &self->width,
                                     &self->n_bins);
   /* the spin button's lower bound keeps the two apart only by rounding */
@@ -90,13 +118,22 @@ rebin (ImpHistogramView *self)
                                  self->width);
       self->updating = FALSE;
     }
-  imp_binning_stats (c->trial_amplitudes, c->n_trials, &self->mean,
-                     &self->sd, &self->n_finite);
+  imp_binning_stats (values, n_values, &self->mean, &self->sd,
+                     &self->n_finite);
 
-  stats = g_strdup_printf (_("%u trials · mean %+.3f mV · SD %.3f mV · "
-                             "%u bins of %.3f mV"),
-                           self->n_finite, self->mean, self->sd,
-                           self->n_bins, self->width);
+  if (shows_quantal (c))
+    stats = g_strdup_printf (_("%u of %u trials (no other presynaptic AP "
+                               "within %.0f ms; each the average's shape "
+                               "fitted) · mean %+.3f mV · SD %.3f mV · "
+                               "%u bins of %.3f mV"),
+                             self->n_finite, c->n_trials,
+                             IMP_ANALYSIS_ISOLATION_MS, self->mean, self->sd,
+                             self->n_bins, self->width);
+  else
+    stats = g_strdup_printf (_("%u trials · mean %+.3f mV · SD %.3f mV · "
+                               "%u bins of %.3f mV"),
+                             self->n_finite, self->mean, self->sd,
+                             self->n_bins, self->width);
   gtk_label_set_text (GTK_LABEL (self->stats), stats);
   gtk_widget_queue_draw (self->canvas);
 }
@@ -144,13 +181,36 @@ show_status (ImpHistogramView *self)
   gtk_stack_set_visible_child_name (GTK_STACK (self->stack), "empty");
 }
 
+static gboolean draws_binomial (const ImpCandidate *c);
+
+/* The automatic width; where the binomial peaks are drawn, at most a
+ * fifth of q, so that the peaks show (the Freedman–Diaconis width follows
+ * the whole spread, which the quanta make wide). */
+static double
+auto_width (const ImpCandidate *c,
+            const float        *values,
+            guint               n_values)
+{
+  double width = imp_binning_auto_width (values, n_values);
+
+  if (draws_binomial (c))
+    width = MIN (width, MAX (c->quantal.q_mv / 5,
+                             imp_binning_min_width (values, n_values)));
+  return round (width / IMP_BINNING_RESOLUTION) * IMP_BINNING_RESOLUTION;
+}
+
 static void
 set_auto_width (ImpHistogramView *self)
 {
   ImpCandidate *c = imp_session_get_selected_candidate (self->session);
   GtkAdjustment *adjustment;
+  const float *values;
+  guint n_values;
 
-  if (c == NULL || c->n_trials == 0 || c->trial_amplitudes == NULL)
+  if (c == NULL)
+    return;
+  values = shown_amplitudes (c, &n_values);
+  if (n_values == 0 || values == NULL)
     return;
 
   /* no narrower than IMP_BINNING_MAX_BINS bins allow for this pair */
@@ -158,12 +218,34 @@ set_auto_width (ImpHistogramView *self)
                  (GTK_SPIN_BUTTON (self->bin_width));
   self->updating = TRUE;
   gtk_adjustment_set_lower (adjustment,
-                            imp_binning_min_width (c->trial_amplitudes,
-                                                   c->n_trials));
+                            imp_binning_min_width (values, n_values));
   gtk_spin_button_set_value (GTK_SPIN_BUTTON (self->bin_width),
-                             imp_binning_auto_width (c->trial_amplitudes,
-                                                     c->n_trials));
+                             auto_width (c, values, n_values));
   self->updating = FALSE;
+}
+
+/* The quantal fit in words (the same as `imprint analyze --json` gives):
+ * q, n and p with their intervals and the BIC verdict, or why no quanta
+ * are claimed. */
+static void
+update_quantal_caption (ImpHistogramView   *self,
+                        const ImpCandidate *c)
+{
+  g_autofree char *text = NULL;
+  g_autofree char *caption = NULL;
+
+  if (c->quantal.verdict == IMP_QUANTAL_NOT_FITTED)
+    {
+      gtk_widget_set_visible (self->quantal, FALSE);
+      return;
+    }
+  text = imp_quantal_fit_describe (&c->quantal);
+  /* a refusal says "No quanta claimed: why" by itself */
+  caption = c->quantal.verdict == IMP_QUANTAL_QUANTA
+            ? g_strdup_printf (_("Quantal fit: %s"), text)
+            : g_strdup (text);
+  gtk_label_set_text (GTK_LABEL (self->quantal), caption);
+  gtk_widget_set_visible (self->quantal, TRUE);
 }
 
 static void
@@ -173,6 +255,8 @@ update (ImpHistogramView *self)
   ImpCandidate *c = imp_session_get_selected_candidate (self->session);
   int index = imp_session_get_selected (self->session);
   g_autofree char *title = NULL;
+  const float *values;
+  guint n_values;
 
   g_clear_pointer (&self->counts, g_free);
   self->n_bins = 0;
@@ -184,8 +268,9 @@ update (ImpHistogramView *self)
       return;
     }
 
-  if (!imp_binning_stats (c->trial_amplitudes, c->n_trials, &self->mean,
-                          &self->sd, &self->n_finite))
+  values = shown_amplitudes (c, &n_values);
+  if (!imp_binning_stats (values, n_values, &self->mean, &self->sd,
+                          &self->n_finite))
     {
       self->candidate = -1;
       g_clear_pointer (&self->counts, g_free);
@@ -208,6 +293,7 @@ update (ImpHistogramView *self)
                                             : _("excitatory"));
   gtk_label_set_text (GTK_LABEL (self->title), title);
   gtk_widget_set_visible (self->note, c->artefact);
+  update_quantal_caption (self, c);
 
   /* a new pair gets its own automatic width */
   if (index != self->candidate)
@@ -333,6 +419,186 @@ draw_mean (ImpHistogramView *self,
                  xalign, 1.0);
 }
 
+/* Which fitted curve to draw: the binomial peaks when quanta are claimed;
+ * the model BIC preferred, dashed, when not; none without a fit. */
+typedef enum
+{
+  CURVE_NONE,
+  CURVE_QUANTA,
+  CURVE_GAUSSIAN,
+  CURVE_MIXTURE,
+  CURVE_BINOMIAL_REFUSED
+} Curve;
+
+static Curve
+fit_curve (const ImpCandidate *c)
+{
+  const ImpQuantalFit *fit = &c->quantal;
+
+  if (!shows_quantal (c))
+    return CURVE_NONE;
+  switch (fit->verdict)
+    {
+    case IMP_QUANTAL_QUANTA:
+      return CURVE_QUANTA;
+    case IMP_QUANTAL_UNIMODAL:
+      return CURVE_GAUSSIAN;
+    case IMP_QUANTAL_NOT_EVEN:
+      return CURVE_MIXTURE;
+    case IMP_QUANTAL_FEW_PEAKS:
+    case IMP_QUANTAL_UNRESOLVED:
+    case IMP_QUANTAL_AMBIGUOUS:
+      return CURVE_BINOMIAL_REFUSED;
+    case IMP_QUANTAL_NOT_FITTED:
+    case IMP_QUANTAL_TOO_FEW_TRIALS:
+    case IMP_QUANTAL_NO_SPREAD:
+    default:
+      return CURVE_NONE;
+    }
+}
+
+static gboolean
+draws_binomial (const ImpCandidate *c)
+{
+  Curve curve = fit_curve (c);
+
+  return curve == CURVE_QUANTA || curve == CURVE_BINOMIAL_REFUSED;
+}
+
+/* The fitted count per bin at @x: the density times the number of
+ * amplitudes and the bin width. @k as for imp_quantal_fit_density(). */
+static double
+fit_count (ImpHistogramView   *self,
+           const ImpCandidate *c,
+           int                 k,
+           double              x)
+{
+  double density = imp_quantal_fit_density (&c->quantal, k, x);
+
+  return isfinite (density) ? density * c->quantal.n_used * self->width : 0;
+}
+
+static int
+curve_model (Curve curve)
+{
+  switch (curve)
+    {
+    case CURVE_GAUSSIAN:
+      return IMP_QUANTAL_DENSITY_GAUSSIAN;
+    case CURVE_MIXTURE:
+      return IMP_QUANTAL_DENSITY_MIXTURE;
+    case CURVE_NONE:
+    case CURVE_QUANTA:
+    case CURVE_BINOMIAL_REFUSED:
+    default:
+      return IMP_QUANTAL_DENSITY_BINOMIAL;
+    }
+}
+
+static double
+curve_max (ImpHistogramView   *self,
+           const ImpCandidate *c,
+           const Frame        *f,
+           Curve               curve)
+{
+  double top = 0;
+
+  if (curve == CURVE_NONE)
+    return 0;
+  for (int i = 0; i <= 400; i++)
+    top = MAX (top, fit_count (self, c, curve_model (curve),
+                               f->x0 + (f->x1 - f->x0) * i / 400));
+  return top;
+}
+
+static void
+trace_curve (ImpHistogramView   *self,
+             cairo_t            *cr,
+             const Frame        *f,
+             const ImpCandidate *c,
+             int                 k)
+{
+  double step = (f->x1 - f->x0) / MAX (f->right - f->left, 1) * 1.5;
+
+  cairo_new_path (cr);
+  for (double x = f->x0; x <= f->x1 + step / 2; x += step)
+    cairo_line_to (cr, frame_x (f, x),
+                   frame_y (f, MIN (fit_count (self, c, k, x), f->y1)));
+}
+
+/* Each peak k at sign·k·q, its weight scaled to the histogram, a mark and
+ * its number above it where it holds at least one trial, and the sum. */
+static void
+draw_quanta (ImpHistogramView   *self,
+             cairo_t            *cr,
+             const Frame        *f,
+             const ImpCandidate *c,
+             const GdkRGBA      *fg)
+{
+  const ImpQuantalFit *fit = &c->quantal;
+  g_autoptr(PangoLayout) text = imp_plot_layout_new (self->canvas, 0.8);
+
+  cairo_set_line_width (cr, 1.0);
+  for (guint k = 0; k <= fit->n; k++)
+    {
+      trace_curve (self, cr, f, c, (int) k);
+      imp_plot_set_source (cr, fg, 0.45);
+      cairo_stroke (cr);
+    }
+
+  trace_curve (self, cr, f, c, IMP_QUANTAL_DENSITY_BINOMIAL);
+  imp_plot_set_source (cr, fg, 0.9);
+  cairo_set_line_width (cr, 2.0);
+  cairo_stroke (cr);
+
+  for (guint k = 0; k <= fit->n; k++)
+    {
+      double at = fit->sign * (double) k * fit->q_mv;
+      double x = frame_x (f, at);
+      double y = frame_y (f, MIN (fit_count (self, c,
+                                             IMP_QUANTAL_DENSITY_BINOMIAL,
+                                             at), f->y1)) - 4;
+      g_autofree char *label = NULL;
+
+      if (fit->weights[k] * fit->n_used < 1 || x < f->left || x > f->right)
+        continue;
+      cairo_move_to (cr, x, y);
+      cairo_line_to (cr, x - 4, y - 7);
+      cairo_line_to (cr, x + 4, y - 7);
+      cairo_close_path (cr);
+      imp_plot_set_source (cr, fg, 0.9);
+      cairo_fill (cr);
+      label = k == 0 ? g_strdup ("0") : k == 1 ? g_strdup ("q")
+                     : g_strdup_printf ("%uq", k);
+      imp_plot_text (cr, text, label, x, y - 9, 0.5, 1.0);
+    }
+}
+
+static void
+draw_fit (ImpHistogramView   *self,
+          cairo_t            *cr,
+          const Frame        *f,
+          const ImpCandidate *c,
+          const GdkRGBA      *fg)
+{
+  static const double dashes[] = { 6.0, 4.0 };
+  Curve curve = fit_curve (c);
+
+  if (curve == CURVE_NONE)
+    return;
+  if (curve == CURVE_QUANTA)
+    {
+      draw_quanta (self, cr, f, c, fg);
+      return;
+    }
+  trace_curve (self, cr, f, c, curve_model (curve));
+  imp_plot_set_source (cr, fg, 0.7);
+  cairo_set_line_width (cr, 1.5);
+  cairo_set_dash (cr, dashes, G_N_ELEMENTS (dashes), 0);
+  cairo_stroke (cr);
+  cairo_set_dash (cr, NULL, 0, 0);
+}
+
 static void
 draw_cb (GtkDrawingArea *area,
          cairo_t        *cr,
@@ -365,7 +631,9 @@ draw_cb (GtkDrawingArea *area,
   f.x0 -= pad;
   f.x1 += pad;
   f.y0 = 0;
-  f.y1 = max_count * 1.08;
+  f.y1 = MAX (max_count, curve_max (self, c, &f, fit_curve (c))) * 1.08;
+  if (fit_curve (c) == CURVE_QUANTA)
+    f.y1 *= 1.12;  /* room for the peak marks */
   f.left = MARGIN_LEFT;
   f.right = width - MARGIN_RIGHT;
   f.top = MARGIN_TOP;
@@ -376,6 +644,7 @@ draw_cb (GtkDrawingArea *area,
   draw_axes (self, cr, &f, &fg);
   draw_bars (self, cr, &f, &color);
   draw_mean (self, cr, &f, &fg);
+  draw_fit (self, cr, &f, c, &fg);
 }
 
 /* Callbacks */
@@ -540,6 +809,8 @@ imp_histogram_view_class_init (ImpHistogramViewClass *klass)
                                         canvas);
   gtk_widget_class_bind_template_child (widget_class, ImpHistogramView,
                                         stats);
+  gtk_widget_class_bind_template_child (widget_class, ImpHistogramView,
+                                        quantal);
   gtk_widget_class_bind_template_callback (widget_class,
                                            bin_width_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, auto_clicked_cb);
@@ -618,6 +889,41 @@ _imp_histogram_view_get_bin_width (ImpHistogramView *self)
   g_return_val_if_fail (IMP_IS_HISTOGRAM_VIEW (self), 0.0);
 
   return gtk_spin_button_get_value (GTK_SPIN_BUTTON (self->bin_width));
+}
+
+const char *
+_imp_histogram_view_get_quantal_text (ImpHistogramView *self)
+{
+  g_return_val_if_fail (IMP_IS_HISTOGRAM_VIEW (self), NULL);
+
+  return gtk_widget_get_visible (self->quantal)
+         ? gtk_label_get_text (GTK_LABEL (self->quantal)) : NULL;
+}
+
+double
+_imp_histogram_view_fit_count (ImpHistogramView *self,
+                               int               k,
+                               double            amplitude_mv)
+{
+  ImpCandidate *c;
+
+  g_return_val_if_fail (IMP_IS_HISTOGRAM_VIEW (self), NAN);
+
+  c = imp_session_get_selected_candidate (self->session);
+  if (c == NULL || fit_curve (c) == CURVE_NONE)
+    return NAN;
+  return fit_count (self, c, k, amplitude_mv);
+}
+
+gboolean
+_imp_histogram_view_draws_quanta (ImpHistogramView *self)
+{
+  ImpCandidate *c;
+
+  g_return_val_if_fail (IMP_IS_HISTOGRAM_VIEW (self), FALSE);
+
+  c = imp_session_get_selected_candidate (self->session);
+  return c != NULL && fit_curve (c) == CURVE_QUANTA;
 }
 
 void

@@ -60,6 +60,7 @@ struct _ImpMapView
   GtkWidget    *mode_psp;
   GtkWidget    *mode_ap;
   GtkWidget    *mode_both;
+  GtkWidget    *show_button;
 };
 
 enum {
@@ -1016,6 +1017,15 @@ leave_cb (GtkEventControllerMotion *controller,
   gtk_widget_queue_draw (self->canvas);
 }
 
+/* The selected connection in the Traces view: its two channels, at an AP
+ * that evoked a PSP. */
+static void
+show_in_traces_clicked_cb (ImpMapView *self)
+{
+  imp_plot_show_in_traces (GTK_WIDGET (self), self->session,
+                           imp_session_get_selected (self->session));
+}
+
 static void
 pressed_cb (GtkGestureClick *gesture,
             int              n_press,
@@ -1059,6 +1069,10 @@ released_cb (GtkGestureClick *gesture,
   if (edge >= 0)
     select_edge (self, edge);
   gtk_widget_queue_draw (self->canvas);
+
+  /* A double click on an edge shows the pair in the Traces view. */
+  if (edge >= 0 && n_press == 2)
+    show_in_traces_clicked_cb (self);
 }
 
 static void
@@ -1148,6 +1162,12 @@ key_pressed_cb (GtkEventControllerKey *controller,
     case GDK_KEY_0:
     case GDK_KEY_KP_0:
       zoom_fit_clicked_cb (self);
+      return TRUE;
+    case GDK_KEY_Return:
+    case GDK_KEY_KP_Enter:
+      if (imp_session_get_selected (self->session) < 0)
+        return FALSE;
+      show_in_traces_clicked_cb (self);
       return TRUE;
     case GDK_KEY_Escape:
       if (self->focus_node < 0)
@@ -1286,6 +1306,8 @@ state_changed_cb (ImpMapView *self)
 static void
 selected_changed_cb (ImpMapView *self)
 {
+  gtk_widget_set_sensitive (self->show_button,
+                            imp_session_get_selected (self->session) >= 0);
   rebuild_edges (self);
   gtk_widget_queue_draw (self->canvas);
 }
@@ -1313,6 +1335,7 @@ imp_map_view_constructed (GObject *object)
   imp_plot_watch_analysing (self->session, G_CALLBACK (state_changed_cb),
                             self);
   rebuild (self);
+  selected_changed_cb (self);
 }
 
 static void
@@ -1396,6 +1419,10 @@ imp_map_view_class_init (ImpMapViewClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, zoom_in_clicked_cb);
   gtk_widget_class_bind_template_callback (widget_class, zoom_out_clicked_cb);
   gtk_widget_class_bind_template_callback (widget_class, zoom_fit_clicked_cb);
+  gtk_widget_class_bind_template_callback (widget_class,
+                                           show_in_traces_clicked_cb);
+  gtk_widget_class_bind_template_child (widget_class, ImpMapView,
+                                        show_button);
 
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "impmapview");

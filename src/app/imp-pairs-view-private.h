@@ -22,6 +22,9 @@ void                _imp_pairs_view_sort_by       (ImpPairsView *self,
                                                    GtkSortType   order);
 GtkWidget          *_imp_pairs_view_get_column_view (ImpPairsView *self);
 const char         *_imp_pairs_view_get_detail    (ImpPairsView *self);
+/* as Enter or a double click on the row at @position of the sorted list */
+void                _imp_pairs_view_activate_row  (ImpPairsView *self,
+                                                   guint         position);
 /* TRUE when the status page shows instead of the list */
 gboolean            _imp_pairs_view_get_status    (ImpPairsView *self,
                                                    const char  **title,

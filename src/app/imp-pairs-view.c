@@ -80,6 +80,7 @@ struct _ImpPairsView
   GtkWidget          *count;
   GtkWidget          *detail_title;
   GtkWidget          *detail_facts;
+  GtkWidget          *show_button;
   GtkWidget          *average;
 };
 
@@ -363,6 +364,7 @@ update_detail (ImpPairsView *self)
   ImpCandidate *c = imp_session_get_selected_candidate (self->session);
   g_autofree char *title = NULL;
   g_autofree char *facts = NULL;
+  const char *reason = "";
   g_autofree char *p = NULL;
   g_autofree char *ap_ap_p = NULL;
   g_autofree char *latency = NULL;
@@ -372,6 +374,7 @@ update_detail (ImpPairsView *self)
                                   c != NULL
                                   ? imp_session_get_selected (self->session)
                                   : -1);
+  gtk_widget_set_sensitive (self->show_button, c != NULL && result != NULL);
   if (c == NULL || result == NULL)
     {
       gtk_label_set_text (GTK_LABEL (self->detail_title),
@@ -391,6 +394,16 @@ update_detail (ImpPairsView *self)
     latency = g_strdup_printf (_("latency %.2f ms"), c->latency_ms);
   else
     latency = g_strdup (_("no latency estimate"));
+  /* Why a strong response is no synapse, as the analysis judged it. */
+  if (c->transient)
+    reason = _(": a transient at zero latency (stimulus or electrical "
+               "coupling), so this is no synapse");
+  else if (c->artefact)
+    reason = _(": the postsynaptic signal moves before the AP, so this is "
+               "no synapse");
+  else if (c->common_input)
+    reason = _(": the postsynaptic cell already moves this way before the "
+               "AP (common input)");
   facts = g_strdup_printf (_("<span foreground=\"#%02x%02x%02x\"><b>%s</b>"
                              "</span> · %s%s\n"
                              "Amplitude %+.3f mV · %s\n"
@@ -405,10 +418,7 @@ update_detail (ImpPairsView *self)
                                             : _("Excitatory"),
                            c->significant ? _("significant")
                                           : _("not significant"),
-                           c->artefact ? _(": the postsynaptic signal "
-                                           "moves before the AP, so this is "
-                                           "no synapse")
-                                       : "",
+                           reason,
                            c->amplitude_mv, latency, p, c->n_pre_aps,
                            ap_ap_p,
                            c->ap_ap_significant ? _("significant")
@@ -430,6 +440,29 @@ selection_changed_cb (ImpPairsView *self)
     return;
   imp_session_set_selected (self->session,
                             imp_candidate_item_get_index (item));
+}
+
+/* Shows the selected pair in the Traces view. */
+static void
+show_clicked_cb (ImpPairsView *self)
+{
+  imp_plot_show_in_traces (GTK_WIDGET (self), self->session,
+                           imp_session_get_selected (self->session));
+}
+
+/* Enter or a double click on a row shows its pair in the Traces view. */
+static void
+row_activated_cb (ImpPairsView *self,
+                  guint         position)
+{
+  g_autoptr(ImpCandidateItem) item = NULL;
+
+  item = g_list_model_get_item (G_LIST_MODEL (self->sorted), position);
+  if (item == NULL)
+    return;
+
+  imp_plot_show_in_traces (GTK_WIDGET (self), self->session,
+                           imp_candidate_item_get_index (item));
 }
 
 /* Session */
@@ -699,8 +732,12 @@ imp_pairs_view_class_init (ImpPairsViewClass *klass)
                                         detail_title);
   gtk_widget_class_bind_template_child (widget_class, ImpPairsView,
                                         detail_facts);
+  gtk_widget_class_bind_template_child (widget_class, ImpPairsView,
+                                        show_button);
   gtk_widget_class_bind_template_child (widget_class, ImpPairsView, average);
   gtk_widget_class_bind_template_callback (widget_class, filter_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, show_clicked_cb);
+  gtk_widget_class_bind_template_callback (widget_class, row_activated_cb);
 
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "imppairsview");
@@ -808,6 +845,15 @@ _imp_pairs_view_get_column_view (ImpPairsView *self)
   g_return_val_if_fail (IMP_IS_PAIRS_VIEW (self), NULL);
 
   return self->column_view;
+}
+
+void
+_imp_pairs_view_activate_row (ImpPairsView *self,
+                              guint         position)
+{
+  g_return_if_fail (IMP_IS_PAIRS_VIEW (self));
+
+  row_activated_cb (self, position);
 }
 
 const char *

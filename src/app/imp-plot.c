@@ -9,6 +9,7 @@
 
 #include <math.h>
 
+#include "imp-activity.h"
 #include "imp-plot.h"
 
 /* Purple (depressed) over a neutral white to green (potentiated): a
@@ -546,5 +547,81 @@ imp_plot_watch_analysing (ImpSession *session,
     return FALSE;
   g_signal_connect_object (session, "notify::analyzing", callback, object,
                            G_CONNECT_SWAPPED);
+  return TRUE;
+}
+
+/**
+ * imp_plot_pair_time:
+ * @session: a session with a result
+ * @index: one of its candidates
+ * @time_s: (out): when to show the pair, in s
+ * @span_s: (out): how much time around it
+ *
+ * When to look at a candidate: its first presynaptic AP that evoked a PSP,
+ * or its first AP, with time for the AP-triggered window four times over.
+ *
+ * Returns: %FALSE when the candidate has no AP to show
+ */
+gboolean
+imp_plot_pair_time (ImpSession *session,
+                    int         index,
+                    double     *time_s,
+                    double     *span_s)
+{
+  ImpAnalysisResult *result;
+  ImpCandidate *candidate;
+  g_autoptr(GArray) evoked = NULL;
+  GArray *aps;
+  gint64 sample;
+
+  g_return_val_if_fail (IMP_IS_SESSION (session), FALSE);
+
+  result = imp_session_get_result (session);
+  if (result == NULL || result->candidates == NULL || index < 0 ||
+      (guint) index >= result->candidates->len || result->sample_rate <= 0)
+    return FALSE;
+
+  candidate = g_ptr_array_index (result->candidates, index);
+  aps = result->aps != NULL && candidate->pre < result->n_channels
+        ? result->aps[candidate->pre] : NULL;
+  if (aps == NULL || aps->len == 0)
+    return FALSE;
+
+  evoked = imp_activity_evoked (result, imp_session_get_recording (session),
+                                candidate);
+  sample = evoked->len > 0 ? g_array_index (evoked, ImpEvoked, 0).ap_sample
+                           : g_array_index (aps, ImpEvent, 0).sample;
+  *time_s = sample / result->sample_rate;
+  *span_s = MAX (0.1, 0.004 * (result->params.window_pre_ms +
+                               result->params.window_post_ms));
+  return TRUE;
+}
+
+/**
+ * imp_plot_show_in_traces:
+ * @widget: a widget in the window
+ * @session: the window's session
+ * @index: a candidate of the session's result
+ *
+ * Shows the candidate in the Traces view: its two channels, around the
+ * time imp_plot_pair_time() gives, and switches to that view.
+ *
+ * Returns: %FALSE when there is nothing to show
+ */
+gboolean
+imp_plot_show_in_traces (GtkWidget  *widget,
+                         ImpSession *session,
+                         int         index)
+{
+  double time_s, span_s;
+
+  g_return_val_if_fail (GTK_IS_WIDGET (widget), FALSE);
+  g_return_val_if_fail (IMP_IS_SESSION (session), FALSE);
+
+  if (!imp_plot_pair_time (session, index, &time_s, &span_s))
+    return FALSE;
+
+  imp_session_show_pair (session, index, time_s, span_s);
+  gtk_widget_activate_action (widget, "win.show-view", "s", "traces");
   return TRUE;
 }

@@ -112,4 +112,13 @@ gboolean     imp_plot_watch_analysing (ImpSession         *session,
                                        GCallback           callback,
                                        gpointer            object);
 
+/* Linking a candidate to the Traces view. */
+gboolean     imp_plot_pair_time       (ImpSession         *session,
+                                       int                 index,
+                                       double             *time_s,
+                                       double             *span_s);
+gboolean     imp_plot_show_in_traces  (GtkWidget          *widget,
+                                       ImpSession         *session,
+                                       int                 index);
+
 G_END_DECLS

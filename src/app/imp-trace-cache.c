@@ -14,10 +14,12 @@
 #include <gio/gio.h>
 
 #include "imp-detect.h"
+#include "imp-pyramid.h"
 #include "imp-trace-cache.h"
 
-/* Past this many blocks (about 2 KiB each) the cache forgets other
- * levels, then everything but the overview. */
+/* Past this many blocks (about 3 KiB each) besides the overview's, the
+ * cache forgets other levels, then everything but the overview, then
+ * all. */
 #define MAX_BLOCKS       8192
 /* Most channels read in one call. */
 #define MAX_RUN          64
@@ -33,6 +35,9 @@
 /* Samples (summed over channels) the overview reads at most; past it,
  * only some of its blocks, spread over the recording, are computed. */
 #define OVERVIEW_MAX_SAMPLES (G_GINT64_CONSTANT (1) << 26)
+/* The finest level whose columns a pyramid holds exactly. */
+#define PYRAMID_LEVEL    6
+G_STATIC_ASSERT ((1 << PYRAMID_LEVEL) == IMP_PYRAMID_BASE);
 /* The share of overview columns left out at either end of a channel's
  * extent, so that a rare artefact does not set the scale. */
 #define EXTENT_TAIL      0.002
@@ -42,6 +47,7 @@ typedef struct
   guint    n_cols;
   guint    n_exact;     /* columns [0, n_exact) hold their exact range */
   gboolean preview;     /* the others hold at least a preview */
+  gboolean binned;      /* that preview is of the pyramid's bins */
   float    min[IMP_TRACE_CACHE_BLOCK];
   float    max[IMP_TRACE_CACHE_BLOCK];
   float    mid[IMP_TRACE_CACHE_BLOCK];   /* a sample from the middle */
@@ -98,6 +104,7 @@ typedef struct
 typedef struct
 {
   gboolean valid;
+  gint64   ready;       /* overview blocks [0, ready) were found exact */
   double   baseline;
   double   above;
   double   below;
@@ -111,14 +118,25 @@ struct _ImpTraceCache
   GArray             **ap_samples;    /* per channel, sorted gint64 */
   guint                n_ap_channels;
   guint64              samples_read;
+  guint64              bins_read;
+  guint64              generation;      /* changes with what is held */
+
+  /* columns of PYRAMID_LEVEL and coarser come from here, where built;
+   * while it grows, the worker leaves them to it */
+  ImpPyramid          *pyramid;
+  gboolean             pyramid_growing;
 
   Job                 *job;
   ImpTraceCacheNotify  notify;
   gpointer             notify_data;
   char                *error;
 
+  /* the last refine request, not made again while the worker is on it */
+  GBytes              *refined;
+
   guint                overview_level;
   gint64               overview_stride; /* every how many blocks */
+  guint                max_blocks;      /* MAX_BLOCKS and the overview's */
   Extent              *extents;         /* per channel */
 };
 
@@ -207,6 +225,12 @@ job_new (ImpRecording *recording)
 
 static void merge_piece (ImpTraceCache *self,
                          const Piece   *piece);
+static void store_preview (ImpTraceCache *self,
+                           guint          channel,
+                           gint64         block,
+                           const float   *mins,
+                           const float   *maxs,
+                           const float   *mids);
 
 /* Main thread: hands what the worker finished to the cache. */
 static gboolean
@@ -529,6 +553,19 @@ job_set_queue (Job    *job,
     }
 }
 
+/* Whether the worker has units to do or results not yet delivered. */
+static gboolean
+job_busy (Job *job)
+{
+  gboolean busy;
+
+  g_mutex_lock (&job->mutex);
+  busy = job->running || job->pieces->len > 0 || job->idle_pending;
+  g_mutex_unlock (&job->mutex);
+
+  return busy;
+}
+
 static void
 job_abandon (Job *job)
 {
@@ -580,6 +617,13 @@ imp_trace_cache_new (ImpRecording *recording)
   self->overview_stride = MAX (1, (total + OVERVIEW_MAX_SAMPLES - 1) /
                                   OVERVIEW_MAX_SAMPLES);
   self->overview_stride = MIN (self->overview_stride, MAX (n_blocks, 1));
+  /* With thousands of channels the overview alone has more blocks than
+   * MAX_BLOCKS: it must not push out the columns on screen. */
+  self->max_blocks = MAX_BLOCKS +
+                     (guint) MIN ((gint64) n_channels *
+                                  ((n_blocks + self->overview_stride - 1) /
+                                   self->overview_stride),
+                                  G_MAXUINT / 2);
 
   return self;
 }
@@ -606,6 +650,8 @@ imp_trace_cache_free (ImpTraceCache *self)
     return;
 
   job_abandon (g_steal_pointer (&self->job));
+  g_clear_pointer (&self->pyramid, imp_pyramid_unref);
+  g_clear_pointer (&self->refined, g_bytes_unref);
   clear_ap_samples (self);
   g_hash_table_unref (self->blocks);
   imp_recording_unref (self->recording);
@@ -653,6 +699,7 @@ drop_preview_cb (gpointer key,
     return FALSE;
 
   block->preview = FALSE;
+  block->binned = FALSE;
   return block->n_exact == 0;
 }
 
@@ -676,6 +723,8 @@ imp_trace_cache_set_result (ImpTraceCache     *self,
   n = imp_recording_get_n_channels (self->recording);
   clear_ap_samples (self);
   g_hash_table_foreach_remove (self->blocks, drop_preview_cb, NULL);
+  g_clear_pointer (&self->refined, g_bytes_unref);
+  self->generation++;
 
   if (result == NULL || result->aps == NULL || result->n_channels != n)
     return;
@@ -794,6 +843,8 @@ imp_trace_cache_clear (ImpTraceCache *self)
   g_return_if_fail (self != NULL);
 
   g_hash_table_remove_all (self->blocks);
+  g_clear_pointer (&self->refined, g_bytes_unref);
+  self->generation++;
 }
 
 static gboolean
@@ -820,13 +871,14 @@ not_overview_cb (gpointer key,
 static void
 evict (ImpTraceCache *self)
 {
-  if (g_hash_table_size (self->blocks) <= MAX_BLOCKS)
+  if (g_hash_table_size (self->blocks) <= self->max_blocks)
     return;
 
+  self->generation++;
   g_hash_table_foreach_remove (self->blocks, other_level_cb, self);
-  if (g_hash_table_size (self->blocks) > MAX_BLOCKS)
+  if (g_hash_table_size (self->blocks) > self->max_blocks)
     g_hash_table_foreach_remove (self->blocks, not_overview_cb, self);
-  if (g_hash_table_size (self->blocks) > MAX_BLOCKS)
+  if (g_hash_table_size (self->blocks) > self->max_blocks)
     g_hash_table_remove_all (self->blocks);
 }
 
@@ -855,6 +907,7 @@ ensure_block (ImpTraceCache *self,
 
   found = g_new0 (Block, 1);
   found->n_cols = block_n_cols (n_samples_of (self), level, block);
+  self->generation++;
   key = g_new (guint64, 1);
   *key = block_key (channel, level, block);
   g_hash_table_insert (self->blocks, key, found);
@@ -894,6 +947,7 @@ merge_piece (ImpTraceCache *self,
   memcpy (block->mid + block->n_exact, piece->mid + block->n_exact,
           n * sizeof (float));
   block->n_exact = piece->end_col;
+  self->generation++;
 }
 
 /* Block @block of @level, exact, combined from exact blocks of finer
@@ -950,8 +1004,158 @@ derive_block (ImpTraceCache *self,
     }
   found->n_exact = n_cols;
   found->preview = TRUE;
+  self->generation++;
 
   return found;
+}
+
+/* The pyramid */
+
+/* How many of the @n_cols columns of @spc samples from @start lie wholly
+ * within the pyramid's built samples. */
+static guint
+pyramid_columns (ImpTraceCache *self,
+                 gint64         start,
+                 gint64         spc,
+                 guint          n_cols)
+{
+  gint64 n_samples = n_samples_of (self);
+  gint64 built = imp_pyramid_get_built_samples (self->pyramid);
+
+  if (built >= n_samples)
+    return n_cols;
+  if (built <= start)
+    return 0;
+
+  return (guint) MIN ((gint64) n_cols, (built - start) / spc);
+}
+
+/* Extends the exact columns of block @block of @level, PYRAMID_LEVEL or
+ * coarser, from the pyramid as far as it is built, without reading the
+ * recording. Returns TRUE if the block is now exact. */
+static gboolean
+fill_from_pyramid (ImpTraceCache *self,
+                   guint          channel,
+                   guint          level,
+                   gint64         block)
+{
+  Block *found = lookup_block (self, channel, level, block);
+  gint64 spc = G_GINT64_CONSTANT (1) << level;
+  gint64 start = block * IMP_TRACE_CACHE_BLOCK * spc;
+  float mins[IMP_TRACE_CACHE_BLOCK];
+  float maxs[IMP_TRACE_CACHE_BLOCK];
+  float means[IMP_TRACE_CACHE_BLOCK];
+  guint n_cols, first, end, k;
+
+  if (block_exact (found))
+    return TRUE;
+  if (self->pyramid == NULL || level < PYRAMID_LEVEL)
+    return FALSE;
+
+  n_cols = block_n_cols (n_samples_of (self), level, block);
+  first = found != NULL ? found->n_exact : 0;
+  end = pyramid_columns (self, start, spc, n_cols);
+  if (end <= first)
+    return FALSE;
+
+  self->bins_read += imp_pyramid_query (self->pyramid, channel,
+                                        start + first * spc, spc,
+                                        end - first, mins, maxs, means);
+  found = ensure_block (self, channel, level, block);
+  for (k = 0; k < end - first; k++)
+    {
+      if (!(mins[k] <= maxs[k]))
+        break;
+      found->min[first + k] = mins[k];
+      found->max[first + k] = maxs[k];
+      found->mid[first + k] = means[k];
+    }
+  found->n_exact = first + k;
+  self->generation++;
+
+  return block_exact (found);
+}
+
+/* A preview of block @block at the current level, of columns narrower
+ * than the pyramid's bins: each column gets the range of the bin that
+ * holds it, so that no spike is missed, until the worker has the exact
+ * range. FALSE when the pyramid does not cover the block yet. */
+static gboolean
+preview_from_pyramid (ImpTraceCache *self,
+                      guint          channel,
+                      gint64         block)
+{
+  gint64 spc = G_GINT64_CONSTANT (1) << self->level;
+  gint64 start = block * IMP_TRACE_CACHE_BLOCK * spc;
+  gint64 per_bin = IMP_PYRAMID_BASE / spc;
+  float mins[IMP_TRACE_CACHE_BLOCK];
+  float maxs[IMP_TRACE_CACHE_BLOCK];
+  float mids[IMP_TRACE_CACHE_BLOCK];
+  float bin_min[IMP_TRACE_CACHE_BLOCK];
+  float bin_max[IMP_TRACE_CACHE_BLOCK];
+  float bin_mean[IMP_TRACE_CACHE_BLOCK];
+  guint n_cols, n_bins;
+
+  Block *found = lookup_block (self, channel, self->level, block);
+
+  if (self->pyramid == NULL || spc <= IMP_TRACE_CACHE_EXACT ||
+      spc >= IMP_PYRAMID_BASE)
+    return FALSE;
+  if (found != NULL && (found->binned || block_exact (found)))
+    return TRUE;
+
+  n_cols = block_n_cols (n_samples_of (self), self->level, block);
+  n_bins = (n_cols + per_bin - 1) / per_bin;
+  if (pyramid_columns (self, start, IMP_PYRAMID_BASE, n_bins) < n_bins)
+    return FALSE;
+
+  self->bins_read += imp_pyramid_query (self->pyramid, channel, start,
+                                        IMP_PYRAMID_BASE, n_bins, bin_min,
+                                        bin_max, bin_mean);
+  for (guint c = 0; c < n_cols; c++)
+    {
+      guint b = c / per_bin;
+
+      if (!(bin_min[b] <= bin_max[b]))
+        return FALSE;
+      mins[c] = bin_min[b];
+      maxs[c] = bin_max[b];
+      mids[c] = bin_mean[b];
+    }
+
+  store_preview (self, channel, block, mins, maxs, mids);
+  lookup_block (self, channel, self->level, block)->binned = TRUE;
+  return TRUE;
+}
+
+/**
+ * imp_trace_cache_set_pyramid:
+ * @self: a #ImpTraceCache
+ * @pyramid: (nullable): the recording's pyramid
+ * @growing: whether it is being built
+ *
+ * Takes columns of IMP_PYRAMID_BASE samples and wider from @pyramid as
+ * far as it is built, and previews of narrower ones. While it grows, the
+ * worker does not read what it will bring; once it stops growing, the
+ * worker reads what it lacks.
+ */
+void
+imp_trace_cache_set_pyramid (ImpTraceCache *self,
+                             ImpPyramid    *pyramid,
+                             gboolean       growing)
+{
+  g_return_if_fail (self != NULL);
+
+  if (pyramid != self->pyramid)
+    {
+      g_clear_pointer (&self->pyramid, imp_pyramid_unref);
+      if (pyramid != NULL)
+        self->pyramid = imp_pyramid_ref (pyramid);
+      self->generation++;
+    }
+  if (self->pyramid_growing != (pyramid != NULL && growing))
+    g_clear_pointer (&self->refined, g_bytes_unref);
+  self->pyramid_growing = pyramid != NULL && growing;
 }
 
 /* Preview */
@@ -1032,6 +1236,9 @@ read_preview (ImpTraceCache  *self,
   gint64 start = block * IMP_TRACE_CACHE_BLOCK * spc;
   gint64 n_cols = block_n_cols (n_samples, self->level, block);
   g_autofree float *buffer = NULL;
+  g_autofree float *one = NULL;
+  gint64 n_whole;
+  gboolean strided;
 
   if (spc <= IMP_TRACE_CACHE_EXACT)
     {
@@ -1055,15 +1262,38 @@ read_preview (ImpTraceCache  *self,
       return TRUE;
     }
 
-  buffer = g_new (float, n_run * IMP_TRACE_CACHE_STRIDE);
+  /* The middle IMP_TRACE_CACHE_STRIDE samples of every whole column, in
+   * one strided read: far apart, they are read without the chunks that
+   * hold them. */
+  n_whole = MIN (n_cols, (n_samples - start) / spc);
+  buffer = g_new (float, n_run * MAX (n_whole, 1) * IMP_TRACE_CACHE_STRIDE);
+  strided = n_whole > 0;
+  if (strided)
+    {
+      self->samples_read += (guint64) n_run * n_whole *
+                            IMP_TRACE_CACHE_STRIDE;
+      if (!imp_recording_read_strided (self->recording, first, n_run,
+                                       start + (spc - IMP_TRACE_CACHE_STRIDE)
+                                               / 2,
+                                       spc, IMP_TRACE_CACHE_STRIDE, n_whole,
+                                       buffer, error))
+        return FALSE;
+    }
+  one = g_new (float, n_run * IMP_TRACE_CACHE_STRIDE);
+
   for (gint64 c = 0; c < n_cols; c++)
     {
       gint64 col = start + c * spc;
       gint64 length = MIN (spc, n_samples - col);
       gint64 width = MIN (IMP_TRACE_CACHE_STRIDE, length);
 
-      if (!read_samples (self, first, n_run, col + (length - width) / 2,
-                         width, buffer, error))
+      if (c < n_whole)
+        for (guint k = 0; k < n_run; k++)
+          memcpy (one + k * width,
+                  buffer + ((gsize) k * n_whole + c) * width,
+                  width * sizeof (float));
+      else if (!read_samples (self, first, n_run, col + (length - width) / 2,
+                              width, one, error))
         return FALSE;
 
       for (guint k = 0; k < n_run; k++)
@@ -1071,17 +1301,17 @@ read_preview (ImpTraceCache  *self,
           gint64 ap = find_ap (self, first + k, col, length);
 
           /* The typical sample is the middle one, not one of the AP's. */
-          mids[k * IMP_TRACE_CACHE_BLOCK + c] = buffer[k * width + width / 2];
+          mids[k * IMP_TRACE_CACHE_BLOCK + c] = one[k * width + width / 2];
           if (ap >= 0)
             {
               gint64 pos = CLAMP (ap - width / 2, col, col + length - width);
 
               if (!read_samples (self, first + k, 1, pos, width,
-                                 buffer + k * width, error))
+                                 one + k * width, error))
                 return FALSE;
             }
 
-          min_max (buffer + k * width, width,
+          min_max (one + k * width, width,
                    &mins[k * IMP_TRACE_CACHE_BLOCK + c],
                    &maxs[k * IMP_TRACE_CACHE_BLOCK + c]);
         }
@@ -1127,6 +1357,7 @@ store_preview (ImpTraceCache *self,
   found->preview = TRUE;
   if (spc <= IMP_TRACE_CACHE_EXACT)
     found->n_exact = found->n_cols;
+  self->generation++;
 }
 
 static gint
@@ -1157,8 +1388,15 @@ fetch_block (ImpTraceCache  *self,
   guint i = 0;
 
   for (guint k = 0; k < n_channels; k++)
-    if (needs_preview (self, channels[k], block))
-      g_array_append_val (missing, channels[k]);
+    {
+      /* The pyramid's bins replace a preview of a few samples, which
+       * can miss a spike. */
+      if (fill_from_pyramid (self, channels[k], self->level, block) ||
+          preview_from_pyramid (self, channels[k], block))
+        continue;
+      if (needs_preview (self, channels[k], block))
+        g_array_append_val (missing, channels[k]);
+    }
   if (missing->len == 0)
     return TRUE;
   g_array_sort (missing, compare_guint);
@@ -1276,7 +1514,11 @@ add_units (ImpTraceCache *self,
         continue;
 
       found = derive_block (self, channels[k], level, block, DERIVE_DEPTH);
-      if (block_exact (found))
+      if (block_exact (found) ||
+          fill_from_pyramid (self, channels[k], level, block))
+        continue;
+      /* What a growing pyramid will bring is not read twice. */
+      if (level >= PYRAMID_LEVEL && self->pyramid_growing)
         continue;
       g_hash_table_add (queued, g_memdup2 (&key, sizeof key));
 
@@ -1326,12 +1568,33 @@ imp_trace_cache_refine (ImpTraceCache *self,
 {
   g_autoptr(GArray) units = g_array_new (FALSE, FALSE, sizeof (Unit));
   g_autoptr(GHashTable) queued = NULL;
+  g_autoptr(GByteArray) request = NULL;
+  g_autoptr(GBytes) bytes = NULL;
   g_autofree guint *sorted = NULL;
   g_autofree guint *all = NULL;
   guint n_all;
   gint64 n_samples;
 
   g_return_if_fail (self != NULL);
+
+  /* Making the queue means looking at every channel's overview: with
+   * thousands of channels, not something to do every frame while the
+   * worker is still on the same request. */
+  request = g_byte_array_new ();
+  g_byte_array_append (request, (const guint8 *) &self->level,
+                       sizeof self->level);
+  g_byte_array_append (request, (const guint8 *) &first_column,
+                       sizeof first_column);
+  g_byte_array_append (request, (const guint8 *) &end_column,
+                       sizeof end_column);
+  g_byte_array_append (request, (const guint8 *) channels,
+                       n_channels * sizeof (guint));
+  bytes = g_byte_array_free_to_bytes (g_steal_pointer (&request));
+  if (self->refined != NULL && g_bytes_equal (bytes, self->refined) &&
+      job_busy (self->job))
+    return;
+  g_clear_pointer (&self->refined, g_bytes_unref);
+  self->refined = g_steal_pointer (&bytes);
 
   queued = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   n_all = imp_recording_get_n_channels (self->recording);
@@ -1437,14 +1700,128 @@ imp_trace_cache_get_column (ImpTraceCache *self,
   return TRUE;
 }
 
-static int
-compare_float (const void *a,
-               const void *b)
+/**
+ * imp_trace_cache_get_columns:
+ * @self: a #ImpTraceCache
+ * @channel: a channel
+ * @first: the first column, at the current level
+ * @n: how many
+ * @min: (out caller-allocates) (array length=n): each column's least
+ *   sample, NaN where it has no value
+ * @max: (out caller-allocates) (array length=n): its greatest
+ * @mid: (out caller-allocates) (array length=n) (optional): a sample from
+ *   its middle, NaN where it has none
+ * @exact: (out caller-allocates) (array length=n) (optional): whether it
+ *   holds its exact range rather than a preview
+ *
+ * imp_trace_cache_get_column() and imp_trace_cache_get_sample() for a run
+ * of columns, with one look-up per block.
+ *
+ * Returns: how many of the columns have a value
+ */
+guint
+imp_trace_cache_get_columns (ImpTraceCache *self,
+                             guint          channel,
+                             gint64         first,
+                             guint          n,
+                             float         *min,
+                             float         *max,
+                             float         *mid,
+                             gboolean      *exact)
 {
-  float fa = *(const float *) a;
-  float fb = *(const float *) b;
+  guint found = 0;
+  guint k = 0;
 
-  return (fa > fb) - (fa < fb);
+  g_return_val_if_fail (self != NULL, 0);
+  g_return_val_if_fail (n == 0 || (min != NULL && max != NULL), 0);
+
+  while (k < n)
+    {
+      gint64 column = first + k;
+      gint64 b = column >= 0 ? column / IMP_TRACE_CACHE_BLOCK : -1;
+      guint i = column >= 0 ? column % IMP_TRACE_CACHE_BLOCK : 0;
+      guint run = column >= 0 ? MIN (n - k, IMP_TRACE_CACHE_BLOCK - i)
+                              : (guint) MIN (n - k, -column);
+      Block *block = b >= 0 ? lookup_block (self, channel, self->level, b)
+                            : NULL;
+
+      for (guint j = 0; j < run; j++, i++, k++)
+        {
+          gboolean have = block != NULL && i < block->n_cols &&
+                          (i < block->n_exact || block->preview) &&
+                          block->min[i] <= block->max[i];
+
+          min[k] = have ? block->min[i] : NAN;
+          max[k] = have ? block->max[i] : NAN;
+          if (mid != NULL)
+            mid[k] = have ? block->mid[i] : NAN;
+          if (exact != NULL)
+            exact[k] = have && i < block->n_exact;
+          found += have;
+        }
+    }
+
+  return found;
+}
+
+/**
+ * imp_trace_cache_get_generation:
+ * @self: a #ImpTraceCache
+ *
+ * Returns: a number that changes whenever a column's value may have
+ *   changed, so that what was drawn from them can be kept until then
+ */
+guint64
+imp_trace_cache_get_generation (ImpTraceCache *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+
+  return self->generation;
+}
+
+/* The @k-th smallest of @values (reordered; no NaN), as sorting would
+ * give it, in linear time on average (Hoare's selection). */
+static float
+select_float (float *values,
+              guint  n,
+              guint  k)
+{
+  gint64 lo = 0;
+  gint64 hi = (gint64) n - 1;
+
+  g_assert (k < n);
+
+  while (lo < hi)
+    {
+      float pivot = values[lo + (hi - lo) / 2];
+      gint64 i = lo;
+      gint64 j = hi;
+
+      while (i <= j)
+        {
+          while (values[i] < pivot)
+            i++;
+          while (values[j] > pivot)
+            j--;
+          if (i <= j)
+            {
+              float t = values[i];
+
+              values[i++] = values[j];
+              values[j--] = t;
+            }
+        }
+
+      /* [lo, j] <= pivot <= [i, hi], and between them the pivot. */
+      if ((gint64) k <= j)
+        hi = j;
+      else if ((gint64) k >= i)
+        lo = i;
+      else
+        break;
+    }
+
+  return values[k];
 }
 
 /**
@@ -1458,7 +1835,7 @@ compare_float (const void *a,
  * @below: (out) (optional): how far they reach below it
  *
  * The statistics a row's amplitude scale is fitted to. The arrays are
- * sorted in place. @above and @below need @mins and @maxs.
+ * reordered in place. @above and @below need @mins and @maxs.
  *
  * Returns: %FALSE when there is nothing to summarise
  */
@@ -1478,16 +1855,17 @@ imp_trace_cache_summarise (GArray *mids,
   if (mids->len == 0 || (above != NULL && (maxs == NULL || maxs->len == 0)))
     return FALSE;
 
-  qsort (mids->data, mids->len, sizeof (float), compare_float);
-  *baseline = g_array_index (mids, float, mids->len / 2);
+  /* Order statistics by selection: the overviews of thousands of
+   * channels are summarised at once. */
+  *baseline = select_float ((float *) mids->data, mids->len, mids->len / 2);
   if (above == NULL || below == NULL)
     return TRUE;
 
-  qsort (mins->data, mins->len, sizeof (float), compare_float);
-  qsort (maxs->data, maxs->len, sizeof (float), compare_float);
   skip = (guint) (tail * maxs->len);
-  *above = g_array_index (maxs, float, maxs->len - 1 - skip) - *baseline;
-  *below = *baseline - g_array_index (mins, float, (guint) (tail * mins->len));
+  *above = select_float ((float *) maxs->data, maxs->len,
+                         maxs->len - 1 - skip) - *baseline;
+  *below = *baseline - select_float ((float *) mins->data, mins->len,
+                                     (guint) (tail * mins->len));
   return TRUE;
 }
 
@@ -1560,9 +1938,21 @@ imp_trace_cache_get_extent (ImpTraceCache *self,
     return FALSE;
 
   extent = &self->extents[channel];
+  n_samples = n_samples_of (self);
+
+  /* Asked every frame for thousands of channels until the overview is
+   * in: each time, only from the first block not found exact before. */
+  while (!extent->valid &&
+         block_n_cols (n_samples, self->overview_level, extent->ready) > 0)
+    {
+      if (!block_exact (lookup_block (self, channel, self->overview_level,
+                                      extent->ready)))
+        return FALSE;
+      extent->ready += self->overview_stride;
+    }
+
   if (!extent->valid)
     {
-      n_samples = n_samples_of (self);
       mids = g_array_new (FALSE, FALSE, sizeof (float));
       mins = g_array_new (FALSE, FALSE, sizeof (float));
       maxs = g_array_new (FALSE, FALSE, sizeof (float));
@@ -1574,8 +1964,12 @@ imp_trace_cache_get_extent (ImpTraceCache *self,
           Block *block = lookup_block (self, channel, self->overview_level,
                                        b);
 
+          /* Dropped meanwhile. */
           if (!block_exact (block))
-            return FALSE;
+            {
+              extent->ready = 0;
+              return FALSE;
+            }
 
           for (guint c = 0; c < block->n_cols; c++)
             {
@@ -1612,6 +2006,20 @@ imp_trace_cache_get_error (ImpTraceCache *self)
   g_return_val_if_fail (self != NULL, NULL);
 
   return self->error;
+}
+
+/**
+ * imp_trace_cache_get_bins_read:
+ * @self: a #ImpTraceCache
+ *
+ * Returns: how many pyramid bins (summed over channels) were read
+ */
+guint64
+imp_trace_cache_get_bins_read (ImpTraceCache *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+
+  return self->bins_read;
 }
 
 /**

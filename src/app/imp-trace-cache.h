@@ -10,6 +10,7 @@
 #include <glib.h>
 
 #include "imp-analysis.h"
+#include "imp-pyramid.h"
 #include "imp-recording.h"
 
 G_BEGIN_DECLS
@@ -19,17 +20,24 @@ G_BEGIN_DECLS
  * columns per channel and level, so that panning and zooming back reuse
  * them.
  *
- * A column comes in two qualities. A preview is read on the main thread
- * within a deadline: whole for columns of up to IMP_TRACE_CACHE_EXACT
- * samples, which makes it exact, otherwise IMP_TRACE_CACHE_STRIDE samples
- * from the middle of the column or around its first action potential.
- * The exact minimum and maximum of wider columns are computed by a worker
- * thread from full reads, a slice at a time, and replace the preview as
- * they arrive; columns of a coarser level are combined from exact finer
- * ones without reading when they can be. After the visible columns, the
- * worker also computes an overview of the whole recording, from which
- * imp_trace_cache_get_extent() gives each channel's robust amplitude
- * range. */
+ * Columns of IMP_PYRAMID_BASE samples and wider come exact from the
+ * recording's level-of-detail pyramid (imp_trace_cache_set_pyramid()) as
+ * far as it is built, without reading; narrower ones get a preview of
+ * the pyramid's bins that hold them.
+ *
+ * Otherwise a column comes in two qualities. A preview is read on the
+ * main thread within a deadline: whole for columns of up to
+ * IMP_TRACE_CACHE_EXACT samples, which makes it exact, otherwise
+ * IMP_TRACE_CACHE_STRIDE samples from the middle of the column (one
+ * strided read for a block of columns) or around its first action
+ * potential. The exact minimum and maximum of wider columns are computed
+ * by a worker thread from full reads, a slice at a time, and replace the
+ * preview as they arrive; columns of a coarser level are combined from
+ * exact finer ones without reading when they can be. After the visible
+ * columns, the worker also computes an overview of the whole recording,
+ * from which imp_trace_cache_get_extent() gives each channel's robust
+ * amplitude range. The worker leaves to a growing pyramid what it will
+ * bring. */
 
 #define IMP_TRACE_CACHE_BLOCK  256
 #define IMP_TRACE_CACHE_EXACT  8
@@ -47,6 +55,9 @@ void           imp_trace_cache_set_notify       (ImpTraceCache       *self,
                                                  ImpTraceCacheNotify  notify,
                                                  gpointer             user_data);
 
+void           imp_trace_cache_set_pyramid      (ImpTraceCache     *self,
+                                                 ImpPyramid        *pyramid,
+                                                 gboolean           growing);
 void           imp_trace_cache_set_result       (ImpTraceCache     *self,
                                                  ImpAnalysisResult *result);
 GArray        *imp_trace_cache_get_ap_samples   (ImpTraceCache *self,
@@ -83,6 +94,15 @@ gboolean       imp_trace_cache_get_column       (ImpTraceCache *self,
                                                  float         *min,
                                                  float         *max,
                                                  gboolean      *exact);
+guint          imp_trace_cache_get_columns      (ImpTraceCache *self,
+                                                 guint          channel,
+                                                 gint64         first,
+                                                 guint          n,
+                                                 float         *min,
+                                                 float         *max,
+                                                 float         *mid,
+                                                 gboolean      *exact);
+guint64        imp_trace_cache_get_generation   (ImpTraceCache *self);
 gboolean       imp_trace_cache_get_sample       (ImpTraceCache *self,
                                                  guint          channel,
                                                  gint64         column,
@@ -101,6 +121,7 @@ gboolean       imp_trace_cache_get_extent       (ImpTraceCache *self,
                                                  double        *below);
 const char    *imp_trace_cache_get_error        (ImpTraceCache *self);
 guint64        imp_trace_cache_get_samples_read (ImpTraceCache *self);
+guint64        imp_trace_cache_get_bins_read    (ImpTraceCache *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ImpTraceCache, imp_trace_cache_free)
 

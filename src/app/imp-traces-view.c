@@ -9,10 +9,16 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <glib/gi18n.h>
 
+#include "imp-activity.h"
+#include "imp-array-layout.h"
 #include "imp-detect.h"
+#include "imp-raster.h"
+#include "imp-snapshot-area.h"
+#include "imp-texture-pool.h"
 #include "imp-trace-cache.h"
 #include "imp-traces-view-private.h"
 
@@ -34,7 +40,40 @@
 #define FETCH_BUDGET_US 8000
 
 #define INITIAL_SPAN_S 5.0
+#define MAX_OVERLAY    200   /* sweeps drawn on one another */
 #define MAX_PX_PER_SAMPLE 16.0
+
+/* What the traces' pixels depend on besides the rows: the texture drawn
+ * for one is shown again until it changes. */
+typedef struct
+{
+  gconstpointer cache;
+  guint64       generation;
+  double        t0;
+  double        span;
+  double        value;          /* the first visible row, fractional */
+  double        row_height;
+  double        line_width;     /* in widget pixels */
+  int           width;          /* of the texture, in device pixels */
+  int           height;
+  int           scale;
+  guint         level;
+  guint         first_row;
+  guint         end_row;
+  gint64        c0;
+  gint64        c1;
+  guint32       exact_color;
+  guint32       preview_color;
+} FrameKey;
+
+/* A visible row as drawn. */
+typedef struct
+{
+  guint    channel;
+  gboolean have;                /* columns with a value, so a baseline */
+  double   baseline;
+  double   gain;                /* pixels per unit */
+} RowInfo;
 
 /* What the amplitude scales are fitted to, until the fit is final or the
  * user scales them. */
@@ -80,6 +119,12 @@ struct _ImpTracesView
   char              *read_error;    /* why reading stopped, or NULL */
   guint              tick_id;
 
+  /* the traces as last drawn, and the buffers they are drawn into */
+  ImpTexturePool    *pool;
+  GdkTexture        *texture;
+  FrameKey           frame_key;
+  GArray            *frame_rows;    /* RowInfo of the visible rows */
+
   /* input */
   double             pointer_x;
   double             pointer_y;
@@ -88,6 +133,18 @@ struct _ImpTracesView
   double             drag_rows;
   double             zoom_span;
   double             zoom_anchor;
+
+  /* rows: order[0 .. n_rows) are the channels shown, the selected pair
+   * first, then the channels chosen in the session (or all) */
+  guint              n_rows;
+  ImpArrayLayout    *layout;        /* where each electrode is */
+  int                focus_channel; /* clicked, for the keys; or -1 */
+  int                mark_channel;  /* the event last stepped to */
+  gint64             mark_sample;
+  GArray            *evoked;        /* ImpEvoked of the selected pair */
+  gboolean           overlay;       /* sweeps on one another */
+  gint64             overlay_start; /* the start of the sweep in view
+                                     * when they were overlaid */
 };
 
 G_DEFINE_FINAL_TYPE (ImpTracesView, imp_traces_view, GTK_TYPE_WIDGET)
@@ -95,12 +152,19 @@ G_DEFINE_FINAL_TYPE (ImpTracesView, imp_traces_view, GTK_TYPE_WIDGET)
 enum {
   PROP_0,
   PROP_SESSION,
+  PROP_OVERLAY_SWEEPS,
   N_PROPS
 };
 
 static GParamSpec *properties[N_PROPS];
 
 static void imp_traces_view_queue_update (ImpTracesView *self);
+static void imp_traces_view_publish      (ImpTracesView *self);
+static void imp_traces_view_update_order (ImpTracesView *self);
+static gint64 extent_samples             (ImpTracesView *self);
+static gboolean overlaid                 (ImpTracesView *self);
+static gboolean imp_traces_view_fetch_overlaid (ImpTracesView *self);
+static int current_channel               (ImpTracesView *self);
 
 /* Geometry */
 
@@ -135,10 +199,17 @@ n_channels (ImpTracesView *self)
   return imp_recording_get_n_channels (self->recording);
 }
 
+/* The rows, which are fewer than the channels when some are chosen. */
+static guint
+n_rows (ImpTracesView *self)
+{
+  return MIN (self->n_rows, n_channels (self));
+}
+
 static guint
 rows_per_page (ImpTracesView *self)
 {
-  guint n = n_channels (self);
+  guint n = n_rows (self);
   guint rows = (guint) (trace_height (self) / MIN_ROW_HEIGHT);
 
   return CLAMP (rows, 1, MAX (n, 1));
@@ -181,7 +252,7 @@ imp_traces_view_clamp (ImpTracesView *self)
   if (self->recording == NULL)
     return;
 
-  n_samples = imp_recording_get_n_samples (self->recording);
+  n_samples = extent_samples (self);
   min_span = MAX (4, trace_width (self) / MAX_PX_PER_SAMPLE);
 
   self->span = CLAMP (self->span, min_span, MAX (min_span, n_samples));
@@ -252,7 +323,7 @@ imp_traces_view_scroll_rows (ImpTracesView *self,
 static void
 imp_traces_view_update_adjustment (ImpTracesView *self)
 {
-  guint n = n_channels (self);
+  guint n = n_rows (self);
   guint page = rows_per_page (self);
 
   gtk_adjustment_configure (self->vadj,
@@ -293,7 +364,7 @@ imp_traces_view_visible (ImpTracesView *self,
   double end = MIN (self->t0 + self->span, n_samples);
 
   *first_row = (guint) MAX (0, floor (value));
-  *end_row = MIN (n_channels (self),
+  *end_row = MIN (n_rows (self),
                   (guint) ceil (value + rows_per_page (self)));
   *c0 = MAX (0, (gint64) floor (self->t0 / spc) - 1);
   *c1 = MIN ((n_samples + spc - 1) / spc, (gint64) ceil (end / spc) + 1);
@@ -315,7 +386,11 @@ imp_traces_view_fetch (ImpTracesView *self,
   if (self->cache == NULL || self->read_error != NULL)
     return TRUE;
 
-  level = imp_trace_cache_level_for (samples_per_pixel (self));
+  /* Columns for the screen's pixels, which may be finer than the
+   * widget's. */
+  level = imp_trace_cache_level_for (samples_per_pixel (self) /
+                                     gtk_widget_get_scale_factor (
+                                       self->canvas));
   imp_trace_cache_set_level (self->cache, level);
 
   imp_traces_view_visible (self, &first_row, &end_row, &c0, &c1);
@@ -385,25 +460,35 @@ imp_traces_view_channel_stats (ImpTracesView *self,
   g_autoptr(GArray) mids = g_array_new (FALSE, FALSE, sizeof (float));
   g_autoptr(GArray) mins = g_array_new (FALSE, FALSE, sizeof (float));
   g_autoptr(GArray) maxs = g_array_new (FALSE, FALSE, sizeof (float));
+  g_autofree float *lo = NULL;
+  g_autofree float *hi = NULL;
+  g_autofree float *mid = NULL;
+  guint n;
 
   imp_traces_view_visible (self, &first_row, &end_row, &c0, &c1);
+  if (c1 <= c0)
+    return FALSE;
 
-  for (gint64 c = c0; c < c1; c++)
+  n = c1 - c0;
+  lo = g_new (float, n);
+  hi = g_new (float, n);
+  mid = g_new (float, n);
+  imp_trace_cache_get_columns (self->cache, channel, c0, n, lo, hi, mid,
+                               NULL);
+
+  for (guint k = 0; k < n; k++)
     {
-      float min, max, mid;
-
-      if (!imp_trace_cache_get_column (self->cache, channel, c, &min, &max,
-                                       NULL))
+      if (isnan (lo[k]))
         continue;
 
-      if (imp_trace_cache_get_sample (self->cache, channel, c, &mid))
-        g_array_append_val (mids, mid);
+      if (!isnan (mid[k]))
+        g_array_append_val (mids, mid[k]);
       /* Only a fit needs the extremes; the baseline, drawn every frame,
        * does not. */
       if (extent)
         {
-          g_array_append_val (mins, min);
-          g_array_append_val (maxs, max);
+          g_array_append_val (mins, lo[k]);
+          g_array_append_val (maxs, hi[k]);
         }
     }
 
@@ -713,6 +798,7 @@ imp_traces_view_fit_post (ImpTracesView *self)
 static void
 imp_traces_view_update_fit (ImpTracesView *self)
 {
+  gboolean fitted;
   gboolean exact;
 
   if (self->cache == NULL || self->fit == IMP_FIT_NONE)
@@ -737,8 +823,12 @@ imp_traces_view_update_fit (ImpTracesView *self)
       break;
 
     case IMP_FIT_POST:
+      /* The other channels keep the scales of the whole recording: while
+       * its overview is not in yet, those are still to come, and so is the
+       * end of this fit. */
+      fitted = self->user_scaled || imp_traces_view_fit_groups (self, TRUE);
       imp_traces_view_fit_post (self);
-      if (exact)
+      if (exact && fitted)
         self->fit = IMP_FIT_NONE;
       break;
 
@@ -764,7 +854,8 @@ fetch_tick_cb (GtkWidget     *widget,
       return G_SOURCE_REMOVE;
     }
 
-  complete = imp_traces_view_fetch (self, FETCH_BUDGET_US);
+  complete = overlaid (self) ? imp_traces_view_fetch_overlaid (self)
+                             : imp_traces_view_fetch (self, FETCH_BUDGET_US);
   imp_traces_view_update_fit (self);
   gtk_widget_queue_draw (self->canvas);
 
@@ -783,6 +874,7 @@ imp_traces_view_queue_update (ImpTracesView *self)
   if (self->canvas == NULL)
     return;
 
+  imp_traces_view_publish (self);
   gtk_widget_queue_draw (self->canvas);
 
   if (self->tick_id == 0 && self->recording != NULL)
@@ -1213,22 +1305,13 @@ draw_sweeps (ImpTracesView *self,
 {
   guint n_sweeps = imp_recording_get_n_sweeps (self->recording);
   double top = trace_top (self);
-  double bottom = top + trace_height (self);
   double right = GUTTER_WIDTH + trace_width (self);
-  g_autoptr(GArray) xs = NULL;
-  gboolean thinned;
 
   if (n_sweeps < 2)
     return;
 
-  /* Lighter when they stand for more sweeps than they show. */
-  xs = sweep_lines (self, &thinned);
-  set_source (cr, &palette->fg, thinned ? 0.15 : 0.3);
-  for (guint i = 0; i < xs->len; i++)
-    cairo_rectangle (cr, g_array_index (xs, double, i), 2, 1, bottom - 2);
-  cairo_fill (cr);
-
-  /* Label each sweep where it starts, or at the left edge. */
+  /* Label each sweep where it starts, or at the left edge; the lines are
+   * drawn below the traces (snapshot_sweep_lines). */
   set_source (cr, &palette->fg, 0.6);
   for (guint i = imp_recording_sweep_at (self->recording,
                                          (gint64) MAX (0, self->t0));
@@ -1252,119 +1335,339 @@ draw_sweeps (ImpTracesView *self,
     }
 }
 
-/* Closes the envelope of columns [first, end): maxima forwards, minima
- * backwards. At high zoom the two coincide and it is a line. */
-static void
-add_envelope (cairo_t      *cr,
-              const double *xs,
-              const double *tops,
-              const double *bottoms,
-              guint         first,
-              guint         end)
+/* Traces, below the overlays: a texture drawn with imp-raster, over the
+ * rows' backdrops, both as render nodes rather than through Cairo. */
+
+static guint32
+raster_color (const GdkRGBA *color,
+              double         alpha)
 {
-  for (guint k = first; k < end; k++)
-    cairo_line_to (cr, xs[k], tops[k]);
-  for (guint k = end; k > first; k--)
-    cairo_line_to (cr, xs[k - 1], bottoms[k - 1]);
-  cairo_close_path (cr);
-  cairo_new_sub_path (cr);
+  return imp_raster_color (color->red, color->green, color->blue,
+                           color->alpha * alpha);
 }
 
-typedef enum
+static void
+append_rect (GtkSnapshot   *snapshot,
+             const GdkRGBA *color,
+             double         alpha,
+             double         x,
+             double         y,
+             double         width,
+             double         height)
 {
-  COLUMN_MISSING,
-  COLUMN_PREVIEW,
-  COLUMN_EXACT,
-} ColumnState;
+  GdkRGBA faded = *color;
 
-/* Whether column @k goes into the pass for @exact columns. A preview run
- * takes its exact neighbours too, so that the two passes join. */
+  faded.alpha *= alpha;
+  gtk_snapshot_append_color (snapshot, &faded,
+                             &GRAPHENE_RECT_INIT (x, y, width, height));
+}
+
+/* The visible rows' channels, baselines and gains, as drawn now. */
+static void
+imp_traces_view_update_rows (ImpTracesView *self,
+                             guint          first_row,
+                             guint          end_row,
+                             GArray        *rows)
+{
+  g_array_set_size (rows, 0);
+
+  for (guint row = first_row; row < end_row; row++)
+    {
+      RowInfo info;
+
+      /* Compared byte for byte with the last frame's. */
+      memset (&info, 0, sizeof info);
+      info.channel = self->order[row];
+      info.have = imp_traces_view_channel_stats (self, info.channel, FALSE,
+                                                 &info.baseline, NULL, NULL);
+      if (info.have)
+        info.gain = channel_gain (self, info.channel);
+      else
+        info.baseline = 0;
+      g_array_append_val (rows, info);
+    }
+}
+
+/* The baseline of visible @row as its trace was drawn; FALSE when it has
+ * no columns to draw. */
 static gboolean
-in_pass (const ColumnState *states,
-         guint              k,
-         guint              n,
-         gboolean           exact)
+imp_traces_view_row_baseline (ImpTracesView *self,
+                              guint          row,
+                              double        *baseline)
 {
-  if (states[k] == COLUMN_MISSING)
-    return FALSE;
-  if (exact)
-    return states[k] == COLUMN_EXACT;
+  const FrameKey *key = &self->frame_key;
 
-  return states[k] == COLUMN_PREVIEW ||
-         (k > 0 && states[k - 1] == COLUMN_PREVIEW) ||
-         (k + 1 < n && states[k + 1] == COLUMN_PREVIEW);
+  if (self->frame_rows != NULL && row >= key->first_row &&
+      row - key->first_row < self->frame_rows->len)
+    {
+      const RowInfo *info = &g_array_index (self->frame_rows, RowInfo,
+                                            row - key->first_row);
+
+      if (info->channel == self->order[row])
+        {
+          *baseline = info->baseline;
+          return info->have;
+        }
+    }
+
+  return imp_traces_view_channel_stats (self, self->order[row], FALSE,
+                                        baseline, NULL, NULL);
 }
 
-/* Draws @channel's columns with its @baseline at @base_y: the exact ones
- * in @color, the previews lighter, until the worker has replaced them. */
 static void
-draw_trace (ImpTracesView *self,
-            cairo_t       *cr,
-            const GdkRGBA *color,
-            guint          channel,
-            double         base_y,
-            double         baseline)
+imp_traces_view_frame_key (ImpTracesView *self,
+                           const Palette *palette,
+                           FrameKey      *key)
 {
-  guint first_row, end_row;
-  gint64 c0, c1;
-  gint64 spc = column_width (self);
-  double centre = spc > 1 ? spc / 2.0 : 0;
-  double gain = channel_gain (self, channel);
-  g_autofree double *xs = NULL;
-  g_autofree double *tops = NULL;
-  g_autofree double *bottoms = NULL;
-  g_autofree ColumnState *states = NULL;
-  guint n;
+  int scale = gtk_widget_get_scale_factor (self->canvas);
 
-  imp_traces_view_visible (self, &first_row, &end_row, &c0, &c1);
-  if (c1 <= c0)
-    return;
+  /* Compared byte for byte with the last frame's. */
+  memset (key, 0, sizeof *key);
+  key->cache = self->cache;
+  key->generation = imp_trace_cache_get_generation (self->cache);
+  key->t0 = self->t0;
+  key->span = self->span;
+  key->value = gtk_adjustment_get_value (self->vadj);
+  key->row_height = row_height (self);
+  key->line_width = samples_per_pixel (self) < 1 ? 1.25 : 1.0;
+  key->scale = scale;
+  key->width = (int) ceil (trace_width (self) * scale);
+  key->height = (int) ceil (trace_height (self) * scale);
+  key->level = imp_trace_cache_get_level (self->cache);
+  imp_traces_view_visible (self, &key->first_row, &key->end_row,
+                           &key->c0, &key->c1);
+  key->exact_color = raster_color (&palette->fg, TRACE_ALPHA);
+  key->preview_color = raster_color (&palette->fg, PREVIEW_ALPHA);
+}
 
-  n = c1 - c0;
-  xs = g_new (double, n);
-  tops = g_new (double, n);
-  bottoms = g_new (double, n);
-  states = g_new (ColumnState, n);
+/* Whether column @k goes into the pass of previews: those, and their
+ * exact neighbours, so that the two passes join. */
+static gboolean
+in_preview_pass (const float    *mins,
+                 const gboolean *exact,
+                 guint           k,
+                 guint           n)
+{
+  if (isnan (mins[k]))
+    return FALSE;
+
+  return !exact[k] ||
+         (k > 0 && !isnan (mins[k - 1]) && !exact[k - 1]) ||
+         (k + 1 < n && !isnan (mins[k + 1]) && !exact[k + 1]);
+}
+
+/* Draws one row's columns: the exact ones in the exact colour, over the
+ * previews in a lighter one until the worker has replaced them. */
+static void
+draw_row_passes (ImpRasterImage *image,
+                 ImpRasterTrace *trace,
+                 const FrameKey *key,
+                 const float    *mins,
+                 const float    *maxs,
+                 const gboolean *exact,
+                 float          *pass_min,
+                 float          *pass_max)
+{
+  guint n = trace->n_columns;
+  gboolean previews = FALSE;
+
+  for (guint k = 0; k < n && !previews; k++)
+    previews = !isnan (mins[k]) && !exact[k];
+
+  if (!previews)
+    {
+      trace->min = mins;
+      trace->max = maxs;
+      trace->color = key->exact_color;
+      imp_raster_draw_trace (image, trace);
+      return;
+    }
 
   for (guint k = 0; k < n; k++)
     {
-      gint64 c = c0 + k;
-      gboolean exact;
-      float min, max;
+      gboolean in = in_preview_pass (mins, exact, k, n);
 
-      states[k] = COLUMN_MISSING;
-      if (!imp_trace_cache_get_column (self->cache, channel, c, &min, &max,
-                                       &exact))
+      pass_min[k] = in ? mins[k] : NAN;
+      pass_max[k] = in ? maxs[k] : NAN;
+    }
+  trace->min = pass_min;
+  trace->max = pass_max;
+  trace->color = key->preview_color;
+  imp_raster_draw_trace (image, trace);
+
+  for (guint k = 0; k < n; k++)
+    {
+      pass_min[k] = exact[k] ? mins[k] : NAN;
+      pass_max[k] = exact[k] ? maxs[k] : NAN;
+    }
+  trace->color = key->exact_color;
+  imp_raster_draw_trace (image, trace);
+}
+
+/* The visible rows' traces, each in its band, as a texture of the trace
+ * area in device pixels. */
+static GdkTexture *
+imp_traces_view_rasterise (ImpTracesView  *self,
+                           const FrameKey *key,
+                           GArray         *rows)
+{
+  gint64 spc = G_GINT64_CONSTANT (1) << key->level;
+  double centre = spc > 1 ? spc / 2.0 : 0;
+  double pixels_per_sample = key->scale / samples_per_pixel (self);
+  guint n = key->c1 - key->c0;
+  g_autofree float *mins = g_new (float, n);
+  g_autofree float *maxs = g_new (float, n);
+  g_autofree float *pass_min = g_new (float, n);
+  g_autofree float *pass_max = g_new (float, n);
+  g_autofree gboolean *exact = g_new (gboolean, n);
+  ImpRasterTrace trace = { 0 };
+  ImpRasterImage image;
+
+  imp_texture_pool_begin (self->pool, key->width, key->height, &image);
+
+  trace.n_columns = n;
+  trace.x0 = (key->c0 * spc + centre - key->t0) * pixels_per_sample;
+  trace.dx = spc * pixels_per_sample;
+  trace.line_width = key->line_width * key->scale;
+  trace.clip_left = 0;
+  trace.clip_right = key->width;
+
+  for (guint i = 0; i < rows->len; i++)
+    {
+      const RowInfo *info = &g_array_index (rows, RowInfo, i);
+      double top = (key->first_row + i - key->value) * key->row_height;
+      double base_y = top + BASELINE_FRAC * key->row_height;
+
+      if (!info->have)
         continue;
 
-      states[k] = exact ? COLUMN_EXACT : COLUMN_PREVIEW;
-      xs[k] = sample_to_x (self, c * spc + centre);
-      tops[k] = base_y - (max - baseline) * gain;
-      bottoms[k] = base_y - (min - baseline) * gain;
+      trace.clip_top = (int) round (top * key->scale);
+      trace.clip_bottom = (int) round ((top + key->row_height) * key->scale);
+      trace.scale = info->gain * key->scale;
+      trace.offset = (base_y + info->baseline * info->gain) * key->scale;
+
+      imp_trace_cache_get_columns (self->cache, info->channel, key->c0, n,
+                                   mins, maxs, NULL, exact);
+      draw_row_passes (&image, &trace, key, mins, maxs, exact,
+                       pass_min, pass_max);
     }
 
-  cairo_set_line_width (cr, samples_per_pixel (self) < 1 ? 1.25 : 1.0);
-  cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
+  return imp_texture_pool_finish (self->pool, &image);
+}
 
-  /* Each run of columns of a pass is one closed envelope. */
-  for (int pass = 0; pass < 2; pass++)
+/* The traces' texture, drawn again only when something it shows has
+ * changed: the pointer moving over it redraws the overlays alone. */
+static void
+snapshot_traces (ImpTracesView *self,
+                 GtkSnapshot   *snapshot,
+                 const Palette *palette)
+{
+  g_autoptr(GArray) rows = g_array_new (FALSE, TRUE, sizeof (RowInfo));
+  FrameKey key;
+  gboolean same;
+
+  imp_traces_view_frame_key (self, palette, &key);
+  imp_traces_view_update_rows (self, key.first_row, key.end_row, rows);
+
+  same = self->texture != NULL && self->frame_rows != NULL &&
+         memcmp (&key, &self->frame_key, sizeof key) == 0 &&
+         rows->len == self->frame_rows->len &&
+         memcmp (rows->data, self->frame_rows->data,
+                 rows->len * sizeof (RowInfo)) == 0;
+
+  self->frame_key = key;
+  g_clear_pointer (&self->frame_rows, g_array_unref);
+  self->frame_rows = g_steal_pointer (&rows);
+
+  if (!same)
     {
-      gboolean exact = pass == 1;
-      guint run = 0;
-
-      for (guint k = 0; k <= n; k++)
-        {
-          if (k < n && in_pass (states, k, n, exact))
-            continue;
-          if (k > run)
-            add_envelope (cr, xs, tops, bottoms, run, k);
-          run = k + 1;
-        }
-
-      set_source (cr, color, exact ? TRACE_ALPHA : PREVIEW_ALPHA);
-      cairo_fill_preserve (cr);
-      cairo_stroke (cr);
+      g_clear_object (&self->texture);
+      if (key.end_row > key.first_row && key.c1 > key.c0 &&
+          key.width > 0 && key.height > 0)
+        self->texture = imp_traces_view_rasterise (self, &key,
+                                                   self->frame_rows);
     }
+
+  if (self->texture != NULL)
+    gtk_snapshot_append_texture (snapshot, self->texture,
+                                 &GRAPHENE_RECT_INIT (
+                                   GUTTER_WIDTH, trace_top (self),
+                                   (double) key.width / key.scale,
+                                   (double) key.height / key.scale));
+}
+
+/* The sweep separators, lighter when they stand for more sweeps than
+ * they show. */
+static void
+snapshot_sweep_lines (ImpTracesView *self,
+                      GtkSnapshot   *snapshot,
+                      const Palette *palette)
+{
+  double bottom = trace_top (self) + trace_height (self);
+  g_autoptr(GArray) xs = NULL;
+  gboolean thinned;
+
+  if (imp_recording_get_n_sweeps (self->recording) < 2)
+    return;
+
+  xs = sweep_lines (self, &thinned);
+  for (guint i = 0; i < xs->len; i++)
+    append_rect (snapshot, &palette->fg, thinned ? 0.15 : 0.3,
+                 g_array_index (xs, double, i), 2, 1, bottom - 2);
+}
+
+/* The selected pair's rows tinted, and a line below each row. */
+static void
+snapshot_row_backdrops (ImpTracesView *self,
+                        GtkSnapshot   *snapshot,
+                        const Palette *palette)
+{
+  guint first_row, end_row;
+  gint64 c0, c1;
+  double value = gtk_adjustment_get_value (self->vadj);
+  double h = row_height (self);
+  double area_top = trace_top (self);
+  double width = GUTTER_WIDTH + trace_width (self) + RIGHT_PAD;
+
+  imp_traces_view_visible (self, &first_row, &end_row, &c0, &c1);
+
+  gtk_snapshot_push_clip (snapshot,
+                          &GRAPHENE_RECT_INIT (0, area_top, width,
+                                               trace_height (self)));
+  for (guint row = first_row; row < end_row; row++)
+    {
+      guint channel = self->order[row];
+      double top = area_top + (row - value) * h;
+
+      if ((int) channel == self->pre || (int) channel == self->post)
+        append_rect (snapshot, &palette->accent, 0.08, 0, top, width, h);
+      append_rect (snapshot, &palette->fg, 0.08,
+                   0, round (top + h) - 1, width, 1);
+    }
+  gtk_snapshot_pop (snapshot);
+}
+
+static void
+snapshot_below_cb (GtkWidget   *area,
+                   GtkSnapshot *snapshot,
+                   int          width,
+                   int          height,
+                   gpointer     user_data)
+{
+  ImpTracesView *self = user_data;
+  Palette palette;
+
+  if (self->recording == NULL || n_channels (self) == 0 ||
+      self->cache == NULL)
+    return;
+
+  /* Overlaid sweeps draw their own traces, over the backdrops. */
+  imp_traces_view_palette (self, &palette);
+  if (!overlaid (self))
+    snapshot_sweep_lines (self, snapshot, &palette);
+  snapshot_row_backdrops (self, snapshot, &palette);
+  if (!overlaid (self))
+    snapshot_traces (self, snapshot, &palette);
 }
 
 /* Index of the first of the sorted @events at or after @sample. */
@@ -1519,6 +1822,29 @@ create_name_layout (ImpTracesView *self,
   return create_clipped_layout (self, markup, max_width);
 }
 
+/* The electrode's place on the array under its name, when the file gives
+ * one: its grid row and column, or x and y. */
+static gboolean
+draw_row_position (ImpTracesView *self,
+                   cairo_t       *cr,
+                   const Palette *palette,
+                   guint          channel,
+                   double         y)
+{
+  g_autofree char *where = NULL;
+  g_autofree char *markup = NULL;
+
+  if (self->layout == NULL ||
+      !imp_array_layout_is_placed (self->layout, channel))
+    return FALSE;
+
+  where = imp_array_layout_describe (self->layout, channel);
+  markup = g_markup_printf_escaped ("<small>%s</small>", where);
+  set_source (cr, &palette->fg, 0.6);
+  draw_clipped_text (self, cr, markup, 10, y, GUTTER_WIDTH - 16);
+  return TRUE;
+}
+
 static void
 draw_row_label (ImpTracesView *self,
                 cairo_t       *cr,
@@ -1534,6 +1860,8 @@ draw_row_label (ImpTracesView *self,
   g_autofree char *detail = NULL;
   const char *role = channel_role (self, channel);
   const char *unit = info->unit != NULL ? info->unit : "";
+  gboolean no_access = without_access (self, channel);
+  gboolean placed;
   int role_width;
 
   /* Everything stays in the label column: long names are ellipsized,
@@ -1554,21 +1882,29 @@ draw_row_label (ImpTracesView *self,
                          top + 6, role_width + 1);
     }
 
-  if (have_baseline)
-    detail = g_markup_printf_escaped ("<small>%.1f %s</small>",
-                                      baseline, unit);
-  else
-    detail = g_markup_printf_escaped ("<small>%s</small>", unit);
-  set_source (cr, &palette->fg, 0.6);
-  draw_clipped_text (self, cr, detail, 10, top + 24, GUTTER_WIDTH - 16);
+  /* Where the electrode is, when the file says; then its level, or
+   * that it has no access (and so no level worth reading). */
+  placed = draw_row_position (self, cr, palette, channel, top + 22);
+  if (!placed || !no_access)
+    {
+      if (have_baseline)
+        detail = g_markup_printf_escaped ("<small>%.1f %s</small>",
+                                          baseline, unit);
+      else
+        detail = g_markup_printf_escaped ("<small>%s</small>", unit);
+      set_source (cr, &palette->fg, 0.6);
+      draw_clipped_text (self, cr, detail, 10, top + (placed ? 38 : 24),
+                         GUTTER_WIDTH - 16);
+    }
 
-  if (without_access (self, channel))
+  if (no_access)
     {
       g_autofree char *note = NULL;
 
       note = g_markup_printf_escaped ("<small>%s</small>", _("no access"));
       set_source (cr, &palette->fg, 0.45);
-      draw_clipped_text (self, cr, note, 10, top + 40, GUTTER_WIDTH - 16);
+      draw_clipped_text (self, cr, note, 10, top + (placed ? 38 : 40),
+                         GUTTER_WIDTH - 16);
     }
 }
 
@@ -1599,6 +1935,294 @@ scale_bar_rows (ImpTracesView *self,
   return rows;
 }
 
+/* Overlaid sweeps, the selected pair's evoked PSPs, and where the keys
+ * act */
+
+/* How many sweeps are drawn on one another. */
+static guint
+n_overlaid (ImpTracesView *self)
+{
+  return MIN (imp_recording_get_n_sweeps (self->recording), MAX_OVERLAY);
+}
+
+/* Shifts the view to sweep @k, so that the drawing and fetching
+ * functions, which work from t0, work on that sweep, and clips the
+ * drawing to it. Returns the view's own t0, for end_sweep(). */
+static double
+begin_sweep (ImpTracesView *self,
+             cairo_t       *cr,
+             guint          k)
+{
+  const ImpSweep *sweep = imp_recording_get_sweep (self->recording, k);
+  double t0 = self->t0;
+  double left, right;
+
+  self->t0 = t0 + sweep->start_sample;
+  if (cr != NULL)
+    {
+      left = MAX (GUTTER_WIDTH, sample_to_x (self, sweep->start_sample));
+      right = MIN (GUTTER_WIDTH + trace_width (self),
+                   sample_to_x (self, sweep->start_sample +
+                                      sweep->n_samples));
+      cairo_save (cr);
+      cairo_rectangle (cr, left, 0, MAX (0, right - left),
+                       gtk_widget_get_height (self->canvas));
+      cairo_clip (cr);
+    }
+  return t0;
+}
+
+static void
+end_sweep (ImpTracesView *self,
+           cairo_t       *cr,
+           double         t0)
+{
+  self->t0 = t0;
+  if (cr != NULL)
+    cairo_restore (cr);
+}
+
+/* Overlaid, every sweep's visible columns are fetched in turn. */
+static gboolean
+imp_traces_view_fetch_overlaid (ImpTracesView *self)
+{
+  gint64 deadline = g_get_monotonic_time () + FETCH_BUDGET_US;
+  gboolean complete = TRUE;
+
+  for (guint k = 0; k < n_overlaid (self); k++)
+    {
+      double t0 = begin_sweep (self, NULL, k);
+
+      complete &= imp_traces_view_fetch (self,
+                                         MAX (200, deadline -
+                                                   g_get_monotonic_time ()));
+      end_sweep (self, NULL, t0);
+    }
+
+  return complete;
+}
+
+/* One sweep's trace in a row: for each run of columns with a value, the
+ * envelope of their ranges (a line once a column is one sample). Kept
+ * apart from the drawing of the traces in sequence, so that either can
+ * change on its own. */
+static void
+draw_sweep_trace (ImpTracesView *self,
+                  cairo_t       *cr,
+                  const GdkRGBA *color,
+                  guint          channel,
+                  double         base_y,
+                  double         baseline)
+{
+  guint first_row, end_row;
+  gint64 c0, c1;
+  gint64 spc = column_width (self);
+  double centre = spc > 1 ? spc / 2.0 : 0;
+  double gain = channel_gain (self, channel);
+  g_autofree double *xs = NULL;
+  g_autofree double *tops = NULL;
+  g_autofree double *bottoms = NULL;
+  guint n, run = 0;
+
+  imp_traces_view_visible (self, &first_row, &end_row, &c0, &c1);
+  if (c1 <= c0)
+    return;
+
+  n = c1 - c0;
+  xs = g_new (double, n);
+  tops = g_new (double, n);
+  bottoms = g_new (double, n);
+  cairo_new_path (cr);
+  for (guint k = 0; k <= n; k++)
+    {
+      float min, max;
+
+      if (k < n && imp_trace_cache_get_column (self->cache, channel, c0 + k,
+                                               &min, &max, NULL))
+        {
+          xs[k] = sample_to_x (self, (c0 + k) * spc + centre);
+          tops[k] = base_y - (max - baseline) * gain;
+          bottoms[k] = base_y - (min - baseline) * gain;
+          continue;
+        }
+
+      /* A run ends: its maxima forwards, its minima backwards. */
+      for (guint i = run; i < k; i++)
+        cairo_line_to (cr, xs[i], tops[i]);
+      for (guint i = k; i > run; i--)
+        cairo_line_to (cr, xs[i - 1], bottoms[i - 1]);
+      if (k > run)
+        cairo_close_path (cr);
+      cairo_new_sub_path (cr);
+      run = k + 1;
+    }
+
+  cairo_set_line_width (cr, 1.0);
+  cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
+  set_source (cr, color, 1.0);
+  cairo_fill_preserve (cr);
+  cairo_stroke (cr);
+}
+
+/* A row's sweeps on one another, each lighter the more there are. */
+static void
+draw_overlaid (ImpTracesView *self,
+               cairo_t       *cr,
+               const Palette *palette,
+               guint          channel,
+               double         top,
+               double         height,
+               gboolean       have_baseline,
+               double         baseline)
+{
+  guint n = n_overlaid (self);
+  GdkRGBA color = palette->fg;
+
+  color.alpha *= CLAMP (1.6 / sqrt (n), 0.12, 1.0);
+  for (guint k = 0; k < n; k++)
+    {
+      double t0 = begin_sweep (self, cr, k);
+
+      if (have_baseline)
+        draw_sweep_trace (self, cr, &color, channel,
+                          top + BASELINE_FRAC * height, baseline);
+      draw_events (self, cr, palette, channel, top, height);
+      end_sweep (self, cr, t0);
+    }
+}
+
+/* What the strip above the traces says while the sweeps overlay. */
+static void
+draw_overlay_title (ImpTracesView *self,
+                    cairo_t       *cr,
+                    const Palette *palette)
+{
+  guint n_sweeps = imp_recording_get_n_sweeps (self->recording);
+  g_autofree char *markup = NULL;
+
+  if (n_overlaid (self) < n_sweeps)
+    markup = g_strdup_printf (_("<small>Sweeps 1–%u of %u overlaid, time "
+                                "from each sweep's start</small>"),
+                              n_overlaid (self), n_sweeps);
+  else
+    markup = g_strdup_printf (_("<small>%u sweeps overlaid, time from each "
+                                "sweep's start</small>"), n_sweeps);
+  set_source (cr, &palette->fg, 0.6);
+  draw_text (self, cr, markup, GUTTER_WIDTH + 5, trace_top (self) / 2, 0,
+             0.5);
+}
+
+/* The row showing @channel, or -1. */
+static int
+channel_row (ImpTracesView *self,
+             int            channel)
+{
+  for (guint row = 0; channel >= 0 && row < n_rows (self); row++)
+    if ((int) self->order[row] == channel)
+      return row;
+  return -1;
+}
+
+static double
+row_top (ImpTracesView *self,
+         int            row)
+{
+  return trace_top (self) +
+         (row - gtk_adjustment_get_value (self->vadj)) * row_height (self);
+}
+
+/* The selected pair's evoked PSPs: a dot at each onset in the
+ * postsynaptic row, joined to the AP that evoked it (whose line the pair's
+ * markers draw) by a bracket as long as the latency. */
+static void
+draw_evoked (ImpTracesView *self,
+             cairo_t       *cr,
+             const Palette *palette)
+{
+  int post_row = channel_row (self, self->post);
+  gint64 start = (gint64) floor (self->t0);
+  gint64 end = (gint64) ceil (self->t0 + self->span);
+  double h = row_height (self);
+  double y;
+
+  if (self->evoked == NULL || post_row < 0)
+    return;
+
+  y = row_top (self, post_row) + h - 15;
+  cairo_set_line_width (cr, 1.5);
+  for (guint i = 0; i < self->evoked->len; i++)
+    {
+      const ImpEvoked *e = &g_array_index (self->evoked, ImpEvoked, i);
+      const GdkRGBA *color = e->amplitude_mv > 0 ? &palette->excitatory
+                                                 : &palette->inhibitory;
+      double x_ap, x_psp;
+
+      if (e->psp_sample < start || e->ap_sample > end)
+        continue;
+
+      x_ap = round (sample_to_x (self, e->ap_sample)) + 0.5;
+      x_psp = round (sample_to_x (self, e->psp_sample)) + 0.5;
+
+      set_source (cr, color, 0.85);
+      cairo_move_to (cr, x_ap, y - 7);
+      cairo_line_to (cr, x_ap, y);
+      cairo_line_to (cr, x_psp, y);
+      cairo_stroke (cr);
+
+      cairo_new_path (cr);
+      cairo_arc (cr, x_psp, y, 3.5, 0, 2 * G_PI);
+      set_source (cr, &palette->bg, 1.0);
+      cairo_fill_preserve (cr);
+      set_source (cr, color, 1.0);
+      cairo_stroke (cr);
+    }
+}
+
+/* A bar beside the name of the channel the keys act on, and a line
+ * through the event last stepped to. */
+static void
+draw_marks (ImpTracesView *self,
+            cairo_t       *cr,
+            const Palette *palette)
+{
+  int row = channel_row (self, current_channel (self));
+  double h = row_height (self);
+  double x;
+
+  if (row >= 0 && (self->focus_channel >= 0 || self->mark_channel >= 0) &&
+      gtk_widget_has_focus (self->canvas))
+    {
+      set_source (cr, &palette->accent, 0.9);
+      cairo_rectangle (cr, 2, round (row_top (self, row)) + 3, 3, h - 6);
+      cairo_fill (cr);
+    }
+
+  row = channel_row (self, self->mark_channel);
+  if (row < 0 || self->mark_sample < 0)
+    return;
+
+  x = self->mark_sample;
+  if (overlaid (self))
+    x -= imp_recording_get_sweep (self->recording,
+                                  imp_recording_sweep_at (self->recording,
+                                                          self->mark_sample))
+           ->start_sample;
+  x = round (sample_to_x (self, x)) + 0.5;
+  if (x < GUTTER_WIDTH || x > GUTTER_WIDTH + trace_width (self))
+    return;
+
+  cairo_save (cr);
+  cairo_rectangle (cr, GUTTER_WIDTH, trace_top (self), trace_width (self),
+                   trace_height (self));
+  cairo_clip (cr);
+  set_source (cr, &palette->accent, 0.75);
+  cairo_set_line_width (cr, 1.5);
+  cairo_move_to (cr, x, row_top (self, row) + 2);
+  cairo_line_to (cr, x, row_top (self, row) + h - 2);
+  cairo_stroke (cr);
+  cairo_restore (cr);
+}
+
 static void
 draw_rows (ImpTracesView *self,
            cairo_t       *cr,
@@ -1627,20 +2251,8 @@ draw_rows (ImpTracesView *self,
       double baseline = 0;
       gboolean have;
 
-      have = imp_traces_view_channel_stats (self, channel, FALSE,
-                                            &baseline, NULL, NULL);
-
-      if ((int) channel == self->pre || (int) channel == self->post)
-        {
-          set_source (cr, &palette->accent, 0.08);
-          cairo_rectangle (cr, 0, top, right + RIGHT_PAD, h);
-          cairo_fill (cr);
-        }
-
-      set_source (cr, &palette->fg, 0.08);
-      cairo_rectangle (cr, 0, round (top + h) - 1, right + RIGHT_PAD, 1);
-      cairo_fill (cr);
-
+      /* The backdrop and the trace are drawn below (snapshot_below_cb). */
+      have = imp_traces_view_row_baseline (self, row, &baseline);
       draw_row_label (self, cr, palette, channel, top, have, baseline);
       if (bar_rows[self->group[channel]] == (int) row)
         draw_scale_bar (self, cr, palette, self->group[channel], top, h);
@@ -1649,10 +2261,10 @@ draw_rows (ImpTracesView *self,
       cairo_rectangle (cr, GUTTER_WIDTH, top, trace_width (self), h);
       cairo_clip (cr);
 
-      if (have)
-        draw_trace (self, cr, &palette->fg, channel,
-                    top + BASELINE_FRAC * h, baseline);
-      draw_events (self, cr, palette, channel, top, h);
+      if (overlaid (self))
+        draw_overlaid (self, cr, palette, channel, top, h, have, baseline);
+      else
+        draw_events (self, cr, palette, channel, top, h);
 
       cairo_restore (cr);
     }
@@ -1661,7 +2273,15 @@ draw_rows (ImpTracesView *self,
   cairo_rectangle (cr, GUTTER_WIDTH, area_top, trace_width (self),
                    area_height);
   cairo_clip (cr);
-  draw_pair_markers (self, cr, palette);
+  for (guint k = 0; k < (overlaid (self) ? n_overlaid (self) : 1); k++)
+    {
+      double t0 = overlaid (self) ? begin_sweep (self, cr, k) : self->t0;
+
+      draw_pair_markers (self, cr, palette);
+      draw_evoked (self, cr, palette);
+      if (overlaid (self))
+        end_sweep (self, cr, t0);
+    }
   cairo_restore (cr);
 
   cairo_restore (cr);
@@ -1679,7 +2299,7 @@ row_at (ImpTracesView *self,
     return -1;
 
   row = gtk_adjustment_get_value (self->vadj) + (y - top) / row_height (self);
-  if (row < 0 || row >= n_channels (self))
+  if (row < 0 || row >= n_rows (self))
     return -1;
 
   return (int) row;
@@ -1706,6 +2326,142 @@ cursor_time_markup (ImpTracesView *self)
   return g_strdup_printf ("<small>%s</small>", time);
 }
 
+/* What the cursor reads in @row at canvas x @x: the sample nearest to it
+ * while each column is one sample, otherwise the column's range, from
+ * *@lo to *@hi. Overlaid, from the sweep whose trace passes closest to
+ * @y. FALSE where nothing is read. */
+static gboolean
+cursor_value (ImpTracesView *self,
+              int            row,
+              double         x,
+              double         y,
+              guint         *channel,
+              gint64        *sample,
+              float         *lo,
+              float         *hi)
+{
+  gint64 spc = column_width (self);
+  guint n_sweeps = overlaid (self)
+                   ? MIN (imp_recording_get_n_sweeps (self->recording),
+                          MAX_OVERLAY)
+                   : 1;
+  double best = G_MAXDOUBLE;
+  double baseline = 0;
+  double base_y;
+
+  if (row < 0 || (guint) row >= n_rows (self) || self->cache == NULL)
+    return FALSE;
+
+  *channel = self->order[row];
+  base_y = trace_top (self) + (row - gtk_adjustment_get_value (self->vadj) +
+                               BASELINE_FRAC) * row_height (self);
+  if (n_sweeps > 1)
+    imp_traces_view_channel_stats (self, *channel, FALSE, &baseline, NULL,
+                                   NULL);
+
+  for (guint k = 0; k < n_sweeps; k++)
+    {
+      const ImpSweep *sweep = imp_recording_get_sweep (self->recording, k);
+      gint64 offset = n_sweeps > 1 ? sweep->start_sample : 0;
+      double s = x_to_sample (self, x) + offset;
+      gint64 column = spc == 1 ? (gint64) floor (s + 0.5)
+                               : (gint64) floor (s / spc);
+      float l, h;
+      double distance;
+
+      if (s < 0 || (n_sweeps > 1 && (column * spc < sweep->start_sample ||
+                                     column * spc >= sweep->start_sample +
+                                                     sweep->n_samples)) ||
+          !imp_trace_cache_get_column (self->cache, *channel, column, &l,
+                                       &h, NULL))
+        continue;
+
+      distance = fabs (base_y - (0.5 * (l + h) - baseline) *
+                                channel_gain (self, *channel) - y);
+      if (distance < best)
+        {
+          best = distance;
+          *sample = column * spc;
+          *lo = l;
+          *hi = h;
+        }
+    }
+
+  return best < G_MAXDOUBLE;
+}
+
+/* The channel's name and the value read, in its unit. */
+static char *
+cursor_value_markup (ImpTracesView *self,
+                     guint          channel,
+                     gint64         sample,
+                     float          lo,
+                     float          hi)
+{
+  const ImpChannel *info = imp_recording_get_channel (self->recording,
+                                                      channel);
+  const char *unit = info->unit != NULL ? info->unit : "";
+  const char *label = info->label != NULL ? info->label : "";
+  g_autofree char *sweep = NULL;
+
+  if (overlaid (self))
+    sweep = g_strdup_printf (_(", sweep %u"),
+                             imp_recording_sweep_at (self->recording,
+                                                     sample) + 1);
+
+  if (column_width (self) == 1 || hi - lo < 0.05)
+    return g_markup_printf_escaped ("<small><b>%s</b>%s  %.2f %s</small>",
+                                    label, sweep != NULL ? sweep : "",
+                                    0.5 * (lo + hi), unit);
+  return g_markup_printf_escaped ("<small><b>%s</b>%s  %.1f to %.1f %s"
+                                  "</small>",
+                                  label, sweep != NULL ? sweep : "",
+                                  lo, hi, unit);
+}
+
+/* The value under the pointer, beside the cursor, and a dot where the
+ * cursor meets the sample it reads. */
+static void
+draw_cursor_value (ImpTracesView *self,
+                   cairo_t       *cr,
+                   const Palette *palette,
+                   int            row,
+                   double         x)
+{
+  g_autofree char *markup = NULL;
+  double top = trace_top (self) +
+               (row - gtk_adjustment_get_value (self->vadj)) *
+               row_height (self);
+  double baseline, dot_x, dot_y;
+  guint channel = 0;
+  gint64 sample = 0;
+  float lo = 0;
+  float hi = 0;
+
+  if (!cursor_value (self, row, x, self->pointer_y, &channel, &sample, &lo,
+                     &hi))
+    return;
+
+  markup = cursor_value_markup (self, channel, sample, lo, hi);
+  draw_label_box (self, cr, palette, markup, x, top + 3, TRUE);
+
+  if (column_width (self) > 1 || overlaid (self) ||
+      !imp_traces_view_channel_stats (self, channel, FALSE, &baseline, NULL,
+                                      NULL))
+    return;
+
+  dot_x = sample_to_x (self, sample);
+  dot_y = top + BASELINE_FRAC * row_height (self) -
+          (lo - baseline) * channel_gain (self, channel);
+  cairo_new_path (cr);
+  cairo_arc (cr, dot_x, dot_y, 3.5, 0, 2 * G_PI);
+  set_source (cr, &palette->bg, 1.0);
+  cairo_fill_preserve (cr);
+  cairo_set_line_width (cr, 1.5);
+  set_source (cr, &palette->accent, 1.0);
+  cairo_stroke (cr);
+}
+
 /* A cursor through all rows, with its @time below and the value of the
  * row under the pointer beside it. */
 static void
@@ -1715,40 +2471,34 @@ draw_cursor (ImpTracesView *self,
              const char    *time)
 {
   double x = self->pointer_x;
-  double sample = x_to_sample (self, x);
   double top = trace_top (self);
   double bottom = top + trace_height (self);
-  gint64 column = (gint64) floor (sample / column_width (self));
-  const ImpChannel *channel;
-  g_autofree char *value = NULL;
-  const char *unit;
-  float lo, hi;
-  int row;
 
   set_source (cr, &palette->fg, 0.3);
   cairo_rectangle (cr, round (x), top, 1, bottom - top);
   cairo_fill (cr);
 
   draw_label_box (self, cr, palette, time, x, bottom + 5, FALSE);
+  draw_cursor_value (self, cr, palette, row_at (self, self->pointer_y), x);
+}
 
-  row = row_at (self, self->pointer_y);
-  if (row < 0 ||
-      !imp_trace_cache_get_column (self->cache, self->order[row], column,
-                                   &lo, &hi, NULL))
+/* While the pyramid is built: a thin line along the time axis, as far as
+ * it has come. The traces it covers turn exact as it goes. */
+static void
+draw_pyramid_progress (ImpTracesView *self,
+                       cairo_t       *cr,
+                       const Palette *palette)
+{
+  double y = trace_top (self) + trace_height (self);
+
+  if (!imp_session_get_pyramid_growing (self->session))
     return;
 
-  channel = imp_recording_get_channel (self->recording, self->order[row]);
-  unit = channel->unit != NULL ? channel->unit : "";
-  if (hi - lo < 0.05)
-    value = g_markup_printf_escaped ("<small>%.2f %s</small>",
-                                     0.5 * (lo + hi), unit);
-  else
-    value = g_markup_printf_escaped ("<small>%.1f to %.1f %s</small>",
-                                     lo, hi, unit);
-  draw_label_box (self, cr, palette, value, x,
-                  top + (row - gtk_adjustment_get_value (self->vadj)) *
-                        row_height (self) + 3,
-                  TRUE);
+  set_source (cr, &palette->accent, 0.7);
+  cairo_rectangle (cr, GUTTER_WIDTH, y - 1,
+                   trace_width (self) *
+                   imp_session_get_pyramid_progress (self->session), 2);
+  cairo_fill (cr);
 }
 
 static void
@@ -1765,7 +2515,7 @@ draw_cb (GtkDrawingArea *area,
   double hole_right = -G_MAXDOUBLE;
   Palette palette;
 
-  if (self->recording == NULL || n_channels (self) == 0)
+  if (self->recording == NULL || n_rows (self) == 0)
     return;
 
   imp_traces_view_palette (self, &palette);
@@ -1774,8 +2524,12 @@ draw_cb (GtkDrawingArea *area,
   cairo_rectangle (cr, GUTTER_WIDTH - 1, 0, 1, height - AXIS_HEIGHT);
   cairo_fill (cr);
 
-  draw_sweeps (self, cr, &palette);
+  if (overlaid (self))
+    draw_overlay_title (self, cr, &palette);
+  else
+    draw_sweeps (self, cr, &palette);
   draw_rows (self, cr, &palette);
+  draw_marks (self, cr, &palette);
 
   /* The cursor's time takes the place of the tick labels it would
    * cover. */
@@ -1790,6 +2544,7 @@ draw_cb (GtkDrawingArea *area,
       hole_right = hole_left + label_width + 8;
     }
   draw_time_axis (self, cr, &palette, hole_left, hole_right);
+  draw_pyramid_progress (self, cr, &palette);
 
   if (time != NULL)
     draw_cursor (self, cr, &palette, time);
@@ -1813,6 +2568,164 @@ draw_cb (GtkDrawingArea *area,
 
 /* Input */
 
+/* The channel the keys act on: the one under the pointer, else the one
+ * clicked last if it is still shown, else the presynaptic one, else the
+ * first in view; -1 without rows. */
+static int
+current_channel (ImpTracesView *self)
+{
+  guint first_row, end_row;
+  gint64 c0, c1;
+  int row;
+
+  if (self->recording == NULL || n_rows (self) == 0)
+    return -1;
+
+  row = self->hover ? row_at (self, self->pointer_y) : -1;
+  if (row >= 0)
+    return self->order[row];
+
+  for (guint r = 0; self->focus_channel >= 0 && r < n_rows (self); r++)
+    if ((int) self->order[r] == self->focus_channel)
+      return self->focus_channel;
+
+  if (self->pre >= 0)
+    return self->pre;
+
+  imp_traces_view_visible (self, &first_row, &end_row, &c0, &c1);
+  return self->order[MIN (first_row, n_rows (self) - 1)];
+}
+
+/* Scales the current channel's amplitude, on a scale of its own, or every
+ * channel's with @all (or when there is no current channel). */
+static void
+imp_traces_view_scale_some (ImpTracesView *self,
+                            double         factor,
+                            gboolean       all)
+{
+  int channel = all ? -1 : current_channel (self);
+
+  if (channel < 0 || self->group == NULL)
+    {
+      imp_traces_view_scale_gain (self, factor);
+      return;
+    }
+
+  self->fit = IMP_FIT_NONE;
+  self->user_scaled = TRUE;
+  imp_traces_view_isolate (self, channel);
+  self->group_gain[self->group[channel]] =
+    CLAMP (self->group_gain[self->group[channel]] * factor, 1e-6, 1e6);
+  gtk_widget_queue_draw (self->canvas);
+}
+
+/* Brings @channel's row into view, if it is a row. */
+static void
+imp_traces_view_reveal_channel (ImpTracesView *self,
+                                guint          channel)
+{
+  double value = gtk_adjustment_get_value (self->vadj);
+  guint page = rows_per_page (self);
+
+  for (guint row = 0; row < n_rows (self); row++)
+    {
+      if (self->order[row] != channel)
+        continue;
+      if (row < value)
+        gtk_adjustment_set_value (self->vadj, row);
+      else if (row + 1 > value + page)
+        gtk_adjustment_set_value (self->vadj, row + 1.0 - page);
+      return;
+    }
+}
+
+/* The events of @channel the keys step through, as sorted sample
+ * indices: its APs, or the onsets of its PSPs. */
+static GArray *
+channel_events (ImpTracesView *self,
+                guint          channel,
+                gboolean       psps)
+{
+  GArray *samples;
+  GArray *events;
+
+  if (!psps)
+    {
+      GArray *aps = ap_samples (self, channel);
+
+      return aps != NULL ? g_array_ref (aps) : NULL;
+    }
+
+  if (self->result == NULL || self->result->psps == NULL ||
+      self->result->n_channels != n_channels (self) ||
+      without_access (self, channel))
+    return NULL;
+
+  events = self->result->psps[channel];
+  samples = g_array_sized_new (FALSE, FALSE, sizeof (gint64), events->len);
+  for (guint i = 0; i < events->len; i++)
+    g_array_append_val (samples, g_array_index (events, ImpEvent, i).sample);
+  return samples;
+}
+
+/* Centres the view on the next (@direction 1) or previous (-1) AP or PSP
+ * of the current channel, after or before the one last stepped to if it
+ * is in view, otherwise the middle of the view. */
+static gboolean
+imp_traces_view_step_event (ImpTracesView *self,
+                            gboolean       psps,
+                            int            direction)
+{
+  g_autoptr(GArray) events = NULL;
+  int channel = current_channel (self);
+  double offset = 0;
+  gint64 reference;
+  gint64 event;
+  guint i;
+
+  if (channel < 0 || (events = channel_events (self, channel, psps)) == NULL)
+    {
+      gtk_widget_error_bell (self->canvas);
+      return FALSE;
+    }
+
+  if (overlaid (self))
+    offset = imp_recording_get_sweep (self->recording, 0)->start_sample;
+  reference = (gint64) floor (offset + self->t0 + self->span / 2);
+  if (self->mark_channel == channel && self->mark_sample >= 0 &&
+      llabs (self->mark_sample - reference) <= self->span / 2)
+    reference = self->mark_sample;
+
+  i = first_event_at (events, reference + (direction > 0 ? 1 : 0));
+  if (direction < 0)
+    {
+      if (i == 0)
+        {
+          gtk_widget_error_bell (self->canvas);
+          return FALSE;
+        }
+      i--;
+    }
+  if (i >= events->len)
+    {
+      gtk_widget_error_bell (self->canvas);
+      return FALSE;
+    }
+
+  event = g_array_index (events, gint64, i);
+  self->mark_channel = channel;
+  self->mark_sample = event;
+  if (overlaid (self))
+    offset = imp_recording_get_sweep (self->recording,
+                                      imp_recording_sweep_at (self->recording,
+                                                              event))
+               ->start_sample;
+  imp_traces_view_reveal_channel (self, channel);
+  imp_traces_view_set_view (self, event - offset - self->span / 2,
+                            self->span);
+  return TRUE;
+}
+
 static gboolean
 scroll_cb (GtkEventControllerScroll *controller,
            double                    dx,
@@ -1834,16 +2747,17 @@ scroll_cb (GtkEventControllerScroll *controller,
   if (pixels)
     delta /= 20;
 
+  if (state & GDK_SHIFT_MASK)
+    {
+      imp_traces_view_scale_some (self, pow (1.2, -delta),
+                                  (state & GDK_CONTROL_MASK) != 0);
+      return TRUE;
+    }
+
   if (state & GDK_CONTROL_MASK)
     {
       imp_traces_view_zoom (self, pow (1.2, delta),
                             MAX (self->pointer_x, GUTTER_WIDTH));
-      return TRUE;
-    }
-
-  if (state & GDK_SHIFT_MASK)
-    {
-      imp_traces_view_scale_gain (self, pow (1.2, -delta));
       return TRUE;
     }
 
@@ -2004,7 +2918,8 @@ key_pressed_cb (GtkEventControllerKey *controller,
     case GDK_KEY_Up:
     case GDK_KEY_KP_Up:
       if (shift)
-        imp_traces_view_scale_gain (self, 1.25);
+        imp_traces_view_scale_some (self, 1.25,
+                                    (state & GDK_CONTROL_MASK) != 0);
       else
         imp_traces_view_scroll_rows (self, -1);
       return TRUE;
@@ -2012,7 +2927,8 @@ key_pressed_cb (GtkEventControllerKey *controller,
     case GDK_KEY_Down:
     case GDK_KEY_KP_Down:
       if (shift)
-        imp_traces_view_scale_gain (self, 1 / 1.25);
+        imp_traces_view_scale_some (self, 1 / 1.25,
+                                    (state & GDK_CONTROL_MASK) != 0);
       else
         imp_traces_view_scroll_rows (self, 1);
       return TRUE;
@@ -2070,6 +2986,23 @@ key_pressed_cb (GtkEventControllerKey *controller,
       imp_traces_view_step_pre_ap (self, -1);
       return TRUE;
 
+    case GDK_KEY_period:
+    case GDK_KEY_comma:
+    case GDK_KEY_greater:
+    case GDK_KEY_less:
+      imp_traces_view_step_event (self,
+                                  keyval == GDK_KEY_greater ||
+                                  keyval == GDK_KEY_less,
+                                  keyval == GDK_KEY_period ||
+                                  keyval == GDK_KEY_greater ? 1 : -1);
+      return TRUE;
+
+    case GDK_KEY_o:
+      if (imp_recording_get_n_sweeps (self->recording) < 2)
+        return FALSE;
+      imp_traces_view_set_overlay_sweeps (self, !self->overlay);
+      return TRUE;
+
     default:
       return FALSE;
     }
@@ -2107,6 +3040,7 @@ query_tooltip_cb (GtkWidget     *widget,
   return TRUE;
 }
 
+/* A click on a row makes its channel the one the keys act on. */
 static void
 pressed_cb (GtkGestureClick *gesture,
             int              n_press,
@@ -2114,22 +3048,180 @@ pressed_cb (GtkGestureClick *gesture,
             double           y,
             ImpTracesView   *self)
 {
+  int row = row_at (self, y);
+
   gtk_widget_grab_focus (self->canvas);
+  if (row >= 0)
+    {
+      self->focus_channel = self->order[row];
+      gtk_widget_queue_draw (self->canvas);
+    }
+}
+
+/* Linked views: what the view shows goes to the session, and the
+ * session's focus and chosen channels come back */
+
+/* Samples the time axis spans: the recording, or its longest sweep while
+ * the sweeps overlay. */
+static gint64
+extent_samples (ImpTracesView *self)
+{
+  guint n_sweeps;
+  gint64 longest = 0;
+
+  if (self->recording == NULL)
+    return 0;
+
+  n_sweeps = imp_recording_get_n_sweeps (self->recording);
+  if (!self->overlay || n_sweeps < 2)
+    return imp_recording_get_n_samples (self->recording);
+
+  for (guint i = 0; i < n_sweeps; i++)
+    longest = MAX (longest,
+                   imp_recording_get_sweep (self->recording, i)->n_samples);
+  return longest;
+}
+
+static gboolean
+overlaid (ImpTracesView *self)
+{
+  return self->overlay && self->recording != NULL &&
+         imp_recording_get_n_sweeps (self->recording) > 1;
+}
+
+/* Tells the session which channels are in view and which time. */
+static void
+imp_traces_view_publish (ImpTracesView *self)
+{
+  guint first_row, end_row;
+  gint64 c0, c1;
+  double rate;
+
+  if (self->session == NULL || self->recording == NULL ||
+      self->cache == NULL)
+    return;
+
+  imp_traces_view_visible (self, &first_row, &end_row, &c0, &c1);
+  imp_session_set_shown_channels (self->session, self->order + first_row,
+                                  end_row > first_row
+                                  ? end_row - first_row : 0);
+
+  /* Overlaid, the time is that of the first sweep, which starts the
+   * recording. */
+  rate = imp_recording_get_sample_rate (self->recording);
+  imp_session_set_focus (self->session, self->t0 / rate,
+                         (self->t0 + self->span) / rate);
+}
+
+static void
+focus_changed_cb (ImpTracesView *self)
+{
+  double start_s, end_s, rate;
+  double t0, span;
+
+  if (self->recording == NULL ||
+      !imp_session_get_focus (self->session, &start_s, &end_s))
+    return;
+
+  rate = imp_recording_get_sample_rate (self->recording);
+  t0 = start_s * rate;
+  span = (end_s - start_s) * rate;
+  if (overlaid (self))
+    {
+      const ImpSweep *sweep;
+
+      sweep = imp_recording_get_sweep (self->recording,
+                                       imp_recording_sweep_at (
+                                         self->recording,
+                                         (gint64) MAX (0, t0)));
+      t0 -= sweep->start_sample;
+    }
+
+  if (fabs (t0 - self->t0) < 0.5 && fabs (span - self->span) < 0.5)
+    return;
+
+  imp_traces_view_set_view (self, t0, span);
+}
+
+static void
+channels_changed_cb (ImpTracesView *self)
+{
+  imp_traces_view_update_order (self);
+  gtk_adjustment_set_value (self->vadj, 0);
+  imp_traces_view_queue_update (self);
+}
+
+/* What belongs to the last recording goes: its layout, the channel the
+ * keys act on, the event last stepped to. */
+static void
+imp_traces_view_forget_recording (ImpTracesView *self)
+{
+  g_clear_pointer (&self->layout, imp_array_layout_free);
+  if (self->recording != NULL)
+    self->layout = imp_array_layout_new (self->recording);
+  self->focus_channel = -1;
+  self->mark_channel = -1;
+  self->mark_sample = -1;
+  self->overlay_start = 0;
+  g_clear_pointer (&self->evoked, g_array_unref);
+}
+
+/* The selected pair's presynaptic APs and the PSPs they evoked. */
+static void
+imp_traces_view_find_evoked (ImpTracesView *self)
+{
+  ImpCandidate *candidate;
+
+  g_clear_pointer (&self->evoked, g_array_unref);
+  candidate = imp_session_get_selected_candidate (self->session);
+  if (candidate == NULL || self->result == NULL ||
+      self->result->n_channels != n_channels (self))
+    return;
+
+  self->evoked = imp_activity_evoked (self->result, self->recording,
+                                      candidate);
 }
 
 /* Session */
 
+/* The rows: the selected pair's channels first, then the channels chosen
+ * in the session, or every channel while none is chosen. */
 static void
-imp_traces_view_reset_order (ImpTracesView *self)
+imp_traces_view_update_order (ImpTracesView *self)
 {
   guint n = n_channels (self);
+  const guint *chosen = NULL;
+  guint n_chosen = 0;
+  guint row = 0;
 
   g_clear_pointer (&self->order, g_free);
   self->order = g_new (guint, MAX (n, 1));
-  for (guint i = 0; i < n; i++)
-    self->order[i] = i;
+
+  if (self->pre >= 0 && (guint) self->pre < n)
+    self->order[row++] = self->pre;
+  if (self->post >= 0 && (guint) self->post < n && self->post != self->pre)
+    self->order[row++] = self->post;
+
+  if (self->session != NULL)
+    chosen = imp_session_get_channels (self->session, &n_chosen);
+  for (guint i = 0; i < (n_chosen > 0 ? n_chosen : n); i++)
+    {
+      guint c = n_chosen > 0 ? chosen[i] : i;
+
+      if (c < n && (int) c != self->pre && (int) c != self->post)
+        self->order[row++] = c;
+    }
+
+  self->n_rows = row;
+  imp_traces_view_update_adjustment (self);
+}
+
+static void
+imp_traces_view_reset_order (ImpTracesView *self)
+{
   self->pre = -1;
   self->post = -1;
+  imp_traces_view_update_order (self);
 }
 
 static void
@@ -2143,11 +3235,13 @@ recording_changed_cb (ImpTracesView *self)
     self->recording = imp_recording_ref (recording);
 
   g_clear_pointer (&self->cache, imp_trace_cache_free);
+  g_clear_object (&self->texture);
   if (recording != NULL)
     {
       self->cache = imp_trace_cache_new (recording);
       imp_trace_cache_set_notify (self->cache, cache_notify_cb, self);
     }
+  imp_traces_view_forget_recording (self);
   imp_traces_view_reset_order (self);
   imp_traces_view_make_groups (self, NULL);
   g_clear_pointer (&self->read_error, g_free);
@@ -2165,6 +3259,18 @@ recording_changed_cb (ImpTracesView *self)
   gtk_adjustment_set_value (self->vadj, 0);
   imp_traces_view_update_adjustment (self);
   imp_traces_view_clamp (self);
+  imp_traces_view_queue_update (self);
+}
+
+/* The pyramid gives the cache wide columns without reading, more of them
+ * as it grows. */
+static void
+pyramid_changed_cb (ImpTracesView *self)
+{
+  if (self->cache != NULL)
+    imp_trace_cache_set_pyramid (
+      self->cache, imp_session_get_pyramid (self->session),
+      imp_session_get_pyramid_growing (self->session));
   imp_traces_view_queue_update (self);
 }
 
@@ -2193,13 +3299,13 @@ selected_changed_cb (ImpTracesView *self)
 {
   ImpCandidate *candidate;
   guint n = n_channels (self);
-  guint row = 0;
   GArray *aps;
   double rate;
   double span;
 
   candidate = imp_session_get_selected_candidate (self->session);
   imp_traces_view_reset_order (self);
+  imp_traces_view_find_evoked (self);
 
   /* The last postsynaptic channel's own scale goes, unless the user set
    * the scales. */
@@ -2215,12 +3321,8 @@ selected_changed_cb (ImpTracesView *self)
   /* The pair first, then the other channels in their own order. */
   self->pre = candidate->pre;
   self->post = candidate->post;
-  self->order[row++] = candidate->pre;
-  if (candidate->post != candidate->pre)
-    self->order[row++] = candidate->post;
-  for (guint c = 0; c < n; c++)
-    if (c != candidate->pre && c != candidate->post)
-      self->order[row++] = c;
+  imp_traces_view_update_order (self);
+  imp_traces_view_find_evoked (self);
 
   gtk_adjustment_set_value (self->vadj, 0);
 
@@ -2279,8 +3381,24 @@ imp_traces_view_constructed (GObject *object)
   g_signal_connect_object (self->session, "notify::selected",
                            G_CALLBACK (selected_changed_cb), self,
                            G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::channels",
+                           G_CALLBACK (channels_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::focus",
+                           G_CALLBACK (focus_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::pyramid",
+                           G_CALLBACK (pyramid_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::pyramid-growing",
+                           G_CALLBACK (pyramid_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::pyramid-progress",
+                           G_CALLBACK (pyramid_changed_cb), self,
+                           G_CONNECT_SWAPPED);
 
   recording_changed_cb (self);
+  pyramid_changed_cb (self);
   result_changed_cb (self);
   selected_changed_cb (self);
 }
@@ -2296,7 +3414,12 @@ imp_traces_view_dispose (GObject *object)
 
   /* Its worker's results would otherwise still arrive. */
   g_clear_pointer (&self->cache, imp_trace_cache_free);
+  g_clear_object (&self->texture);
+  g_clear_pointer (&self->frame_rows, g_array_unref);
 
+  if (self->canvas != NULL)
+    imp_snapshot_area_set_below_func (IMP_SNAPSHOT_AREA (self->canvas),
+                                      NULL, NULL);
   g_clear_pointer (&self->canvas, gtk_widget_unparent);
   g_clear_pointer (&self->scrollbar, gtk_widget_unparent);
 
@@ -2315,8 +3438,11 @@ imp_traces_view_finalize (GObject *object)
   g_clear_pointer (&self->cache, imp_trace_cache_free);
   g_clear_pointer (&self->read_error, g_free);
   g_clear_pointer (&self->order, g_free);
+  g_clear_pointer (&self->layout, imp_array_layout_free);
+  g_clear_pointer (&self->evoked, g_array_unref);
   imp_traces_view_clear_groups (self);
   g_clear_object (&self->vadj);
+  g_clear_pointer (&self->pool, imp_texture_pool_free);
 
   G_OBJECT_CLASS (imp_traces_view_parent_class)->finalize (object);
 }
@@ -2333,6 +3459,10 @@ imp_traces_view_get_property (GObject    *object,
     {
     case PROP_SESSION:
       g_value_set_object (value, self->session);
+      break;
+
+    case PROP_OVERLAY_SWEEPS:
+      g_value_set_boolean (value, self->overlay);
       break;
 
     default:
@@ -2352,6 +3482,10 @@ imp_traces_view_set_property (GObject      *object,
     {
     case PROP_SESSION:
       self->session = g_value_dup_object (value);
+      break;
+
+    case PROP_OVERLAY_SWEEPS:
+      imp_traces_view_set_overlay_sweeps (self, g_value_get_boolean (value));
       break;
 
     default:
@@ -2378,6 +3512,13 @@ imp_traces_view_class_init (ImpTracesViewClass *klass)
                           G_PARAM_CONSTRUCT_ONLY |
                           G_PARAM_STATIC_STRINGS));
 
+  properties[PROP_OVERLAY_SWEEPS] =
+    g_param_spec_boolean ("overlay-sweeps", NULL, NULL,
+                          FALSE,
+                          (G_PARAM_READWRITE |
+                           G_PARAM_EXPLICIT_NOTIFY |
+                           G_PARAM_STATIC_STRINGS));
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   gtk_widget_class_set_layout_manager_type (widget_class,
@@ -2393,6 +3534,9 @@ imp_traces_view_init (ImpTracesView *self)
 
   self->pre = -1;
   self->post = -1;
+  self->focus_channel = -1;
+  self->mark_channel = -1;
+  self->mark_sample = -1;
   self->fit = IMP_FIT_RECORDING;
   self->order = g_new0 (guint, 1);
   self->vadj = g_object_ref_sink (gtk_adjustment_new (0, 0, 1, 1, 1, 1));
@@ -2400,7 +3544,10 @@ imp_traces_view_init (ImpTracesView *self)
                            G_CALLBACK (adjustment_changed_cb), self,
                            G_CONNECT_SWAPPED);
 
-  self->canvas = gtk_drawing_area_new ();
+  self->pool = imp_texture_pool_new ();
+  self->canvas = imp_snapshot_area_new ();
+  imp_snapshot_area_set_below_func (IMP_SNAPSHOT_AREA (self->canvas),
+                                    snapshot_below_cb, self);
   gtk_widget_set_hexpand (self->canvas, TRUE);
   gtk_widget_set_vexpand (self->canvas, TRUE);
   gtk_widget_set_focusable (self->canvas, TRUE);
@@ -2529,10 +3676,67 @@ imp_traces_view_get_first_channel (ImpTracesView *self)
 {
   g_return_val_if_fail (IMP_IS_TRACES_VIEW (self), -1);
 
-  if (n_channels (self) == 0)
+  if (n_rows (self) == 0)
     return -1;
 
   return self->order[0];
+}
+
+/**
+ * imp_traces_view_get_overlay_sweeps:
+ * @self: a #ImpTracesView
+ *
+ * Returns: whether the sweeps are drawn on one another
+ */
+gboolean
+imp_traces_view_get_overlay_sweeps (ImpTracesView *self)
+{
+  g_return_val_if_fail (IMP_IS_TRACES_VIEW (self), FALSE);
+
+  return self->overlay;
+}
+
+/**
+ * imp_traces_view_set_overlay_sweeps:
+ * @self: a #ImpTracesView
+ * @overlay: whether to draw the sweeps on one another
+ *
+ * Draws the sweeps of an episodic recording on one another, on a time
+ * axis from each sweep's start, or one after the other. The time in view
+ * stays where it was in the sweep in view. A recording of one sweep looks
+ * the same either way.
+ */
+void
+imp_traces_view_set_overlay_sweeps (ImpTracesView *self,
+                                    gboolean       overlay)
+{
+  gboolean before;
+  double t0;
+
+  g_return_if_fail (IMP_IS_TRACES_VIEW (self));
+
+  overlay = !!overlay;
+  if (overlay == self->overlay)
+    return;
+
+  before = overlaid (self);
+  t0 = self->t0;
+  self->overlay = overlay;
+
+  if (!before && overlaid (self))
+    {
+      self->overlay_start = imp_recording_get_sweep (
+                              self->recording,
+                              imp_recording_sweep_at (self->recording,
+                                                      (gint64) MAX (0, t0)))
+                              ->start_sample;
+      imp_traces_view_set_view (self, t0 - self->overlay_start, self->span);
+    }
+  else if (before && !overlaid (self))
+    imp_traces_view_set_view (self, t0 + self->overlay_start, self->span);
+
+  g_object_notify_by_pspec (G_OBJECT (self),
+                            properties[PROP_OVERLAY_SWEEPS]);
 }
 
 /* For tests */
@@ -2584,6 +3788,25 @@ _imp_traces_view_get_row_height (ImpTracesView *self)
   return row_height (self);
 }
 
+double
+_imp_traces_view_get_row_top (ImpTracesView *self,
+                              guint          row)
+{
+  g_return_val_if_fail (IMP_IS_TRACES_VIEW (self), 0);
+
+  return trace_top (self) +
+         (row - gtk_adjustment_get_value (self->vadj)) * row_height (self);
+}
+
+double
+_imp_traces_view_get_sample_x (ImpTracesView *self,
+                               double         sample)
+{
+  g_return_val_if_fail (IMP_IS_TRACES_VIEW (self), 0);
+
+  return sample_to_x (self, sample);
+}
+
 GArray *
 _imp_traces_view_get_sweep_lines (ImpTracesView *self)
 {
@@ -2617,4 +3840,65 @@ int
 _imp_traces_view_get_gutter_width (void)
 {
   return GUTTER_WIDTH;
+}
+
+const guint *
+_imp_traces_view_get_rows (ImpTracesView *self,
+                           guint         *rows)
+{
+  g_return_val_if_fail (IMP_IS_TRACES_VIEW (self), NULL);
+
+  *rows = n_rows (self);
+  return self->order;
+}
+
+void
+_imp_traces_view_get_trace_area (ImpTracesView *self,
+                                 double        *left,
+                                 double        *width)
+{
+  g_return_if_fail (IMP_IS_TRACES_VIEW (self));
+
+  *left = GUTTER_WIDTH;
+  *width = trace_width (self);
+}
+
+gboolean
+_imp_traces_view_cursor_readout (ImpTracesView *self,
+                                 double         x,
+                                 double         y,
+                                 guint         *channel,
+                                 gint64        *sample,
+                                 float         *lo,
+                                 float         *hi)
+{
+  g_return_val_if_fail (IMP_IS_TRACES_VIEW (self), FALSE);
+
+  return cursor_value (self, row_at (self, y), x, y, channel, sample, lo,
+                       hi);
+}
+
+void
+_imp_traces_view_set_focus_channel (ImpTracesView *self,
+                                    int            channel)
+{
+  g_return_if_fail (IMP_IS_TRACES_VIEW (self));
+
+  self->focus_channel = channel;
+  gtk_widget_queue_draw (self->canvas);
+}
+
+gboolean
+_imp_traces_view_get_mark (ImpTracesView *self,
+                           guint         *channel,
+                           gint64        *sample)
+{
+  g_return_val_if_fail (IMP_IS_TRACES_VIEW (self), FALSE);
+
+  if (self->mark_channel < 0)
+    return FALSE;
+
+  *channel = self->mark_channel;
+  *sample = self->mark_sample;
+  return TRUE;
 }

@@ -27,5 +27,10 @@ void       imp_traces_view_set_visible_range (ImpTracesView *self,
                                               double         start_s,
                                               double         end_s);
 int        imp_traces_view_get_first_channel (ImpTracesView *self);
+/* property "overlay-sweeps": the sweeps of an episodic recording drawn on
+ * one another instead of in sequence */
+gboolean   imp_traces_view_get_overlay_sweeps (ImpTracesView *self);
+void       imp_traces_view_set_overlay_sweeps (ImpTracesView *self,
+                                               gboolean       overlay);
 
 G_END_DECLS

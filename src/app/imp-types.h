@@ -10,6 +10,7 @@
 #include <glib-object.h>
 
 #include "imp-analysis.h"
+#include "imp-pyramid.h"
 #include "imp-recording.h"
 
 G_BEGIN_DECLS
@@ -19,8 +20,10 @@ G_BEGIN_DECLS
 
 #define IMP_TYPE_RECORDING       (imp_recording_get_type ())
 #define IMP_TYPE_ANALYSIS_RESULT (imp_analysis_result_get_type ())
+#define IMP_TYPE_PYRAMID         (imp_pyramid_get_type ())
 
 GType imp_recording_get_type       (void) G_GNUC_CONST;
 GType imp_analysis_result_get_type (void) G_GNUC_CONST;
+GType imp_pyramid_get_type         (void) G_GNUC_CONST;
 
 G_END_DECLS

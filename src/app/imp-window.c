@@ -11,6 +11,7 @@
 
 #include <glib/gi18n.h>
 
+#include "imp-array-view.h"
 #include "imp-histogram-view.h"
 #include "imp-imprint-view.h"
 #include "imp-map-view.h"
@@ -40,6 +41,22 @@ typedef struct
   gboolean           idle_pending;
 } ImpAnalysisJob;
 
+/* What a pyramid worker shares with the main thread: it opens the
+ * recording's pyramid, hands it over at once (views use what is built
+ * while the rest is), then builds and saves it; progress goes through one
+ * coalesced idle. */
+typedef struct
+{
+  GWeakRef           window;
+  GApplication      *app;          /* held until the run's callback */
+  ImpRecording      *recording;
+
+  GMutex             mutex;
+  ImpPyramid        *pyramid;      /* once opened */
+  double             fraction;
+  gboolean           idle_pending;
+} ImpPyramidJob;
+
 struct _ImpWindow
 {
   AdwApplicationWindow  parent_instance;
@@ -58,6 +75,13 @@ struct _ImpWindow
   AdwViewStack         *view_stack;
   GtkWidget            *recent_box;
   GtkListBox           *recent_list;
+  AdwBin               *sidebar;
+  GtkWidget            *overview_button;
+
+  GtkWidget            *array_view;
+  GtkWidget            *traces_view;
+  gboolean              show_overview;
+  gboolean              overlay_sweeps;
 
   ImpSession           *session;
   GtkRecentManager     *recent_manager;
@@ -66,6 +90,8 @@ struct _ImpWindow
   GCancellable         *open_cancellable;
   GCancellable         *analysis_cancellable;
   ImpAnalysisJob       *job;
+  GCancellable         *pyramid_cancellable;
+  ImpPyramidJob        *pyramid_job;
   guint                 pulse_id;
   guint                 header_idle_id;
 };
@@ -76,6 +102,8 @@ enum {
   PROP_0,
   PROP_SESSION,
   PROP_BUSY,
+  PROP_SHOW_OVERVIEW,
+  PROP_OVERLAY_SWEEPS,
   N_PROPS
 };
 
@@ -505,6 +533,221 @@ imp_window_analyze (ImpWindow *self)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
 }
 
+/* Level-of-detail pyramid */
+
+static void
+imp_pyramid_job_clear (gpointer data)
+{
+  ImpPyramidJob *job = data;
+
+  g_weak_ref_clear (&job->window);
+  g_clear_pointer (&job->recording, imp_recording_unref);
+  g_clear_pointer (&job->pyramid, imp_pyramid_unref);
+  g_mutex_clear (&job->mutex);
+}
+
+static ImpPyramidJob *
+imp_pyramid_job_ref (ImpPyramidJob *job)
+{
+  return g_atomic_rc_box_acquire (job);
+}
+
+static void
+imp_pyramid_job_unref (ImpPyramidJob *job)
+{
+  g_atomic_rc_box_release_full (job, imp_pyramid_job_clear);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ImpPyramidJob, imp_pyramid_job_unref)
+
+/* The window of @job, if the job is still its current one. */
+static ImpWindow *
+pyramid_job_window (ImpPyramidJob *job)
+{
+  ImpWindow *self = g_weak_ref_get (&job->window);
+
+  if (self != NULL && self->pyramid_job != job)
+    g_clear_object (&self);
+
+  return self;
+}
+
+/* Main thread: the pyramid as far as it is built, to the views. */
+static gboolean
+pyramid_idle_cb (gpointer data)
+{
+  ImpPyramidJob *job = data;
+  g_autoptr(ImpWindow) self = NULL;
+  g_autoptr(ImpPyramid) pyramid = NULL;
+  double fraction;
+
+  g_mutex_lock (&job->mutex);
+  if (job->pyramid != NULL)
+    pyramid = imp_pyramid_ref (job->pyramid);
+  fraction = job->fraction;
+  job->idle_pending = FALSE;
+  g_mutex_unlock (&job->mutex);
+
+  self = pyramid_job_window (job);
+  if (self == NULL || pyramid == NULL ||
+      imp_session_get_recording (self->session) != job->recording)
+    return G_SOURCE_REMOVE;
+
+  if (imp_session_get_pyramid (self->session) != pyramid)
+    {
+      imp_session_set_pyramid (self->session, pyramid);
+      imp_session_set_pyramid_growing (self->session,
+                                       !imp_pyramid_is_complete (pyramid));
+    }
+  if (imp_session_get_pyramid_growing (self->session))
+    imp_session_set_pyramid_progress (self->session, fraction);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* With @job->mutex held. */
+static void
+pyramid_schedule_idle (ImpPyramidJob *job)
+{
+  if (job->idle_pending)
+    return;
+
+  job->idle_pending = TRUE;
+  g_idle_add_full (G_PRIORITY_LOW, pyramid_idle_cb,
+                   imp_pyramid_job_ref (job),
+                   (GDestroyNotify) imp_pyramid_job_unref);
+}
+
+/* Runs in the worker thread. */
+static void
+pyramid_progress_cb (double      fraction,
+                     const char *stage,
+                     gpointer    user_data)
+{
+  ImpPyramidJob *job = user_data;
+
+  g_mutex_lock (&job->mutex);
+  job->fraction = fraction;
+  pyramid_schedule_idle (job);
+  g_mutex_unlock (&job->mutex);
+}
+
+static void
+pyramid_worker (GTask        *task,
+                gpointer      source_object,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  ImpPyramidJob *job = task_data;
+  g_autoptr(ImpPyramid) pyramid = NULL;
+  g_autoptr(GError) error = NULL;
+
+  pyramid = imp_pyramid_open (job->recording, NULL, &error);
+  if (pyramid == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  g_mutex_lock (&job->mutex);
+  job->pyramid = imp_pyramid_ref (pyramid);
+  pyramid_schedule_idle (job);
+  g_mutex_unlock (&job->mutex);
+
+  if (!imp_pyramid_build (pyramid, pyramid_progress_cb, job, cancellable,
+                          &error))
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+pyramid_done_cb (GObject      *source_object,
+                 GAsyncResult *res,
+                 gpointer      user_data)
+{
+  g_autoptr(ImpPyramidJob) job = user_data;
+  g_autoptr(ImpWindow) self = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ImpPyramid) pyramid = NULL;
+  gboolean ok;
+
+  ok = g_task_propagate_boolean (G_TASK (res), &error);
+  release_application (&job->app);
+
+  self = pyramid_job_window (job);
+  if (self == NULL || g_error_matches (error, G_IO_ERROR,
+                                       G_IO_ERROR_CANCELLED))
+    return;
+
+  g_clear_object (&self->pyramid_cancellable);
+  g_clear_pointer (&self->pyramid_job, imp_pyramid_job_unref);
+
+  g_mutex_lock (&job->mutex);
+  if (job->pyramid != NULL)
+    pyramid = imp_pyramid_ref (job->pyramid);
+  g_mutex_unlock (&job->mutex);
+
+  if (pyramid != NULL &&
+      imp_session_get_recording (self->session) == job->recording)
+    {
+      gint64 n = imp_recording_get_n_samples (job->recording);
+
+      imp_session_set_pyramid (self->session, pyramid);
+      imp_session_set_pyramid_growing (self->session, FALSE);
+      imp_session_set_pyramid_progress (
+        self->session,
+        imp_pyramid_is_complete (pyramid) || n <= 0
+          ? 1.0 : (double) imp_pyramid_get_built_samples (pyramid) / n);
+    }
+
+  /* The views go on from what is in memory; only the next open misses
+   * it. The message says so ("The overview is not saved: …"). */
+  if (!ok)
+    {
+      g_debug ("Pyramid of %s: %s",
+               imp_recording_get_path (job->recording), error->message);
+      imp_window_toast (self, error->message);
+    }
+}
+
+static void
+imp_window_stop_pyramid (ImpWindow *self)
+{
+  if (self->pyramid_cancellable != NULL)
+    g_cancellable_cancel (self->pyramid_cancellable);
+  g_clear_object (&self->pyramid_cancellable);
+  g_clear_pointer (&self->pyramid_job, imp_pyramid_job_unref);
+}
+
+/* Opens the pyramid of @recording from its project file, or builds it in
+ * the background, replacing any build still going. */
+static void
+imp_window_start_pyramid (ImpWindow    *self,
+                          ImpRecording *recording)
+{
+  g_autoptr(GTask) task = NULL;
+  ImpPyramidJob *job;
+
+  imp_window_stop_pyramid (self);
+
+  job = g_atomic_rc_box_new0 (ImpPyramidJob);
+  g_weak_ref_init (&job->window, self);
+  g_mutex_init (&job->mutex);
+  job->recording = imp_recording_ref (recording);
+  job->app = hold_application (self);
+
+  self->pyramid_job = job;
+  self->pyramid_cancellable = g_cancellable_new ();
+
+  task = g_task_new (NULL, self->pyramid_cancellable, pyramid_done_cb,
+                     imp_pyramid_job_ref (job));
+  g_task_set_source_tag (task, imp_window_start_pyramid);
+  g_task_set_task_data (task, imp_pyramid_job_ref (job),
+                        (GDestroyNotify) imp_pyramid_job_unref);
+  g_task_run_in_thread (task, pyramid_worker);
+}
+
 /* Opening */
 
 static void
@@ -640,6 +883,7 @@ open_done_cb (GObject      *source_object,
     }
 
   imp_window_set_recording (self, file, recording);
+  imp_window_start_pyramid (self, recording);
   imp_window_analyze (self);
 }
 
@@ -663,6 +907,7 @@ imp_window_open (ImpWindow *self,
   g_return_if_fail (G_IS_FILE (file));
 
   imp_window_stop_analysis (self);
+  imp_window_stop_pyramid (self);
   if (self->open_cancellable != NULL)
     g_cancellable_cancel (self->open_cancellable);
   g_clear_object (&self->open_cancellable);
@@ -802,6 +1047,13 @@ imp_window_update_actions (ImpWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel", busy);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.show-view",
                                  has_recording);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.show-overview",
+                                 has_recording);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.overlay-sweeps",
+                                 has_recording &&
+                                 imp_recording_get_n_sweeps (
+                                   imp_session_get_recording (self->session))
+                                 > 1);
 }
 
 /* Recent files */
@@ -959,6 +1211,7 @@ update_header_cb (gpointer data)
   open = imp_session_get_recording (self->session) != NULL;
   adw_view_switcher_bar_set_reveal (self->switcher_bar, narrow && open);
   gtk_widget_set_visible (self->file_title, !narrow && open);
+  gtk_widget_set_visible (self->overview_button, open);
 
   return G_SOURCE_REMOVE;
 }
@@ -1001,6 +1254,9 @@ imp_window_add_views (ImpWindow *self)
       GtkWidget *view = views[i].create (self->session);
       AdwViewStackPage *page;
 
+      if (i == 0)
+        self->traces_view = view;
+
       page = adw_view_stack_add_titled (self->view_stack, view,
                                         views[i].name, _(views[i].title));
       adw_view_stack_page_set_icon_name (page, views[i].icon);
@@ -1021,6 +1277,7 @@ imp_window_dispose (GObject *object)
     g_cancellable_cancel (self->analysis_cancellable);
   g_clear_object (&self->analysis_cancellable);
   g_clear_pointer (&self->job, imp_analysis_job_unref);
+  imp_window_stop_pyramid (self);
   g_clear_handle_id (&self->pulse_id, g_source_remove);
   g_clear_handle_id (&self->header_idle_id, g_source_remove);
 
@@ -1055,6 +1312,40 @@ imp_window_get_property (GObject    *object,
       g_value_set_boolean (value, imp_window_get_busy (self));
       break;
 
+    case PROP_SHOW_OVERVIEW:
+      g_value_set_boolean (value, self->show_overview);
+      break;
+
+    case PROP_OVERLAY_SWEEPS:
+      g_value_set_boolean (value, self->overlay_sweeps);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+imp_window_set_property (GObject      *object,
+                         guint         prop_id,
+                         const GValue *value,
+                         GParamSpec   *pspec)
+{
+  ImpWindow *self = IMP_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_SHOW_OVERVIEW:
+      imp_window_set_show_overview (self, g_value_get_boolean (value));
+      break;
+
+    case PROP_OVERLAY_SWEEPS:
+      if (self->overlay_sweeps == g_value_get_boolean (value))
+        break;
+      self->overlay_sweeps = g_value_get_boolean (value);
+      g_object_notify_by_pspec (object, pspec);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1071,6 +1362,7 @@ imp_window_class_init (ImpWindowClass *klass)
 
   object_class->dispose = imp_window_dispose;
   object_class->get_property = imp_window_get_property;
+  object_class->set_property = imp_window_set_property;
 
   properties[PROP_SESSION] =
     g_param_spec_object ("session", NULL, NULL,
@@ -1082,6 +1374,20 @@ imp_window_class_init (ImpWindowClass *klass)
     g_param_spec_boolean ("busy", NULL, NULL,
                           FALSE,
                           (G_PARAM_READABLE |
+                           G_PARAM_EXPLICIT_NOTIFY |
+                           G_PARAM_STATIC_STRINGS));
+
+  properties[PROP_SHOW_OVERVIEW] =
+    g_param_spec_boolean ("show-overview", NULL, NULL,
+                          TRUE,
+                          (G_PARAM_READWRITE |
+                           G_PARAM_EXPLICIT_NOTIFY |
+                           G_PARAM_STATIC_STRINGS));
+
+  properties[PROP_OVERLAY_SWEEPS] =
+    g_param_spec_boolean ("overlay-sweeps", NULL, NULL,
+                          FALSE,
+                          (G_PARAM_READWRITE |
                            G_PARAM_EXPLICIT_NOTIFY |
                            G_PARAM_STATIC_STRINGS));
 
@@ -1106,6 +1412,9 @@ imp_window_class_init (ImpWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ImpWindow, view_stack);
   gtk_widget_class_bind_template_child (widget_class, ImpWindow, recent_box);
   gtk_widget_class_bind_template_child (widget_class, ImpWindow, recent_list);
+  gtk_widget_class_bind_template_child (widget_class, ImpWindow, sidebar);
+  gtk_widget_class_bind_template_child (widget_class, ImpWindow,
+                                        overview_button);
   gtk_widget_class_bind_template_callback (widget_class,
                                            recent_row_activated_cb);
 
@@ -1117,6 +1426,15 @@ imp_window_class_init (ImpWindowClass *klass)
                                    cancel_action_cb);
   gtk_widget_class_install_action (widget_class, "win.show-view", "s",
                                    show_view_action_cb);
+  gtk_widget_class_install_property_action (widget_class,
+                                            "win.show-overview",
+                                            "show-overview");
+  gtk_widget_class_install_property_action (widget_class,
+                                            "win.overlay-sweeps",
+                                            "overlay-sweeps");
+
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F9, 0,
+                                       "win.show-overview", NULL);
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0,
                                        "win.cancel", NULL);
@@ -1172,6 +1490,12 @@ imp_window_init (ImpWindow *self)
                            G_CONNECT_SWAPPED);
 
   imp_window_add_views (self);
+  self->array_view = imp_array_view_new (self->session);
+  adw_bin_set_child (self->sidebar, self->array_view);
+  self->show_overview = TRUE;
+  g_object_bind_property (self, "overlay-sweeps",
+                          self->traces_view, "overlay-sweeps",
+                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
 
   self->recent_manager = g_object_ref (gtk_recent_manager_get_default ());
   g_signal_connect_swapped (self->recent_manager, "changed",
@@ -1215,6 +1539,29 @@ imp_window_get_session (ImpWindow *self)
   g_return_val_if_fail (IMP_IS_WINDOW (self), NULL);
 
   return self->session;
+}
+
+/**
+ * imp_window_set_show_overview:
+ * @self: a #ImpWindow
+ * @show: whether to show the array overview
+ *
+ * Shows or hides the array overview beside the views (F9).
+ */
+void
+imp_window_set_show_overview (ImpWindow *self,
+                              gboolean   show)
+{
+  g_return_if_fail (IMP_IS_WINDOW (self));
+
+  show = !!show;
+  if (show == self->show_overview)
+    return;
+
+  self->show_overview = show;
+  gtk_widget_set_visible (GTK_WIDGET (self->sidebar), show);
+  g_object_notify_by_pspec (G_OBJECT (self),
+                            properties[PROP_SHOW_OVERVIEW]);
 }
 
 /**

@@ -23,5 +23,7 @@ void        imp_window_open        (ImpWindow      *self,
 void        imp_window_analyze     (ImpWindow      *self);
 ImpSession *imp_window_get_session (ImpWindow      *self);
 gboolean    imp_window_get_busy    (ImpWindow      *self);
+void        imp_window_set_show_overview (ImpWindow *self,
+                                          gboolean   show);
 
 G_END_DECLS

@@ -15,10 +15,12 @@
 
 #include <json-glib/json-glib.h>
 
+#include "imp-activity.h"
 #include "imp-analysis.h"
 #include "imp-cli.h"
 #include "imp-map.h"
 #include "imp-output.h"
+#include "imp-pyramid.h"
 #include "imp-recording.h"
 #include "imp-simulate.h"
 
@@ -44,12 +46,18 @@ typedef struct
 static int cmd_info     (int argc, char **argv);
 static int cmd_analyze  (int argc, char **argv);
 static int cmd_simulate (int argc, char **argv);
+static int cmd_score    (int argc, char **argv);
+static int cmd_pyramid  (int argc, char **argv);
+static int cmd_activity (int argc, char **argv);
 static int cmd_help     (int argc, char **argv);
 
 static const Command commands[] = {
   { "info", cmd_info, "Describe a recording: format, channels, rate, sweeps" },
   { "analyze", cmd_analyze, "Find synaptic connections (AP→PSP) headless" },
   { "simulate", cmd_simulate, "Write a simulated network recording with ground truth" },
+  { "score", cmd_score, "Score a connection map against a simulation's truth" },
+  { "pyramid", cmd_pyramid, "Build or check a recording's overview (project file)" },
+  { "activity", cmd_activity, "Each channel's peak-to-peak and RMS over a time window" },
   { "help", cmd_help, "Show this help" },
 };
 
@@ -506,6 +514,24 @@ apply_double_options (const DoubleOption *options,
   return TRUE;
 }
 
+/* Counts and seeds must be whole numbers (after apply_double_options()
+ * has checked that they are numbers in range). */
+static gboolean
+whole_numbers (const DoubleOption *options,
+               guint               n_options,
+               char              **texts,
+               int                *exit_code)
+{
+  for (guint i = 0; i < n_options; i++)
+    if (texts[i] != NULL && *options[i].target != floor (*options[i].target))
+      {
+        *exit_code = fail (EXIT_USAGE, "--%s: '%s' is not a whole number",
+                           options[i].name, texts[i]);
+        return FALSE;
+      }
+  return TRUE;
+}
+
 /* Two names for one file? Compares device and inode when both exist,
  * else the absolute, canonical names. */
 static gboolean
@@ -618,8 +644,10 @@ cmd_analyze (int    argc,
   CliProgress progress = { 0 };
   gboolean quiet = FALSE;
   int exit_code = EXIT_OK;
-  char *texts[7] = { NULL };
+  char *texts[13] = { NULL };
+  char *quantal_texts[4] = { NULL };
   double n_surrogates_d;
+  double quantal_d[4];
   DoubleOption numeric[] = {
     { "ap-threshold", NULL, 2, 1000, "SD" },
     { "ap-min-height", NULL, 1, 500, "mV" },
@@ -628,6 +656,18 @@ cmd_analyze (int    argc,
     { "latency-max", NULL, 0.1, 200, "ms" },
     { "alpha", NULL, 1e-12, 0.5, "" },
     { "surrogates", NULL, 10, 100000, "" },
+    { "deconv-tau", NULL, 0.5, 1000, "ms" },
+    { "psc-window", NULL, 0.1, 50, "ms" },
+    { "baseline", NULL, 1, 500, "ms" },
+    { "lead", NULL, 1, 500, "ms" },
+    { "ap-blank", NULL, 0, 100, "ms" },
+    { "common-input-z", NULL, 0.1, 1000, "" },
+  };
+  DoubleOption quantal[] = {
+    { "quantal-n-max", NULL, 1, IMP_QUANTAL_MAX_SITES, "" },
+    { "quantal-min-trials", NULL, 20, 1000000, "" },
+    { "quantal-bootstrap", NULL, 0, 10000, "" },
+    { "quantal-seed", NULL, 0, 4294967295.0, "" },
   };
   GOptionEntry entries[] = {
     { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv_path,
@@ -662,6 +702,46 @@ cmd_analyze (int    argc,
       describe (keep, "Jittered presynaptic trains for the null",
                 params.n_surrogates, ""),
       "N" },
+    { "deconv-tau", 0, 0, G_OPTION_ARG_STRING, &texts[7],
+      describe (keep, "Membrane decay removed by deconvolution",
+                params.deconv_tau_ms, "ms"),
+      "MS" },
+    { "psc-window", 0, 0, G_OPTION_ARG_STRING, &texts[8],
+      describe (keep, "Width of the summed window of the waveform test",
+                params.psc_window_ms, "ms"),
+      "MS" },
+    { "baseline", 0, 0, G_OPTION_ARG_STRING, &texts[9],
+      describe (keep, "Each flank of a trial's local baseline",
+                params.baseline_ms, "ms"),
+      "MS" },
+    { "lead", 0, 0, G_OPTION_ARG_STRING, &texts[10],
+      describe (keep, "How far before the AP to look for common input",
+                params.lead_ms, "ms"),
+      "MS" },
+    { "ap-blank", 0, 0, G_OPTION_ARG_STRING, &texts[11],
+      describe (keep, "A cell's own AP is left out to this after its peak",
+                params.ap_blank_ms, "ms"),
+      "MS" },
+    { "common-input-z", 0, 0, G_OPTION_ARG_STRING, &texts[12],
+      describe (keep, "t statistic before the AP that marks common input",
+                params.common_input_z, ""),
+      "T" },
+    { "quantal-n-max", 0, 0, G_OPTION_ARG_STRING, &quantal_texts[0],
+      describe (keep, "Quantal fit: most release sites tried",
+                params.quantal.n_max, ""),
+      "N" },
+    { "quantal-min-trials", 0, 0, G_OPTION_ARG_STRING, &quantal_texts[1],
+      describe (keep, "Quantal fit: fewer isolated trials are refused",
+                params.quantal.min_trials, ""),
+      "N" },
+    { "quantal-bootstrap", 0, 0, G_OPTION_ARG_STRING, &quantal_texts[2],
+      describe (keep, "Quantal fit: bootstrap replicates for the intervals",
+                params.quantal.n_bootstrap, ""),
+      "N" },
+    { "quantal-seed", 0, 0, G_OPTION_ARG_STRING, &quantal_texts[3],
+      describe (keep, "Quantal fit: bootstrap seed",
+                (double) params.quantal.seed, ""),
+      "K" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress on stderr", NULL },
     { NULL }
   };
@@ -674,6 +754,18 @@ cmd_analyze (int    argc,
   numeric[4].target = &params.latency_max_ms;
   numeric[5].target = &params.alpha;
   numeric[6].target = &n_surrogates_d;
+  numeric[7].target = &params.deconv_tau_ms;
+  numeric[8].target = &params.psc_window_ms;
+  numeric[9].target = &params.baseline_ms;
+  numeric[10].target = &params.lead_ms;
+  numeric[11].target = &params.ap_blank_ms;
+  numeric[12].target = &params.common_input_z;
+  quantal_d[0] = params.quantal.n_max;
+  quantal_d[1] = params.quantal.min_trials;
+  quantal_d[2] = params.quantal.n_bootstrap;
+  quantal_d[3] = (double) params.quantal.seed;
+  for (guint i = 0; i < G_N_ELEMENTS (quantal); i++)
+    quantal[i].target = &quantal_d[i];
 
   context = g_option_context_new ("FILE - find synaptic connections");
   g_option_context_add_main_entries (context, entries, NULL);
@@ -685,9 +777,17 @@ cmd_analyze (int    argc,
                         "analyze needs exactly one FILE (see imprint analyze --help)");
       goto out;
     }
-  if (!apply_double_options (numeric, G_N_ELEMENTS (numeric), texts, &exit_code))
+  if (!apply_double_options (numeric, G_N_ELEMENTS (numeric), texts, &exit_code)
+      || !apply_double_options (quantal, G_N_ELEMENTS (quantal), quantal_texts,
+                                &exit_code)
+      || !whole_numbers (quantal, G_N_ELEMENTS (quantal), quantal_texts,
+                         &exit_code))
     goto out;
   params.n_surrogates = (guint) n_surrogates_d;
+  params.quantal.n_max = (guint) quantal_d[0];
+  params.quantal.min_trials = (guint) quantal_d[1];
+  params.quantal.n_bootstrap = (guint) quantal_d[2];
+  params.quantal.seed = (guint64) quantal_d[3];
   if (params.latency_min_ms >= params.latency_max_ms)
     {
       exit_code = fail (EXIT_USAGE, "--latency-min must be below --latency-max");
@@ -753,7 +853,82 @@ cmd_analyze (int    argc,
 out:
   for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
     g_free (texts[i]);
+  for (guint i = 0; i < G_N_ELEMENTS (quantal_texts); i++)
+    g_free (quantal_texts[i]);
   return exit_code;
+}
+
+static int
+cmd_activity (int    argc,
+              char **argv)
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(ImpRecording) recording = NULL;
+  g_autoptr(ImpActivity) activity = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *from_text = NULL;
+  g_autofree char *to_text = NULL;
+  g_autofree char *csv_path = NULL;
+  int exit_code = EXIT_OK;
+  double from = 0;
+  double to = -1;
+  double rate, span;
+  gint64 first, end;
+  GOptionEntry entries[] = {
+    { "from", 0, 0, G_OPTION_ARG_STRING, &from_text,
+      "Start of the window, in s from the start of the recording (default 0)",
+      "S" },
+    { "to", 0, 0, G_OPTION_ARG_STRING, &to_text,
+      "End of the window, in s (default the end of the recording)", "S" },
+    { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv_path,
+      "Write the table here instead of to standard output", "OUT.csv" },
+    { NULL }
+  };
+
+  context = g_option_context_new ("FILE - measure each channel's activity "
+                                  "over a window");
+  g_option_context_set_description (context,
+    "Columns: index,label,x_um,y_um,unit,peak_to_peak,rms (RMS about the "
+    "mean), in each channel's unit. Times count the sweeps end to end, as "
+    "the Traces view does. The array overview shows the same numbers.");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!parse_options (context, &argc, &argv, &exit_code))
+    return exit_code;
+  if (argc != 2)
+    return fail (EXIT_USAGE, "activity needs exactly one FILE (see imprint activity --help)");
+  if (from_text != NULL && (!parse_double (from_text, &from) || from < 0))
+    return fail (EXIT_USAGE, "--from must be a number of seconds, at least 0");
+  if (to_text != NULL && !parse_double (to_text, &to))
+    return fail (EXIT_USAGE, "--to must be a number of seconds");
+  if (!check_output ("csv", csv_path, argv[1], NULL, NULL, &exit_code))
+    return exit_code;
+
+  recording = open_recording (argv[1], &exit_code);
+  if (recording == NULL)
+    return exit_code;
+
+  rate = imp_recording_get_sample_rate (recording);
+  span = imp_recording_get_n_samples (recording) / rate;
+  if (to_text == NULL)
+    to = span;
+  if (to <= from)
+    return fail (EXIT_USAGE, "--to must be after --from");
+  if (from >= span || to > span + 0.5 / rate)
+    return fail (EXIT_USAGE, "the window %g to %g s is not within the "
+                 "recording's %g s", from, to, span);
+
+  first = (gint64) floor (from * rate);
+  end = MIN ((gint64) ceil (to * rate), imp_recording_get_n_samples (recording));
+  activity = imp_activity_measure (recording, first, end - first,
+                                   end - first, NULL, &error);
+  if (activity == NULL
+      || !imp_activity_write_csv (activity, recording,
+                                  output_path (csv_path != NULL ? csv_path
+                                                                : "-"),
+                                  &error))
+    return fail (EXIT_FAIL, "%s", error->message);
+
+  return EXIT_OK;
 }
 
 static int
@@ -769,8 +944,10 @@ cmd_simulate (int    argc,
   CliProgress progress = { 0 };
   gboolean quiet = FALSE;
   int exit_code = EXIT_OK;
-  char *texts[8] = { NULL };
-  double neurons_d, seed_d;
+  char *texts[16] = { NULL };
+  g_autofree char *preset = NULL;
+  gboolean vary_ahp = FALSE;
+  double neurons_d, seed_d, hidden_d;
   DoubleOption numeric[] = {
     { "neurons", NULL, 2, 4096, "" },
     { "duration", NULL, 0.1, 3600, "s" },
@@ -780,8 +957,19 @@ cmd_simulate (int    argc,
     { "noise", NULL, 0, 20, "mV" },
     { "firing-rate", NULL, 0.01, 100, "Hz" },
     { "no-access", NULL, 0, 1, "" },
+    { "weak-decades", NULL, 0, 6, "" },
+    { "noise-max", NULL, 0, 20, "mV" },
+    { "coupling-drift", NULL, 0, 0.99, "" },
+    { "network-bursts", NULL, 0, 100, "Hz" },
+    { "network-burst-size", NULL, 0, 100, "mV" },
+    { "hidden", NULL, 0, 100000, "" },
+    { "hidden-size", NULL, 0, 100, "mV" },
+    { "crosstalk", NULL, 0, 0.5, "" },
   };
   GOptionEntry entries[] = {
+    { "preset", 0, 0, G_OPTION_ARG_STRING, &preset,
+      "Start from a preset: default, or hard (every hard case on; see "
+      "docs/simulator.md); the other options change it", "NAME" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
       "Recording to write (Imprint HDF5)", "FILE" },
     { "truth", 't', 0, G_OPTION_ARG_FILENAME, &truth,
@@ -810,6 +998,39 @@ cmd_simulate (int    argc,
       describe (keep, "Fraction of channels without intracellular access",
                 params.no_access_frac, ""),
       "F" },
+    { "weak-decades", 0, 0, G_OPTION_ARG_STRING, &texts[8],
+      describe (keep, "Spread synapse sizes down over this many decades",
+                params.weak_decades, ""),
+      "D" },
+    { "noise-max", 0, 0, G_OPTION_ARG_STRING, &texts[9],
+      "Per-channel noise SD drawn from --noise to this (mV; default: all "
+      "--noise)", "MV" },
+    { "coupling-drift", 0, 0, G_OPTION_ARG_STRING, &texts[10],
+      describe (keep, "Slow relative drift of each channel's coupling factor",
+                params.scale_drift, ""),
+      "F" },
+    { "network-bursts", 0, 0, G_OPTION_ARG_STRING, &texts[11],
+      describe (keep, "Network bursts per second",
+                params.network_burst_hz, "Hz"),
+      "HZ" },
+    { "network-burst-size", 0, 0, G_OPTION_ARG_STRING, &texts[12],
+      describe (keep, "Peak depolarisation of a network burst",
+                params.network_burst_mv, "mV"),
+      "MV" },
+    { "hidden", 0, 0, G_OPTION_ARG_STRING, &texts[13],
+      describe (keep, "Unrecorded neurons driving two recorded cells each",
+                params.n_hidden, ""),
+      "N" },
+    { "hidden-size", 0, 0, G_OPTION_ARG_STRING, &texts[14],
+      describe (keep, "Mean PSP of a hidden neuron's synapses",
+                params.hidden_mv, "mV"),
+      "MV" },
+    { "crosstalk", 0, 0, G_OPTION_ARG_STRING, &texts[15],
+      describe (keep, "Largest zero-latency coupling between neighbouring "
+                "electrodes", params.crosstalk, ""),
+      "F" },
+    { "vary-ahp", 0, 0, G_OPTION_ARG_NONE, &vary_ahp,
+      "Give each cell its own after-hyperpolarisation", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress on stderr", NULL },
     { NULL }
   };
@@ -824,11 +1045,29 @@ cmd_simulate (int    argc,
   numeric[5].target = &params.noise_mv;
   numeric[6].target = &params.rate_hz;
   numeric[7].target = &params.no_access_frac;
+  numeric[8].target = &params.weak_decades;
+  numeric[9].target = &params.noise_mv_max;
+  numeric[10].target = &params.scale_drift;
+  numeric[11].target = &params.network_burst_hz;
+  numeric[12].target = &params.network_burst_mv;
+  numeric[13].target = &hidden_d;
+  numeric[14].target = &params.hidden_mv;
+  numeric[15].target = &params.crosstalk;
 
   context = g_option_context_new ("- simulate a network recording with ground truth");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!parse_options (context, &argc, &argv, &exit_code))
     goto out;
+  if (preset != NULL && !imp_sim_params_set_preset (&params, preset, &error))
+    {
+      exit_code = fail (EXIT_USAGE, "--preset: %s", error->message);
+      goto out;
+    }
+  neurons_d = params.n_neurons;
+  seed_d = (double) params.seed;
+  hidden_d = params.n_hidden;
+  if (vary_ahp)
+    params.vary_ahp = TRUE;
   if (argc != 1)
     {
       exit_code = fail (EXIT_USAGE, "simulate takes no positional argument: '%s'",
@@ -851,12 +1090,15 @@ cmd_simulate (int    argc,
     goto out;
   if (!apply_double_options (numeric, G_N_ELEMENTS (numeric), texts, &exit_code))
     goto out;
-  if (neurons_d != floor (neurons_d) || seed_d != floor (seed_d))
+  if (neurons_d != floor (neurons_d) || seed_d != floor (seed_d)
+      || hidden_d != floor (hidden_d))
     {
-      exit_code = fail (EXIT_USAGE, "--neurons and --seed must be whole numbers");
+      exit_code = fail (EXIT_USAGE,
+                        "--neurons, --seed and --hidden must be whole numbers");
       goto out;
     }
   params.n_neurons = (guint) neurons_d;
+  params.n_hidden = (guint) hidden_d;
   params.seed = (guint64) seed_d;
 
   g_mutex_init (&progress.lock);
@@ -871,6 +1113,133 @@ cmd_simulate (int    argc,
 out:
   for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
     g_free (texts[i]);
+  return exit_code;
+}
+
+static int
+cmd_score (int    argc,
+           char **argv)
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) found = NULL;
+  g_autoptr(GArray) truth = NULL;
+  g_autofree char *text = NULL;
+  gboolean as_json = FALSE;
+  int exit_code = EXIT_OK;
+  ImpMapScore score;
+  GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print JSON", NULL },
+    { NULL }
+  };
+
+  context = g_option_context_new ("MAP.csv TRUTH.csv - score a map: "
+                                  "precision, recall by SNR band and sign, "
+                                  "traps called");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!parse_options (context, &argc, &argv, &exit_code))
+    return exit_code;
+  if (argc != 3)
+    return fail (EXIT_USAGE, "score needs MAP.csv and TRUTH.csv "
+                 "(see imprint score --help)");
+
+  found = imp_map_read_csv (argv[1], &error);
+  if (found == NULL)
+    return fail (EXIT_FAIL, "%s", error->message);
+  truth = imp_map_read_truth_csv (argv[2], &error);
+  if (truth == NULL)
+    return fail (EXIT_FAIL, "%s", error->message);
+
+  imp_map_score (found, truth, &score);
+  text = as_json ? imp_map_score_to_json (&score)
+                 : imp_map_score_to_text (&score);
+  fputs (text, stdout);
+  if (as_json)
+    fputc ('\n', stdout);
+  return exit_code;
+}
+
+static gint64
+file_size (const char *path)
+{
+  GStatBuf st;
+
+  return g_stat (path, &st) == 0 ? (gint64) st.st_size : -1;
+}
+
+static int
+cmd_pyramid (int    argc,
+             char **argv)
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(ImpRecording) recording = NULL;
+  g_autoptr(ImpPyramid) pyramid = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *project = NULL;
+  CliProgress progress = { 0 };
+  gboolean quiet = FALSE;
+  gboolean ok;
+  int exit_code = EXIT_OK;
+  gint64 start, recording_bytes, project_bytes;
+  double seconds;
+  GOptionEntry entries[] = {
+    { "project", 'p', 0, G_OPTION_ARG_FILENAME, &project,
+      "Project file to use (default: beside the recording, or in the "
+      "cache folder if that is read-only)", "FILE" },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress on stderr", NULL },
+    { NULL }
+  };
+
+  context = g_option_context_new ("FILE - build the overview of a recording");
+  g_option_context_set_description (context,
+    "Builds the level-of-detail overview the Traces view draws from and "
+    "saves it in\nthe recording's project file, or finds it there. Prints "
+    "one line: where it is,\nits size and how long it took.");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!parse_options (context, &argc, &argv, &exit_code))
+    return exit_code;
+  if (argc != 2)
+    return fail (EXIT_USAGE, "pyramid needs exactly one recording (try "
+                 "imprint pyramid --help)");
+  if (project != NULL && g_str_equal (project, "-"))
+    return fail (EXIT_USAGE, "--project must be a file: a project file "
+                 "cannot go to standard output");
+  if (!check_output ("project", project, argv[1], NULL, NULL, &exit_code))
+    return exit_code;
+
+  recording = open_recording (argv[1], &exit_code);
+  if (recording == NULL)
+    return exit_code;
+  pyramid = imp_pyramid_open (recording, project, &error);
+  if (pyramid == NULL)
+    return fail (EXIT_FAIL, "%s: %s", argv[1], error->message);
+
+  g_mutex_init (&progress.lock);
+  progress.tty = isatty (STDERR_FILENO);
+  progress.last_tenth = -1;
+  progress.quiet = quiet;
+  start = g_get_monotonic_time ();
+  ok = imp_pyramid_build (pyramid, cli_progress_cb, &progress, NULL, &error);
+  seconds = (g_get_monotonic_time () - start) / 1e6;
+  cli_progress_finish (&progress);
+  if (!ok && !imp_pyramid_is_complete (pyramid))
+    return fail (EXIT_FAIL, "%s: %s", argv[1], error->message);
+  if (!ok)
+    exit_code = fail (EXIT_FAIL, "%s", error->message);
+
+  recording_bytes = file_size (argv[1]);
+  project_bytes = ok ? file_size (imp_pyramid_get_path (pyramid)) : -1;
+  printf ("%s: %u levels of %s", imp_pyramid_get_path (pyramid),
+          imp_pyramid_get_n_levels (pyramid),
+          imp_pyramid_is_int16 (pyramid) ? "int16" : "float32");
+  if (project_bytes > 0 && recording_bytes > 0)
+    printf (", %.1f MB (%.1f%% of the recording)", project_bytes / 1e6,
+            100.0 * project_bytes / recording_bytes);
+  if (imp_pyramid_get_samples_read (pyramid) == 0)
+    printf (", loaded\n");
+  else
+    printf (", built in %.2f s (%.0f MB/s)\n", seconds,
+            recording_bytes / 1e6 / MAX (seconds, 1e-6));
   return exit_code;
 }
 

@@ -18,6 +18,7 @@
 
 #include "imp-analysis.h"
 #include "imp-detect.h"
+#include "imp-psc.h"
 #include "imp-output.h"
 #include "imp-stream.h"
 
@@ -60,9 +61,11 @@
 /* Worker threads for detection and correlation, at most. */
 #define MAX_THREADS       8
 
-/* Overall progress: detection, then correlation, then measuring. */
+/* Overall progress: detection, then correlation, then measuring, then
+ * the quantal fits. */
 #define PROGRESS_DETECT   0.6
 #define PROGRESS_PAIRS    0.3
+#define PROGRESS_QUANTA   0.05
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (gsl_rng, gsl_rng_free)
 
@@ -81,10 +84,12 @@ typedef struct
   double  p[N_TESTS];
   guint   hits[N_TESTS];
   double  null_mean[N_TESTS];
-  double  p_pair;      /* min over E and I, Bonferroni for the two signs */
+  double  p_pair;      /* the waveform test's p */
+  double  p_event;     /* min over E and I event counts, Bonferroni for
+                          the two signs */
   double  q_pair;
   double  q_ap;
-  gsize   index;       /* among all pairs tested, for the correction */
+  ImpPscTest wave;
 } PairTest;
 
 /* What a channel's samples were like, over all blocks. */
@@ -117,10 +122,7 @@ typedef struct
   GArray                 **ap_times;   /* gint64 */
   GArray                 **e_times;
   GArray                 **i_times;
-  GArray                  *tests;      /* PairTest: those that may be
-                                          candidates */
-  GArray                  *p_pair;     /* double: every pair's p_pair */
-  GArray                  *p_ap;       /* and AP->AP p, for the correction */
+  GArray                  *tests;      /* PairTest */
   GHashTable              *cand_tests; /* ImpCandidate -> its PairTest */
 } Run;
 
@@ -144,6 +146,13 @@ imp_analysis_params_init_default (ImpAnalysisParams *params)
   params->jitter_ms = 50.0;
   params->min_pre_aps = 3;
   params->candidate_p_max = 0.01;
+  params->deconv_tau_ms = 15.0;
+  params->psc_window_ms = 2.0;
+  params->baseline_ms = 10.0;
+  params->lead_ms = 10.0;
+  params->ap_blank_ms = 3.0;
+  params->common_input_z = 3.5;
+  imp_quantal_params_init_default (&params->quantal);
 }
 
 /**
@@ -193,6 +202,17 @@ imp_analysis_params_validate (const ImpAnalysisParams  *params,
     problem = "the number of surrogates must be between 2 and 1,000,000";
   else if (!(p->jitter_ms > 0 && p->jitter_ms <= 10000))
     problem = "the jitter must be positive and at most 10 s";
+  else if (!(p->deconv_tau_ms >= 0.5 && p->deconv_tau_ms <= 1000)
+           || !(p->psc_window_ms >= 0.1 && p->psc_window_ms <= 50)
+           || !(p->baseline_ms >= 1 && p->baseline_ms <= 500)
+           || !(p->lead_ms >= 1 && p->lead_ms <= 500)
+           || !(p->ap_blank_ms >= 0 && p->ap_blank_ms <= 100))
+    problem = "the deconvolution time constant must lie between 0.5 ms and "
+              "1 s, the summed window between 0.1 and 50 ms, the baseline "
+              "and lead between 1 and 500 ms and the AP blank between 0 and "
+              "100 ms";
+  else if (!(p->common_input_z > 0 && p->common_input_z <= 1000))
+    problem = "the common-input threshold must be positive";
 
   if (problem != NULL)
     {
@@ -200,7 +220,7 @@ imp_analysis_params_validate (const ImpAnalysisParams  *params,
                    "Cannot analyse: %s", problem);
       return FALSE;
     }
-  return TRUE;
+  return imp_quantal_params_validate (&p->quantal, error);
 }
 
 /**
@@ -311,6 +331,7 @@ candidate_free (ImpCandidate *c)
 {
   g_free (c->average);
   g_free (c->trial_amplitudes);
+  g_free (c->quantal_amplitudes);
   g_free (c);
 }
 
@@ -402,8 +423,6 @@ run_clear (Run *run)
   g_clear_pointer (&run->i_times, g_free);
   g_clear_pointer (&run->cand_tests, g_hash_table_unref);
   g_clear_pointer (&run->tests, g_array_unref);
-  g_clear_pointer (&run->p_pair, g_array_unref);
-  g_clear_pointer (&run->p_ap, g_array_unref);
   g_clear_pointer (&run->result, imp_analysis_result_unref);
 }
 
@@ -1121,10 +1140,7 @@ typedef struct
   Run      *run;
   guint    *pres;       /* the presynaptic channels, in order */
   guint     n_pre;
-  GArray  **tests;      /* per presynaptic channel: those kept */
-  GArray  **p_pair;     /* per presynaptic channel: every test's p */
-  GArray  **p_ap;
-  double    keep_p;     /* tests with a p below it are kept */
+  GArray  **tests;      /* per presynaptic channel */
   gint64    lo, hi, ap_hi;
   double    screen_p;
   /* the counts, made post channel by post channel first */
@@ -1220,8 +1236,6 @@ correlate_item (gpointer data,
   g_autofree guint64 *surrogates = g_new (guint64,
                                           run->params->n_surrogates);
   GArray *tests = g_array_new (FALSE, FALSE, sizeof (PairTest));
-  GArray *p_pair = g_array_new (FALSE, FALSE, sizeof (double));
-  GArray *p_ap = g_array_new (FALSE, FALSE, sizeof (double));
   PreTrain pt;
   guint post;
 
@@ -1251,20 +1265,12 @@ correlate_item (gpointer data,
                   job_counts (job, q, TEST_AP, 0)[item],
                   job_counts (job, q, TEST_AP, 1)[item], job->screen_p,
                   surrogates, &test, TEST_AP);
-        test.p_pair = MIN (1.0, 2.0 * MIN (test.p[TEST_E], test.p[TEST_I]));
-        /* Every p takes part in the correction; only a pair that can be
-         * a candidate keeps its record (millions of pairs on a large
-         * array would otherwise take gigabytes). */
-        test.index = p_pair->len;
-        g_array_append_val (p_pair, test.p_pair);
-        g_array_append_val (p_ap, test.p[TEST_AP]);
-        if (test.p_pair <= job->keep_p || test.p[TEST_AP] <= job->keep_p)
-          g_array_append_val (tests, test);
+        test.p_event = MIN (1.0, 2.0 * MIN (test.p[TEST_E], test.p[TEST_I]));
+        test.p_pair = test.p_event;
+        g_array_append_val (tests, test);
       }
   pre_train_clear (&pt);
   job->tests[item] = tests;
-  job->p_pair[item] = p_pair;
-  job->p_ap[item] = p_ap;
 }
 
 /* Counting takes most of the correlation's time, the tests the rest. */
@@ -1277,7 +1283,7 @@ count_progress (gpointer data,
   CorrelateJob *job = data;
 
   report (job->run,
-          PROGRESS_DETECT + PROGRESS_PAIRS * PROGRESS_COUNTING * finished
+          PROGRESS_DETECT + 0.5 * PROGRESS_PAIRS * PROGRESS_COUNTING * finished
                             / MAX (job->n_post, 1),
           "Correlating pairs");
 }
@@ -1289,7 +1295,7 @@ correlate_progress (gpointer data,
   CorrelateJob *job = data;
 
   report (job->run,
-          PROGRESS_DETECT + PROGRESS_PAIRS
+          PROGRESS_DETECT + 0.5 * PROGRESS_PAIRS
                             * (PROGRESS_COUNTING + (1 - PROGRESS_COUNTING)
                                                    * finished
                                                    / MAX (job->n_pre, 1)),
@@ -1336,11 +1342,6 @@ correlate_all (Run     *run,
                 count_progress, &job);
 
   job.tests = g_new0 (GArray *, MAX (job.n_pre, 1));
-  job.p_pair = g_new0 (GArray *, MAX (job.n_pre, 1));
-  job.p_ap = g_new0 (GArray *, MAX (job.n_pre, 1));
-  /* A candidate has a p below candidate_p_max, or one at most alpha (its
-   * adjusted p, which is never smaller, is significant). */
-  job.keep_p = MAX (p->alpha, p->candidate_p_max);
 
   parallel_for (job.n_pre, correlate_item, &job, run->cancellable,
                 correlate_progress, &job);
@@ -1351,25 +1352,11 @@ correlate_all (Run     *run,
       if (job.tests[i] == NULL)
         continue;
       if (ok)
-        {
-          gsize offset = run->p_pair->len;
-
-          for (guint k = 0; k < job.tests[i]->len; k++)
-            g_array_index (job.tests[i], PairTest, k).index += offset;
-          g_array_append_vals (run->tests, job.tests[i]->data,
-                               job.tests[i]->len);
-          g_array_append_vals (run->p_pair, job.p_pair[i]->data,
-                               job.p_pair[i]->len);
-          g_array_append_vals (run->p_ap, job.p_ap[i]->data,
-                               job.p_ap[i]->len);
-        }
+        g_array_append_vals (run->tests, job.tests[i]->data,
+                             job.tests[i]->len);
       g_array_unref (job.tests[i]);
-      g_array_unref (job.p_pair[i]);
-      g_array_unref (job.p_ap[i]);
     }
   g_free (job.tests);
-  g_free (job.p_pair);
-  g_free (job.p_ap);
   g_free (job.pres);
   g_free (job.posts);
   g_free (job.post_index);
@@ -1378,32 +1365,91 @@ correlate_all (Run     *run,
   return ok;
 }
 
+static inline guint64
+pair_key (guint pre,
+          guint post)
+{
+  return ((guint64) pre << 32) | post;
+}
+
+static void
+wave_progress (double      fraction,
+               const char *stage,
+               gpointer    user_data)
+{
+  report (user_data, PROGRESS_DETECT + PROGRESS_PAIRS * (0.5 + 0.5 * fraction),
+          "Correlating pairs");
+}
+
+/* The waveform test of every tested pair; its p becomes the pair's
+ * AP->PSP p-value, the event counts' p is kept beside it. */
+static gboolean
+wave_all (Run     *run,
+          GError **error)
+{
+  ImpAnalysisResult *res = run->result;
+  g_autofree gboolean *is_pre = g_new0 (gboolean, run->n_channels);
+  g_autofree gboolean *is_post = g_new0 (gboolean, run->n_channels);
+  g_autoptr(GHashTable) index = g_hash_table_new_full (g_int64_hash,
+                                                       g_int64_equal,
+                                                       g_free, NULL);
+  g_autoptr(GArray) waves = NULL;
+  guint i, c;
+
+  for (i = 0; i < run->tests->len; i++)
+    {
+      PairTest *t = &g_array_index (run->tests, PairTest, i);
+      gint64 key = (gint64) pair_key (t->pre, t->post);
+
+      is_pre[t->pre] = TRUE;
+      g_hash_table_insert (index, g_memdup2 (&key, sizeof key),
+                           GUINT_TO_POINTER (i + 1));
+    }
+  for (c = 0; c < run->n_channels; c++)
+    is_post[c] = res->access[c] == IMP_ACCESS_INTRACELLULAR;
+
+  waves = imp_psc_test_pairs (run->recording, run->params, run->ap_times,
+                              is_pre, is_post, wave_progress, run,
+                              run->cancellable, error);
+  if (waves == NULL)
+    return FALSE;
+  for (i = 0; i < waves->len; i++)
+    {
+      const ImpPscTest *w = &g_array_index (waves, ImpPscTest, i);
+      gint64 key = (gint64) pair_key (w->pre, w->post);
+      guint at = GPOINTER_TO_UINT (g_hash_table_lookup (index, &key));
+      PairTest *t;
+
+      if (at == 0)
+        continue;
+      t = &g_array_index (run->tests, PairTest, at - 1);
+      t->wave = *w;
+      t->p_pair = w->p;
+    }
+  return TRUE;
+}
+
 static void
 correct_all (Run *run)
 {
   GArray *tests = run->tests;
-  gsize m = run->p_pair->len;
-  g_autofree double *q = g_new (double, MAX (m, 1));
+  g_autofree double *p = g_new (double, MAX (tests->len, 1));
+  g_autofree double *q = g_new (double, MAX (tests->len, 1));
   guint i, c;
 
-  imp_detect_bh_adjust ((const double *) run->p_pair->data, m, q);
   for (i = 0; i < tests->len; i++)
-    {
-      PairTest *t = &g_array_index (tests, PairTest, i);
-
-      t->q_pair = q[t->index];
-    }
-  imp_detect_bh_adjust ((const double *) run->p_ap->data, m, q);
+    p[i] = g_array_index (tests, PairTest, i).p_pair;
+  imp_detect_bh_adjust (p, tests->len, q);
   for (i = 0; i < tests->len; i++)
-    {
-      PairTest *t = &g_array_index (tests, PairTest, i);
+    g_array_index (tests, PairTest, i).q_pair = q[i];
 
-      t->q_ap = q[t->index];
-    }
+  for (i = 0; i < tests->len; i++)
+    p[i] = g_array_index (tests, PairTest, i).p[TEST_AP];
+  imp_detect_bh_adjust (p, tests->len, q);
+  for (i = 0; i < tests->len; i++)
+    g_array_index (tests, PairTest, i).q_ap = q[i];
 
-  run->result->n_pairs_tested = m;
-  g_clear_pointer (&run->p_pair, g_array_unref);
-  g_clear_pointer (&run->p_ap, g_array_unref);
+  run->result->n_pairs_tested = tests->len;
   /* The PSP times are not needed any more (measuring uses the APs). */
   for (c = 0; c < run->n_channels; c++)
     {
@@ -1438,6 +1484,8 @@ typedef struct
   guint   n_windows;   /* trials with a window, those left out included */
   guint   next;        /* trials met so far in this pass */
   gint64  peak;        /* index of the average's extreme */
+  double *template_w;  /* the template fit's weights (template_fit ()) */
+  gint64  template_len;
 } Accum;
 
 /* The candidates' windows, read in two passes over the blocks that hold
@@ -1476,6 +1524,74 @@ accumulate_trial (Accum       *acc,
     acc->sums[k] += x[k];
 }
 
+/* The quantal amplitude of a trial: the trial, over the whole window, as
+ * a level, a linear trend and a multiple of the average (the template),
+ * by least squares; the multiple of the average's amplitude is the
+ * trial's amplitude. Using the whole PSP and not a few samples at its
+ * peak makes it several times less noisy, which resolving quanta needs;
+ * the trend takes up the decay of an earlier PSP and drift. The weights
+ * that turn a trial into its amplitude are the same for all trials of a
+ * candidate and are computed once. */
+static void
+template_weights (ImpCandidate *c,
+                  Accum        *acc)
+{
+  gint64 n = c->average_len;
+  double m[3][3] = { { 0 } }, adj[3], det;
+  gint64 k;
+  int i, j;
+
+  acc->template_len = n;
+  acc->template_w = g_new0 (double, MAX (n, 1));
+  c->quantal_amplitudes = g_new (float, MAX (c->n_trials, 1));
+  if (n < 4 || c->amplitude_mv == 0)
+    return;
+  for (k = 0; k < n; k++)
+    {
+      double r[3] = { 1.0, (k - n / 2.0) / n,
+                      c->average[k] / c->amplitude_mv };
+
+      for (i = 0; i < 3; i++)
+        for (j = 0; j < 3; j++)
+          m[i][j] += r[i] * r[j];
+    }
+  /* the last row of the adjugate of the normal matrix */
+  adj[0] = m[1][0] * m[2][1] - m[1][1] * m[2][0];
+  adj[1] = m[0][1] * m[2][0] - m[0][0] * m[2][1];
+  adj[2] = m[0][0] * m[1][1] - m[0][1] * m[1][0];
+  det = m[2][0] * adj[0] + m[2][1] * adj[1] + m[2][2] * adj[2];
+  if (!(fabs (det) > 1e-9 * m[0][0] * m[1][1] * m[2][2]))
+    return;
+  for (k = 0; k < n; k++)
+    acc->template_w[k] = (adj[0] + adj[1] * (k - n / 2.0) / n
+                          + adj[2] * c->average[k] / c->amplitude_mv) / det;
+}
+
+static void
+template_fit (Run          *run,
+              ImpCandidate *c,
+              gint64        ap,
+              const float  *x,
+              Accum        *acc,
+              gint64        pre_len)
+{
+  GArray *aps = run->ap_times[c->pre];
+  double a = 0;
+
+  if (acc->template_w == NULL)
+    template_weights (c, acc);
+  /* the AP itself is the one event in the range */
+  if (imp_detect_count_lagged (&ap, 1, (const gint64 *) aps->data, aps->len,
+                               -ms_to_samples (IMP_ANALYSIS_ISOLATION_MS,
+                                               run->fs),
+                               c->average_len - pre_len) != 1)
+    return;
+  for (gint64 k = 0; k < acc->template_len; k++)
+    a += acc->template_w[k] * x[k];
+  if (a != 0)
+    c->quantal_amplitudes[c->n_quantal_trials++] = (float) a;
+}
+
 /* Second pass, after the average: each trial's amplitude and its shift
  * before the AP. */
 static void
@@ -1483,6 +1599,7 @@ measure_trial (Measure      *m,
                ImpCandidate *c,
                Accum        *acc,
                guint         trial,
+               gint64        ap,
                const float  *x)
 {
   gint64 peak = acc->peak;
@@ -1513,6 +1630,7 @@ measure_trial (Measure      *m,
       n_top++;
     }
   c->trial_amplitudes[trial] = (float) (top / n_top - base);
+  template_fit (m->run, c, ap, x, acc, m->pre_len);
 }
 
 /* On a stream worker: the trials of the group's candidates whose window
@@ -1549,7 +1667,7 @@ measure_block_cb (const ImpStreamBlock *block,
           g_assert (t[k] - m->pre_len + m->len
                     <= block->r0 + (gint64) block->len);
           if (m->amplitudes)
-            measure_trial (m, c, acc, trial, x);
+            measure_trial (m, c, acc, trial, t[k], x);
           else
             accumulate_trial (acc, trial, x, m->len);
         }
@@ -1561,7 +1679,7 @@ measure_progress_cb (double   fraction,
                      gpointer data)
 {
   Measure *m = data;
-  double share = (1 - PROGRESS_DETECT - PROGRESS_PAIRS) / 2;
+  double share = (1 - PROGRESS_DETECT - PROGRESS_PAIRS - PROGRESS_QUANTA) / 2;
 
   report (m->run, m->progress_from + share * fraction,
           "Measuring candidates");
@@ -1647,6 +1765,16 @@ measure_average (Run          *run,
          >= -smoothed_at (c->average, len,
                           extreme_index (c->average, from, to, -1.0), half)
          ? 1.0 : -1.0;
+  /* The waveform test knows better: its sign is that of the synaptic
+   * current with the presynaptic AP's crosstalk removed, and the peak
+   * comes after the window it found; not so for a transient, whose
+   * average is all the evidence there is. */
+  if (test != NULL && test->wave.z != 0 && !test->wave.transient)
+    {
+      sign = test->wave.z > 0 ? 1.0 : -1.0;
+      from = MIN (to, MAX (from, pre_len + (gint64) llround (
+                    test->wave.delay_ms * run->fs / 1000)));
+    }
   c->sign = sign > 0 ? 'E' : 'I';
   if (test != NULL)
     {
@@ -1680,6 +1808,28 @@ measure_average (Run          *run,
     }
   else
     c->latency_ms = (peak - pre_len) * 1000.0 / run->fs;
+  c->rise_ms = t20 >= 0 && t80 >= 0 ? (t80 - t20) * 1000.0 / run->fs : NAN;
+
+  /* Decay: from the peak to half the amplitude. */
+  c->decay_ms = NAN;
+  for (k = peak; k < len; k++)
+    if (sign * c->average[k] < 0.5 * fabs (c->amplitude_mv))
+      {
+        c->decay_ms = (k - peak) * 1000.0 / run->fs;
+        break;
+      }
+
+  /* Normalised by the presynaptic AP's mean height, so that channels with
+   * different coupling factors compare. */
+  {
+    GArray *aps = run->result->aps[c->pre];
+    double height = 0;
+
+    for (k = 0; k < (gint64) aps->len; k++)
+      height += g_array_index (aps, ImpEvent, k).amplitude;
+    c->amplitude_norm = aps->len > 0 && height > 0
+                        ? c->amplitude_mv / (height / aps->len) : NAN;
+  }
 
   return peak;
 }
@@ -1824,7 +1974,8 @@ measure_candidates (Run     *run,
   if (ok)
     {
       m.amplitudes = TRUE;
-      m.progress_from += (1 - PROGRESS_DETECT - PROGRESS_PAIRS) / 2;
+      m.progress_from += (1 - PROGRESS_DETECT - PROGRESS_PAIRS
+                          - PROGRESS_QUANTA) / 2;
       ok = imp_stream_run (stream, measure_block_cb, &m, measure_progress_cb,
                            &m, run->cancellable, error);
     }
@@ -1879,20 +2030,30 @@ measure_all (Run     *run,
   for (i = 0; i < run->tests->len; i++)
     {
       PairTest *t = &g_array_index (run->tests, PairTest, i);
-      gboolean sig = t->q_pair <= p->alpha;
+      gboolean sig = t->q_pair <= p->alpha && !t->wave.common_input;
       gboolean ap_sig = t->q_ap <= p->alpha;
       ImpCandidate *c;
       TestKind kind;
 
       if (!sig && !ap_sig && t->p_pair >= p->candidate_p_max
+          && t->p_event >= p->candidate_p_max
           && t->p[TEST_AP] >= p->candidate_p_max)
         continue;
 
-      kind = t->p[TEST_E] <= t->p[TEST_I] ? TEST_E : TEST_I;
+      kind = t->wave.z != 0 ? (t->wave.z > 0 ? TEST_E : TEST_I)
+             : t->p[TEST_E] <= t->p[TEST_I] ? TEST_E : TEST_I;
       c = g_new0 (ImpCandidate, 1);
       c->pre = t->pre;
       c->post = t->post;
       c->sign = kind == TEST_E ? 'E' : 'I';
+      c->event_p_uncorrected = t->p_event;
+      c->wave_z = t->wave.z;
+      c->wave_delay_ms = t->wave.delay_ms;
+      c->crosstalk = t->wave.crosstalk;
+      c->lead_z = t->wave.z_lead;
+      c->common_input = t->wave.common_input;
+      c->transient = t->wave.transient;
+      c->zero_z = t->wave.z_zero;
       c->p_value = t->q_pair;
       c->p_uncorrected = t->p_pair;
       c->significant = sig;
@@ -1915,7 +2076,13 @@ measure_all (Run     *run,
     {
       ImpCandidate *c = g_ptr_array_index (cands, i);
 
-      if (c->artefact)
+      /* A response before the AP that the waveform test explained as the
+       * presynaptic AP's crosstalk (and removed) is no artefact. */
+      if (c->artefact && c->crosstalk != 0)
+        c->artefact = FALSE;
+      if (c->transient)
+        c->artefact = TRUE;
+      if (c->artefact || c->common_input)
         c->significant = FALSE;
       if (c->significant)
         res->n_connections++;
@@ -1925,6 +2092,42 @@ measure_all (Run     *run,
 
   g_ptr_array_sort (cands, compare_candidates);
   return TRUE;
+}
+
+/* Quantal fits, one per candidate, after its amplitudes are measured */
+
+static void
+fit_quanta_item (gpointer data,
+                 guint    item)
+{
+  Run *run = data;
+  ImpCandidate *c = g_ptr_array_index (run->result->candidates, item);
+
+  imp_quantal_fit (c->quantal_amplitudes, c->n_quantal_trials,
+                   c->sign == 'I' ? -1 : 1, NAN, &run->params->quantal,
+                   (guint64) c->pre * run->n_channels + c->post, &c->quantal);
+}
+
+static void
+fit_quanta_progress (gpointer data,
+                     guint    finished)
+{
+  Run *run = data;
+
+  report (run, 1 - PROGRESS_QUANTA
+               + PROGRESS_QUANTA * finished
+                 / MAX (run->result->candidates->len, 1),
+          "Fitting quanta");
+}
+
+static gboolean
+fit_quanta_all (Run     *run,
+                GError **error)
+{
+  report (run, 1 - PROGRESS_QUANTA, "Fitting quanta");
+  parallel_for (run->result->candidates->len, fit_quanta_item, run,
+                run->cancellable, fit_quanta_progress, run);
+  return !g_cancellable_set_error_if_cancelled (run->cancellable, error);
 }
 
 /**
@@ -1989,8 +2192,6 @@ imp_analysis_run (ImpRecording             *recording,
   run.e_times = g_new0 (GArray *, run.n_channels);
   run.i_times = g_new0 (GArray *, run.n_channels);
   run.tests = g_array_new (FALSE, FALSE, sizeof (PairTest));
-  run.p_pair = g_array_new (FALSE, FALSE, sizeof (double));
-  run.p_ap = g_array_new (FALSE, FALSE, sizeof (double));
   run.cand_tests = g_hash_table_new (NULL, NULL);
   for (c = 0; c < run.n_channels; c++)
     {
@@ -2010,6 +2211,10 @@ imp_analysis_run (ImpRecording             *recording,
   report (&run, PROGRESS_DETECT, "Correlating pairs");
   if (!correlate_all (&run, error))
     goto out;
+  g_debug ("Event tests done after %.2f s",
+           (g_get_monotonic_time () - start) / 1e6);
+  if (!wave_all (&run, error))
+    goto out;
   correct_all (&run);
   g_debug ("%" G_GUINT64_FORMAT " pair tests done after %.2f s",
            run.result->n_pairs_tested,
@@ -2020,6 +2225,11 @@ imp_analysis_run (ImpRecording             *recording,
     goto out;
   g_debug ("%u candidates measured after %.2f s",
            run.result->candidates->len,
+           (g_get_monotonic_time () - start) / 1e6);
+
+  if (!fit_quanta_all (&run, error))
+    goto out;
+  g_debug ("Quanta fitted after %.2f s",
            (g_get_monotonic_time () - start) / 1e6);
 
   report (&run, 1.0, "Done");
@@ -2061,7 +2271,8 @@ imp_analysis_result_get_note (ImpAnalysisResult *self,
  *
  * Returns: (transfer full) (element-type ImpMapEntry): the significant
  *   AP->PSP connections, strongest evidence first; amplitudes rounded to
- *   0.1 µV and latencies to 1 µs
+ *   0.1 µV and latencies to 1 µs; the quantal size (0.1 µV), n and p
+ *   (rounded to 0.0001) where quanta are claimed
  */
 GArray *
 imp_analysis_result_to_map (ImpAnalysisResult *self)
@@ -2089,9 +2300,104 @@ imp_analysis_result_to_map (ImpAnalysisResult *self)
       e.latency_ms = round (c->latency_ms * 1e3) / 1e3;
       e.p_value = c->p_value;
       e.n_pre_aps = c->n_pre_aps;
+      if (c->quantal.verdict == IMP_QUANTAL_QUANTA)
+        {
+          e.quantal_mv = round (c->quantal.q_mv * 1e4) / 1e4;
+          e.quantal_n = c->quantal.n;
+          e.release_p = round (c->quantal.p * 1e4) / 1e4;
+        }
       g_array_append_val (map, e);
     }
   return map;
+}
+
+static void
+add_quantal_params (JsonBuilder            *b,
+                    const ImpQuantalParams *p)
+{
+  json_builder_set_member_name (b, "quantal");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "n_max");
+  json_builder_add_int_value (b, p->n_max);
+  json_builder_set_member_name (b, "min_trials");
+  json_builder_add_int_value (b, p->min_trials);
+  json_builder_set_member_name (b, "n_bootstrap");
+  json_builder_add_int_value (b, p->n_bootstrap);
+  json_builder_set_member_name (b, "seed");
+  json_builder_add_int_value (b, (gint64) p->seed);
+  json_builder_set_member_name (b, "bic_margin");
+  json_builder_add_double_value (b, IMP_QUANTAL_BIC_MARGIN);
+  json_builder_end_object (b);
+}
+
+static void
+add_pair (JsonBuilder *b,
+          const char  *name,
+          double       lo,
+          double       hi)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_array (b);
+  json_builder_add_double_value (b, lo);
+  json_builder_add_double_value (b, hi);
+  json_builder_end_array (b);
+}
+
+/* A candidate's quantal fit; the numbers of the binomial fit are written
+ * whenever one was made, the intervals only with a claim (else null). */
+static void
+add_quantal (JsonBuilder         *b,
+             const ImpQuantalFit *q)
+{
+  g_autofree char *reason = imp_quantal_fit_describe (q);
+
+  json_builder_set_member_name (b, "quantal");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "verdict");
+  json_builder_add_string_value (b, imp_quantal_verdict_to_string (q->verdict));
+  json_builder_set_member_name (b, "claimed");
+  json_builder_add_boolean_value (b, q->verdict == IMP_QUANTAL_QUANTA);
+  json_builder_set_member_name (b, "reason");
+  json_builder_add_string_value (b, reason);
+  json_builder_set_member_name (b, "model");
+  json_builder_add_string_value (b, imp_quantal_model_to_string (q->model));
+  json_builder_set_member_name (b, "sign");
+  json_builder_add_int_value (b, q->sign);
+  json_builder_set_member_name (b, "n_used");
+  json_builder_add_int_value (b, q->n_used);
+  json_builder_set_member_name (b, "q_mv");
+  json_builder_add_double_value (b, q->q_mv);
+  add_pair (b, "q_ci_mv", q->q_lo_mv, q->q_hi_mv);
+  json_builder_set_member_name (b, "n");
+  json_builder_add_int_value (b, q->n);
+  json_builder_set_member_name (b, "n_range");
+  if (q->n > 0)
+    {
+      json_builder_begin_array (b);
+      json_builder_add_int_value (b, q->n_lo);
+      json_builder_add_int_value (b, q->n_hi);
+      json_builder_end_array (b);
+    }
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "p");
+  json_builder_add_double_value (b, q->p);
+  add_pair (b, "p_ci", q->p_lo, q->p_hi);
+  json_builder_set_member_name (b, "sigma0_mv");
+  json_builder_add_double_value (b, q->sigma0_mv);
+  json_builder_set_member_name (b, "sigma0_known");
+  json_builder_add_boolean_value (b, q->sigma0_known);
+  json_builder_set_member_name (b, "sigma_q_mv");
+  json_builder_add_double_value (b, q->sigma_q_mv);
+  json_builder_set_member_name (b, "n_bootstrap");
+  json_builder_add_int_value (b, q->n_bootstrap);
+  json_builder_set_member_name (b, "bic_gaussian");
+  json_builder_add_double_value (b, q->bic_gaussian);
+  json_builder_set_member_name (b, "bic_binomial");
+  json_builder_add_double_value (b, q->bic_binomial);
+  json_builder_set_member_name (b, "bic_mixture");
+  json_builder_add_double_value (b, q->bic_mixture);
+  json_builder_end_object (b);
 }
 
 static void
@@ -2114,6 +2420,12 @@ add_params (JsonBuilder             *b,
   MEMBER_DOUBLE (alpha);
   MEMBER_DOUBLE (jitter_ms);
   MEMBER_DOUBLE (candidate_p_max);
+  MEMBER_DOUBLE (deconv_tau_ms);
+  MEMBER_DOUBLE (psc_window_ms);
+  MEMBER_DOUBLE (baseline_ms);
+  MEMBER_DOUBLE (lead_ms);
+  MEMBER_DOUBLE (ap_blank_ms);
+  MEMBER_DOUBLE (common_input_z);
 #undef MEMBER_DOUBLE
   json_builder_set_member_name (b, "n_surrogates");
   json_builder_add_int_value (b, p->n_surrogates);
@@ -2121,6 +2433,7 @@ add_params (JsonBuilder             *b,
   json_builder_add_int_value (b, (gint64) p->seed);
   json_builder_set_member_name (b, "min_pre_aps");
   json_builder_add_int_value (b, p->min_pre_aps);
+  add_quantal_params (b, &p->quantal);
   json_builder_end_object (b);
 }
 
@@ -2174,6 +2487,29 @@ add_candidate (JsonBuilder             *b,
   json_builder_add_boolean_value (b, c->artefact);
   json_builder_set_member_name (b, "pre_ap_shift_mv");
   json_builder_add_double_value (b, c->pre_ap_shift_mv);
+#define MEMBER_DOUBLE(name) \
+  json_builder_set_member_name (b, #name); \
+  json_builder_add_double_value (b, c->name)
+  MEMBER_DOUBLE (event_p_uncorrected);
+  MEMBER_DOUBLE (wave_z);
+  MEMBER_DOUBLE (wave_delay_ms);
+  MEMBER_DOUBLE (crosstalk);
+  MEMBER_DOUBLE (lead_z);
+  MEMBER_DOUBLE (zero_z);
+  MEMBER_DOUBLE (amplitude_norm);
+  MEMBER_DOUBLE (rise_ms);
+  MEMBER_DOUBLE (decay_ms);
+#undef MEMBER_DOUBLE
+  json_builder_set_member_name (b, "common_input");
+  json_builder_add_boolean_value (b, c->common_input);
+  json_builder_set_member_name (b, "transient");
+  json_builder_add_boolean_value (b, c->transient);
+  json_builder_set_member_name (b, "trial_amplitudes_mv");
+  json_builder_begin_array (b);
+  for (guint k = 0; c->trial_amplitudes != NULL && k < c->n_trials; k++)
+    json_builder_add_double_value (b, c->trial_amplitudes[k]);
+  json_builder_end_array (b);
+  add_quantal (b, &c->quantal);
   json_builder_end_object (b);
 }
 

@@ -11,6 +11,7 @@
 
 #include "imp-map.h"
 #include "imp-progress.h"
+#include "imp-quantal.h"
 #include "imp-recording.h"
 
 G_BEGIN_DECLS
@@ -36,6 +37,19 @@ typedef struct
   guint  min_pre_aps;         /* a pre channel needs this many APs, default 3 */
   double candidate_p_max;     /* pairs kept as candidates (with evidence)
                                  below this uncorrected p, default 0.01 */
+  /* The waveform test (docs/analysis.md) */
+  double deconv_tau_ms;       /* membrane decay removed by deconvolution,
+                                 default 15 ms */
+  double psc_window_ms;       /* width of the summed window, default 2 ms */
+  double baseline_ms;         /* each flank of a trial's local baseline,
+                                 default 10 ms */
+  double lead_ms;             /* how far before the AP the common-input
+                                 check looks, default 10 ms */
+  double ap_blank_ms;         /* a cell's own AP is left out from 1 ms
+                                 before its peak to this after, default 3 ms */
+  double common_input_z;      /* a same-sign response before the AP at this
+                                 t statistic marks common input, default 3.5 */
+  ImpQuantalParams quantal;   /* the quantal fit of each candidate */
 } ImpAnalysisParams;
 
 typedef struct
@@ -47,6 +61,11 @@ typedef struct
 /* The average window reaches at least this far beyond latency_max_ms, to
  * show a late PSP's peak and the start of its decay. */
 #define IMP_ANALYSIS_DECAY_MARGIN_MS 15.0
+
+/* A trial enters the quantal fit only when no other presynaptic AP comes
+ * this long before it (or before the end of its window): the decay of an
+ * earlier PSP, or a later one, would add to its amplitude. */
+#define IMP_ANALYSIS_ISOLATION_MS 60.0
 
 /* One ordered pair tested, significant or not. */
 typedef struct
@@ -79,6 +98,27 @@ typedef struct
    * (stimulus or electrical crosstalk): never significant */
   gboolean artefact;
   double  pre_ap_shift_mv; /* mean shift over the last ms before the AP */
+  /* the waveform test (p_uncorrected is its p), and the event counts'
+   * p-value (n_hits, null_mean) kept beside it */
+  double  event_p_uncorrected;
+  double  wave_z;          /* signed t statistic of the best window */
+  double  wave_delay_ms;   /* where that window starts */
+  double  crosstalk;       /* zero-latency coupling removed, fraction */
+  double  lead_z;          /* same-sign response before the AP */
+  gboolean common_input;   /* never significant */
+  double  zero_z;          /* what is left at zero latency after crosstalk */
+  gboolean transient;      /* a zero-latency transient: an artefact */
+  double  amplitude_norm;  /* amplitude_mv / mean presynaptic AP height */
+  double  rise_ms;         /* 20-80 % rise of the average */
+  double  decay_ms;        /* peak to half-decay of the average */
+  /* The amplitudes the quantal fit uses (mV, signed): those of the
+   * trials without another presynaptic AP from
+   * IMP_ANALYSIS_ISOLATION_MS before the AP to the end of the window, each
+   * the least-squares multiple of the average over the whole window (with
+   * a level and a linear trend); NULL when none. */
+  float  *quantal_amplitudes;
+  guint   n_quantal_trials;
+  ImpQuantalFit quantal;
 } ImpCandidate;
 
 typedef struct

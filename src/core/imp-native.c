@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <unistd.h>
 #include <math.h>
 #include <string.h>
 #include <glib/gstdio.h>
@@ -1324,6 +1325,12 @@ typedef struct
   hid_t           file;
   hid_t           data;
   hsize_t         chunk_samples;
+  /* Strided reads of blocks far apart read them from the file directly
+   * when the chunks are stored as they are read: unfiltered little-endian
+   * int16 (chunk_cols channels wide). */
+  gboolean        direct;
+  hsize_t         chunk_cols;
+  GHashTable     *chunk_addr;  /* (row << 20 | col) -> file address */
   /* for reading chunks raw (imp-stream.c); layout.rows is 0 when they
    * cannot be (not chunked, or a filter other than shuffle and deflate) */
   ImpChunkLayout  layout;
@@ -1336,6 +1343,7 @@ native_close (gpointer data)
 
   _imp_h5_id_close (nd->data);
   _imp_h5_id_close (nd->file);
+  g_clear_pointer (&nd->chunk_addr, g_hash_table_unref);
   g_free (nd);
 }
 
@@ -1467,6 +1475,135 @@ native_read_chunk_inner (NativeData  *nd,
   return TRUE;
 }
 
+/* Where chunk (@row, @col) of /data starts in the file, or HADDR_UNDEF
+ * when it was never written or is filtered. With the HDF5 lock held. */
+static haddr_t
+chunk_address (NativeData *nd,
+               gint64      row,
+               guint       col)
+{
+  guint64 key = ((guint64) row << 20) | col;
+  hsize_t offset[2] = { (hsize_t) row * nd->chunk_samples,
+                        (hsize_t) col * nd->chunk_cols };
+  unsigned mask = 0;
+  haddr_t addr = HADDR_UNDEF;
+  hsize_t size = 0;
+  guint64 *found;
+
+  found = g_hash_table_lookup (nd->chunk_addr, &key);
+  if (found != NULL)
+    return (haddr_t) *found;
+
+  if (H5Dget_chunk_info_by_coord (nd->data, offset, &mask, &addr,
+                                  &size) < 0 || mask != 0 ||
+      size != nd->chunk_samples * nd->chunk_cols * sizeof (gint16))
+    addr = HADDR_UNDEF;
+
+  g_hash_table_insert (nd->chunk_addr, g_memdup2 (&key, sizeof key),
+                       g_memdup2 (&(guint64) { addr }, sizeof (guint64)));
+  return addr;
+}
+
+/* Block @b (@width samples from sample @r of chunk row @row) of a strided
+ * read, straight from the file: for each chunk it spans, its rows hold
+ * chunk_cols channels side by side. FALSE to read it through HDF5. */
+static gboolean
+read_block_direct (ImpRecording *self,
+                   gint64        row,
+                   gint64        r,
+                   guint         first_channel,
+                   guint         n_channels,
+                   gint64        width,
+                   gint64        b,
+                   gint64        n_out,
+                   gint16       *raw,
+                   float        *out)
+{
+  NativeData *nd = self->backend_data;
+  guint cols = nd->chunk_cols;
+  gsize bytes = (gsize) width * cols * sizeof (gint16);
+
+  for (guint cc = first_channel / cols;
+       cc <= (first_channel + n_channels - 1) / cols;
+       cc++)
+    {
+      haddr_t addr = chunk_address (nd, row, cc);
+      guint lo = MAX (first_channel, cc * cols);
+      guint hi = MIN (first_channel + n_channels, (cc + 1) * cols);
+
+      if (addr == HADDR_UNDEF ||
+          pread (self->fd, raw, bytes,
+                 (off_t) (addr + r * cols * sizeof (gint16))) !=
+          (gssize) bytes)
+        return FALSE;
+
+      for (guint c = lo; c < hi; c++)
+        {
+          const ImpChannel *ch = &g_array_index (self->channels, ImpChannel,
+                                                 c);
+          float *dst = out + (gsize) (c - first_channel) * n_out + b * width;
+          const gint16 *src = raw + (c - cc * cols);
+
+          for (gint64 s = 0; s < width; s++)
+            dst[s] = (float) (src[(gsize) s * cols] * ch->gain + ch->offset);
+        }
+    }
+
+  return TRUE;
+}
+
+/* Blocks at least 1/64 of a chunk row apart are read directly, a KiB or
+ * so each, instead of through the chunk cache, which reads whole chunks
+ * (1 MiB): measured on a 4,096-channel recording, the first zoomed-out
+ * view took 120 to 190 ms this way and 200 to 390 ms at 1/4, with the
+ * file in memory; from disk the difference is the 1 MiB. Closer blocks
+ * share their chunks through the cache. */
+#define DIRECT_MIN_STRIDE_FRACTION 64
+
+static gboolean
+native_read_strided_inner (ImpRecording  *self,
+                           guint          first_channel,
+                           guint          n_channels,
+                           gint64         first_sample,
+                           gint64         stride,
+                           gint64         width,
+                           gint64         n_blocks,
+                           float         *out,
+                           GError       **error)
+{
+  NativeData *nd = self->backend_data;
+  gint64 rows = nd->chunk_samples;
+  gint64 n_out = n_blocks * width;
+  gboolean direct = nd->direct && self->fd >= 0 &&
+                    stride >= rows / DIRECT_MIN_STRIDE_FRACTION;
+  g_autofree gint16 *raw = NULL;
+  g_autofree float *block = g_new (float, (gsize) n_channels * width);
+
+  if (direct)
+    raw = g_new (gint16, (gsize) width * nd->chunk_cols);
+
+  for (gint64 b = 0; b < n_blocks; b++)
+    {
+      gint64 start = first_sample + b * stride;
+      gint64 row = start / rows;
+      gint64 r = start % rows;
+
+      if (direct && r + width <= rows &&
+          read_block_direct (self, row, r, first_channel, n_channels, width,
+                             b, n_out, raw, out))
+        continue;
+
+      if (!native_read_inner (self, first_channel, n_channels, start, width,
+                              block, error))
+        return FALSE;
+      for (guint c = 0; c < n_channels; c++)
+        memcpy (out + (gsize) c * n_out + b * width,
+                block + (gsize) c * width, width * sizeof (float));
+    }
+
+  return TRUE;
+}
+
 static gboolean
 native_read_chunk (ImpRecording  *self,
                    gint64         row,
@@ -1489,10 +1626,37 @@ native_read_chunk (ImpRecording  *self,
   return ok;
 }
 
+static gboolean
+native_read_strided (ImpRecording  *self,
+                     guint          first_channel,
+                     guint          n_channels,
+                     gint64         first_sample,
+                     gint64         stride,
+                     gint64         width,
+                     gint64         n_blocks,
+                     float         *out,
+                     GError       **error)
+{
+  gboolean ok;
+
+  _imp_h5_lock ();
+  H5E_BEGIN_TRY
+    {
+      ok = native_read_strided_inner (self, first_channel, n_channels,
+                                      first_sample, stride, width,
+                                      n_blocks, out, error);
+    }
+  H5E_END_TRY;
+  _imp_h5_unlock ();
+
+  return ok;
+}
+
 static const ImpRecordingBackend native_backend = {
   .format = "Imprint native",
   .read = native_read,
   .close = native_close,
+  .read_strided = native_read_strided,
   .chunk_layout = native_chunk_layout,
   .read_chunk = native_read_chunk,
 };
@@ -1531,7 +1695,8 @@ native_find_layout (hid_t           dcpl,
         return;
     }
   layout->n_filters = (guint) n;
-  layout->big_endian = H5Tget_order (type) == H5T_ORDER_BE;
+  layout->swap_bytes = (H5Tget_order (type) == H5T_ORDER_BE)
+                       != (G_BYTE_ORDER == G_BIG_ENDIAN);
   layout->cols = (guint) chunk[1];
   layout->rows = (gint64) chunk[0];
 }
@@ -1904,6 +2069,13 @@ native_open_inner (const char  *path,
   nd->data = H5I_INVALID_HID;
   nd->chunk_samples = MAX (chunk[0], 1);
   native_find_layout (dcpl, type, chunk, &nd->layout);
+  nd->chunk_cols = MAX (chunk[1], 1);
+  nd->direct = H5Pget_layout (dcpl) == H5D_CHUNKED &&
+               H5Pget_nfilters (dcpl) == 0 &&
+               H5Tget_order (type) == H5T_ORDER_LE &&
+               G_BYTE_ORDER == G_LITTLE_ENDIAN;
+  nd->chunk_addr = g_hash_table_new_full (g_int64_hash, g_int64_equal,
+                                          g_free, g_free);
   rec = _imp_recording_new (path, &native_backend, nd);
   rec->sample_rate = rate;
   fmt_name = g_strdup_printf ("Imprint native v%d", (int) version);

@@ -35,7 +35,10 @@ typedef struct _ImpPyramid ImpPyramid;
 /* Opens the pyramid of @recording from @project_path (NULL: the default
  * project file, imp_project_path_for()). A missing, stale (the recording
  * changed) or damaged pyramid is not an error: the result then has nothing
- * built yet. NULL only when the recording itself cannot be described. */
+ * built yet. NULL only when the recording itself cannot be described.
+ * Takes tens of milliseconds (the project file is first checked in a
+ * child process, and the coarse levels, at most 32 MB, are read): better
+ * called from a worker. */
 ImpPyramid   *imp_pyramid_open              (ImpRecording   *recording,
                                              const char     *project_path,
                                              GError        **error);
@@ -60,14 +63,21 @@ guint         imp_pyramid_get_n_levels      (ImpPyramid     *self);
 gint64        imp_pyramid_bin_samples       (guint           level);
 /* Where it was loaded from or will be saved to. */
 const char   *imp_pyramid_get_path          (ImpPyramid     *self);
+/* Samples per channel that builds of this pyramid read from the
+ * recording: 0 when it was loaded from the project file. */
+gint64        imp_pyramid_get_samples_read  (ImpPyramid     *self);
+/* Whether it stores int16 codes of the channels' scales (else float32). */
+gboolean      imp_pyramid_is_int16          (ImpPyramid     *self);
 
 /* Fills @n_columns columns of @samples_per_column samples (>=
  * IMP_PYRAMID_BASE) starting at @first_sample for one channel, from the
  * coarsest level whose bins fit the columns. Columns whose start is
  * aligned to that level's bins and whose width is a multiple of it are
  * exact; otherwise a column also covers the bins it partly overlaps.
- * Columns outside the built range or the recording get NaN. @mean may be
- * NULL. Returns the number of bins read. */
+ * Columns outside the built range or the recording get NaN; bins are cut
+ * at the end of the built range, so a column across it summarises the
+ * samples built so far. NaN samples are ignored (an all-NaN column is
+ * NaN). @mean may be NULL. Returns the number of bins read. */
 gint64        imp_pyramid_query             (ImpPyramid     *self,
                                              guint           channel,
                                              gint64          first_sample,

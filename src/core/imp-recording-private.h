@@ -16,7 +16,8 @@ G_BEGIN_DECLS
 /* How a back end stores its samples, for reading them raw in storage order
  * (imp-stream.c): int16 chunks of @rows samples × @cols channels, time-major
  * inside a chunk, each passed through @filters (in the order they were
- * applied when writing; a chunk's filter mask says which were skipped). */
+ * applied when writing; a chunk's filter mask says which were skipped),
+ * in the other byte order than this machine's when @swap_bytes. */
 typedef enum
 {
   IMP_CHUNK_FILTER_SHUFFLE,
@@ -31,7 +32,7 @@ typedef struct
   guint           cols;
   guint           n_filters;
   ImpChunkFilter  filters[IMP_CHUNK_MAX_FILTERS];
-  gboolean        big_endian;
+  gboolean        swap_bytes;
 } ImpChunkLayout;
 
 /* What a back end provides. read() gets a channel range and a sample range
@@ -62,6 +63,19 @@ typedef struct
                               GByteArray     *raw,
                               guint32        *filter_mask,
                               GError        **error);
+  /* Optional: @n_blocks blocks of @width samples, @stride apart, from
+   * @first_sample, checked like read()'s; out[c * n_blocks * width +
+   * b * width + s]. Without it, imp_recording_read_strided() reads block
+   * by block. */
+  gboolean  (*read_strided) (ImpRecording *self,
+                             guint         first_channel,
+                             guint         n_channels,
+                             gint64        first_sample,
+                             gint64        stride,
+                             gint64        width,
+                             gint64        n_blocks,
+                             float        *out,
+                             GError      **error);
 } ImpRecordingBackend;
 
 struct _ImpRecording

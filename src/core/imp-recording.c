@@ -1279,3 +1279,115 @@ _imp_recording_read_chunk (ImpRecording  *self,
                          "The read failed");
   return ok;
 }
+
+/* Block by block through read(), for back ends without read_strided(). */
+static gboolean
+read_strided_fallback (ImpRecording  *self,
+                       guint          first_channel,
+                       guint          n_channels,
+                       gint64         first_sample,
+                       gint64         stride,
+                       gint64         width,
+                       gint64         n_blocks,
+                       float         *out,
+                       GError       **error)
+{
+  g_autofree float *block = g_new (float, (gsize) n_channels * width);
+
+  for (gint64 b = 0; b < n_blocks; b++)
+    {
+      if (!self->backend->read (self, first_channel, n_channels,
+                                first_sample + b * stride, width, block,
+                                error))
+        return FALSE;
+
+      for (guint c = 0; c < n_channels; c++)
+        memcpy (out + ((gsize) c * n_blocks + b) * width,
+                block + (gsize) c * width, width * sizeof (float));
+    }
+
+  return TRUE;
+}
+
+/**
+ * imp_recording_read_strided:
+ * @self: a recording
+ * @first_channel: the first channel to read
+ * @n_channels: how many channels
+ * @first_sample: where the first block starts
+ * @stride: samples from the start of one block to the next, >= @width
+ * @width: samples per block
+ * @n_blocks: how many blocks
+ * @out: (out caller-allocates) (array): @n_channels × @n_blocks × @width
+ *   floats: out[c * n_blocks * width + b * width + s]
+ * @error: return location for a #GError
+ *
+ * Reads evenly spaced blocks of samples, in each channel's physical unit,
+ * as imp_recording_read() would read each of them.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+imp_recording_read_strided (ImpRecording  *self,
+                            guint          first_channel,
+                            guint          n_channels,
+                            gint64         first_sample,
+                            gint64         stride,
+                            gint64         width,
+                            gint64         n_blocks,
+                            float         *out,
+                            GError       **error)
+{
+  gint64 last;
+  gboolean ok;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (width > 0 && stride >= width && n_blocks >= 0,
+                        FALSE);
+  g_return_val_if_fail (out != NULL || n_channels == 0 || n_blocks == 0,
+                        FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (n_blocks == 0 || n_channels == 0)
+    return imp_recording_read (self, first_channel, n_channels, 0, 0, out,
+                               error);
+
+  if (first_channel > self->channels->len
+      || n_channels > self->channels->len - first_channel)
+    {
+      g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_RANGE,
+                   "Channels %u to %u requested, but the recording has %u",
+                   first_channel, first_channel + n_channels - 1,
+                   self->channels->len);
+      return FALSE;
+    }
+  last = n_blocks <= G_MAXINT64 / 2 / stride
+         ? first_sample + (n_blocks - 1) * stride : G_MAXINT64 / 2;
+  if (first_sample < 0 || last > self->n_samples - width)
+    {
+      g_set_error (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_RANGE,
+                   "Samples %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT
+                   " requested, but the recording has %" G_GINT64_FORMAT,
+                   first_sample, last + width - 1, self->n_samples);
+      return FALSE;
+    }
+
+  g_mutex_lock (&self->lock);
+  if (self->backend->read_strided != NULL)
+    ok = self->backend->read_strided (self, first_channel, n_channels,
+                                      first_sample, stride, width,
+                                      n_blocks, out, error);
+  else
+    ok = read_strided_fallback (self, first_channel, n_channels,
+                                first_sample, stride, width, n_blocks, out,
+                                error);
+  if (ok)
+    ok = check_unchanged (self, error);
+  g_mutex_unlock (&self->lock);
+
+  if (!ok && error != NULL && *error == NULL)
+    g_set_error_literal (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_IO,
+                         "The read failed");
+  return ok;
+}
+

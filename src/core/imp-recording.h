@@ -94,6 +94,20 @@ gboolean          imp_recording_read              (ImpRecording  *self,
                                                    float         *out,
                                                    GError       **error);
 
+/* @n_blocks blocks of @width samples every @stride samples from
+ * @first_sample, channel-major: out[c * n_blocks * width + b * width + s].
+ * A sparse sample of a long stretch, for previews: where blocks are far
+ * apart it reads only them, not the whole chunks that hold them. */
+gboolean          imp_recording_read_strided      (ImpRecording  *self,
+                                                   guint          first_channel,
+                                                   guint          n_channels,
+                                                   gint64         first_sample,
+                                                   gint64         stride,
+                                                   gint64         width,
+                                                   gint64         n_blocks,
+                                                   float         *out,
+                                                   GError       **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ImpRecording, imp_recording_unref)
 
 G_END_DECLS

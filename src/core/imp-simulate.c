@@ -56,6 +56,19 @@
  * most NOISE_SEGMENT substeps ahead, in NOISE_SEGMENTS buffers. */
 #define NOISE_SEGMENT      64
 #define NOISE_SEGMENTS     3
+/* Hard cases */
+#define NET_RISE_MS        20.0   /* network burst envelope */
+#define NET_DECAY_MS       150.0
+#define HIDDEN_SITES       10
+#define HIDDEN_P_RELEASE   0.8
+#define SCALE_PERIOD_MIN_S 60.0   /* coupling factor drift periods */
+#define SCALE_PERIOD_MAX_S 300.0
+#define AHP_MV_MIN         4.0    /* with vary_ahp */
+#define AHP_MV_MAX         12.0
+#define AHP_DECAY_MIN_MS   10.0
+#define AHP_DECAY_MAX_MS   40.0
+#define CROSSTALK_P        0.5    /* chance that two neighbours couple */
+#define CROSSTALK_MIN      0.3    /* of the largest coupling */
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (gsl_rng, gsl_rng_free)
 
@@ -77,12 +90,21 @@ typedef struct
   double   rest_mv;
   double   ap_mv;
   double   gain;        /* mV of Vm per stored count */
+  double   noise_mv;
+  double   ahp_mv;
+  double   h_da, h_db, h_norm;  /* the AHP kernel */
+  double   net_mv;      /* network burst depolarisation; 0: not taking part */
+  double   scale_period_s;     /* coupling factor drift */
+  double   scale_phase;
   guint    syn_first;
   guint    n_syn;
   /* state */
   double   ea, eb;      /* excitatory input, slow and fast exponentials */
   double   ia, ib;      /* inhibitory input */
   double   ha, hb;      /* after-hyperpolarisation */
+  double   na, nb;      /* network burst envelope */
+  double   sub_sum;     /* membrane potential without APs, minus rest */
+  double   sub_sum2;
   double   drift;
   gint64   next_spont;
   gint64   ap_onset;
@@ -94,8 +116,15 @@ typedef struct
 
 typedef struct
 {
+  guint  a, b;
+  double c;
+} Crosstalk;
+
+typedef struct
+{
   const ImpSimParams *params;
-  guint     n;
+  guint     n;          /* recorded neurons (channels) */
+  guint     n_all;      /* with the hidden ones */
   double    fs;
   gint64    n_samples;
   gsl_rng  *spike_rng;
@@ -113,7 +142,14 @@ typedef struct
   double    e_da, e_db, e_norm;
   double    i_da, i_db, i_norm;
   double    h_da, h_db, h_norm;
+  double    n_da, n_db, n_norm;
   double    drift_a, drift_b;
+  gsl_rng  *burst_rng;
+  gint64    next_net_burst;
+  GArray   *crosstalk;  /* Crosstalk */
+  GArray   *shared;     /* guint pairs driven by one hidden neuron */
+  double   *values;     /* BLOCK_SAMPLES × n: what each electrode sees, mV */
+  float    *clean;      /* BLOCK_SAMPLES × n: Vm - rest, for crosstalk */
   guint     substep;
   double    connection_prob;  /* as used, after max_mean_inputs */
 } Sim;
@@ -139,6 +175,64 @@ imp_sim_params_init_default (ImpSimParams *params)
   params->synaptic_drive = TRUE;
   params->drift_mv = 0.5;
   params->max_mean_inputs = 20.0;
+  params->network_burst_mv = 6.0;
+  params->network_burst_frac = 0.5;
+  params->hidden_mv = 6.0;
+}
+
+/**
+ * imp_sim_params_init_hard:
+ * @params: (out caller-allocates): the parameters
+ *
+ * The defaults with every hard case on (docs/simulator.md): synapses
+ * spread over 0.6 decades of size, 30 % inhibitory neurons, noise 0.3 to
+ * 0.8 mV by channel, coupling factors drifting by 20 %, network bursts,
+ * six hidden drivers, crosstalk up to 3 % and an AHP per cell.
+ */
+void
+imp_sim_params_init_hard (ImpSimParams *params)
+{
+  g_return_if_fail (params != NULL);
+
+  imp_sim_params_init_default (params);
+  params->weak_decades = 0.6;
+  params->inhibitory_frac = 0.3;
+  params->noise_mv = 0.3;
+  params->noise_mv_max = 0.8;
+  params->scale_drift = 0.2;
+  params->network_burst_hz = 0.2;
+  params->n_hidden = 6;
+  params->crosstalk = 0.03;
+  params->vary_ahp = TRUE;
+}
+
+/**
+ * imp_sim_params_set_preset:
+ * @params: the parameters to overwrite
+ * @name: "default" or "hard"
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE when @name is a preset
+ */
+gboolean
+imp_sim_params_set_preset (ImpSimParams  *params,
+                           const char    *name,
+                           GError       **error)
+{
+  g_return_val_if_fail (params != NULL, FALSE);
+  g_return_val_if_fail (name != NULL, FALSE);
+
+  if (g_strcmp0 (name, "default") == 0)
+    imp_sim_params_init_default (params);
+  else if (g_strcmp0 (name, "hard") == 0)
+    imp_sim_params_init_hard (params);
+  else
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "Unknown preset '%s' (default, hard)", name);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /* Distinct, well-mixed 32-bit seeds for the independent streams
@@ -201,6 +295,148 @@ choose_subset (gsl_rng *rng,
   return chosen;
 }
 
+static gboolean
+has_synapse (const Sim *sim,
+             guint      pre,
+             guint      post)
+{
+  const Neuron *nr = &sim->neurons[pre];
+  guint s;
+
+  for (s = nr->syn_first; s < nr->syn_first + nr->n_syn; s++)
+    if (g_array_index (sim->synapses, Synapse, s).post == post)
+      return TRUE;
+  return FALSE;
+}
+
+/* Hidden neurons (after the recorded ones), each with strong synapses
+ * onto two recorded cells with access that are not connected either
+ * way. */
+static void
+build_hidden (Sim     *sim,
+              gsl_rng *rng)
+{
+  const ImpSimParams *p = sim->params;
+  g_autofree guint *seen = g_new (guint, sim->n);
+  guint n_seen = 0, h, i;
+
+  for (i = 0; i < sim->n; i++)
+    if (sim->neurons[i].access)
+      seen[n_seen++] = i;
+
+  for (h = sim->n; h < sim->n_all; h++)
+    {
+      Neuron *nr = &sim->neurons[h];
+      guint a = 0, b = 0, tries;
+
+      nr->rate_hz = p->rate_hz * gsl_ran_gamma (rng, RATE_SHAPE,
+                                                1.0 / RATE_SHAPE);
+      nr->rest_mv = REST_MV;
+      nr->ap_mv = AP_HEIGHT_MV;
+      nr->gain = 1.0;
+      nr->syn_first = sim->synapses->len;
+      for (tries = 0; n_seen >= 2 && tries < 100; tries++)
+        {
+          a = seen[gsl_rng_uniform_int (rng, n_seen)];
+          b = seen[gsl_rng_uniform_int (rng, n_seen)];
+          if (a != b && !has_synapse (sim, a, b) && !has_synapse (sim, b, a))
+            break;
+        }
+      if (n_seen >= 2 && tries < 100)
+        {
+          guint targets[2] = { a, b };
+          guint k;
+
+          for (k = 0; k < 2; k++)
+            {
+              Synapse s;
+              double delay_ms = DELAY_MIN_MS + (DELAY_MAX_MS - DELAY_MIN_MS)
+                                               * gsl_rng_uniform (rng);
+
+              s.post = targets[k];
+              s.delay = ms_to_samples (delay_ms, sim->fs);
+              s.n_sites = HIDDEN_SITES;
+              s.p_release = HIDDEN_P_RELEASE;
+              s.quantum_mv = p->hidden_mv / (HIDDEN_SITES * HIDDEN_P_RELEASE);
+              g_array_append_val (sim->synapses, s);
+            }
+          g_array_append_val (sim->shared, a);
+          g_array_append_val (sim->shared, b);
+        }
+      nr->n_syn = sim->synapses->len - nr->syn_first;
+    }
+}
+
+/* Each hard case draws from a stream of its own, so that the default
+ * network stays as it was and turning one case on or off changes none of
+ * the others. */
+static void
+build_hard_cases (Sim *sim)
+{
+  const ImpSimParams *p = sim->params;
+  g_autoptr(gsl_rng) noise_rng = new_stream (p->seed, 10);
+  g_autoptr(gsl_rng) ahp_rng = new_stream (p->seed, 11);
+  g_autoptr(gsl_rng) burst_rng = new_stream (p->seed, 12);
+  g_autoptr(gsl_rng) scale_rng = new_stream (p->seed, 13);
+  g_autoptr(gsl_rng) crosstalk_rng = new_stream (p->seed, 14);
+  g_autoptr(gsl_rng) hidden_rng = new_stream (p->seed, 15);
+  guint side = (guint) ceil (sqrt ((double) sim->n));
+  guint i;
+
+  for (i = 0; i < sim->n; i++)
+    {
+      Neuron *nr = &sim->neurons[i];
+
+      if (p->noise_mv_max > p->noise_mv)
+        nr->noise_mv += (p->noise_mv_max - p->noise_mv)
+                        * gsl_rng_uniform (noise_rng);
+      if (p->vary_ahp)
+        {
+          nr->ahp_mv = AHP_MV_MIN + (AHP_MV_MAX - AHP_MV_MIN)
+                                    * gsl_rng_uniform (ahp_rng);
+          kernel_factors (AHP_RISE_MS, AHP_DECAY_MIN_MS
+                          + (AHP_DECAY_MAX_MS - AHP_DECAY_MIN_MS)
+                            * gsl_rng_uniform (ahp_rng), sim->fs,
+                          &nr->h_da, &nr->h_db, &nr->h_norm);
+        }
+      if (p->network_burst_hz > 0
+          && gsl_rng_uniform (burst_rng) < p->network_burst_frac)
+        nr->net_mv = p->network_burst_mv;
+      if (p->scale_drift > 0)
+        {
+          nr->scale_period_s = SCALE_PERIOD_MIN_S
+                               + (SCALE_PERIOD_MAX_S - SCALE_PERIOD_MIN_S)
+                                 * gsl_rng_uniform (scale_rng);
+          nr->scale_phase = 2 * G_PI * gsl_rng_uniform (scale_rng);
+        }
+    }
+
+  /* Neighbours right and below, both with access. */
+  if (p->crosstalk > 0)
+    for (i = 0; i < sim->n; i++)
+      {
+        guint nb[2] = { i % side + 1 < side ? i + 1 : G_MAXUINT, i + side };
+        guint k;
+
+        for (k = 0; k < 2; k++)
+          {
+            Crosstalk x;
+
+            if (nb[k] >= sim->n || !sim->neurons[i].access
+                || !sim->neurons[nb[k]].access
+                || gsl_rng_uniform (crosstalk_rng) >= CROSSTALK_P)
+              continue;
+            x.a = i;
+            x.b = nb[k];
+            x.c = p->crosstalk * (CROSSTALK_MIN + (1 - CROSSTALK_MIN)
+                                  * gsl_rng_uniform (crosstalk_rng));
+            g_array_append_val (sim->crosstalk, x);
+          }
+      }
+
+  build_hidden (sim, hidden_rng);
+}
+
 static void
 build_network (Sim     *sim,
                gsl_rng *rng)
@@ -235,6 +471,16 @@ build_network (Sim     *sim,
       nr->ap_mv = AP_HEIGHT_MV + gsl_ran_gaussian (rng, AP_HEIGHT_SD_MV);
       scale = SCALE_MIN + (SCALE_MAX - SCALE_MIN) * gsl_rng_uniform (rng);
       nr->gain = VE_STEP_MV / scale;
+      nr->noise_mv = p->noise_mv;
+    }
+  for (i = 0; i < sim->n_all; i++)
+    {
+      Neuron *nr = &sim->neurons[i];
+
+      nr->ahp_mv = AHP_MV;
+      nr->h_da = sim->h_da;
+      nr->h_db = sim->h_db;
+      nr->h_norm = sim->h_norm;
     }
 
   /* Sparse: each neuron keeps a list of its outgoing synapses. */
@@ -258,10 +504,15 @@ build_network (Sim     *sim,
           s.quantum_mv = (p->quantal_mv
                                   * gsl_ran_lognormal (rng, 0,
                                                        QUANTUM_SYNAPSE_CV));
+          if (p->weak_decades > 0)
+            s.quantum_mv *= pow (10.0, -p->weak_decades
+                                       * gsl_rng_uniform (rng));
           g_array_append_val (sim->synapses, s);
         }
       sim->neurons[i].n_syn = sim->synapses->len - sim->neurons[i].syn_first;
     }
+
+  build_hard_cases (sim);
 }
 
 static void
@@ -356,30 +607,32 @@ fire (Sim      *sim,
     }
 }
 
-/* Advances neuron @k over samples [t0, t1) and stores its channel's counts
- * into the time-major @counts block that starts at @block_start. */
+/* Advances neuron @k over samples [t0, t1) and stores what its electrode
+ * sees (mV, before crosstalk and coupling) into the time-major block
+ * sim->values that starts at @block_start; hidden neurons have none. */
 static void
 step_neuron (Sim           *sim,
              guint          k,
              gint64         t0,
              gint64         t1,
              gint64         block_start,
-             const double **noise,
-             gint16        *counts)
+             const double **noise)
 {
   Neuron *nr = &sim->neurons[k];
   const ImpSimParams *p = sim->params;
   float *ring_e = sim->ring_e + (gsize) k * sim->ring_len;
   float *ring_i = sim->ring_i + (gsize) k * sim->ring_len;
-  double inv_gain = 1.0 / nr->gain;
+  gboolean recorded = k < sim->n;
   gint64 t;
 
-  nr->drift = nr->drift * sim->drift_a + sim->drift_b * *(*noise)++;
+  if (recorded)
+    nr->drift = nr->drift * sim->drift_a + sim->drift_b * *(*noise)++;
 
   for (t = t0; t < t1; t++)
     {
       gsize slot = (gsize) (t % sim->ring_len);
-      double v_syn, v_ahp, value, c;
+      double v_syn, v_ahp, value, ap = 0;
+      gsize at;
 
       if (ring_e[slot] != 0.0f)
         {
@@ -395,10 +648,10 @@ step_neuron (Sim           *sim,
         }
       if (t == nr->ahp_at)
         {
-          nr->ha += AHP_MV * sim->h_norm;
-          nr->hb += AHP_MV * sim->h_norm;
+          nr->ha += nr->ahp_mv * nr->h_norm;
+          nr->hb += nr->ahp_mv * nr->h_norm;
         }
-      v_syn = (nr->ea - nr->eb) - (nr->ia - nr->ib);
+      v_syn = (nr->ea - nr->eb) - (nr->ia - nr->ib) + (nr->na - nr->nb);
       v_ahp = nr->ha - nr->hb;
 
       if (t >= nr->refractory_until)
@@ -417,25 +670,98 @@ step_neuron (Sim           *sim,
             }
         }
 
-      value = nr->drift + p->noise_mv * *(*noise)++;
-      if (nr->access)
-        {
-          value += nr->rest_mv + v_syn - v_ahp;
-          if (t - nr->ap_onset < (gint64) sim->ap_len && t >= nr->ap_onset)
-            value += nr->ap_mv * sim->ap_table[t - nr->ap_onset];
-        }
-
-      c = nearbyint (value * inv_gain);
-      counts[(gsize) (t - block_start) * sim->n + k]
-        = (gint16) CLAMP (c, -32767.0, 32767.0);
-
       nr->ea *= sim->e_da;
       nr->eb *= sim->e_db;
       nr->ia *= sim->i_da;
       nr->ib *= sim->i_db;
-      nr->ha *= sim->h_da;
-      nr->hb *= sim->h_db;
+      nr->ha *= nr->h_da;
+      nr->hb *= nr->h_db;
+      nr->na *= sim->n_da;
+      nr->nb *= sim->n_db;
+
+      if (!recorded)
+        continue;
+
+      at = (gsize) (t - block_start) * sim->n + k;
+      value = nr->drift + nr->noise_mv * *(*noise)++;
+      if (nr->access)
+        {
+          value += nr->rest_mv + v_syn - v_ahp;
+          nr->sub_sum += value - nr->rest_mv;
+          nr->sub_sum2 += (value - nr->rest_mv) * (value - nr->rest_mv);
+          if (t - nr->ap_onset < (gint64) sim->ap_len && t >= nr->ap_onset)
+            ap = nr->ap_mv * sim->ap_table[t - nr->ap_onset];
+          value += ap;
+          if (sim->clean != NULL)
+            sim->clean[at] = (float) (v_syn - v_ahp + ap);
+        }
+      sim->values[at] = value;
     }
+}
+
+/* Mixes the electrodes' values of samples [t0, t1) into counts: crosstalk
+ * from coupled neighbours, then the coupling factor (drifting). */
+static void
+record_block (Sim    *sim,
+              gint64  t0,
+              gint64  t1,
+              gint16 *counts)
+{
+  const ImpSimParams *p = sim->params;
+  guint n = sim->n, i, k;
+  gint64 t;
+
+  for (t = t0; t < t1; t++)
+    {
+      double *v = sim->values + (gsize) (t - t0) * n;
+      const float *cl = sim->clean + (gsize) (t - t0) * n;
+
+      if (sim->clean != NULL)
+        for (i = 0; i < sim->crosstalk->len; i++)
+          {
+            const Crosstalk *x = &g_array_index (sim->crosstalk, Crosstalk, i);
+
+            v[x->a] += x->c * cl[x->b];
+            v[x->b] += x->c * cl[x->a];
+          }
+      for (k = 0; k < n; k++)
+        {
+          const Neuron *nr = &sim->neurons[k];
+          double scale = 1.0, c;
+
+          if (p->scale_drift > 0)
+            scale += p->scale_drift
+                     * sin (2 * G_PI * t / (sim->fs * nr->scale_period_s)
+                            + nr->scale_phase);
+          c = nearbyint (v[k] * scale * (1.0 / nr->gain));
+          counts[(gsize) (t - t0) * n + k] = (gint16) CLAMP (c, -32767.0,
+                                                              32767.0);
+        }
+    }
+}
+
+/* A network burst: every neuron taking part gets a slow depolarisation of
+ * half to all of network_burst_mv. */
+static void
+network_burst (Sim    *sim,
+               gint64  t)
+{
+  guint k;
+
+  for (k = 0; k < sim->n; k++)
+    {
+      Neuron *nr = &sim->neurons[k];
+      double amp;
+
+      if (nr->net_mv <= 0)
+        continue;
+      amp = nr->net_mv * (0.5 + 0.5 * gsl_rng_uniform (sim->burst_rng));
+      nr->na += amp * sim->n_norm;
+      nr->nb += amp * sim->n_norm;
+    }
+  sim->next_net_burst = t + MAX (1, (gint64) round (gsl_ran_exponential (
+                          sim->burst_rng, 1.0 / sim->params->network_burst_hz)
+                          * sim->fs));
 }
 
 static void
@@ -448,14 +774,23 @@ sim_init (Sim                *sim,
   memset (sim, 0, sizeof *sim);
   sim->params = params;
   sim->n = params->n_neurons;
+  sim->n_all = params->n_neurons + params->n_hidden;
   sim->fs = params->sample_rate_hz;
   sim->n_samples = (gint64) llround (params->duration_s * sim->fs);
   sim->spike_rng = new_stream (params->seed, 1);
   sim->noise_rng = new_stream (params->seed, 2);
-  sim->neurons = g_new0 (Neuron, sim->n);
+  sim->burst_rng = new_stream (params->seed, 3);
+  sim->neurons = g_new0 (Neuron, sim->n_all);
   sim->synapses = g_array_new (FALSE, FALSE, sizeof (Synapse));
+  sim->crosstalk = g_array_new (FALSE, FALSE, sizeof (Crosstalk));
+  sim->shared = g_array_new (FALSE, FALSE, sizeof (guint));
+  sim->values = g_new (double, (gsize) BLOCK_SAMPLES * sim->n);
+  kernel_factors (AHP_RISE_MS, AHP_DECAY_MS, sim->fs,
+                  &sim->h_da, &sim->h_db, &sim->h_norm);
 
   build_network (sim, net_rng);
+  if (sim->crosstalk->len > 0)
+    sim->clean = g_new0 (float, (gsize) BLOCK_SAMPLES * sim->n);
   build_ap_table (sim);
 
   /* Causality: within a substep no spike can reach another neuron, since
@@ -464,19 +799,24 @@ sim_init (Sim                *sim,
   sim->refractory = ms_to_samples (REFRACTORY_MS, sim->fs);
   sim->ring_len = sim->ap_peak + ms_to_samples (DELAY_MAX_MS, sim->fs)
                   + 2 * sim->substep + 2;
-  sim->ring_e = g_new0 (float, (gsize) sim->n * sim->ring_len);
-  sim->ring_i = g_new0 (float, (gsize) sim->n * sim->ring_len);
+  sim->ring_e = g_new0 (float, (gsize) sim->n_all * sim->ring_len);
+  sim->ring_i = g_new0 (float, (gsize) sim->n_all * sim->ring_len);
 
   kernel_factors (E_RISE_MS, E_DECAY_MS, sim->fs,
                   &sim->e_da, &sim->e_db, &sim->e_norm);
   kernel_factors (I_RISE_MS, I_DECAY_MS, sim->fs,
                   &sim->i_da, &sim->i_db, &sim->i_norm);
-  kernel_factors (AHP_RISE_MS, AHP_DECAY_MS, sim->fs,
-                  &sim->h_da, &sim->h_db, &sim->h_norm);
+  kernel_factors (NET_RISE_MS, NET_DECAY_MS, sim->fs,
+                  &sim->n_da, &sim->n_db, &sim->n_norm);
+  sim->next_net_burst = G_MAXINT64;
+  if (params->network_burst_hz > 0)
+    sim->next_net_burst = (gint64) round (gsl_ran_exponential (
+                            sim->burst_rng, 1.0 / params->network_burst_hz)
+                            * sim->fs);
   sim->drift_a = exp (-(double) sim->substep / (sim->fs * DRIFT_TAU_S));
   sim->drift_b = params->drift_mv * sqrt (1 - sim->drift_a * sim->drift_a);
 
-  for (i = 0; i < sim->n; i++)
+  for (i = 0; i < sim->n_all; i++)
     {
       Neuron *nr = &sim->neurons[i];
 
@@ -484,7 +824,9 @@ sim_init (Sim                *sim,
       nr->ap_onset = G_MININT64 / 2;
       nr->ahp_at = -1;
       nr->refractory_until = 0;
-      nr->drift = gsl_ran_gaussian (sim->noise_rng, params->drift_mv);
+      if (i < sim->n)
+        nr->drift = gsl_ran_gaussian (sim->noise_rng, params->drift_mv);
+      nr->na = nr->nb = 0;
     }
 }
 
@@ -493,6 +835,11 @@ sim_clear (Sim *sim)
 {
   g_clear_pointer (&sim->spike_rng, gsl_rng_free);
   g_clear_pointer (&sim->noise_rng, gsl_rng_free);
+  g_clear_pointer (&sim->burst_rng, gsl_rng_free);
+  g_clear_pointer (&sim->crosstalk, g_array_unref);
+  g_clear_pointer (&sim->shared, g_array_unref);
+  g_clear_pointer (&sim->values, g_free);
+  g_clear_pointer (&sim->clean, g_free);
   g_clear_pointer (&sim->neurons, g_free);
   g_clear_pointer (&sim->synapses, g_array_unref);
   g_clear_pointer (&sim->ring_e, g_free);
@@ -537,6 +884,18 @@ set_metadata (ImpNativeWriter    *writer,
   SET_DOUBLE ("quantal_mv", p->quantal_mv);
   SET_DOUBLE ("burst_prob", p->burst_prob);
   SET_DOUBLE ("drift_mv", p->drift_mv);
+  SET_DOUBLE ("weak_decades", p->weak_decades);
+  SET_DOUBLE ("noise_mv_max", p->noise_mv_max);
+  SET_DOUBLE ("scale_drift", p->scale_drift);
+  SET_DOUBLE ("network_burst_hz", p->network_burst_hz);
+  SET_DOUBLE ("network_burst_mv", p->network_burst_mv);
+  SET_DOUBLE ("network_burst_frac", p->network_burst_frac);
+  g_snprintf (buf, sizeof buf, "%u", p->n_hidden);
+  imp_native_writer_set_attribute (writer, "n_hidden", buf);
+  SET_DOUBLE ("hidden_mv", p->hidden_mv);
+  SET_DOUBLE ("crosstalk", p->crosstalk);
+  imp_native_writer_set_attribute (writer, "vary_ahp",
+                                   p->vary_ahp ? "true" : "false");
   imp_native_writer_set_attribute (writer, "synaptic_drive",
                                    p->synaptic_drive ? "true" : "false");
   g_snprintf (buf, sizeof buf, "%u", sim->synapses->len);
@@ -578,6 +937,80 @@ describe_channels (ImpNativeWriter *writer,
     }
 }
 
+/* SD of neuron @k's membrane potential as recorded, without its APs. */
+static double
+membrane_sd (const Sim *sim,
+             guint      k)
+{
+  const Neuron *nr = &sim->neurons[k];
+  double n = (double) MAX (sim->n_samples, 1);
+  double mean = nr->sub_sum / n;
+
+  return sqrt (MAX (nr->sub_sum2 / n - mean * mean, 0.0));
+}
+
+static void
+add_trap (GArray      *map,
+          GHashTable  *listed,
+          const Sim   *sim,
+          guint        pre,
+          guint        post,
+          ImpMapKind   kind,
+          guint        side)
+{
+  ImpMapEntry e = { 0 };
+  guint64 key = ((guint64) pre << 32) | post;
+
+  if (pre == post || has_synapse (sim, pre, post)
+      || g_hash_table_contains (listed, &key))
+    return;
+  g_hash_table_add (listed, g_memdup2 (&key, sizeof key));
+  e.pre = pre;
+  e.post = post;
+  e.pre_label = channel_label (pre, side);
+  e.post_label = channel_label (post, side);
+  e.sign = 'E';
+  e.p_value = 1.0;
+  e.n_pre_aps = sim->neurons[pre].n_aps;
+  e.snr = NAN;
+  e.kind = kind;
+  g_array_append_val (map, e);
+}
+
+/* Pairs that are not connected but related: crosstalk first, then shared
+ * hidden input, then taking part in network bursts together. */
+static void
+add_traps (GArray    *map,
+           const Sim *sim,
+           guint      side)
+{
+  g_autoptr(GHashTable) listed = g_hash_table_new_full (g_int64_hash,
+                                                        g_int64_equal,
+                                                        g_free, NULL);
+  guint i, j;
+
+  for (i = 0; i < sim->crosstalk->len; i++)
+    {
+      const Crosstalk *x = &g_array_index (sim->crosstalk, Crosstalk, i);
+
+      add_trap (map, listed, sim, x->a, x->b, IMP_MAP_TRAP_CROSSTALK, side);
+      add_trap (map, listed, sim, x->b, x->a, IMP_MAP_TRAP_CROSSTALK, side);
+    }
+  for (i = 0; i + 1 < sim->shared->len; i += 2)
+    {
+      guint a = g_array_index (sim->shared, guint, i);
+      guint b = g_array_index (sim->shared, guint, i + 1);
+
+      add_trap (map, listed, sim, a, b, IMP_MAP_TRAP_SHARED_INPUT, side);
+      add_trap (map, listed, sim, b, a, IMP_MAP_TRAP_SHARED_INPUT, side);
+    }
+  for (i = 0; i < sim->n; i++)
+    for (j = 0; j < sim->n; j++)
+      if (sim->neurons[i].net_mv > 0 && sim->neurons[j].net_mv > 0
+          && sim->neurons[i].access && sim->neurons[j].access)
+        add_trap (map, listed, sim, i, j, IMP_MAP_TRAP_COMODULATION, side);
+}
+
 static gboolean
 write_truth (const Sim   *sim,
              const char  *path,
@@ -597,7 +1030,7 @@ write_truth (const Sim   *sim,
         {
           const Synapse *syn = &g_array_index (sim->synapses, Synapse, s);
           ImpMapEntry e = { 0 };
-          double mean;
+          double mean, sd;
 
           if (!sim->neurons[syn->post].access)
             continue;
@@ -611,11 +1044,18 @@ write_truth (const Sim   *sim,
           e.latency_ms = syn->delay * 1000.0 / sim->fs;
           e.p_value = 0.0;
           e.n_pre_aps = pre->n_aps;
+          e.quantal_mv = syn->quantum_mv;
+          e.quantal_n = syn->n_sites;
+          e.release_p = syn->p_release;
+          sd = membrane_sd (sim, syn->post);
+          e.snr = sd > 0 ? mean * sqrt (pre->n_aps) / sd : INFINITY;
+          e.kind = IMP_MAP_CONNECTION;
           g_array_append_val (map, e);
         }
     }
+  add_traps (map, sim, side);
 
-  return imp_map_write_csv (map, path, error);
+  return imp_map_write_truth_csv (map, path, error);
 }
 
 /* The standard normal draws of the noise stream, in the order the
@@ -814,6 +1254,22 @@ check_params (const ImpSimParams  *p,
            || !(p->no_access_frac >= 0 && p->no_access_frac <= 1)
            || !(p->burst_prob >= 0 && p->burst_prob <= 1))
     problem = "probabilities and fractions must lie between 0 and 1";
+  else if (!(p->network_burst_frac >= 0 && p->network_burst_frac <= 1)
+           || !(p->crosstalk >= 0 && p->crosstalk <= 0.5)
+           || !(p->scale_drift >= 0 && p->scale_drift < 1))
+    problem = "the network burst fraction must lie between 0 and 1, the "
+              "crosstalk between 0 and 0.5 and the coupling drift between 0 "
+              "and 1";
+  else if (!(p->weak_decades >= 0 && p->weak_decades <= 6)
+           || !(p->noise_mv_max >= 0) || !isfinite (p->noise_mv_max)
+           || !(p->network_burst_hz >= 0 && p->network_burst_hz <= 100)
+           || !(p->network_burst_mv >= 0 && p->network_burst_mv <= 100)
+           || !(p->hidden_mv >= 0 && p->hidden_mv <= 100)
+           || p->n_hidden > 100000)
+    problem = "weak decades must lie between 0 and 6, network bursts "
+              "between 0 and 100 Hz, burst and hidden PSP sizes between 0 "
+              "and 100 mV, noise maxima be finite and hidden neurons at most "
+              "100000";
   else if (!(p->rate_hz >= 0) || !(p->noise_mv >= 0) || !(p->drift_mv >= 0)
            || !(p->quantal_mv >= 0) || !(p->electrode_pitch_um > 0)
            || !(p->max_mean_inputs >= 0))
@@ -908,7 +1364,6 @@ imp_simulate (const ImpSimParams  *params,
        block_start += BLOCK_SAMPLES)
     {
       gint64 block_end = MIN (block_start + BLOCK_SAMPLES, sim.n_samples);
-      gint16 *counts = pl.counts[n_blocks % 2];
       gint64 t0;
 
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
@@ -923,11 +1378,14 @@ imp_simulate (const ImpSimParams  *params,
             {
               gint64 t1 = MIN (t0 + sim.substep, block_end);
 
-              for (i = 0; i < sim.n; i++)
-                step_neuron (&sim, i, t0, t1, block_start, &noise, counts);
+              if (t0 >= sim.next_net_burst)
+                network_burst (&sim, t0);
+              for (i = 0; i < sim.n_all; i++)
+                step_neuron (&sim, i, t0, t1, block_start, &noise);
             }
           give_back_noise (&pl);
         }
+      record_block (&sim, block_start, block_end, pl.counts[n_blocks % 2]);
 
       if (!hand_to_writer (&pl, block_end - block_start, error))
         goto stop;

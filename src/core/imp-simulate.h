@@ -36,13 +36,36 @@ typedef struct
   double   max_mean_inputs;    /* connection_prob is lowered so a neuron
                                   expects at most this many synapses onto
                                   it; default 20, 0 = no limit */
+  /* Hard cases (docs/simulator.md), all off by default. */
+  double   weak_decades;       /* each synapse's quantal size is scaled by
+                                  10^-U(0, this), default 0 */
+  double   noise_mv_max;       /* per-channel noise SD drawn uniformly from
+                                  noise_mv to this; default 0 (all noise_mv) */
+  double   scale_drift;        /* relative slow drift of each channel's
+                                  coupling factor, default 0 */
+  double   network_burst_hz;   /* network bursts per second, default 0 */
+  double   network_burst_mv;   /* their peak depolarisation, default 6 mV */
+  double   network_burst_frac; /* fraction of neurons taking part, default 0.5 */
+  guint    n_hidden;           /* unrecorded neurons, each driving two
+                                  recorded cells, default 0 */
+  double   hidden_mv;          /* their mean PSP, default 6 mV */
+  double   crosstalk;          /* largest zero-latency coupling between
+                                  neighbouring electrodes, default 0 */
+  gboolean vary_ahp;           /* each cell its own after-hyperpolarisation,
+                                  default FALSE */
 } ImpSimParams;
 
+
 void     imp_sim_params_init_default (ImpSimParams      *params);
+void     imp_sim_params_init_hard    (ImpSimParams      *params);
+gboolean imp_sim_params_set_preset   (ImpSimParams      *params,
+                                      const char        *name,
+                                      GError           **error);
 
 /* Writes a native recording to @output and the true connections (MAP.csv
  * columns; amplitude is the mean PSP, latency the synaptic delay, p_value 0,
- * n_pre_aps the number of presynaptic APs) to @truth_csv (may be NULL). */
+ * n_pre_aps the number of presynaptic APs; then snr and kind, with the
+ * traps as rows of their own kind) to @truth_csv (may be NULL). */
 gboolean imp_simulate                (const ImpSimParams *params,
                                       const char         *output,
                                       const char         *truth_csv,

@@ -410,7 +410,7 @@ group_count (ImpStream *self,
 static gboolean
 filters_need_decoding (const ImpChunkLayout *layout)
 {
-  return layout->n_filters > 0 || layout->big_endian;
+  return layout->n_filters > 0 || layout->swap_bytes;
 }
 
 /* Chooses how to read, sizes the ring and marks which units (chunk
@@ -757,7 +757,7 @@ decode_chunk (ImpStream  *self,
 
   if (chunk->decoded == NULL)
     chunk->decoded = g_malloc (self->chunk_bytes);
-  if (self->layout.big_endian)
+  if (self->layout.swap_bytes)
     {
       const guint16 *src = (const guint16 *) in;
       guint16 *dst = (guint16 *) chunk->decoded;

@@ -1,0 +1,824 @@
+/* imp-psc.c
+ *
+ * Copyright 2026 The Imprint authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include <gsl/gsl_cdf.h>
+
+#include "imp-detect.h"
+#include "imp-psc.h"
+
+/* docs/analysis.md, "Waveform test", explains each number. */
+#define BLOCK_CHANNELS   64
+#define BLOCK_S          2.0
+#define TEMPLATE_MS      60.0  /* a cell's own AP and AHP template */
+#define TEMPLATE_PRE_MS  2.0
+#define BLANK_PRE_MS     1.0
+#define ZERO_FROM_MS     1.0   /* crosstalk: lags from 1 ms before the AP
+                                  peak to latency_min_ms */
+#define LEAD_GAP_MS      1.0   /* lead windows end this long before the AP */
+#define MIN_FLANK        0.25  /* usable share of a trial's baseline */
+#define SMOOTH_MS        0.5   /* boxcar on d before the window sums */
+#define CROSSTALK_T      5.0   /* coupling removed only when this many
+                                  standard errors from zero */
+#define MAX_THREADS      8
+
+/* Per (post, pre), by post so that one post channel's sums lie together:
+ * for each main delay and each lead delay the trials,
+ * sum and sum of squares of the window sums (lead delays from isolated
+ * APs only: no other pre AP within the whole window before them); then
+ * for the zero-latency lags the trials and the sums (and squares) of the
+ * projection on the pre's own AP and of the plain sum. Floats: a few
+ * hundred trials' sums keep seven digits. */
+enum { Z_N, Z_P, Z_P2, Z_S, Z_S2, N_ZERO };
+
+typedef struct
+{
+  ImpRecording            *rec;
+  const ImpAnalysisParams *p;
+  double   fs;
+  guint    n_channels;
+  GArray **ap_times;      /* gint64 per channel */
+  guint   *pre_index;     /* channel -> index among pres, or G_MAXUINT */
+  guint   *post_index;
+  guint    n_pre, n_post;
+  guint   *pres;          /* index -> channel */
+  /* geometry, samples */
+  double   a;             /* deconvolution factor per sample */
+  gsize    box;           /* smoothing */
+  gint64   w, lead, post_len, flank;
+  gint64   lo, hi;        /* main delays */
+  gint64   d_step;
+  guint    n_main, n_lead, n_acc;
+  gint64   zero_from, zero_to;
+  gint64   tpl_pre, tpl_len, blank_pre, blank_post;
+  /* accumulators */
+  float   *acc;           /* n_pre × n_post × n_acc */
+  double  *tpl;           /* n_channels × tpl_len: own AP and AHP in d */
+  double  *auto_win;      /* n_pre × n_main × 2: window sums (and count)
+                             of the pre's own raw d after all its APs, what
+                             its crosstalk carries */
+  guint   *tpl_n;
+  ImpProgressFunc progress;
+  gpointer        user_data;
+  gint64          done, total;   /* blocks × channels, both passes */
+  /* the block being worked on */
+  guint        pass;
+  guint        first;
+  const float *buf;
+  gint64       r0, n, t0, t1;
+} Psc;
+
+static inline gint64
+to_samples (double ms,
+            double fs)
+{
+  return (gint64) llround (ms * fs / 1000.0);
+}
+
+/* Deconvolves x[0..n) towards synaptic current, d[i] = x[i] - a x[i-1],
+ * and smooths d by a centred boxcar of @box samples (the sum of d over a
+ * window telescopes to little more than the difference of its end
+ * samples, whose white noise the boxcar averages). A sample whose box
+ * touches a gap is NAN. @tmp holds n values. */
+static void
+deconvolve (const float *x,
+            gsize        n,
+            double       a,
+            gsize        box,
+            float       *tmp,
+            float       *d)
+{
+  double sum = 0;
+  gsize i, bad = 0, half = box / 2;
+
+  if (n == 0)
+    return;
+  tmp[0] = NAN;
+  for (i = 1; i < n; i++)
+    tmp[i] = imp_detect_usable (x[i]) && imp_detect_usable (x[i - 1])
+             ? (float) (x[i] - a * x[i - 1]) : NAN;
+  for (i = 0; i < n; i++)
+    d[i] = NAN;
+  for (i = 0; i < n; i++)
+    {
+      if (isfinite (tmp[i]))
+        sum += tmp[i];
+      else
+        bad++;
+      if (i >= box)
+        {
+          if (isfinite (tmp[i - box]))
+            sum -= tmp[i - box];
+          else
+            bad--;
+        }
+      /* Rounding would creep over a long block. */
+      if (bad == 0 && i % 4096 == 0 && i + 1 >= box)
+        {
+          gsize k;
+
+          sum = 0;
+          for (k = i + 1 - box; k <= i; k++)
+            sum += tmp[k];
+        }
+      if (i + 1 >= box && bad == 0)
+        d[i + 1 - box + half] = (float) (sum / box);
+    }
+}
+
+/* Running sums of a channel's d over the block: cs[i] is the sum of the
+ * usable d[0..i), cb[i] the number of unusable ones; so that a trial's
+ * baseline and window sums cost a subtraction each. */
+typedef struct
+{
+  double *cs;
+  gint32 *cb;
+} Cumul;
+
+static void
+cumul_init (Cumul       *cu,
+            const float *d,
+            gint64       n)
+{
+  gint64 i;
+
+  cu->cs = g_new (double, n + 1);
+  cu->cb = g_new (gint32, n + 1);
+  cu->cs[0] = 0;
+  cu->cb[0] = 0;
+  for (i = 0; i < n; i++)
+    {
+      gboolean ok = isfinite (d[i]);
+
+      cu->cs[i + 1] = cu->cs[i] + (ok ? d[i] : 0);
+      cu->cb[i + 1] = cu->cb[i] + !ok;
+    }
+}
+
+static void
+cumul_clear (Cumul *cu)
+{
+  g_clear_pointer (&cu->cs, g_free);
+  g_clear_pointer (&cu->cb, g_free);
+}
+
+/* Mean of the usable d over the flanks [c - lead - flank, c - lead) and
+ * [c + post_len, c + post_len + flank); NAN when too few are usable. */
+static double
+flank_mean (const Psc   *ps,
+            const Cumul *cu,
+            gint64       c)
+{
+  gint64 a0 = c - ps->lead - ps->flank, a1 = c - ps->lead;
+  gint64 b0 = c + ps->post_len, b1 = b0 + ps->flank;
+  gint64 n = 2 * ps->flank - (cu->cb[a1] - cu->cb[a0])
+             - (cu->cb[b1] - cu->cb[b0]);
+
+  if (n < MIN_FLANK * 2 * ps->flank)
+    return NAN;
+  return (cu->cs[a1] - cu->cs[a0] + cu->cs[b1] - cu->cs[b0]) / n;
+}
+
+/* Window sums of (d - base) over [c + D, c + D + w) for the main delays
+ * into @y, then (@with_lead) the lead delays; NAN where a sample is
+ * blanked. */
+static void
+window_sums (const Psc   *ps,
+             const Cumul *cu,
+             gint64       c,
+             double       base,
+             gboolean     with_lead,
+             double      *y)
+{
+  guint j;
+
+  for (j = 0; j < ps->n_main + (with_lead ? ps->n_lead : 0); j++)
+    {
+      gint64 D = j < ps->n_main ? ps->lo + (gint64) j * ps->d_step
+                                : -ps->lead + (gint64) (j - ps->n_main)
+                                              * ps->d_step;
+      gint64 s = c + D, e = s + ps->w;
+
+      y[j] = cu->cb[e] == cu->cb[s]
+             ? cu->cs[e] - cu->cs[s] - ps->w * base : NAN;
+    }
+}
+
+/* Pass 1: the cell's own AP and AHP in d, from isolated APs (no other
+ * within the template's length either side). */
+static void
+add_template (Psc         *ps,
+              guint        ch,
+              const float *d)
+{
+  GArray *aps = ps->ap_times[ch];
+  const gint64 *at = (const gint64 *) aps->data;
+  double *tpl = ps->tpl + (gsize) ch * ps->tpl_len;
+  guint k = imp_detect_lower_bound (at, aps->len, ps->t0);
+
+  for (; k < aps->len && at[k] < ps->t1; k++)
+    {
+      gint64 c = at[k] - ps->r0, u;
+      double base = 0;
+      gint64 nb = 0;
+
+      if ((k > 0 && at[k] - at[k - 1] < ps->tpl_len)
+          || (k + 1 < aps->len && at[k + 1] - at[k] < ps->tpl_len))
+        continue;
+      if (c - ps->tpl_pre - ps->flank < 0 || c + ps->tpl_len > ps->n)
+        continue;
+      for (u = c - ps->tpl_pre - ps->flank; u < c - ps->tpl_pre; u++)
+        if (isfinite (d[u]))
+          base += d[u], nb++;
+      if (nb < MIN_FLANK * ps->flank)
+        continue;
+      base /= nb;
+      for (u = 0; u < ps->tpl_len; u++)
+        if (!isfinite (d[c - ps->tpl_pre + u]))
+          break;
+      if (u < ps->tpl_len)
+        continue;
+      for (u = 0; u < ps->tpl_len; u++)
+        tpl[u] += d[c - ps->tpl_pre + u] - base;
+      ps->tpl_n[ch]++;
+    }
+}
+
+/* Pass 2, per channel: subtract the own template at every own AP, then
+ * blank from BLANK_PRE_MS before each to ap_blank_ms after. */
+static void
+remove_own_aps (Psc   *ps,
+                guint  ch,
+                float *d)
+{
+  GArray *aps = ps->ap_times[ch];
+  const gint64 *at = (const gint64 *) aps->data;
+  const double *tpl = ps->tpl + (gsize) ch * ps->tpl_len;
+  gint64 r0 = ps->r0, n = ps->n;
+  guint k = imp_detect_lower_bound (at, aps->len, r0 - ps->tpl_len);
+  guint j;
+
+  if (ps->tpl_n[ch] > 0)
+    for (j = k; j < aps->len && at[j] - ps->tpl_pre < r0 + n; j++)
+      {
+        gint64 u;
+
+        for (u = 0; u < ps->tpl_len; u++)
+          {
+            gint64 i = at[j] - r0 - ps->tpl_pre + u;
+
+            if (i >= 0 && i < n)
+              d[i] -= (float) tpl[u];
+          }
+      }
+
+  for (j = k; j < aps->len && at[j] - ps->blank_pre < r0 + n; j++)
+    {
+      gint64 i;
+
+      for (i = at[j] - ps->blank_pre; i <= at[j] + ps->blank_post; i++)
+        if (i - r0 >= 0 && i - r0 < n)
+          d[i - r0] = NAN;
+    }
+}
+
+static inline void
+add3 (float  *a,
+      double  y)
+{
+  a[0] += 1;
+  a[1] += (float) y;
+  a[2] += (float) (y * y);
+}
+
+/* Main delays: per delay the trials, their sum, and over clusters of
+ * trials (APs closer than a trial's whole span, whose trials share
+ * baselines and slow co-modulation) the sums of the cluster sums squared,
+ * of trials × cluster sum, of trials squared, and the clusters: what a
+ * cluster-robust variance needs. */
+enum { M_N, M_S, M_Q, M_R, M_N2, M_G, N_MAIN_ACC };
+
+static void
+flush_clusters (const Psc *ps,
+                float     *acc,
+                double    *cn,
+                double    *cs)
+{
+  guint j;
+
+  for (j = 0; j < ps->n_main; j++)
+    {
+      float *a = acc + N_MAIN_ACC * j;
+
+      if (cn[j] == 0)
+        continue;
+      a[M_Q] += (float) (cs[j] * cs[j]);
+      a[M_R] += (float) (cn[j] * cs[j]);
+      a[M_N2] += (float) (cn[j] * cn[j]);
+      a[M_G] += 1;
+      cn[j] = cs[j] = 0;
+    }
+}
+
+/* Pass 2: every pre AP in [t0, t1) against post channel @ch. */
+static void
+add_pairs (Psc         *ps,
+           guint        ch,
+           const float *d)
+{
+  gint64 len = ps->lead + ps->post_len;
+  gint64 gap = len + 2 * ps->flank;
+  g_autofree double *y = g_new (double, ps->n_main + ps->n_lead);
+  g_autofree double *cn = g_new0 (double, ps->n_main);
+  g_autofree double *cs = g_new0 (double, ps->n_main);
+  guint post = ps->post_index[ch], pi, j;
+  Cumul cu;
+
+  cumul_init (&cu, d, ps->n);
+
+  for (pi = 0; pi < ps->n_pre; pi++)
+    {
+      guint pre = ps->pres[pi];
+      GArray *aps = ps->ap_times[pre];
+      const gint64 *at = (const gint64 *) aps->data;
+      const double *tz = ps->tpl + (gsize) pre * ps->tpl_len
+                         + ps->tpl_pre + ps->zero_from;
+      float *acc = ps->acc + ((gsize) post * ps->n_pre + pi) * ps->n_acc;
+      float *lead = acc + N_MAIN_ACC * ps->n_main;
+      float *zero = lead + 3 * ps->n_lead;
+      guint k = imp_detect_lower_bound (at, aps->len, ps->t0);
+
+      if (pre == ch)
+        continue;
+      for (; k < aps->len && at[k] < ps->t1; k++)
+        {
+          gint64 c = at[k] - ps->r0, l;
+          gboolean isolated = k == 0 || at[k] - at[k - 1] > len;
+          double base, proj = 0, sum = 0;
+
+          if (k == 0 || at[k] - at[k - 1] > gap)
+            flush_clusters (ps, acc, cn, cs);
+
+          if (c - ps->lead - ps->flank < 0
+              || c + ps->post_len + ps->flank > ps->n)
+            continue;
+          base = flank_mean (ps, &cu, c);
+          if (!isfinite (base))
+            continue;
+          window_sums (ps, &cu, c, base, isolated, y);
+          for (j = 0; j < ps->n_main; j++)
+            if (isfinite (y[j]))
+              {
+                acc[N_MAIN_ACC * j + M_N] += 1;
+                acc[N_MAIN_ACC * j + M_S] += (float) y[j];
+                cn[j] += 1;
+                cs[j] += y[j];
+              }
+          for (j = 0; isolated && j < ps->n_lead; j++)
+            if (isfinite (y[ps->n_main + j]))
+              add3 (lead + 3 * j, y[ps->n_main + j]);
+
+          for (l = 0; l < ps->zero_to - ps->zero_from; l++)
+            {
+              float v = d[c + ps->zero_from + l];
+
+              if (!isfinite (v))
+                break;
+              proj += tz[l] * (v - base);
+              sum += v - base;
+            }
+          if (l < ps->zero_to - ps->zero_from)
+            continue;
+          zero[Z_N] += 1;
+          zero[Z_P] += (float) proj;
+          zero[Z_P2] += (float) (proj * proj);
+          zero[Z_S] += (float) sum;
+          zero[Z_S2] += (float) (sum * sum);
+        }
+      flush_clusters (ps, acc, cn, cs);
+    }
+  cumul_clear (&cu);
+}
+
+/* Pass 2, a pre channel: its own raw d after each of its APs, summed
+ * over the main windows as the pair trials are. */
+static void
+add_auto (Psc         *ps,
+          guint        ch,
+          const float *d)
+{
+  g_autofree double *y = g_new (double, ps->n_main + ps->n_lead);
+  Cumul cu;
+  double *aw = ps->auto_win + (gsize) ps->pre_index[ch] * ps->n_main * 2;
+  GArray *aps = ps->ap_times[ch];
+  const gint64 *at = (const gint64 *) aps->data;
+  guint k = imp_detect_lower_bound (at, aps->len, ps->t0), j;
+
+  cumul_init (&cu, d, ps->n);
+  for (; k < aps->len && at[k] < ps->t1; k++)
+    {
+      gint64 c = at[k] - ps->r0;
+      double base;
+
+      if (c - ps->lead - ps->flank < 0
+          || c + ps->post_len + ps->flank > ps->n)
+        continue;
+      base = flank_mean (ps, &cu, c);
+      if (!isfinite (base))
+        continue;
+      window_sums (ps, &cu, c, base, FALSE, y);
+      for (j = 0; j < ps->n_main; j++)
+        if (isfinite (y[j]))
+          {
+            aw[2 * j] += y[j];
+            aw[2 * j + 1] += 1;
+          }
+    }
+  cumul_clear (&cu);
+}
+
+/* One channel of the block being read. */
+static void
+channel_item (gpointer data,
+              guint    item)
+{
+  Psc *ps = data;
+  guint ch = ps->first + item;
+  g_autofree float *d = NULL;
+  g_autofree float *tmp = NULL;
+
+  if (ps->post_index[ch] == G_MAXUINT && ps->pre_index[ch] == G_MAXUINT)
+    return;
+  d = g_new (float, ps->n);
+  tmp = g_new (float, ps->n);
+  deconvolve (ps->buf + (gsize) item * ps->n, ps->n, ps->a, ps->box, tmp,
+              d);
+  if (ps->pass == 0)
+    {
+      add_template (ps, ch, d);
+      return;
+    }
+  if (ps->pre_index[ch] != G_MAXUINT)
+    add_auto (ps, ch, d);
+  if (ps->post_index[ch] != G_MAXUINT)
+    {
+      remove_own_aps (ps, ch, d);
+      add_pairs (ps, ch, d);
+    }
+}
+
+typedef struct
+{
+  Psc  *ps;
+  guint n;
+  gint  next;
+} Parallel;
+
+static gpointer
+parallel_worker (gpointer data)
+{
+  Parallel *par = data;
+  gint item;
+
+  while ((item = g_atomic_int_add (&par->next, 1)) < (gint) par->n)
+    channel_item (par->ps, (guint) item);
+  return NULL;
+}
+
+/* The channels of a block on all processors (at most MAX_THREADS): each
+ * writes only its own accumulators. */
+static void
+parallel_channels (Psc   *ps,
+                   guint  n)
+{
+  Parallel par = { ps, n, 0 };
+  guint n_threads = MIN (CLAMP (g_get_num_processors (), 1, MAX_THREADS), n);
+  g_autoptr(GPtrArray) threads = g_ptr_array_new ();
+  guint i;
+
+  for (i = 1; i < n_threads; i++)
+    g_ptr_array_add (threads, g_thread_new ("imp-psc", parallel_worker,
+                                            &par));
+  parallel_worker (&par);
+  for (i = 0; i < threads->len; i++)
+    g_thread_join (g_ptr_array_index (threads, i));
+}
+
+/* Reads the recording in blocks of channels and time, padded, within each
+ * sweep; pass 0 builds the templates, pass 1 the pair sums. */
+static gboolean
+stream (Psc           *ps,
+        guint          pass,
+        GCancellable  *cancellable,
+        GError       **error)
+{
+  gint64 block = (gint64) (BLOCK_S * ps->fs);
+  gint64 pad = MAX (ps->lead, ps->tpl_pre) + MAX (ps->post_len, ps->tpl_len)
+               + ps->flank + (gint64) ps->box + 2;
+  g_autofree float *buf = NULL;
+  guint first, s;
+
+  buf = g_new (float, (gsize) MIN (BLOCK_CHANNELS, ps->n_channels)
+                      * (gsize) (block + 2 * pad));
+  ps->pass = pass;
+  ps->buf = buf;
+
+  for (first = 0; first < ps->n_channels; first += BLOCK_CHANNELS)
+    {
+      guint nc = MIN (BLOCK_CHANNELS, ps->n_channels - first), c;
+      gboolean wanted = FALSE;
+
+      for (c = first; c < first + nc; c++)
+        wanted |= ps->post_index[c] != G_MAXUINT
+                  || ps->pre_index[c] != G_MAXUINT;
+      if (!wanted)
+        continue;
+
+      for (s = 0; s < imp_recording_get_n_sweeps (ps->rec); s++)
+        {
+          const ImpSweep *sw = imp_recording_get_sweep (ps->rec, s);
+          gint64 end = sw->start_sample + sw->n_samples, t0;
+
+          for (t0 = sw->start_sample; t0 < end; t0 += block)
+            {
+              gint64 t1 = MIN (t0 + block, end);
+              gint64 r0 = MAX (sw->start_sample, t0 - pad);
+              gint64 r1 = MIN (end, t1 + pad);
+
+              if (g_cancellable_set_error_if_cancelled (cancellable, error)
+                  || !imp_recording_read (ps->rec, first, nc, r0, r1 - r0,
+                                          buf, error))
+                return FALSE;
+              ps->first = first;
+              ps->r0 = r0;
+              ps->n = r1 - r0;
+              ps->t0 = t0;
+              ps->t1 = t1;
+              parallel_channels (ps, nc);
+              ps->done += (t1 - t0) * nc;
+              if (ps->progress != NULL)
+                ps->progress ((double) ps->done / MAX (ps->total, 1),
+                              "Testing waveforms", ps->user_data);
+            }
+        }
+    }
+  return TRUE;
+}
+
+/* p of the largest of @m two-sided t statistics with @df degrees of
+ * freedom (Šidák). */
+static double
+scan_p (double z,
+        double df,
+        double m)
+{
+  double p1 = 2 * gsl_cdf_tdist_Q (fabs (z), MAX (df, 1));
+
+  p1 = MIN (p1, 1.0);
+  return -expm1 (m * log1p (-MIN (p1, 1 - 1e-16)));
+}
+
+static double
+mean_var (const float *a,
+          double      *var)
+{
+  double mean = a[1] / a[0];
+
+  *var = (a[2] - a[0] * mean * mean) / (a[0] - 1);
+  return mean;
+}
+
+static void
+judge_pair (const Psc  *ps,
+            guint       pi,
+            guint       post_ch,
+            ImpPscTest *t)
+{
+  gsize pair = (gsize) ps->post_index[post_ch] * ps->n_pre + pi;
+  const float *acc = ps->acc + pair * ps->n_acc;
+  const float *lead = acc + N_MAIN_ACC * ps->n_main;
+  const float *zero = lead + 3 * ps->n_lead;
+  guint pre = ps->pres[pi];
+  const double *tpl = ps->tpl + (gsize) pre * ps->tpl_len + ps->tpl_pre;
+  const double *aw = ps->auto_win + (gsize) pi * ps->n_main * 2;
+  gint64 zlen = ps->zero_to - ps->zero_from, l;
+  double txx = 0, tsum = 0, c = 0, best = 0, m_eff, df = 1;
+  guint j;
+
+  memset (t, 0, sizeof *t);
+  t->pre = pre;
+  t->post = post_ch;
+  t->p = 1.0;
+
+  /* Crosstalk: the pre's own AP (its template), scaled, at lags where no
+   * synapse can answer yet; removed only when it stands out of the noise,
+   * since a coupling lost in the noise would add the AP's shape, scaled
+   * by noise, to the windows just after it. */
+  for (l = 0; l < zlen; l++)
+    {
+      txx += tpl[ps->zero_from + l] * tpl[ps->zero_from + l];
+      tsum += tpl[ps->zero_from + l];
+    }
+  if (ps->tpl_n[pre] > 0 && txx > 0 && zero[Z_N] > 2)
+    {
+      double var_p, var_s;
+      double mp = mean_var (zero + Z_N, &var_p);
+      double ms;
+      float s3[3] = { zero[Z_N], zero[Z_S], zero[Z_S2] };
+
+      c = mp / txx;
+      if (fabs (c) < CROSSTALK_T * sqrt (MAX (var_p, 0) / zero[Z_N]) / txx)
+        c = 0;
+      /* What the crosstalk leaves at zero latency. */
+      ms = mean_var (s3, &var_s);
+      t->zero_mv = ms - c * tsum;
+      if (var_s > 0)
+        t->z_zero = t->zero_mv / sqrt (var_s / zero[Z_N]);
+    }
+  t->crosstalk = c;
+
+  for (j = 0; j < ps->n_main; j++)
+    {
+      const float *a = acc + N_MAIN_ACC * j;
+      gint64 D = ps->lo + (gint64) j * ps->d_step;
+      double mean, var, tz, xt = 0;
+
+      if (a[M_G] < 3)
+        continue;
+      if (c != 0 && aw[2 * j + 1] > 0)
+        xt = c * aw[2 * j] / aw[2 * j + 1];
+      /* Cluster-robust variance of the mean: trials of one burst are not
+       * independent. */
+      mean = a[M_S] / a[M_N];
+      var = (a[M_Q] - 2 * mean * a[M_R] + mean * mean * a[M_N2])
+            / (a[M_N] * a[M_N]) * a[M_G] / (a[M_G] - 1);
+      if (!(var > 0))
+        continue;
+      tz = (mean - xt) / sqrt (var);
+      if (fabs (tz) > fabs (best))
+        {
+          best = tz;
+          t->delay_ms = D * 1000.0 / ps->fs;
+          t->charge_mv = mean - xt;
+          t->n_trials = (guint) a[M_N];
+          df = a[M_G] - 1;
+        }
+    }
+  t->z = best;
+  /* A transient at zero latency as large as half the response, and
+   * clearly there, is no synapse's doing. */
+  t->transient = fabs (t->z_zero) >= IMP_PSC_TRANSIENT_Z
+                 && fabs (t->zero_mv) >= IMP_PSC_TRANSIENT_FRACTION
+                                         * fabs (t->charge_mv);
+  if (t->n_trials < 3)
+    return;
+  /* A window sum of d is dominated by its ends (d telescopes), so windows
+   * a step apart are far from one test: every delay scanned counts. */
+  m_eff = ps->n_main;
+  t->p = scan_p (best, df, m_eff);
+
+  /* Common input: the same sign already before the AP. */
+  for (j = 0; j < ps->n_lead; j++)
+    {
+      const float *a = lead + 3 * j;
+      double mean, var;
+
+      if (a[0] < 3)
+        continue;
+      mean = mean_var (a, &var);
+      if (var > 0)
+        t->z_lead = MAX (t->z_lead, mean / sqrt (var / a[0])
+                                    * (best < 0 ? -1 : 1));
+    }
+  t->common_input = t->z_lead >= ps->p->common_input_z;
+}
+
+/**
+ * imp_psc_test_pairs:
+ * @recording: the recording
+ * @params: the analysis parameters (normalised)
+ * @ap_times: (array): per channel, the AP peak samples (gint64, sorted)
+ * @is_pre: (array): per channel, whether it is tested as presynaptic
+ * @is_post: (array): per channel, whether it is tested as postsynaptic
+ * @progress: (nullable) (scope call): called from this thread after each
+ *   block with the fraction done
+ * @user_data: for @progress
+ * @cancellable: (nullable): checked at every block
+ * @error: return location for a #GError
+ *
+ * The waveform test of every ordered pair (pre, post), pre ≠ post
+ * (docs/analysis.md). Reads the recording twice, a block at a time.
+ *
+ * Returns: (transfer full) (element-type ImpPscTest) (nullable): the
+ *   tests, by pre and then post, or %NULL with @error set
+ */
+GArray *
+imp_psc_test_pairs (ImpRecording             *recording,
+                    const ImpAnalysisParams  *params,
+                    GArray                  **ap_times,
+                    const gboolean           *is_pre,
+                    const gboolean           *is_post,
+                    ImpProgressFunc           progress,
+                    gpointer                  user_data,
+                    GCancellable             *cancellable,
+                    GError                  **error)
+{
+  Psc ps = { 0 };
+  GArray *out = NULL;
+  guint c, pi;
+
+  g_return_val_if_fail (recording != NULL, NULL);
+  g_return_val_if_fail (params != NULL, NULL);
+
+  ps.rec = recording;
+  ps.p = params;
+  ps.fs = imp_recording_get_sample_rate (recording);
+  ps.n_channels = imp_recording_get_n_channels (recording);
+  ps.ap_times = ap_times;
+  ps.progress = progress;
+  ps.user_data = user_data;
+  ps.total = 2 * imp_recording_get_n_samples (recording) * ps.n_channels;
+  ps.pre_index = g_new (guint, ps.n_channels);
+  ps.post_index = g_new (guint, ps.n_channels);
+  ps.pres = g_new (guint, MAX (ps.n_channels, 1));
+  for (c = 0; c < ps.n_channels; c++)
+    {
+      ps.pre_index[c] = is_pre[c] ? ps.n_pre : G_MAXUINT;
+      if (is_pre[c])
+        ps.pres[ps.n_pre++] = c;
+      ps.post_index[c] = is_post[c] ? ps.n_post++ : G_MAXUINT;
+    }
+
+  ps.a = exp (-1000.0 / (ps.fs * params->deconv_tau_ms));
+  ps.box = (gsize) MAX (1, to_samples (SMOOTH_MS, ps.fs));
+  ps.w = MAX (1, to_samples (params->psc_window_ms, ps.fs));
+  ps.lo = (gint64) ceil (params->latency_min_ms * ps.fs / 1000.0);
+  ps.hi = (gint64) floor (params->latency_max_ms * ps.fs / 1000.0);
+  ps.d_step = MAX (1, ps.w / 4);
+  ps.n_main = (guint) ((ps.hi - ps.lo) / ps.d_step + 1);
+  ps.lead = MAX (ps.w + to_samples (LEAD_GAP_MS, ps.fs) + 1,
+                 to_samples (params->lead_ms, ps.fs));
+  ps.n_lead = (guint) ((ps.lead - ps.w - to_samples (LEAD_GAP_MS, ps.fs))
+                       / ps.d_step + 1);
+  ps.post_len = ps.hi + ps.w + 1;
+  ps.flank = MAX (2, to_samples (params->baseline_ms, ps.fs));
+  ps.zero_from = -to_samples (ZERO_FROM_MS, ps.fs);
+  ps.zero_to = MAX (ps.zero_from + 1, ps.lo);
+  ps.tpl_pre = MAX (to_samples (TEMPLATE_PRE_MS, ps.fs), -ps.zero_from);
+  ps.tpl_len = ps.tpl_pre + MAX (to_samples (TEMPLATE_MS, ps.fs),
+                                 ps.post_len);
+  ps.blank_pre = to_samples (BLANK_PRE_MS, ps.fs);
+  ps.blank_post = to_samples (params->ap_blank_ms, ps.fs);
+  ps.n_acc = N_MAIN_ACC * ps.n_main + 3 * ps.n_lead + N_ZERO;
+
+  ps.acc = g_try_new0 (float, (gsize) ps.n_pre * ps.n_post * ps.n_acc);
+  if (ps.acc == NULL && (gsize) ps.n_pre * ps.n_post > 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
+                   "Not enough memory for the waveform test of %u × %u "
+                   "pairs", ps.n_pre, ps.n_post);
+      goto out;
+    }
+  ps.tpl = g_new0 (double, (gsize) ps.n_channels * ps.tpl_len);
+  ps.auto_win = g_new0 (double, (gsize) ps.n_pre * ps.n_main * 2);
+  ps.tpl_n = g_new0 (guint, ps.n_channels);
+
+  if (!stream (&ps, 0, cancellable, error))
+    goto out;
+  for (c = 0; c < ps.n_channels; c++)
+    if (ps.tpl_n[c] > 0)
+      for (gint64 u = 0; u < ps.tpl_len; u++)
+        ps.tpl[(gsize) c * ps.tpl_len + u] /= ps.tpl_n[c];
+  if (!stream (&ps, 1, cancellable, error))
+    goto out;
+
+  out = g_array_new (FALSE, FALSE, sizeof (ImpPscTest));
+  for (pi = 0; pi < ps.n_pre; pi++)
+    for (c = 0; c < ps.n_channels; c++)
+      {
+        ImpPscTest t;
+
+        if (c == ps.pres[pi] || ps.post_index[c] == G_MAXUINT)
+          continue;
+        judge_pair (&ps, pi, c, &t);
+        g_array_append_val (out, t);
+      }
+
+out:
+  g_free (ps.pre_index);
+  g_free (ps.post_index);
+  g_free (ps.pres);
+  g_free (ps.acc);
+  g_free (ps.tpl);
+  g_free (ps.auto_win);
+  g_free (ps.tpl_n);
+  return out;
+}

@@ -1,0 +1,1056 @@
+/* imp-quantal.c
+ *
+ * Copyright 2026 The Imprint authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+
+#include "imp-quantal.h"
+
+/* Quantal analysis of one connection's per-trial PSP amplitudes: a
+ * mixture of Gaussians at 0, q, 2q, ... nq (peak 0 the failures), the SD
+ * of peak k sqrt(σ0² + k·σq²) (each quantum adds its own variability),
+ * with binomial(n, p) weights, fitted by EM at each n and compared by BIC
+ * with one Gaussian and with mixtures of Gaussians whose means, SDs and
+ * weights are free (peaks, but not evenly spaced). See docs/analysis.md,
+ * "Fitting quanta", for the reasons behind the numbers. */
+
+#define MAX_K             (IMP_QUANTAL_MAX_SITES + 1)
+/* EM stops when the log-likelihood gains less than this per amplitude
+ * (a BIC changes by less than 0.01 for 200 amplitudes), or after
+ * EM_MAX_ITER steps (BOOT_MAX_ITER in a bootstrap replicate, which starts
+ * at the fitted values). */
+#define EM_TOL            1e-5
+#define EM_MAX_ITER       400
+#define BOOT_MAX_ITER     100
+#define BOOT_TOL          1e-5
+/* Each start is run this far before the best one is run to the end.
+ * Each order gets five starts from the moments and, after the first, one
+ * from the order below: with fewer, the simulator's connections were
+ * claimed a tenth less often (local maxima), as accurately. */
+#define START_ITER        15
+/* Terms below e^-LOG_CUTOFF of a point's largest are left out. */
+#define LOG_CUTOFF        25.0
+/* Points whose likelihoods are multiplied before one log is taken:
+ * each factor is at most MAX_K, and 21^32 is far from overflow. */
+#define LOG_BATCH         32
+/* Orders within this BIC of the best form the range of n: for the
+ * binomial model, whose orders all have the same parameters, that is the
+ * 95 % likelihood-ratio interval (chi-square, one degree, 3.84). */
+#define N_RANGE_BIC       3.84
+/* Orders are tried upwards until STOP_ORDERS in a row have not lowered
+ * the best BIC by more than PLATEAU_BIC (or n_max is reached). On a
+ * plateau, as small p and large n make, the range of n then reaches
+ * n_max. */
+#define STOP_ORDERS       4
+#define PLATEAU_BIC       0.5
+/* Peaks closer than the sum of their SDs make one hump (two equal
+ * Gaussians are bimodal only beyond 2 SD apart). */
+#define RESOLVE_FACTOR    1.0
+/* Quanta need this many peaks, each expected to hold MIN_PEAK_TRIALS
+ * trials: two peaks (0 and q) show no spacing to be even, and a cluster
+ * of large amplitudes beside the failures is as often another cell's
+ * PSPs; on simulated busy networks such fits were most false claims. */
+#define MIN_PEAK_TRIALS   5.0
+#define MIN_PEAKS         3
+/* Amplitudes whose SD is below this (mV) have no spread to fit. */
+#define MIN_SD_MV         1e-6
+/* No component of the unconstrained mixture is narrower than this
+ * fraction of the amplitudes' SD: a component on a few close values
+ * would otherwise gain likelihood without meaning. */
+#define MIXTURE_MIN_SD    0.02
+
+typedef struct
+{
+  guint    n;
+  gboolean a_fixed;
+  double   q;           /* quantal size */
+  double   a;           /* σ0² */
+  double   b;           /* σq² */
+  double   p;
+  double   w[MAX_K];
+  double   ll;
+} Mix;
+
+typedef struct
+{
+  const double *x;
+  guint         n;
+  double        mean;
+  double        sd;
+  double        a_floor;
+  double        q_floor;
+} Data;
+
+void
+imp_quantal_params_init_default (ImpQuantalParams *params)
+{
+  g_return_if_fail (params != NULL);
+
+  params->n_max = 10;
+  params->min_trials = 50;
+  params->n_bootstrap = 100;
+  params->seed = 1;
+}
+
+/**
+ * imp_quantal_params_validate:
+ * @params: parameters
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE when imp_quantal_fit() accepts @params; otherwise %FALSE
+ *   with %G_IO_ERROR_INVALID_ARGUMENT set, saying what is wrong
+ */
+gboolean
+imp_quantal_params_validate (const ImpQuantalParams  *params,
+                             GError                 **error)
+{
+  const char *problem = NULL;
+
+  g_return_val_if_fail (params != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (params->n_max < 1 || params->n_max > IMP_QUANTAL_MAX_SITES)
+    problem = "the largest number of release sites must be between 1 "
+              "and " G_STRINGIFY (IMP_QUANTAL_MAX_SITES);
+  else if (params->min_trials < 20 || params->min_trials > 1000000)
+    problem = "the minimum number of trials must be between 20 and "
+              "1,000,000";
+  else if (params->n_bootstrap > 10000)
+    problem = "the number of bootstrap replicates must be at most 10,000";
+
+  if (problem != NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "Cannot fit quanta: %s", problem);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The EM algorithm */
+
+static void
+binomial_weights (Mix *m)
+{
+  for (guint k = 0; k <= m->n; k++)
+    m->w[k] = gsl_ran_binomial_pdf (k, m->p, m->n);
+}
+
+/* Maximises the expected log-likelihood over q and the variances, given
+ * the per-peak sums of responsibilities @R, of r·x (@S) and r·x² (@Q).
+ * The variances solve the weighted least squares of each peak's residual
+ * variance on (1, k) with weights R_k / v_k², iterated twice: at the
+ * fixed point that is the exact stationary point. */
+static void
+m_step_shape (const Data   *d,
+              Mix          *m,
+              const double *R,
+              const double *S,
+              const double *Q)
+{
+  double v[MAX_K], num = 0, den = 0;
+  guint k, it;
+
+  for (k = 0; k <= m->n; k++)
+    {
+      v[k] = m->a + k * m->b;
+      num += k * S[k] / v[k];
+      den += (double) k * k * R[k] / v[k];
+    }
+  if (den > 0)
+    m->q = MAX (num / den, d->q_floor);
+
+  for (it = 0; it < 2; it++)
+    {
+      double sw = 0, swk = 0, swkk = 0, sd = 0, skd = 0, det;
+
+      for (k = 0; k <= m->n; k++)
+        {
+          double dk, w;
+
+          if (R[k] <= 1e-9)
+            continue;
+          dk = Q[k] - 2 * k * m->q * S[k] + (double) k * k * m->q * m->q * R[k];
+          dk = MAX (dk, 0.0);
+          w = R[k] / (v[k] * v[k]);
+          sw += w;
+          swk += w * k;
+          swkk += w * k * k;
+          sd += dk / (v[k] * v[k]);
+          skd += k * dk / (v[k] * v[k]);
+        }
+      if (sw <= 0)
+        return;
+      if (m->a_fixed)
+        m->b = swkk > 0 ? MAX ((skd - m->a * swk) / swkk, 0.0) : 0.0;
+      else
+        {
+          det = sw * swkk - swk * swk;
+          if (det > 1e-12 * sw * swkk)
+            {
+              m->a = (swkk * sd - swk * skd) / det;
+              m->b = (sw * skd - swk * sd) / det;
+            }
+          else
+            m->b = -1;
+          if (m->b < 0)
+            {
+              m->b = 0;
+              m->a = sd / sw;
+            }
+          m->a = MAX (m->a, d->a_floor);
+        }
+      for (k = 0; k <= m->n; k++)
+        v[k] = m->a + k * m->b;
+    }
+}
+
+/* One EM step; returns the log-likelihood of the parameters it started
+ * from. */
+static double
+em_step (const Data *d,
+         Mix        *m)
+{
+  double lw[MAX_K], inv[MAX_K], mu[MAX_K];
+  double R[MAX_K] = { 0 }, S[MAX_K] = { 0 }, Q[MAX_K] = { 0 };
+  double ll = 0, kbar = 0, product = 1;
+  guint i, k, K = m->n + 1;
+
+  for (k = 0; k < K; k++)
+    {
+      double v = m->a + k * m->b;
+
+      mu[k] = k * m->q;
+      inv[k] = 0.5 / v;
+      lw[k] = m->w[k] > 0 ? log (m->w[k]) - 0.5 * log (2 * G_PI * v)
+                          : -INFINITY;
+    }
+
+  for (i = 0; i < d->n; i++)
+    {
+      double x = d->x[i], l[MAX_K], top = -INFINITY, sum = 0;
+
+      for (k = 0; k < K; k++)
+        {
+          double dx = x - mu[k];
+
+          l[k] = lw[k] - dx * dx * inv[k];
+          top = MAX (top, l[k]);
+        }
+      for (k = 0; k < K; k++)
+        {
+          l[k] = l[k] - top > -LOG_CUTOFF ? exp (l[k] - top) : 0.0;
+          sum += l[k];
+        }
+      /* each sum lies in [1, K]: a product of LOG_BATCH of them is a
+       * finite double, and one log serves them all */
+      ll += top;
+      product *= sum;
+      if (i % LOG_BATCH == LOG_BATCH - 1 || i + 1 == d->n)
+        {
+          ll += log (product);
+          product = 1;
+        }
+      for (k = 0; k < K; k++)
+        if (l[k] > 0)
+          {
+            double r = l[k] / sum;
+
+            R[k] += r;
+            S[k] += r * x;
+            Q[k] += r * x * x;
+          }
+    }
+
+  for (k = 0; k < K; k++)
+    kbar += k * R[k];
+  m->p = CLAMP (kbar / ((double) d->n * m->n), 1e-6, 1 - 1e-6);
+  binomial_weights (m);
+  m_step_shape (d, m, R, S, Q);
+  return ll;
+}
+
+static double
+log_likelihood (const Data *d,
+                const Mix  *m)
+{
+  Mix copy = *m;
+
+  return em_step (d, &copy);
+}
+
+/* Runs EM until it gains less than EM_TOL per point or @max_iter steps;
+ * leaves the log-likelihood of the final parameters in m->ll. */
+static void
+em_run (const Data *d,
+        Mix        *m,
+        guint       max_iter,
+        double      tol)
+{
+  double prev = -INFINITY;
+  for (guint it = 0; it < max_iter; it++)
+    {
+      double ll = em_step (d, m);
+
+      if (!isfinite (ll))
+        break;
+      if (ll - prev < tol * d->n)
+        break;
+      prev = ll;
+    }
+  m->ll = log_likelihood (d, m);
+}
+
+static void
+mix_init (Mix        *m,
+          guint       n,
+          double      a_known)
+{
+  memset (m, 0, sizeof *m);
+  m->n = n;
+  m->a_fixed = isfinite (a_known);
+  m->a = m->a_fixed ? a_known : 0;
+}
+
+/* A start for order n from the moments at release probability p0:
+ * mean = n·p·q and the variance beyond σ0² is n·p·(1-p)·q². */
+static void
+start_moments (const Data *d,
+               Mix        *m,
+               double      p0)
+{
+  double var = d->sd * d->sd;
+
+  m->p = p0;
+  m->q = d->mean > 0 ? d->mean / (m->n * p0) : d->sd;
+  m->q = MAX (m->q, d->q_floor);
+  m->b = 0.01 * m->q * m->q;
+  if (!m->a_fixed)
+    m->a = MAX (var - m->n * p0 * (1 - p0) * m->q * m->q,
+                0.01 * var);
+  m->a = MAX (m->a, d->a_floor);
+  binomial_weights (m);
+}
+
+/* The best binomial fit of order n, from five moment starts and from
+ * the fit of order n - 1 (@prev, may be NULL) with the same mean. */
+static void
+fit_binomial (const Data *d,
+              guint       n,
+              double      a_known,
+              const Mix  *prev,
+              Mix        *best)
+{
+  static const double p0s[] = { 0.5, 0.2, 0.8, 0.35, 0.65 };
+  Mix m;
+  guint s;
+
+  best->ll = -INFINITY;
+  for (s = 0; s <= G_N_ELEMENTS (p0s); s++)
+    {
+      mix_init (&m, n, a_known);
+      if (s < G_N_ELEMENTS (p0s))
+        start_moments (d, &m, p0s[s]);
+      else if (prev != NULL)
+        {
+          m.q = prev->q;
+          m.a = prev->a;
+          m.b = prev->b;
+          m.p = CLAMP (prev->p * prev->n / n, 1e-3, 1 - 1e-3);
+          binomial_weights (&m);
+        }
+      else
+        continue;
+      em_run (d, &m, START_ITER, EM_TOL);
+      if (m.ll > best->ll || !isfinite (best->ll))
+        *best = m;
+    }
+  em_run (d, best, EM_MAX_ITER, EM_TOL);
+}
+
+static double
+bic (const Mix *m,
+     guint      n_points)
+{
+  guint k = (m->a_fixed ? 0 : 1) + 3;
+
+  return -2 * m->ll + k * log (n_points);
+}
+
+/* The bootstrap */
+
+static guint64
+mix64 (guint64 z)
+{
+  z += G_GUINT64_CONSTANT (0x9e3779b97f4a7c15);
+  z = (z ^ (z >> 30)) * G_GUINT64_CONSTANT (0xbf58476d1ce4e5b9);
+  z = (z ^ (z >> 27)) * G_GUINT64_CONSTANT (0x94d049bb133111eb);
+  return z ^ (z >> 31);
+}
+
+static int
+compare_doubles (const void *a,
+                 const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return (x > y) - (x < y);
+}
+
+static void
+sample_mix (const Mix *m,
+            gsl_rng   *rng,
+            double    *x,
+            guint      n_points)
+{
+  for (guint i = 0; i < n_points; i++)
+    {
+      double u = gsl_rng_uniform (rng), cum = 0;
+      guint k;
+
+      for (k = 0; k < m->n; k++)
+        {
+          cum += m->w[k];
+          if (u < cum)
+            break;
+        }
+      x[i] = k * m->q + gsl_ran_gaussian_ziggurat (rng, sqrt (m->a + k * m->b));
+    }
+}
+
+static void
+data_init (Data         *d,
+           const double *x,
+           guint         n)
+{
+  double sum = 0, ss = 0;
+
+  for (guint i = 0; i < n; i++)
+    sum += x[i];
+  d->x = x;
+  d->n = n;
+  d->mean = sum / n;
+  for (guint i = 0; i < n; i++)
+    ss += (x[i] - d->mean) * (x[i] - d->mean);
+  d->sd = sqrt (ss / n);
+  /* no peak narrower than a thousandth of the spread: a peak on one
+   * repeated value would have an infinite likelihood */
+  d->a_floor = MAX (1e-6 * d->sd * d->sd, 1e-300);
+  d->q_floor = MAX (1e-3 * d->sd, 1e-300);
+}
+
+/* The unconstrained mixture: @m Gaussians with free means, SDs and
+ * weights, by EM from the sorted amplitudes cut into @m equal groups.
+ * Returns the log-likelihood. */
+static double
+fit_mixture (const Data *d,
+             guint       m,
+             double     *mean,
+             double     *sd,
+             double     *weight)
+{
+  g_autofree double *sorted = g_memdup2 (d->x, d->n * sizeof (double));
+  double floor_var = MIXTURE_MIN_SD * d->sd * MIXTURE_MIN_SD * d->sd;
+  double prev = -INFINITY, ll = -INFINITY;
+  guint i, j, it;
+
+  qsort (sorted, d->n, sizeof (double), compare_doubles);
+  for (j = 0; j < m; j++)
+    {
+      guint from = j * d->n / m, to = (j + 1) * d->n / m;
+      double s = 0, ss = 0;
+
+      for (i = from; i < to; i++)
+        s += sorted[i];
+      mean[j] = s / (to - from);
+      for (i = from; i < to; i++)
+        ss += (sorted[i] - mean[j]) * (sorted[i] - mean[j]);
+      sd[j] = sqrt (MAX (ss / (to - from), floor_var));
+      weight[j] = 1.0 / m;
+    }
+
+  for (it = 0; it < EM_MAX_ITER; it++)
+    {
+      double R[IMP_QUANTAL_MIXTURE_MAX] = { 0 };
+      double S[IMP_QUANTAL_MIXTURE_MAX] = { 0 };
+      double Q[IMP_QUANTAL_MIXTURE_MAX] = { 0 };
+      double lw[IMP_QUANTAL_MIXTURE_MAX], product = 1;
+
+      for (j = 0; j < m; j++)
+        lw[j] = log (weight[j]) - log (sqrt (2 * G_PI) * sd[j]);
+      ll = 0;
+      for (i = 0; i < d->n; i++)
+        {
+          double x = d->x[i], l[IMP_QUANTAL_MIXTURE_MAX];
+          double top = -INFINITY, sum = 0;
+
+          for (j = 0; j < m; j++)
+            {
+              double z = (x - mean[j]) / sd[j];
+
+              l[j] = lw[j] - 0.5 * z * z;
+              top = MAX (top, l[j]);
+            }
+          for (j = 0; j < m; j++)
+            sum += (l[j] = exp (l[j] - top));
+          ll += top;
+          product *= sum;
+          if (i % LOG_BATCH == LOG_BATCH - 1 || i + 1 == d->n)
+            {
+              ll += log (product);
+              product = 1;
+            }
+          for (j = 0; j < m; j++)
+            {
+              double r = l[j] / sum;
+
+              R[j] += r;
+              S[j] += r * x;
+              Q[j] += r * x * x;
+            }
+        }
+      if (ll - prev < EM_TOL * d->n)
+        break;
+      prev = ll;
+      for (j = 0; j < m; j++)
+        {
+          double r = MAX (R[j], 1e-9);
+
+          weight[j] = MAX (R[j] / d->n, 1e-12);
+          mean[j] = S[j] / r;
+          sd[j] = sqrt (MAX (Q[j] / r - mean[j] * mean[j], floor_var));
+        }
+    }
+  return ll;
+}
+
+/* The SDs of q and of p relative to p over @n_boot replicates simulated
+ * from @m and refitted at its order; returns the number of replicates
+ * fitted. */
+static guint
+bootstrap (const Mix *m,
+           guint      n_points,
+           guint      n_boot,
+           guint64    seed,
+           double    *sd_q,
+           double    *cv_p)
+{
+  g_autofree double *x = g_new (double, n_points);
+  gsl_rng *rng = gsl_rng_alloc (gsl_rng_mt19937);
+  double sq = 0, sqq = 0, sp = 0, spp = 0;
+  guint r, ok = 0;
+
+  gsl_rng_set (rng, (unsigned long) (seed ^ (seed >> 32)) & 0xffffffffUL);
+  for (r = 0; r < n_boot; r++)
+    {
+      Data d;
+      Mix b = *m;
+
+      sample_mix (m, rng, x, n_points);
+      data_init (&d, x, n_points);
+      if (!(d.sd > MIN_SD_MV))
+        continue;
+      em_run (&d, &b, BOOT_MAX_ITER, BOOT_TOL);
+      if (!isfinite (b.ll))
+        continue;
+      sq += b.q - m->q;
+      sqq += (b.q - m->q) * (b.q - m->q);
+      sp += b.p / m->p - 1;
+      spp += (b.p / m->p - 1) * (b.p / m->p - 1);
+      ok++;
+    }
+  gsl_rng_free (rng);
+
+  *sd_q = *cv_p = NAN;
+  if (ok >= 2)
+    {
+      *sd_q = sqrt (MAX (sqq - sq * sq / ok, 0.0) / (ok - 1));
+      *cv_p = sqrt (MAX (spp - sp * sp / ok, 0.0) / (ok - 1));
+    }
+  return ok;
+}
+
+/* 95 % intervals: the union over the orders in n_lo..n_hi of each
+ * order's estimate ± 1.96 bootstrap SDs (the normal bootstrap interval,
+ * which uses every replicate where percentiles of 100 rest on the few in
+ * each tail; the union carries the uncertainty of n, which the replicates
+ * at one order do not). */
+static void
+intervals (ImpQuantalFit *fit,
+           const Mix     *fits,
+           guint          n_tried,
+           double         sd_q,
+           double         cv_p)
+{
+  fit->q_lo_mv = fit->p_lo = INFINITY;
+  fit->q_hi_mv = fit->p_hi = -INFINITY;
+  for (guint n = fit->n_lo; n <= MIN (fit->n_hi, n_tried); n++)
+    {
+      fit->q_lo_mv = MIN (fit->q_lo_mv, fits[n].q - 1.96 * sd_q);
+      fit->q_hi_mv = MAX (fit->q_hi_mv, fits[n].q + 1.96 * sd_q);
+      fit->p_lo = MIN (fit->p_lo, fits[n].p * (1 - 1.96 * cv_p));
+      fit->p_hi = MAX (fit->p_hi, fits[n].p * (1 + 1.96 * cv_p));
+    }
+  fit->q_lo_mv = MAX (fit->q_lo_mv, 0.0);
+  fit->p_lo = CLAMP (fit->p_lo, 0.0, 1.0);
+  fit->p_hi = CLAMP (fit->p_hi, 0.0, 1.0);
+}
+
+/* The verdict */
+
+static double
+peak_sd (const ImpQuantalFit *fit,
+         guint                k)
+{
+  return sqrt (fit->sigma0_mv * fit->sigma0_mv
+               + k * fit->sigma_q_mv * fit->sigma_q_mv);
+}
+
+/* Whether MIN_PEAKS peaks hold MIN_PEAK_TRIALS trials each; whether
+ * the most frequent peak and its larger neighbour stand apart; and
+ * whether q is fixed by more than the spacing of high peaks: when the
+ * lowest peak with MIN_PEAK_TRIALS trials is peak k, a fit with one site
+ * more or fewer moves the next peak by only about q / k, and unless that
+ * is at least the peak's SD, the data cannot tell the two apart. */
+static ImpQuantalVerdict
+judge_peaks (const ImpQuantalFit *fit)
+{
+  guint k, mode = 0, other, lowest = G_MAXUINT, n_peaks = 0;
+
+  for (k = 0; k <= fit->n; k++)
+    {
+      if (fit->weights[k] > fit->weights[mode])
+        mode = k;
+      if (fit->weights[k] * fit->n_used >= MIN_PEAK_TRIALS)
+        {
+          n_peaks++;
+          lowest = MIN (lowest, k);
+        }
+    }
+  if (n_peaks < MIN_PEAKS)
+    return IMP_QUANTAL_FEW_PEAKS;
+  if (mode == 0)
+    other = 1;
+  else if (mode == fit->n)
+    other = mode - 1;
+  else
+    other = fit->weights[mode - 1] > fit->weights[mode + 1]
+            ? mode - 1 : mode + 1;
+  if (fit->q_mv < RESOLVE_FACTOR * (peak_sd (fit, mode)
+                                    + peak_sd (fit, other)))
+    return IMP_QUANTAL_UNRESOLVED;
+  if (lowest > 1 && fit->q_mv / lowest < peak_sd (fit, lowest))
+    return IMP_QUANTAL_AMBIGUOUS;
+  return IMP_QUANTAL_QUANTA;
+}
+
+static void
+fit_clear (ImpQuantalFit *fit)
+{
+  memset (fit, 0, sizeof *fit);
+  fit->sign = 1;
+  fit->q_mv = fit->q_lo_mv = fit->q_hi_mv = NAN;
+  fit->p = fit->p_lo = fit->p_hi = NAN;
+  fit->sigma0_mv = fit->sigma_q_mv = NAN;
+  fit->mean_mv = fit->sd_mv = NAN;
+  fit->bic_gaussian = fit->bic_binomial = fit->bic_mixture = NAN;
+}
+
+/* The range of orders within N_RANGE_BIC of the best in @bics. */
+static void
+order_range (const double  *bics,
+             guint          n_max,
+             guint          best,
+             ImpQuantalFit *fit)
+{
+  fit->n_lo = fit->n_hi = best;
+  for (guint n = 1; n <= n_max; n++)
+    if (bics[n] <= bics[best] + N_RANGE_BIC)
+      {
+        fit->n_lo = MIN (fit->n_lo, n);
+        fit->n_hi = MAX (fit->n_hi, n);
+      }
+}
+
+/* The binomial fits of orders 1..n_max into @fits, as far as they are
+ * tried; the best by BIC into @fit with the range of orders. Returns the
+ * highest order tried. */
+static guint
+fit_binomials (const Data             *d,
+               double                  a_known,
+               const ImpQuantalParams *params,
+               Mix                    *fits,
+               ImpQuantalFit          *fit)
+{
+  double bics[MAX_K] = { 0 };
+  guint n, n_max, best = 1, last_gain = 1;
+
+  for (n = 1; n <= params->n_max; n++)
+    {
+      fit_binomial (d, n, a_known, n > 1 ? &fits[n - 1] : NULL, &fits[n]);
+      bics[n] = bic (&fits[n], d->n);
+      if (bics[n] < bics[best] - PLATEAU_BIC)
+        last_gain = n;
+      if (bics[n] < bics[best])
+        best = n;
+      /* STOP_ORDERS orders without a real gain: more sites do not help */
+      if (n >= last_gain + STOP_ORDERS)
+        break;
+    }
+  n_max = MIN (n, params->n_max);
+  order_range (bics, n_max, best, fit);
+  fit->n_max = params->n_max;
+  /* stopped on a plateau: no upper bound for n was found */
+  if (n_max < params->n_max && bics[n_max] <= bics[best] + N_RANGE_BIC)
+    fit->n_hi = params->n_max;
+  fit->bic_binomial = bics[best];
+  fit->n = best;
+  fit->q_mv = fits[best].q;
+  fit->p = fits[best].p;
+  fit->sigma0_mv = sqrt (fits[best].a);
+  fit->sigma_q_mv = sqrt (fits[best].b);
+  memcpy (fit->weights, fits[best].w, (best + 1) * sizeof (double));
+  return n_max;
+}
+
+/* One Gaussian and the best unconstrained mixture of 2 to
+ * IMP_QUANTAL_MIXTURE_MAX components, by BIC. */
+static void
+fit_alternatives (const Data    *d,
+                  ImpQuantalFit *fit)
+{
+  double mean[IMP_QUANTAL_MIXTURE_MAX], sd[IMP_QUANTAL_MIXTURE_MAX];
+  double weight[IMP_QUANTAL_MIXTURE_MAX];
+
+  fit->mean_mv = d->mean;
+  fit->sd_mv = d->sd;
+  fit->bic_gaussian = d->n * (log (2 * G_PI * d->sd * d->sd) + 1)
+                      + 2 * log (d->n);
+  for (guint m = 2; m <= IMP_QUANTAL_MIXTURE_MAX; m++)
+    {
+      double ll = fit_mixture (d, m, mean, sd, weight);
+      double b = -2 * ll + (3.0 * m - 1) * log (d->n);
+
+      if (m == 2 || b < fit->bic_mixture)
+        {
+          fit->bic_mixture = b;
+          fit->n_mixture = m;
+          memcpy (fit->mixture_mean_mv, mean, m * sizeof (double));
+          memcpy (fit->mixture_sd_mv, sd, m * sizeof (double));
+          memcpy (fit->mixture_weight, weight, m * sizeof (double));
+        }
+    }
+}
+
+/* Quanta need the binomial model's BIC IMP_QUANTAL_BIC_MARGIN below the
+ * single Gaussian's, and below the unconstrained mixture's (by any
+ * amount: with one or two sites the mixture has only one or a few more
+ * parameters, so it could never lose by the margin). */
+static ImpQuantalVerdict
+judge (ImpQuantalFit *fit)
+{
+  if (fit->bic_binomial < MIN (fit->bic_gaussian, fit->bic_mixture))
+    fit->model = IMP_QUANTAL_MODEL_BINOMIAL;
+  else if (fit->bic_gaussian <= fit->bic_mixture)
+    fit->model = IMP_QUANTAL_MODEL_GAUSSIAN;
+  else
+    fit->model = IMP_QUANTAL_MODEL_MIXTURE;
+
+  if (fit->bic_binomial > fit->bic_gaussian - IMP_QUANTAL_BIC_MARGIN)
+    return IMP_QUANTAL_UNIMODAL;
+  if (fit->bic_binomial >= fit->bic_mixture)
+    return IMP_QUANTAL_NOT_EVEN;
+  return judge_peaks (fit);
+}
+
+/**
+ * imp_quantal_fit:
+ * @amplitudes: (array length=n_amplitudes): per-trial PSP amplitudes, mV,
+ *   failures included; values that are not finite are left out
+ * @n_amplitudes: their number
+ * @sign: the connection's sign: 1 (excitatory), -1 (inhibitory), or 0 to
+ *   take it from the mean amplitude
+ * @sigma0_mv: the SD of the failures when known from the baseline noise
+ *   (mV, positive), or NAN to fit it
+ * @params: the parameters (see imp_quantal_params_validate())
+ * @stream: mixed with the seed, so that each connection has its own
+ *   bootstrap replicates whatever the order of work
+ * @fit: (out caller-allocates): the result
+ *
+ * Fits the amplitudes, multiplied by the sign, with Gaussians at k·q for
+ * k = 0..n, the SD of peak k sqrt(σ0² + k·σq²) and binomial(n, p)
+ * weights, by EM at each n from 1 to n_max; and, as alternatives without
+ * quanta, with one Gaussian and with mixtures of 2 to
+ * %IMP_QUANTAL_MIXTURE_MAX Gaussians whose means, SDs and weights are
+ * free. Quanta are claimed (%IMP_QUANTAL_QUANTA) only with at least
+ * min_trials finite amplitudes, when the binomial model's BIC is lower
+ * than the Gaussian's by %IMP_QUANTAL_BIC_MARGIN and lower than the
+ * unconstrained mixture's, three peaks hold 5 trials each, the most
+ * frequent peak and its larger neighbour are further apart than the sum
+ * of their SDs, and the lowest peak with 5 trials, k, is low enough that
+ * q / k is at least its SD (high peaks alone fit another number of sites
+ * as well); otherwise the verdict says which test failed. Intervals
+ * (95 %, parametric bootstrap) are computed for claimed fits only.
+ * Deterministic for given input, parameters and @stream.
+ */
+void
+imp_quantal_fit (const float            *amplitudes,
+                 guint                   n_amplitudes,
+                 int                     sign,
+                 double                  sigma0_mv,
+                 const ImpQuantalParams *params,
+                 guint64                 stream,
+                 ImpQuantalFit          *fit)
+{
+  g_autofree double *x = NULL;
+  double a_known = NAN, sum = 0, sd_q, cv_p;
+  Mix fits[MAX_K];
+  guint i, nu = 0, n_tried;
+  Data d;
+
+  g_return_if_fail (amplitudes != NULL || n_amplitudes == 0);
+  g_return_if_fail (params != NULL);
+  g_return_if_fail (fit != NULL);
+
+  fit_clear (fit);
+  fit->n_trials = n_amplitudes;
+  g_return_if_fail (imp_quantal_params_validate (params, NULL));
+
+  x = g_new (double, MAX (n_amplitudes, 1));
+  for (i = 0; i < n_amplitudes; i++)
+    if (isfinite (amplitudes[i]))
+      {
+        x[nu++] = amplitudes[i];
+        sum += amplitudes[i];
+      }
+  fit->n_used = nu;
+  fit->sign = sign > 0 ? 1 : sign < 0 ? -1 : sum >= 0 ? 1 : -1;
+  for (i = 0; i < nu; i++)
+    x[i] *= fit->sign;
+  if (isfinite (sigma0_mv) && sigma0_mv > 0)
+    a_known = sigma0_mv * sigma0_mv;
+  fit->sigma0_known = isfinite (a_known);
+
+  if (nu < params->min_trials)
+    {
+      fit->verdict = IMP_QUANTAL_TOO_FEW_TRIALS;
+      return;
+    }
+  data_init (&d, x, nu);
+  if (!(d.sd > MIN_SD_MV))
+    {
+      fit->verdict = IMP_QUANTAL_NO_SPREAD;
+      return;
+    }
+
+  fit_alternatives (&d, fit);
+  n_tried = fit_binomials (&d, a_known, params, fits, fit);
+  fit->verdict = judge (fit);
+  if (fit->verdict != IMP_QUANTAL_QUANTA || params->n_bootstrap == 0)
+    return;
+
+  fit->n_bootstrap = bootstrap (&fits[fit->n], nu, params->n_bootstrap,
+                                mix64 (params->seed ^ mix64 (stream)),
+                                &sd_q, &cv_p);
+  if (fit->n_bootstrap >= 2)
+    intervals (fit, fits, n_tried, sd_q, cv_p);
+}
+
+/**
+ * imp_quantal_verdict_to_string:
+ * @verdict: a verdict
+ *
+ * Returns: a short key for files: "quanta", "too_few_trials",
+ *   "no_spread", "unimodal", "not_even", "few_peaks", "unresolved",
+ *   "ambiguous" or "not_fitted"
+ */
+const char *
+imp_quantal_verdict_to_string (ImpQuantalVerdict verdict)
+{
+  switch (verdict)
+    {
+    case IMP_QUANTAL_QUANTA:
+      return "quanta";
+    case IMP_QUANTAL_TOO_FEW_TRIALS:
+      return "too_few_trials";
+    case IMP_QUANTAL_NO_SPREAD:
+      return "no_spread";
+    case IMP_QUANTAL_UNIMODAL:
+      return "unimodal";
+    case IMP_QUANTAL_NOT_EVEN:
+      return "not_even";
+    case IMP_QUANTAL_FEW_PEAKS:
+      return "few_peaks";
+    case IMP_QUANTAL_UNRESOLVED:
+      return "unresolved";
+    case IMP_QUANTAL_AMBIGUOUS:
+      return "ambiguous";
+    case IMP_QUANTAL_NOT_FITTED:
+    default:
+      return "not_fitted";
+    }
+}
+
+/**
+ * imp_quantal_model_to_string:
+ * @model: a model
+ *
+ * Returns: "gaussian", "binomial", "mixture" or "none"
+ */
+const char *
+imp_quantal_model_to_string (ImpQuantalModel model)
+{
+  switch (model)
+    {
+    case IMP_QUANTAL_MODEL_GAUSSIAN:
+      return "gaussian";
+    case IMP_QUANTAL_MODEL_BINOMIAL:
+      return "binomial";
+    case IMP_QUANTAL_MODEL_MIXTURE:
+      return "mixture";
+    case IMP_QUANTAL_MODEL_NONE:
+    default:
+      return "none";
+    }
+}
+
+static char *
+describe_quanta (const ImpQuantalFit *fit)
+{
+  GString *s = g_string_new (NULL);
+
+  g_string_append_printf (s, "q = %.3f mV", fit->q_mv);
+  if (isfinite (fit->q_lo_mv))
+    g_string_append_printf (s, " (95%% %.3f–%.3f)", fit->q_lo_mv,
+                            fit->q_hi_mv);
+  g_string_append_printf (s, ", n = %u", fit->n);
+  if (fit->n_hi >= fit->n_max && fit->n_lo < fit->n_hi)
+    g_string_append_printf (s, " (%u or more)", fit->n_lo);
+  else if (fit->n_lo != fit->n_hi)
+    g_string_append_printf (s, " (%u–%u)", fit->n_lo, fit->n_hi);
+  g_string_append_printf (s, ", p = %.2f", fit->p);
+  if (isfinite (fit->p_lo))
+    g_string_append_printf (s, " (%.2f–%.2f)", fit->p_lo, fit->p_hi);
+  g_string_append_printf (s, "; BIC prefers binomial quanta to one "
+                          "Gaussian by %.0f", fit->bic_gaussian
+                                              - fit->bic_binomial);
+  return g_string_free (s, FALSE);
+}
+
+/**
+ * imp_quantal_fit_describe:
+ * @fit: a fit
+ *
+ * Returns: (transfer full): one line for people: the quantal size with
+ *   its interval, n and p, or why no quanta are claimed
+ */
+char *
+imp_quantal_fit_describe (const ImpQuantalFit *fit)
+{
+  g_return_val_if_fail (fit != NULL, NULL);
+
+  switch (fit->verdict)
+    {
+    case IMP_QUANTAL_QUANTA:
+      return describe_quanta (fit);
+    case IMP_QUANTAL_TOO_FEW_TRIALS:
+      if (fit->n_trials == 0)
+        return g_strdup ("No quanta claimed: no amplitudes to fit");
+      if (fit->n_used < fit->n_trials)
+        return g_strdup_printf ("No quanta claimed: %u of %u amplitudes are "
+                                "usable (the others are not numbers), too "
+                                "few to fit", fit->n_used, fit->n_trials);
+      return g_strdup_printf ("No quanta claimed: %u trials are too few to "
+                              "fit", fit->n_used);
+    case IMP_QUANTAL_NO_SPREAD:
+      return g_strdup ("No quanta claimed: the amplitudes are all equal");
+    case IMP_QUANTAL_UNIMODAL:
+      return g_strdup ("No quanta claimed: BIC does not prefer quanta to a "
+                       "single Gaussian");
+    case IMP_QUANTAL_NOT_EVEN:
+      return g_strdup ("No quanta claimed: BIC does not prefer evenly "
+                       "spaced peaks to peaks placed freely");
+    case IMP_QUANTAL_FEW_PEAKS:
+      return g_strdup ("No quanta claimed: fewer than three peaks hold 5 "
+                       "trials each, too few to show even spacing");
+    case IMP_QUANTAL_UNRESOLVED:
+      return g_strdup_printf ("No quanta claimed: peaks %.3f mV apart are "
+                              "not resolved (SD %.3f mV)", fit->q_mv,
+                              fit->sigma0_mv);
+    case IMP_QUANTAL_AMBIGUOUS:
+      return g_strdup ("No quanta claimed: failures and small responses are "
+                       "too rare; the spacing of the large ones fits another "
+                       "number of sites as well");
+    case IMP_QUANTAL_NOT_FITTED:
+    default:
+      return g_strdup ("No quantal fit");
+    }
+}
+
+static double
+normal_pdf (double x,
+            double mean,
+            double sd)
+{
+  double z = (x - mean) / sd;
+
+  return exp (-0.5 * z * z) / (sqrt (2 * G_PI) * sd);
+}
+
+/**
+ * imp_quantal_fit_density:
+ * @fit: a fit
+ * @k: a peak of the binomial fit (0 to fit->n), or
+ *   %IMP_QUANTAL_DENSITY_BINOMIAL, %IMP_QUANTAL_DENSITY_GAUSSIAN or
+ *   %IMP_QUANTAL_DENSITY_MIXTURE for a whole model
+ * @amplitude_mv: a recorded (signed) amplitude
+ *
+ * Returns: the fitted probability density (per mV) at @amplitude_mv of
+ *   peak @k, weighted, or of a model; NAN when there is no such fit
+ */
+double
+imp_quantal_fit_density (const ImpQuantalFit *fit,
+                         int                  k,
+                         double               amplitude_mv)
+{
+  double x, sum = 0;
+  guint j;
+
+  g_return_val_if_fail (fit != NULL, NAN);
+
+  x = fit->sign * amplitude_mv;
+  switch (k)
+    {
+    case IMP_QUANTAL_DENSITY_GAUSSIAN:
+      return fit->sd_mv > 0 ? normal_pdf (x, fit->mean_mv, fit->sd_mv) : NAN;
+    case IMP_QUANTAL_DENSITY_MIXTURE:
+      if (fit->n_mixture == 0)
+        return NAN;
+      for (j = 0; j < fit->n_mixture; j++)
+        sum += fit->mixture_weight[j] * normal_pdf (x, fit->mixture_mean_mv[j],
+                                                    fit->mixture_sd_mv[j]);
+      return sum;
+    case IMP_QUANTAL_DENSITY_BINOMIAL:
+      if (fit->n == 0)
+        return NAN;
+      for (j = 0; j <= fit->n; j++)
+        sum += fit->weights[j] * normal_pdf (x, j * fit->q_mv,
+                                             peak_sd (fit, j));
+      return sum;
+    default:
+      if (fit->n == 0 || k < 0 || k > (int) fit->n)
+        return NAN;
+      return fit->weights[k] * normal_pdf (x, k * fit->q_mv,
+                                           peak_sd (fit, (guint) k));
+    }
+}
