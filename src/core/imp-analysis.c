@@ -1383,6 +1383,30 @@ wave_progress (double      fraction,
 
 /* The waveform test of every tested pair; its p becomes the pair's
  * AP->PSP p-value, the event counts' p is kept beside it. */
+static int
+compare_tests_by_pair (const void *a,
+                       const void *b)
+{
+  guint64 ka = pair_key (((const PairTest *) a)->pre,
+                         ((const PairTest *) a)->post);
+  guint64 kb = pair_key (((const PairTest *) b)->pre,
+                         ((const PairTest *) b)->post);
+
+  return (ka > kb) - (ka < kb);
+}
+
+static int
+compare_waves_by_pair (const void *a,
+                       const void *b)
+{
+  guint64 ka = pair_key (((const ImpPscTest *) a)->pre,
+                         ((const ImpPscTest *) a)->post);
+  guint64 kb = pair_key (((const ImpPscTest *) b)->pre,
+                         ((const ImpPscTest *) b)->post);
+
+  return (ka > kb) - (ka < kb);
+}
+
 static gboolean
 wave_all (Run     *run,
           GError **error)
@@ -1390,21 +1414,11 @@ wave_all (Run     *run,
   ImpAnalysisResult *res = run->result;
   g_autofree gboolean *is_pre = g_new0 (gboolean, run->n_channels);
   g_autofree gboolean *is_post = g_new0 (gboolean, run->n_channels);
-  g_autoptr(GHashTable) index = g_hash_table_new_full (g_int64_hash,
-                                                       g_int64_equal,
-                                                       g_free, NULL);
   g_autoptr(GArray) waves = NULL;
-  guint i, c;
+  guint i, j, c;
 
   for (i = 0; i < run->tests->len; i++)
-    {
-      PairTest *t = &g_array_index (run->tests, PairTest, i);
-      gint64 key = (gint64) pair_key (t->pre, t->post);
-
-      is_pre[t->pre] = TRUE;
-      g_hash_table_insert (index, g_memdup2 (&key, sizeof key),
-                           GUINT_TO_POINTER (i + 1));
-    }
+    is_pre[g_array_index (run->tests, PairTest, i).pre] = TRUE;
   for (c = 0; c < run->n_channels; c++)
     is_post[c] = res->access[c] == IMP_ACCESS_INTRACELLULAR;
 
@@ -1413,16 +1427,29 @@ wave_all (Run     *run,
                               run->cancellable, error);
   if (waves == NULL)
     return FALSE;
-  for (i = 0; i < waves->len; i++)
+
+  /* Both come by pre and then post; matched by walking them side by side
+   * (a hash table of millions of pairs would take as long as the test). */
+  qsort (run->tests->data, run->tests->len, sizeof (PairTest),
+         compare_tests_by_pair);
+  qsort (waves->data, waves->len, sizeof (ImpPscTest),
+         compare_waves_by_pair);
+  for (i = 0, j = 0; i < waves->len && j < run->tests->len; i++)
     {
       const ImpPscTest *w = &g_array_index (waves, ImpPscTest, i);
-      gint64 key = (gint64) pair_key (w->pre, w->post);
-      guint at = GPOINTER_TO_UINT (g_hash_table_lookup (index, &key));
+      guint64 key = pair_key (w->pre, w->post);
       PairTest *t;
 
-      if (at == 0)
+      for (; j < run->tests->len; j++)
+        {
+          t = &g_array_index (run->tests, PairTest, j);
+          if (pair_key (t->pre, t->post) >= key)
+            break;
+        }
+      if (j == run->tests->len)
+        break;
+      if (pair_key (t->pre, t->post) != key)
         continue;
-      t = &g_array_index (run->tests, PairTest, at - 1);
       t->wave = *w;
       t->p_pair = w->p;
     }

@@ -52,17 +52,44 @@
 
 /* The child's side */
 
+/* The stages as the progress names them; the correlation's waveform test
+ * reports as "Correlating pairs" from 0.75 on. */
+enum
+{
+  STAGE_DETECT,
+  STAGE_COUNT,
+  STAGE_WAVE,
+  STAGE_MEASURE,
+  STAGE_QUANTA,
+  STAGE_DONE,
+  N_STAGES
+};
+
+#define WAVE_FROM 0.75
+
 typedef struct
 {
   gint64  start;
-  gint64  stage_start[4];
+  gint64  stage_start[N_STAGES];
   int     stage;
 } StageClock;
 
-static const char *stage_names[] = {
-  "Reading and detecting", "Correlating pairs", "Measuring candidates",
-  "Done",
-};
+static int
+stage_of (double      fraction,
+          const char *stage)
+{
+  if (g_strcmp0 (stage, "Reading and detecting") == 0)
+    return STAGE_DETECT;
+  if (g_strcmp0 (stage, "Correlating pairs") == 0)
+    return fraction >= WAVE_FROM ? STAGE_WAVE : STAGE_COUNT;
+  if (g_strcmp0 (stage, "Measuring candidates") == 0)
+    return STAGE_MEASURE;
+  if (g_strcmp0 (stage, "Fitting quanta") == 0)
+    return STAGE_QUANTA;
+  if (g_strcmp0 (stage, "Done") == 0)
+    return STAGE_DONE;
+  return -1;
+}
 
 static void
 stage_cb (double      fraction,
@@ -70,14 +97,19 @@ stage_cb (double      fraction,
           gpointer    data)
 {
   StageClock *clock = data;
+  int now = stage_of (fraction, stage);
 
-  for (int i = clock->stage + 1; i < 4; i++)
-    if (g_strcmp0 (stage, stage_names[i]) == 0)
-      {
-        for (int j = clock->stage + 1; j <= i; j++)
-          clock->stage_start[j] = g_get_monotonic_time ();
-        clock->stage = i;
-      }
+  /* A stage that is skipped starts and ends at the next one's start. */
+  for (int j = clock->stage + 1; j <= now; j++)
+    clock->stage_start[j] = g_get_monotonic_time ();
+  clock->stage = MAX (clock->stage, now);
+}
+
+static double
+stage_seconds (const StageClock *clock,
+               int               stage)
+{
+  return (clock->stage_start[stage + 1] - clock->stage_start[stage]) / 1e6;
 }
 
 static long
@@ -104,13 +136,14 @@ child_analyze (const char *path,
   StageClock clock = { 0 };
 
   clock.start = g_get_monotonic_time ();
+  clock.stage = -1;
   rec = imp_recording_open (path, &error);
   if (rec == NULL)
     {
       g_printerr ("%s\n", error->message);
       return 1;
     }
-  clock.stage_start[0] = g_get_monotonic_time ();
+  stage_cb (0.0, "Reading and detecting", &clock);
   imp_analysis_params_init_default (&params);
   res = imp_analysis_run (rec, &params, stage_cb, &clock, NULL, &error);
   if (res == NULL)
@@ -118,7 +151,7 @@ child_analyze (const char *path,
       g_printerr ("%s\n", error->message);
       return 1;
     }
-  clock.stage_start[3] = g_get_monotonic_time ();
+  stage_cb (1.0, "Done", &clock);
   if (map_csv != NULL)
     {
       g_autoptr(GArray) map = imp_analysis_result_to_map (res);
@@ -129,14 +162,19 @@ child_analyze (const char *path,
           return 1;
         }
     }
-  printf ("open=%.4f detect=%.4f pairs=%.4f measure=%.4f total=%.4f "
+  printf ("open=%.4f detect=%.4f pairs=%.4f counts=%.4f wave=%.4f "
+          "measure=%.4f quanta=%.4f total=%.4f "
           "connections=%u candidates=%u pairs_tested=%" G_GUINT64_FORMAT
           " hwm_kb=%ld\n",
-          (clock.stage_start[0] - clock.start) / 1e6,
-          (clock.stage_start[1] - clock.stage_start[0]) / 1e6,
-          (clock.stage_start[2] - clock.stage_start[1]) / 1e6,
-          (clock.stage_start[3] - clock.stage_start[2]) / 1e6,
-          (clock.stage_start[3] - clock.start) / 1e6,
+          (clock.stage_start[STAGE_DETECT] - clock.start) / 1e6,
+          stage_seconds (&clock, STAGE_DETECT),
+          stage_seconds (&clock, STAGE_COUNT)
+          + stage_seconds (&clock, STAGE_WAVE),
+          stage_seconds (&clock, STAGE_COUNT),
+          stage_seconds (&clock, STAGE_WAVE),
+          stage_seconds (&clock, STAGE_MEASURE),
+          stage_seconds (&clock, STAGE_QUANTA),
+          (clock.stage_start[STAGE_DONE] - clock.start) / 1e6,
           res->n_connections, res->candidates->len, res->n_pairs_tested,
           vm_hwm_kb ());
   return 0;
@@ -380,8 +418,11 @@ typedef struct
   double analysis_warm;
   double cpu_cold;      /* processor time of the cold analyses */
   double detect;        /* stages of the cold runs */
-  double pairs;
+  double pairs;         /* counts and waveform test */
+  double counts;
+  double wave;
   double measure;
+  double quanta;
   double rss_mb;        /* the largest over the analysis runs */
   double read_rss_mb;
   double pairs_tested;
@@ -405,6 +446,9 @@ measure (Bench      *b,
   g_autofree double *pairs = g_new0 (double, MAX (runs, 1));
   g_autofree double *meas = g_new0 (double, MAX (runs, 1));
   g_autofree double *cpu = g_new0 (double, MAX (runs, 1));
+  g_autofree double *counts = g_new0 (double, MAX (runs, 1));
+  g_autofree double *wave = g_new0 (double, MAX (runs, 1));
+  g_autofree double *quanta = g_new0 (double, MAX (runs, 1));
   const char *read_argv[] = { b->self_exe, "--read", path, NULL };
   const char *an_argv[] = { b->self_exe, "--analyze", path, NULL };
   guint r;
@@ -429,15 +473,19 @@ measure (Bench      *b,
       det[r] = field (run.line, "detect");
       pairs[r] = field (run.line, "pairs");
       meas[r] = field (run.line, "measure");
+      counts[r] = field (run.line, "counts");
+      wave[r] = field (run.line, "wave");
+      quanta[r] = field (run.line, "quanta");
       m->rss_mb = MAX (m->rss_mb, run.max_rss_kb / 1024.0);
       m->pairs_tested = field (run.line, "pairs_tested");
       m->connections = field (run.line, "connections");
       m->candidates = field (run.line, "candidates");
       printf ("  run %u: cold read %.2f s, cold analysis %.2f s "
-              "(detect %.2f, pairs %.2f, measure %.2f; %.1f s of "
-              "processor time), peak RSS %.0f MB\n",
-              r + 1, read[r], cold[r], det[r], pairs[r], meas[r], run.cpu,
-              run.max_rss_kb / 1024.0);
+              "(detect %.2f, pairs %.2f = counts %.2f + waveform test "
+              "%.2f, measure %.2f, quanta %.2f; %.1f s of processor "
+              "time), peak RSS %.0f MB\n",
+              r + 1, read[r], cold[r], det[r], pairs[r], counts[r], wave[r],
+              meas[r], quanta[r], run.cpu, run.max_rss_kb / 1024.0);
       fflush (stdout);
       child_run_clear (&run);
     }
@@ -461,6 +509,9 @@ measure (Bench      *b,
   m->pairs = median (pairs, runs);
   m->measure = median (meas, runs);
   m->cpu_cold = median (cpu, runs);
+  m->counts = median (counts, runs);
+  m->wave = median (wave, runs);
+  m->quanta = median (quanta, runs);
   return TRUE;
 }
 
@@ -728,21 +779,26 @@ main (int    argc,
           m.cpu_cold / b.n_cores, b.n_cores,
           m.cpu_cold / b.n_cores / m.read_cold, gb / m.cpu_cold);
   printf ("stages (cold, median): detect %.2f s, pairs %.2f s (%.0f %% of "
-          "the analysis, %.0f pairs), measure %.2f s (%.0f candidates)\n",
+          "the analysis, %.0f pairs: counts %.2f s, waveform test %.2f s), "
+          "measure %.2f s (%.0f candidates), quantal fits %.2f s\n",
           m.detect, m.pairs, 100 * m.pairs / m.analysis_cold,
-          m.pairs_tested, m.measure, m.candidates);
+          m.pairs_tested, m.counts, m.wave, m.measure, m.candidates,
+          m.quanta);
   printf ("peak RSS %.0f MB (analysis), %.0f MB (plain read)\n", m.rss_mb,
           m.read_rss_mb);
   g_string_append_printf (summary, " channels=%u seconds=%g gb=%.2f "
                           "cold_read_s=%.2f analysis_s=%.2f ratio=%.2f "
                           "warm_gbps_per_core=%.3f cpu_s=%.1f "
                           "cpu_gbps_per_core=%.3f peak_rss_mb=%.0f "
-                          "pairs_share=%.2f",
+                          "pairs_share=%.2f wave_share=%.2f "
+                          "quanta_share=%.2f",
                           channels, seconds, gb, m.read_cold,
                           m.analysis_cold, ratio,
                           gb / m.analysis_warm / b.n_cores, m.cpu_cold,
                           gb / m.cpu_cold, m.rss_mb,
-                          m.pairs / m.analysis_cold);
+                          m.pairs / m.analysis_cold,
+                          m.wave / m.analysis_cold,
+                          m.quanta / m.analysis_cold);
   g_unlink (path);
 
   if (scaling_runs > 0)
