@@ -1161,8 +1161,26 @@ wave_progress (double      fraction,
           "Correlating pairs");
 }
 
+typedef struct
+{
+  guint64 key;
+  guint   index;
+} PairIndex;
+
+static int
+compare_pair_index (const void *a,
+                    const void *b)
+{
+  guint64 ka = ((const PairIndex *) a)->key;
+  guint64 kb = ((const PairIndex *) b)->key;
+
+  return (ka > kb) - (ka < kb);
+}
+
 /* The waveform test of every tested pair; its p becomes the pair's
- * AP->PSP p-value, the event counts' p is kept beside it. */
+ * AP->PSP p-value, the event counts' p is kept beside it. Tests are found
+ * by binary search over their sorted (pre, post) keys: millions of pairs
+ * on a large array, where a hash of pre and post collides badly. */
 static gboolean
 wave_all (Run     *run,
           GError **error)
@@ -1170,21 +1188,19 @@ wave_all (Run     *run,
   ImpAnalysisResult *res = run->result;
   g_autofree gboolean *is_pre = g_new0 (gboolean, run->n_channels);
   g_autofree gboolean *is_post = g_new0 (gboolean, run->n_channels);
-  g_autoptr(GHashTable) index = g_hash_table_new_full (g_int64_hash,
-                                                       g_int64_equal,
-                                                       g_free, NULL);
+  g_autofree PairIndex *index = g_new (PairIndex, MAX (run->tests->len, 1));
   g_autoptr(GArray) waves = NULL;
   guint i, c;
 
   for (i = 0; i < run->tests->len; i++)
     {
       PairTest *t = &g_array_index (run->tests, PairTest, i);
-      gint64 key = (gint64) pair_key (t->pre, t->post);
 
       is_pre[t->pre] = TRUE;
-      g_hash_table_insert (index, g_memdup2 (&key, sizeof key),
-                           GUINT_TO_POINTER (i + 1));
+      index[i].key = pair_key (t->pre, t->post);
+      index[i].index = i;
     }
+  qsort (index, run->tests->len, sizeof *index, compare_pair_index);
   for (c = 0; c < run->n_channels; c++)
     is_post[c] = res->access[c] == IMP_ACCESS_INTRACELLULAR;
 
@@ -1196,13 +1212,15 @@ wave_all (Run     *run,
   for (i = 0; i < waves->len; i++)
     {
       const ImpPscTest *w = &g_array_index (waves, ImpPscTest, i);
-      gint64 key = (gint64) pair_key (w->pre, w->post);
-      guint at = GPOINTER_TO_UINT (g_hash_table_lookup (index, &key));
+      PairIndex probe = { pair_key (w->pre, w->post), 0 };
+      const PairIndex *found;
       PairTest *t;
 
-      if (at == 0)
+      found = bsearch (&probe, index, run->tests->len, sizeof *index,
+                       compare_pair_index);
+      if (found == NULL)
         continue;
-      t = &g_array_index (run->tests, PairTest, at - 1);
+      t = &g_array_index (run->tests, PairTest, found->index);
       t->wave = *w;
       t->p_pair = w->p;
     }

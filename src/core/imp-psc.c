@@ -60,7 +60,8 @@ typedef struct
   gint64   zero_from, zero_to;
   gint64   tpl_pre, tpl_len, blank_pre, blank_post;
   /* accumulators */
-  float   *acc;           /* n_pre × n_post × n_acc */
+  float   *acc;           /* the block's posts × n_pre × n_acc */
+  GArray  *out;           /* ImpPscTest */
   double  *tpl;           /* n_channels × tpl_len: own AP and AHP in d */
   double  *auto_win;      /* n_pre × n_main × 2: window sums (and count)
                              of the pre's own raw d after all its APs, what
@@ -328,6 +329,17 @@ flush_clusters (const Psc *ps,
     }
 }
 
+/* The accumulators of (pre index @pi, post channel @ch): only the posts of
+ * the channel block being read have them, so memory grows with the
+ * number of presynaptic cells, not with the number of pairs. */
+static inline float *
+pair_acc (const Psc *ps,
+          guint      ch,
+          guint      pi)
+{
+  return ps->acc + ((gsize) (ch - ps->first) * ps->n_pre + pi) * ps->n_acc;
+}
+
 /* Pass 2: every pre AP in [t0, t1) against post channel @ch. */
 static void
 add_pairs (Psc         *ps,
@@ -339,7 +351,7 @@ add_pairs (Psc         *ps,
   g_autofree double *y = g_new (double, ps->n_main + ps->n_lead);
   g_autofree double *cn = g_new0 (double, ps->n_main);
   g_autofree double *cs = g_new0 (double, ps->n_main);
-  guint post = ps->post_index[ch], pi, j;
+  guint pi, j;
   Cumul cu;
 
   cumul_init (&cu, d, ps->n);
@@ -351,7 +363,7 @@ add_pairs (Psc         *ps,
       const gint64 *at = (const gint64 *) aps->data;
       const double *tz = ps->tpl + (gsize) pre * ps->tpl_len
                          + ps->tpl_pre + ps->zero_from;
-      float *acc = ps->acc + ((gsize) post * ps->n_pre + pi) * ps->n_acc;
+      float *acc = pair_acc (ps, ch, pi);
       float *lead = acc + N_MAIN_ACC * ps->n_main;
       float *zero = lead + 3 * ps->n_lead;
       guint k = imp_detect_lower_bound (at, aps->len, ps->t0);
@@ -408,7 +420,7 @@ add_pairs (Psc         *ps,
   cumul_clear (&cu);
 }
 
-/* Pass 2, a pre channel: its own raw d after each of its APs, summed
+/* Pass 1, a pre channel: its own raw d after each of its APs, summed
  * over the main windows as the pair trials are. */
 static void
 add_auto (Psc         *ps,
@@ -464,10 +476,10 @@ channel_item (gpointer data,
   if (ps->pass == 0)
     {
       add_template (ps, ch, d);
+      if (ps->pre_index[ch] != G_MAXUINT)
+        add_auto (ps, ch, d);
       return;
     }
-  if (ps->pre_index[ch] != G_MAXUINT)
-    add_auto (ps, ch, d);
   if (ps->post_index[ch] != G_MAXUINT)
     {
       remove_own_aps (ps, ch, d);
@@ -512,8 +524,12 @@ parallel_channels (Psc   *ps,
     g_thread_join (g_ptr_array_index (threads, i));
 }
 
+static void judge_block (Psc   *ps,
+                         guint  nc);
+
 /* Reads the recording in blocks of channels and time, padded, within each
- * sweep; pass 0 builds the templates, pass 1 the pair sums. */
+ * sweep; pass 0 builds the templates and the pres' own windows, pass 1
+ * the pair sums of the block's posts, judged once the block is read. */
 static gboolean
 stream (Psc           *ps,
         guint          pass,
@@ -541,6 +557,8 @@ stream (Psc           *ps,
                   || ps->pre_index[c] != G_MAXUINT;
       if (!wanted)
         continue;
+      if (pass == 1)
+        memset (ps->acc, 0, sizeof (float) * nc * ps->n_pre * ps->n_acc);
 
       for (s = 0; s < imp_recording_get_n_sweeps (ps->rec); s++)
         {
@@ -568,6 +586,11 @@ stream (Psc           *ps,
                 ps->progress ((double) ps->done / MAX (ps->total, 1),
                               "Testing waveforms", ps->user_data);
             }
+        }
+      if (pass == 1)
+        {
+          ps->first = first;
+          judge_block (ps, nc);
         }
     }
   return TRUE;
@@ -602,8 +625,7 @@ judge_pair (const Psc  *ps,
             guint       post_ch,
             ImpPscTest *t)
 {
-  gsize pair = (gsize) ps->post_index[post_ch] * ps->n_pre + pi;
-  const float *acc = ps->acc + pair * ps->n_acc;
+  const float *acc = pair_acc (ps, post_ch, pi);
   const float *lead = acc + N_MAIN_ACC * ps->n_main;
   const float *zero = lead + 3 * ps->n_lead;
   guint pre = ps->pres[pi];
@@ -701,6 +723,29 @@ judge_pair (const Psc  *ps,
   t->common_input = t->z_lead >= ps->p->common_input_z;
 }
 
+/* The pairs whose post is in the block just read, by post and then pre. */
+static void
+judge_block (Psc   *ps,
+             guint  nc)
+{
+  guint c, pi;
+
+  for (c = ps->first; c < ps->first + nc; c++)
+    {
+      if (ps->post_index[c] == G_MAXUINT)
+        continue;
+      for (pi = 0; pi < ps->n_pre; pi++)
+        {
+          ImpPscTest t;
+
+          if (c == ps->pres[pi])
+            continue;
+          judge_pair (ps, pi, c, &t);
+          g_array_append_val (ps->out, t);
+        }
+    }
+}
+
 /**
  * imp_psc_test_pairs:
  * @recording: the recording
@@ -715,10 +760,11 @@ judge_pair (const Psc  *ps,
  * @error: return location for a #GError
  *
  * The waveform test of every ordered pair (pre, post), pre ≠ post
- * (docs/analysis.md). Reads the recording twice, a block at a time.
+ * (docs/analysis.md). Reads the recording twice, a block at a time; the
+ * pair sums are kept only for the posts of the block being read.
  *
  * Returns: (transfer full) (element-type ImpPscTest) (nullable): the
- *   tests, by pre and then post, or %NULL with @error set
+ *   tests, by post and then pre, or %NULL with @error set
  */
 GArray *
 imp_psc_test_pairs (ImpRecording             *recording,
@@ -733,7 +779,7 @@ imp_psc_test_pairs (ImpRecording             *recording,
 {
   Psc ps = { 0 };
   GArray *out = NULL;
-  guint c, pi;
+  guint c;
 
   g_return_val_if_fail (recording != NULL, NULL);
   g_return_val_if_fail (params != NULL, NULL);
@@ -779,7 +825,8 @@ imp_psc_test_pairs (ImpRecording             *recording,
   ps.blank_post = to_samples (params->ap_blank_ms, ps.fs);
   ps.n_acc = N_MAIN_ACC * ps.n_main + 3 * ps.n_lead + N_ZERO;
 
-  ps.acc = g_try_new0 (float, (gsize) ps.n_pre * ps.n_post * ps.n_acc);
+  ps.acc = g_try_new0 (float, (gsize) MIN (BLOCK_CHANNELS, ps.n_channels)
+                               * ps.n_pre * ps.n_acc);
   if (ps.acc == NULL && (gsize) ps.n_pre * ps.n_post > 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
@@ -797,22 +844,13 @@ imp_psc_test_pairs (ImpRecording             *recording,
     if (ps.tpl_n[c] > 0)
       for (gint64 u = 0; u < ps.tpl_len; u++)
         ps.tpl[(gsize) c * ps.tpl_len + u] /= ps.tpl_n[c];
-  if (!stream (&ps, 1, cancellable, error))
-    goto out;
-
-  out = g_array_new (FALSE, FALSE, sizeof (ImpPscTest));
-  for (pi = 0; pi < ps.n_pre; pi++)
-    for (c = 0; c < ps.n_channels; c++)
-      {
-        ImpPscTest t;
-
-        if (c == ps.pres[pi] || ps.post_index[c] == G_MAXUINT)
-          continue;
-        judge_pair (&ps, pi, c, &t);
-        g_array_append_val (out, t);
-      }
+  ps.out = g_array_new (FALSE, FALSE, sizeof (ImpPscTest));
+  if (stream (&ps, 1, cancellable, error))
+    out = g_steal_pointer (&ps.out);
 
 out:
+  if (ps.out != NULL)
+    g_array_unref (ps.out);
   g_free (ps.pre_index);
   g_free (ps.post_index);
   g_free (ps.pres);
