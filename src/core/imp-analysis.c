@@ -1178,9 +1178,9 @@ compare_pair_index (const void *a,
 }
 
 /* The waveform test of every tested pair; its p becomes the pair's
- * AP->PSP p-value, the event counts' p is kept beside it. Tests are found
- * by binary search over their sorted (pre, post) keys: millions of pairs
- * on a large array, where a hash of pre and post collides badly. */
+ * AP->PSP p-value, the event counts' p is kept beside it. The waveform
+ * tests come by post and then pre; the pair tests, sorted the same way,
+ * are matched to them in one walk (millions of pairs on a large array). */
 static gboolean
 wave_all (Run     *run,
           GError **error)
@@ -1190,14 +1190,14 @@ wave_all (Run     *run,
   g_autofree gboolean *is_post = g_new0 (gboolean, run->n_channels);
   g_autofree PairIndex *index = g_new (PairIndex, MAX (run->tests->len, 1));
   g_autoptr(GArray) waves = NULL;
-  guint i, c;
+  guint i, c, j = 0;
 
   for (i = 0; i < run->tests->len; i++)
     {
       PairTest *t = &g_array_index (run->tests, PairTest, i);
 
       is_pre[t->pre] = TRUE;
-      index[i].key = pair_key (t->pre, t->post);
+      index[i].key = pair_key (t->post, t->pre);
       index[i].index = i;
     }
   qsort (index, run->tests->len, sizeof *index, compare_pair_index);
@@ -1212,15 +1212,16 @@ wave_all (Run     *run,
   for (i = 0; i < waves->len; i++)
     {
       const ImpPscTest *w = &g_array_index (waves, ImpPscTest, i);
-      PairIndex probe = { pair_key (w->pre, w->post), 0 };
-      const PairIndex *found;
+      guint64 key = pair_key (w->post, w->pre);
       PairTest *t;
 
-      found = bsearch (&probe, index, run->tests->len, sizeof *index,
-                       compare_pair_index);
-      if (found == NULL)
+      if (i > 0 && key < pair_key (w[-1].post, w[-1].pre))
+        j = 0;   /* not in order after all: start the walk again */
+      while (j < run->tests->len && index[j].key < key)
+        j++;
+      if (j == run->tests->len || index[j].key != key)
         continue;
-      t = &g_array_index (run->tests, PairTest, found->index);
+      t = &g_array_index (run->tests, PairTest, index[j].index);
       t->wave = *w;
       t->p_pair = w->p;
     }
