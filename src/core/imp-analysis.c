@@ -1381,32 +1381,26 @@ wave_progress (double      fraction,
           "Correlating pairs");
 }
 
+typedef struct
+{
+  guint64 key;
+  guint   index;
+} PairIndex;
+
+static int
+compare_pair_index (const void *a,
+                    const void *b)
+{
+  guint64 ka = ((const PairIndex *) a)->key;
+  guint64 kb = ((const PairIndex *) b)->key;
+
+  return (ka > kb) - (ka < kb);
+}
+
 /* The waveform test of every tested pair; its p becomes the pair's
- * AP->PSP p-value, the event counts' p is kept beside it. */
-static int
-compare_tests_by_pair (const void *a,
-                       const void *b)
-{
-  guint64 ka = pair_key (((const PairTest *) a)->pre,
-                         ((const PairTest *) a)->post);
-  guint64 kb = pair_key (((const PairTest *) b)->pre,
-                         ((const PairTest *) b)->post);
-
-  return (ka > kb) - (ka < kb);
-}
-
-static int
-compare_waves_by_pair (const void *a,
-                       const void *b)
-{
-  guint64 ka = pair_key (((const ImpPscTest *) a)->pre,
-                         ((const ImpPscTest *) a)->post);
-  guint64 kb = pair_key (((const ImpPscTest *) b)->pre,
-                         ((const ImpPscTest *) b)->post);
-
-  return (ka > kb) - (ka < kb);
-}
-
+ * AP->PSP p-value, the event counts' p is kept beside it. The waveform
+ * tests come by post and then pre; the pair tests, sorted the same way,
+ * are matched to them in one walk (millions of pairs on a large array). */
 static gboolean
 wave_all (Run     *run,
           GError **error)
@@ -1414,11 +1408,19 @@ wave_all (Run     *run,
   ImpAnalysisResult *res = run->result;
   g_autofree gboolean *is_pre = g_new0 (gboolean, run->n_channels);
   g_autofree gboolean *is_post = g_new0 (gboolean, run->n_channels);
+  g_autofree PairIndex *index = g_new (PairIndex, MAX (run->tests->len, 1));
   g_autoptr(GArray) waves = NULL;
-  guint i, j, c;
+  guint i, c, j = 0;
 
   for (i = 0; i < run->tests->len; i++)
-    is_pre[g_array_index (run->tests, PairTest, i).pre] = TRUE;
+    {
+      PairTest *t = &g_array_index (run->tests, PairTest, i);
+
+      is_pre[t->pre] = TRUE;
+      index[i].key = pair_key (t->post, t->pre);
+      index[i].index = i;
+    }
+  qsort (index, run->tests->len, sizeof *index, compare_pair_index);
   for (c = 0; c < run->n_channels; c++)
     is_post[c] = res->access[c] == IMP_ACCESS_INTRACELLULAR;
 
@@ -1427,29 +1429,19 @@ wave_all (Run     *run,
                               run->cancellable, error);
   if (waves == NULL)
     return FALSE;
-
-  /* Both come by pre and then post; matched by walking them side by side
-   * (a hash table of millions of pairs would take as long as the test). */
-  qsort (run->tests->data, run->tests->len, sizeof (PairTest),
-         compare_tests_by_pair);
-  qsort (waves->data, waves->len, sizeof (ImpPscTest),
-         compare_waves_by_pair);
-  for (i = 0, j = 0; i < waves->len && j < run->tests->len; i++)
+  for (i = 0; i < waves->len; i++)
     {
       const ImpPscTest *w = &g_array_index (waves, ImpPscTest, i);
-      guint64 key = pair_key (w->pre, w->post);
+      guint64 key = pair_key (w->post, w->pre);
       PairTest *t;
 
-      for (; j < run->tests->len; j++)
-        {
-          t = &g_array_index (run->tests, PairTest, j);
-          if (pair_key (t->pre, t->post) >= key)
-            break;
-        }
-      if (j == run->tests->len)
-        break;
-      if (pair_key (t->pre, t->post) != key)
+      if (i > 0 && key < pair_key (w[-1].post, w[-1].pre))
+        j = 0;   /* not in order after all: start the walk again */
+      while (j < run->tests->len && index[j].key < key)
+        j++;
+      if (j == run->tests->len || index[j].key != key)
         continue;
+      t = &g_array_index (run->tests, PairTest, index[j].index);
       t->wave = *w;
       t->p_pair = w->p;
     }

@@ -14,15 +14,10 @@
 
 #include "imp-detect.h"
 #include "imp-psc.h"
-#include "imp-stream.h"
 
 /* docs/analysis.md, "Waveform test", explains each number. */
+#define BLOCK_CHANNELS   64
 #define BLOCK_S          2.0
-/* The pair sums (about 720 bytes a pair) are made for at most this many
- * bytes' worth of postsynaptic channels at a time, each batch reading only
- * its channels' chunks, so that 3 million pairs need not be held at
- * once. */
-#define ACC_BATCH_BYTES  (512u << 20)
 #define TEMPLATE_MS      60.0  /* a cell's own AP and AHP template */
 #define TEMPLATE_PRE_MS  2.0
 #define BLANK_PRE_MS     1.0
@@ -33,6 +28,7 @@
 #define SMOOTH_MS        0.5   /* boxcar on d before the window sums */
 #define CROSSTALK_T      5.0   /* coupling removed only when this many
                                   standard errors from zero */
+#define MAX_THREADS      8
 
 /* Per (post, pre), by post so that one post channel's sums lie together:
  * for each main delay and each lead delay the trials,
@@ -64,9 +60,8 @@ typedef struct
   gint64   zero_from, zero_to;
   gint64   tpl_pre, tpl_len, blank_pre, blank_post;
   /* accumulators */
-  float   *acc;           /* batch posts × n_pre × n_acc */
-  guint    batch_first;   /* post index of the batch's first post */
-  guint    batch_n;       /* posts in the batch */
+  float   *acc;           /* the block's posts × n_pre × n_acc */
+  GArray  *out;           /* ImpPscTest */
   double  *tpl;           /* n_channels × tpl_len: own AP and AHP in d */
   double  *auto_win;      /* n_pre × n_main × 2: window sums (and count)
                              of the pre's own raw d after all its APs, what
@@ -74,17 +69,13 @@ typedef struct
   guint   *tpl_n;
   ImpProgressFunc progress;
   gpointer        user_data;
-  double          progress_from; /* of the pass */
-  double          progress_share;
-  guint           pass;
+  gint64          done, total;   /* blocks × channels, both passes */
+  /* the block being worked on */
+  guint        pass;
+  guint        first;
+  const float *buf;
+  gint64       r0, n, t0, t1;
 } Psc;
-
-/* The block being worked on: samples [r0, r0 + n) were read for the
- * block [t0, t1). */
-typedef struct
-{
-  gint64 r0, n, t0, t1;
-} Span;
 
 static inline gint64
 to_samples (double ms,
@@ -226,25 +217,24 @@ window_sums (const Psc   *ps,
  * within the template's length either side). */
 static void
 add_template (Psc         *ps,
-              const Span  *b,
               guint        ch,
               const float *d)
 {
   GArray *aps = ps->ap_times[ch];
   const gint64 *at = (const gint64 *) aps->data;
   double *tpl = ps->tpl + (gsize) ch * ps->tpl_len;
-  guint k = imp_detect_lower_bound (at, aps->len, b->t0);
+  guint k = imp_detect_lower_bound (at, aps->len, ps->t0);
 
-  for (; k < aps->len && at[k] < b->t1; k++)
+  for (; k < aps->len && at[k] < ps->t1; k++)
     {
-      gint64 c = at[k] - b->r0, u;
+      gint64 c = at[k] - ps->r0, u;
       double base = 0;
       gint64 nb = 0;
 
       if ((k > 0 && at[k] - at[k - 1] < ps->tpl_len)
           || (k + 1 < aps->len && at[k + 1] - at[k] < ps->tpl_len))
         continue;
-      if (c - ps->tpl_pre - ps->flank < 0 || c + ps->tpl_len > b->n)
+      if (c - ps->tpl_pre - ps->flank < 0 || c + ps->tpl_len > ps->n)
         continue;
       for (u = c - ps->tpl_pre - ps->flank; u < c - ps->tpl_pre; u++)
         if (isfinite (d[u]))
@@ -266,15 +256,14 @@ add_template (Psc         *ps,
 /* Pass 2, per channel: subtract the own template at every own AP, then
  * blank from BLANK_PRE_MS before each to ap_blank_ms after. */
 static void
-remove_own_aps (Psc        *ps,
-                const Span *b,
-                guint       ch,
-                float      *d)
+remove_own_aps (Psc   *ps,
+                guint  ch,
+                float *d)
 {
   GArray *aps = ps->ap_times[ch];
   const gint64 *at = (const gint64 *) aps->data;
   const double *tpl = ps->tpl + (gsize) ch * ps->tpl_len;
-  gint64 r0 = b->r0, n = b->n;
+  gint64 r0 = ps->r0, n = ps->n;
   guint k = imp_detect_lower_bound (at, aps->len, r0 - ps->tpl_len);
   guint j;
 
@@ -340,10 +329,20 @@ flush_clusters (const Psc *ps,
     }
 }
 
+/* The accumulators of (pre index @pi, post channel @ch): only the posts of
+ * the channel block being read have them, so memory grows with the
+ * number of presynaptic cells, not with the number of pairs. */
+static inline float *
+pair_acc (const Psc *ps,
+          guint      ch,
+          guint      pi)
+{
+  return ps->acc + ((gsize) (ch - ps->first) * ps->n_pre + pi) * ps->n_acc;
+}
+
 /* Pass 2: every pre AP in [t0, t1) against post channel @ch. */
 static void
 add_pairs (Psc         *ps,
-           const Span  *b,
            guint        ch,
            const float *d)
 {
@@ -352,10 +351,10 @@ add_pairs (Psc         *ps,
   g_autofree double *y = g_new (double, ps->n_main + ps->n_lead);
   g_autofree double *cn = g_new0 (double, ps->n_main);
   g_autofree double *cs = g_new0 (double, ps->n_main);
-  guint post = ps->post_index[ch], pi, j;
+  guint pi, j;
   Cumul cu;
 
-  cumul_init (&cu, d, b->n);
+  cumul_init (&cu, d, ps->n);
 
   for (pi = 0; pi < ps->n_pre; pi++)
     {
@@ -364,17 +363,16 @@ add_pairs (Psc         *ps,
       const gint64 *at = (const gint64 *) aps->data;
       const double *tz = ps->tpl + (gsize) pre * ps->tpl_len
                          + ps->tpl_pre + ps->zero_from;
-      float *acc = ps->acc + ((gsize) (post - ps->batch_first) * ps->n_pre
-                              + pi) * ps->n_acc;
+      float *acc = pair_acc (ps, ch, pi);
       float *lead = acc + N_MAIN_ACC * ps->n_main;
       float *zero = lead + 3 * ps->n_lead;
-      guint k = imp_detect_lower_bound (at, aps->len, b->t0);
+      guint k = imp_detect_lower_bound (at, aps->len, ps->t0);
 
       if (pre == ch)
         continue;
-      for (; k < aps->len && at[k] < b->t1; k++)
+      for (; k < aps->len && at[k] < ps->t1; k++)
         {
-          gint64 c = at[k] - b->r0, l;
+          gint64 c = at[k] - ps->r0, l;
           gboolean isolated = k == 0 || at[k] - at[k - 1] > len;
           double base, proj = 0, sum = 0;
 
@@ -382,7 +380,7 @@ add_pairs (Psc         *ps,
             flush_clusters (ps, acc, cn, cs);
 
           if (c - ps->lead - ps->flank < 0
-              || c + ps->post_len + ps->flank > b->n)
+              || c + ps->post_len + ps->flank > ps->n)
             continue;
           base = flank_mean (ps, &cu, c);
           if (!isfinite (base))
@@ -422,11 +420,10 @@ add_pairs (Psc         *ps,
   cumul_clear (&cu);
 }
 
-/* Pass 2, a pre channel: its own raw d after each of its APs, summed
+/* Pass 1, a pre channel: its own raw d after each of its APs, summed
  * over the main windows as the pair trials are. */
 static void
 add_auto (Psc         *ps,
-          const Span  *b,
           guint        ch,
           const float *d)
 {
@@ -435,16 +432,16 @@ add_auto (Psc         *ps,
   double *aw = ps->auto_win + (gsize) ps->pre_index[ch] * ps->n_main * 2;
   GArray *aps = ps->ap_times[ch];
   const gint64 *at = (const gint64 *) aps->data;
-  guint k = imp_detect_lower_bound (at, aps->len, b->t0), j;
+  guint k = imp_detect_lower_bound (at, aps->len, ps->t0), j;
 
-  cumul_init (&cu, d, b->n);
-  for (; k < aps->len && at[k] < b->t1; k++)
+  cumul_init (&cu, d, ps->n);
+  for (; k < aps->len && at[k] < ps->t1; k++)
     {
-      gint64 c = at[k] - b->r0;
+      gint64 c = at[k] - ps->r0;
       double base;
 
       if (c - ps->lead - ps->flank < 0
-          || c + ps->post_len + ps->flank > b->n)
+          || c + ps->post_len + ps->flank > ps->n)
         continue;
       base = flank_mean (ps, &cu, c);
       if (!isfinite (base))
@@ -460,108 +457,143 @@ add_auto (Psc         *ps,
   cumul_clear (&cu);
 }
 
-/* One channel of a block. The first pass builds the cells' own AP
- * templates and the presynaptic channels' own window sums (both from the
- * raw d); the second the pair sums of the batch's postsynaptic
- * channels. */
+/* One channel of the block being read. */
 static void
-channel_item (Psc         *ps,
-              const Span  *b,
-              guint        ch,
-              const float *x)
+channel_item (gpointer data,
+              guint    item)
 {
+  Psc *ps = data;
+  guint ch = ps->first + item;
   g_autofree float *d = NULL;
   g_autofree float *tmp = NULL;
 
-  if (ps->pass == 0 && ps->post_index[ch] == G_MAXUINT
-      && ps->pre_index[ch] == G_MAXUINT)
+  if (ps->post_index[ch] == G_MAXUINT && ps->pre_index[ch] == G_MAXUINT)
     return;
-  if (ps->pass == 1
-      && (ps->post_index[ch] == G_MAXUINT
-          || ps->post_index[ch] < ps->batch_first
-          || ps->post_index[ch] >= ps->batch_first + ps->batch_n))
-    return;
-  d = g_new (float, b->n);
-  tmp = g_new (float, b->n);
-  deconvolve (x, b->n, ps->a, ps->box, tmp, d);
+  d = g_new (float, ps->n);
+  tmp = g_new (float, ps->n);
+  deconvolve (ps->buf + (gsize) item * ps->n, ps->n, ps->a, ps->box, tmp,
+              d);
   if (ps->pass == 0)
     {
-      if (ps->post_index[ch] != G_MAXUINT || ps->pre_index[ch] != G_MAXUINT)
-        add_template (ps, b, ch, d);
+      add_template (ps, ch, d);
       if (ps->pre_index[ch] != G_MAXUINT)
-        add_auto (ps, b, ch, d);
+        add_auto (ps, ch, d);
       return;
     }
-  remove_own_aps (ps, b, ch, d);
-  add_pairs (ps, b, ch, d);
+  if (ps->post_index[ch] != G_MAXUINT)
+    {
+      remove_own_aps (ps, ch, d);
+      add_pairs (ps, ch, d);
+    }
 }
 
-/* On a stream worker: the channels of a block. Each writes only its own
- * accumulators, and a channel's blocks come in time order. */
-static void
-block_cb (const ImpStreamBlock *block,
-          gpointer              data)
+typedef struct
 {
-  Psc *ps = data;
-  Span b = { block->r0, (gint64) block->len, block->t0, block->t1 };
-  guint c;
+  Psc  *ps;
+  guint n;
+  gint  next;
+} Parallel;
 
-  for (c = 0; c < block->n_channels; c++)
-    channel_item (ps, &b, block->first_channel + c,
-                  block->samples + c * block->len);
-}
-
-static void
-stream_progress_cb (double   fraction,
-                    gpointer data)
+static gpointer
+parallel_worker (gpointer data)
 {
-  Psc *ps = data;
+  Parallel *par = data;
+  gint item;
 
-  if (ps->progress != NULL)
-    ps->progress (ps->progress_from + ps->progress_share * fraction,
-                  "Testing waveforms", ps->user_data);
+  while ((item = g_atomic_int_add (&par->next, 1)) < (gint) par->n)
+    channel_item (par->ps, (guint) item);
+  return NULL;
 }
+
+/* The channels of a block on all processors (at most MAX_THREADS): each
+ * writes only its own accumulators. */
+static void
+parallel_channels (Psc   *ps,
+                   guint  n)
+{
+  Parallel par = { ps, n, 0 };
+  guint n_threads = MIN (CLAMP (g_get_num_processors (), 1, MAX_THREADS), n);
+  g_autoptr(GPtrArray) threads = g_ptr_array_new ();
+  guint i;
+
+  for (i = 1; i < n_threads; i++)
+    g_ptr_array_add (threads, g_thread_new ("imp-psc", parallel_worker,
+                                            &par));
+  parallel_worker (&par);
+  for (i = 0; i < threads->len; i++)
+    g_thread_join (g_ptr_array_index (threads, i));
+}
+
+static void judge_block (Psc   *ps,
+                         guint  nc);
 
 /* Reads the recording in blocks of channels and time, padded, within each
- * sweep, in the order it is stored (imp-stream.c), only the channel groups
- * with a channel that @wanted_channel picks. */
+ * sweep; pass 0 builds the templates and the pres' own windows, pass 1
+ * the pair sums of the block's posts, judged once the block is read. */
 static gboolean
 stream (Psc           *ps,
         guint          pass,
-        gboolean     (*wanted_channel) (const Psc *ps, guint ch),
         GCancellable  *cancellable,
         GError       **error)
 {
   gint64 block = (gint64) (BLOCK_S * ps->fs);
   gint64 pad = MAX (ps->lead, ps->tpl_pre) + MAX (ps->post_len, ps->tpl_len)
                + ps->flank + (gint64) ps->box + 2;
-  g_autoptr(ImpStream) st = imp_stream_new_full (ps->rec, block, pad, pad,
-                                                 IMP_STREAM_SHORT_LAST_BLOCK);
-  guint c, b;
+  g_autofree float *buf = NULL;
+  guint first, s;
 
-  for (c = 0; c < ps->n_channels; c++)
-    if (wanted_channel (ps, c))
-      for (b = 0; b < imp_stream_get_n_blocks (st); b++)
-        imp_stream_want (st, b, imp_stream_group_of (st, c));
+  buf = g_new (float, (gsize) MIN (BLOCK_CHANNELS, ps->n_channels)
+                      * (gsize) (block + 2 * pad));
   ps->pass = pass;
-  return imp_stream_run (st, block_cb, ps, stream_progress_cb, ps,
-                         cancellable, error);
-}
+  ps->buf = buf;
 
-static gboolean
-wanted_first_pass (const Psc *ps,
-                   guint      ch)
-{
-  return ps->post_index[ch] != G_MAXUINT || ps->pre_index[ch] != G_MAXUINT;
-}
+  for (first = 0; first < ps->n_channels; first += BLOCK_CHANNELS)
+    {
+      guint nc = MIN (BLOCK_CHANNELS, ps->n_channels - first), c;
+      gboolean wanted = FALSE;
 
-static gboolean
-wanted_in_batch (const Psc *ps,
-                 guint      ch)
-{
-  return ps->post_index[ch] != G_MAXUINT
-         && ps->post_index[ch] >= ps->batch_first
-         && ps->post_index[ch] < ps->batch_first + ps->batch_n;
+      for (c = first; c < first + nc; c++)
+        wanted |= ps->post_index[c] != G_MAXUINT
+                  || ps->pre_index[c] != G_MAXUINT;
+      if (!wanted)
+        continue;
+      if (pass == 1)
+        memset (ps->acc, 0, sizeof (float) * nc * ps->n_pre * ps->n_acc);
+
+      for (s = 0; s < imp_recording_get_n_sweeps (ps->rec); s++)
+        {
+          const ImpSweep *sw = imp_recording_get_sweep (ps->rec, s);
+          gint64 end = sw->start_sample + sw->n_samples, t0;
+
+          for (t0 = sw->start_sample; t0 < end; t0 += block)
+            {
+              gint64 t1 = MIN (t0 + block, end);
+              gint64 r0 = MAX (sw->start_sample, t0 - pad);
+              gint64 r1 = MIN (end, t1 + pad);
+
+              if (g_cancellable_set_error_if_cancelled (cancellable, error)
+                  || !imp_recording_read (ps->rec, first, nc, r0, r1 - r0,
+                                          buf, error))
+                return FALSE;
+              ps->first = first;
+              ps->r0 = r0;
+              ps->n = r1 - r0;
+              ps->t0 = t0;
+              ps->t1 = t1;
+              parallel_channels (ps, nc);
+              ps->done += (t1 - t0) * nc;
+              if (ps->progress != NULL)
+                ps->progress ((double) ps->done / MAX (ps->total, 1),
+                              "Testing waveforms", ps->user_data);
+            }
+        }
+      if (pass == 1)
+        {
+          ps->first = first;
+          judge_block (ps, nc);
+        }
+    }
+  return TRUE;
 }
 
 /* p of the largest of @m two-sided t statistics with @df degrees of
@@ -593,9 +625,7 @@ judge_pair (const Psc  *ps,
             guint       post_ch,
             ImpPscTest *t)
 {
-  gsize pair = (gsize) (ps->post_index[post_ch] - ps->batch_first)
-               * ps->n_pre + pi;
-  const float *acc = ps->acc + pair * ps->n_acc;
+  const float *acc = pair_acc (ps, post_ch, pi);
   const float *lead = acc + N_MAIN_ACC * ps->n_main;
   const float *zero = lead + 3 * ps->n_lead;
   guint pre = ps->pres[pi];
@@ -693,16 +723,27 @@ judge_pair (const Psc  *ps,
   t->common_input = t->z_lead >= ps->p->common_input_z;
 }
 
-static int
-compare_tests (const void *a,
-               const void *b)
+/* The pairs whose post is in the block just read, by post and then pre. */
+static void
+judge_block (Psc   *ps,
+             guint  nc)
 {
-  const ImpPscTest *ta = a;
-  const ImpPscTest *tb = b;
+  guint c, pi;
 
-  if (ta->pre != tb->pre)
-    return ta->pre < tb->pre ? -1 : 1;
-  return (ta->post > tb->post) - (ta->post < tb->post);
+  for (c = ps->first; c < ps->first + nc; c++)
+    {
+      if (ps->post_index[c] == G_MAXUINT)
+        continue;
+      for (pi = 0; pi < ps->n_pre; pi++)
+        {
+          ImpPscTest t;
+
+          if (c == ps->pres[pi])
+            continue;
+          judge_pair (ps, pi, c, &t);
+          g_array_append_val (ps->out, t);
+        }
+    }
 }
 
 /**
@@ -719,13 +760,11 @@ compare_tests (const void *a,
  * @error: return location for a #GError
  *
  * The waveform test of every ordered pair (pre, post), pre ≠ post
- * (docs/analysis.md). Reads the recording twice, a block at a time in
- * storage order (imp-stream.c): once for the cells' own AP templates,
- * once for the pair sums, the latter for as many postsynaptic channels at
- * a time as 512 MiB of sums hold (each batch reading only its channels).
+ * (docs/analysis.md). Reads the recording twice, a block at a time; the
+ * pair sums are kept only for the posts of the block being read.
  *
  * Returns: (transfer full) (element-type ImpPscTest) (nullable): the
- *   tests, by pre and then post, or %NULL with @error set
+ *   tests, by post and then pre, or %NULL with @error set
  */
 GArray *
 imp_psc_test_pairs (ImpRecording             *recording,
@@ -739,9 +778,8 @@ imp_psc_test_pairs (ImpRecording             *recording,
                     GError                  **error)
 {
   Psc ps = { 0 };
-  g_autoptr(GArray) tests = NULL;
   GArray *out = NULL;
-  guint c, pi, batch, n_batches;
+  guint c;
 
   g_return_val_if_fail (recording != NULL, NULL);
   g_return_val_if_fail (params != NULL, NULL);
@@ -753,6 +791,7 @@ imp_psc_test_pairs (ImpRecording             *recording,
   ps.ap_times = ap_times;
   ps.progress = progress;
   ps.user_data = user_data;
+  ps.total = 2 * imp_recording_get_n_samples (recording) * ps.n_channels;
   ps.pre_index = g_new (guint, ps.n_channels);
   ps.post_index = g_new (guint, ps.n_channels);
   ps.pres = g_new (guint, MAX (ps.n_channels, 1));
@@ -786,59 +825,32 @@ imp_psc_test_pairs (ImpRecording             *recording,
   ps.blank_post = to_samples (params->ap_blank_ms, ps.fs);
   ps.n_acc = N_MAIN_ACC * ps.n_main + 3 * ps.n_lead + N_ZERO;
 
+  ps.acc = g_try_new0 (float, (gsize) MIN (BLOCK_CHANNELS, ps.n_channels)
+                               * ps.n_pre * ps.n_acc);
+  if (ps.acc == NULL && (gsize) ps.n_pre * ps.n_post > 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
+                   "Not enough memory for the waveform test of %u × %u "
+                   "pairs", ps.n_pre, ps.n_post);
+      goto out;
+    }
   ps.tpl = g_new0 (double, (gsize) ps.n_channels * ps.tpl_len);
   ps.auto_win = g_new0 (double, (gsize) ps.n_pre * ps.n_main * 2);
   ps.tpl_n = g_new0 (guint, ps.n_channels);
-  /* Postsynaptic channels a batch at a time (usually all at once). */
-  batch = (guint) MIN ((gsize) MAX (ps.n_post, 1),
-                       MAX ((gsize) 1, ACC_BATCH_BYTES
-                                       / ((gsize) MAX (ps.n_pre, 1)
-                                          * ps.n_acc * sizeof (float))));
-  n_batches = (MAX (ps.n_post, 1) + batch - 1) / batch;
 
-  ps.progress_from = 0;
-  ps.progress_share = 0.5;
-  if (!stream (&ps, 0, wanted_first_pass, cancellable, error))
+  if (!stream (&ps, 0, cancellable, error))
     goto out;
   for (c = 0; c < ps.n_channels; c++)
     if (ps.tpl_n[c] > 0)
       for (gint64 u = 0; u < ps.tpl_len; u++)
         ps.tpl[(gsize) c * ps.tpl_len + u] /= ps.tpl_n[c];
-
-  tests = g_array_new (FALSE, FALSE, sizeof (ImpPscTest));
-  for (guint bi = 0; bi < n_batches; bi++)
-    {
-      ps.batch_first = bi * batch;
-      ps.batch_n = MIN (batch, ps.n_post - ps.batch_first);
-      g_free (ps.acc);
-      ps.acc = g_try_new0 (float, (gsize) ps.n_pre * ps.batch_n * ps.n_acc);
-      if (ps.acc == NULL && (gsize) ps.n_pre * ps.batch_n > 0)
-        {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
-                       "Not enough memory for the waveform test of %u × %u "
-                       "pairs", ps.n_pre, ps.batch_n);
-          goto out;
-        }
-      ps.progress_from = 0.5 + 0.5 * bi / n_batches;
-      ps.progress_share = 0.5 / n_batches;
-      if (!stream (&ps, 1, wanted_in_batch, cancellable, error))
-        goto out;
-      for (pi = 0; pi < ps.n_pre; pi++)
-        for (c = 0; c < ps.n_channels; c++)
-          {
-            ImpPscTest t;
-
-            if (c == ps.pres[pi] || !wanted_in_batch (&ps, c))
-              continue;
-            judge_pair (&ps, pi, c, &t);
-            g_array_append_val (tests, t);
-          }
-    }
-  /* By pre and then post, as promised, whatever the batches. */
-  qsort (tests->data, tests->len, sizeof (ImpPscTest), compare_tests);
-  out = g_steal_pointer (&tests);
+  ps.out = g_array_new (FALSE, FALSE, sizeof (ImpPscTest));
+  if (stream (&ps, 1, cancellable, error))
+    out = g_steal_pointer (&ps.out);
 
 out:
+  if (ps.out != NULL)
+    g_array_unref (ps.out);
   g_free (ps.pre_index);
   g_free (ps.post_index);
   g_free (ps.pres);

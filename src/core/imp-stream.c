@@ -131,8 +131,7 @@ split_sweep (ImpStream      *self,
              guint           index,
              gint64          block,
              gint64          pad_before,
-             gint64          pad_after,
-             ImpStreamFlags  flags)
+             gint64          pad_after)
 {
   gint64 end = sweep->start_sample + sweep->n_samples;
   gint64 t;
@@ -143,7 +142,7 @@ split_sweep (ImpStream      *self,
 
       b.t0 = t;
       b.t1 = MIN (t + block, end);
-      if (end - b.t1 < block / 2 && !(flags & IMP_STREAM_SHORT_LAST_BLOCK))
+      if (end - b.t1 < block / 2)
         b.t1 = end;
       b.r0 = MAX (sweep->start_sample, b.t0 - pad_before);
       b.r1 = MIN (end, b.t1 + pad_after);
@@ -172,29 +171,6 @@ imp_stream_new (ImpRecording *recording,
                 gint64        pad_before,
                 gint64        pad_after)
 {
-  return imp_stream_new_full (recording, block_samples, pad_before,
-                              pad_after, IMP_STREAM_DEFAULT);
-}
-
-/**
- * imp_stream_new_full:
- * @recording: the recording
- * @block_samples: length of a block
- * @pad_before: samples read before each block, within its sweep
- * @pad_after: samples read after each block, within its sweep
- * @flags: how the blocks are cut
- *
- * imp_stream_new() with @flags.
- *
- * Returns: (transfer full): a plan to stream @recording
- */
-ImpStream *
-imp_stream_new_full (ImpRecording   *recording,
-                     gint64          block_samples,
-                     gint64          pad_before,
-                     gint64          pad_after,
-                     ImpStreamFlags  flags)
-{
   ImpStream *self;
   guint i, n_sweeps, per_worker;
 
@@ -221,7 +197,7 @@ imp_stream_new_full (ImpRecording   *recording,
   n_sweeps = imp_recording_get_n_sweeps (recording);
   for (i = 0; i < n_sweeps; i++)
     split_sweep (self, imp_recording_get_sweep (recording, i), i,
-                 block_samples, pad_before, pad_after, flags);
+                 block_samples, pad_before, pad_after);
 
   per_worker = (self->n_channels + GROUPS_PER_WORKER * self->n_workers - 1)
                / (GROUPS_PER_WORKER * self->n_workers);

@@ -63,23 +63,10 @@ typedef struct
 
 typedef struct _ImpStream ImpStream;
 
-typedef enum
-{
-  IMP_STREAM_DEFAULT          = 0,
-  /* A sweep's last block is what is left, however short, instead of
-   * joining the block before when shorter than half a block. */
-  IMP_STREAM_SHORT_LAST_BLOCK = 1 << 0,
-} ImpStreamFlags;
-
 ImpStream *imp_stream_new            (ImpRecording       *recording,
                                       gint64              block_samples,
                                       gint64              pad_before,
                                       gint64              pad_after);
-ImpStream *imp_stream_new_full       (ImpRecording       *recording,
-                                      gint64              block_samples,
-                                      gint64              pad_before,
-                                      gint64              pad_after,
-                                      ImpStreamFlags      flags);
 void       imp_stream_free           (ImpStream          *self);
 
 void       imp_stream_set_direct     (ImpStream          *self,
