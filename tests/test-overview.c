@@ -24,7 +24,8 @@
 #include "imp-traces-view-private.h"
 #include "imp-window.h"
 
-#define TIMEOUT_S  120
+#include "imp-test-loop.h"
+
 #define SIDE       6           /* the simulated array is SIDE × SIDE */
 #define PITCH_UM   30.0
 
@@ -35,41 +36,6 @@ static char *sweeps_path;      /* four sweeps */
 static ImpApplication *app;
 
 /* Helpers */
-
-static gboolean
-timeout_cb (gpointer data)
-{
-  gboolean *timed_out = data;
-
-  *timed_out = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-typedef gboolean (*Condition) (gpointer data);
-
-static void
-wait_until (Condition condition,
-            gpointer  data)
-{
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add_seconds (TIMEOUT_S, timeout_cb, &timed_out);
-
-  while (!condition (data) && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-
-  g_assert_false (timed_out);
-  g_source_remove (id);
-}
-
-static void
-spin (guint ms)
-{
-  gboolean done = FALSE;
-
-  g_timeout_add (ms, timeout_cb, &done);
-  while (!done)
-    g_main_context_iteration (NULL, TRUE);
-}
 
 static void
 count_cb (guint *count)
