@@ -24,7 +24,7 @@
 #include "imp-traces-view-private.h"
 #include "imp-window.h"
 
-#include "imp-test-loop.h"
+#include "imp-test-util.h"
 
 #define SIDE       6           /* the simulated array is SIDE × SIDE */
 #define PITCH_UM   30.0
@@ -60,46 +60,6 @@ has_size (gpointer data)
 {
   return gtk_widget_get_width (data) > 100 &&
          gtk_widget_get_height (data) > 100;
-}
-
-static GtkWidget *
-find_descendant (GtkWidget *widget,
-                 GType      type)
-{
-  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
-    return widget;
-
-  for (GtkWidget *child = gtk_widget_get_first_child (widget);
-       child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = find_descendant (child, type);
-
-      if (found != NULL)
-        return found;
-    }
-
-  return NULL;
-}
-
-static gboolean
-press_key (GtkWidget       *widget,
-           guint            keyval,
-           GdkModifierType  state)
-{
-  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (widget);
-  gboolean handled = FALSE;
-
-  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
-    {
-      g_autoptr(GObject) controller = g_list_model_get_item (controllers, i);
-
-      if (GTK_IS_EVENT_CONTROLLER_KEY (controller))
-        g_signal_emit_by_name (controller, "key-pressed", keyval, 0, state,
-                               &handled);
-    }
-
-  return handled;
 }
 
 static ImpWindow *

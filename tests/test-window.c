@@ -22,7 +22,7 @@
 #include "imp-traces-view-private.h"
 #include "imp-window.h"
 
-#include "imp-test-loop.h"
+#include "imp-test-util.h"
 
 static char *tmp_dir;
 static char *recording_path;
@@ -52,26 +52,6 @@ static gboolean
 has_recording (gpointer data)
 {
   return imp_session_get_recording (imp_window_get_session (data)) != NULL;
-}
-
-static GtkWidget *
-find_descendant (GtkWidget *widget,
-                 GType      type)
-{
-  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
-    return widget;
-
-  for (GtkWidget *child = gtk_widget_get_first_child (widget);
-       child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = find_descendant (child, type);
-
-      if (found != NULL)
-        return found;
-    }
-
-  return NULL;
 }
 
 static gboolean
@@ -300,26 +280,6 @@ test_window_header (void)
                             "20 s"));
 
   destroy_window (window);
-}
-
-static gboolean
-press_key (GtkWidget       *widget,
-           guint            keyval,
-           GdkModifierType  state)
-{
-  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (widget);
-  gboolean handled = FALSE;
-
-  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
-    {
-      g_autoptr(GObject) controller = g_list_model_get_item (controllers, i);
-
-      if (GTK_IS_EVENT_CONTROLLER_KEY (controller))
-        g_signal_emit_by_name (controller, "key-pressed", keyval, 0, state,
-                               &handled);
-    }
-
-  return handled;
 }
 
 static void
