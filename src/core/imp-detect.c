@@ -143,6 +143,111 @@ select_kth (float *x,
   return x[k];
 }
 
+/* Medians of many values are selected from a narrow range around them
+ * (Floyd and Rivest's idea): the median rank's neighbours in an evenly
+ * strided sample of SAMPLE_SIZE values bound the range; one pass counts
+ * the values below it and copies those inside, and the selection runs on
+ * those few. When the median falls outside (a few per cent of inputs),
+ * the whole input is selected from as before. Either way the result is
+ * the exact order statistic. */
+#define SAMPLED_MIN    512
+#define SAMPLE_SIZE    128
+#define SAMPLE_MARGIN  12
+
+/* Sets *@lower (when k > 0) and *@upper to the (k - 1)-th and k-th
+ * smallest of x[0..n) (no NaN), leaving x as it is; @work holds n
+ * values. Returns FALSE, having set nothing, when the sample's range
+ * missed the k-th. */
+static gboolean
+select_near_sample (const float *x,
+                    gsize        n,
+                    gsize        k,
+                    float       *work,
+                    float       *lower,
+                    float       *upper)
+{
+  float sample[SAMPLE_SIZE];
+  gsize stride = n / SAMPLE_SIZE;
+  gsize r = k * SAMPLE_SIZE / n;
+  gsize r_lo = r > SAMPLE_MARGIN ? r - SAMPLE_MARGIN : 0;
+  gsize r_hi = MIN (r + SAMPLE_MARGIN, SAMPLE_SIZE - 1);
+  gsize below = 0, inside = 0, i;
+  float lo, hi;
+
+  g_assert (n >= SAMPLE_SIZE && k < n);
+
+  for (i = 0; i < SAMPLE_SIZE; i++)
+    sample[i] = x[i * stride];
+  lo = select_kth (sample, SAMPLE_SIZE, r_lo);
+  hi = select_kth (sample + r_lo, SAMPLE_SIZE - r_lo, r_hi - r_lo);
+
+  /* Without a branch on the data: every value is copied, and the copy
+   * kept when it lies in [lo, hi]. */
+  for (i = 0; i < n; i++)
+    {
+      float v = x[i];
+      gboolean is_below = v < lo;
+
+      below += is_below;
+      work[inside] = v;
+      inside += !is_below & (v <= hi);
+    }
+  if (k < below || k >= below + inside)
+    return FALSE;
+
+  *upper = select_kth (work, inside, k - below);
+  if (k > 0)
+    {
+      /* The (k - 1)-th is the largest value before the k-th: in the
+       * range or, when the k-th is its first, below it. */
+      float top = -INFINITY;
+
+      if (k == below)
+        for (i = 0; i < n; i++)
+          top = x[i] < lo && x[i] > top ? x[i] : top;
+      for (i = 0; i < k - below; i++)
+        top = MAX (top, work[i]);
+      *lower = top;
+    }
+  return TRUE;
+}
+
+/* imp_detect_median() of x[0..m), all usable; reorders x. */
+static double
+median_of_usable (float *x,
+                  gsize  m)
+{
+  double upper;
+  float lower;
+  gsize i;
+
+  if (m == 0)
+    return NAN;
+
+  if (m >= SAMPLED_MIN)
+    {
+      float stack[4096];
+      g_autofree float *heap = NULL;
+      float *work = stack;
+      float lo = 0, up = 0;
+
+      if (m > G_N_ELEMENTS (stack))
+        work = heap = g_new (float, m);
+      if (select_near_sample (x, m, m / 2, work, &lo, &up))
+        return m % 2 == 1 ? up : 0.5 * (lo + (double) up);
+    }
+
+  upper = select_kth (x, m, m / 2);
+  if (m % 2 == 1)
+    return upper;
+
+  /* After selection, the lower middle is the largest of the lower part. */
+  lower = x[0];
+  for (i = 1; i < m / 2; i++)
+    lower = MAX (lower, x[i]);
+  return 0.5 * (lower + upper);
+}
+
 /**
  * imp_detect_median:
  * @x: (inout) (array length=n): values; reordered
@@ -158,8 +263,6 @@ double
 imp_detect_median (float *x,
                    gsize  n)
 {
-  double upper;
-  float lower;
   gsize i, m = 0;
 
   g_return_val_if_fail (x != NULL || n == 0, NAN);
@@ -169,18 +272,7 @@ imp_detect_median (float *x,
   for (i = 0; i < n; i++)
     if (imp_detect_usable (x[i]))
       swap_float (&x[m++], &x[i]);
-  if (m == 0)
-    return NAN;
-
-  upper = select_kth (x, m, m / 2);
-  if (m % 2 == 1)
-    return upper;
-
-  /* After selection, the lower middle is the largest of the lower part. */
-  lower = x[0];
-  for (i = 1; i < m / 2; i++)
-    lower = MAX (lower, x[i]);
-  return 0.5 * (lower + upper);
+  return median_of_usable (x, m);
 }
 
 /* Long inputs are summarised from an evenly strided subsample of at least
@@ -188,6 +280,33 @@ imp_detect_median (float *x,
  * that of all of them, and selection on a few thousand values costs tens
  * of microseconds, which adds up over thousands of channel blocks. */
 #define ROBUST_MAX_VALUES 2048
+
+/* The stride of imp_detect_robust_sd()'s subsample of @n values. */
+static inline gsize
+robust_stride (gsize n)
+{
+  gsize stride = MAX (n / ROBUST_MAX_VALUES, 1);
+
+  return stride < 2 ? 1 : stride;
+}
+
+/* imp_detect_robust_sd() of its subsample work[0..m), all usable;
+ * reorders and overwrites work. */
+static double
+robust_sd_of_usable (float *work,
+                     gsize  m)
+{
+  double median = median_of_usable (work, m);
+  gsize i;
+
+  if (isnan (median))
+    return NAN;
+  for (i = 0; i < m; i++)
+    work[i] = fabsf (work[i] - (float) median);
+
+  /* A deviation may be beyond IMP_DETECT_MAX_ABS, and is then ignored. */
+  return imp_detect_median (work, m) * MAD_TO_SD;
+}
 
 /**
  * imp_detect_robust_sd:
@@ -208,27 +327,44 @@ imp_detect_robust_sd (const float *x,
 {
   g_autofree float *work = NULL;
   gsize stride, m = 0, i;
-  double median;
 
   g_return_val_if_fail (x != NULL || n == 0, NAN);
 
   if (n == 0)
     return NAN;
 
-  stride = MAX (n / ROBUST_MAX_VALUES, 1);
-  if (stride < 2)
-    stride = 1;
+  stride = robust_stride (n);
   work = g_new (float, (n + stride - 1) / stride);
   for (i = 0; i < n; i += stride)
     if (imp_detect_usable (x[i]))
       work[m++] = x[i];
-  median = imp_detect_median (work, m);
-  if (isnan (median))
-    return NAN;
-  for (i = 0; i < m; i++)
-    work[i] = fabsf (work[i] - (float) median);
+  return robust_sd_of_usable (work, m);
+}
 
-  return imp_detect_median (work, m) * MAD_TO_SD;
+/* The subsample that imp_detect_robust_sd() takes of the n - 1 first
+ * differences of x[0..n), a difference next to a gap being NAN (so left
+ * out), computed only where it is taken. Writes at most
+ * 2 * ROBUST_MAX_VALUES values to @work and returns their number. */
+static gsize
+strided_diffs (const float *x,
+               gsize        n,
+               float       *work)
+{
+  gsize stride = robust_stride (n - 1);
+  gsize i, m = 0;
+
+  g_assert (n >= 2);
+
+  for (i = 0; i + 1 < n; i += stride)
+    {
+      float step = x[i + 1] - x[i];
+
+      if (imp_detect_usable (x[i]) && imp_detect_usable (x[i + 1])
+          && imp_detect_usable (step))
+        work[m++] = step;
+    }
+  g_assert (m <= 2 * ROBUST_MAX_VALUES);
+  return m;
 }
 
 /**
@@ -256,18 +392,19 @@ imp_detect_noise_sd (const float *x,
   if (n < 2)
     return NAN;
 
-  diff = g_new (float, n - 1);
   if (imp_detect_count_gaps (x, n) == 0)
     {
-      /* The usual case, without gaps: every difference (vectorises). */
-      for (i = 0; i + 1 < n; i++)
-        diff[i] = x[i + 1] - x[i];
-      m = n - 1;
+      /* The usual case, without gaps: only the differences that the
+       * robust SD's subsample of all of them takes. */
+      diff = g_new (float, ROBUST_MAX_VALUES * 2);
+      m = strided_diffs (x, n, diff);
+      return robust_sd_of_usable (diff, m) / G_SQRT2;
     }
-  else
-    for (i = 0; i + 1 < n; i++)
-      if (imp_detect_usable (x[i]) && imp_detect_usable (x[i + 1]))
-        diff[m++] = x[i + 1] - x[i];
+
+  diff = g_new (float, n - 1);
+  for (i = 0; i + 1 < n; i++)
+    if (imp_detect_usable (x[i]) && imp_detect_usable (x[i + 1]))
+      diff[m++] = x[i + 1] - x[i];
 
   return imp_detect_robust_sd (diff, m) / G_SQRT2;
 }
@@ -323,11 +460,45 @@ width_at (const float *x,
   return right - left;
 }
 
-/* imp_detect_aps() on one stretch x[0..n) without gaps; @diff is its first
- * difference. */
+/* The largest float at most @v: for a float f, f > v exactly when
+ * f > float_below (v), so comparisons with it can run on floats. */
+static float
+float_below (double v)
+{
+  float f = (float) v;
+
+  return (double) f > v ? nextafterf (f, -INFINITY) : f;
+}
+
+/* Scans without a branch per sample: SCAN_LANES comparisons at a time. */
+#define SCAN_LANES 8
+
+/* The first i >= @from with x[i + 1] - x[i] > @above, or any i from
+ * which fewer than SCAN_LANES + 1 samples remain; x[0..n) holds no gap. */
+static gsize
+skip_flat (const float *x,
+           gsize        n,
+           gsize        from,
+           float        above)
+{
+  gsize i = from;
+
+  while (i + SCAN_LANES + 1 <= n)
+    {
+      gboolean hit = FALSE;
+
+      for (gsize j = 0; j < SCAN_LANES; j++)
+        hit |= x[i + j + 1] - x[i + j] > above;
+      if (hit)
+        break;
+      i += SCAN_LANES;
+    }
+  return i;
+}
+
+/* imp_detect_aps() on one stretch x[0..n) without gaps. */
 static gsize
 aps_in_run (const float      *x,
-            const float      *diff,
             gsize             n,
             const ApCriteria *ap,
             gint64            first_sample,
@@ -337,19 +508,28 @@ aps_in_run (const float      *x,
   gsize next_allowed = 0;
   gsize n_found = 0;
   gboolean armed = TRUE;
+  float above = float_below (ap->threshold);
   gsize i;
 
   for (i = 0; i + 1 < n; i++)
     {
       gsize peak, end, j;
       double baseline, height, lowest;
+      float diff;
 
+      /* Armed, most of the time, nothing happens until the slope
+       * crosses the threshold. */
+      if (armed)
+        i = skip_flat (x, n, i, above);
+      if (i + 1 >= n)
+        break;
+      diff = x[i + 1] - x[i];
       if (!armed)
         {
-          armed = diff[i] < ap->threshold;
+          armed = diff < ap->threshold;
           continue;
         }
-      if (diff[i] <= ap->threshold || i < next_allowed)
+      if (diff <= ap->threshold || i < next_allowed)
         continue;
       armed = FALSE;
 
@@ -447,7 +627,8 @@ imp_detect_aps_full (const float             *x,
   g_autofree float *diff = NULL;
   ApCriteria ap;
   gsize n_found = 0;
-  gsize i, start;
+  gsize m, start;
+  double slope_sd;
 
   g_return_val_if_fail (x != NULL || n == 0, 0);
   g_return_val_if_fail (sample_rate > 0, 0);
@@ -457,18 +638,11 @@ imp_detect_aps_full (const float             *x,
   if (n < 3)
     return 0;
 
-  diff = g_new (float, n - 1);
-  for (i = 0; i + 1 < n; i++)
-    {
-      /* Without a branch, so that it vectorises: the difference is taken
-       * whatever the samples, then replaced where one is a gap. */
-      gboolean ok = imp_detect_usable (x[i]) & imp_detect_usable (x[i + 1]);
-      float step = x[i + 1] - x[i];
-
-      diff[i] = ok ? step : NAN;
-    }
-  ap.threshold = MAX (params->ap_threshold_sd
-                      * imp_detect_robust_sd (diff, n - 1),
+  /* The robust SD of the slope, a difference next to a gap left out. */
+  diff = g_new (float, 2 * ROBUST_MAX_VALUES);
+  m = strided_diffs (x, n, diff);
+  slope_sd = robust_sd_of_usable (diff, m);
+  ap.threshold = MAX (params->ap_threshold_sd * slope_sd,
                       AP_SLOPE_FLOOR_MV_MS * 1000.0 / sample_rate);
   if (!isfinite (ap.threshold))
     return 0;   /* no two usable neighbouring samples */
@@ -483,6 +657,8 @@ imp_detect_aps_full (const float             *x,
   ap.base_to = ms_to_samples (AP_BASE_TO_MS, sample_rate);
 
   /* Each stretch of usable samples on its own. */
+  if (imp_detect_count_gaps (x, n) == 0)
+    return aps_in_run (x, n, &ap, first_sample, aps, artefacts);
   for (start = 0; start < n;)
     {
       gsize stop;
@@ -494,7 +670,7 @@ imp_detect_aps_full (const float             *x,
         }
       for (stop = start + 1; stop < n && imp_detect_usable (x[stop]); stop++)
         ;
-      n_found += aps_in_run (x + start, diff + start, stop - start, &ap,
+      n_found += aps_in_run (x + start, stop - start, &ap,
                              first_sample + (gint64) start, aps, artefacts);
       start = stop;
     }
