@@ -703,6 +703,143 @@ imp_detect_aps (const float             *x,
                               NULL);
 }
 
+/* Lanes of a running minimum or maximum, which the compiler turns into
+ * vector instructions. */
+#define STATS_LANES 8
+
+/* Whether a running sum in double over x[0..n) (no gaps) is exact: every
+ * sample is a multiple of the spacing q of floats at the smallest nonzero
+ * magnitude, so any sum of up to @width + 1 of them is a multiple of q no
+ * larger than (width + 1) max |x|, which double holds exactly below
+ * 2^53 q. Exact sums do not depend on the order of the additions. */
+static gboolean
+window_sums_exact (const float *x,
+                   gsize        n,
+                   gsize        width)
+{
+  float top[STATS_LANES] = { 0 }, least[STATS_LANES];
+  float high = 0, low = INFINITY;
+  gsize i, j;
+  int e;
+
+  /* In lanes, so that it vectorises. */
+  for (j = 0; j < STATS_LANES; j++)
+    least[j] = INFINITY;
+  for (i = 0; i + STATS_LANES <= n; i += STATS_LANES)
+    for (j = 0; j < STATS_LANES; j++)
+      {
+        float a = fabsf (x[i + j]);
+        float nonzero = a > 0 ? a : INFINITY;
+
+        top[j] = a > top[j] ? a : top[j];
+        least[j] = nonzero < least[j] ? nonzero : least[j];
+      }
+  for (; i < n; i++)
+    {
+      float a = fabsf (x[i]);
+
+      high = MAX (high, a);
+      low = a > 0 && a < low ? a : low;
+    }
+  for (j = 0; j < STATS_LANES; j++)
+    {
+      high = MAX (high, top[j]);
+      low = MIN (low, least[j]);
+    }
+  if (high == 0)
+    return TRUE;
+  /* low = f 2^e with f in [0.5, 1): its float spacing is 2^(e - 24)
+   * (or more, below the normal range). */
+  frexpf (low, &e);
+  return (width + 1) * (double) high <= ldexp (1.0, 53 + e - 24);
+}
+
+/* Window sums at a time; four running sums over quarters of a tile keep
+ * the additions from waiting on each other. */
+#define AVERAGE_TILE 1024
+
+/* The sum of x[at - half .. at + half], in double. */
+static inline double
+window_sum (const float *x,
+            gsize        at,
+            gsize        half)
+{
+  double sum = 0;
+
+  for (gsize i = at - half; i <= at + half; i++)
+    sum += x[i];
+  return sum;
+}
+
+/* moving_average() of a stretch without gaps whose window sums are exact
+ * (window_sums_exact()): the same values, computed faster. */
+static void
+moving_average_exact (const float *x,
+                      gsize        n,
+                      gsize        half,
+                      float       *out)
+{
+  double sums[AVERAGE_TILE];
+  gsize width = 2 * half + 1;
+  gsize t0, i, j;
+
+  g_assert (n >= width);
+
+  for (i = 0; i < half; i++)
+    out[i] = out[n - 1 - i] = NAN;
+  for (t0 = half; t0 + half < n; t0 += AVERAGE_TILE)
+    {
+      gsize len = MIN (AVERAGE_TILE, n - half - t0);
+      gsize q = len / 4;
+      /* Four chains, from t0 + c q; the last also takes the rest. xc[j]
+       * is the first sample of the window of output t0 + c q + j. */
+      const float *x0 = x + t0 - half, *x1 = x0 + q, *x2 = x1 + q;
+      const float *x3 = x2 + q;
+      double r0 = window_sum (x0, half, half), r1, r2, r3;
+
+      sums[0] = r0;
+      if (q > 0)
+        {
+          r1 = window_sum (x1, half, half);
+          r2 = window_sum (x2, half, half);
+          r3 = window_sum (x3, half, half);
+          sums[q] = r1;
+          sums[2 * q] = r2;
+          sums[3 * q] = r3;
+          for (j = 1; j < q; j++)
+            {
+              r0 += x0[j + 2 * half];
+              r1 += x1[j + 2 * half];
+              r2 += x2[j + 2 * half];
+              r3 += x3[j + 2 * half];
+              r0 -= x0[j - 1];
+              r1 -= x1[j - 1];
+              r2 -= x2[j - 1];
+              r3 -= x3[j - 1];
+              sums[j] = r0;
+              sums[q + j] = r1;
+              sums[2 * q + j] = r2;
+              sums[3 * q + j] = r3;
+            }
+          r0 = r3;
+          j = 4 * q;
+        }
+      else
+        j = 1;
+      for (; j < len; j++)
+        {
+          r0 += x0[j + 2 * half];
+          r0 -= x0[j - 1];
+          sums[j] = r0;
+        }
+
+      /* As moving_average() rounds: the quotient in double, then to
+       * float (vectorises). */
+      for (j = 0; j < len; j++)
+        out[t0 + j] = (float) (sums[j] / (double) width);
+    }
+}
+
 /* Centred moving average of width 2 * half + 1; NAN within @half of
  * either end and wherever the window holds a sample that is not usable. */
 static void
@@ -808,6 +945,7 @@ imp_detect_psps (const float             *x,
   g_autoptr(GArray) spans = NULL;
   gsize h, span, half, reach, lo, hi, peak_search, t, n_work = 0;
   gsize n_found = 0;
+  gboolean has_gaps;
   double threshold;
   guint a;
 
@@ -828,7 +966,11 @@ imp_detect_psps (const float             *x,
   hi = n - reach;
 
   s = g_new (float, n);
-  moving_average (x, n, h, s);
+  has_gaps = imp_detect_count_gaps (x, n) > 0;
+  if (!has_gaps && window_sums_exact (x, n, 2 * h + 1))
+    moving_average_exact (x, n, h, s);
+  else
+    moving_average (x, n, h, s);
   d = g_new0 (float, n);
   for (t = half + h; t < hi; t++)
     d[t] = s[t + span - half] - s[t - half];
@@ -843,7 +985,7 @@ imp_detect_psps (const float             *x,
       g_array_append_val (spans, r);
       g_array_append_val (spans, r);
     }
-  for (t = imp_detect_count_gaps (x, n) > 0 ? 0 : n; t < n; t++)
+  for (t = has_gaps ? 0 : n; t < n; t++)
     if (!imp_detect_usable (x[t]))
       {
         gint64 from = (gint64) t, to;
