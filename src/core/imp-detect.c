@@ -703,6 +703,59 @@ imp_detect_aps (const float             *x,
                               NULL);
 }
 
+/* Buffers for the PSP detector's temporaries, one set per thread, kept
+ * between calls: allocating and freeing them for every block of every
+ * channel made the kernel map and clear fresh pages each time. */
+enum
+{
+  SCRATCH_SMOOTH,
+  SCRATCH_SLOPE,
+  SCRATCH_MASK,
+  SCRATCH_WORK,
+  N_SCRATCH
+};
+
+typedef struct
+{
+  gpointer buf[N_SCRATCH];
+  gsize    size[N_SCRATCH];
+} Scratch;
+
+static void
+scratch_free (gpointer data)
+{
+  Scratch *sc = data;
+
+  for (guint i = 0; i < N_SCRATCH; i++)
+    g_free (sc->buf[i]);
+  g_free (sc);
+}
+
+static GPrivate scratch_key = G_PRIVATE_INIT (scratch_free);
+
+/* This thread's buffer @which, of at least @bytes (contents undefined). */
+static gpointer
+scratch_get (guint which,
+             gsize bytes)
+{
+  Scratch *sc = g_private_get (&scratch_key);
+
+  g_assert (which < N_SCRATCH);
+
+  if (sc == NULL)
+    {
+      sc = g_new0 (Scratch, 1);
+      g_private_set (&scratch_key, sc);
+    }
+  if (sc->size[which] < bytes)
+    {
+      g_free (sc->buf[which]);
+      sc->buf[which] = g_malloc (bytes);
+      sc->size[which] = bytes;
+    }
+  return sc->buf[which];
+}
+
 /* Lanes of a running minimum or maximum, which the compiler turns into
  * vector instructions. */
 #define STATS_LANES 8
@@ -899,6 +952,77 @@ blank_range (guint8 *mask,
     mask[i] = 1;
 }
 
+/* The first t >= @from where |d[t]| > @above, or one from which fewer
+ * than SCAN_LANES samples remain before @to. */
+static gsize
+skip_quiet (const float *d,
+            gsize        from,
+            gsize        to,
+            float        above)
+{
+  gsize t = from;
+
+  while (t + SCAN_LANES <= to)
+    {
+      gboolean hit = FALSE;
+
+      for (gsize j = 0; j < SCAN_LANES; j++)
+        hit |= fabsf (d[t + j]) > above;
+      if (hit)
+        break;
+      t += SCAN_LANES;
+    }
+  return t;
+}
+
+/* imp_detect_robust_sd() of the values of d[lo..hi) (none NAN) where
+ * @mask is 0, in that order, taking from them only the subsample it
+ * takes; @work holds 2 * ROBUST_MAX_VALUES floats. Returns INFINITY when
+ * fewer than 16 are not masked. */
+static double
+unblanked_robust_sd (const float  *d,
+                     const guint8 *mask,
+                     gsize         lo,
+                     gsize         hi,
+                     float        *work)
+{
+  gsize n_masked = 0, n_open, stride, next = 0, seen = 0, m = 0, t;
+
+  for (t = lo; t < hi; t++)
+    n_masked += mask[t];
+  n_open = hi - lo - n_masked;
+  if (n_open < 16)
+    return INFINITY;
+  stride = robust_stride (n_open);
+
+  /* Runs of unmasked samples; next is the rank among them of the next
+   * value taken. */
+  for (t = lo; t < hi;)
+    {
+      const guint8 *stop;
+      gsize end;
+
+      if (mask[t])
+        {
+          t++;
+          continue;
+        }
+      stop = memchr (mask + t, 1, hi - t);
+      end = stop != NULL ? (gsize) (stop - mask) : hi;
+      for (; next < seen + (end - t); next += stride)
+        {
+          float v = d[t + (next - seen)];
+
+          if (imp_detect_usable (v))
+            work[m++] = v;
+        }
+      seen += end - t;
+      t = end;
+    }
+  g_assert (m <= 2 * ROBUST_MAX_VALUES);
+  return robust_sd_of_usable (work, m);
+}
+
 /**
  * imp_detect_psps:
  * @x: (array length=n): membrane potential, mV
@@ -938,15 +1062,14 @@ imp_detect_psps (const float             *x,
                  guint                    n_aps,
                  GArray                  *psps)
 {
-  g_autofree float *s = NULL;
-  g_autofree float *d = NULL;
-  g_autofree guint8 *mask = NULL;
-  g_autofree float *work = NULL;
+  float *s, *d, *work;
+  guint8 *mask;
   g_autoptr(GArray) spans = NULL;
   gsize h, span, half, reach, lo, hi, peak_search, t, n_work = 0;
   gsize n_found = 0;
   gboolean has_gaps;
-  double threshold;
+  double slope_sd, threshold;
+  float above;
   guint a;
 
   g_return_val_if_fail (x != NULL || n == 0, 0);
@@ -965,15 +1088,17 @@ imp_detect_psps (const float             *x,
   lo = half + h + span;      /* room for the amplitude's baseline */
   hi = n - reach;
 
-  s = g_new (float, n);
+  s = scratch_get (SCRATCH_SMOOTH, n * sizeof (float));
   has_gaps = imp_detect_count_gaps (x, n) > 0;
   if (!has_gaps && window_sums_exact (x, n, 2 * h + 1))
     moving_average_exact (x, n, h, s);
   else
     moving_average (x, n, h, s);
-  d = g_new0 (float, n);
+  d = scratch_get (SCRATCH_SLOPE, n * sizeof (float));
+  memset (d, 0, (half + h) * sizeof (float));
   for (t = half + h; t < hi; t++)
     d[t] = s[t + span - half] - s[t - half];
+  memset (d + hi, 0, (n - hi) * sizeof (float));
 
   /* What is blanked: each AP, and each gap, where an AP may hide (whose
    * remains would look like PSPs). Spans of local indices [from, to]. */
@@ -998,7 +1123,8 @@ imp_detect_psps (const float             *x,
       }
 
   /* Fixed blanking around each, widened by the detector's reach. */
-  mask = g_new0 (guint8, n);
+  mask = scratch_get (SCRATCH_MASK, n);
+  memset (mask, 0, n);
   for (a = 0; a < spans->len; a += 2)
     blank_range (mask, n,
                  g_array_index (spans, gint64, a)
@@ -1008,15 +1134,32 @@ imp_detect_psps (const float             *x,
                  + (gint64) (ms_to_samples (PSP_BLANK_AFTER_MS, sample_rate)
                              + reach));
 
-  work = g_new (float, n);
-  for (t = lo; t < hi; t++)
-    if (!mask[t] && !isnan (d[t]))
-      work[n_work++] = d[t];
-  if (n_work < 16)
-    return 0;
-  threshold = params->psp_threshold_sd * imp_detect_robust_sd (work, n_work);
+  /* The threshold: the robust SD of the slope where it is neither
+   * blanked nor NAN. */
+  if (has_gaps)
+    {
+      work = scratch_get (SCRATCH_WORK, n * sizeof (float));
+      for (t = lo; t < hi; t++)
+        if (!mask[t] && !isnan (d[t]))
+          work[n_work++] = d[t];
+      if (n_work < 16)
+        return 0;
+      slope_sd = imp_detect_robust_sd (work, n_work);
+    }
+  else
+    {
+      /* Without gaps d has no NAN there: only the values that
+       * imp_detect_robust_sd() would take of the unblanked ones. */
+      work = scratch_get (SCRATCH_WORK, 2 * ROBUST_MAX_VALUES
+                                        * sizeof (float));
+      slope_sd = unblanked_robust_sd (d, mask, lo, hi, work);
+      if (isinf (slope_sd))
+        return 0;
+    }
+  threshold = params->psp_threshold_sd * slope_sd;
   if (!(threshold > 0))
     return 0;
+  above = float_below (threshold);
 
   /* After each, blank on while the slope stays high (an AP's AHP). */
   for (a = 0; a < spans->len; a += 2)
@@ -1046,6 +1189,10 @@ imp_detect_psps (const float             *x,
       double base, extreme;
       gboolean whole = TRUE;
 
+      /* Most of the time nothing crosses the threshold. */
+      t = skip_quiet (d, t, hi, above);
+      if (t >= hi)
+        break;
       if (mask[t] || !(fabsf (d[t]) > threshold))
         {
           t++;
