@@ -154,6 +154,91 @@ select_kth (float *x,
 #define SAMPLE_SIZE    128
 #define SAMPLE_MARGIN  12
 
+/* Buckets of equal width over the range for the last step, for up to
+ * RANGE_MAX_VALUES values. */
+#define RANGE_BUCKETS    256
+#define RANGE_MAX_VALUES 4096
+
+/* Returns the r-th smallest of v[0..m) (no NaN), all in [lo, hi], and
+ * sets *@prev to the (r - 1)-th when r > 0; reorders v. The values are
+ * counted into buckets of equal width over [lo, hi], by a mapping that
+ * never puts a smaller value in a later bucket, and the selection runs
+ * on the bucket that holds the r-th: a few values. */
+static float
+select_in_range (float  *v,
+                 gsize   m,
+                 gsize   r,
+                 float   lo,
+                 float   hi,
+                 float  *prev)
+{
+  guint16 count[RANGE_BUCKETS] = { 0 };
+  guint8 bucket[RANGE_MAX_VALUES];
+  float scale = (float) RANGE_BUCKETS / (hi - lo);
+  float result;
+  gsize b, i, below = 0, n_in = 0;
+
+  g_assert (r < m);
+
+  if (m > G_N_ELEMENTS (bucket) || !(hi > lo) || !isfinite (scale))
+    {
+      /* Too many, or a range of one value or too narrow to divide. */
+      result = select_kth (v, m, r);
+      if (r > 0)
+        {
+          float top = v[0];
+
+          for (i = 1; i < r; i++)
+            top = MAX (top, v[i]);
+          *prev = top;
+        }
+      return result;
+    }
+
+  for (i = 0; i < m; i++)
+    {
+      /* v - lo >= 0, rounded and scaled monotonically; at most about
+       * RANGE_BUCKETS before the clamp. */
+      float f = MIN ((v[i] - lo) * scale, (float) (RANGE_BUCKETS - 1));
+
+      bucket[i] = (guint8) f;
+      count[bucket[i]]++;
+    }
+  for (b = 0; below + count[b] <= r; b++)
+    below += count[b];
+
+  /* The bucket's values to the front (every value before it is smaller
+   * than every value in it), then select among them. */
+  if (r > 0 && r == below)
+    {
+      /* The r-th is its bucket's first: the (r - 1)-th is the largest
+       * in the buckets before. */
+      float top = -INFINITY;
+
+      for (i = 0; i < m; i++)
+        top = bucket[i] < b && v[i] > top ? v[i] : top;
+      *prev = top;
+    }
+  for (i = 0; i < m; i++)
+    {
+      float x = v[i];
+
+      v[n_in] = x;
+      n_in += bucket[i] == b;
+    }
+  g_assert (n_in == count[b]);
+  result = select_kth (v, n_in, r - below);
+  if (r > below)
+    {
+      float top = v[0];
+
+      for (i = 1; i < r - below; i++)
+        top = MAX (top, v[i]);
+      *prev = top;
+    }
+  return result;
+}
+
 /* Sets *@lower (when k > 0) and *@upper to the (k - 1)-th and k-th
  * smallest of x[0..n) (no NaN), leaving x as it is; @work holds n
  * values. Returns FALSE, having set nothing, when the sample's range
@@ -183,7 +268,20 @@ select_near_sample (const float *x,
 
   /* Without a branch on the data: every value is copied, and the copy
    * kept when it lies in [lo, hi]. */
-  for (i = 0; i < n; i++)
+  for (i = 0; i + 1 < n; i += 2)
+    {
+      /* Two at a time: the second's load need not wait for the first's
+       * store. */
+      float v = x[i], w = x[i + 1];
+      gboolean v_below = v < lo, w_below = w < lo;
+      gboolean v_in = !v_below & (v <= hi), w_in = !w_below & (w <= hi);
+
+      below += v_below + w_below;
+      work[inside] = v;
+      work[inside + v_in] = w;
+      inside += v_in + w_in;
+    }
+  for (; i < n; i++)
     {
       float v = x[i];
       gboolean is_below = v < lo;
@@ -195,18 +293,15 @@ select_near_sample (const float *x,
   if (k < below || k >= below + inside)
     return FALSE;
 
-  *upper = select_kth (work, inside, k - below);
-  if (k > 0)
+  *upper = select_in_range (work, inside, k - below, lo, hi, lower);
+  if (k > 0 && k == below)
     {
-      /* The (k - 1)-th is the largest value before the k-th: in the
-       * range or, when the k-th is its first, below it. */
+      /* The k-th is the range's first: the (k - 1)-th is the largest
+       * value below it. */
       float top = -INFINITY;
 
-      if (k == below)
-        for (i = 0; i < n; i++)
-          top = x[i] < lo && x[i] > top ? x[i] : top;
-      for (i = 0; i < k - below; i++)
-        top = MAX (top, work[i]);
+      for (i = 0; i < n; i++)
+        top = x[i] < lo && x[i] > top ? x[i] : top;
       *lower = top;
     }
   return TRUE;
