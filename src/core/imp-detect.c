@@ -268,20 +268,7 @@ select_near_sample (const float *x,
 
   /* Without a branch on the data: every value is copied, and the copy
    * kept when it lies in [lo, hi]. */
-  for (i = 0; i + 1 < n; i += 2)
-    {
-      /* Two at a time: the second's load need not wait for the first's
-       * store. */
-      float v = x[i], w = x[i + 1];
-      gboolean v_below = v < lo, w_below = w < lo;
-      gboolean v_in = !v_below & (v <= hi), w_in = !w_below & (w <= hi);
-
-      below += v_below + w_below;
-      work[inside] = v;
-      work[inside + v_in] = w;
-      inside += v_in + w_in;
-    }
-  for (; i < n; i++)
+  for (i = 0; i < n; i++)
     {
       float v = x[i];
       gboolean is_below = v < lo;
