@@ -350,7 +350,9 @@ imp_detect_median (float *x,
   g_return_val_if_fail (x != NULL || n == 0, NAN);
 
   /* Usable values to the front; selection needs a total order, which NaN
-   * would break. */
+   * would break. Usually all are. */
+  if (imp_detect_count_gaps (x, n) == 0)
+    return median_of_usable (x, n);
   for (i = 0; i < n; i++)
     if (imp_detect_usable (x[i]))
       swap_float (&x[m++], &x[i]);
