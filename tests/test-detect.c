@@ -91,6 +91,156 @@ test_median (void)
     }
 }
 
+static const float bad_values[] = { NAN, INFINITY, -INFINITY, 4.7e36f };
+
+/* The median by sorting a copy: the slow reference. */
+static double
+sorted_median (const float *x,
+               gsize        n)
+{
+  g_autofree float *sorted = g_memdup2 (x, n * sizeof (float));
+
+  qsort (sorted, n, sizeof (float), compare_float);
+  return n % 2 ? sorted[n / 2]
+               : 0.5 * ((double) sorted[n / 2 - 1] + sorted[n / 2]);
+}
+
+/* Long inputs are selected from a range guessed from a sample of them,
+ * and from all of them when the guess misses: the exact median either
+ * way, whatever the shape of the values. */
+static void
+test_median_long (void)
+{
+  g_autoptr(gsl_rng) rng = new_rng (13);
+  guint trial;
+
+  for (trial = 0; trial < 900; trial++)
+    {
+      gsize n = 512 + gsl_rng_uniform_int (rng, 8000);
+      g_autofree float *x = g_new (float, n);
+      g_autofree float *copy = NULL;
+      double expected;
+      gsize i;
+
+      for (i = 0; i < n; i++)
+        switch (trial % 9)
+          {
+          case 0:
+            x[i] = (float) gsl_ran_gaussian (rng, 0.3);
+            break;
+          case 1:
+            /* Heavy tails */
+            x[i] = (float) gsl_ran_cauchy (rng, 1.0);
+            break;
+          case 2:
+            /* Two clusters with nothing between them, the median at
+             * the edge of one */
+            x[i] = (float) ((i % 2 ? 100.0 : -100.0)
+                            + gsl_ran_gaussian (rng, 1e-3));
+            break;
+          case 3:
+            /* Sorted: a strided sample sees the order */
+            x[i] = (float) i * 0.25f - 30.0f;
+            break;
+          case 4:
+            /* Few distinct values, many equal to the median */
+            x[i] = (float) gsl_rng_uniform_int (rng, 3) - 1.0f;
+            break;
+          case 5:
+            /* Neighbouring floats only: a range too narrow to divide */
+            x[i] = nextafterf (-65.0f, (float) gsl_rng_uniform_int (rng, 3)
+                                       * 100.0f - 100.0f);
+            break;
+          case 6:
+            /* Zeros of both signs and tiny values */
+            x[i] = (float) (gsl_rng_uniform_int (rng, 3) - 1.0) * 1e-38f
+                   * (float) gsl_rng_uniform (rng);
+            break;
+          case 7:
+            /* A constant with a few outliers */
+            x[i] = gsl_rng_uniform (rng) < 0.01 ? 1e5f : -70.0f;
+            break;
+          default:
+            /* Sorted in the strided sample's order, shuffled otherwise:
+             * every sampled value far below the median */
+            x[i] = i % (n / 128) == 0 ? -1e4f
+                                      : (float) gsl_rng_uniform (rng);
+            break;
+          }
+      expected = sorted_median (x, n);
+      copy = g_memdup2 (x, n * sizeof (float));
+      g_assert_cmpfloat (imp_detect_median (copy, n), ==, expected);
+    }
+}
+
+/* imp_detect_robust_sd() by its definition, with sorting: the subsample
+ * x[0], x[s], x[2 s], ... (s = n / 2048 from 4096 values on), values that
+ * are not usable left out, then the median absolute deviation from the
+ * median (deviations that are not usable left out too), / 0.6745. */
+static double
+reference_robust_sd (const float *x,
+                     gsize        n)
+{
+  g_autofree float *work = g_new (float, n + 1);
+  gsize stride = n / 2048 >= 2 ? n / 2048 : 1;
+  gsize i, m = 0, k = 0;
+  double median;
+
+  for (i = 0; i < n; i += stride)
+    if (imp_detect_usable (x[i]))
+      work[m++] = x[i];
+  if (m == 0)
+    return NAN;
+  median = sorted_median (work, m);
+  for (i = 0; i < m; i++)
+    {
+      float dev = fabsf (work[i] - (float) median);
+
+      if (imp_detect_usable (dev))
+        work[k++] = dev;
+    }
+  return sorted_median (work, k) * (1.0 / 0.6744897501960817);
+}
+
+/* The robust SD and the noise SD against their definitions, to the bit:
+ * long and short inputs, with and without gaps. */
+static void
+test_robust_sd_reference (void)
+{
+  g_autoptr(gsl_rng) rng = new_rng (17);
+  guint trial;
+
+  for (trial = 0; trial < 300; trial++)
+    {
+      gsize n = 16 + gsl_rng_uniform_int (rng, trial % 2 ? 3000 : 40000);
+      g_autofree float *x = NULL;
+      g_autofree float *diff = NULL;
+      gsize i, m = 0;
+
+      /* Lengths where the subsample's stride changes */
+      if (trial % 5 == 4)
+        n = 2048 * (2 + trial % 7) + trial % 2;
+      x = g_new (float, n);
+      diff = g_new (float, n);
+
+      for (i = 0; i < n; i++)
+        x[i] = (float) (-65.0 + gsl_ran_gaussian (rng, 0.3)
+                        + (gsl_rng_uniform (rng) < 0.002 ? 60.0 : 0.0));
+      if (trial % 3 == 0)
+        for (i = 0; i < 4; i++)
+          x[gsl_rng_uniform_int (rng, n)]
+            = bad_values[(trial / 3 + i) % G_N_ELEMENTS (bad_values)];
+
+      g_assert_cmpfloat (imp_detect_robust_sd (x, n), ==,
+                         reference_robust_sd (x, n));
+      for (i = 0; i + 1 < n; i++)
+        if (imp_detect_usable (x[i]) && imp_detect_usable (x[i + 1]))
+          diff[m++] = x[i + 1] - x[i];
+      g_assert_cmpfloat (imp_detect_noise_sd (x, n), ==,
+                         reference_robust_sd (diff, m) / G_SQRT2);
+    }
+}
+
 static void
 test_noise_sd (void)
 {
@@ -502,8 +652,6 @@ test_surrogate_p (void)
 
 /* Values a reader may pass on: NaN, infinities, and a float so large
  * that it can only be corrupt. */
-static const float bad_values[] = { NAN, INFINITY, -INFINITY, 4.7e36f };
-
 /* Median, robust SD and noise SD ignore gaps: the same with and without
  * them, and NAN when nothing is left. */
 static void
@@ -578,6 +726,111 @@ events_signal (gsize   n,
                                      (t / 1000) % 2 ? 2.0 : -2.0, 0.5, 15);
     }
   return x;
+}
+
+/* The PSP detector's moving average, when its sums are exact (samples on
+ * a grid, as from a 16-bit converter), runs as several running sums at
+ * once; otherwise as one running sum, which gives the same sums exactly.
+ * A value of 1e-30 at the very start (outside every window that the
+ * detection reads) forces the one sum: both must find the same events,
+ * on lengths that end every way within the fast path's tiles. */
+static void
+test_psps_exact_sums (void)
+{
+  const double fs = 10000;
+  const gsize n = (gsize) (8 * fs);
+  g_autofree float *x = events_signal (n, fs, 41);
+  g_autofree float *y = NULL;
+  ImpAnalysisParams params;
+  gsize i, cut;
+
+  imp_analysis_params_init_default (&params);
+  for (i = 0; i < n; i++)
+    x[i] = roundf (x[i] * 1024.0f) / 1024.0f;
+  y = g_memdup2 (x, n * sizeof (float));
+  y[0] = 1e-30f;
+
+  for (cut = 0; cut < 8; cut++)
+    {
+      g_autoptr(GArray) aps = g_array_new (FALSE, FALSE, sizeof (ImpEvent));
+      g_autoptr(GArray) fast = g_array_new (FALSE, FALSE, sizeof (ImpEvent));
+      g_autoptr(GArray) slow = g_array_new (FALSE, FALSE, sizeof (ImpEvent));
+      gsize len = n - 1000 * cut - cut;
+
+      imp_detect_aps (x, len, fs, &params, 0, aps);
+      g_assert_cmpuint (aps->len, >, 10);
+      imp_detect_psps (x, len, fs, &params, 0, (ImpEvent *) aps->data,
+                       aps->len, fast);
+      imp_detect_psps (y, len, fs, &params, 0, (ImpEvent *) aps->data,
+                       aps->len, slow);
+      g_assert_cmpuint (fast->len, >, 20);
+      g_assert_cmpuint (fast->len, ==, slow->len);
+      for (i = 0; i < fast->len; i++)
+        {
+          ImpEvent *a = &g_array_index (fast, ImpEvent, i);
+          ImpEvent *b = &g_array_index (slow, ImpEvent, i);
+
+          g_assert_cmpint (a->sample, ==, b->sample);
+          g_assert_cmpfloat (a->amplitude, ==, b->amplitude);
+        }
+    }
+}
+
+/* AP heights against their definition, computed slowly: the peak minus
+ * the median of x over [c - 3 ms, c - 0.3 ms], c being the first sample
+ * before the peak where the slope exceeds 8 robust SDs of the slope (the
+ * robust SD by reference_robust_sd()). A threshold off by a little moves
+ * c, and with it the baseline. */
+static void
+test_ap_heights_reference (void)
+{
+  const double fs = 10000;
+  const gsize n = (gsize) (10 * fs);
+  g_autoptr(gsl_rng) rng = new_rng (43);
+  g_autoptr(GArray) aps = g_array_new (FALSE, FALSE, sizeof (ImpEvent));
+  g_autofree float *x = g_new (float, n);
+  g_autofree float *diff = g_new (float, n - 1);
+  ImpAnalysisParams params;
+  gsize base_from = (gsize) round (3.0 * fs / 1000);
+  gsize base_to = (gsize) round (0.3 * fs / 1000);
+  double threshold;
+  gsize i, t;
+  guint k;
+
+  imp_analysis_params_init_default (&params);
+  for (i = 0; i < n; i++)
+    x[i] = (float) (-65.0 + gsl_ran_gaussian (rng, 0.3));
+  /* Each AP rises from an exponential foot (30 mV, 0.5 ms), so that
+   * where the slope crosses the threshold depends on the threshold. */
+  for (t = (gsize) (0.05 * fs); t + (gsize) (0.3 * fs) < n;
+       t += (gsize) ((0.05 + 0.2 * gsl_rng_uniform (rng)) * fs))
+    {
+      for (i = t - (gsize) (0.003 * fs); i < t; i++)
+        x[i] += (float) (30.0 * exp (((double) i - t) / (0.0005 * fs)));
+      add_shape_ap (x, n, fs, t, 0.3 + 0.4 * gsl_rng_uniform (rng));
+      for (i = t; i < t + (gsize) (0.1 * fs); i++)
+        x[i] += (float) (30.0 * exp (-((double) i - t) / (0.0005 * fs)));
+    }
+  for (i = 0; i + 1 < n; i++)
+    diff[i] = x[i + 1] - x[i];
+  threshold = MAX (params.ap_threshold_sd * reference_robust_sd (diff, n - 1),
+                   1000.0 / fs);
+
+  imp_detect_aps (x, n, fs, &params, 0, aps);
+  g_assert_cmpuint (aps->len, >, 30);
+  for (k = 0; k < aps->len; k++)
+    {
+      const ImpEvent *ev = &g_array_index (aps, ImpEvent, k);
+      gsize peak = (gsize) ev->sample;
+      gsize c = peak - (gsize) (4 * fs / 1000);
+      double baseline;
+
+      while (!(diff[c] > threshold))
+        c++;
+      g_assert_cmpuint (c, <, peak);
+      baseline = sorted_median (x + c - base_from, base_from - base_to + 1);
+      g_assert_cmpfloat (ev->amplitude, ==, (float) (x[peak] - baseline));
+    }
 }
 
 /* Whether @events holds an event within @reach of sample @at. */
@@ -848,11 +1101,17 @@ main (int    argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/imp/Detect/median", test_median);
+  g_test_add_func ("/imp/Detect/median-long", test_median_long);
+  g_test_add_func ("/imp/Detect/robust-sd-reference",
+                   test_robust_sd_reference);
   g_test_add_func ("/imp/Detect/noise-sd", test_noise_sd);
   g_test_add_func ("/imp/Detect/aps", test_aps);
   g_test_add_func ("/imp/Detect/ap-on-step", test_ap_on_step);
   g_test_add_func ("/imp/Detect/psps", test_psps);
   g_test_add_func ("/imp/Detect/psps-noise-only", test_psps_noise_only);
+  g_test_add_func ("/imp/Detect/psps-exact-sums", test_psps_exact_sums);
+  g_test_add_func ("/imp/Detect/ap-heights-reference",
+                   test_ap_heights_reference);
   g_test_add_func ("/imp/Detect/count-lagged", test_count_lagged);
   g_test_add_func ("/imp/Detect/bh", test_bh);
   g_test_add_func ("/imp/Detect/surrogate-p", test_surrogate_p);
