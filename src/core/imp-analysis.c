@@ -448,41 +448,53 @@ add_stats (ChannelStats *stats,
            const float  *x,
            gsize         n)
 {
-  gsize gaps = imp_detect_count_gaps (x, n);
+  float lo[STATS_LANES], hi[STATS_LANES];
+  guint32 bad[STATS_LANES] = { 0 };
+  gsize gaps = 0;
   gsize i, j;
 
-  stats->n_gaps += gaps;
-  stats->n_usable += n - gaps;
-  if (gaps == 0)
+  /* One pass for the usual case, without gaps: the range of all samples
+   * and the gaps counted alongside, in lanes (vectorises). */
+  for (j = 0; j < STATS_LANES; j++)
     {
-      float lo[STATS_LANES], hi[STATS_LANES];
+      lo[j] = stats->lowest;
+      hi[j] = stats->highest;
+    }
+  for (i = 0; i + STATS_LANES <= n && i < G_MAXUINT32; i += STATS_LANES)
+    for (j = 0; j < STATS_LANES; j++)
+      {
+        float v = x[i + j];
 
-      for (j = 0; j < STATS_LANES; j++)
-        {
-          lo[j] = stats->lowest;
-          hi[j] = stats->highest;
-        }
-      for (i = 0; i + STATS_LANES <= n; i += STATS_LANES)
-        for (j = 0; j < STATS_LANES; j++)
-          {
-            float v = x[i + j];
-
-            lo[j] = v < lo[j] ? v : lo[j];
-            hi[j] = v > hi[j] ? v : hi[j];
-          }
+        bad[j] += !imp_detect_usable (v);
+        lo[j] = v < lo[j] ? v : lo[j];
+        hi[j] = v > hi[j] ? v : hi[j];
+      }
+  for (j = 0; j < STATS_LANES; j++)
+    gaps += bad[j];
+  if (gaps == 0 && i + STATS_LANES > n)
+    {
       for (; i < n; i++)
         {
+          gaps += !imp_detect_usable (x[i]);
           lo[0] = x[i] < lo[0] ? x[i] : lo[0];
           hi[0] = x[i] > hi[0] ? x[i] : hi[0];
         }
-      for (j = 0; j < STATS_LANES; j++)
+      if (gaps == 0)
         {
-          stats->lowest = MIN (stats->lowest, lo[j]);
-          stats->highest = MAX (stats->highest, hi[j]);
+          for (j = 0; j < STATS_LANES; j++)
+            {
+              stats->lowest = MIN (stats->lowest, lo[j]);
+              stats->highest = MAX (stats->highest, hi[j]);
+            }
+          stats->n_usable += n;
+          return;
         }
-      return;
     }
 
+  /* With gaps, the range of the usable samples only. */
+  gaps = imp_detect_count_gaps (x, n);
+  stats->n_gaps += gaps;
+  stats->n_usable += n - gaps;
   for (i = 0; i < n; i++)
     if (imp_detect_usable (x[i]))
       {
