@@ -41,6 +41,7 @@
 #define START_ITER        15
 /* Terms below e^-LOG_CUTOFF of a point's largest are left out. */
 #define LOG_CUTOFF        25.0
+#define LOG_BATCH         32
 /* EM runs on binned amplitudes, so that a step costs per bin, not per
  * trial: bins of BIN_START-th of the amplitudes' SD first, then of a
  * BIN_FRACTION-th of the narrowest fitted peak's SD if that is finer, at
@@ -177,14 +178,18 @@ binomial_weights (Mix *m)
  * of log f over its c amplitudes is c·log f(x) + ½·c·v·(log f)″(x) to
  * second order, (log f)″ = Σ r·(g² − 1/σ²) − (Σ r·g)² with g the
  * derivative of each Gaussian's log: the error left is of the order of
- * c·(h/σ)⁴ for bins of width h on peaks of SD σ. */
+ * c·(h/σ)⁴ for bins of width h on peaks of SD σ. The likelihood of a
+ * bin of one amplitude is multiplied into @product instead, whose log
+ * the caller takes once every LOG_BATCH (each factor lies in [1, K], and
+ * 21^32 is far from overflow). */
 static double
 bin_loglik (const Bin    *bin,
             guint         K,
             const double *lw,
             const double *mu,
             const double *inv,
-            double       *r)
+            double       *r,
+            double       *product)
 {
   double top = -INFINITY, sum = 0, ll, g1 = 0, g2 = 0;
   guint k;
@@ -201,7 +206,12 @@ bin_loglik (const Bin    *bin,
       r[k] = r[k] - top > -LOG_CUTOFF ? exp (r[k] - top) : 0.0;
       sum += r[k];
     }
-  ll = bin->c * (top + log (sum));
+  /* a bin of one amplitude leaves its log for the caller to batch */
+  ll = bin->c * top;
+  if (bin->c == 1)
+    *product *= sum;
+  else
+    ll += bin->c * log (sum);
   for (k = 0; k < K; k++)
     if (r[k] > 0)
       {
@@ -299,7 +309,7 @@ em_step (const Data *d,
 {
   double lw[MAX_K], inv[MAX_K], mu[MAX_K];
   double R[MAX_K] = { 0 }, S[MAX_K] = { 0 }, Q[MAX_K] = { 0 };
-  double ll = 0, kbar = 0;
+  double ll = 0, kbar = 0, product = 1;
   guint i, k, K = m->n + 1;
 
   for (k = 0; k < K; k++)
@@ -317,7 +327,12 @@ em_step (const Data *d,
       const Bin *bin = &d->bins[i];
       double l[MAX_K];
 
-      ll += bin_loglik (bin, K, lw, mu, inv, l);
+      ll += bin_loglik (bin, K, lw, mu, inv, l, &product);
+      if (i % LOG_BATCH == LOG_BATCH - 1 || i + 1 == d->n_bins)
+        {
+          ll += log (product);
+          product = 1;
+        }
       for (k = 0; k < K; k++)
         if (l[k] > 0)
           {
@@ -583,6 +598,7 @@ fit_mixture (const Data *d,
       double S[IMP_QUANTAL_MIXTURE_MAX] = { 0 };
       double Q[IMP_QUANTAL_MIXTURE_MAX] = { 0 };
       double lw[IMP_QUANTAL_MIXTURE_MAX], inv[IMP_QUANTAL_MIXTURE_MAX];
+      double product = 1;
 
       for (j = 0; j < m; j++)
         {
@@ -595,7 +611,12 @@ fit_mixture (const Data *d,
           const Bin *bin = &d->bins[i];
           double r[IMP_QUANTAL_MIXTURE_MAX];
 
-          ll += bin_loglik (bin, m, lw, mean, inv, r);
+          ll += bin_loglik (bin, m, lw, mean, inv, r, &product);
+          if (i % LOG_BATCH == LOG_BATCH - 1 || i + 1 == d->n_bins)
+            {
+              ll += log (product);
+              product = 1;
+            }
           for (j = 0; j < m; j++)
             {
               double c = r[j] * bin->c;
@@ -1114,12 +1135,43 @@ _imp_quantal_fit_unbinned (const float            *amplitudes,
 }
 
 /**
+ * imp_quantal_fit_skip:
+ * @amplitudes: (array length=n_amplitudes) (nullable): the amplitudes that
+ *   were not fitted
+ * @n_amplitudes: their number
+ * @sign: the connection's sign, 1 or -1
+ * @verdict: why they were not fitted, such as
+ *   %IMP_QUANTAL_NOT_SIGNIFICANT
+ * @fit: (out caller-allocates): the result
+ *
+ * Fills @fit as a fit that was not made, for the reason @verdict: no
+ * model, every number NAN, the counts of amplitudes given and finite.
+ */
+void
+imp_quantal_fit_skip (const float       *amplitudes,
+                      guint              n_amplitudes,
+                      int                sign,
+                      ImpQuantalVerdict  verdict,
+                      ImpQuantalFit     *fit)
+{
+  g_return_if_fail (amplitudes != NULL || n_amplitudes == 0);
+  g_return_if_fail (fit != NULL);
+
+  fit_clear (fit);
+  fit->verdict = verdict;
+  fit->sign = sign < 0 ? -1 : 1;
+  fit->n_trials = n_amplitudes;
+  for (guint i = 0; i < n_amplitudes; i++)
+    fit->n_used += isfinite (amplitudes[i]);
+}
+
+/**
  * imp_quantal_verdict_to_string:
  * @verdict: a verdict
  *
  * Returns: a short key for files: "quanta", "too_few_trials",
  *   "no_spread", "unimodal", "not_even", "few_peaks", "unresolved",
- *   "ambiguous" or "not_fitted"
+ *   "ambiguous", "not_significant" or "not_fitted"
  */
 const char *
 imp_quantal_verdict_to_string (ImpQuantalVerdict verdict)
@@ -1142,6 +1194,8 @@ imp_quantal_verdict_to_string (ImpQuantalVerdict verdict)
       return "unresolved";
     case IMP_QUANTAL_AMBIGUOUS:
       return "ambiguous";
+    case IMP_QUANTAL_NOT_SIGNIFICANT:
+      return "not_significant";
     case IMP_QUANTAL_NOT_FITTED:
     default:
       return "not_fitted";
@@ -1238,6 +1292,9 @@ imp_quantal_fit_describe (const ImpQuantalFit *fit)
       return g_strdup ("No quanta claimed: failures and small responses are "
                        "too rare; the spacing of the large ones fits another "
                        "number of sites as well");
+    case IMP_QUANTAL_NOT_SIGNIFICANT:
+      return g_strdup ("No quantal fit: not a significant connection (only "
+                       "significant connections are fitted)");
     case IMP_QUANTAL_NOT_FITTED:
     default:
       return g_strdup ("No quantal fit");
