@@ -52,6 +52,9 @@
 #define BIN_START         48.0
 #define BIN_FRACTION      8.0
 #define BIN_ROUNDS        2
+/* Amplitudes are fitted one by one when bins would hold on average
+ * fewer than 1 / BIN_MAX_SHARE of them. */
+#define BIN_MAX_SHARE     0.5
 /* A binned bootstrap replicate draws each peak's trials as counts in
  * BOOT_CELLS cells of BOOT_CELL_SD of its SD (±6 SD; beyond lies
  * 2·10⁻⁹ of a peak's trials). */
@@ -961,10 +964,23 @@ narrowest_sd (const ImpQuantalFit *fit)
   return sd;
 }
 
+/* The largest variance of the amplitudes about their bin's mean. */
+static double
+largest_spread (const Data *d)
+{
+  double v = 0;
+
+  for (guint i = 0; i < d->n_bins; i++)
+    v = MAX (v, d->bins[i].v);
+  return v;
+}
+
 /* The three models on the amplitudes @x (sorted) in bins, first
- * BIN_START to their SD, then, as long as a fitted peak is narrower than
- * BIN_FRACTION bins, again in bins of a BIN_FRACTION-th of its SD (at
- * most BIN_ROUNDS times); @binned FALSE: on the amplitudes themselves.
+ * BIN_START to their SD; then, as long as the amplitudes of a bin spread
+ * more than those of a bin of a BIN_FRACTION-th of the narrowest fitted
+ * peak's SD would if uniform (h²/12), again in bins of that width (at
+ * most BIN_ROUNDS times). @binned FALSE, or bins that would hold fewer
+ * than 1 / BIN_MAX_SHARE amplitudes each: on the amplitudes themselves.
  * Returns the highest binomial order tried; leaves its fits in @fits. */
 static guint
 fit_models (const double           *x,
@@ -977,19 +993,26 @@ fit_models (const double           *x,
             ImpQuantalFit          *fit)
 {
   g_autofree Bin *bins = g_new (Bin, n);
-  double width = binned ? sd / BIN_START : 0;
+  double width = binned ? sd / BIN_START : 0, limit;
   guint round, n_tried = 0;
   Data d;
 
   for (round = 0; round <= BIN_ROUNDS; round++)
     {
       data_init (&d, bins, bin_sorted (x, n, width, bins), x);
+      /* bins that save little work are not worth their approximation */
+      if (width > 0 && d.n_bins > n * BIN_MAX_SHARE)
+        {
+          width = 0;
+          data_init (&d, bins, bin_sorted (x, n, width, bins), x);
+        }
       memset (fit->weights, 0, sizeof fit->weights);
       fit_alternatives (&d, fit);
       n_tried = fit_binomials (&d, a_known, params, fits, fit);
-      if (!binned || width <= narrowest_sd (fit) / BIN_FRACTION)
+      limit = narrowest_sd (fit) / BIN_FRACTION;
+      if (width == 0 || largest_spread (&d) <= limit * limit / 12)
         break;
-      width = narrowest_sd (fit) / BIN_FRACTION;
+      width = MIN (limit, width / 2);
     }
   return n_tried;
 }
