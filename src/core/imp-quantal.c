@@ -185,7 +185,7 @@ binomial_weights (Mix *m)
  * bin of one amplitude is multiplied into @product instead, whose log
  * the caller takes once every LOG_BATCH (each factor lies in [1, K], and
  * 21^32 is far from overflow). */
-static double
+G_ALWAYS_INLINE static inline double
 bin_loglik (const Bin    *bin,
             guint         K,
             const double *lw,
@@ -215,20 +215,20 @@ bin_loglik (const Bin    *bin,
     *product *= sum;
   else
     ll += bin->c * log (sum);
+  sum = 1 / sum;
   for (k = 0; k < K; k++)
-    if (r[k] > 0)
-      {
-        r[k] /= sum;
-        if (bin->v > 0)
-          {
-            double g = -2 * (bin->x - mu[k]) * inv[k];
-
-            g1 += r[k] * g;
-            g2 += r[k] * (g * g - 2 * inv[k]);
-          }
-      }
+    r[k] *= sum;
   if (bin->v > 0)
-    ll += 0.5 * bin->c * bin->v * (g2 - g1 * g1);
+    {
+      for (k = 0; k < K; k++)
+        {
+          double g = -2 * (bin->x - mu[k]) * inv[k];
+
+          g1 += r[k] * g;
+          g2 += r[k] * (g * g - 2 * inv[k]);
+        }
+      ll += 0.5 * bin->c * bin->v * (g2 - g1 * g1);
+    }
   return ll;
 }
 
