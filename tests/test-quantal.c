@@ -232,6 +232,19 @@ test_too_few (void)
   g_clear_pointer (&text, g_free);
   text = imp_quantal_fit_describe (&fit);
   g_assert_cmpstr (text, ==, "No quanta claimed: no amplitudes to fit");
+
+  /* not fitted because not a significant connection: it says so */
+  imp_quantal_fit_skip (x, 50, -1, IMP_QUANTAL_NOT_SIGNIFICANT, &fit);
+  g_assert_cmpint (fit.verdict, ==, IMP_QUANTAL_NOT_SIGNIFICANT);
+  g_assert_cmpint (fit.sign, ==, -1);
+  g_assert_cmpuint (fit.n_used, ==, 50);
+  g_assert_true (isnan (fit.q_mv) && isnan (fit.bic_binomial));
+  g_assert_cmpstr (imp_quantal_verdict_to_string (fit.verdict), ==,
+                   "not_significant");
+  g_clear_pointer (&text, g_free);
+  text = imp_quantal_fit_describe (&fit);
+  g_assert_cmpstr (text, ==, "No quantal fit: not a significant connection "
+                             "(only significant connections are fitted)");
 }
 
 /* Values that are not numbers are left out: the fit equals the fit of the
@@ -476,7 +489,7 @@ test_pipeline (void)
   g_autoptr(GError) error = NULL;
   ImpAnalysisParams params;
   ImpSimParams sim;
-  guint i, j, strong = 0, close = 0, claims = 0, untrue = 0;
+  guint i, j, strong = 0, close = 0, claims = 0, untrue = 0, n_skipped = 0;
 
   imp_sim_params_init_default (&sim);
   sim.n_neurons = 25;
@@ -501,6 +514,16 @@ test_pipeline (void)
 
       g_assert_cmpint (f->verdict, !=, IMP_QUANTAL_NOT_FITTED);
       g_assert_cmpuint (f->n_trials, ==, c->n_quantal_trials);
+      /* only significant connections are fitted */
+      if (!c->significant)
+        {
+          g_assert_cmpint (f->verdict, ==, IMP_QUANTAL_NOT_SIGNIFICANT);
+          g_assert_cmpint (f->model, ==, IMP_QUANTAL_MODEL_NONE);
+          g_assert_true (isnan (f->q_mv));
+          n_skipped++;
+        }
+      else
+        g_assert_cmpint (f->verdict, !=, IMP_QUANTAL_NOT_SIGNIFICANT);
       g_assert_cmpuint (c->n_quantal_trials, <=, c->n_trials);
       g_assert_cmpint (f->sign, ==, c->sign == 'I' ? -1 : 1);
       if (f->verdict != IMP_QUANTAL_QUANTA)
@@ -528,6 +551,7 @@ test_pipeline (void)
     }
   g_test_message ("%u claims, %u on pairs without a synapse; %u strong, "
                   "%u of them within 10 %%", claims, untrue, strong, close);
+  g_assert_cmpuint (n_skipped, >, 0);
   g_assert_cmpuint (strong, >=, 4);
   g_assert_cmpuint (close, >=, (guint) ceil (0.8 * strong));
   g_assert_cmpuint (untrue, <=, 1);
