@@ -41,6 +41,8 @@
 #define START_ITER        15
 /* Terms below e^-LOG_CUTOFF of a point's largest are left out. */
 #define LOG_CUTOFF        25.0
+/* Bins of one amplitude whose likelihoods are multiplied before one log
+ * is taken (see bin_loglik()). */
 #define LOG_BATCH         32
 /* EM runs on binned amplitudes, so that a step costs per bin, not per
  * trial: bins of BIN_START-th of the amplitudes' SD first, then of a
