@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <time.h>
 
 #include <gsl/gsl_cdf.h>
 
@@ -70,6 +71,7 @@ typedef struct
   ImpProgressFunc progress;
   gpointer        user_data;
   gint64          done, total;   /* blocks × channels, both passes */
+  gint64          read_us;       /* time spent reading */
   /* the block being worked on */
   guint        pass;
   guint        first;
@@ -570,11 +572,13 @@ stream (Psc           *ps,
               gint64 t1 = MIN (t0 + block, end);
               gint64 r0 = MAX (sw->start_sample, t0 - pad);
               gint64 r1 = MIN (end, t1 + pad);
+              gint64 read_start = g_get_monotonic_time ();
 
               if (g_cancellable_set_error_if_cancelled (cancellable, error)
                   || !imp_recording_read (ps->rec, first, nc, r0, r1 - r0,
                                           buf, error))
                 return FALSE;
+              ps->read_us += g_get_monotonic_time () - read_start;
               ps->first = first;
               ps->r0 = r0;
               ps->n = r1 - r0;
@@ -746,6 +750,17 @@ judge_block (Psc   *ps,
     }
 }
 
+/* Processor time of the whole process, all threads, in seconds. */
+static double
+process_cpu_s (void)
+{
+  struct timespec ts;
+
+  if (clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts) != 0)
+    return 0;
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 /**
  * imp_psc_test_pairs:
  * @recording: the recording
@@ -779,6 +794,8 @@ imp_psc_test_pairs (ImpRecording             *recording,
 {
   Psc ps = { 0 };
   GArray *out = NULL;
+  gint64 start = g_get_monotonic_time ();
+  double cpu_start = process_cpu_s ();
   guint c;
 
   g_return_val_if_fail (recording != NULL, NULL);
@@ -847,6 +864,10 @@ imp_psc_test_pairs (ImpRecording             *recording,
   ps.out = g_array_new (FALSE, FALSE, sizeof (ImpPscTest));
   if (stream (&ps, 1, cancellable, error))
     out = g_steal_pointer (&ps.out);
+  g_debug ("Waveform test of %u × %u cells: %.2f s, %.2f s of processor "
+           "time, %.2f s reading", ps.n_pre, ps.n_post,
+           (g_get_monotonic_time () - start) / 1e6,
+           process_cpu_s () - cpu_start, ps.read_us / 1e6);
 
 out:
   if (ps.out != NULL)
