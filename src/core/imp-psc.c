@@ -31,14 +31,32 @@
                                   standard errors from zero */
 #define MAX_THREADS      8
 
-/* Per (post, pre), by post so that one post channel's sums lie together:
- * for each main delay and each lead delay the trials,
- * sum and sum of squares of the window sums (lead delays from isolated
- * APs only: no other pre AP within the whole window before them); then
- * for the zero-latency lags the trials and the sums (and squares) of the
+/* Per (post, pre), by post so that one post channel's sums lie together,
+ * rows of one statistic over the delays (docs/analysis.md): for the main
+ * delays the M_ rows below, for the lead delays the trials, sum and sum
+ * of squares of the window sums (lead delays from isolated APs only: no
+ * other pre AP within the whole window before them); then for the
+ * zero-latency lags the trials and the sums (and squares) of the
  * projection on the pre's own AP and of the plain sum. Floats: a few
  * hundred trials' sums keep seven digits. */
+enum { L_N, L_S, L_S2, N_LEAD_ACC };
 enum { Z_N, Z_P, Z_P2, Z_S, Z_S2, N_ZERO };
+
+/* Main delays: per delay the trials, their sum, and over clusters of
+ * trials (APs closer than a trial's whole span, whose trials share
+ * baselines and slow co-modulation) the sums of the cluster sums squared,
+ * of trials × cluster sum, of trials squared, and the clusters: what a
+ * cluster-robust variance needs. */
+enum { M_N, M_S, M_Q, M_R, M_N2, M_G, N_MAIN_ACC };
+
+/* A pair's sums within one block while its trials are added, rows of
+ * ROW_ALIGN-padded length: the M_ rows of clusters of two or more trials
+ * (M_Q for all), the trials and sums of single-trial clusters (which add
+ * to M_N, M_S, M_R, M_N2 and M_G alike), the open cluster, and the lead
+ * rows. */
+enum { P_ONE_N = N_MAIN_ACC, P_ONE_S, P_CLUSTER_N, P_CLUSTER_S, N_PAIR_ROWS };
+
+#define ROW_ALIGN 8
 
 typedef struct
 {
@@ -58,16 +76,26 @@ typedef struct
   gint64   lo, hi;        /* main delays */
   gint64   d_step;
   guint    n_main, n_lead, n_acc;
+  guint    main_pad, lead_pad;   /* rows rounded up to ROW_ALIGN */
   gint64   zero_from, zero_to;
+  guint    zero_pad;
   gint64   tpl_pre, tpl_len, blank_pre, blank_post;
+  gint64   n_max;         /* the longest padded block */
+  gint64   n_phase;       /* window sums per phase of d_step */
   /* accumulators */
   float   *acc;           /* the block's posts × n_pre × n_acc */
-  GArray  *out;           /* ImpPscTest */
+  GArray  *out;           /* ImpPscTest, sized in advance */
+  gsize   *out_at;        /* post channel -> its first test in out */
   double  *tpl;           /* n_channels × tpl_len: own AP and AHP in d */
+  float   *tpl_zero;      /* n_pre × zero_pad: the pre's template at the
+                             zero-latency lags, zero-padded */
+  double  *tpl_zero_sum;  /* n_pre: its sum */
   double  *auto_win;      /* n_pre × n_main × 2: window sums (and count)
                              of the pre's own raw d after all its APs, what
                              its crosstalk carries */
   guint   *tpl_n;
+  guint   *k0, *k1;       /* per pre: its APs in [t0, t1) */
+  gpointer *scratch;      /* per thread */
   ImpProgressFunc progress;
   gpointer        user_data;
   gint64          done, total;   /* blocks × channels, both passes */
@@ -78,6 +106,22 @@ typedef struct
   const float *buf;
   gint64       r0, n, t0, t1;
 } Psc;
+
+enum { PASS_TEMPLATE, PASS_PAIRS, PASS_JUDGE };
+
+/* One thread's buffers, for the longest block. */
+typedef struct
+{
+  float  *d;
+  float  *tmp;
+  float  *dz;             /* d minus its level, 0 where unusable */
+  double *cs;             /* cumulative sums, n_max + 1 */
+  gint32 *cb;
+  float  *win;            /* window sums by phase: d_step × n_phase */
+  float  *rows;           /* N_PAIR_ROWS × main_pad + N_LEAD_ACC × lead_pad */
+  double *y;              /* n_main + n_lead */
+} Scratch;
+
 
 static inline gint64
 to_samples (double ms,
@@ -153,8 +197,6 @@ cumul_init (Cumul       *cu,
 {
   gint64 i;
 
-  cu->cs = g_new (double, n + 1);
-  cu->cb = g_new (gint32, n + 1);
   cu->cs[0] = 0;
   cu->cb[0] = 0;
   for (i = 0; i < n; i++)
@@ -164,13 +206,6 @@ cumul_init (Cumul       *cu,
       cu->cs[i + 1] = cu->cs[i] + (ok ? d[i] : 0);
       cu->cb[i + 1] = cu->cb[i] + !ok;
     }
-}
-
-static void
-cumul_clear (Cumul *cu)
-{
-  g_clear_pointer (&cu->cs, g_free);
-  g_clear_pointer (&cu->cb, g_free);
 }
 
 /* Mean of the usable d over the flanks [c - lead - flank, c - lead) and
@@ -293,44 +328,6 @@ remove_own_aps (Psc   *ps,
     }
 }
 
-static inline void
-add3 (float  *a,
-      double  y)
-{
-  a[0] += 1;
-  a[1] += (float) y;
-  a[2] += (float) (y * y);
-}
-
-/* Main delays: per delay the trials, their sum, and over clusters of
- * trials (APs closer than a trial's whole span, whose trials share
- * baselines and slow co-modulation) the sums of the cluster sums squared,
- * of trials × cluster sum, of trials squared, and the clusters: what a
- * cluster-robust variance needs. */
-enum { M_N, M_S, M_Q, M_R, M_N2, M_G, N_MAIN_ACC };
-
-static void
-flush_clusters (const Psc *ps,
-                float     *acc,
-                double    *cn,
-                double    *cs)
-{
-  guint j;
-
-  for (j = 0; j < ps->n_main; j++)
-    {
-      float *a = acc + N_MAIN_ACC * j;
-
-      if (cn[j] == 0)
-        continue;
-      a[M_Q] += (float) (cs[j] * cs[j]);
-      a[M_R] += (float) (cn[j] * cs[j]);
-      a[M_N2] += (float) (cn[j] * cn[j]);
-      a[M_G] += 1;
-      cn[j] = cs[j] = 0;
-    }
-}
-
 /* The accumulators of (pre index @pi, post channel @ch): only the posts of
  * the channel block being read have them, so memory grows with the
  * number of presynaptic cells, not with the number of pairs. */
@@ -342,95 +339,277 @@ pair_acc (const Psc *ps,
   return ps->acc + ((gsize) (ch - ps->first) * ps->n_pre + pi) * ps->n_acc;
 }
 
-/* Pass 2: every pre AP in [t0, t1) against post channel @ch. */
+/* Window sums of a post channel's d minus its level @mu over [i, i + w)
+ * for every start i, NAN where a sample is blanked, stored by phase:
+ * win[(i % d_step) × n_phase + i / d_step], so that the delays a step
+ * apart after an AP lie side by side. */
 static void
-add_pairs (Psc         *ps,
-           guint        ch,
-           const float *d)
+window_series (const Psc   *ps,
+               const Cumul *cu,
+               double       mu,
+               float       *win)
+{
+  gint64 r, q;
+
+  for (r = 0; r < ps->d_step; r++)
+    {
+      float *row = win + r * ps->n_phase;
+
+      for (q = 0; q < ps->n_phase; q++)
+        {
+          gint64 i = q * ps->d_step + r, e = i + ps->w;
+
+          row[q] = e <= ps->n && cu->cb[e] == cu->cb[i]
+                   ? (float) (cu->cs[e] - cu->cs[i] - ps->w * mu) : NAN;
+        }
+    }
+}
+
+static inline const float *
+window_row (const Psc   *ps,
+            const float *win,
+            gint64       start)
+{
+  return win + (start % ps->d_step) * ps->n_phase + start / ps->d_step;
+}
+
+/* One trial's window sums y = @wr - @wb at @n delays, left out where NAN:
+ * adds 1, y and y² to @rn, @rs and @rq. */
+static inline void
+add_trial (float       *restrict rn,
+           float       *restrict rs,
+           float       *restrict rq,
+           const float *restrict wr,
+           float                 wb,
+           guint                 n)
+{
+  guint j;
+
+  for (j = 0; j < n; j++)
+    {
+      float v = wr[j] - wb;
+      float ok = v == v ? 1.0f : 0.0f;
+
+      v = v == v ? v : 0.0f;
+      rn[j] += ok;
+      rs[j] += v;
+      rq[j] += v * v;
+    }
+}
+
+/* The same into the open cluster: trials and sum only. */
+static inline void
+add_cluster (float       *restrict rn,
+             float       *restrict rs,
+             const float *restrict wr,
+             float                 wb,
+             guint                 n)
+{
+  guint j;
+
+  for (j = 0; j < n; j++)
+    {
+      float v = wr[j] - wb;
+
+      rn[j] += v == v ? 1.0f : 0.0f;
+      rs[j] += v == v ? v : 0.0f;
+    }
+}
+
+/* Closes the open cluster of two or more trials. */
+static void
+flush_cluster (float *restrict rows,
+               guint           n)
+{
+  float *restrict mn = rows + M_N * n, *restrict ms = rows + M_S * n;
+  float *restrict mq = rows + M_Q * n, *restrict mr = rows + M_R * n;
+  float *restrict mn2 = rows + M_N2 * n, *restrict mg = rows + M_G * n;
+  float *restrict cn = rows + P_CLUSTER_N * n;
+  float *restrict cs = rows + P_CLUSTER_S * n;
+  guint j;
+
+  for (j = 0; j < n; j++)
+    {
+      mn[j] += cn[j];
+      ms[j] += cs[j];
+      mq[j] += cs[j] * cs[j];
+      mr[j] += cn[j] * cs[j];
+      mn2[j] += cn[j] * cn[j];
+      mg[j] += cn[j] > 0 ? 1.0f : 0.0f;
+      cn[j] = 0;
+      cs[j] = 0;
+    }
+}
+
+/* Adds a pair's block sums to its accumulators: a single-trial cluster
+ * adds its trial count to M_N, M_N2 and M_G and its sum to M_S and M_R. */
+static void
+merge_pair (const Psc   *ps,
+            const float *rows,
+            const double *zero,
+            float       *acc)
+{
+  guint n = ps->main_pad, m = ps->n_main, j, i;
+  const float *one_n = rows + P_ONE_N * n, *one_s = rows + P_ONE_S * n;
+  const float *lead = rows + N_PAIR_ROWS * n;
+  float *lacc = acc + N_MAIN_ACC * m;
+  float *zacc = lacc + N_LEAD_ACC * ps->n_lead;
+
+  for (j = 0; j < m; j++)
+    {
+      acc[M_N * m + j] += rows[M_N * n + j] + one_n[j];
+      acc[M_S * m + j] += rows[M_S * n + j] + one_s[j];
+      acc[M_Q * m + j] += rows[M_Q * n + j];
+      acc[M_R * m + j] += rows[M_R * n + j] + one_s[j];
+      acc[M_N2 * m + j] += rows[M_N2 * n + j] + one_n[j];
+      acc[M_G * m + j] += rows[M_G * n + j] + one_n[j];
+    }
+  for (i = 0; i < N_LEAD_ACC; i++)
+    for (j = 0; j < ps->n_lead; j++)
+      lacc[i * ps->n_lead + j] += lead[i * ps->lead_pad + j];
+  for (i = 0; i < N_ZERO; i++)
+    zacc[i] += (float) zero[i];
+}
+
+/* The projection of the trial's centred d at the zero-latency lags on
+ * the pre's template there (zero-padded, so whole ROW_ALIGN groups). */
+static inline double
+project_zero (const float *restrict tz,
+              const float *restrict dz,
+              guint                 n)
+{
+  float part[ROW_ALIGN] = { 0 };
+  double sum = 0;
+  guint l, m;
+
+  for (l = 0; l < n; l += ROW_ALIGN)
+    for (m = 0; m < ROW_ALIGN; m++)
+      part[m] += tz[l + m] * dz[l + m];
+  for (m = 0; m < ROW_ALIGN; m++)
+    sum += part[m];
+  return sum;
+}
+
+/* Pass 2: every AP of pre @pi in [t0, t1) against the post channel whose
+ * cumulative sums are @cu, window sums @win and centred d @dz (level
+ * @mu). */
+static void
+add_pair (const Psc   *ps,
+          Scratch     *sc,
+          const Cumul *cu,
+          double       mu,
+          guint        pi,
+          float       *acc)
 {
   gint64 len = ps->lead + ps->post_len;
   gint64 gap = len + 2 * ps->flank;
-  g_autofree double *y = g_new (double, ps->n_main + ps->n_lead);
-  g_autofree double *cn = g_new0 (double, ps->n_main);
-  g_autofree double *cs = g_new0 (double, ps->n_main);
-  guint pi, j;
-  Cumul cu;
+  gint64 zlen = ps->zero_to - ps->zero_from;
+  guint n = ps->main_pad;
+  GArray *aps = ps->ap_times[ps->pres[pi]];
+  const gint64 *at = (const gint64 *) aps->data;
+  const float *tz = ps->tpl_zero + (gsize) pi * ps->zero_pad;
+  float *rows = sc->rows;
+  float *lead = rows + N_PAIR_ROWS * n;
+  double zero[N_ZERO] = { 0 };
+  gboolean open = FALSE;
+  guint k, used = 0;
+
+  memset (rows, 0, sizeof (float) * (N_PAIR_ROWS * n
+                                     + N_LEAD_ACC * ps->lead_pad));
+  for (k = ps->k0[pi]; k < ps->k1[pi]; k++)
+    {
+      gint64 c = at[k] - ps->r0, s;
+      gboolean isolated = k == 0 || at[k] - at[k - 1] > len;
+      gboolean alone = k + 1 == ps->k1[pi] || at[k + 1] - at[k] > gap;
+      double base;
+      float wb;
+
+      if (open && (k == 0 || at[k] - at[k - 1] > gap))
+        {
+          flush_cluster (rows, n);
+          open = FALSE;
+        }
+      if (c - ps->lead - ps->flank < 0
+          || c + ps->post_len + ps->flank > ps->n)
+        continue;
+      base = flank_mean (ps, cu, c);
+      if (!isfinite (base))
+        continue;
+      used++;
+      wb = (float) (ps->w * (base - mu));
+      if (!open && alone)
+        add_trial (rows + P_ONE_N * n, rows + P_ONE_S * n, rows + M_Q * n,
+                   window_row (ps, sc->win, c + ps->lo), wb, n);
+      else
+        {
+          add_cluster (rows + P_CLUSTER_N * n, rows + P_CLUSTER_S * n,
+                       window_row (ps, sc->win, c + ps->lo), wb, n);
+          open = TRUE;
+        }
+      if (isolated)
+        add_trial (lead + L_N * ps->lead_pad, lead + L_S * ps->lead_pad,
+                   lead + L_S2 * ps->lead_pad,
+                   window_row (ps, sc->win, c - ps->lead), wb,
+                   ps->lead_pad);
+
+      s = c + ps->zero_from;
+      if (cu->cb[s + zlen] == cu->cb[s])
+        {
+          double sum = cu->cs[s + zlen] - cu->cs[s] - zlen * base;
+          double proj = project_zero (tz, sc->dz + s, ps->zero_pad)
+                        - (base - mu) * ps->tpl_zero_sum[pi];
+
+          zero[Z_N] += 1;
+          zero[Z_P] += proj;
+          zero[Z_P2] += proj * proj;
+          zero[Z_S] += sum;
+          zero[Z_S2] += sum * sum;
+        }
+    }
+  if (open)
+    flush_cluster (rows, n);
+  if (used > 0)
+    merge_pair (ps, rows, zero, acc);
+}
+
+/* Pass 2: every pre AP in [t0, t1) against post channel @ch. */
+static void
+add_pairs (Psc         *ps,
+           Scratch     *sc,
+           guint        ch,
+           const float *d)
+{
+  Cumul cu = { sc->cs, sc->cb };
+  gint64 i, n_ok;
+  double mu;
+  guint pi;
 
   cumul_init (&cu, d, ps->n);
+  /* Window sums and projections relative to the block's level keep their
+   * digits in floats. */
+  n_ok = ps->n - cu.cb[ps->n];
+  mu = n_ok > 0 ? cu.cs[ps->n] / n_ok : 0;
+  window_series (ps, &cu, mu, sc->win);
+  for (i = 0; i < ps->n; i++)
+    sc->dz[i] = isfinite (d[i]) ? (float) (d[i] - mu) : 0.0f;
+  for (i = ps->n; i < ps->n_max; i++)
+    sc->dz[i] = 0;
 
   for (pi = 0; pi < ps->n_pre; pi++)
-    {
-      guint pre = ps->pres[pi];
-      GArray *aps = ps->ap_times[pre];
-      const gint64 *at = (const gint64 *) aps->data;
-      const double *tz = ps->tpl + (gsize) pre * ps->tpl_len
-                         + ps->tpl_pre + ps->zero_from;
-      float *acc = pair_acc (ps, ch, pi);
-      float *lead = acc + N_MAIN_ACC * ps->n_main;
-      float *zero = lead + 3 * ps->n_lead;
-      guint k = imp_detect_lower_bound (at, aps->len, ps->t0);
-
-      if (pre == ch)
-        continue;
-      for (; k < aps->len && at[k] < ps->t1; k++)
-        {
-          gint64 c = at[k] - ps->r0, l;
-          gboolean isolated = k == 0 || at[k] - at[k - 1] > len;
-          double base, proj = 0, sum = 0;
-
-          if (k == 0 || at[k] - at[k - 1] > gap)
-            flush_clusters (ps, acc, cn, cs);
-
-          if (c - ps->lead - ps->flank < 0
-              || c + ps->post_len + ps->flank > ps->n)
-            continue;
-          base = flank_mean (ps, &cu, c);
-          if (!isfinite (base))
-            continue;
-          window_sums (ps, &cu, c, base, isolated, y);
-          for (j = 0; j < ps->n_main; j++)
-            if (isfinite (y[j]))
-              {
-                acc[N_MAIN_ACC * j + M_N] += 1;
-                acc[N_MAIN_ACC * j + M_S] += (float) y[j];
-                cn[j] += 1;
-                cs[j] += y[j];
-              }
-          for (j = 0; isolated && j < ps->n_lead; j++)
-            if (isfinite (y[ps->n_main + j]))
-              add3 (lead + 3 * j, y[ps->n_main + j]);
-
-          for (l = 0; l < ps->zero_to - ps->zero_from; l++)
-            {
-              float v = d[c + ps->zero_from + l];
-
-              if (!isfinite (v))
-                break;
-              proj += tz[l] * (v - base);
-              sum += v - base;
-            }
-          if (l < ps->zero_to - ps->zero_from)
-            continue;
-          zero[Z_N] += 1;
-          zero[Z_P] += (float) proj;
-          zero[Z_P2] += (float) (proj * proj);
-          zero[Z_S] += (float) sum;
-          zero[Z_S2] += (float) (sum * sum);
-        }
-      flush_clusters (ps, acc, cn, cs);
-    }
-  cumul_clear (&cu);
+    if (ps->pres[pi] != ch)
+      add_pair (ps, sc, &cu, mu, pi, pair_acc (ps, ch, pi));
 }
 
 /* Pass 1, a pre channel: its own raw d after each of its APs, summed
  * over the main windows as the pair trials are. */
 static void
 add_auto (Psc         *ps,
+          Scratch     *sc,
           guint        ch,
           const float *d)
 {
-  g_autofree double *y = g_new (double, ps->n_main + ps->n_lead);
-  Cumul cu;
+  double *y = sc->y;
+  Cumul cu = { sc->cs, sc->cb };
   double *aw = ps->auto_win + (gsize) ps->pre_index[ch] * ps->n_main * 2;
   GArray *aps = ps->ap_times[ch];
   const gint64 *at = (const gint64 *) aps->data;
@@ -456,37 +635,86 @@ add_auto (Psc         *ps,
             aw[2 * j + 1] += 1;
           }
     }
-  cumul_clear (&cu);
 }
+
+static void judge_pair (const Psc  *ps,
+                        guint       pi,
+                        guint       post_ch,
+                        ImpPscTest *t);
 
 /* One channel of the block being read. */
 static void
-channel_item (gpointer data,
+channel_item (Psc     *ps,
+              Scratch *sc,
               guint    item)
 {
-  Psc *ps = data;
   guint ch = ps->first + item;
-  g_autofree float *d = NULL;
-  g_autofree float *tmp = NULL;
 
   if (ps->post_index[ch] == G_MAXUINT && ps->pre_index[ch] == G_MAXUINT)
     return;
-  d = g_new (float, ps->n);
-  tmp = g_new (float, ps->n);
-  deconvolve (ps->buf + (gsize) item * ps->n, ps->n, ps->a, ps->box, tmp,
-              d);
-  if (ps->pass == 0)
+  if (ps->pass == PASS_JUDGE)
     {
-      add_template (ps, ch, d);
+      ImpPscTest *t;
+      guint pi;
+
+      if (ps->post_index[ch] == G_MAXUINT)
+        return;
+      t = &g_array_index (ps->out, ImpPscTest, ps->out_at[ch]);
+      for (pi = 0; pi < ps->n_pre; pi++)
+        if (ch != ps->pres[pi])
+          judge_pair (ps, pi, ch, t++);
+      return;
+    }
+  deconvolve (ps->buf + (gsize) item * ps->n, ps->n, ps->a, ps->box,
+              sc->tmp, sc->d);
+  if (ps->pass == PASS_TEMPLATE)
+    {
+      add_template (ps, ch, sc->d);
       if (ps->pre_index[ch] != G_MAXUINT)
-        add_auto (ps, ch, d);
+        add_auto (ps, sc, ch, sc->d);
       return;
     }
   if (ps->post_index[ch] != G_MAXUINT)
     {
-      remove_own_aps (ps, ch, d);
-      add_pairs (ps, ch, d);
+      remove_own_aps (ps, ch, sc->d);
+      add_pairs (ps, sc, ch, sc->d);
     }
+}
+
+static Scratch *
+scratch_new (const Psc *ps)
+{
+  Scratch *sc = g_new0 (Scratch, 1);
+  gsize n = (gsize) ps->n_max;
+
+  sc->d = g_new (float, n);
+  sc->tmp = g_new (float, n);
+  sc->dz = g_new0 (float, n + ps->zero_pad);
+  sc->cs = g_new (double, n + 1);
+  sc->cb = g_new (gint32, n + 1);
+  sc->win = g_new (float, (gsize) (ps->d_step * ps->n_phase));
+  sc->rows = g_new (float, N_PAIR_ROWS * ps->main_pad
+                           + N_LEAD_ACC * ps->lead_pad);
+  sc->y = g_new (double, ps->n_main + ps->n_lead);
+  return sc;
+}
+
+static void
+scratch_free (gpointer data)
+{
+  Scratch *sc = data;
+
+  if (sc == NULL)
+    return;
+  g_free (sc->d);
+  g_free (sc->tmp);
+  g_free (sc->dz);
+  g_free (sc->cs);
+  g_free (sc->cb);
+  g_free (sc->win);
+  g_free (sc->rows);
+  g_free (sc->y);
+  g_free (sc);
 }
 
 typedef struct
@@ -494,30 +722,36 @@ typedef struct
   Psc  *ps;
   guint n;
   gint  next;
+  gint  next_thread;
 } Parallel;
 
 static gpointer
 parallel_worker (gpointer data)
 {
   Parallel *par = data;
+  guint thread = (guint) g_atomic_int_add (&par->next_thread, 1);
+  Scratch *sc = par->ps->scratch[thread];
   gint item;
 
   while ((item = g_atomic_int_add (&par->next, 1)) < (gint) par->n)
-    channel_item (par->ps, (guint) item);
+    channel_item (par->ps, sc, (guint) item);
   return NULL;
 }
 
 /* The channels of a block on all processors (at most MAX_THREADS): each
- * writes only its own accumulators. */
+ * writes only its own accumulators, with its own thread's buffers. */
 static void
 parallel_channels (Psc   *ps,
                    guint  n)
 {
-  Parallel par = { ps, n, 0 };
+  Parallel par = { ps, n, 0, 0 };
   guint n_threads = MIN (CLAMP (g_get_num_processors (), 1, MAX_THREADS), n);
   g_autoptr(GPtrArray) threads = g_ptr_array_new ();
   guint i;
 
+  for (i = 0; i < n_threads; i++)
+    if (ps->scratch[i] == NULL)
+      ps->scratch[i] = scratch_new (ps);
   for (i = 1; i < n_threads; i++)
     g_ptr_array_add (threads, g_thread_new ("imp-psc", parallel_worker,
                                             &par));
@@ -526,8 +760,37 @@ parallel_channels (Psc   *ps,
     g_thread_join (g_ptr_array_index (threads, i));
 }
 
-static void judge_block (Psc   *ps,
-                         guint  nc);
+static gint64
+block_len (const Psc *ps)
+{
+  return (gint64) (BLOCK_S * ps->fs);
+}
+
+/* Enough for a trial's flanks and an own AP's template at either end. */
+static gint64
+block_pad (const Psc *ps)
+{
+  return MAX (ps->lead, ps->tpl_pre) + MAX (ps->post_len, ps->tpl_len)
+         + ps->flank + (gint64) ps->box + 2;
+}
+
+/* Each pre's APs in [t0, t1), found once for all the block's posts. */
+static void
+find_block_aps (Psc *ps)
+{
+  guint pi;
+
+  for (pi = 0; pi < ps->n_pre; pi++)
+    {
+      GArray *aps = ps->ap_times[ps->pres[pi]];
+      const gint64 *at = (const gint64 *) aps->data;
+
+      ps->k0[pi] = imp_detect_lower_bound (at, aps->len, ps->t0);
+      ps->k1[pi] = ps->k0[pi]
+                   + imp_detect_lower_bound (at + ps->k0[pi],
+                                             aps->len - ps->k0[pi], ps->t1);
+    }
+}
 
 /* Reads the recording in blocks of channels and time, padded, within each
  * sweep; pass 0 builds the templates and the pres' own windows, pass 1
@@ -538,9 +801,7 @@ stream (Psc           *ps,
         GCancellable  *cancellable,
         GError       **error)
 {
-  gint64 block = (gint64) (BLOCK_S * ps->fs);
-  gint64 pad = MAX (ps->lead, ps->tpl_pre) + MAX (ps->post_len, ps->tpl_len)
-               + ps->flank + (gint64) ps->box + 2;
+  gint64 block = block_len (ps), pad = block_pad (ps);
   g_autofree float *buf = NULL;
   guint first, s;
 
@@ -559,7 +820,7 @@ stream (Psc           *ps,
                   || ps->pre_index[c] != G_MAXUINT;
       if (!wanted)
         continue;
-      if (pass == 1)
+      if (pass == PASS_PAIRS)
         memset (ps->acc, 0, sizeof (float) * nc * ps->n_pre * ps->n_acc);
 
       for (s = 0; s < imp_recording_get_n_sweeps (ps->rec); s++)
@@ -584,6 +845,8 @@ stream (Psc           *ps,
               ps->n = r1 - r0;
               ps->t0 = t0;
               ps->t1 = t1;
+              if (pass == PASS_PAIRS)
+                find_block_aps (ps);
               parallel_channels (ps, nc);
               ps->done += (t1 - t0) * nc;
               if (ps->progress != NULL)
@@ -591,10 +854,12 @@ stream (Psc           *ps,
                               "Testing waveforms", ps->user_data);
             }
         }
-      if (pass == 1)
+      if (pass == PASS_PAIRS)
         {
           ps->first = first;
-          judge_block (ps, nc);
+          ps->pass = PASS_JUDGE;
+          parallel_channels (ps, nc);
+          ps->pass = pass;
         }
     }
   return TRUE;
@@ -614,12 +879,14 @@ scan_p (double z,
 }
 
 static double
-mean_var (const float *a,
-          double      *var)
+mean_var (double  n,
+          double  sum,
+          double  sum2,
+          double *var)
 {
-  double mean = a[1] / a[0];
+  double mean = sum / n;
 
-  *var = (a[2] - a[0] * mean * mean) / (a[0] - 1);
+  *var = (sum2 - n * mean * mean) / (n - 1);
   return mean;
 }
 
@@ -631,8 +898,8 @@ judge_pair (const Psc  *ps,
 {
   const float *acc = pair_acc (ps, post_ch, pi);
   const float *lead = acc + N_MAIN_ACC * ps->n_main;
-  const float *zero = lead + 3 * ps->n_lead;
-  guint pre = ps->pres[pi];
+  const float *zero = lead + N_LEAD_ACC * ps->n_lead;
+  guint m = ps->n_main, pre = ps->pres[pi];
   const double *tpl = ps->tpl + (gsize) pre * ps->tpl_len + ps->tpl_pre;
   const double *aw = ps->auto_win + (gsize) pi * ps->n_main * 2;
   gint64 zlen = ps->zero_to - ps->zero_from, l;
@@ -656,15 +923,14 @@ judge_pair (const Psc  *ps,
   if (ps->tpl_n[pre] > 0 && txx > 0 && zero[Z_N] > 2)
     {
       double var_p, var_s;
-      double mp = mean_var (zero + Z_N, &var_p);
+      double mp = mean_var (zero[Z_N], zero[Z_P], zero[Z_P2], &var_p);
       double ms;
-      float s3[3] = { zero[Z_N], zero[Z_S], zero[Z_S2] };
 
       c = mp / txx;
       if (fabs (c) < CROSSTALK_T * sqrt (MAX (var_p, 0) / zero[Z_N]) / txx)
         c = 0;
       /* What the crosstalk leaves at zero latency. */
-      ms = mean_var (s3, &var_s);
+      ms = mean_var (zero[Z_N], zero[Z_S], zero[Z_S2], &var_s);
       t->zero_mv = ms - c * tsum;
       if (var_s > 0)
         t->z_zero = t->zero_mv / sqrt (var_s / zero[Z_N]);
@@ -673,10 +939,13 @@ judge_pair (const Psc  *ps,
 
   for (j = 0; j < ps->n_main; j++)
     {
-      const float *a = acc + N_MAIN_ACC * j;
       gint64 D = ps->lo + (gint64) j * ps->d_step;
+      double a[N_MAIN_ACC];
       double mean, var, tz, xt = 0;
+      guint i;
 
+      for (i = 0; i < N_MAIN_ACC; i++)
+        a[i] = acc[i * m + j];
       if (a[M_G] < 3)
         continue;
       if (c != 0 && aw[2 * j + 1] > 0)
@@ -714,40 +983,50 @@ judge_pair (const Psc  *ps,
   /* Common input: the same sign already before the AP. */
   for (j = 0; j < ps->n_lead; j++)
     {
-      const float *a = lead + 3 * j;
+      double n = lead[L_N * ps->n_lead + j];
       double mean, var;
 
-      if (a[0] < 3)
+      if (n < 3)
         continue;
-      mean = mean_var (a, &var);
+      mean = mean_var (n, lead[L_S * ps->n_lead + j],
+                       lead[L_S2 * ps->n_lead + j], &var);
       if (var > 0)
-        t->z_lead = MAX (t->z_lead, mean / sqrt (var / a[0])
+        t->z_lead = MAX (t->z_lead, mean / sqrt (var / n)
                                     * (best < 0 ? -1 : 1));
     }
   t->common_input = t->z_lead >= ps->p->common_input_z;
 }
 
-/* The pairs whose post is in the block just read, by post and then pre. */
+/* The templates' means, and each pre's at the zero-latency lags as the
+ * pair trials project on it. */
 static void
-judge_block (Psc   *ps,
-             guint  nc)
+finish_templates (Psc *ps)
 {
+  gint64 zlen = ps->zero_to - ps->zero_from, u;
   guint c, pi;
 
-  for (c = ps->first; c < ps->first + nc; c++)
+  for (c = 0; c < ps->n_channels; c++)
+    if (ps->tpl_n[c] > 0)
+      for (u = 0; u < ps->tpl_len; u++)
+        ps->tpl[(gsize) c * ps->tpl_len + u] /= ps->tpl_n[c];
+  for (pi = 0; pi < ps->n_pre; pi++)
     {
-      if (ps->post_index[c] == G_MAXUINT)
-        continue;
-      for (pi = 0; pi < ps->n_pre; pi++)
-        {
-          ImpPscTest t;
+      const double *tz = ps->tpl + (gsize) ps->pres[pi] * ps->tpl_len
+                         + ps->tpl_pre + ps->zero_from;
 
-          if (c == ps->pres[pi])
-            continue;
-          judge_pair (ps, pi, c, &t);
-          g_array_append_val (ps->out, t);
+      for (u = 0; u < zlen; u++)
+        {
+          ps->tpl_zero[(gsize) pi * ps->zero_pad + u] = (float) tz[u];
+          ps->tpl_zero_sum[pi] += (float) tz[u];
         }
     }
+}
+
+static guint
+round_up (guint n,
+          guint m)
+{
+  return (n + m - 1) / m * m;
 }
 
 /* Processor time of the whole process, all threads, in seconds. */
@@ -840,7 +1119,13 @@ imp_psc_test_pairs (ImpRecording             *recording,
                                  ps.post_len);
   ps.blank_pre = to_samples (BLANK_PRE_MS, ps.fs);
   ps.blank_post = to_samples (params->ap_blank_ms, ps.fs);
-  ps.n_acc = N_MAIN_ACC * ps.n_main + 3 * ps.n_lead + N_ZERO;
+  ps.n_acc = N_MAIN_ACC * ps.n_main + N_LEAD_ACC * ps.n_lead + N_ZERO;
+  ps.main_pad = round_up (ps.n_main, ROW_ALIGN);
+  ps.lead_pad = round_up (ps.n_lead, ROW_ALIGN);
+  ps.zero_pad = round_up ((guint) (ps.zero_to - ps.zero_from), ROW_ALIGN);
+  ps.n_max = block_len (&ps) + 2 * block_pad (&ps);
+  /* A row of ROW_ALIGN-padded delays may start at the last window. */
+  ps.n_phase = ps.n_max / ps.d_step + ROW_ALIGN + 1;
 
   ps.acc = g_try_new0 (float, (gsize) MIN (BLOCK_CHANNELS, ps.n_channels)
                                * ps.n_pre * ps.n_acc);
@@ -854,20 +1139,33 @@ imp_psc_test_pairs (ImpRecording             *recording,
   ps.tpl = g_new0 (double, (gsize) ps.n_channels * ps.tpl_len);
   ps.auto_win = g_new0 (double, (gsize) ps.n_pre * ps.n_main * 2);
   ps.tpl_n = g_new0 (guint, ps.n_channels);
-
-  if (!stream (&ps, 0, cancellable, error))
-    goto out;
-  for (c = 0; c < ps.n_channels; c++)
-    if (ps.tpl_n[c] > 0)
-      for (gint64 u = 0; u < ps.tpl_len; u++)
-        ps.tpl[(gsize) c * ps.tpl_len + u] /= ps.tpl_n[c];
+  ps.tpl_zero = g_new0 (float, (gsize) ps.n_pre * ps.zero_pad);
+  ps.tpl_zero_sum = g_new0 (double, MAX (ps.n_pre, 1));
+  ps.k0 = g_new0 (guint, MAX (ps.n_pre, 1));
+  ps.k1 = g_new0 (guint, MAX (ps.n_pre, 1));
+  ps.scratch = g_new0 (gpointer, MAX_THREADS);
+  ps.out_at = g_new0 (gsize, ps.n_channels);
   ps.out = g_array_new (FALSE, FALSE, sizeof (ImpPscTest));
-  if (stream (&ps, 1, cancellable, error))
+  for (c = 0; c < ps.n_channels; c++)
+    if (ps.post_index[c] != G_MAXUINT)
+      {
+        ps.out_at[c] = ps.out->len;
+        g_array_set_size (ps.out, ps.out->len + ps.n_pre
+                                  - (ps.pre_index[c] != G_MAXUINT));
+      }
+
+  if (!stream (&ps, PASS_TEMPLATE, cancellable, error))
+    goto out;
+  finish_templates (&ps);
+  if (stream (&ps, PASS_PAIRS, cancellable, error))
     out = g_steal_pointer (&ps.out);
   g_debug ("Waveform test of %u × %u cells: %.2f s, %.2f s of processor "
            "time, %.2f s reading", ps.n_pre, ps.n_post,
            (g_get_monotonic_time () - start) / 1e6,
            process_cpu_s () - cpu_start, ps.read_us / 1e6);
+  if (out != NULL && g_getenv ("WAVE_DUMP") != NULL)
+    g_file_set_contents (g_getenv ("WAVE_DUMP"), out->data,
+                         (gssize) (out->len * sizeof (ImpPscTest)), NULL);
 
 out:
   if (ps.out != NULL)
@@ -879,5 +1177,13 @@ out:
   g_free (ps.tpl);
   g_free (ps.auto_win);
   g_free (ps.tpl_n);
+  g_free (ps.tpl_zero);
+  g_free (ps.tpl_zero_sum);
+  g_free (ps.k0);
+  g_free (ps.k1);
+  g_free (ps.out_at);
+  for (c = 0; c < MAX_THREADS && ps.scratch != NULL; c++)
+    scratch_free (ps.scratch[c]);
+  g_free (ps.scratch);
   return out;
 }
