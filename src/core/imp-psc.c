@@ -58,6 +58,21 @@ enum { P_ONE_N = N_MAIN_ACC, P_ONE_S, P_CLUSTER_N, P_CLUSTER_S, N_PAIR_ROWS };
 
 #define ROW_ALIGN 8
 
+/* A presynaptic AP of the block being read, as every post sees it. */
+enum
+{
+  AP_FITS          = 1 << 0,  /* its trial lies within the block */
+  AP_ISOLATED      = 1 << 1,  /* no other within the lead and windows */
+  AP_CLUSTER_START = 1 << 2,  /* far from the one before */
+  AP_CLUSTER_END   = 1 << 3,  /* far from the next one in the block */
+};
+
+typedef struct
+{
+  gint32  c;              /* sample within the block */
+  guint32 flags;
+} BlockAp;
+
 typedef struct
 {
   ImpRecording            *rec;
@@ -77,7 +92,7 @@ typedef struct
   gint64   d_step;
   guint    n_main, n_lead, n_acc;
   guint    main_pad, lead_pad;   /* rows rounded up to ROW_ALIGN */
-  gint64   zero_from, zero_to;
+  gint64   zero_from, zero_to, zero_len;
   guint    zero_pad;
   gint64   tpl_pre, tpl_len, blank_pre, blank_post;
   gint64   n_max;         /* the longest padded block */
@@ -94,7 +109,8 @@ typedef struct
                              of the pre's own raw d after all its APs, what
                              its crosstalk carries */
   guint   *tpl_n;
-  guint   *k0, *k1;       /* per pre: its APs in [t0, t1) */
+  BlockAp *block_aps;     /* the pres' APs in [t0, t1), by pre */
+  guint   *bk;            /* n_pre + 1: each pre's first in block_aps */
   gpointer *scratch;      /* per thread */
   ImpProgressFunc progress;
   gpointer        user_data;
@@ -115,6 +131,8 @@ typedef struct
   float  *d;
   float  *tmp;
   float  *dz;             /* d minus its level, 0 where unusable */
+  float  *base;           /* per AP sample: the trial's baseline */
+  float  *zero;           /* per AP sample: the zero-latency sum */
   double *cs;             /* cumulative sums, n_max + 1 */
   gint32 *cb;
   float  *win;            /* window sums by phase: d_step × n_phase */
@@ -365,6 +383,32 @@ window_series (const Psc   *ps,
     }
 }
 
+/* For every AP sample c at which a trial fits in the block: the trial's
+ * baseline minus @mu (NAN with too few usable flank samples) into
+ * @base[c], and the sum of d minus @mu over the zero-latency lags (NAN
+ * where blanked) into @zero[c]. */
+static void
+trial_series (const Psc   *ps,
+              const Cumul *cu,
+              double       mu,
+              float       *base,
+              float       *zero)
+{
+  gint64 zlen = ps->zero_to - ps->zero_from;
+  gint64 c0 = ps->lead + ps->flank, c1 = ps->n - ps->post_len - ps->flank;
+  gint64 c;
+
+  for (c = c0; c <= c1; c++)
+    {
+      gint64 s = c + ps->zero_from;
+      double b = flank_mean (ps, cu, c);
+
+      base[c] = (float) (b - mu);
+      zero[c] = cu->cb[s + zlen] == cu->cb[s]
+                ? (float) (cu->cs[s + zlen] - cu->cs[s] - zlen * mu) : NAN;
+    }
+}
+
 static inline const float *
 window_row (const Psc   *ps,
             const float *win,
@@ -416,44 +460,40 @@ add_cluster (float       *restrict rn,
     }
 }
 
-/* Closes the open cluster of two or more trials. */
+/* Closes the open cluster (@cn, @cs) of two or more trials into the
+ * M_ rows @m. */
 static void
-flush_cluster (float *restrict rows,
+flush_cluster (float *restrict m,
+               float *restrict cn,
+               float *restrict cs,
                guint           n)
 {
-  float *restrict mn = rows + M_N * n, *restrict ms = rows + M_S * n;
-  float *restrict mq = rows + M_Q * n, *restrict mr = rows + M_R * n;
-  float *restrict mn2 = rows + M_N2 * n, *restrict mg = rows + M_G * n;
-  float *restrict cn = rows + P_CLUSTER_N * n;
-  float *restrict cs = rows + P_CLUSTER_S * n;
   guint j;
 
   for (j = 0; j < n; j++)
     {
-      mn[j] += cn[j];
-      ms[j] += cs[j];
-      mq[j] += cs[j] * cs[j];
-      mr[j] += cn[j] * cs[j];
-      mn2[j] += cn[j] * cn[j];
-      mg[j] += cn[j] > 0 ? 1.0f : 0.0f;
+      m[M_N * n + j] += cn[j];
+      m[M_S * n + j] += cs[j];
+      m[M_Q * n + j] += cs[j] * cs[j];
+      m[M_R * n + j] += cn[j] * cs[j];
+      m[M_N2 * n + j] += cn[j] * cn[j];
+      m[M_G * n + j] += cn[j] > 0 ? 1.0f : 0.0f;
       cn[j] = 0;
       cs[j] = 0;
     }
 }
 
-/* Adds a pair's block sums to its accumulators: a single-trial cluster
- * adds its trial count to M_N, M_N2 and M_G and its sum to M_S and M_R. */
+/* Adds a pair's block sums @rows to its accumulators @acc (@m main
+ * delays, rows @n apart): a single-trial cluster adds its trial count to
+ * M_N, M_N2 and M_G and its sum to M_S and M_R. */
 static void
-merge_pair (const Psc   *ps,
-            const float *rows,
-            const double *zero,
-            float       *acc)
+merge_main (float       *restrict acc,
+            const float *restrict rows,
+            guint                 m,
+            guint                 n)
 {
-  guint n = ps->main_pad, m = ps->n_main, j, i;
   const float *one_n = rows + P_ONE_N * n, *one_s = rows + P_ONE_S * n;
-  const float *lead = rows + N_PAIR_ROWS * n;
-  float *lacc = acc + N_MAIN_ACC * m;
-  float *zacc = lacc + N_LEAD_ACC * ps->n_lead;
+  guint j;
 
   for (j = 0; j < m; j++)
     {
@@ -464,6 +504,20 @@ merge_pair (const Psc   *ps,
       acc[M_N2 * m + j] += rows[M_N2 * n + j] + one_n[j];
       acc[M_G * m + j] += rows[M_G * n + j] + one_n[j];
     }
+}
+
+static void
+merge_pair (const Psc    *ps,
+            const float  *rows,
+            const double *zero,
+            float        *acc)
+{
+  const float *lead = rows + N_PAIR_ROWS * ps->main_pad;
+  float *lacc = acc + N_MAIN_ACC * ps->n_main;
+  float *zacc = lacc + N_LEAD_ACC * ps->n_lead;
+  guint i, j;
+
+  merge_main (acc, rows, ps->n_main, ps->main_pad);
   for (i = 0; i < N_LEAD_ACC; i++)
     for (j = 0; j < ps->n_lead; j++)
       lacc[i * ps->n_lead + j] += lead[i * ps->lead_pad + j];
@@ -491,23 +545,16 @@ project_zero (const float *restrict tz,
 }
 
 /* Pass 2: every AP of pre @pi in [t0, t1) against the post channel whose
- * cumulative sums are @cu, window sums @win and centred d @dz (level
- * @mu). */
+ * series are in @sc. */
 static void
-add_pair (const Psc   *ps,
-          Scratch     *sc,
-          const Cumul *cu,
-          double       mu,
-          guint        pi,
-          float       *acc)
+add_pair (const Psc *ps,
+          Scratch   *sc,
+          guint      pi,
+          float     *acc)
 {
-  gint64 len = ps->lead + ps->post_len;
-  gint64 gap = len + 2 * ps->flank;
-  gint64 zlen = ps->zero_to - ps->zero_from;
   guint n = ps->main_pad;
-  GArray *aps = ps->ap_times[ps->pres[pi]];
-  const gint64 *at = (const gint64 *) aps->data;
   const float *tz = ps->tpl_zero + (gsize) pi * ps->zero_pad;
+  double tz_sum = ps->tpl_zero_sum[pi];
   float *rows = sc->rows;
   float *lead = rows + N_PAIR_ROWS * n;
   double zero[N_ZERO] = { 0 };
@@ -516,28 +563,24 @@ add_pair (const Psc   *ps,
 
   memset (rows, 0, sizeof (float) * (N_PAIR_ROWS * n
                                      + N_LEAD_ACC * ps->lead_pad));
-  for (k = ps->k0[pi]; k < ps->k1[pi]; k++)
+  for (k = ps->bk[pi]; k < ps->bk[pi + 1]; k++)
     {
-      gint64 c = at[k] - ps->r0, s;
-      gboolean isolated = k == 0 || at[k] - at[k - 1] > len;
-      gboolean alone = k + 1 == ps->k1[pi] || at[k + 1] - at[k] > gap;
-      double base;
-      float wb;
+      gint64 c = ps->block_aps[k].c;
+      guint flags = ps->block_aps[k].flags;
+      float base, wb, zs;
 
-      if (open && (k == 0 || at[k] - at[k - 1] > gap))
+      if (open && (flags & AP_CLUSTER_START))
         {
-          flush_cluster (rows, n);
+          flush_cluster (rows, rows + P_CLUSTER_N * n,
+                         rows + P_CLUSTER_S * n, n);
           open = FALSE;
         }
-      if (c - ps->lead - ps->flank < 0
-          || c + ps->post_len + ps->flank > ps->n)
-        continue;
-      base = flank_mean (ps, cu, c);
-      if (!isfinite (base))
+      if (!(flags & AP_FITS) || isnan (sc->base[c]))
         continue;
       used++;
-      wb = (float) (ps->w * (base - mu));
-      if (!open && alone)
+      base = sc->base[c];
+      wb = (float) ps->w * base;
+      if (!open && (flags & AP_CLUSTER_END))
         add_trial (rows + P_ONE_N * n, rows + P_ONE_S * n, rows + M_Q * n,
                    window_row (ps, sc->win, c + ps->lo), wb, n);
       else
@@ -546,18 +589,19 @@ add_pair (const Psc   *ps,
                        window_row (ps, sc->win, c + ps->lo), wb, n);
           open = TRUE;
         }
-      if (isolated)
+      if (flags & AP_ISOLATED)
         add_trial (lead + L_N * ps->lead_pad, lead + L_S * ps->lead_pad,
                    lead + L_S2 * ps->lead_pad,
                    window_row (ps, sc->win, c - ps->lead), wb,
                    ps->lead_pad);
 
-      s = c + ps->zero_from;
-      if (cu->cb[s + zlen] == cu->cb[s])
+      zs = sc->zero[c];
+      if (!isnan (zs))
         {
-          double sum = cu->cs[s + zlen] - cu->cs[s] - zlen * base;
-          double proj = project_zero (tz, sc->dz + s, ps->zero_pad)
-                        - (base - mu) * ps->tpl_zero_sum[pi];
+          double sum = (double) zs - (double) ps->zero_len * base;
+          double proj = project_zero (tz, sc->dz + c + ps->zero_from,
+                                      ps->zero_pad)
+                        - (double) base * tz_sum;
 
           zero[Z_N] += 1;
           zero[Z_P] += proj;
@@ -567,7 +611,7 @@ add_pair (const Psc   *ps,
         }
     }
   if (open)
-    flush_cluster (rows, n);
+    flush_cluster (rows, rows + P_CLUSTER_N * n, rows + P_CLUSTER_S * n, n);
   if (used > 0)
     merge_pair (ps, rows, zero, acc);
 }
@@ -585,11 +629,11 @@ add_pairs (Psc         *ps,
   guint pi;
 
   cumul_init (&cu, d, ps->n);
-  /* Window sums and projections relative to the block's level keep their
-   * digits in floats. */
+  /* Sums relative to the block's level keep their digits in floats. */
   n_ok = ps->n - cu.cb[ps->n];
   mu = n_ok > 0 ? cu.cs[ps->n] / n_ok : 0;
   window_series (ps, &cu, mu, sc->win);
+  trial_series (ps, &cu, mu, sc->base, sc->zero);
   for (i = 0; i < ps->n; i++)
     sc->dz[i] = isfinite (d[i]) ? (float) (d[i] - mu) : 0.0f;
   for (i = ps->n; i < ps->n_max; i++)
@@ -597,7 +641,7 @@ add_pairs (Psc         *ps,
 
   for (pi = 0; pi < ps->n_pre; pi++)
     if (ps->pres[pi] != ch)
-      add_pair (ps, sc, &cu, mu, pi, pair_acc (ps, ch, pi));
+      add_pair (ps, sc, pi, pair_acc (ps, ch, pi));
 }
 
 /* Pass 1, a pre channel: its own raw d after each of its APs, summed
@@ -690,6 +734,8 @@ scratch_new (const Psc *ps)
   sc->d = g_new (float, n);
   sc->tmp = g_new (float, n);
   sc->dz = g_new0 (float, n + ps->zero_pad);
+  sc->base = g_new (float, n);
+  sc->zero = g_new (float, n);
   sc->cs = g_new (double, n + 1);
   sc->cb = g_new (gint32, n + 1);
   sc->win = g_new (float, (gsize) (ps->d_step * ps->n_phase));
@@ -709,6 +755,8 @@ scratch_free (gpointer data)
   g_free (sc->d);
   g_free (sc->tmp);
   g_free (sc->dz);
+  g_free (sc->base);
+  g_free (sc->zero);
   g_free (sc->cs);
   g_free (sc->cb);
   g_free (sc->win);
@@ -774,22 +822,45 @@ block_pad (const Psc *ps)
          + ps->flank + (gint64) ps->box + 2;
 }
 
-/* Each pre's APs in [t0, t1), found once for all the block's posts. */
+/* Each pre's APs in [t0, t1), found once for all the block's posts,
+ * with what a trial needs to know of its neighbours: clusters are APs
+ * closer than a trial's whole span; a lead window needs no other AP
+ * within the lead and windows before. */
 static void
 find_block_aps (Psc *ps)
 {
-  guint pi;
+  gint64 len = ps->lead + ps->post_len;
+  gint64 gap = len + 2 * ps->flank;
+  guint pi, k, m = 0;
 
   for (pi = 0; pi < ps->n_pre; pi++)
     {
       GArray *aps = ps->ap_times[ps->pres[pi]];
       const gint64 *at = (const gint64 *) aps->data;
+      guint k0 = imp_detect_lower_bound (at, aps->len, ps->t0);
 
-      ps->k0[pi] = imp_detect_lower_bound (at, aps->len, ps->t0);
-      ps->k1[pi] = ps->k0[pi]
-                   + imp_detect_lower_bound (at + ps->k0[pi],
-                                             aps->len - ps->k0[pi], ps->t1);
+      ps->bk[pi] = m;
+      for (k = k0; k < aps->len && at[k] < ps->t1; k++)
+        {
+          gint64 c = at[k] - ps->r0;
+          guint flags = 0;
+
+          if (c - ps->lead - ps->flank >= 0
+              && c + ps->post_len + ps->flank <= ps->n)
+            flags |= AP_FITS;
+          if (k == 0 || at[k] - at[k - 1] > len)
+            flags |= AP_ISOLATED;
+          if (k == 0 || at[k] - at[k - 1] > gap)
+            flags |= AP_CLUSTER_START;
+          if (k + 1 == aps->len || at[k + 1] >= ps->t1
+              || at[k + 1] - at[k] > gap)
+            flags |= AP_CLUSTER_END;
+          ps->block_aps[m].c = (gint32) c;
+          ps->block_aps[m].flags = flags;
+          m++;
+        }
     }
+  ps->bk[ps->n_pre] = m;
 }
 
 /* Reads the recording in blocks of channels and time, padded, within each
@@ -1075,6 +1146,7 @@ imp_psc_test_pairs (ImpRecording             *recording,
   GArray *out = NULL;
   gint64 start = g_get_monotonic_time ();
   double cpu_start = process_cpu_s ();
+  gsize n_aps;
   guint c;
 
   g_return_val_if_fail (recording != NULL, NULL);
@@ -1114,6 +1186,7 @@ imp_psc_test_pairs (ImpRecording             *recording,
   ps.flank = MAX (2, to_samples (params->baseline_ms, ps.fs));
   ps.zero_from = -to_samples (ZERO_FROM_MS, ps.fs);
   ps.zero_to = MAX (ps.zero_from + 1, ps.lo);
+  ps.zero_len = ps.zero_to - ps.zero_from;
   ps.tpl_pre = MAX (to_samples (TEMPLATE_PRE_MS, ps.fs), -ps.zero_from);
   ps.tpl_len = ps.tpl_pre + MAX (to_samples (TEMPLATE_MS, ps.fs),
                                  ps.post_len);
@@ -1141,8 +1214,10 @@ imp_psc_test_pairs (ImpRecording             *recording,
   ps.tpl_n = g_new0 (guint, ps.n_channels);
   ps.tpl_zero = g_new0 (float, (gsize) ps.n_pre * ps.zero_pad);
   ps.tpl_zero_sum = g_new0 (double, MAX (ps.n_pre, 1));
-  ps.k0 = g_new0 (guint, MAX (ps.n_pre, 1));
-  ps.k1 = g_new0 (guint, MAX (ps.n_pre, 1));
+  ps.bk = g_new0 (guint, ps.n_pre + 1);
+  for (c = 0, n_aps = 0; c < ps.n_pre; c++)
+    n_aps += ap_times[ps.pres[c]]->len;
+  ps.block_aps = g_new (BlockAp, MAX (n_aps, 1));
   ps.scratch = g_new0 (gpointer, MAX_THREADS);
   ps.out_at = g_new0 (gsize, ps.n_channels);
   ps.out = g_array_new (FALSE, FALSE, sizeof (ImpPscTest));
@@ -1179,8 +1254,8 @@ out:
   g_free (ps.tpl_n);
   g_free (ps.tpl_zero);
   g_free (ps.tpl_zero_sum);
-  g_free (ps.k0);
-  g_free (ps.k1);
+  g_free (ps.bk);
+  g_free (ps.block_aps);
   g_free (ps.out_at);
   for (c = 0; c < MAX_THREADS && ps.scratch != NULL; c++)
     scratch_free (ps.scratch[c]);
