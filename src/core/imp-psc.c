@@ -105,6 +105,8 @@ typedef struct
   float   *tpl_zero;      /* n_pre × zero_pad: the pre's template at the
                              zero-latency lags, zero-padded */
   double  *tpl_zero_sum;  /* n_pre: its sum */
+  double  *tpl_xx;        /* n_pre: the template's sum of squares and */
+  double  *tpl_sum;       /* sum there, in full precision */
   double  *auto_win;      /* n_pre × n_main × 2: window sums (and count)
                              of the pre's own raw d after all its APs, what
                              its crosstalk carries */
@@ -131,8 +133,8 @@ typedef struct
   float  *d;
   float  *tmp;
   float  *dz;             /* d minus its level, 0 where unusable */
-  float  *base;           /* per AP sample: the trial's baseline */
-  float  *zero;           /* per AP sample: the zero-latency sum */
+  float  *trial;          /* per AP sample: the trial's baseline and
+                             zero-latency sum */
   double *cs;             /* cumulative sums, n_max + 1 */
   gint32 *cb;
   float  *win;            /* window sums by phase: d_step × n_phase */
@@ -383,16 +385,15 @@ window_series (const Psc   *ps,
     }
 }
 
-/* For every AP sample c at which a trial fits in the block: the trial's
- * baseline minus @mu (NAN with too few usable flank samples) into
- * @base[c], and the sum of d minus @mu over the zero-latency lags (NAN
- * where blanked) into @zero[c]. */
+/* For every AP sample c at which a trial fits in the block, side by side
+ * since a trial needs both: the trial's baseline minus @mu (NAN with too
+ * few usable flank samples) into @trial[2c], and the sum of d minus @mu
+ * over the zero-latency lags (NAN where blanked) into @trial[2c + 1]. */
 static void
 trial_series (const Psc   *ps,
               const Cumul *cu,
               double       mu,
-              float       *base,
-              float       *zero)
+              float       *trial)
 {
   gint64 zlen = ps->zero_to - ps->zero_from;
   gint64 c0 = ps->lead + ps->flank, c1 = ps->n - ps->post_len - ps->flank;
@@ -403,9 +404,10 @@ trial_series (const Psc   *ps,
       gint64 s = c + ps->zero_from;
       double b = flank_mean (ps, cu, c);
 
-      base[c] = (float) (b - mu);
-      zero[c] = cu->cb[s + zlen] == cu->cb[s]
-                ? (float) (cu->cs[s + zlen] - cu->cs[s] - zlen * mu) : NAN;
+      trial[2 * c] = (float) (b - mu);
+      trial[2 * c + 1] = cu->cb[s + zlen] == cu->cb[s]
+                         ? (float) (cu->cs[s + zlen] - cu->cs[s] - zlen * mu)
+                         : NAN;
     }
 }
 
@@ -461,26 +463,41 @@ add_cluster (float       *restrict rn,
 }
 
 /* Closes the open cluster (@cn, @cs) of two or more trials into the
- * M_ rows @m. */
-static void
-flush_cluster (float *restrict m,
-               float *restrict cn,
-               float *restrict cs,
-               guint           n)
+ * M_ rows (separate restrict pointers, which GCC's vectoriser trusts
+ * where offsets into one array it cannot tell apart). */
+static inline void
+flush_rows (float *restrict mn,
+            float *restrict ms,
+            float *restrict mq,
+            float *restrict mr,
+            float *restrict mn2,
+            float *restrict mg,
+            float *restrict cn,
+            float *restrict cs,
+            gsize           n)
 {
-  guint j;
+  gsize j;
 
   for (j = 0; j < n; j++)
     {
-      m[M_N * n + j] += cn[j];
-      m[M_S * n + j] += cs[j];
-      m[M_Q * n + j] += cs[j] * cs[j];
-      m[M_R * n + j] += cn[j] * cs[j];
-      m[M_N2 * n + j] += cn[j] * cn[j];
-      m[M_G * n + j] += cn[j] > 0 ? 1.0f : 0.0f;
+      mn[j] += cn[j];
+      ms[j] += cs[j];
+      mq[j] += cs[j] * cs[j];
+      mr[j] += cn[j] * cs[j];
+      mn2[j] += cn[j] * cn[j];
+      mg[j] += cn[j] > 0 ? 1.0f : 0.0f;
       cn[j] = 0;
       cs[j] = 0;
     }
+}
+
+static void
+flush_cluster (float *rows,
+               gsize  n)
+{
+  flush_rows (rows + M_N * n, rows + M_S * n, rows + M_Q * n,
+              rows + M_R * n, rows + M_N2 * n, rows + M_G * n,
+              rows + P_CLUSTER_N * n, rows + P_CLUSTER_S * n, n);
 }
 
 /* Adds a pair's block sums @rows to its accumulators @acc (@m main
@@ -489,21 +506,38 @@ flush_cluster (float *restrict m,
 static void
 merge_main (float       *restrict acc,
             const float *restrict rows,
-            guint                 m,
-            guint                 n)
+            gsize                 m,
+            gsize                 n)
 {
-  const float *one_n = rows + P_ONE_N * n, *one_s = rows + P_ONE_S * n;
-  guint j;
+  const float *restrict one_n = rows + P_ONE_N * n;
+  const float *restrict one_s = rows + P_ONE_S * n;
+  gsize i, j;
 
-  for (j = 0; j < m; j++)
+  for (i = 0; i < N_MAIN_ACC; i++)
     {
-      acc[M_N * m + j] += rows[M_N * n + j] + one_n[j];
-      acc[M_S * m + j] += rows[M_S * n + j] + one_s[j];
-      acc[M_Q * m + j] += rows[M_Q * n + j];
-      acc[M_R * m + j] += rows[M_R * n + j] + one_s[j];
-      acc[M_N2 * m + j] += rows[M_N2 * n + j] + one_n[j];
-      acc[M_G * m + j] += rows[M_G * n + j] + one_n[j];
+      float *restrict a = acc + i * m;
+      const float *restrict r = rows + i * n;
+      const float *restrict one = i == M_Q ? NULL
+                                  : i == M_S || i == M_R ? one_s : one_n;
+
+      if (one == NULL)
+        for (j = 0; j < m; j++)
+          a[j] += r[j];
+      else
+        for (j = 0; j < m; j++)
+          a[j] += r[j] + one[j];
     }
+}
+
+static void
+add_row (float       *restrict a,
+         const float *restrict r,
+         gsize                 n)
+{
+  gsize j;
+
+  for (j = 0; j < n; j++)
+    a[j] += r[j];
 }
 
 static void
@@ -515,12 +549,11 @@ merge_pair (const Psc    *ps,
   const float *lead = rows + N_PAIR_ROWS * ps->main_pad;
   float *lacc = acc + N_MAIN_ACC * ps->n_main;
   float *zacc = lacc + N_LEAD_ACC * ps->n_lead;
-  guint i, j;
+  gsize i;
 
   merge_main (acc, rows, ps->n_main, ps->main_pad);
   for (i = 0; i < N_LEAD_ACC; i++)
-    for (j = 0; j < ps->n_lead; j++)
-      lacc[i * ps->n_lead + j] += lead[i * ps->lead_pad + j];
+    add_row (lacc + i * ps->n_lead, lead + i * ps->lead_pad, ps->n_lead);
   for (i = 0; i < N_ZERO; i++)
     zacc[i] += (float) zero[i];
 }
@@ -533,15 +566,15 @@ project_zero (const float *restrict tz,
               guint                 n)
 {
   float part[ROW_ALIGN] = { 0 };
-  double sum = 0;
-  guint l, m;
+  gsize l, m;
 
   for (l = 0; l < n; l += ROW_ALIGN)
     for (m = 0; m < ROW_ALIGN; m++)
       part[m] += tz[l + m] * dz[l + m];
-  for (m = 0; m < ROW_ALIGN; m++)
-    sum += part[m];
-  return sum;
+  /* A tree, not a chain of dependent additions. */
+  for (m = 0; m < ROW_ALIGN / 2; m++)
+    part[m] += part[m + ROW_ALIGN / 2];
+  return ((double) part[0] + part[2]) + ((double) part[1] + part[3]);
 }
 
 /* Pass 2: every AP of pre @pi in [t0, t1) against the post channel whose
@@ -571,14 +604,13 @@ add_pair (const Psc *ps,
 
       if (open && (flags & AP_CLUSTER_START))
         {
-          flush_cluster (rows, rows + P_CLUSTER_N * n,
-                         rows + P_CLUSTER_S * n, n);
+          flush_cluster (rows, n);
           open = FALSE;
         }
-      if (!(flags & AP_FITS) || isnan (sc->base[c]))
+      if (!(flags & AP_FITS) || isnan (sc->trial[2 * c]))
         continue;
       used++;
-      base = sc->base[c];
+      base = sc->trial[2 * c];
       wb = (float) ps->w * base;
       if (!open && (flags & AP_CLUSTER_END))
         add_trial (rows + P_ONE_N * n, rows + P_ONE_S * n, rows + M_Q * n,
@@ -595,7 +627,7 @@ add_pair (const Psc *ps,
                    window_row (ps, sc->win, c - ps->lead), wb,
                    ps->lead_pad);
 
-      zs = sc->zero[c];
+      zs = sc->trial[2 * c + 1];
       if (!isnan (zs))
         {
           double sum = (double) zs - (double) ps->zero_len * base;
@@ -611,7 +643,7 @@ add_pair (const Psc *ps,
         }
     }
   if (open)
-    flush_cluster (rows, rows + P_CLUSTER_N * n, rows + P_CLUSTER_S * n, n);
+    flush_cluster (rows, n);
   if (used > 0)
     merge_pair (ps, rows, zero, acc);
 }
@@ -633,7 +665,7 @@ add_pairs (Psc         *ps,
   n_ok = ps->n - cu.cb[ps->n];
   mu = n_ok > 0 ? cu.cs[ps->n] / n_ok : 0;
   window_series (ps, &cu, mu, sc->win);
-  trial_series (ps, &cu, mu, sc->base, sc->zero);
+  trial_series (ps, &cu, mu, sc->trial);
   for (i = 0; i < ps->n; i++)
     sc->dz[i] = isfinite (d[i]) ? (float) (d[i] - mu) : 0.0f;
   for (i = ps->n; i < ps->n_max; i++)
@@ -734,8 +766,7 @@ scratch_new (const Psc *ps)
   sc->d = g_new (float, n);
   sc->tmp = g_new (float, n);
   sc->dz = g_new0 (float, n + ps->zero_pad);
-  sc->base = g_new (float, n);
-  sc->zero = g_new (float, n);
+  sc->trial = g_new (float, 2 * n);
   sc->cs = g_new (double, n + 1);
   sc->cb = g_new (gint32, n + 1);
   sc->win = g_new (float, (gsize) (ps->d_step * ps->n_phase));
@@ -755,8 +786,7 @@ scratch_free (gpointer data)
   g_free (sc->d);
   g_free (sc->tmp);
   g_free (sc->dz);
-  g_free (sc->base);
-  g_free (sc->zero);
+  g_free (sc->trial);
   g_free (sc->cs);
   g_free (sc->cb);
   g_free (sc->win);
@@ -971,10 +1001,9 @@ judge_pair (const Psc  *ps,
   const float *lead = acc + N_MAIN_ACC * ps->n_main;
   const float *zero = lead + N_LEAD_ACC * ps->n_lead;
   guint m = ps->n_main, pre = ps->pres[pi];
-  const double *tpl = ps->tpl + (gsize) pre * ps->tpl_len + ps->tpl_pre;
   const double *aw = ps->auto_win + (gsize) pi * ps->n_main * 2;
-  gint64 zlen = ps->zero_to - ps->zero_from, l;
-  double txx = 0, tsum = 0, c = 0, best = 0, m_eff, df = 1;
+  double txx = ps->tpl_xx[pi], tsum = ps->tpl_sum[pi];
+  double c = 0, best = 0, m_eff, df = 1;
   guint j;
 
   memset (t, 0, sizeof *t);
@@ -986,11 +1015,6 @@ judge_pair (const Psc  *ps,
    * synapse can answer yet; removed only when it stands out of the noise,
    * since a coupling lost in the noise would add the AP's shape, scaled
    * by noise, to the windows just after it. */
-  for (l = 0; l < zlen; l++)
-    {
-      txx += tpl[ps->zero_from + l] * tpl[ps->zero_from + l];
-      tsum += tpl[ps->zero_from + l];
-    }
   if (ps->tpl_n[pre] > 0 && txx > 0 && zero[Z_N] > 2)
     {
       double var_p, var_s;
@@ -1089,6 +1113,8 @@ finish_templates (Psc *ps)
         {
           ps->tpl_zero[(gsize) pi * ps->zero_pad + u] = (float) tz[u];
           ps->tpl_zero_sum[pi] += (float) tz[u];
+          ps->tpl_xx[pi] += tz[u] * tz[u];
+          ps->tpl_sum[pi] += tz[u];
         }
     }
 }
@@ -1214,6 +1240,8 @@ imp_psc_test_pairs (ImpRecording             *recording,
   ps.tpl_n = g_new0 (guint, ps.n_channels);
   ps.tpl_zero = g_new0 (float, (gsize) ps.n_pre * ps.zero_pad);
   ps.tpl_zero_sum = g_new0 (double, MAX (ps.n_pre, 1));
+  ps.tpl_xx = g_new0 (double, MAX (ps.n_pre, 1));
+  ps.tpl_sum = g_new0 (double, MAX (ps.n_pre, 1));
   ps.bk = g_new0 (guint, ps.n_pre + 1);
   for (c = 0, n_aps = 0; c < ps.n_pre; c++)
     n_aps += ap_times[ps.pres[c]]->len;
@@ -1254,6 +1282,8 @@ out:
   g_free (ps.tpl_n);
   g_free (ps.tpl_zero);
   g_free (ps.tpl_zero_sum);
+  g_free (ps.tpl_xx);
+  g_free (ps.tpl_sum);
   g_free (ps.bk);
   g_free (ps.block_aps);
   g_free (ps.out_at);
