@@ -152,57 +152,6 @@ to_samples (double ms,
   return (gint64) llround (ms * fs / 1000.0);
 }
 
-/* Deconvolves x[0..n) towards synaptic current, d[i] = x[i] - a x[i-1],
- * and smooths d by a centred boxcar of @box samples (the sum of d over a
- * window telescopes to little more than the difference of its end
- * samples, whose white noise the boxcar averages). A sample whose box
- * touches a gap is NAN. @tmp holds n values. */
-static void
-deconvolve (const float *x,
-            gsize        n,
-            double       a,
-            gsize        box,
-            float       *tmp,
-            float       *d)
-{
-  double sum = 0;
-  gsize i, bad = 0, half = box / 2;
-
-  if (n == 0)
-    return;
-  tmp[0] = NAN;
-  for (i = 1; i < n; i++)
-    tmp[i] = imp_detect_usable (x[i]) && imp_detect_usable (x[i - 1])
-             ? (float) (x[i] - a * x[i - 1]) : NAN;
-  for (i = 0; i < n; i++)
-    d[i] = NAN;
-  for (i = 0; i < n; i++)
-    {
-      if (isfinite (tmp[i]))
-        sum += tmp[i];
-      else
-        bad++;
-      if (i >= box)
-        {
-          if (isfinite (tmp[i - box]))
-            sum -= tmp[i - box];
-          else
-            bad--;
-        }
-      /* Rounding would creep over a long block. */
-      if (bad == 0 && i % 4096 == 0 && i + 1 >= box)
-        {
-          gsize k;
-
-          sum = 0;
-          for (k = i + 1 - box; k <= i; k++)
-            sum += tmp[k];
-        }
-      if (i + 1 >= box && bad == 0)
-        d[i + 1 - box + half] = (float) (sum / box);
-    }
-}
-
 /* Running sums of a channel's d over the block: cs[i] is the sum of the
  * usable d[0..i), cb[i] the number of unusable ones; so that a trial's
  * baseline and window sums cost a subtraction each. */
@@ -212,22 +161,81 @@ typedef struct
   gint32 *cb;
 } Cumul;
 
+#define CUMUL_GROUP 8
+
+/* The running sums of @d[0..n) into @cu (n + 1 values each), a group of
+ * CUMUL_GROUP samples at a time: the groups' own sums do not wait for
+ * each other, so the running total is one addition per group. */
 static void
 cumul_init (Cumul       *cu,
             const float *d,
             gint64       n)
 {
-  gint64 i;
+  double run = 0;
+  gint32 bad = 0;
+  gint64 i = 0, k;
 
   cu->cs[0] = 0;
   cu->cb[0] = 0;
-  for (i = 0; i < n; i++)
+  for (; i + CUMUL_GROUP <= n; i += CUMUL_GROUP)
+    {
+      double part[CUMUL_GROUP], sum = 0;
+      gint32 part_bad[CUMUL_GROUP], nb = 0;
+
+      for (k = 0; k < CUMUL_GROUP; k++)
+        {
+          gboolean ok = isfinite (d[i + k]);
+
+          sum += ok ? d[i + k] : 0;
+          nb += !ok;
+          part[k] = sum;
+          part_bad[k] = nb;
+        }
+      for (k = 0; k < CUMUL_GROUP; k++)
+        {
+          cu->cs[i + k + 1] = run + part[k];
+          cu->cb[i + k + 1] = bad + part_bad[k];
+        }
+      run += sum;
+      bad += nb;
+    }
+  for (; i < n; i++)
     {
       gboolean ok = isfinite (d[i]);
 
       cu->cs[i + 1] = cu->cs[i] + (ok ? d[i] : 0);
       cu->cb[i + 1] = cu->cb[i] + !ok;
     }
+}
+
+/* Deconvolves x[0..n) towards synaptic current, d[i] = x[i] - a x[i-1],
+ * and smooths d by a centred boxcar of @box samples (the sum of d over a
+ * window telescopes to little more than the difference of its end
+ * samples, whose white noise the boxcar averages). A sample whose box
+ * touches a gap is NAN. @tmp holds n values, @cu n + 1. */
+static void
+deconvolve (const float *x,
+            gsize        n,
+            double       a,
+            gsize        box,
+            float       *tmp,
+            Cumul       *cu,
+            float       *d)
+{
+  gsize i, half = box / 2;
+
+  if (n == 0)
+    return;
+  tmp[0] = NAN;
+  for (i = 1; i < n; i++)
+    tmp[i] = imp_detect_usable (x[i]) && imp_detect_usable (x[i - 1])
+             ? (float) (x[i] - a * x[i - 1]) : NAN;
+  cumul_init (cu, tmp, (gint64) n);
+  for (i = 0; i < n; i++)
+    d[i] = NAN;
+  for (i = 0; i + box <= n; i++)
+    if (cu->cb[i + box] == cu->cb[i])
+      d[i + half] = (float) ((cu->cs[i + box] - cu->cs[i]) / box);
 }
 
 /* Mean of the usable d over the flanks [c - lead - flank, c - lead) and
@@ -580,7 +588,9 @@ project_zero (const float *restrict tz,
 }
 
 /* Pass 2: every AP of pre @pi in [t0, t1) against the post channel whose
- * series are in @sc. */
+ * series are in @sc. The rows are ROW_ALIGN floats wide: one AVX2
+ * vector, where the processor has it. */
+__attribute__((target_clones ("avx2", "default")))
 static void
 add_pair (const Psc *ps,
           Scratch   *sc,
@@ -728,6 +738,7 @@ channel_item (Psc     *ps,
               guint    item)
 {
   guint ch = ps->first + item;
+  Cumul cu = { sc->cs, sc->cb };
 
   if (ps->post_index[ch] == G_MAXUINT && ps->pre_index[ch] == G_MAXUINT)
     return;
@@ -745,7 +756,7 @@ channel_item (Psc     *ps,
       return;
     }
   deconvolve (ps->buf + (gsize) item * ps->n, ps->n, ps->a, ps->box,
-              sc->tmp, sc->d);
+              sc->tmp, &cu, sc->d);
   if (ps->pass == PASS_TEMPLATE)
     {
       add_template (ps, ch, sc->d);
