@@ -684,7 +684,7 @@ add_pairs (Psc         *ps,
     sc->dz[i] = 0;
 
   for (pi = 0; pi < ps->n_pre; pi++)
-    if (ps->pres[pi] != ch)
+    if (ps->pres[pi] != ch && ps->bk[pi] < ps->bk[pi + 1])
       add_pair (ps, sc, pi, pair_acc (ps, ch, pi));
 }
 
@@ -1323,9 +1323,6 @@ imp_psc_test_pairs (ImpRecording             *recording,
            "time, %.2f s reading", ps.n_pre, ps.n_post,
            (g_get_monotonic_time () - start) / 1e6,
            process_cpu_s () - cpu_start, ps.read_us / 1e6);
-  if (out != NULL && g_getenv ("WAVE_DUMP") != NULL)
-    g_file_set_contents (g_getenv ("WAVE_DUMP"), out->data,
-                         (gssize) (out->len * sizeof (ImpPscTest)), NULL);
 
 out:
   if (ps.out != NULL)
