@@ -501,7 +501,7 @@ flush_rows (float *restrict mn,
     }
 }
 
-static void
+G_ALWAYS_INLINE static inline void
 flush_cluster (float *rows,
                gsize  n)
 {
@@ -550,7 +550,7 @@ add_row (float       *restrict a,
     a[j] += r[j];
 }
 
-static void
+G_ALWAYS_INLINE static inline void
 merge_pair (const Psc    *ps,
             const float  *rows,
             const double *zero,
