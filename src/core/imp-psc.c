@@ -909,37 +909,60 @@ find_block_aps (Psc *ps)
   ps->bk[ps->n_pre] = m;
 }
 
-/* Reads the recording in blocks of channels and time, padded, within each
- * sweep; pass 0 builds the templates and the pres' own windows, pass 1
- * the pair sums of the block's posts, judged once the block is read. */
-static gboolean
-stream (Psc           *ps,
-        guint          pass,
-        GCancellable  *cancellable,
-        GError       **error)
+/* One block to read: channels [first, first + nc), samples [r0, r0 + n)
+ * around [t0, t1). */
+typedef struct
+{
+  guint    first, nc;
+  gint64   r0, n, t0, t1;
+  gboolean opens, closes;   /* the first and last of its channels */
+} Block;
+
+/* A block being read on a thread of its own while the one before it is
+ * worked on (imp_recording_read() takes the recording's lock). */
+typedef struct
+{
+  ImpRecording *rec;
+  const Block  *b;
+  float        *buf;
+  gboolean      ok;
+  GError       *error;
+  gint64        us;
+} Reading;
+
+static gpointer
+read_worker (gpointer data)
+{
+  Reading *rd = data;
+  gint64 start = g_get_monotonic_time ();
+
+  rd->ok = rd->b->n == 0
+           || imp_recording_read (rd->rec, rd->b->first, rd->b->nc,
+                                  rd->b->r0, rd->b->n, rd->buf, &rd->error);
+  rd->us = g_get_monotonic_time () - start;
+  return NULL;
+}
+
+/* The blocks of channels and time, padded, within each sweep, in the
+ * order they are read. */
+static GArray *
+list_blocks (const Psc *ps)
 {
   gint64 block = block_len (ps), pad = block_pad (ps);
-  g_autofree float *buf = NULL;
-  guint first, s;
-
-  buf = g_new (float, (gsize) MIN (BLOCK_CHANNELS, ps->n_channels)
-                      * (gsize) (block + 2 * pad));
-  ps->pass = pass;
-  ps->buf = buf;
+  GArray *blocks = g_array_new (FALSE, FALSE, sizeof (Block));
+  guint first, s, c;
 
   for (first = 0; first < ps->n_channels; first += BLOCK_CHANNELS)
     {
-      guint nc = MIN (BLOCK_CHANNELS, ps->n_channels - first), c;
+      guint nc = MIN (BLOCK_CHANNELS, ps->n_channels - first);
       gboolean wanted = FALSE;
+      guint opening = blocks->len;
 
       for (c = first; c < first + nc; c++)
         wanted |= ps->post_index[c] != G_MAXUINT
                   || ps->pre_index[c] != G_MAXUINT;
       if (!wanted)
         continue;
-      if (pass == PASS_PAIRS)
-        memset (ps->acc, 0, sizeof (float) * nc * ps->n_pre * ps->n_acc);
-
       for (s = 0; s < imp_recording_get_n_sweeps (ps->rec); s++)
         {
           const ImpSweep *sw = imp_recording_get_sweep (ps->rec, s);
@@ -947,39 +970,111 @@ stream (Psc           *ps,
 
           for (t0 = sw->start_sample; t0 < end; t0 += block)
             {
-              gint64 t1 = MIN (t0 + block, end);
-              gint64 r0 = MAX (sw->start_sample, t0 - pad);
-              gint64 r1 = MIN (end, t1 + pad);
-              gint64 read_start = g_get_monotonic_time ();
+              Block b = { first, nc, 0, 0, t0, MIN (t0 + block, end),
+                          FALSE, FALSE };
+              gint64 r1 = MIN (end, b.t1 + pad);
 
-              if (g_cancellable_set_error_if_cancelled (cancellable, error)
-                  || !imp_recording_read (ps->rec, first, nc, r0, r1 - r0,
-                                          buf, error))
-                return FALSE;
-              ps->read_us += g_get_monotonic_time () - read_start;
-              ps->first = first;
-              ps->r0 = r0;
-              ps->n = r1 - r0;
-              ps->t0 = t0;
-              ps->t1 = t1;
-              if (pass == PASS_PAIRS)
-                find_block_aps (ps);
-              parallel_channels (ps, nc);
-              ps->done += (t1 - t0) * nc;
-              if (ps->progress != NULL)
-                ps->progress ((double) ps->done / MAX (ps->total, 1),
-                              "Testing waveforms", ps->user_data);
+              b.r0 = MAX (sw->start_sample, t0 - pad);
+              b.n = r1 - b.r0;
+              g_array_append_val (blocks, b);
             }
         }
-      if (pass == PASS_PAIRS)
+      /* A channel group without samples is still judged. */
+      if (blocks->len == opening)
         {
-          ps->first = first;
+          Block b = { first, nc, 0, 0, 0, 0, FALSE, FALSE };
+
+          g_array_append_val (blocks, b);
+        }
+      g_array_index (blocks, Block, opening).opens = TRUE;
+      g_array_index (blocks, Block, blocks->len - 1).closes = TRUE;
+    }
+  return blocks;
+}
+
+/* Reads the recording in blocks, the next while the workers are on the
+ * current one; pass 0 builds the templates and the pres' own windows,
+ * pass 1 the pair sums of the block's posts, judged once all their
+ * blocks are read. */
+static gboolean
+stream (Psc           *ps,
+        guint          pass,
+        GCancellable  *cancellable,
+        GError       **error)
+{
+  g_autoptr(GArray) blocks = list_blocks (ps);
+  gsize buf_len = (gsize) MIN (BLOCK_CHANNELS, ps->n_channels)
+                  * (gsize) ps->n_max;
+  g_autofree float *buf0 = g_new (float, buf_len);
+  g_autofree float *buf1 = g_new (float, buf_len);
+  Reading rd[2] = { { ps->rec, NULL, buf0, TRUE, NULL, 0 },
+                    { ps->rec, NULL, buf1, TRUE, NULL, 0 } };
+  GThread *reader = NULL;
+  gboolean ok = TRUE;
+  guint i;
+
+  ps->pass = pass;
+  if (blocks->len > 0)
+    {
+      rd[0].b = &g_array_index (blocks, Block, 0);
+      read_worker (&rd[0]);
+    }
+  for (i = 0; i < blocks->len && ok; i++)
+    {
+      const Block *b = &g_array_index (blocks, Block, i);
+      Reading *cur = &rd[i % 2], *next = &rd[(i + 1) % 2];
+
+      if (reader != NULL)
+        g_thread_join (g_steal_pointer (&reader));
+      ps->read_us += cur->us;
+      if (!cur->ok)
+        {
+          g_propagate_error (error, g_steal_pointer (&cur->error));
+          ok = FALSE;
+          break;
+        }
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        {
+          ok = FALSE;
+          break;
+        }
+      if (i + 1 < blocks->len)
+        {
+          next->b = &g_array_index (blocks, Block, i + 1);
+          next->ok = TRUE;
+          reader = g_thread_new ("imp-psc-read", read_worker, next);
+        }
+
+      ps->first = b->first;
+      if (pass == PASS_PAIRS && b->opens)
+        memset (ps->acc, 0, sizeof (float) * b->nc * ps->n_pre * ps->n_acc);
+      if (b->n > 0)
+        {
+          ps->buf = cur->buf;
+          ps->r0 = b->r0;
+          ps->n = b->n;
+          ps->t0 = b->t0;
+          ps->t1 = b->t1;
+          if (pass == PASS_PAIRS)
+            find_block_aps (ps);
+          parallel_channels (ps, b->nc);
+          ps->done += (b->t1 - b->t0) * b->nc;
+          if (ps->progress != NULL)
+            ps->progress ((double) ps->done / MAX (ps->total, 1),
+                          "Testing waveforms", ps->user_data);
+        }
+      if (pass == PASS_PAIRS && b->closes)
+        {
           ps->pass = PASS_JUDGE;
-          parallel_channels (ps, nc);
+          parallel_channels (ps, b->nc);
           ps->pass = pass;
         }
     }
-  return TRUE;
+  if (reader != NULL)
+    g_thread_join (reader);
+  g_clear_error (&rd[0].error);
+  g_clear_error (&rd[1].error);
+  return ok;
 }
 
 /* p of the largest of @m two-sided t statistics with @df degrees of
