@@ -118,7 +118,8 @@ typedef struct
   ImpProgressFunc progress;
   gpointer        user_data;
   gint64          done, total;   /* blocks × channels, both passes */
-  gint64          read_us;       /* time spent reading */
+  gint64          read_us;       /* time spent reading, behind the
+                                    workers */
   /* the block being worked on */
   guint        pass;
   guint        first;
@@ -1237,8 +1238,9 @@ judge_pair (const Psc  *ps,
   t->common_input = t->z_lead >= ps->p->common_input_z;
 }
 
-/* The templates' means, and each pre's at the zero-latency lags as the
- * pair trials project on it. */
+/* After pass 0: the templates' means, each pre's template at the
+ * zero-latency lags as the pair trials project on it, and the means of
+ * its own windows (what its crosstalk carries). */
 static void
 finish_templates (Psc *ps)
 {
@@ -1254,11 +1256,12 @@ finish_templates (Psc *ps)
       const double *tz = ps->tpl + (gsize) ps->pres[pi] * ps->tpl_len
                          + ps->tpl_pre + ps->zero_from;
       const double *aw = ps->auto_win + (gsize) pi * ps->n_main * 2;
+      double *am = ps->auto_mean + (gsize) pi * ps->n_main;
       guint j;
 
       for (j = 0; j < ps->n_main; j++)
         if (aw[2 * j + 1] > 0)
-          ps->auto_mean[(gsize) pi * ps->n_main + j] = aw[2 * j] / aw[2 * j + 1];
+          am[j] = aw[2 * j] / aw[2 * j + 1];
 
       for (u = 0; u < zlen; u++)
         {
@@ -1415,7 +1418,7 @@ imp_psc_test_pairs (ImpRecording             *recording,
   if (stream (&ps, PASS_PAIRS, cancellable, error))
     out = g_steal_pointer (&ps.out);
   g_debug ("Waveform test of %u × %u cells: %.2f s, %.2f s of processor "
-           "time, %.2f s reading", ps.n_pre, ps.n_post,
+           "time, %.2f s reading alongside", ps.n_pre, ps.n_post,
            (g_get_monotonic_time () - start) / 1e6,
            process_cpu_s () - cpu_start, ps.read_us / 1e6);
 
