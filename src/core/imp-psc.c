@@ -502,7 +502,7 @@ flush_rows (float *restrict mn,
     }
 }
 
-G_ALWAYS_INLINE static inline void
+static void
 flush_cluster (float *rows,
                gsize  n)
 {
@@ -551,7 +551,7 @@ add_row (float       *restrict a,
     a[j] += r[j];
 }
 
-G_ALWAYS_INLINE static inline void
+static void
 merge_pair (const Psc    *ps,
             const float  *rows,
             const double *zero,
@@ -589,9 +589,7 @@ project_zero (const float *restrict tz,
 }
 
 /* Pass 2: every AP of pre @pi in [t0, t1) against the post channel whose
- * series are in @sc. The rows are ROW_ALIGN floats wide: one AVX2
- * vector, where the processor has it. */
-__attribute__((target_clones ("avx2", "default")))
+ * series are in @sc. */
 static void
 add_pair (const Psc *ps,
           Scratch   *sc,
