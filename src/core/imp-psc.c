@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <time.h>
 
 #include <gsl/gsl_cdf.h>
 
@@ -30,14 +31,47 @@
                                   standard errors from zero */
 #define MAX_THREADS      8
 
-/* Per (post, pre), by post so that one post channel's sums lie together:
- * for each main delay and each lead delay the trials,
- * sum and sum of squares of the window sums (lead delays from isolated
- * APs only: no other pre AP within the whole window before them); then
- * for the zero-latency lags the trials and the sums (and squares) of the
+/* Per (post, pre), by post so that one post channel's sums lie together,
+ * rows of one statistic over the delays (docs/analysis.md): for the main
+ * delays the M_ rows below, for the lead delays the trials, sum and sum
+ * of squares of the window sums (lead delays from isolated APs only: no
+ * other pre AP within the whole window before them); then for the
+ * zero-latency lags the trials and the sums (and squares) of the
  * projection on the pre's own AP and of the plain sum. Floats: a few
  * hundred trials' sums keep seven digits. */
+enum { L_N, L_S, L_S2, N_LEAD_ACC };
 enum { Z_N, Z_P, Z_P2, Z_S, Z_S2, N_ZERO };
+
+/* Main delays: per delay the trials, their sum, and over clusters of
+ * trials (APs closer than a trial's whole span, whose trials share
+ * baselines and slow co-modulation) the sums of the cluster sums squared,
+ * of trials × cluster sum, of trials squared, and the clusters: what a
+ * cluster-robust variance needs. */
+enum { M_N, M_S, M_Q, M_R, M_N2, M_G, N_MAIN_ACC };
+
+/* A pair's sums within one block while its trials are added, rows of
+ * ROW_ALIGN-padded length: the M_ rows of clusters of two or more trials
+ * (M_Q for all), the trials and sums of single-trial clusters (which add
+ * to M_N, M_S, M_R, M_N2 and M_G alike), the open cluster, and the lead
+ * rows. */
+enum { P_ONE_N = N_MAIN_ACC, P_ONE_S, P_CLUSTER_N, P_CLUSTER_S, N_PAIR_ROWS };
+
+#define ROW_ALIGN 8
+
+/* A presynaptic AP of the block being read, as every post sees it. */
+enum
+{
+  AP_FITS          = 1 << 0,  /* its trial lies within the block */
+  AP_ISOLATED      = 1 << 1,  /* no other within the lead and windows */
+  AP_CLUSTER_START = 1 << 2,  /* far from the one before */
+  AP_CLUSTER_END   = 1 << 3,  /* far from the next one in the block */
+};
+
+typedef struct
+{
+  gint32  c;              /* sample within the block */
+  guint32 flags;
+} BlockAp;
 
 typedef struct
 {
@@ -57,19 +91,35 @@ typedef struct
   gint64   lo, hi;        /* main delays */
   gint64   d_step;
   guint    n_main, n_lead, n_acc;
-  gint64   zero_from, zero_to;
+  guint    main_pad, lead_pad;   /* rows rounded up to ROW_ALIGN */
+  gint64   zero_from, zero_to, zero_len;
+  guint    zero_pad;
   gint64   tpl_pre, tpl_len, blank_pre, blank_post;
+  gint64   n_max;         /* the longest padded block */
+  gint64   n_phase;       /* window sums per phase of d_step */
   /* accumulators */
   float   *acc;           /* the block's posts × n_pre × n_acc */
-  GArray  *out;           /* ImpPscTest */
+  GArray  *out;           /* ImpPscTest, sized in advance */
+  gsize   *out_at;        /* post channel -> its first test in out */
   double  *tpl;           /* n_channels × tpl_len: own AP and AHP in d */
+  float   *tpl_zero;      /* n_pre × zero_pad: the pre's template at the
+                             zero-latency lags, zero-padded */
+  double  *tpl_zero_sum;  /* n_pre: its sum */
+  double  *auto_mean;     /* n_pre × n_main: auto_win's means */
+  double  *tpl_xx;        /* n_pre: the template's sum of squares and */
+  double  *tpl_sum;       /* sum there, in full precision */
   double  *auto_win;      /* n_pre × n_main × 2: window sums (and count)
                              of the pre's own raw d after all its APs, what
                              its crosstalk carries */
   guint   *tpl_n;
+  BlockAp *block_aps;     /* the pres' APs in [t0, t1), by pre */
+  guint   *bk;            /* n_pre + 1: each pre's first in block_aps */
+  gpointer *scratch;      /* per thread */
   ImpProgressFunc progress;
   gpointer        user_data;
   gint64          done, total;   /* blocks × channels, both passes */
+  gint64          read_us;       /* time spent reading, behind the
+                                    workers */
   /* the block being worked on */
   guint        pass;
   guint        first;
@@ -77,62 +127,30 @@ typedef struct
   gint64       r0, n, t0, t1;
 } Psc;
 
+enum { PASS_TEMPLATE, PASS_PAIRS, PASS_JUDGE };
+
+/* One thread's buffers, for the longest block. */
+typedef struct
+{
+  float  *d;
+  float  *tmp;
+  float  *dz;             /* d minus its level, 0 where unusable */
+  float  *trial;          /* per AP sample: the trial's baseline and
+                             zero-latency sum */
+  double *cs;             /* cumulative sums, n_max + 1 */
+  gint32 *cb;
+  float  *win;            /* window sums by phase: d_step × n_phase */
+  float  *rows;           /* N_PAIR_ROWS × main_pad + N_LEAD_ACC × lead_pad */
+  double *y;              /* n_main + n_lead */
+  double *t2;             /* n_main + n_lead */
+} Scratch;
+
+
 static inline gint64
 to_samples (double ms,
             double fs)
 {
   return (gint64) llround (ms * fs / 1000.0);
-}
-
-/* Deconvolves x[0..n) towards synaptic current, d[i] = x[i] - a x[i-1],
- * and smooths d by a centred boxcar of @box samples (the sum of d over a
- * window telescopes to little more than the difference of its end
- * samples, whose white noise the boxcar averages). A sample whose box
- * touches a gap is NAN. @tmp holds n values. */
-static void
-deconvolve (const float *x,
-            gsize        n,
-            double       a,
-            gsize        box,
-            float       *tmp,
-            float       *d)
-{
-  double sum = 0;
-  gsize i, bad = 0, half = box / 2;
-
-  if (n == 0)
-    return;
-  tmp[0] = NAN;
-  for (i = 1; i < n; i++)
-    tmp[i] = imp_detect_usable (x[i]) && imp_detect_usable (x[i - 1])
-             ? (float) (x[i] - a * x[i - 1]) : NAN;
-  for (i = 0; i < n; i++)
-    d[i] = NAN;
-  for (i = 0; i < n; i++)
-    {
-      if (isfinite (tmp[i]))
-        sum += tmp[i];
-      else
-        bad++;
-      if (i >= box)
-        {
-          if (isfinite (tmp[i - box]))
-            sum -= tmp[i - box];
-          else
-            bad--;
-        }
-      /* Rounding would creep over a long block. */
-      if (bad == 0 && i % 4096 == 0 && i + 1 >= box)
-        {
-          gsize k;
-
-          sum = 0;
-          for (k = i + 1 - box; k <= i; k++)
-            sum += tmp[k];
-        }
-      if (i + 1 >= box && bad == 0)
-        d[i + 1 - box + half] = (float) (sum / box);
-    }
 }
 
 /* Running sums of a channel's d over the block: cs[i] is the sum of the
@@ -144,18 +162,45 @@ typedef struct
   gint32 *cb;
 } Cumul;
 
+#define CUMUL_GROUP 8
+
+/* The running sums of @d[0..n) into @cu (n + 1 values each), a group of
+ * CUMUL_GROUP samples at a time: the groups' own sums do not wait for
+ * each other, so the running total is one addition per group. */
 static void
 cumul_init (Cumul       *cu,
             const float *d,
             gint64       n)
 {
-  gint64 i;
+  double run = 0;
+  gint32 bad = 0;
+  gint64 i = 0, k;
 
-  cu->cs = g_new (double, n + 1);
-  cu->cb = g_new (gint32, n + 1);
   cu->cs[0] = 0;
   cu->cb[0] = 0;
-  for (i = 0; i < n; i++)
+  for (; i + CUMUL_GROUP <= n; i += CUMUL_GROUP)
+    {
+      double part[CUMUL_GROUP], sum = 0;
+      gint32 part_bad[CUMUL_GROUP], nb = 0;
+
+      for (k = 0; k < CUMUL_GROUP; k++)
+        {
+          gboolean ok = isfinite (d[i + k]);
+
+          sum += ok ? d[i + k] : 0;
+          nb += !ok;
+          part[k] = sum;
+          part_bad[k] = nb;
+        }
+      for (k = 0; k < CUMUL_GROUP; k++)
+        {
+          cu->cs[i + k + 1] = run + part[k];
+          cu->cb[i + k + 1] = bad + part_bad[k];
+        }
+      run += sum;
+      bad += nb;
+    }
+  for (; i < n; i++)
     {
       gboolean ok = isfinite (d[i]);
 
@@ -164,11 +209,34 @@ cumul_init (Cumul       *cu,
     }
 }
 
+/* Deconvolves x[0..n) towards synaptic current, d[i] = x[i] - a x[i-1],
+ * and smooths d by a centred boxcar of @box samples (the sum of d over a
+ * window telescopes to little more than the difference of its end
+ * samples, whose white noise the boxcar averages). A sample whose box
+ * touches a gap is NAN. @tmp holds n values, @cu n + 1. */
 static void
-cumul_clear (Cumul *cu)
+deconvolve (const float *x,
+            gsize        n,
+            double       a,
+            gsize        box,
+            float       *tmp,
+            Cumul       *cu,
+            float       *d)
 {
-  g_clear_pointer (&cu->cs, g_free);
-  g_clear_pointer (&cu->cb, g_free);
+  gsize i, half = box / 2;
+
+  if (n == 0)
+    return;
+  tmp[0] = NAN;
+  for (i = 1; i < n; i++)
+    tmp[i] = imp_detect_usable (x[i]) && imp_detect_usable (x[i - 1])
+             ? (float) (x[i] - a * x[i - 1]) : NAN;
+  cumul_init (cu, tmp, (gint64) n);
+  for (i = 0; i < n; i++)
+    d[i] = NAN;
+  for (i = 0; i + box <= n; i++)
+    if (cu->cb[i + box] == cu->cb[i])
+      d[i + half] = (float) ((cu->cs[i + box] - cu->cs[i]) / box);
 }
 
 /* Mean of the usable d over the flanks [c - lead - flank, c - lead) and
@@ -291,44 +359,6 @@ remove_own_aps (Psc   *ps,
     }
 }
 
-static inline void
-add3 (float  *a,
-      double  y)
-{
-  a[0] += 1;
-  a[1] += (float) y;
-  a[2] += (float) (y * y);
-}
-
-/* Main delays: per delay the trials, their sum, and over clusters of
- * trials (APs closer than a trial's whole span, whose trials share
- * baselines and slow co-modulation) the sums of the cluster sums squared,
- * of trials × cluster sum, of trials squared, and the clusters: what a
- * cluster-robust variance needs. */
-enum { M_N, M_S, M_Q, M_R, M_N2, M_G, N_MAIN_ACC };
-
-static void
-flush_clusters (const Psc *ps,
-                float     *acc,
-                double    *cn,
-                double    *cs)
-{
-  guint j;
-
-  for (j = 0; j < ps->n_main; j++)
-    {
-      float *a = acc + N_MAIN_ACC * j;
-
-      if (cn[j] == 0)
-        continue;
-      a[M_Q] += (float) (cs[j] * cs[j]);
-      a[M_R] += (float) (cn[j] * cs[j]);
-      a[M_N2] += (float) (cn[j] * cn[j]);
-      a[M_G] += 1;
-      cn[j] = cs[j] = 0;
-    }
-}
-
 /* The accumulators of (pre index @pi, post channel @ch): only the posts of
  * the channel block being read have them, so memory grows with the
  * number of presynaptic cells, not with the number of pairs. */
@@ -340,95 +370,333 @@ pair_acc (const Psc *ps,
   return ps->acc + ((gsize) (ch - ps->first) * ps->n_pre + pi) * ps->n_acc;
 }
 
+/* Window sums of a post channel's d minus its level @mu over [i, i + w)
+ * for every start i, NAN where a sample is blanked, stored by phase:
+ * win[(i % d_step) × n_phase + i / d_step], so that the delays a step
+ * apart after an AP lie side by side. */
+static void
+window_series (const Psc   *ps,
+               const Cumul *cu,
+               double       mu,
+               float       *win)
+{
+  gint64 r, q;
+
+  for (r = 0; r < ps->d_step; r++)
+    {
+      float *row = win + r * ps->n_phase;
+
+      for (q = 0; q < ps->n_phase; q++)
+        {
+          gint64 i = q * ps->d_step + r, e = i + ps->w;
+
+          row[q] = e <= ps->n && cu->cb[e] == cu->cb[i]
+                   ? (float) (cu->cs[e] - cu->cs[i] - ps->w * mu) : NAN;
+        }
+    }
+}
+
+/* For every AP sample c at which a trial fits in the block, side by side
+ * since a trial needs both: the trial's baseline minus @mu (NAN with too
+ * few usable flank samples) into @trial[2c], and the sum of d minus @mu
+ * over the zero-latency lags (NAN where blanked) into @trial[2c + 1]. */
+static void
+trial_series (const Psc   *ps,
+              const Cumul *cu,
+              double       mu,
+              float       *trial)
+{
+  gint64 zlen = ps->zero_to - ps->zero_from;
+  gint64 c0 = ps->lead + ps->flank, c1 = ps->n - ps->post_len - ps->flank;
+  gint64 c;
+
+  for (c = c0; c <= c1; c++)
+    {
+      gint64 s = c + ps->zero_from;
+      double b = flank_mean (ps, cu, c);
+
+      trial[2 * c] = (float) (b - mu);
+      trial[2 * c + 1] = cu->cb[s + zlen] == cu->cb[s]
+                         ? (float) (cu->cs[s + zlen] - cu->cs[s] - zlen * mu)
+                         : NAN;
+    }
+}
+
+static inline const float *
+window_row (const Psc   *ps,
+            const float *win,
+            gint64       start)
+{
+  return win + (start % ps->d_step) * ps->n_phase + start / ps->d_step;
+}
+
+/* One trial's window sums y = @wr - @wb at @n delays, left out where NAN:
+ * adds 1, y and y² to @rn, @rs and @rq. */
+static inline void
+add_trial (float       *restrict rn,
+           float       *restrict rs,
+           float       *restrict rq,
+           const float *restrict wr,
+           float                 wb,
+           guint                 n)
+{
+  guint j;
+
+  for (j = 0; j < n; j++)
+    {
+      float v = wr[j] - wb;
+      float ok = v == v ? 1.0f : 0.0f;
+
+      v = v == v ? v : 0.0f;
+      rn[j] += ok;
+      rs[j] += v;
+      rq[j] += v * v;
+    }
+}
+
+/* The same into the open cluster: trials and sum only. */
+static inline void
+add_cluster (float       *restrict rn,
+             float       *restrict rs,
+             const float *restrict wr,
+             float                 wb,
+             guint                 n)
+{
+  guint j;
+
+  for (j = 0; j < n; j++)
+    {
+      float v = wr[j] - wb;
+
+      rn[j] += v == v ? 1.0f : 0.0f;
+      rs[j] += v == v ? v : 0.0f;
+    }
+}
+
+/* Closes the open cluster (@cn, @cs) of two or more trials into the
+ * M_ rows (separate restrict pointers, which GCC's vectoriser trusts
+ * where offsets into one array it cannot tell apart). */
+static inline void
+flush_rows (float *restrict mn,
+            float *restrict ms,
+            float *restrict mq,
+            float *restrict mr,
+            float *restrict mn2,
+            float *restrict mg,
+            float *restrict cn,
+            float *restrict cs,
+            gsize           n)
+{
+  gsize j;
+
+  for (j = 0; j < n; j++)
+    {
+      mn[j] += cn[j];
+      ms[j] += cs[j];
+      mq[j] += cs[j] * cs[j];
+      mr[j] += cn[j] * cs[j];
+      mn2[j] += cn[j] * cn[j];
+      mg[j] += cn[j] > 0 ? 1.0f : 0.0f;
+      cn[j] = 0;
+      cs[j] = 0;
+    }
+}
+
+static void
+flush_cluster (float *rows,
+               gsize  n)
+{
+  flush_rows (rows + M_N * n, rows + M_S * n, rows + M_Q * n,
+              rows + M_R * n, rows + M_N2 * n, rows + M_G * n,
+              rows + P_CLUSTER_N * n, rows + P_CLUSTER_S * n, n);
+}
+
+/* Adds a pair's block sums @rows to its accumulators @acc (@m main
+ * delays, rows @n apart): a single-trial cluster adds its trial count to
+ * M_N, M_N2 and M_G and its sum to M_S and M_R. */
+static void
+merge_main (float       *restrict acc,
+            const float *restrict rows,
+            gsize                 m,
+            gsize                 n)
+{
+  const float *restrict one_n = rows + P_ONE_N * n;
+  const float *restrict one_s = rows + P_ONE_S * n;
+  gsize i, j;
+
+  for (i = 0; i < N_MAIN_ACC; i++)
+    {
+      float *restrict a = acc + i * m;
+      const float *restrict r = rows + i * n;
+      const float *restrict one = i == M_Q ? NULL
+                                  : i == M_S || i == M_R ? one_s : one_n;
+
+      if (one == NULL)
+        for (j = 0; j < m; j++)
+          a[j] += r[j];
+      else
+        for (j = 0; j < m; j++)
+          a[j] += r[j] + one[j];
+    }
+}
+
+static void
+add_row (float       *restrict a,
+         const float *restrict r,
+         gsize                 n)
+{
+  gsize j;
+
+  for (j = 0; j < n; j++)
+    a[j] += r[j];
+}
+
+static void
+merge_pair (const Psc    *ps,
+            const float  *rows,
+            const double *zero,
+            float        *acc)
+{
+  const float *lead = rows + N_PAIR_ROWS * ps->main_pad;
+  float *lacc = acc + N_MAIN_ACC * ps->n_main;
+  float *zacc = lacc + N_LEAD_ACC * ps->n_lead;
+  gsize i;
+
+  merge_main (acc, rows, ps->n_main, ps->main_pad);
+  for (i = 0; i < N_LEAD_ACC; i++)
+    add_row (lacc + i * ps->n_lead, lead + i * ps->lead_pad, ps->n_lead);
+  for (i = 0; i < N_ZERO; i++)
+    zacc[i] += (float) zero[i];
+}
+
+/* The projection of the trial's centred d at the zero-latency lags on
+ * the pre's template there (zero-padded, so whole ROW_ALIGN groups). */
+static inline double
+project_zero (const float *restrict tz,
+              const float *restrict dz,
+              guint                 n)
+{
+  float part[ROW_ALIGN] = { 0 };
+  gsize l, m;
+
+  for (l = 0; l < n; l += ROW_ALIGN)
+    for (m = 0; m < ROW_ALIGN; m++)
+      part[m] += tz[l + m] * dz[l + m];
+  /* A tree, not a chain of dependent additions. */
+  for (m = 0; m < ROW_ALIGN / 2; m++)
+    part[m] += part[m + ROW_ALIGN / 2];
+  return ((double) part[0] + part[2]) + ((double) part[1] + part[3]);
+}
+
+/* Pass 2: every AP of pre @pi in [t0, t1) against the post channel whose
+ * series are in @sc. */
+static void
+add_pair (const Psc *ps,
+          Scratch   *sc,
+          guint      pi,
+          float     *acc)
+{
+  guint n = ps->main_pad;
+  const float *tz = ps->tpl_zero + (gsize) pi * ps->zero_pad;
+  double tz_sum = ps->tpl_zero_sum[pi];
+  float *rows = sc->rows;
+  float *lead = rows + N_PAIR_ROWS * n;
+  double zero[N_ZERO] = { 0 };
+  gboolean open = FALSE;
+  guint k, used = 0;
+
+  memset (rows, 0, sizeof (float) * (N_PAIR_ROWS * n
+                                     + N_LEAD_ACC * ps->lead_pad));
+  for (k = ps->bk[pi]; k < ps->bk[pi + 1]; k++)
+    {
+      gint64 c = ps->block_aps[k].c;
+      guint flags = ps->block_aps[k].flags;
+      float base, wb, zs;
+
+      if (open && (flags & AP_CLUSTER_START))
+        {
+          flush_cluster (rows, n);
+          open = FALSE;
+        }
+      if (!(flags & AP_FITS) || isnan (sc->trial[2 * c]))
+        continue;
+      used++;
+      base = sc->trial[2 * c];
+      wb = (float) ps->w * base;
+      if (!open && (flags & AP_CLUSTER_END))
+        add_trial (rows + P_ONE_N * n, rows + P_ONE_S * n, rows + M_Q * n,
+                   window_row (ps, sc->win, c + ps->lo), wb, n);
+      else
+        {
+          add_cluster (rows + P_CLUSTER_N * n, rows + P_CLUSTER_S * n,
+                       window_row (ps, sc->win, c + ps->lo), wb, n);
+          open = TRUE;
+        }
+      if (flags & AP_ISOLATED)
+        add_trial (lead + L_N * ps->lead_pad, lead + L_S * ps->lead_pad,
+                   lead + L_S2 * ps->lead_pad,
+                   window_row (ps, sc->win, c - ps->lead), wb,
+                   ps->lead_pad);
+
+      zs = sc->trial[2 * c + 1];
+      if (!isnan (zs))
+        {
+          double sum = (double) zs - (double) ps->zero_len * base;
+          double proj = project_zero (tz, sc->dz + c + ps->zero_from,
+                                      ps->zero_pad)
+                        - (double) base * tz_sum;
+
+          zero[Z_N] += 1;
+          zero[Z_P] += proj;
+          zero[Z_P2] += proj * proj;
+          zero[Z_S] += sum;
+          zero[Z_S2] += sum * sum;
+        }
+    }
+  if (open)
+    flush_cluster (rows, n);
+  if (used > 0)
+    merge_pair (ps, rows, zero, acc);
+}
+
 /* Pass 2: every pre AP in [t0, t1) against post channel @ch. */
 static void
 add_pairs (Psc         *ps,
+           Scratch     *sc,
            guint        ch,
            const float *d)
 {
-  gint64 len = ps->lead + ps->post_len;
-  gint64 gap = len + 2 * ps->flank;
-  g_autofree double *y = g_new (double, ps->n_main + ps->n_lead);
-  g_autofree double *cn = g_new0 (double, ps->n_main);
-  g_autofree double *cs = g_new0 (double, ps->n_main);
-  guint pi, j;
-  Cumul cu;
+  Cumul cu = { sc->cs, sc->cb };
+  gint64 i, n_ok;
+  double mu;
+  guint pi;
 
   cumul_init (&cu, d, ps->n);
+  /* Sums relative to the block's level keep their digits in floats. */
+  n_ok = ps->n - cu.cb[ps->n];
+  mu = n_ok > 0 ? cu.cs[ps->n] / n_ok : 0;
+  window_series (ps, &cu, mu, sc->win);
+  trial_series (ps, &cu, mu, sc->trial);
+  for (i = 0; i < ps->n; i++)
+    sc->dz[i] = isfinite (d[i]) ? (float) (d[i] - mu) : 0.0f;
+  for (i = ps->n; i < ps->n_max; i++)
+    sc->dz[i] = 0;
 
   for (pi = 0; pi < ps->n_pre; pi++)
-    {
-      guint pre = ps->pres[pi];
-      GArray *aps = ps->ap_times[pre];
-      const gint64 *at = (const gint64 *) aps->data;
-      const double *tz = ps->tpl + (gsize) pre * ps->tpl_len
-                         + ps->tpl_pre + ps->zero_from;
-      float *acc = pair_acc (ps, ch, pi);
-      float *lead = acc + N_MAIN_ACC * ps->n_main;
-      float *zero = lead + 3 * ps->n_lead;
-      guint k = imp_detect_lower_bound (at, aps->len, ps->t0);
-
-      if (pre == ch)
-        continue;
-      for (; k < aps->len && at[k] < ps->t1; k++)
-        {
-          gint64 c = at[k] - ps->r0, l;
-          gboolean isolated = k == 0 || at[k] - at[k - 1] > len;
-          double base, proj = 0, sum = 0;
-
-          if (k == 0 || at[k] - at[k - 1] > gap)
-            flush_clusters (ps, acc, cn, cs);
-
-          if (c - ps->lead - ps->flank < 0
-              || c + ps->post_len + ps->flank > ps->n)
-            continue;
-          base = flank_mean (ps, &cu, c);
-          if (!isfinite (base))
-            continue;
-          window_sums (ps, &cu, c, base, isolated, y);
-          for (j = 0; j < ps->n_main; j++)
-            if (isfinite (y[j]))
-              {
-                acc[N_MAIN_ACC * j + M_N] += 1;
-                acc[N_MAIN_ACC * j + M_S] += (float) y[j];
-                cn[j] += 1;
-                cs[j] += y[j];
-              }
-          for (j = 0; isolated && j < ps->n_lead; j++)
-            if (isfinite (y[ps->n_main + j]))
-              add3 (lead + 3 * j, y[ps->n_main + j]);
-
-          for (l = 0; l < ps->zero_to - ps->zero_from; l++)
-            {
-              float v = d[c + ps->zero_from + l];
-
-              if (!isfinite (v))
-                break;
-              proj += tz[l] * (v - base);
-              sum += v - base;
-            }
-          if (l < ps->zero_to - ps->zero_from)
-            continue;
-          zero[Z_N] += 1;
-          zero[Z_P] += (float) proj;
-          zero[Z_P2] += (float) (proj * proj);
-          zero[Z_S] += (float) sum;
-          zero[Z_S2] += (float) (sum * sum);
-        }
-      flush_clusters (ps, acc, cn, cs);
-    }
-  cumul_clear (&cu);
+    if (ps->pres[pi] != ch && ps->bk[pi] < ps->bk[pi + 1])
+      add_pair (ps, sc, pi, pair_acc (ps, ch, pi));
 }
 
 /* Pass 1, a pre channel: its own raw d after each of its APs, summed
  * over the main windows as the pair trials are. */
 static void
 add_auto (Psc         *ps,
+          Scratch     *sc,
           guint        ch,
           const float *d)
 {
-  g_autofree double *y = g_new (double, ps->n_main + ps->n_lead);
-  Cumul cu;
+  double *y = sc->y;
+  Cumul cu = { sc->cs, sc->cb };
   double *aw = ps->auto_win + (gsize) ps->pre_index[ch] * ps->n_main * 2;
   GArray *aps = ps->ap_times[ch];
   const gint64 *at = (const gint64 *) aps->data;
@@ -454,37 +722,92 @@ add_auto (Psc         *ps,
             aw[2 * j + 1] += 1;
           }
     }
-  cumul_clear (&cu);
 }
+
+static void judge_pair (const Psc  *ps,
+                        Scratch    *sc,
+                        guint       pi,
+                        guint       post_ch,
+                        ImpPscTest *t);
 
 /* One channel of the block being read. */
 static void
-channel_item (gpointer data,
+channel_item (Psc     *ps,
+              Scratch *sc,
               guint    item)
 {
-  Psc *ps = data;
   guint ch = ps->first + item;
-  g_autofree float *d = NULL;
-  g_autofree float *tmp = NULL;
+  Cumul cu = { sc->cs, sc->cb };
 
   if (ps->post_index[ch] == G_MAXUINT && ps->pre_index[ch] == G_MAXUINT)
     return;
-  d = g_new (float, ps->n);
-  tmp = g_new (float, ps->n);
-  deconvolve (ps->buf + (gsize) item * ps->n, ps->n, ps->a, ps->box, tmp,
-              d);
-  if (ps->pass == 0)
+  if (ps->pass == PASS_JUDGE)
     {
-      add_template (ps, ch, d);
+      ImpPscTest *t;
+      guint pi;
+
+      if (ps->post_index[ch] == G_MAXUINT)
+        return;
+      t = &g_array_index (ps->out, ImpPscTest, ps->out_at[ch]);
+      for (pi = 0; pi < ps->n_pre; pi++)
+        if (ch != ps->pres[pi])
+          judge_pair (ps, sc, pi, ch, t++);
+      return;
+    }
+  deconvolve (ps->buf + (gsize) item * ps->n, ps->n, ps->a, ps->box,
+              sc->tmp, &cu, sc->d);
+  if (ps->pass == PASS_TEMPLATE)
+    {
+      add_template (ps, ch, sc->d);
       if (ps->pre_index[ch] != G_MAXUINT)
-        add_auto (ps, ch, d);
+        add_auto (ps, sc, ch, sc->d);
       return;
     }
   if (ps->post_index[ch] != G_MAXUINT)
     {
-      remove_own_aps (ps, ch, d);
-      add_pairs (ps, ch, d);
+      remove_own_aps (ps, ch, sc->d);
+      add_pairs (ps, sc, ch, sc->d);
     }
+}
+
+static Scratch *
+scratch_new (const Psc *ps)
+{
+  Scratch *sc = g_new0 (Scratch, 1);
+  gsize n = (gsize) ps->n_max;
+
+  sc->d = g_new (float, n);
+  sc->tmp = g_new (float, n);
+  sc->dz = g_new0 (float, n + ps->zero_pad);
+  sc->trial = g_new (float, 2 * n);
+  sc->cs = g_new (double, n + 1);
+  sc->cb = g_new (gint32, n + 1);
+  sc->win = g_new (float, (gsize) (ps->d_step * ps->n_phase));
+  sc->rows = g_new (float, N_PAIR_ROWS * ps->main_pad
+                           + N_LEAD_ACC * ps->lead_pad);
+  sc->y = g_new (double, ps->n_main + ps->n_lead);
+  sc->t2 = g_new (double, ps->n_main + ps->n_lead);
+  return sc;
+}
+
+static void
+scratch_free (gpointer data)
+{
+  Scratch *sc = data;
+
+  if (sc == NULL)
+    return;
+  g_free (sc->d);
+  g_free (sc->tmp);
+  g_free (sc->dz);
+  g_free (sc->trial);
+  g_free (sc->cs);
+  g_free (sc->cb);
+  g_free (sc->win);
+  g_free (sc->rows);
+  g_free (sc->y);
+  g_free (sc->t2);
+  g_free (sc);
 }
 
 typedef struct
@@ -492,30 +815,36 @@ typedef struct
   Psc  *ps;
   guint n;
   gint  next;
+  gint  next_thread;
 } Parallel;
 
 static gpointer
 parallel_worker (gpointer data)
 {
   Parallel *par = data;
+  guint thread = (guint) g_atomic_int_add (&par->next_thread, 1);
+  Scratch *sc = par->ps->scratch[thread];
   gint item;
 
   while ((item = g_atomic_int_add (&par->next, 1)) < (gint) par->n)
-    channel_item (par->ps, (guint) item);
+    channel_item (par->ps, sc, (guint) item);
   return NULL;
 }
 
 /* The channels of a block on all processors (at most MAX_THREADS): each
- * writes only its own accumulators. */
+ * writes only its own accumulators, with its own thread's buffers. */
 static void
 parallel_channels (Psc   *ps,
                    guint  n)
 {
-  Parallel par = { ps, n, 0 };
+  Parallel par = { ps, n, 0, 0 };
   guint n_threads = MIN (CLAMP (g_get_num_processors (), 1, MAX_THREADS), n);
   g_autoptr(GPtrArray) threads = g_ptr_array_new ();
   guint i;
 
+  for (i = 0; i < n_threads; i++)
+    if (ps->scratch[i] == NULL)
+      ps->scratch[i] = scratch_new (ps);
   for (i = 1; i < n_threads; i++)
     g_ptr_array_add (threads, g_thread_new ("imp-psc", parallel_worker,
                                             &par));
@@ -524,42 +853,115 @@ parallel_channels (Psc   *ps,
     g_thread_join (g_ptr_array_index (threads, i));
 }
 
-static void judge_block (Psc   *ps,
-                         guint  nc);
-
-/* Reads the recording in blocks of channels and time, padded, within each
- * sweep; pass 0 builds the templates and the pres' own windows, pass 1
- * the pair sums of the block's posts, judged once the block is read. */
-static gboolean
-stream (Psc           *ps,
-        guint          pass,
-        GCancellable  *cancellable,
-        GError       **error)
+static gint64
+block_len (const Psc *ps)
 {
-  gint64 block = (gint64) (BLOCK_S * ps->fs);
-  gint64 pad = MAX (ps->lead, ps->tpl_pre) + MAX (ps->post_len, ps->tpl_len)
-               + ps->flank + (gint64) ps->box + 2;
-  g_autofree float *buf = NULL;
-  guint first, s;
+  return (gint64) (BLOCK_S * ps->fs);
+}
 
-  buf = g_new (float, (gsize) MIN (BLOCK_CHANNELS, ps->n_channels)
-                      * (gsize) (block + 2 * pad));
-  ps->pass = pass;
-  ps->buf = buf;
+/* Enough for a trial's flanks and an own AP's template at either end. */
+static gint64
+block_pad (const Psc *ps)
+{
+  return MAX (ps->lead, ps->tpl_pre) + MAX (ps->post_len, ps->tpl_len)
+         + ps->flank + (gint64) ps->box + 2;
+}
+
+/* Each pre's APs in [t0, t1), found once for all the block's posts,
+ * with what a trial needs to know of its neighbours: clusters are APs
+ * closer than a trial's whole span; a lead window needs no other AP
+ * within the lead and windows before. */
+static void
+find_block_aps (Psc *ps)
+{
+  gint64 len = ps->lead + ps->post_len;
+  gint64 gap = len + 2 * ps->flank;
+  guint pi, k, m = 0;
+
+  for (pi = 0; pi < ps->n_pre; pi++)
+    {
+      GArray *aps = ps->ap_times[ps->pres[pi]];
+      const gint64 *at = (const gint64 *) aps->data;
+      guint k0 = imp_detect_lower_bound (at, aps->len, ps->t0);
+
+      ps->bk[pi] = m;
+      for (k = k0; k < aps->len && at[k] < ps->t1; k++)
+        {
+          gint64 c = at[k] - ps->r0;
+          guint flags = 0;
+
+          if (c - ps->lead - ps->flank >= 0
+              && c + ps->post_len + ps->flank <= ps->n)
+            flags |= AP_FITS;
+          if (k == 0 || at[k] - at[k - 1] > len)
+            flags |= AP_ISOLATED;
+          if (k == 0 || at[k] - at[k - 1] > gap)
+            flags |= AP_CLUSTER_START;
+          if (k + 1 == aps->len || at[k + 1] >= ps->t1
+              || at[k + 1] - at[k] > gap)
+            flags |= AP_CLUSTER_END;
+          ps->block_aps[m].c = (gint32) c;
+          ps->block_aps[m].flags = flags;
+          m++;
+        }
+    }
+  ps->bk[ps->n_pre] = m;
+}
+
+/* One block to read: channels [first, first + nc), samples [r0, r0 + n)
+ * around [t0, t1). */
+typedef struct
+{
+  guint    first, nc;
+  gint64   r0, n, t0, t1;
+  gboolean opens, closes;   /* the first and last of its channels */
+} Block;
+
+/* A block being read on a thread of its own while the one before it is
+ * worked on (imp_recording_read() takes the recording's lock). */
+typedef struct
+{
+  ImpRecording *rec;
+  const Block  *b;
+  float        *buf;
+  gboolean      ok;
+  GError       *error;
+  gint64        us;
+} Reading;
+
+static gpointer
+read_worker (gpointer data)
+{
+  Reading *rd = data;
+  gint64 start = g_get_monotonic_time ();
+
+  rd->ok = rd->b->n == 0
+           || imp_recording_read (rd->rec, rd->b->first, rd->b->nc,
+                                  rd->b->r0, rd->b->n, rd->buf, &rd->error);
+  rd->us = g_get_monotonic_time () - start;
+  return NULL;
+}
+
+/* The blocks of channels and time, padded, within each sweep, in the
+ * order they are read. */
+static GArray *
+list_blocks (const Psc *ps)
+{
+  gint64 block = block_len (ps), pad = block_pad (ps);
+  GArray *blocks = g_array_new (FALSE, FALSE, sizeof (Block));
+  guint first, s, c;
 
   for (first = 0; first < ps->n_channels; first += BLOCK_CHANNELS)
     {
-      guint nc = MIN (BLOCK_CHANNELS, ps->n_channels - first), c;
+      guint nc = MIN (BLOCK_CHANNELS, ps->n_channels - first);
       gboolean wanted = FALSE;
+      guint opening = blocks->len;
 
       for (c = first; c < first + nc; c++)
         wanted |= ps->post_index[c] != G_MAXUINT
                   || ps->pre_index[c] != G_MAXUINT;
       if (!wanted)
         continue;
-      if (pass == 1)
-        memset (ps->acc, 0, sizeof (float) * nc * ps->n_pre * ps->n_acc);
-
       for (s = 0; s < imp_recording_get_n_sweeps (ps->rec); s++)
         {
           const ImpSweep *sw = imp_recording_get_sweep (ps->rec, s);
@@ -567,33 +969,111 @@ stream (Psc           *ps,
 
           for (t0 = sw->start_sample; t0 < end; t0 += block)
             {
-              gint64 t1 = MIN (t0 + block, end);
-              gint64 r0 = MAX (sw->start_sample, t0 - pad);
-              gint64 r1 = MIN (end, t1 + pad);
+              Block b = { first, nc, 0, 0, t0, MIN (t0 + block, end),
+                          FALSE, FALSE };
+              gint64 r1 = MIN (end, b.t1 + pad);
 
-              if (g_cancellable_set_error_if_cancelled (cancellable, error)
-                  || !imp_recording_read (ps->rec, first, nc, r0, r1 - r0,
-                                          buf, error))
-                return FALSE;
-              ps->first = first;
-              ps->r0 = r0;
-              ps->n = r1 - r0;
-              ps->t0 = t0;
-              ps->t1 = t1;
-              parallel_channels (ps, nc);
-              ps->done += (t1 - t0) * nc;
-              if (ps->progress != NULL)
-                ps->progress ((double) ps->done / MAX (ps->total, 1),
-                              "Testing waveforms", ps->user_data);
+              b.r0 = MAX (sw->start_sample, t0 - pad);
+              b.n = r1 - b.r0;
+              g_array_append_val (blocks, b);
             }
         }
-      if (pass == 1)
+      /* A channel group without samples is still judged. */
+      if (blocks->len == opening)
         {
-          ps->first = first;
-          judge_block (ps, nc);
+          Block b = { first, nc, 0, 0, 0, 0, FALSE, FALSE };
+
+          g_array_append_val (blocks, b);
+        }
+      g_array_index (blocks, Block, opening).opens = TRUE;
+      g_array_index (blocks, Block, blocks->len - 1).closes = TRUE;
+    }
+  return blocks;
+}
+
+/* Reads the recording in blocks, the next while the workers are on the
+ * current one; pass 0 builds the templates and the pres' own windows,
+ * pass 1 the pair sums of the block's posts, judged once all their
+ * blocks are read. */
+static gboolean
+stream (Psc           *ps,
+        guint          pass,
+        GCancellable  *cancellable,
+        GError       **error)
+{
+  g_autoptr(GArray) blocks = list_blocks (ps);
+  gsize buf_len = (gsize) MIN (BLOCK_CHANNELS, ps->n_channels)
+                  * (gsize) ps->n_max;
+  g_autofree float *buf0 = g_new (float, buf_len);
+  g_autofree float *buf1 = g_new (float, buf_len);
+  Reading rd[2] = { { ps->rec, NULL, buf0, TRUE, NULL, 0 },
+                    { ps->rec, NULL, buf1, TRUE, NULL, 0 } };
+  GThread *reader = NULL;
+  gboolean ok = TRUE;
+  guint i;
+
+  ps->pass = pass;
+  if (blocks->len > 0)
+    {
+      rd[0].b = &g_array_index (blocks, Block, 0);
+      read_worker (&rd[0]);
+    }
+  for (i = 0; i < blocks->len && ok; i++)
+    {
+      const Block *b = &g_array_index (blocks, Block, i);
+      Reading *cur = &rd[i % 2], *next = &rd[(i + 1) % 2];
+
+      if (reader != NULL)
+        g_thread_join (g_steal_pointer (&reader));
+      ps->read_us += cur->us;
+      if (!cur->ok)
+        {
+          g_propagate_error (error, g_steal_pointer (&cur->error));
+          ok = FALSE;
+          break;
+        }
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        {
+          ok = FALSE;
+          break;
+        }
+      if (i + 1 < blocks->len)
+        {
+          next->b = &g_array_index (blocks, Block, i + 1);
+          next->ok = TRUE;
+          reader = g_thread_new ("imp-psc-read", read_worker, next);
+        }
+
+      ps->first = b->first;
+      if (pass == PASS_PAIRS && b->opens)
+        memset (ps->acc, 0, sizeof (float) * b->nc * ps->n_pre * ps->n_acc);
+      if (b->n > 0)
+        {
+          ps->buf = cur->buf;
+          ps->r0 = b->r0;
+          ps->n = b->n;
+          ps->t0 = b->t0;
+          ps->t1 = b->t1;
+          if (pass == PASS_PAIRS)
+            find_block_aps (ps);
+          parallel_channels (ps, b->nc);
+          ps->done += (b->t1 - b->t0) * b->nc;
+          if (ps->progress != NULL)
+            ps->progress ((double) ps->done / MAX (ps->total, 1),
+                          "Testing waveforms", ps->user_data);
+        }
+      if (pass == PASS_PAIRS && b->closes)
+        {
+          ps->pass = PASS_JUDGE;
+          parallel_channels (ps, b->nc);
+          ps->pass = pass;
         }
     }
-  return TRUE;
+  if (reader != NULL)
+    g_thread_join (reader);
+  g_clear_error (&rd[0].error);
+  g_clear_error (&rd[1].error);
+  return ok;
 }
 
 /* p of the largest of @m two-sided t statistics with @df degrees of
@@ -610,30 +1090,80 @@ scan_p (double z,
 }
 
 static double
-mean_var (const float *a,
-          double      *var)
+mean_var (double  n,
+          double  sum,
+          double  sum2,
+          double *var)
 {
-  double mean = a[1] / a[0];
+  double mean = sum / n;
 
-  *var = (a[2] - a[0] * mean * mean) / (a[0] - 1);
+  *var = (sum2 - n * mean * mean) / (n - 1);
   return mean;
+}
+
+/* The squared t statistic of each main delay's mean less the crosstalk
+ * @c times the pre's own window means @am, -1 where there is none; in a
+ * loop without branches or square roots, which vectorises. The variance
+ * is cluster-robust: trials of one burst are not independent. */
+static void
+main_t2 (const float  *restrict acc,
+         const double *restrict am,
+         double                 c,
+         gsize                  m,
+         double       *restrict t2)
+{
+  gsize j;
+
+  for (j = 0; j < m; j++)
+    {
+      double n = acc[M_N * m + j], g = acc[M_G * m + j];
+      double mean = acc[M_S * m + j] / n;
+      double num = acc[M_Q * m + j] - 2 * mean * acc[M_R * m + j]
+                   + mean * mean * acc[M_N2 * m + j];
+      double dm = mean - c * am[j];
+      double v = dm * dm * n * n * (g - 1) / (num * g);
+
+      t2[j] = g >= 3 && num > 0 ? v : -1;
+    }
+}
+
+/* The squared t statistic of each lead delay's mean where it has the sign
+ * @sign, else 0. */
+static void
+lead_t2 (const float *restrict lead,
+         double                sign,
+         gsize                 m,
+         double      *restrict t2)
+{
+  gsize j;
+
+  for (j = 0; j < m; j++)
+    {
+      double n = lead[L_N * m + j];
+      double mean = lead[L_S * m + j] / n;
+      double var = (lead[L_S2 * m + j] - n * mean * mean) / (n - 1);
+      double v = sign * mean;
+
+      t2[j] = n >= 3 && var > 0 && v > 0 ? v * v * n / var : 0;
+    }
 }
 
 static void
 judge_pair (const Psc  *ps,
+            Scratch    *sc,
             guint       pi,
             guint       post_ch,
             ImpPscTest *t)
 {
   const float *acc = pair_acc (ps, post_ch, pi);
   const float *lead = acc + N_MAIN_ACC * ps->n_main;
-  const float *zero = lead + 3 * ps->n_lead;
-  guint pre = ps->pres[pi];
-  const double *tpl = ps->tpl + (gsize) pre * ps->tpl_len + ps->tpl_pre;
-  const double *aw = ps->auto_win + (gsize) pi * ps->n_main * 2;
-  gint64 zlen = ps->zero_to - ps->zero_from, l;
-  double txx = 0, tsum = 0, c = 0, best = 0, m_eff, df = 1;
-  guint j;
+  const float *zero = lead + N_LEAD_ACC * ps->n_lead;
+  guint m = ps->n_main, pre = ps->pres[pi];
+  const double *am = ps->auto_mean + (gsize) pi * ps->n_main;
+  double txx = ps->tpl_xx[pi], tsum = ps->tpl_sum[pi];
+  double c = 0, best = 0, best2 = 0, m_eff, df = 1;
+  double *t2 = sc->t2;
+  guint j, jb = G_MAXUINT;
 
   memset (t, 0, sizeof *t);
   t->pre = pre;
@@ -644,55 +1174,46 @@ judge_pair (const Psc  *ps,
    * synapse can answer yet; removed only when it stands out of the noise,
    * since a coupling lost in the noise would add the AP's shape, scaled
    * by noise, to the windows just after it. */
-  for (l = 0; l < zlen; l++)
-    {
-      txx += tpl[ps->zero_from + l] * tpl[ps->zero_from + l];
-      tsum += tpl[ps->zero_from + l];
-    }
   if (ps->tpl_n[pre] > 0 && txx > 0 && zero[Z_N] > 2)
     {
       double var_p, var_s;
-      double mp = mean_var (zero + Z_N, &var_p);
+      double mp = mean_var (zero[Z_N], zero[Z_P], zero[Z_P2], &var_p);
       double ms;
-      float s3[3] = { zero[Z_N], zero[Z_S], zero[Z_S2] };
 
       c = mp / txx;
       if (fabs (c) < CROSSTALK_T * sqrt (MAX (var_p, 0) / zero[Z_N]) / txx)
         c = 0;
       /* What the crosstalk leaves at zero latency. */
-      ms = mean_var (s3, &var_s);
+      ms = mean_var (zero[Z_N], zero[Z_S], zero[Z_S2], &var_s);
       t->zero_mv = ms - c * tsum;
       if (var_s > 0)
         t->z_zero = t->zero_mv / sqrt (var_s / zero[Z_N]);
     }
   t->crosstalk = c;
 
-  for (j = 0; j < ps->n_main; j++)
+  main_t2 (acc, am, c, m, t2);
+  for (j = 0; j < m; j++)
+    if (t2[j] > best2)
+      {
+        best2 = t2[j];
+        jb = j;
+      }
+  if (jb != G_MAXUINT)
     {
-      const float *a = acc + N_MAIN_ACC * j;
-      gint64 D = ps->lo + (gint64) j * ps->d_step;
-      double mean, var, tz, xt = 0;
+      double a[N_MAIN_ACC];
+      double mean, var;
+      guint i;
 
-      if (a[M_G] < 3)
-        continue;
-      if (c != 0 && aw[2 * j + 1] > 0)
-        xt = c * aw[2 * j] / aw[2 * j + 1];
-      /* Cluster-robust variance of the mean: trials of one burst are not
-       * independent. */
+      for (i = 0; i < N_MAIN_ACC; i++)
+        a[i] = acc[i * m + jb];
       mean = a[M_S] / a[M_N];
       var = (a[M_Q] - 2 * mean * a[M_R] + mean * mean * a[M_N2])
             / (a[M_N] * a[M_N]) * a[M_G] / (a[M_G] - 1);
-      if (!(var > 0))
-        continue;
-      tz = (mean - xt) / sqrt (var);
-      if (fabs (tz) > fabs (best))
-        {
-          best = tz;
-          t->delay_ms = D * 1000.0 / ps->fs;
-          t->charge_mv = mean - xt;
-          t->n_trials = (guint) a[M_N];
-          df = a[M_G] - 1;
-        }
+      best = (mean - c * am[jb]) / sqrt (var);
+      t->delay_ms = (ps->lo + (gint64) jb * ps->d_step) * 1000.0 / ps->fs;
+      t->charge_mv = mean - c * am[jb];
+      t->n_trials = (guint) a[M_N];
+      df = a[M_G] - 1;
     }
   t->z = best;
   /* A transient at zero latency as large as half the response, and
@@ -708,42 +1229,64 @@ judge_pair (const Psc  *ps,
   t->p = scan_p (best, df, m_eff);
 
   /* Common input: the same sign already before the AP. */
-  for (j = 0; j < ps->n_lead; j++)
-    {
-      const float *a = lead + 3 * j;
-      double mean, var;
-
-      if (a[0] < 3)
-        continue;
-      mean = mean_var (a, &var);
-      if (var > 0)
-        t->z_lead = MAX (t->z_lead, mean / sqrt (var / a[0])
-                                    * (best < 0 ? -1 : 1));
-    }
+  lead_t2 (lead, best < 0 ? -1 : 1, ps->n_lead, t2);
+  for (j = 0, best2 = 0; j < ps->n_lead; j++)
+    best2 = MAX (best2, t2[j]);
+  t->z_lead = sqrt (best2);
   t->common_input = t->z_lead >= ps->p->common_input_z;
 }
 
-/* The pairs whose post is in the block just read, by post and then pre. */
+/* After pass 0: the templates' means, each pre's template at the
+ * zero-latency lags as the pair trials project on it, and the means of
+ * its own windows (what its crosstalk carries). */
 static void
-judge_block (Psc   *ps,
-             guint  nc)
+finish_templates (Psc *ps)
 {
+  gint64 zlen = ps->zero_to - ps->zero_from, u;
   guint c, pi;
 
-  for (c = ps->first; c < ps->first + nc; c++)
+  for (c = 0; c < ps->n_channels; c++)
+    if (ps->tpl_n[c] > 0)
+      for (u = 0; u < ps->tpl_len; u++)
+        ps->tpl[(gsize) c * ps->tpl_len + u] /= ps->tpl_n[c];
+  for (pi = 0; pi < ps->n_pre; pi++)
     {
-      if (ps->post_index[c] == G_MAXUINT)
-        continue;
-      for (pi = 0; pi < ps->n_pre; pi++)
-        {
-          ImpPscTest t;
+      const double *tz = ps->tpl + (gsize) ps->pres[pi] * ps->tpl_len
+                         + ps->tpl_pre + ps->zero_from;
+      const double *aw = ps->auto_win + (gsize) pi * ps->n_main * 2;
+      double *am = ps->auto_mean + (gsize) pi * ps->n_main;
+      guint j;
 
-          if (c == ps->pres[pi])
-            continue;
-          judge_pair (ps, pi, c, &t);
-          g_array_append_val (ps->out, t);
+      for (j = 0; j < ps->n_main; j++)
+        if (aw[2 * j + 1] > 0)
+          am[j] = aw[2 * j] / aw[2 * j + 1];
+
+      for (u = 0; u < zlen; u++)
+        {
+          ps->tpl_zero[(gsize) pi * ps->zero_pad + u] = (float) tz[u];
+          ps->tpl_zero_sum[pi] += (float) tz[u];
+          ps->tpl_xx[pi] += tz[u] * tz[u];
+          ps->tpl_sum[pi] += tz[u];
         }
     }
+}
+
+static guint
+round_up (guint n,
+          guint m)
+{
+  return (n + m - 1) / m * m;
+}
+
+/* Processor time of the whole process, all threads, in seconds. */
+static double
+process_cpu_s (void)
+{
+  struct timespec ts;
+
+  if (clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts) != 0)
+    return 0;
+  return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /**
@@ -779,6 +1322,9 @@ imp_psc_test_pairs (ImpRecording             *recording,
 {
   Psc ps = { 0 };
   GArray *out = NULL;
+  gint64 start = g_get_monotonic_time ();
+  double cpu_start = process_cpu_s ();
+  gsize n_aps;
   guint c;
 
   g_return_val_if_fail (recording != NULL, NULL);
@@ -818,12 +1364,19 @@ imp_psc_test_pairs (ImpRecording             *recording,
   ps.flank = MAX (2, to_samples (params->baseline_ms, ps.fs));
   ps.zero_from = -to_samples (ZERO_FROM_MS, ps.fs);
   ps.zero_to = MAX (ps.zero_from + 1, ps.lo);
+  ps.zero_len = ps.zero_to - ps.zero_from;
   ps.tpl_pre = MAX (to_samples (TEMPLATE_PRE_MS, ps.fs), -ps.zero_from);
   ps.tpl_len = ps.tpl_pre + MAX (to_samples (TEMPLATE_MS, ps.fs),
                                  ps.post_len);
   ps.blank_pre = to_samples (BLANK_PRE_MS, ps.fs);
   ps.blank_post = to_samples (params->ap_blank_ms, ps.fs);
-  ps.n_acc = N_MAIN_ACC * ps.n_main + 3 * ps.n_lead + N_ZERO;
+  ps.n_acc = N_MAIN_ACC * ps.n_main + N_LEAD_ACC * ps.n_lead + N_ZERO;
+  ps.main_pad = round_up (ps.n_main, ROW_ALIGN);
+  ps.lead_pad = round_up (ps.n_lead, ROW_ALIGN);
+  ps.zero_pad = round_up ((guint) (ps.zero_to - ps.zero_from), ROW_ALIGN);
+  ps.n_max = block_len (&ps) + 2 * block_pad (&ps);
+  /* A row of ROW_ALIGN-padded delays may start at the last window. */
+  ps.n_phase = ps.n_max / ps.d_step + ROW_ALIGN + 1;
 
   ps.acc = g_try_new0 (float, (gsize) MIN (BLOCK_CHANNELS, ps.n_channels)
                                * ps.n_pre * ps.n_acc);
@@ -837,16 +1390,35 @@ imp_psc_test_pairs (ImpRecording             *recording,
   ps.tpl = g_new0 (double, (gsize) ps.n_channels * ps.tpl_len);
   ps.auto_win = g_new0 (double, (gsize) ps.n_pre * ps.n_main * 2);
   ps.tpl_n = g_new0 (guint, ps.n_channels);
-
-  if (!stream (&ps, 0, cancellable, error))
-    goto out;
-  for (c = 0; c < ps.n_channels; c++)
-    if (ps.tpl_n[c] > 0)
-      for (gint64 u = 0; u < ps.tpl_len; u++)
-        ps.tpl[(gsize) c * ps.tpl_len + u] /= ps.tpl_n[c];
+  ps.tpl_zero = g_new0 (float, (gsize) ps.n_pre * ps.zero_pad);
+  ps.tpl_zero_sum = g_new0 (double, MAX (ps.n_pre, 1));
+  ps.tpl_xx = g_new0 (double, MAX (ps.n_pre, 1));
+  ps.auto_mean = g_new0 (double, (gsize) ps.n_pre * ps.n_main);
+  ps.tpl_sum = g_new0 (double, MAX (ps.n_pre, 1));
+  ps.bk = g_new0 (guint, ps.n_pre + 1);
+  for (c = 0, n_aps = 0; c < ps.n_pre; c++)
+    n_aps += ap_times[ps.pres[c]]->len;
+  ps.block_aps = g_new (BlockAp, MAX (n_aps, 1));
+  ps.scratch = g_new0 (gpointer, MAX_THREADS);
+  ps.out_at = g_new0 (gsize, ps.n_channels);
   ps.out = g_array_new (FALSE, FALSE, sizeof (ImpPscTest));
-  if (stream (&ps, 1, cancellable, error))
+  for (c = 0; c < ps.n_channels; c++)
+    if (ps.post_index[c] != G_MAXUINT)
+      {
+        ps.out_at[c] = ps.out->len;
+        g_array_set_size (ps.out, ps.out->len + ps.n_pre
+                                  - (ps.pre_index[c] != G_MAXUINT));
+      }
+
+  if (!stream (&ps, PASS_TEMPLATE, cancellable, error))
+    goto out;
+  finish_templates (&ps);
+  if (stream (&ps, PASS_PAIRS, cancellable, error))
     out = g_steal_pointer (&ps.out);
+  g_debug ("Waveform test of %u × %u cells: %.2f s, %.2f s of processor "
+           "time, %.2f s reading alongside", ps.n_pre, ps.n_post,
+           (g_get_monotonic_time () - start) / 1e6,
+           process_cpu_s () - cpu_start, ps.read_us / 1e6);
 
 out:
   if (ps.out != NULL)
@@ -858,5 +1430,16 @@ out:
   g_free (ps.tpl);
   g_free (ps.auto_win);
   g_free (ps.tpl_n);
+  g_free (ps.tpl_zero);
+  g_free (ps.tpl_zero_sum);
+  g_free (ps.tpl_xx);
+  g_free (ps.auto_mean);
+  g_free (ps.tpl_sum);
+  g_free (ps.bk);
+  g_free (ps.block_aps);
+  g_free (ps.out_at);
+  for (c = 0; c < MAX_THREADS && ps.scratch != NULL; c++)
+    scratch_free (ps.scratch[c]);
+  g_free (ps.scratch);
   return out;
 }
