@@ -407,8 +407,11 @@ test_reference_p (void)
           for (k = 0; k < psps->len; k++)
             if ((g_array_index (psps, ImpEvent, k).amplitude > 0)
                 == (sign == 0))
-              g_array_append_val (post,
-                                  g_array_index (psps, ImpEvent, k).sample);
+              {
+                gint64 t = g_array_index (psps, ImpEvent, k).sample;
+
+                g_array_append_val (post, t);
+              }
           observed = imp_detect_count_lagged ((gint64 *) pre->data, pre->len,
                                               (gint64 *) post->data,
                                               post->len, lo, hi);
