@@ -2912,6 +2912,81 @@ add_channel_arrays (JsonBuilder       *b,
   json_builder_end_array (b);
 }
 
+/* Appends @text, each of its lines indented by @indent more spaces. */
+static void
+append_indented (GString    *out,
+                 const char *text,
+                 guint       indent)
+{
+  const char *line = text, *end;
+
+  for (;;)
+    {
+      end = strchr (line, '\n');
+      for (guint k = 0; k < indent; k++)
+        g_string_append_c (out, ' ');
+      if (end == NULL)
+        break;
+      g_string_append_len (out, line, end - line + 1);
+      line = end + 1;
+    }
+  g_string_append (out, line);
+}
+
+/* Writes @out to @file once it holds a megabyte (or when @all). */
+static gboolean
+flush_text (ImpOutputFile  *file,
+            GString        *out,
+            gboolean        all,
+            GError        **error)
+{
+  if (!all && out->len < (1u << 20))
+    return TRUE;
+  if (!imp_output_file_write (file, out->str, out->len, error))
+    return FALSE;
+  g_string_truncate (out, 0);
+  return TRUE;
+}
+
+/* The array member @name of the summary's top level, a candidate at a
+ * time (the significant ones only with @significant_only), as the JSON
+ * generator would have written it inside the whole document. */
+static gboolean
+write_candidates (ImpOutputFile      *file,
+                  GString            *out,
+                  ImpAnalysisResult  *self,
+                  const char         *name,
+                  gboolean            significant_only,
+                  GError            **error)
+{
+  gboolean first = TRUE;
+  guint i;
+
+  g_string_append_printf (out, ",\n  \"%s\" : [\n", name);
+  for (i = 0; i < self->candidates->len; i++)
+    {
+      const ImpCandidate *c = g_ptr_array_index (self->candidates, i);
+      g_autoptr(JsonBuilder) b = NULL;
+      g_autoptr(JsonNode) node = NULL;
+      g_autofree char *text = NULL;
+
+      if (significant_only && !c->significant)
+        continue;
+      b = json_builder_new ();
+      add_candidate (b, self, c);
+      node = json_builder_get_root (b);
+      text = imp_output_json_to_data (node, TRUE, NULL);
+      if (!first)
+        g_string_append (out, ",\n");
+      append_indented (out, text, 4);
+      first = FALSE;
+      if (!flush_text (file, out, FALSE, error))
+        return FALSE;
+    }
+  g_string_append (out, "\n  ]");
+  return TRUE;
+}
+
 /**
  * imp_analysis_result_write_json:
  * @self: a result
@@ -2922,7 +2997,9 @@ add_channel_arrays (JsonBuilder       *b,
  *
  * Writes the summary, the parameters and every candidate (without the
  * averages) as JSON; docs/analysis.md lists the keys. Numbers that are
- * not finite are written as null.
+ * not finite are written as null. The candidates are written one at a
+ * time (each with its trial amplitudes, which a long recording has many
+ * of), never the whole text at once.
  *
  * Returns: %TRUE on success
  */
@@ -2934,9 +3011,11 @@ imp_analysis_result_write_json (ImpAnalysisResult  *self,
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autoptr(JsonNode) root = NULL;
+  g_autoptr(GString) out = NULL;
   g_autofree char *text = NULL;
+  ImpOutputFile *file;
   gsize len;
-  guint i;
+  gboolean ok;
 
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
@@ -2968,27 +3047,46 @@ imp_analysis_result_write_json (ImpAnalysisResult  *self,
   json_builder_add_int_value (b, self->n_connections);
   json_builder_set_member_name (b, "ap_ap_connections");
   json_builder_add_int_value (b, self->n_ap_ap_connections);
-
-  json_builder_set_member_name (b, "connections_list");
-  json_builder_begin_array (b);
-  for (i = 0; i < self->candidates->len; i++)
+  /* Empty lists as the generator writes them; the others follow. */
+  if (self->n_connections == 0)
     {
-      const ImpCandidate *c = g_ptr_array_index (self->candidates, i);
-
-      if (c->significant)
-        add_candidate (b, self, c);
+      json_builder_set_member_name (b, "connections_list");
+      json_builder_begin_array (b);
+      json_builder_end_array (b);
     }
-  json_builder_end_array (b);
-
-  json_builder_set_member_name (b, "candidates");
-  json_builder_begin_array (b);
-  for (i = 0; i < self->candidates->len; i++)
-    add_candidate (b, self, g_ptr_array_index (self->candidates, i));
-  json_builder_end_array (b);
+  if (self->candidates->len == 0)
+    {
+      json_builder_set_member_name (b, "candidates");
+      json_builder_begin_array (b);
+      json_builder_end_array (b);
+    }
   json_builder_end_object (b);
 
   root = json_builder_get_root (b);
   text = imp_output_json_to_data (root, TRUE, &len);
+  g_clear_pointer (&root, json_node_unref);
+  g_assert (len >= 2 && g_str_has_suffix (text, "\n}"));
 
-  return imp_output_write_file (path, text, len, error);
+  file = imp_output_file_open (path, error);
+  if (file == NULL)
+    return FALSE;
+  out = g_string_new_len (text, (gssize) len - 2);
+  g_clear_pointer (&text, g_free);
+  ok = (self->n_connections == 0
+        || write_candidates (file, out, self, "connections_list", TRUE,
+                             error))
+       && (self->candidates->len == 0
+           || write_candidates (file, out, self, "candidates", FALSE,
+                                error));
+  if (ok)
+    {
+      g_string_append (out, "\n}");
+      ok = flush_text (file, out, TRUE, error);
+    }
+  if (!ok)
+    {
+      imp_output_file_abort (file);
+      return FALSE;
+    }
+  return imp_output_file_commit (file, error);
 }
