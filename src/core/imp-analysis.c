@@ -1045,8 +1045,8 @@ lower_bound_from (const ImpEvent *v,
  * event into [0]. */
 typedef struct
 {
-  gint64 t;
-  guint  pre;          /* index among the presynaptic channels */
+  guint32 t;           /* 8 bytes in all: every AP of every pre */
+  guint32 pre;         /* index among the presynaptic channels */
 } PreAp;
 
 static void
@@ -1321,7 +1321,7 @@ collect_pre_aps (CorrelateJob *job)
 
       for (k = 0; k < aps->len; k++)
         {
-          PreAp a = { g_array_index (aps, gint64, k), i };
+          PreAp a = { (guint32) g_array_index (aps, gint64, k), i };
           gint64 s0, s1;
 
           if (ap_window_in_sweep (run, a.t, lo, hi, &s0, &s1))

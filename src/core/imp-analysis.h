@@ -93,7 +93,7 @@ typedef struct
   /* evidence */
   float  *average;         /* AP-triggered average of post Vm, mV, baseline removed */
   guint   average_len;     /* samples; sample 0 is window_pre_ms before the AP */
-  float  *trial_amplitudes;/* per presynaptic AP, mV */
+  float  *trial_amplitudes;/* per trial (n_trials of them), mV */
   guint   n_trials;
   /* test details; p_value and ap_ap_p_value above are corrected for
    * multiple comparisons (Benjamini-Hochberg q-values) */
@@ -144,7 +144,9 @@ typedef struct
   GArray          **psps;            /* n_channels arrays of ImpEvent,
                                         sorted by sample */
   GPtrArray        *candidates;      /* ImpCandidate*, significant AP->PSP first,
-                                        sorted by p_value */
+                                        sorted by p_value; the significant
+                                        pairs and at most max_candidates
+                                        others */
   guint             n_connections;   /* significant AP->PSP */
   guint             n_ap_ap_connections;
   guint64           n_pairs_tested;  /* ordered pairs with a test */
