@@ -17,7 +17,7 @@
 
 #include "imp-analysis.h"
 #include "imp-map.h"
-#include "imp-quantal.h"
+#include "imp-quantal-private.h"
 #include "imp-simulate.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (gsl_rng, gsl_rng_free)
@@ -232,6 +232,19 @@ test_too_few (void)
   g_clear_pointer (&text, g_free);
   text = imp_quantal_fit_describe (&fit);
   g_assert_cmpstr (text, ==, "No quanta claimed: no amplitudes to fit");
+
+  /* not fitted because not a significant connection: it says so */
+  imp_quantal_fit_skip (x, 50, -1, IMP_QUANTAL_NOT_SIGNIFICANT, &fit);
+  g_assert_cmpint (fit.verdict, ==, IMP_QUANTAL_NOT_SIGNIFICANT);
+  g_assert_cmpint (fit.sign, ==, -1);
+  g_assert_cmpuint (fit.n_used, ==, 50);
+  g_assert_true (isnan (fit.q_mv) && isnan (fit.bic_binomial));
+  g_assert_cmpstr (imp_quantal_verdict_to_string (fit.verdict), ==,
+                   "not_significant");
+  g_clear_pointer (&text, g_free);
+  text = imp_quantal_fit_describe (&fit);
+  g_assert_cmpstr (text, ==, "No quantal fit: not a significant connection "
+                             "(only significant connections are fitted)");
 }
 
 /* Values that are not numbers are left out: the fit equals the fit of the
@@ -396,6 +409,69 @@ test_params (void)
   g_assert_false (imp_quantal_params_validate (&bad, NULL));
 }
 
+/* Binned EM against EM on the amplitudes themselves (the reference), on
+ * 1,500 trials, where the fit bins them. Bins of at most σ0/8 add
+ * σ0²/768 of variance, which the M step takes out, and leave errors of
+ * the order of (h/σ)⁴ ≈ 2·10⁻⁴; larger is where each EM stops: when a
+ * step gains less than 10⁻⁵ per amplitude (0.015 here), along a flat
+ * likelihood a few such steps are left, and a log-likelihood 0.03 below
+ * the top lies 0.25 standard errors away. So: the same verdict and n,
+ * the range of n within one order (its ends are orders 3.84 BIC from the
+ * best); q and p within a quarter of their standard errors (the
+ * reference's interval / 3.92); the BIC of quanta against one Gaussian
+ * within 0.5 (a twentieth of the margin). The interval widths (from
+ * bootstrap SDs, 400 replicates each) agree within 20 %: two independent
+ * estimates of an SD from 400 replicates differ by 5 % (SD), so that is
+ * 4 SDs. The binned fit must differ in some bit, or nothing was
+ * binned. */
+static void
+test_binned (void)
+{
+  const Truth truths[] = {
+    { 0.4, 3, 0.4, 0.08, 0.1 },
+    { 0.3, 8, 0.2, 0.1, 0.15 },
+  };
+  ImpQuantalParams params;
+  guint n_differ = 0;
+
+  imp_quantal_params_init_default (&params);
+  params.n_bootstrap = 400;
+  for (guint c = 0; c < G_N_ELEMENTS (truths); c++)
+    for (guint64 seed = 1; seed <= 4; seed++)
+      {
+        g_autofree float *x = simulate (&truths[c], 1500, 500 * c + seed);
+        ImpQuantalFit a, b;
+        double se_q, se_p, w_a, w_b;
+
+        imp_quantal_fit (x, 1500, 1, NAN, &params, seed, &a);
+        _imp_quantal_fit_unbinned (x, 1500, 1, NAN, &params, seed, &b);
+        g_test_message ("q %.2f seed %u: q %.5f / %.5f, n %u / %u, "
+                        "p %.4f / %.4f, interval of q %.4f / %.4f",
+                        truths[c].q, (guint) seed, a.q_mv, b.q_mv, a.n, b.n,
+                        a.p, b.p, a.q_hi_mv - a.q_lo_mv,
+                        b.q_hi_mv - b.q_lo_mv);
+        g_assert_cmpint (a.verdict, ==, IMP_QUANTAL_QUANTA);
+        g_assert_cmpint (a.verdict, ==, b.verdict);
+        g_assert_cmpuint (a.n, ==, b.n);
+        g_assert_cmpuint (a.n_lo + 1, >=, b.n_lo);
+        g_assert_cmpuint (a.n_lo, <=, b.n_lo + 1);
+        g_assert_cmpuint (a.n_hi + 1, >=, b.n_hi);
+        g_assert_cmpuint (a.n_hi, <=, b.n_hi + 1);
+        se_q = (b.q_hi_mv - b.q_lo_mv) / (2 * 1.96);
+        se_p = (b.p_hi - b.p_lo) / (2 * 1.96);
+        g_assert_cmpfloat (fabs (a.q_mv - b.q_mv), <=, 0.25 * se_q);
+        g_assert_cmpfloat (fabs (a.p - b.p), <=, 0.25 * se_p);
+        g_assert_cmpfloat (fabs ((a.bic_gaussian - a.bic_binomial)
+                                 - (b.bic_gaussian - b.bic_binomial)),
+                           <=, 0.5);
+        w_a = a.q_hi_mv - a.q_lo_mv;
+        w_b = b.q_hi_mv - b.q_lo_mv;
+        g_assert_true (within (w_a, w_b, 0.20));
+        n_differ += a.q_mv != b.q_mv;
+      }
+  g_assert_cmpuint (n_differ, >, 0);
+}
+
 /* The whole pipeline on the demo's simulation (25 neurons, 60 s, seed
  * 1): where quanta are claimed for a true connection that released at
  * least 100 quanta in the fitted trials, q is within 10 % of the
@@ -413,7 +489,7 @@ test_pipeline (void)
   g_autoptr(GError) error = NULL;
   ImpAnalysisParams params;
   ImpSimParams sim;
-  guint i, j, strong = 0, close = 0, claims = 0, untrue = 0;
+  guint i, j, strong = 0, close = 0, claims = 0, untrue = 0, n_skipped = 0;
 
   imp_sim_params_init_default (&sim);
   sim.n_neurons = 25;
@@ -438,6 +514,16 @@ test_pipeline (void)
 
       g_assert_cmpint (f->verdict, !=, IMP_QUANTAL_NOT_FITTED);
       g_assert_cmpuint (f->n_trials, ==, c->n_quantal_trials);
+      /* only significant connections are fitted */
+      if (!c->significant)
+        {
+          g_assert_cmpint (f->verdict, ==, IMP_QUANTAL_NOT_SIGNIFICANT);
+          g_assert_cmpint (f->model, ==, IMP_QUANTAL_MODEL_NONE);
+          g_assert_true (isnan (f->q_mv));
+          n_skipped++;
+        }
+      else
+        g_assert_cmpint (f->verdict, !=, IMP_QUANTAL_NOT_SIGNIFICANT);
       g_assert_cmpuint (c->n_quantal_trials, <=, c->n_trials);
       g_assert_cmpint (f->sign, ==, c->sign == 'I' ? -1 : 1);
       if (f->verdict != IMP_QUANTAL_QUANTA)
@@ -465,6 +551,7 @@ test_pipeline (void)
     }
   g_test_message ("%u claims, %u on pairs without a synapse; %u strong, "
                   "%u of them within 10 %%", claims, untrue, strong, close);
+  g_assert_cmpuint (n_skipped, >, 0);
   g_assert_cmpuint (strong, >=, 4);
   g_assert_cmpuint (close, >=, (guint) ceil (0.8 * strong));
   g_assert_cmpuint (untrue, <=, 1);
@@ -490,6 +577,7 @@ main (int   argc,
   g_test_add_func ("/imp/Quantal/deterministic", test_deterministic);
   g_test_add_func ("/imp/Quantal/density", test_density);
   g_test_add_func ("/imp/Quantal/params", test_params);
+  g_test_add_func ("/imp/Quantal/binned", test_binned);
   g_test_add_func ("/imp/Quantal/pipeline", test_pipeline);
 
   return g_test_run ();

@@ -726,6 +726,39 @@ test_histogram_quanta (void)
     }
 }
 
+/* A candidate that is not a significant connection is not fitted: the
+ * caption says so plainly and no curve is drawn over its amplitudes. */
+static void
+test_histogram_not_significant (void)
+{
+  static const Connection pair[] = { { 0, 1, 'E', 0.75, FALSE } };
+  g_autoptr(ImpAnalysisResult) result = make_sparse_result (2, pair, 1);
+  ImpSession *session = imp_session_new ();
+  GtkWidget *view = g_object_ref_sink (imp_histogram_view_new (session));
+  ImpHistogramView *histogram = IMP_HISTOGRAM_VIEW (view);
+  ImpCandidate *c = g_ptr_array_index (result->candidates, 0);
+  guint n = 150;
+
+  c->significant = FALSE;
+  c->quantal_amplitudes = g_new (float, n);
+  c->n_quantal_trials = n;
+  for (guint i = 0; i < n; i++)
+    c->quantal_amplitudes[i] = (float) (0.5 * (i % 3) + 0.01 * (i % 7));
+  imp_quantal_fit_skip (c->quantal_amplitudes, n, 1,
+                        IMP_QUANTAL_NOT_SIGNIFICANT, &c->quantal);
+
+  imp_session_set_result (session, result);
+  imp_session_set_selected (session, 0);
+  g_assert_false (_imp_histogram_view_draws_quanta (histogram));
+  g_assert_cmpstr (_imp_histogram_view_get_quantal_text (histogram), ==,
+                   "No quantal fit: not a significant connection (only "
+                   "significant connections are fitted)");
+  g_assert_true (isnan (_imp_histogram_view_fit_count
+                          (histogram, IMP_QUANTAL_DENSITY_BINOMIAL, 0.5)));
+  g_object_unref (view);
+  g_assert_finalize_object (session);
+}
+
 static void
 test_pairs_render (void)
 {
@@ -1424,6 +1457,8 @@ main (int   argc,
   g_test_add_func ("/app/Views/map-drag", test_map_drag);
   g_test_add_func ("/app/Views/histogram-width", test_histogram_width);
   g_test_add_func ("/app/Views/histogram-quanta", test_histogram_quanta);
+  g_test_add_func ("/app/Views/histogram-not-significant",
+                   test_histogram_not_significant);
   g_test_add_func ("/app/Views/imprint-inhibitory", test_imprint_inhibitory);
   g_test_add_func ("/app/Views/imprint-large", test_imprint_large);
   g_test_add_func ("/app/Views/simulated/selection",

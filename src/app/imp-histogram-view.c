@@ -450,6 +450,7 @@ fit_curve (const ImpCandidate *c)
     case IMP_QUANTAL_AMBIGUOUS:
       return CURVE_BINOMIAL_REFUSED;
     case IMP_QUANTAL_NOT_FITTED:
+    case IMP_QUANTAL_NOT_SIGNIFICANT:
     case IMP_QUANTAL_TOO_FEW_TRIALS:
     case IMP_QUANTAL_NO_SPREAD:
     default:

@@ -2413,7 +2413,9 @@ measure_all (Run     *run,
   return TRUE;
 }
 
-/* Quantal fits, one per candidate, after its amplitudes are measured */
+/* Quantal fits, one per significant connection, after its amplitudes
+ * are measured; the other candidates are marked as not fitted for that
+ * reason (their amplitudes are kept). */
 
 static void
 fit_quanta_item (gpointer data,
@@ -2422,6 +2424,13 @@ fit_quanta_item (gpointer data,
   Run *run = data;
   ImpCandidate *c = g_ptr_array_index (run->result->candidates, item);
 
+  if (!c->significant)
+    {
+      imp_quantal_fit_skip (c->quantal_amplitudes, c->n_quantal_trials,
+                            c->sign == 'I' ? -1 : 1,
+                            IMP_QUANTAL_NOT_SIGNIFICANT, &c->quantal);
+      return;
+    }
   imp_quantal_fit (c->quantal_amplitudes, c->n_quantal_trials,
                    c->sign == 'I' ? -1 : 1, NAN, &run->params->quantal,
                    (guint64) c->pre * run->n_channels + c->post, &c->quantal);

@@ -11,10 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gsl/gsl_cdf.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 
-#include "imp-quantal.h"
+#include "imp-quantal-private.h"
 
 /* Quantal analysis of one connection's per-trial PSP amplitudes: a
  * mixture of Gaussians at 0, q, 2q, ... nq (peak 0 the failures), the SD
@@ -40,9 +41,27 @@
 #define START_ITER        15
 /* Terms below e^-LOG_CUTOFF of a point's largest are left out. */
 #define LOG_CUTOFF        25.0
-/* Points whose likelihoods are multiplied before one log is taken:
- * each factor is at most MAX_K, and 21^32 is far from overflow. */
+/* Bins of one amplitude whose likelihoods are multiplied before one log
+ * is taken (see bin_loglik()). */
 #define LOG_BATCH         32
+/* EM runs on binned amplitudes, so that a step costs per bin, not per
+ * trial: bins of BIN_START-th of the amplitudes' SD first, then of a
+ * BIN_FRACTION-th of the narrowest fitted peak's SD if that is finer, at
+ * most BIN_ROUNDS times. At h = σ/8 the bins add about h²/12 = σ²/768 of
+ * variance, which the M step takes out exactly (it uses each bin's sums
+ * of squares), and change a point's log-likelihood by ½·v·(log f)″,
+ * which bin_loglik() adds back. */
+#define BIN_START         48.0
+#define BIN_FRACTION      8.0
+#define BIN_ROUNDS        2
+/* Amplitudes are fitted one by one when bins would hold on average
+ * fewer than 1 / BIN_MAX_SHARE of them. */
+#define BIN_MAX_SHARE     0.5
+/* A binned bootstrap replicate draws each peak's trials as counts in
+ * BOOT_CELLS cells of BOOT_CELL_SD of its SD (±6 SD; beyond lies
+ * 2·10⁻⁹ of a peak's trials). */
+#define BOOT_CELLS        120
+#define BOOT_CELL_SD      0.1
 /* Orders within this BIC of the best form the range of n: for the
  * binomial model, whose orders all have the same parameters, that is the
  * 95 % likelihood-ratio interval (chi-square, one degree, 3.84). */
@@ -81,10 +100,21 @@ typedef struct
   double   ll;
 } Mix;
 
+/* Amplitudes that fall into one bin: their number, mean and variance
+ * about that mean. */
 typedef struct
 {
-  const double *x;
-  guint         n;
+  double c;
+  double x;
+  double v;
+} Bin;
+
+typedef struct
+{
+  const Bin    *bins;
+  guint         n_bins;
+  guint         n;         /* amplitudes in the bins */
+  const double *sorted;    /* the amplitudes in order, NULL in a replicate */
   double        mean;
   double        sd;
   double        a_floor;
@@ -144,6 +174,64 @@ binomial_weights (Mix *m)
 {
   for (guint k = 0; k <= m->n; k++)
     m->w[k] = gsl_ran_binomial_pdf (k, m->p, m->n);
+}
+
+/* The log-likelihood of the amplitudes in @bin under Gaussians with log
+ * weighted normalisers @lw, means @mu and 1 / (2·variance) @inv; leaves
+ * each Gaussian's responsibility in @r. Terms below e^-LOG_CUTOFF of the
+ * largest are left out. With the bin's spread v about its mean x, the sum
+ * of log f over its c amplitudes is c·log f(x) + ½·c·v·(log f)″(x) to
+ * second order, (log f)″ = Σ r·(g² − 1/σ²) − (Σ r·g)² with g the
+ * derivative of each Gaussian's log: the error left is of the order of
+ * c·(h/σ)⁴ for bins of width h on peaks of SD σ. The likelihood of a
+ * bin of one amplitude is multiplied into @product instead, whose log
+ * the caller takes once every LOG_BATCH (each factor lies in [1, K], and
+ * 21^32 is far from overflow). */
+G_ALWAYS_INLINE static inline double
+bin_loglik (const Bin    *bin,
+            guint         K,
+            const double *lw,
+            const double *mu,
+            const double *inv,
+            double       *r,
+            double       *product)
+{
+  double top = -INFINITY, sum = 0, ll, g1 = 0, g2 = 0;
+  guint k;
+
+  for (k = 0; k < K; k++)
+    {
+      double dx = bin->x - mu[k];
+
+      r[k] = lw[k] - dx * dx * inv[k];
+      top = MAX (top, r[k]);
+    }
+  for (k = 0; k < K; k++)
+    {
+      r[k] = r[k] - top > -LOG_CUTOFF ? exp (r[k] - top) : 0.0;
+      sum += r[k];
+    }
+  /* a bin of one amplitude leaves its log for the caller to batch */
+  ll = bin->c * top;
+  if (bin->c == 1)
+    *product *= sum;
+  else
+    ll += bin->c * log (sum);
+  sum = 1 / sum;
+  for (k = 0; k < K; k++)
+    r[k] *= sum;
+  if (bin->v > 0)
+    {
+      for (k = 0; k < K; k++)
+        {
+          double g = -2 * (bin->x - mu[k]) * inv[k];
+
+          g1 += r[k] * g;
+          g2 += r[k] * (g * g - 2 * inv[k]);
+        }
+      ll += 0.5 * bin->c * bin->v * (g2 - g1 * g1);
+    }
+  return ll;
 }
 
 /* Maximises the expected log-likelihood over q and the variances, given
@@ -216,7 +304,10 @@ m_step_shape (const Data   *d,
 }
 
 /* One EM step; returns the log-likelihood of the parameters it started
- * from. */
+ * from. Each bin counts as its amplitudes at their mean in the E step;
+ * the M step uses their exact sums and sums of squares, and the
+ * log-likelihood adds the second-order term of the spread in the bin,
+ * ½·c·v·(log f)″ (see bin_loglik()). */
 static double
 em_step (const Data *d,
          Mix        *m)
@@ -236,27 +327,13 @@ em_step (const Data *d,
                           : -INFINITY;
     }
 
-  for (i = 0; i < d->n; i++)
+  for (i = 0; i < d->n_bins; i++)
     {
-      double x = d->x[i], l[MAX_K], top = -INFINITY, sum = 0;
+      const Bin *bin = &d->bins[i];
+      double l[MAX_K];
 
-      for (k = 0; k < K; k++)
-        {
-          double dx = x - mu[k];
-
-          l[k] = lw[k] - dx * dx * inv[k];
-          top = MAX (top, l[k]);
-        }
-      for (k = 0; k < K; k++)
-        {
-          l[k] = l[k] - top > -LOG_CUTOFF ? exp (l[k] - top) : 0.0;
-          sum += l[k];
-        }
-      /* each sum lies in [1, K]: a product of LOG_BATCH of them is a
-       * finite double, and one log serves them all */
-      ll += top;
-      product *= sum;
-      if (i % LOG_BATCH == LOG_BATCH - 1 || i + 1 == d->n)
+      ll += bin_loglik (bin, K, lw, mu, inv, l, &product);
+      if (i % LOG_BATCH == LOG_BATCH - 1 || i + 1 == d->n_bins)
         {
           ll += log (product);
           product = 1;
@@ -264,11 +341,11 @@ em_step (const Data *d,
       for (k = 0; k < K; k++)
         if (l[k] > 0)
           {
-            double r = l[k] / sum;
+            double r = l[k] * bin->c;
 
             R[k] += r;
-            S[k] += r * x;
-            Q[k] += r * x * x;
+            S[k] += r * bin->x;
+            Q[k] += r * (bin->x * bin->x + bin->v);
           }
     }
 
@@ -407,41 +484,82 @@ compare_doubles (const void *a,
   return (x > y) - (x < y);
 }
 
-static void
-sample_mix (const Mix *m,
-            gsl_rng   *rng,
-            double    *x,
-            guint      n_points)
+/* One trial of @m: peak k with probability w[k], then Gaussian noise. */
+static double
+sample_one (const Mix *m,
+            gsl_rng   *rng)
 {
-  for (guint i = 0; i < n_points; i++)
-    {
-      double u = gsl_rng_uniform (rng), cum = 0;
-      guint k;
+  double u = gsl_rng_uniform (rng), cum = 0;
+  guint k;
 
-      for (k = 0; k < m->n; k++)
-        {
-          cum += m->w[k];
-          if (u < cum)
-            break;
-        }
-      x[i] = k * m->q + gsl_ran_gaussian_ziggurat (rng, sqrt (m->a + k * m->b));
+  for (k = 0; k < m->n; k++)
+    {
+      cum += m->w[k];
+      if (u < cum)
+        break;
     }
+  return k * m->q + gsl_ran_gaussian_ziggurat (rng, sqrt (m->a + k * m->b));
 }
 
+static double
+bin_key (double x,
+         double origin,
+         double width)
+{
+  return width > 0 ? floor ((x - origin) / width) : x;
+}
+
+/* Cuts the sorted @x into bins of @width from x[0] (with @width 0, one
+ * bin per distinct value: the amplitudes themselves); only bins that hold
+ * amplitudes are made. Returns the number of bins written to @bins, which
+ * has room for @n. */
+static guint
+bin_sorted (const double *x,
+            guint         n,
+            double        width,
+            Bin          *bins)
+{
+  guint i, j, k, n_bins = 0;
+
+  for (i = 0; i < n; i = j)
+    {
+      double key = bin_key (x[i], x[0], width), sum = x[i], ss = 0;
+      Bin *bin = &bins[n_bins++];
+
+      for (j = i + 1; j < n && bin_key (x[j], x[0], width) == key; j++)
+        sum += x[j];
+      bin->c = j - i;
+      bin->x = sum / bin->c;
+      for (k = i; k < j; k++)
+        ss += (x[k] - bin->x) * (x[k] - bin->x);
+      bin->v = ss / bin->c;
+    }
+  return n_bins;
+}
+
+/* The moments and floors of the amplitudes in @bins. */
 static void
 data_init (Data         *d,
-           const double *x,
-           guint         n)
+           const Bin    *bins,
+           guint         n_bins,
+           const double *sorted)
 {
-  double sum = 0, ss = 0;
+  double n = 0, sum = 0, ss = 0;
+  guint i;
 
-  for (guint i = 0; i < n; i++)
-    sum += x[i];
-  d->x = x;
-  d->n = n;
+  for (i = 0; i < n_bins; i++)
+    {
+      n += bins[i].c;
+      sum += bins[i].c * bins[i].x;
+    }
+  d->bins = bins;
+  d->n_bins = n_bins;
+  d->n = (guint) n;
+  d->sorted = sorted;
   d->mean = sum / n;
-  for (guint i = 0; i < n; i++)
-    ss += (x[i] - d->mean) * (x[i] - d->mean);
+  for (i = 0; i < n_bins; i++)
+    ss += bins[i].c * ((bins[i].x - d->mean) * (bins[i].x - d->mean)
+                       + bins[i].v);
   d->sd = sqrt (ss / n);
   /* no peak narrower than a thousandth of the spread: a peak on one
    * repeated value would have an infinite likelihood */
@@ -459,22 +577,22 @@ fit_mixture (const Data *d,
              double     *sd,
              double     *weight)
 {
-  g_autofree double *sorted = g_memdup2 (d->x, d->n * sizeof (double));
   double floor_var = MIXTURE_MIN_SD * d->sd * MIXTURE_MIN_SD * d->sd;
   double prev = -INFINITY, ll = -INFINITY;
   guint i, j, it;
 
-  qsort (sorted, d->n, sizeof (double), compare_doubles);
+  g_assert (d->sorted != NULL);
+
   for (j = 0; j < m; j++)
     {
       guint from = j * d->n / m, to = (j + 1) * d->n / m;
       double s = 0, ss = 0;
 
       for (i = from; i < to; i++)
-        s += sorted[i];
+        s += d->sorted[i];
       mean[j] = s / (to - from);
       for (i = from; i < to; i++)
-        ss += (sorted[i] - mean[j]) * (sorted[i] - mean[j]);
+        ss += (d->sorted[i] - mean[j]) * (d->sorted[i] - mean[j]);
       sd[j] = sqrt (MAX (ss / (to - from), floor_var));
       weight[j] = 1.0 / m;
     }
@@ -484,39 +602,33 @@ fit_mixture (const Data *d,
       double R[IMP_QUANTAL_MIXTURE_MAX] = { 0 };
       double S[IMP_QUANTAL_MIXTURE_MAX] = { 0 };
       double Q[IMP_QUANTAL_MIXTURE_MAX] = { 0 };
-      double lw[IMP_QUANTAL_MIXTURE_MAX], product = 1;
+      double lw[IMP_QUANTAL_MIXTURE_MAX], inv[IMP_QUANTAL_MIXTURE_MAX];
+      double product = 1;
 
       for (j = 0; j < m; j++)
-        lw[j] = log (weight[j]) - log (sqrt (2 * G_PI) * sd[j]);
-      ll = 0;
-      for (i = 0; i < d->n; i++)
         {
-          double x = d->x[i], l[IMP_QUANTAL_MIXTURE_MAX];
-          double top = -INFINITY, sum = 0;
+          lw[j] = log (weight[j]) - log (sqrt (2 * G_PI) * sd[j]);
+          inv[j] = 0.5 / (sd[j] * sd[j]);
+        }
+      ll = 0;
+      for (i = 0; i < d->n_bins; i++)
+        {
+          const Bin *bin = &d->bins[i];
+          double r[IMP_QUANTAL_MIXTURE_MAX];
 
-          for (j = 0; j < m; j++)
-            {
-              double z = (x - mean[j]) / sd[j];
-
-              l[j] = lw[j] - 0.5 * z * z;
-              top = MAX (top, l[j]);
-            }
-          for (j = 0; j < m; j++)
-            sum += (l[j] = exp (l[j] - top));
-          ll += top;
-          product *= sum;
-          if (i % LOG_BATCH == LOG_BATCH - 1 || i + 1 == d->n)
+          ll += bin_loglik (bin, m, lw, mean, inv, r, &product);
+          if (i % LOG_BATCH == LOG_BATCH - 1 || i + 1 == d->n_bins)
             {
               ll += log (product);
               product = 1;
             }
           for (j = 0; j < m; j++)
             {
-              double r = l[j] / sum;
+              double c = r[j] * bin->c;
 
-              R[j] += r;
-              S[j] += r * x;
-              Q[j] += r * x * x;
+              R[j] += c;
+              S[j] += c * bin->x;
+              Q[j] += c * (bin->x * bin->x + bin->v);
             }
         }
       if (ll - prev < EM_TOL * d->n)
@@ -534,30 +646,100 @@ fit_mixture (const Data *d,
   return ll;
 }
 
+/* A replicate's amplitudes, binned: @n_points drawn from @m (exact: one
+ * by one; binned: as counts in cells of BOOT_CELL_SD of each peak's SD
+ * over ±BOOT_SPAN_SD SDs, the cells' probabilities @cells, peak by peak).
+ * The bins of different peaks may overlap: EM needs only their counts
+ * and moments. Returns the number of bins. */
+static guint
+sample_bins (const Mix    *m,
+             gsl_rng      *rng,
+             guint         n_points,
+             const double *cells,
+             double       *x,
+             unsigned int *counts,
+             Bin          *bins)
+{
+  unsigned int per_peak[MAX_K];
+  guint k, j, n_bins = 0;
+
+  if (cells == NULL)
+    {
+      for (j = 0; j < n_points; j++)
+        x[j] = sample_one (m, rng);
+      qsort (x, n_points, sizeof (double), compare_doubles);
+      return bin_sorted (x, n_points, 0, bins);
+    }
+
+  gsl_ran_multinomial (rng, m->n + 1, n_points, m->w, per_peak);
+  for (k = 0; k <= m->n; k++)
+    {
+      double sd = sqrt (m->a + k * m->b), width = BOOT_CELL_SD * sd;
+
+      if (per_peak[k] == 0)
+        continue;
+      gsl_ran_multinomial (rng, BOOT_CELLS, per_peak[k], cells, counts);
+      for (j = 0; j < BOOT_CELLS; j++)
+        if (counts[j] > 0)
+          {
+            Bin *bin = &bins[n_bins++];
+
+            bin->c = counts[j];
+            bin->x = k * m->q + (j + 0.5 - BOOT_CELLS / 2.0) * width;
+            bin->v = width * width / 12;
+          }
+    }
+  return n_bins;
+}
+
+/* The probabilities of the BOOT_CELLS cells of a standard Gaussian. */
+static void
+gaussian_cells (double *cells)
+{
+  for (guint j = 0; j < BOOT_CELLS; j++)
+    {
+      double lo = (j - BOOT_CELLS / 2.0) * BOOT_CELL_SD;
+
+      cells[j] = gsl_cdf_ugaussian_P (lo + BOOT_CELL_SD)
+                 - gsl_cdf_ugaussian_P (lo);
+    }
+}
+
 /* The SDs of q and of p relative to p over @n_boot replicates simulated
- * from @m and refitted at its order; returns the number of replicates
- * fitted. */
+ * from @m and refitted at its order, starting from @m; @binned: the
+ * replicates as bin counts (else as amplitudes). Returns the number of
+ * replicates fitted. */
 static guint
 bootstrap (const Mix *m,
            guint      n_points,
            guint      n_boot,
            guint64    seed,
+           gboolean   binned,
            double    *sd_q,
            double    *cv_p)
 {
-  g_autofree double *x = g_new (double, n_points);
+  guint max_bins = binned ? MIN (n_points, (m->n + 1) * BOOT_CELLS)
+                          : n_points;
+  g_autofree Bin *bins = g_new (Bin, max_bins);
+  g_autofree double *x = binned ? NULL : g_new (double, n_points);
+  double cells[BOOT_CELLS];
+  unsigned int counts[BOOT_CELLS];
   gsl_rng *rng = gsl_rng_alloc (gsl_rng_mt19937);
   double sq = 0, sqq = 0, sp = 0, spp = 0;
   guint r, ok = 0;
 
+  if (binned)
+    gaussian_cells (cells);
   gsl_rng_set (rng, (unsigned long) (seed ^ (seed >> 32)) & 0xffffffffUL);
   for (r = 0; r < n_boot; r++)
     {
       Data d;
       Mix b = *m;
+      guint n_bins;
 
-      sample_mix (m, rng, x, n_points);
-      data_init (&d, x, n_points);
+      n_bins = sample_bins (m, rng, n_points, binned ? cells : NULL, x,
+                            counts, bins);
+      data_init (&d, bins, n_bins, NULL);
       if (!(d.sd > MIN_SD_MV))
         continue;
       em_run (&d, &b, BOOT_MAX_ITER, BOOT_TOL);
@@ -773,6 +955,131 @@ judge (ImpQuantalFit *fit)
   return judge_peaks (fit);
 }
 
+/* The narrowest peak of the binomial and the mixture fits (SD, mV). */
+static double
+narrowest_sd (const ImpQuantalFit *fit)
+{
+  double sd = fit->sigma0_mv;
+
+  for (guint j = 0; j < fit->n_mixture; j++)
+    sd = MIN (sd, fit->mixture_sd_mv[j]);
+  return sd;
+}
+
+/* The largest variance of the amplitudes about their bin's mean. */
+static double
+largest_spread (const Data *d)
+{
+  double v = 0;
+
+  for (guint i = 0; i < d->n_bins; i++)
+    v = MAX (v, d->bins[i].v);
+  return v;
+}
+
+/* The three models on the amplitudes @x (sorted) in bins, first
+ * BIN_START to their SD; then, as long as the amplitudes of a bin spread
+ * more than those of a bin of a BIN_FRACTION-th of the narrowest fitted
+ * peak's SD would if uniform (h²/12), again in bins of that width (at
+ * most BIN_ROUNDS times). @binned FALSE, or bins that would hold fewer
+ * than 1 / BIN_MAX_SHARE amplitudes each: on the amplitudes themselves.
+ * Returns the highest binomial order tried; leaves its fits in @fits. */
+static guint
+fit_models (const double           *x,
+            guint                   n,
+            double                  sd,
+            double                  a_known,
+            gboolean                binned,
+            const ImpQuantalParams *params,
+            Mix                    *fits,
+            ImpQuantalFit          *fit)
+{
+  g_autofree Bin *bins = g_new (Bin, n);
+  double width = binned ? sd / BIN_START : 0, limit;
+  guint round, n_tried = 0;
+  Data d;
+
+  for (round = 0; round <= BIN_ROUNDS; round++)
+    {
+      data_init (&d, bins, bin_sorted (x, n, width, bins), x);
+      /* bins that save little work are not worth their approximation */
+      if (width > 0 && d.n_bins > n * BIN_MAX_SHARE)
+        {
+          width = 0;
+          data_init (&d, bins, bin_sorted (x, n, width, bins), x);
+        }
+      memset (fit->weights, 0, sizeof fit->weights);
+      fit_alternatives (&d, fit);
+      n_tried = fit_binomials (&d, a_known, params, fits, fit);
+      limit = narrowest_sd (fit) / BIN_FRACTION;
+      if (width == 0 || largest_spread (&d) <= limit * limit / 12)
+        break;
+      width = MIN (limit, width / 2);
+    }
+  return n_tried;
+}
+
+static void
+fit_amplitudes (const float            *amplitudes,
+                guint                   n_amplitudes,
+                int                     sign,
+                double                  sigma0_mv,
+                const ImpQuantalParams *params,
+                guint64                 stream,
+                gboolean                binned,
+                ImpQuantalFit          *fit)
+{
+  g_autofree double *x = NULL;
+  double a_known = NAN, sum = 0, mean, ss = 0, sd, sd_q, cv_p;
+  Mix fits[MAX_K];
+  guint i, nu = 0, n_tried;
+
+  fit_clear (fit);
+  fit->n_trials = n_amplitudes;
+
+  x = g_new (double, MAX (n_amplitudes, 1));
+  for (i = 0; i < n_amplitudes; i++)
+    if (isfinite (amplitudes[i]))
+      {
+        x[nu++] = amplitudes[i];
+        sum += amplitudes[i];
+      }
+  fit->n_used = nu;
+  fit->sign = sign > 0 ? 1 : sign < 0 ? -1 : sum >= 0 ? 1 : -1;
+  for (i = 0; i < nu; i++)
+    x[i] *= fit->sign;
+  if (isfinite (sigma0_mv) && sigma0_mv > 0)
+    a_known = sigma0_mv * sigma0_mv;
+  fit->sigma0_known = isfinite (a_known);
+
+  if (nu < params->min_trials)
+    {
+      fit->verdict = IMP_QUANTAL_TOO_FEW_TRIALS;
+      return;
+    }
+  mean = fit->sign * sum / nu;
+  for (i = 0; i < nu; i++)
+    ss += (x[i] - mean) * (x[i] - mean);
+  sd = sqrt (ss / nu);
+  if (!(sd > MIN_SD_MV))
+    {
+      fit->verdict = IMP_QUANTAL_NO_SPREAD;
+      return;
+    }
+
+  qsort (x, nu, sizeof (double), compare_doubles);
+  n_tried = fit_models (x, nu, sd, a_known, binned, params, fits, fit);
+  fit->verdict = judge (fit);
+  if (fit->verdict != IMP_QUANTAL_QUANTA || params->n_bootstrap == 0)
+    return;
+
+  fit->n_bootstrap = bootstrap (&fits[fit->n], nu, params->n_bootstrap,
+                                mix64 (params->seed ^ mix64 (stream)),
+                                binned, &sd_q, &cv_p);
+  if (fit->n_bootstrap >= 2)
+    intervals (fit, fits, n_tried, sd_q, cv_p);
+}
+
 /**
  * imp_quantal_fit:
  * @amplitudes: (array length=n_amplitudes): per-trial PSP amplitudes, mV,
@@ -812,12 +1119,6 @@ imp_quantal_fit (const float            *amplitudes,
                  guint64                 stream,
                  ImpQuantalFit          *fit)
 {
-  g_autofree double *x = NULL;
-  double a_known = NAN, sum = 0, sd_q, cv_p;
-  Mix fits[MAX_K];
-  guint i, nu = 0, n_tried;
-  Data d;
-
   g_return_if_fail (amplitudes != NULL || n_amplitudes == 0);
   g_return_if_fail (params != NULL);
   g_return_if_fail (fit != NULL);
@@ -826,44 +1127,67 @@ imp_quantal_fit (const float            *amplitudes,
   fit->n_trials = n_amplitudes;
   g_return_if_fail (imp_quantal_params_validate (params, NULL));
 
-  x = g_new (double, MAX (n_amplitudes, 1));
-  for (i = 0; i < n_amplitudes; i++)
-    if (isfinite (amplitudes[i]))
-      {
-        x[nu++] = amplitudes[i];
-        sum += amplitudes[i];
-      }
-  fit->n_used = nu;
-  fit->sign = sign > 0 ? 1 : sign < 0 ? -1 : sum >= 0 ? 1 : -1;
-  for (i = 0; i < nu; i++)
-    x[i] *= fit->sign;
-  if (isfinite (sigma0_mv) && sigma0_mv > 0)
-    a_known = sigma0_mv * sigma0_mv;
-  fit->sigma0_known = isfinite (a_known);
+  fit_amplitudes (amplitudes, n_amplitudes, sign, sigma0_mv, params, stream,
+                  TRUE, fit);
+}
 
-  if (nu < params->min_trials)
-    {
-      fit->verdict = IMP_QUANTAL_TOO_FEW_TRIALS;
-      return;
-    }
-  data_init (&d, x, nu);
-  if (!(d.sd > MIN_SD_MV))
-    {
-      fit->verdict = IMP_QUANTAL_NO_SPREAD;
-      return;
-    }
+/**
+ * _imp_quantal_fit_unbinned:
+ *
+ * As imp_quantal_fit(), but EM runs on the amplitudes themselves and the
+ * bootstrap draws each replicate's amplitudes one by one: the reference
+ * the binned fit is tested against.
+ */
+void
+_imp_quantal_fit_unbinned (const float            *amplitudes,
+                           guint                   n_amplitudes,
+                           int                     sign,
+                           double                  sigma0_mv,
+                           const ImpQuantalParams *params,
+                           guint64                 stream,
+                           ImpQuantalFit          *fit)
+{
+  g_return_if_fail (amplitudes != NULL || n_amplitudes == 0);
+  g_return_if_fail (params != NULL);
+  g_return_if_fail (fit != NULL);
 
-  fit_alternatives (&d, fit);
-  n_tried = fit_binomials (&d, a_known, params, fits, fit);
-  fit->verdict = judge (fit);
-  if (fit->verdict != IMP_QUANTAL_QUANTA || params->n_bootstrap == 0)
-    return;
+  fit_clear (fit);
+  fit->n_trials = n_amplitudes;
+  g_return_if_fail (imp_quantal_params_validate (params, NULL));
 
-  fit->n_bootstrap = bootstrap (&fits[fit->n], nu, params->n_bootstrap,
-                                mix64 (params->seed ^ mix64 (stream)),
-                                &sd_q, &cv_p);
-  if (fit->n_bootstrap >= 2)
-    intervals (fit, fits, n_tried, sd_q, cv_p);
+  fit_amplitudes (amplitudes, n_amplitudes, sign, sigma0_mv, params, stream,
+                  FALSE, fit);
+}
+
+/**
+ * imp_quantal_fit_skip:
+ * @amplitudes: (array length=n_amplitudes) (nullable): the amplitudes that
+ *   were not fitted
+ * @n_amplitudes: their number
+ * @sign: the connection's sign, 1 or -1
+ * @verdict: why they were not fitted, such as
+ *   %IMP_QUANTAL_NOT_SIGNIFICANT
+ * @fit: (out caller-allocates): the result
+ *
+ * Fills @fit as a fit that was not made, for the reason @verdict: no
+ * model, every number NAN, the counts of amplitudes given and finite.
+ */
+void
+imp_quantal_fit_skip (const float       *amplitudes,
+                      guint              n_amplitudes,
+                      int                sign,
+                      ImpQuantalVerdict  verdict,
+                      ImpQuantalFit     *fit)
+{
+  g_return_if_fail (amplitudes != NULL || n_amplitudes == 0);
+  g_return_if_fail (fit != NULL);
+
+  fit_clear (fit);
+  fit->verdict = verdict;
+  fit->sign = sign < 0 ? -1 : 1;
+  fit->n_trials = n_amplitudes;
+  for (guint i = 0; i < n_amplitudes; i++)
+    fit->n_used += isfinite (amplitudes[i]);
 }
 
 /**
@@ -872,7 +1196,7 @@ imp_quantal_fit (const float            *amplitudes,
  *
  * Returns: a short key for files: "quanta", "too_few_trials",
  *   "no_spread", "unimodal", "not_even", "few_peaks", "unresolved",
- *   "ambiguous" or "not_fitted"
+ *   "ambiguous", "not_significant" or "not_fitted"
  */
 const char *
 imp_quantal_verdict_to_string (ImpQuantalVerdict verdict)
@@ -895,6 +1219,8 @@ imp_quantal_verdict_to_string (ImpQuantalVerdict verdict)
       return "unresolved";
     case IMP_QUANTAL_AMBIGUOUS:
       return "ambiguous";
+    case IMP_QUANTAL_NOT_SIGNIFICANT:
+      return "not_significant";
     case IMP_QUANTAL_NOT_FITTED:
     default:
       return "not_fitted";
@@ -991,6 +1317,9 @@ imp_quantal_fit_describe (const ImpQuantalFit *fit)
       return g_strdup ("No quanta claimed: failures and small responses are "
                        "too rare; the spacing of the large ones fits another "
                        "number of sites as well");
+    case IMP_QUANTAL_NOT_SIGNIFICANT:
+      return g_strdup ("No quantal fit: not a significant connection (only "
+                       "significant connections are fitted)");
     case IMP_QUANTAL_NOT_FITTED:
     default:
       return g_strdup ("No quantal fit");

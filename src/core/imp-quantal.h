@@ -44,8 +44,10 @@ typedef enum
                                   peaks, but not evenly spaced */
   IMP_QUANTAL_FEW_PEAKS,       /* fewer than three peaks hold 5 trials */
   IMP_QUANTAL_UNRESOLVED,      /* peaks closer than the sum of their SDs */
-  IMP_QUANTAL_AMBIGUOUS        /* only high peaks, whose spacing fits
+  IMP_QUANTAL_AMBIGUOUS,       /* only high peaks, whose spacing fits
                                   another number of sites as well */
+  IMP_QUANTAL_NOT_SIGNIFICANT  /* not fitted: the candidate is not a
+                                  significant connection */
 } ImpQuantalVerdict;
 
 /* How much lower the binomial model's BIC must be than the single
@@ -114,6 +116,11 @@ void        imp_quantal_fit                 (const float             *amplitudes
                                              double                   sigma0_mv,
                                              const ImpQuantalParams  *params,
                                              guint64                  stream,
+                                             ImpQuantalFit           *fit);
+void        imp_quantal_fit_skip            (const float             *amplitudes,
+                                             guint                    n_amplitudes,
+                                             int                      sign,
+                                             ImpQuantalVerdict        verdict,
                                              ImpQuantalFit           *fit);
 
 const char *imp_quantal_verdict_to_string   (ImpQuantalVerdict        verdict);
