@@ -309,7 +309,7 @@ count_evoked (ImpAnalysisResult *result,
       {
         ImpEvent *ap = &g_array_index (result->aps[0], ImpEvent, i);
         ImpEvent *psp = &g_array_index (result->psps[1], ImpEvent, j);
-        gint64 lag = psp->sample - ap->sample;
+        gint64 lag = (gint64) psp->sample - (gint64) ap->sample;
 
         if (lag >= lo && lag <= hi &&
             (sign == 'E') == (psp->amplitude > 0))

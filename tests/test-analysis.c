@@ -407,8 +407,11 @@ test_reference_p (void)
           for (k = 0; k < psps->len; k++)
             if ((g_array_index (psps, ImpEvent, k).amplitude > 0)
                 == (sign == 0))
-              g_array_append_val (post,
-                                  g_array_index (psps, ImpEvent, k).sample);
+              {
+                gint64 t = g_array_index (psps, ImpEvent, k).sample;
+
+                g_array_append_val (post, t);
+              }
           observed = imp_detect_count_lagged ((gint64 *) pre->data, pre->len,
                                               (gint64 *) post->data,
                                               post->len, lo, hi);
@@ -1392,6 +1395,300 @@ test_current_steps (void)
   g_assert_cmpuint (found, >=, n_psps - 1);
 }
 
+/* Whether a candidate of a result is one that every cap keeps: its
+ * AP->PSP q-value at most alpha without common input, or its AP->AP
+ * q-value at most alpha (as the analysis saw it before measuring). */
+static gboolean
+always_kept (const ImpCandidate *c,
+             double              alpha)
+{
+  return (c->p_value <= alpha && !c->common_input)
+         || c->ap_ap_p_value <= alpha;
+}
+
+static double
+least_p_of (const ImpCandidate *c)
+{
+  return MIN (c->p_uncorrected, MIN (c->event_p_uncorrected,
+                                     c->ap_ap_p_uncorrected));
+}
+
+/* By the lowest uncorrected p-value, then the AP->PSP one, then by pre
+ * and post channel. */
+static int
+compare_least_p (const void *a,
+                 const void *b)
+{
+  const ImpCandidate *ca = *(const ImpCandidate * const *) a;
+  const ImpCandidate *cb = *(const ImpCandidate * const *) b;
+
+  if (least_p_of (ca) != least_p_of (cb))
+    return least_p_of (ca) < least_p_of (cb) ? -1 : 1;
+  if (ca->p_uncorrected != cb->p_uncorrected)
+    return ca->p_uncorrected < cb->p_uncorrected ? -1 : 1;
+  if (ca->pre != cb->pre)
+    return ca->pre < cb->pre ? -1 : 1;
+  return (ca->post > cb->post) - (ca->post < cb->post);
+}
+
+static const ImpCandidate *
+find_candidate (ImpAnalysisResult *res,
+                guint              pre,
+                guint              post)
+{
+  for (guint i = 0; i < res->candidates->len; i++)
+    {
+      const ImpCandidate *c = g_ptr_array_index (res->candidates, i);
+
+      if (c->pre == pre && c->post == post)
+        return c;
+    }
+  return NULL;
+}
+
+/* max_candidates keeps every significant pair and, of the others, those
+ * with the lowest p-values; what it keeps is what an uncapped run finds
+ * for them. The expected set is recomputed here from the uncapped run. */
+static void
+test_candidate_cap (void)
+{
+  g_autoptr(ImpRecording) rec = NULL;
+  g_autoptr(ImpAnalysisResult) all = NULL;
+  g_autoptr(ImpAnalysisResult) capped = NULL;
+  g_autoptr(GPtrArray) others = g_ptr_array_new ();
+  ImpAnalysisParams params;
+  guint i, n_always = 0;
+
+  ensure_simulation ();
+  rec = open_ok (sim_path);
+  imp_analysis_params_init_default (&params);
+  params.max_candidates = G_MAXUINT;
+  all = analyse_ok (rec, &params);
+  for (i = 0; i < all->candidates->len; i++)
+    {
+      ImpCandidate *c = g_ptr_array_index (all->candidates, i);
+
+      if (always_kept (c, params.alpha))
+        n_always++;
+      else
+        g_ptr_array_add (others, c);
+    }
+  g_test_message ("%u candidates, %u significant, %u others",
+                  all->candidates->len, n_always, others->len);
+  g_assert_cmpuint (n_always, >, 10);
+  g_assert_cmpuint (others->len, >, 20);
+
+  params.max_candidates = others->len / 3;
+  capped = analyse_ok (rec, &params);
+  g_assert_cmpuint (capped->candidates->len, ==,
+                    n_always + params.max_candidates);
+  g_assert_cmpuint (capped->n_pairs_tested, ==, all->n_pairs_tested);
+  g_assert_cmpuint (capped->n_connections, ==, all->n_connections);
+  g_assert_cmpuint (capped->n_ap_ap_connections, ==,
+                    all->n_ap_ap_connections);
+
+  /* Every significant one, and the lowest-p others. */
+  qsort (others->pdata, others->len, sizeof (gpointer), compare_least_p);
+  for (i = 0; i < all->candidates->len; i++)
+    {
+      const ImpCandidate *c = g_ptr_array_index (all->candidates, i);
+
+      if (always_kept (c, params.alpha))
+        g_assert_nonnull (find_candidate (capped, c->pre, c->post));
+    }
+  for (i = 0; i < others->len; i++)
+    {
+      const ImpCandidate *c = g_ptr_array_index (others, i);
+      const ImpCandidate *kept = find_candidate (capped, c->pre, c->post);
+
+      if (i >= params.max_candidates)
+        {
+          g_assert_null (kept);
+          continue;
+        }
+      g_assert_nonnull (kept);
+      /* the same numbers as without the cap */
+      g_assert_cmpfloat (kept->p_value, ==, c->p_value);
+      g_assert_cmpfloat (kept->ap_ap_p_value, ==, c->ap_ap_p_value);
+      g_assert_cmpfloat (kept->amplitude_mv, ==, c->amplitude_mv);
+      g_assert_cmpuint (kept->n_hits, ==, c->n_hits);
+      g_assert_cmpfloat (kept->null_mean, ==, c->null_mean);
+      g_assert_cmpuint (kept->n_ap_ap_hits, ==, c->n_ap_ap_hits);
+      g_assert_cmpfloat (kept->ap_ap_null_mean, ==, c->ap_ap_null_mean);
+      g_assert_cmpuint (kept->n_trials, ==, c->n_trials);
+    }
+
+  /* No cap at all: the significant ones only. */
+  params.max_candidates = 0;
+  g_clear_pointer (&capped, imp_analysis_result_unref);
+  capped = analyse_ok (rec, &params);
+  g_assert_cmpuint (capped->candidates->len, ==, n_always);
+}
+
+static int
+compare_double_ptr (const void *a,
+                    const void *b)
+{
+  double da = **(const double * const *) a;
+  double db = **(const double * const *) b;
+
+  return (da > db) - (da < db);
+}
+
+/* Benjamini-Hochberg, written out: q(i) = min over j >= i of
+ * p(j) m / j in ascending order, capped at 1, in place. */
+static void
+reference_bh (double *p,
+              gsize   m)
+{
+  g_autofree double **order = g_new (double *, MAX (m, 1));
+  double running = 1.0;
+  gsize i;
+
+  for (i = 0; i < m; i++)
+    order[i] = &p[i];
+  qsort (order, m, sizeof *order, compare_double_ptr);
+  for (i = m; i-- > 0;)
+    {
+      running = MIN (running, *order[i] * m / (i + 1));
+      *order[i] = MIN (running, 1.0);
+    }
+}
+
+/* The q-values are those of Benjamini-Hochberg over every tested pair,
+ * computed here from all their p-values: with candidate_p_max 1 and no
+ * cap, every pair with a p-value below 1 is a candidate (the others have
+ * p = 1 on every test). With a cap of 50, the same pairs have the same
+ * q-values: the correction still counts every pair tested. */
+static void
+test_q_values (void)
+{
+  g_autoptr(ImpRecording) rec = NULL;
+  g_autoptr(ImpAnalysisResult) res = NULL;
+  g_autoptr(ImpAnalysisResult) capped = NULL;
+  g_autofree double *q_pair = NULL;
+  g_autofree double *q_ap = NULL;
+  ImpAnalysisParams params;
+  guint i, c, n, n_pre = 0, n_post = 0;
+  gsize m;
+
+  ensure_simulation ();
+  rec = open_ok (sim_path);
+  imp_analysis_params_init_default (&params);
+  params.candidate_p_max = 1.0;
+  params.max_candidates = G_MAXUINT;
+  /* Thousands of candidates: no quantal fits, which do not matter here. */
+  params.quantal.min_trials = 1000000;
+  res = analyse_ok (rec, &params);
+  m = res->n_pairs_tested;
+  n = res->candidates->len;
+  g_test_message ("%" G_GSIZE_FORMAT " pairs tested, %u with p < 1", m, n);
+  for (c = 0; c < res->n_channels; c++)
+    if (res->access[c] == IMP_ACCESS_INTRACELLULAR)
+      {
+        n_post++;
+        n_pre += res->aps[c]->len >= params.min_pre_aps;
+      }
+  g_assert_cmpuint (m, ==, (gsize) n_pre * (n_post - 1));
+  g_assert_cmpuint (n, <=, m);
+  g_assert_cmpuint (n, >, m / 2);
+
+  q_pair = g_new (double, m);
+  q_ap = g_new (double, m);
+  for (i = 0; i < m; i++)
+    {
+      const ImpCandidate *cand = i < n ? g_ptr_array_index (res->candidates,
+                                                            i)
+                                       : NULL;
+
+      q_pair[i] = cand != NULL ? cand->p_uncorrected : 1.0;
+      q_ap[i] = cand != NULL ? cand->ap_ap_p_uncorrected : 1.0;
+    }
+  reference_bh (q_pair, m);
+  reference_bh (q_ap, m);
+  for (i = 0; i < n; i++)
+    {
+      const ImpCandidate *cand = g_ptr_array_index (res->candidates, i);
+
+      g_assert_cmpfloat_with_epsilon (cand->p_value, q_pair[i],
+                                      1e-12 * q_pair[i] + 1e-300);
+      g_assert_cmpfloat_with_epsilon (cand->ap_ap_p_value, q_ap[i],
+                                      1e-12 * q_ap[i] + 1e-300);
+    }
+
+  params.max_candidates = 50;
+  capped = analyse_ok (rec, &params);
+  g_assert_cmpuint (capped->n_pairs_tested, ==, m);
+  g_assert_cmpuint (capped->candidates->len, <, n);
+  for (i = 0; i < capped->candidates->len; i++)
+    {
+      const ImpCandidate *cand = g_ptr_array_index (capped->candidates, i);
+      guint k;
+
+      for (k = 0; k < n; k++)
+        if (((const ImpCandidate *) g_ptr_array_index (res->candidates,
+                                                       k))->pre == cand->pre
+            && ((const ImpCandidate *) g_ptr_array_index (res->candidates,
+                                                          k))->post
+               == cand->post)
+          break;
+      g_assert_cmpuint (k, <, n);
+      g_assert_cmpfloat_with_epsilon (cand->p_value, q_pair[k],
+                                      1e-12 * q_pair[k] + 1e-300);
+      g_assert_cmpfloat_with_epsilon (cand->ap_ap_p_value, q_ap[k],
+                                      1e-12 * q_ap[k] + 1e-300);
+    }
+}
+
+static gboolean
+never_read (ImpRecording *self,
+            guint         first_channel,
+            guint         n_channels,
+            gint64        first_sample,
+            gint64        n_samples,
+            float        *out,
+            GError      **error)
+{
+  g_assert_not_reached ();
+  return FALSE;
+}
+
+static const ImpRecordingBackend never_backend = { "never", never_read,
+                                                   NULL };
+
+/* Events are 8 bytes, their sample a 32-bit index: a recording longer
+ * than that can hold is refused with a clear error before any reading. */
+static void
+test_event_size (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ImpRecording) rec = NULL;
+  ImpAnalysisParams params;
+  ImpAnalysisResult *res;
+  ImpEvent ev = { G_MAXUINT32, -1.5f };
+
+  g_assert_cmpuint (sizeof (ImpEvent), ==, 8);
+  g_assert_cmpuint (ev.sample, ==, 4294967295u);
+  g_assert_cmpint (IMP_ANALYSIS_MAX_SAMPLES, ==,
+                   G_GINT64_CONSTANT (4294967296));
+
+  rec = _imp_recording_new ("long", &never_backend, NULL);
+  rec->sample_rate = 9000;
+  _imp_recording_add_channel (rec, "A1", "mV", 1.0, 0.0);
+  _imp_recording_add_sweep (rec, G_GINT64_CONSTANT (4294967297), 0.0);
+  g_assert_true (_imp_recording_validate (rec, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (imp_recording_get_n_samples (rec), ==,
+                   G_GINT64_CONSTANT (4294967297));
+
+  imp_analysis_params_init_default (&params);
+  res = imp_analysis_run (rec, &params, NULL, NULL, NULL, &error);
+  g_assert_null (res);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+  g_assert_nonnull (strstr (error->message, "4294967297 samples"));
+  g_assert_nonnull (strstr (error->message, "2^32"));
+}
+
 static void
 remove_tmp_dir (void)
 {
@@ -1434,6 +1731,9 @@ main (int    argc,
   g_test_add_func ("/imp/Analysis/params-validate", test_params_validate);
   g_test_add_func ("/imp/Analysis/json-numbers", test_json_numbers);
   g_test_add_func ("/imp/Analysis/current-steps", test_current_steps);
+  g_test_add_func ("/imp/Analysis/candidate-cap", test_candidate_cap);
+  g_test_add_func ("/imp/Analysis/q-values", test_q_values);
+  g_test_add_func ("/imp/Analysis/event-size", test_event_size);
 
   status = g_test_run ();
 

@@ -419,6 +419,52 @@ test_errors (void)
   g_rmdir (dir);
 }
 
+/* --max-candidates: a whole number, checked before any work, stored with
+ * the results, and at most that many candidates that are not
+ * significant. */
+static void
+test_max_candidates_option (void)
+{
+  const char *bad[] = { "-1", "2.5", "many", "5e9" };
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *summary;
+  JsonArray *candidates;
+  Fixture fixture = { 0 };
+  guint i, n_others = 0;
+  Run run;
+
+  fixture_simulate (&fixture, "16", "60", "11", NULL);
+  for (i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      run_imprint (&run, "analyze", fixture.recording, "--max-candidates",
+                   bad[i], NULL);
+      assert_clean_failure (&run);
+      g_assert_cmpint (run.status, ==, 2);
+      g_assert_nonnull (strstr (run.err, "--max-candidates"));
+      run_clear (&run);
+    }
+
+  run_imprint (&run, "analyze", fixture.recording, "-q", "--json", "-",
+               "--max-candidates", "1", NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  summary = parse_json_object (run.out, parser);
+  g_assert_cmpint (json_object_get_int_member (
+                     json_object_get_object_member (summary, "parameters"),
+                     "max_candidates"), ==, 1);
+  candidates = json_object_get_array_member (summary, "candidates");
+  for (i = 0; i < json_array_get_length (candidates); i++)
+    {
+      JsonObject *c = json_array_get_object_element (candidates, i);
+
+      n_others += json_object_get_double_member (c, "p_value") > 0.001
+                  && json_object_get_double_member (c, "ap_ap_p_value")
+                     > 0.001;
+    }
+  g_assert_cmpuint (n_others, <=, 1);
+  run_clear (&run);
+  fixture_clear (&fixture);
+}
+
 /* The quantal fit's options: checked before any work, stored with the
  * results; the map's quantal columns hold what the summary claims. */
 static void
@@ -639,6 +685,7 @@ main (int   argc,
   g_test_add_func ("/imp/Cli/analyze-null-network", test_analyze_null_network);
   g_test_add_func ("/imp/Cli/errors", test_errors);
   g_test_add_func ("/imp/Cli/quantal-options", test_quantal_options);
+  g_test_add_func ("/imp/Cli/max-candidates", test_max_candidates_option);
   g_test_add_func ("/imp/Cli/outputs", test_outputs);
   g_test_add_func ("/imp/Cli/multipatch", test_multipatch);
 

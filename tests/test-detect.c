@@ -1010,7 +1010,7 @@ test_ap_width (void)
   imp_detect_aps_full (x, n, fs, &params, 0, aps, artefacts);
   g_assert_cmpuint (aps->len, ==, 2);
   g_assert_cmpint (g_array_index (aps, ImpEvent, 0).sample, ==, 10001);
-  g_assert_cmpint (ABS (g_array_index (aps, ImpEvent, 1).sample - 14004),
+  g_assert_cmpint (ABS ((gint64) g_array_index (aps, ImpEvent, 1).sample - 14004),
                    <=, 1);
   g_assert_cmpuint (artefacts->len, ==, 2);
   g_assert_cmpint (g_array_index (artefacts, ImpEvent, 0).sample, ==, 2000);

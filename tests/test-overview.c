@@ -899,7 +899,8 @@ first_evoked_s (ImpAnalysisResult *result,
       {
         ImpEvent *ap = &g_array_index (aps, ImpEvent, i);
         ImpEvent *psp = &g_array_index (psps, ImpEvent, j);
-        double lag_ms = (psp->sample - ap->sample) * 1000 / rate;
+        double lag_ms = ((gint64) psp->sample - (gint64) ap->sample) * 1000
+                          / rate;
 
         if (lag_ms >= result->params.latency_min_ms - 1e-9 &&
             lag_ms <= result->params.latency_max_ms + 1e-9 &&

@@ -738,8 +738,11 @@ imp_trace_cache_set_result (ImpTraceCache     *self,
 
       self->ap_samples[c] = g_array_new (FALSE, FALSE, sizeof (gint64));
       for (guint i = 0; aps != NULL && i < aps->len; i++)
-        g_array_append_val (self->ap_samples[c],
-                            g_array_index (aps, ImpEvent, i).sample);
+        {
+          gint64 t = g_array_index (aps, ImpEvent, i).sample;
+
+          g_array_append_val (self->ap_samples[c], t);
+        }
       g_array_sort (self->ap_samples[c], compare_gint64);
     }
 }

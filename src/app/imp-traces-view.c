@@ -2664,7 +2664,11 @@ channel_events (ImpTracesView *self,
   events = self->result->psps[channel];
   samples = g_array_sized_new (FALSE, FALSE, sizeof (gint64), events->len);
   for (guint i = 0; i < events->len; i++)
-    g_array_append_val (samples, g_array_index (events, ImpEvent, i).sample);
+    {
+      gint64 t = g_array_index (events, ImpEvent, i).sample;
+
+      g_array_append_val (samples, t);
+    }
   return samples;
 }
 

@@ -646,7 +646,9 @@ cmd_analyze (int    argc,
   int exit_code = EXIT_OK;
   char *texts[13] = { NULL };
   char *quantal_texts[4] = { NULL };
+  char *count_texts[1] = { NULL };
   double n_surrogates_d;
+  double count_d[1];
   double quantal_d[4];
   DoubleOption numeric[] = {
     { "ap-threshold", NULL, 2, 1000, "SD" },
@@ -668,6 +670,9 @@ cmd_analyze (int    argc,
     { "quantal-min-trials", NULL, 20, 1000000, "" },
     { "quantal-bootstrap", NULL, 0, 10000, "" },
     { "quantal-seed", NULL, 0, 4294967295.0, "" },
+  };
+  DoubleOption counts[] = {
+    { "max-candidates", NULL, 0, 4294967295.0, "" },
   };
   GOptionEntry entries[] = {
     { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv_path,
@@ -726,6 +731,11 @@ cmd_analyze (int    argc,
       describe (keep, "t statistic before the AP that marks common input",
                 params.common_input_z, ""),
       "T" },
+    { "max-candidates", 0, 0, G_OPTION_ARG_STRING, &count_texts[0],
+      describe (keep, "Most candidates listed that are not significant, "
+                "lowest p first (significant ones are always listed)",
+                params.max_candidates, ""),
+      "N" },
     { "quantal-n-max", 0, 0, G_OPTION_ARG_STRING, &quantal_texts[0],
       describe (keep, "Quantal fit: most release sites tried",
                 params.quantal.n_max, ""),
@@ -766,6 +776,8 @@ cmd_analyze (int    argc,
   quantal_d[3] = (double) params.quantal.seed;
   for (guint i = 0; i < G_N_ELEMENTS (quantal); i++)
     quantal[i].target = &quantal_d[i];
+  count_d[0] = params.max_candidates;
+  counts[0].target = &count_d[0];
 
   context = g_option_context_new ("FILE - find synaptic connections");
   g_option_context_add_main_entries (context, entries, NULL);
@@ -781,6 +793,10 @@ cmd_analyze (int    argc,
       || !apply_double_options (quantal, G_N_ELEMENTS (quantal), quantal_texts,
                                 &exit_code)
       || !whole_numbers (quantal, G_N_ELEMENTS (quantal), quantal_texts,
+                         &exit_code)
+      || !apply_double_options (counts, G_N_ELEMENTS (counts), count_texts,
+                                &exit_code)
+      || !whole_numbers (counts, G_N_ELEMENTS (counts), count_texts,
                          &exit_code))
     goto out;
   params.n_surrogates = (guint) n_surrogates_d;
@@ -788,6 +804,7 @@ cmd_analyze (int    argc,
   params.quantal.min_trials = (guint) quantal_d[1];
   params.quantal.n_bootstrap = (guint) quantal_d[2];
   params.quantal.seed = (guint64) quantal_d[3];
+  params.max_candidates = (guint) count_d[0];
   if (params.latency_min_ms >= params.latency_max_ms)
     {
       exit_code = fail (EXIT_USAGE, "--latency-min must be below --latency-max");
@@ -855,6 +872,8 @@ out:
     g_free (texts[i]);
   for (guint i = 0; i < G_N_ELEMENTS (quantal_texts); i++)
     g_free (quantal_texts[i]);
+  for (guint i = 0; i < G_N_ELEMENTS (count_texts); i++)
+    g_free (count_texts[i]);
   return exit_code;
 }
 

@@ -77,10 +77,13 @@ typedef enum
   N_TESTS
 } TestKind;
 
+/* A pair that may become a candidate, with what measure_all() needs; the
+ * other pairs keep only their two p-values (Run.p_pair, Run.p_ap). */
 typedef struct
 {
   guint   pre;
   guint   post;
+  gsize   slot;        /* the pair's index among all tested pairs */
   double  p[N_TESTS];
   guint   hits[N_TESTS];
   double  null_mean[N_TESTS];
@@ -118,12 +121,27 @@ typedef struct
   ChannelStats            *stats;
   GArray                  *steps;      /* gint64: edges of held current
                                           steps on any current channel */
-  /* per channel after detection: event times, sorted */
+  /* per channel after detection: AP times, sorted (the PSPs are read
+   * from the result's events) */
   GArray                 **ap_times;   /* gint64 */
-  GArray                 **e_times;
-  GArray                 **i_times;
-  GArray                  *tests;      /* PairTest */
+  /* The tested ordered pairs, each at a slot: by presynaptic channel,
+   * then postsynaptic channel, as the correlation tests them. */
+  gsize                    n_pairs;
+  guint                    n_posts;    /* channels tested as post */
+  gsize                   *first_slot; /* per channel: its first slot as
+                                          pre, G_MAXSIZE when not one */
+  guint                   *post_index; /* per channel: its index among the
+                                          posts, G_MAXUINT when not one */
+  double                  *p_pair;     /* n_pairs: the event counts' p, then
+                                          the waveform test's, then its q */
+  double                  *p_ap;       /* n_pairs: AP->AP p, then its q */
+  GArray                  *tests;      /* PairTest: the pairs that may
+                                          become candidates, by slot */
   GHashTable              *cand_tests; /* ImpCandidate -> its PairTest */
+  /* the event tests' windows (samples) and screen, to test candidates
+   * again */
+  gint64                   lo, hi, ap_hi, jitter;
+  double                   screen_p;
 } Run;
 
 void
@@ -146,6 +164,7 @@ imp_analysis_params_init_default (ImpAnalysisParams *params)
   params->jitter_ms = 50.0;
   params->min_pre_aps = 3;
   params->candidate_p_max = 0.01;
+  params->max_candidates = 2000;
   params->deconv_tau_ms = 15.0;
   params->psc_window_ms = 2.0;
   params->baseline_ms = 10.0;
@@ -409,18 +428,16 @@ run_clear (Run *run)
         g_clear_pointer (&run->noises[i], g_array_unref);
       if (run->ap_times != NULL)
         g_clear_pointer (&run->ap_times[i], g_array_unref);
-      if (run->e_times != NULL)
-        g_clear_pointer (&run->e_times[i], g_array_unref);
-      if (run->i_times != NULL)
-        g_clear_pointer (&run->i_times[i], g_array_unref);
     }
   g_clear_pointer (&run->levels, g_free);
   g_clear_pointer (&run->noises, g_free);
   g_clear_pointer (&run->stats, g_free);
   g_clear_pointer (&run->steps, g_array_unref);
   g_clear_pointer (&run->ap_times, g_free);
-  g_clear_pointer (&run->e_times, g_free);
-  g_clear_pointer (&run->i_times, g_free);
+  g_clear_pointer (&run->first_slot, g_free);
+  g_clear_pointer (&run->post_index, g_free);
+  g_clear_pointer (&run->p_pair, g_free);
+  g_clear_pointer (&run->p_ap, g_free);
   g_clear_pointer (&run->cand_tests, g_hash_table_unref);
   g_clear_pointer (&run->tests, g_array_unref);
   g_clear_pointer (&run->result, imp_analysis_result_unref);
@@ -559,8 +576,9 @@ detect_channel_block (Run         *run,
         continue;
       /* Neighbouring blocks may both see an AP near their border. */
       if (out_aps->len > 0
-          && ev->sample - g_array_index (out_aps, ImpEvent,
-                                         out_aps->len - 1).sample < refractory)
+          && (gint64) ev->sample
+             - (gint64) g_array_index (out_aps, ImpEvent,
+                                       out_aps->len - 1).sample < refractory)
         continue;
       g_array_append_val (out_aps, *ev);
     }
@@ -572,7 +590,7 @@ detect_channel_block (Run         *run,
        k < run->steps->len && g_array_index (run->steps, gint64, k)
                               < r0 + (gint64) n; k++)
     {
-      ImpEvent ev = { g_array_index (run->steps, gint64, k), 0 };
+      ImpEvent ev = { (guint32) g_array_index (run->steps, gint64, k), 0 };
 
       g_array_append_val (blank, ev);
     }
@@ -852,18 +870,11 @@ summarise_channels (Run *run)
 
       run->ap_times[c] = g_array_sized_new (FALSE, FALSE, sizeof (gint64),
                                             res->aps[c]->len);
-      run->e_times[c] = g_array_new (FALSE, FALSE, sizeof (gint64));
-      run->i_times[c] = g_array_new (FALSE, FALSE, sizeof (gint64));
       for (k = 0; k < res->aps[c]->len; k++)
-        g_array_append_val (run->ap_times[c],
-                            g_array_index (res->aps[c], ImpEvent, k).sample);
-      for (k = 0; k < res->psps[c]->len; k++)
         {
-          ImpEvent *ev = &g_array_index (res->psps[c], ImpEvent, k);
+          gint64 t = g_array_index (res->aps[c], ImpEvent, k).sample;
 
-          g_array_append_val (ev->amplitude > 0 ? run->e_times[c]
-                                                : run->i_times[c],
-                              ev->sample);
+          g_array_append_val (run->ap_times[c], t);
         }
     }
 
@@ -983,27 +994,56 @@ pre_train_init (Run      *run,
       }
 }
 
-/* The first index at or after @from into sorted @v whose value is >= @key,
- * when none before @from is: a search that starts where the last one
- * ended, doubling its step, costs the logarithm of the distance moved
+/* Whether a post event counts in a test: PSPs of the test's sign, as
+ * detection signed them, or every AP for the AP->AP test. */
+static inline gboolean
+event_in_test (const ImpEvent *ev,
+               TestKind        kind)
+{
+  return kind == TEST_AP || (ev->amplitude > 0) == (kind == TEST_E);
+}
+
+/* The first index into sorted @v whose sample is >= @key. */
+static inline guint
+event_lower_bound (const ImpEvent *v,
+                   guint           n,
+                   gint64          key)
+{
+  guint lo = 0, hi = n;
+
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2;
+
+      if ((gint64) v[mid].sample < key)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  return lo;
+}
+
+/* The first index at or after @from into sorted @v whose sample is >=
+ * @key, when none before @from is: a search that starts where the last
+ * one ended, doubling its step, costs the logarithm of the distance moved
  * rather than of the whole array. */
 static inline guint
-lower_bound_from (const gint64 *v,
-                  guint         n,
-                  guint         from,
-                  gint64        key)
+lower_bound_from (const ImpEvent *v,
+                  guint           n,
+                  guint           from,
+                  gint64          key)
 {
   guint step = 1, lo = from, hi;
 
-  if (from >= n || v[from] >= key)
+  if (from >= n || (gint64) v[from].sample >= key)
     return from;
-  while (from + step < n && v[from + step] < key)
+  while (from + step < n && (gint64) v[from + step].sample < key)
     {
       lo = from + step;
       step *= 2;
     }
   hi = MIN (from + step, n);
-  return lo + 1 + imp_detect_lower_bound (v + lo + 1, hi - lo - 1, key);
+  return lo + 1 + event_lower_bound (v + lo + 1, hi - lo - 1, key);
 }
 
 /* The counts of one post channel's events against every presynaptic
@@ -1011,49 +1051,94 @@ lower_bound_from (const gint64 *v,
  * time order), the events within [t + lo, t + hi] (coincidences) and
  * within the jitter's reach [t + lo - J, t + hi + J], added to the AP's
  * channel. As the APs come in time order, one pointer walks the events
- * forward: the cost is that of the APs and events, with no search. */
+ * forward: the cost is that of the APs and events, with no search. With
+ * @by_sign the PSPs of both signs are counted in the one walk, into
+ * @observed[0] and @reach[0] (TEST_E) or [1] (TEST_I); otherwise every
+ * event into [0]. */
 typedef struct
 {
-  gint64 t;
-  guint  pre;          /* index among the presynaptic channels */
+  guint32 t;           /* 8 bytes in all: every AP of every pre */
+  guint32 pre;         /* index among the presynaptic channels */
 } PreAp;
 
 static void
 count_all_pres (const PreAp  *aps,
                 gsize         n_aps,
                 GArray       *post,
+                gboolean      by_sign,
                 gint64        lo,
                 gint64        hi,
                 gint64        jitter,
-                guint32      *observed,
-                guint32      *reach)
+                guint32     **observed,
+                guint32     **reach)
 {
-  const gint64 *events = (const gint64 *) post->data;
+  const ImpEvent *events = (const ImpEvent *) post->data;
   guint n = post->len, at = 0;
   gsize i;
 
   for (i = 0; i < n_aps && at < n; i++)
     {
       gint64 t = aps[i].t;
-      guint32 r = 0, o = 0;
+      guint32 r[2] = { 0, 0 }, o[2] = { 0, 0 };
+      guint s;
 
-      while (at < n && events[at] < t + lo - jitter)
+      while (at < n && events[at].sample < t + lo - jitter)
         at++;
-      for (guint e = at; e < n && events[e] <= t + hi + jitter; e++)
+      for (guint e = at; e < n && events[e].sample <= t + hi + jitter; e++)
         {
-          gint64 lag = events[e] - t;
+          gint64 lag = (gint64) events[e].sample - t;
 
-          r++;
-          o += lag >= lo && lag <= hi;
+          s = by_sign && !(events[e].amplitude > 0);
+          r[s]++;
+          o[s] += lag >= lo && lag <= hi;
         }
-      reach[aps[i].pre] += r;
-      observed[aps[i].pre] += o;
+      for (s = 0; s < (by_sign ? 2u : 1u); s++)
+        {
+          reach[s][aps[i].pre] += r[s];
+          observed[s][aps[i].pre] += o[s];
+        }
     }
+}
+
+/* The same counts for one pair (what count_all_pres() adds up for it),
+ * over the pre train's APs, which are the same APs. */
+static void
+count_pair (const PreTrain *pt,
+            GArray         *post,
+            TestKind        kind,
+            gint64          lo,
+            gint64          hi,
+            guint64        *observed,
+            guint64        *reach)
+{
+  const ImpEvent *events = (const ImpEvent *) post->data;
+  guint32 o = 0, r = 0;
+  guint k, e, at = 0;
+
+  for (k = 0; k < pt->n; k++)
+    {
+      gint64 t = pt->times[k];
+
+      at = lower_bound_from (events, post->len, at, t + lo - pt->max_jitter);
+      for (e = at; e < post->len
+                   && events[e].sample <= t + hi + pt->max_jitter; e++)
+        if (event_in_test (&events[e], kind))
+          {
+            gint64 lag = (gint64) events[e].sample - t;
+
+            r++;
+            o += lag >= lo && lag <= hi;
+          }
+    }
+  *observed = o;
+  *reach = r;
 }
 
 /* One test of a pair, from its coincidences (@observed) and the events
  * within the jitter's reach (@reach, count_all_pres()): their mean under
  * uniform jitter, and (unless clearly unremarkable) the surrogate p-value.
+ * @post holds the post channel's events (ImpEvent); those that count in
+ * the test (event_in_test()) are used.
  *
  * For the surrogates, the post events within the jitter's reach
  * [t + lo - J, t + hi + J] of each pre AP are collected once as lags; a
@@ -1074,7 +1159,7 @@ run_test (PreTrain       *pt,
           PairTest       *test,
           TestKind        kind)
 {
-  const gint64 *events = (const gint64 *) post->data;
+  const ImpEvent *events = (const ImpEvent *) post->data;
   const gint64 *lags;
   double quick, p_quick, sum = 0;
   guint i, k, at = 0;
@@ -1116,12 +1201,14 @@ run_test (PreTrain       *pt,
                              t + lo - pt->max_jitter);
       e = at;
       pt->first[k] = pt->lags->len;
-      for (; e < post->len && events[e] <= t + hi + pt->max_jitter; e++)
-        {
-          gint64 lag = events[e] - t;
+      for (; e < post->len
+             && events[e].sample <= t + hi + pt->max_jitter; e++)
+        if (event_in_test (&events[e], kind))
+          {
+            gint64 lag = (gint64) events[e].sample - t;
 
-          g_array_append_val (pt->lags, lag);
-        }
+            g_array_append_val (pt->lags, lag);
+          }
     }
   pt->first[pt->n] = pt->lags->len;
   lags = (const gint64 *) pt->lags->data;
@@ -1147,23 +1234,41 @@ run_test (PreTrain       *pt,
   test->null_mean[kind] = sum / pt->n_surrogates;
 }
 
+/* The three tests of the pair (pre of @pt, @post) from its counts. */
+static void
+test_pair (Run            *run,
+           PreTrain       *pt,
+           guint           post,
+           const guint64  *observed,
+           const guint64  *reach,
+           guint64        *surrogates,
+           PairTest       *test)
+{
+  ImpAnalysisResult *res = run->result;
+  TestKind kind;
+
+  for (kind = 0; kind < N_TESTS; kind++)
+    run_test (pt, kind == TEST_AP ? res->aps[post] : res->psps[post],
+              run->lo, kind == TEST_AP ? run->ap_hi : run->hi,
+              observed[kind], reach[kind], run->screen_p, surrogates, test,
+              kind);
+  test->p_event = MIN (1.0, 2.0 * MIN (test->p[TEST_E], test->p[TEST_I]));
+  test->p_pair = test->p_event;
+}
+
 typedef struct
 {
   Run      *run;
   guint    *pres;       /* the presynaptic channels, in order */
   guint     n_pre;
-  GArray  **tests;      /* per presynaptic channel */
-  gint64    lo, hi, ap_hi;
-  double    screen_p;
+  guint    *n_usable;   /* per presynaptic channel: its usable APs */
   /* the counts, made post channel by post channel first */
   PreAp    *aps;        /* every usable pre AP, in time order */
   gsize     n_aps;
   guint    *posts;      /* the postsynaptic channels, in order */
   guint     n_post;
-  guint    *post_index; /* channel -> index into posts, or G_MAXUINT */
   guint32  *counts;     /* n_post × N_TESTS × 2 (coincidences, reach)
                            × n_pre */
-  gint64    jitter;
 } CorrelateJob;
 
 static inline guint32 *
@@ -1177,23 +1282,26 @@ job_counts (CorrelateJob *job,
 }
 
 /* The counts of one postsynaptic channel against every presynaptic
- * channel, for the three tests. */
+ * channel, for the three tests: both signs of PSPs in one walk. */
 static void
 count_item (gpointer data,
             guint    item)
 {
   CorrelateJob *job = data;
   Run *run = job->run;
+  ImpAnalysisResult *res = run->result;
   guint post = job->posts[item];
-  GArray *events[N_TESTS] = { run->e_times[post], run->i_times[post],
-                              run->ap_times[post] };
-  TestKind kind;
+  guint32 *observed[2] = { job_counts (job, item, TEST_E, 0),
+                           job_counts (job, item, TEST_I, 0) };
+  guint32 *reach[2] = { job_counts (job, item, TEST_E, 1),
+                        job_counts (job, item, TEST_I, 1) };
+  guint32 *ap_observed = job_counts (job, item, TEST_AP, 0);
+  guint32 *ap_reach = job_counts (job, item, TEST_AP, 1);
 
-  for (kind = 0; kind < N_TESTS; kind++)
-    count_all_pres (job->aps, job->n_aps, events[kind], job->lo,
-                    kind == TEST_AP ? job->ap_hi : job->hi, job->jitter,
-                    job_counts (job, item, kind, 0),
-                    job_counts (job, item, kind, 1));
+  count_all_pres (job->aps, job->n_aps, res->psps[post], TRUE, run->lo,
+                  run->hi, run->jitter, observed, reach);
+  count_all_pres (job->aps, job->n_aps, res->aps[post], FALSE, run->lo,
+                  run->ap_hi, run->jitter, &ap_observed, &ap_reach);
 }
 
 static int
@@ -1209,26 +1317,30 @@ compare_pre_aps (const void *a,
 }
 
 /* Every presynaptic channel's usable APs (as pre_train_init() picks
- * them), merged in time order. */
+ * them), merged in time order, and how many each channel has. */
 static void
 collect_pre_aps (CorrelateJob *job)
 {
   Run *run = job->run;
   GArray *all = g_array_new (FALSE, FALSE, sizeof (PreAp));
-  gint64 lo = MIN (job->lo, 0), hi = MAX (job->hi, job->ap_hi);
+  gint64 lo = MIN (run->lo, 0), hi = MAX (run->hi, run->ap_hi);
   guint i, k;
 
+  job->n_usable = g_new0 (guint, MAX (job->n_pre, 1));
   for (i = 0; i < job->n_pre; i++)
     {
       GArray *aps = run->ap_times[job->pres[i]];
 
       for (k = 0; k < aps->len; k++)
         {
-          PreAp a = { g_array_index (aps, gint64, k), i };
+          PreAp a = { (guint32) g_array_index (aps, gint64, k), i };
           gint64 s0, s1;
 
           if (ap_window_in_sweep (run, a.t, lo, hi, &s0, &s1))
-            g_array_append_val (all, a);
+            {
+              g_array_append_val (all, a);
+              job->n_usable[i]++;
+            }
         }
     }
   qsort (all->data, all->len, sizeof (PreAp), compare_pre_aps);
@@ -1236,53 +1348,46 @@ collect_pre_aps (CorrelateJob *job)
   job->aps = (PreAp *) g_array_free (all, FALSE);
 }
 
-/* All tests with one presynaptic channel. */
+/* All tests with one presynaptic channel; only the p-values are kept
+ * (at the pairs' slots). */
 static void
 correlate_item (gpointer data,
                 guint    item)
 {
   CorrelateJob *job = data;
   Run *run = job->run;
-  ImpAnalysisResult *res = run->result;
   guint pre = job->pres[item];
-  g_autofree guint64 *surrogates = g_new (guint64,
-                                          run->params->n_surrogates);
-  GArray *tests = g_array_new (FALSE, FALSE, sizeof (PairTest));
+  gsize slot = run->first_slot[pre];
+  g_autofree guint64 *surrogates = NULL;
   PreTrain pt;
-  guint post;
+  guint q;
 
-  pre_train_init (run, pre, MIN (job->lo, 0), MAX (job->hi, job->ap_hi),
+  if (slot == G_MAXSIZE)
+    return;
+  surrogates = g_new (guint64, run->params->n_surrogates);
+  pre_train_init (run, pre, MIN (run->lo, 0), MAX (run->hi, run->ap_hi),
                   &pt);
-  if (pt.n >= MAX (run->params->min_pre_aps, 1))
-    for (post = 0; post < run->n_channels; post++)
-      {
-        PairTest test = { 0 };
-        guint q = job->post_index[post];
+  g_assert (pt.n == job->n_usable[item]);
+  for (q = 0; q < job->n_post; q++)
+    {
+      guint post = job->posts[q];
+      guint64 observed[N_TESTS], reach[N_TESTS];
+      PairTest test = { 0 };
+      TestKind kind;
 
-        if (post == pre || res->access[post] != IMP_ACCESS_INTRACELLULAR)
-          continue;
-
-        test.pre = pre;
-        test.post = post;
-        g_assert (q != G_MAXUINT);
-        run_test (&pt, run->e_times[post], job->lo, job->hi,
-                  job_counts (job, q, TEST_E, 0)[item],
-                  job_counts (job, q, TEST_E, 1)[item], job->screen_p,
-                  surrogates, &test, TEST_E);
-        run_test (&pt, run->i_times[post], job->lo, job->hi,
-                  job_counts (job, q, TEST_I, 0)[item],
-                  job_counts (job, q, TEST_I, 1)[item], job->screen_p,
-                  surrogates, &test, TEST_I);
-        run_test (&pt, run->ap_times[post], job->lo, job->ap_hi,
-                  job_counts (job, q, TEST_AP, 0)[item],
-                  job_counts (job, q, TEST_AP, 1)[item], job->screen_p,
-                  surrogates, &test, TEST_AP);
-        test.p_event = MIN (1.0, 2.0 * MIN (test.p[TEST_E], test.p[TEST_I]));
-        test.p_pair = test.p_event;
-        g_array_append_val (tests, test);
-      }
+      if (post == pre)
+        continue;
+      for (kind = 0; kind < N_TESTS; kind++)
+        {
+          observed[kind] = job_counts (job, q, kind, 0)[item];
+          reach[kind] = job_counts (job, q, kind, 1)[item];
+        }
+      test_pair (run, &pt, post, observed, reach, surrogates, &test);
+      run->p_pair[slot] = test.p_event;
+      run->p_ap[slot] = test.p[TEST_AP];
+      slot++;
+    }
   pre_train_clear (&pt);
-  job->tests[item] = tests;
 }
 
 /* Counting takes most of the correlation's time, the tests the rest. */
@@ -1314,6 +1419,28 @@ correlate_progress (gpointer data,
           "Correlating pairs");
 }
 
+/* The slot of the pair (@pre, @post), or G_MAXSIZE when it was not
+ * tested. */
+static gsize
+pair_slot (Run   *run,
+           guint  pre,
+           guint  post)
+{
+  guint q, q_pre;
+
+  if (pre >= run->n_channels || post >= run->n_channels || pre == post
+      || run->first_slot[pre] == G_MAXSIZE
+      || run->post_index[post] == G_MAXUINT)
+    return G_MAXSIZE;
+  q = run->post_index[post];
+  q_pre = run->post_index[pre];
+  return run->first_slot[pre] + q - (q > q_pre);
+}
+
+/* The event tests of every ordered pair: a presynaptic channel with at
+ * least min_pre_aps usable APs, a post with intracellular access. Each
+ * pair's two p-values (event counts, AP->AP) go to its slot: 16 bytes a
+ * pair, whatever the duration. */
 static gboolean
 correlate_all (Run     *run,
                GError **error)
@@ -1321,67 +1448,62 @@ correlate_all (Run     *run,
   const ImpAnalysisParams *p = run->params;
   ImpAnalysisResult *res = run->result;
   CorrelateJob job = { run };
-  gboolean ok;
   guint pre, i;
 
-  job.lo = (gint64) ceil (p->latency_min_ms * run->fs / 1000.0);
-  job.hi = (gint64) floor (p->latency_max_ms * run->fs / 1000.0);
-  job.ap_hi = (gint64) floor (p->window_post_ms * run->fs / 1000.0);
+  run->lo = (gint64) ceil (p->latency_min_ms * run->fs / 1000.0);
+  run->hi = (gint64) floor (p->latency_max_ms * run->fs / 1000.0);
+  run->ap_hi = (gint64) floor (p->window_post_ms * run->fs / 1000.0);
   /* Surrogates only where the p-value could matter: a pair above both
    * alpha and candidate_p_max is neither significant nor listed. */
-  job.screen_p = MAX (SCREEN_P_MIN, MAX (p->alpha, p->candidate_p_max));
+  run->screen_p = MAX (SCREEN_P_MIN, MAX (p->alpha, p->candidate_p_max));
+  run->jitter = MAX (1, ms_to_samples (p->jitter_ms, run->fs));
   job.pres = g_new (guint, MAX (run->n_channels, 1));
   for (pre = 0; pre < run->n_channels; pre++)
     if (res->access[pre] == IMP_ACCESS_INTRACELLULAR
         && res->aps[pre]->len >= MAX (p->min_pre_aps, 1))
       job.pres[job.n_pre++] = pre;
   job.posts = g_new (guint, MAX (run->n_channels, 1));
-  job.post_index = g_new (guint, MAX (run->n_channels, 1));
+  run->post_index = g_new (guint, MAX (run->n_channels, 1));
   for (i = 0; i < run->n_channels; i++)
     {
-      job.post_index[i] = G_MAXUINT;
+      run->post_index[i] = G_MAXUINT;
       if (res->access[i] == IMP_ACCESS_INTRACELLULAR)
         {
-          job.post_index[i] = job.n_post;
+          run->post_index[i] = job.n_post;
           job.posts[job.n_post++] = i;
         }
     }
-  job.jitter = MAX (1, ms_to_samples (p->jitter_ms, run->fs));
+  run->n_posts = job.n_post;
   collect_pre_aps (&job);
+
+  /* The slots: a presynaptic channel with enough usable APs is tested
+   * against every other post (a pre has intracellular access, so it is
+   * a post too). */
+  run->first_slot = g_new (gsize, MAX (run->n_channels, 1));
+  for (i = 0; i < run->n_channels; i++)
+    run->first_slot[i] = G_MAXSIZE;
+  for (i = 0; i < job.n_pre; i++)
+    if (job.n_usable[i] >= MAX (p->min_pre_aps, 1))
+      {
+        run->first_slot[job.pres[i]] = run->n_pairs;
+        run->n_pairs += job.n_post - 1;
+      }
+  run->p_pair = g_new (double, MAX (run->n_pairs, 1));
+  run->p_ap = g_new (double, MAX (run->n_pairs, 1));
+
   job.counts = g_new0 (guint32, (gsize) job.n_post * N_TESTS * 2
                                 * MAX (job.n_pre, 1));
   parallel_for (job.n_post, count_item, &job, run->cancellable,
                 count_progress, &job);
-
-  job.tests = g_new0 (GArray *, MAX (job.n_pre, 1));
-
   parallel_for (job.n_pre, correlate_item, &job, run->cancellable,
                 correlate_progress, &job);
 
-  ok = !g_cancellable_set_error_if_cancelled (run->cancellable, error);
-  for (i = 0; i < job.n_pre; i++)
-    {
-      if (job.tests[i] == NULL)
-        continue;
-      if (ok)
-        g_array_append_vals (run->tests, job.tests[i]->data,
-                             job.tests[i]->len);
-      g_array_unref (job.tests[i]);
-    }
-  g_free (job.tests);
   g_free (job.pres);
   g_free (job.posts);
-  g_free (job.post_index);
+  g_free (job.n_usable);
   g_free (job.aps);
   g_free (job.counts);
-  return ok;
-}
-
-static inline guint64
-pair_key (guint pre,
-          guint post)
-{
-  return ((guint64) pre << 32) | post;
+  return !g_cancellable_set_error_if_cancelled (run->cancellable, error);
 }
 
 static void
@@ -1393,26 +1515,52 @@ wave_progress (double      fraction,
           "Correlating pairs");
 }
 
-typedef struct
+/* Keeps the pair at @slot as a PairTest when it may become a candidate:
+ * a p-value below candidate_p_max (measure_all()), or one at most alpha
+ * (a q-value at most alpha needs it). @wave is its waveform test, if
+ * any; @p_event the event counts' p. */
+static void
+keep_if_candidate (Run              *run,
+                   gsize             slot,
+                   guint             pre,
+                   guint             post,
+                   double            p_event,
+                   const ImpPscTest *wave)
 {
-  guint64 key;
-  guint   index;
-} PairIndex;
+  const ImpAnalysisParams *p = run->params;
+  double p_pair = wave != NULL ? wave->p : p_event;
+  double p_ap = run->p_ap[slot];
+  PairTest t = { 0 };
+
+  if (p_pair >= p->candidate_p_max && p_event >= p->candidate_p_max
+      && p_ap >= p->candidate_p_max && !(p_pair <= p->alpha)
+      && !(p_ap <= p->alpha))
+    return;
+  t.pre = pre;
+  t.post = post;
+  t.slot = slot;
+  t.p_event = p_event;
+  t.p_pair = p_pair;
+  t.p[TEST_AP] = p_ap;
+  if (wave != NULL)
+    t.wave = *wave;
+  g_array_append_val (run->tests, t);
+}
 
 static int
-compare_pair_index (const void *a,
-                    const void *b)
+compare_slots (gconstpointer a,
+               gconstpointer b)
 {
-  guint64 ka = ((const PairIndex *) a)->key;
-  guint64 kb = ((const PairIndex *) b)->key;
+  gsize sa = ((const PairTest *) a)->slot;
+  gsize sb = ((const PairTest *) b)->slot;
 
-  return (ka > kb) - (ka < kb);
+  return (sa > sb) - (sa < sb);
 }
 
 /* The waveform test of every tested pair; its p becomes the pair's
- * AP->PSP p-value, the event counts' p is kept beside it. The waveform
- * tests come by post and then pre; the pair tests, sorted the same way,
- * are matched to them in one walk (millions of pairs on a large array). */
+ * AP->PSP p-value, the event counts' p is kept beside it for the pairs
+ * that may become candidates (PairTest); the others keep only the two
+ * p-values that the correction needs. */
 static gboolean
 wave_all (Run     *run,
           GError **error)
@@ -1420,21 +1568,16 @@ wave_all (Run     *run,
   ImpAnalysisResult *res = run->result;
   g_autofree gboolean *is_pre = g_new0 (gboolean, run->n_channels);
   g_autofree gboolean *is_post = g_new0 (gboolean, run->n_channels);
-  g_autofree PairIndex *index = g_new (PairIndex, MAX (run->tests->len, 1));
+  g_autofree guint8 *judged = g_new0 (guint8, run->n_pairs / 8 + 1);
   g_autoptr(GArray) waves = NULL;
-  guint i, c, j = 0;
+  guint c, q;
+  gsize i;
 
-  for (i = 0; i < run->tests->len; i++)
-    {
-      PairTest *t = &g_array_index (run->tests, PairTest, i);
-
-      is_pre[t->pre] = TRUE;
-      index[i].key = pair_key (t->post, t->pre);
-      index[i].index = i;
-    }
-  qsort (index, run->tests->len, sizeof *index, compare_pair_index);
   for (c = 0; c < run->n_channels; c++)
-    is_post[c] = res->access[c] == IMP_ACCESS_INTRACELLULAR;
+    {
+      is_pre[c] = run->first_slot[c] != G_MAXSIZE && run->n_posts > 1;
+      is_post[c] = res->access[c] == IMP_ACCESS_INTRACELLULAR;
+    }
 
   waves = imp_psc_test_pairs (run->recording, run->params, run->ap_times,
                               is_pre, is_post, wave_progress, run,
@@ -1444,49 +1587,59 @@ wave_all (Run     *run,
   for (i = 0; i < waves->len; i++)
     {
       const ImpPscTest *w = &g_array_index (waves, ImpPscTest, i);
-      guint64 key = pair_key (w->post, w->pre);
-      PairTest *t;
+      gsize slot = pair_slot (run, w->pre, w->post);
 
-      if (i > 0 && key < pair_key (w[-1].post, w[-1].pre))
-        j = 0;   /* not in order after all: start the walk again */
-      while (j < run->tests->len && index[j].key < key)
-        j++;
-      if (j == run->tests->len || index[j].key != key)
+      if (slot == G_MAXSIZE || (judged[slot / 8] & (1u << (slot % 8))))
         continue;
-      t = &g_array_index (run->tests, PairTest, index[j].index);
-      t->wave = *w;
-      t->p_pair = w->p;
+      judged[slot / 8] |= (guint8) (1u << (slot % 8));
+      keep_if_candidate (run, slot, w->pre, w->post, run->p_pair[slot], w);
+      run->p_pair[slot] = w->p;
     }
+  g_clear_pointer (&waves, g_array_unref);
+
+  /* Pairs without a waveform test keep the event counts' p. */
+  for (c = 0; c < run->n_channels; c++)
+    {
+      gsize slot = run->first_slot[c];
+
+      for (q = 0; slot != G_MAXSIZE && q < run->n_channels; q++)
+        if (q != c && run->post_index[q] != G_MAXUINT)
+          {
+            if (!(judged[slot / 8] & (1u << (slot % 8))))
+              keep_if_candidate (run, slot, c, q, run->p_pair[slot], NULL);
+            slot++;
+          }
+    }
+  g_array_sort (run->tests, compare_slots);
   return TRUE;
 }
 
+/* Benjamini-Hochberg over every tested pair, on the p-values at the
+ * slots (replaced by the q-values in place, then freed). */
 static void
 correct_all (Run *run)
 {
-  GArray *tests = run->tests;
-  g_autofree double *p = g_new (double, MAX (tests->len, 1));
-  g_autofree double *q = g_new (double, MAX (tests->len, 1));
-  guint i, c;
+  gsize i;
 
-  for (i = 0; i < tests->len; i++)
-    p[i] = g_array_index (tests, PairTest, i).p_pair;
-  imp_detect_bh_adjust (p, tests->len, q);
-  for (i = 0; i < tests->len; i++)
-    g_array_index (tests, PairTest, i).q_pair = q[i];
-
-  for (i = 0; i < tests->len; i++)
-    p[i] = g_array_index (tests, PairTest, i).p[TEST_AP];
-  imp_detect_bh_adjust (p, tests->len, q);
-  for (i = 0; i < tests->len; i++)
-    g_array_index (tests, PairTest, i).q_ap = q[i];
-
-  run->result->n_pairs_tested = tests->len;
-  /* The PSP times are not needed any more (measuring uses the APs). */
-  for (c = 0; c < run->n_channels; c++)
+  imp_detect_bh_adjust (run->p_pair, run->n_pairs, run->p_pair);
+  for (i = 0; i < run->tests->len; i++)
     {
-      g_clear_pointer (&run->e_times[c], g_array_unref);
-      g_clear_pointer (&run->i_times[c], g_array_unref);
+      PairTest *t = &g_array_index (run->tests, PairTest, i);
+
+      t->q_pair = run->p_pair[t->slot];
     }
+  g_clear_pointer (&run->p_pair, g_free);
+
+  imp_detect_bh_adjust (run->p_ap, run->n_pairs, run->p_ap);
+  for (i = 0; i < run->tests->len; i++)
+    {
+      PairTest *t = &g_array_index (run->tests, PairTest, i);
+
+      t->q_ap = run->p_ap[t->slot];
+    }
+  g_clear_pointer (&run->p_ap, g_free);
+
+  run->result->n_pairs_tested = run->n_pairs;
 }
 
 /* Stage 3 */
@@ -1727,6 +1880,14 @@ drop_gap_trials (ImpCandidate *c,
     if (!(acc->gap[i / 8] & (1u << (i % 8))))
       c->trial_amplitudes[n++] = c->trial_amplitudes[i];
   g_assert (n == c->n_trials);
+  /* For a long recording these are most of a candidate's memory: no
+   * room left over. */
+  if (c->n_trials < acc->n_windows)
+    c->trial_amplitudes = g_renew (float, c->trial_amplitudes,
+                                   MAX (c->n_trials, 1));
+  if (c->quantal_amplitudes != NULL)
+    c->quantal_amplitudes = g_renew (float, c->quantal_amplitudes,
+                                     MAX (c->n_quantal_trials, 1));
 }
 
 static gint64
@@ -1917,7 +2078,6 @@ find_trials (Measure *m,
       c->average_len = (guint) m->len;
       c->average = g_new0 (float, m->len);
       c->n_trials = 0;
-      c->trial_amplitudes = g_new0 (float, MAX (aps->len, 1));
       acc->use = g_new0 (guint8, aps->len / 8 + 1);
       for (k = 0; k < aps->len; k++)
         {
@@ -1935,6 +2095,7 @@ find_trials (Measure *m,
           imp_stream_want (m->stream, imp_stream_block_at (m->stream, start),
                            group);
         }
+      c->trial_amplitudes = g_new0 (float, MAX (c->n_trials, 1));
       acc->sums = g_new0 (double, m->len);
       acc->gap = g_new0 (guint8, c->n_trials / 8 + 1);
       acc->n_windows = c->n_trials;
@@ -2023,6 +2184,7 @@ measure_candidates (Run     *run,
       g_free (acc->use);
       g_free (acc->sums);
       g_free (acc->gap);
+      g_free (acc->template_w);
     }
   g_free (m.accums);
   g_free (m.cands);
@@ -2049,6 +2211,145 @@ compare_candidates (gconstpointer a,
   return (ca->post > cb->post) - (ca->post < cb->post);
 }
 
+/* Whether a kept pair is significant either way (before its evidence is
+ * measured), and whether it is a candidate at all. */
+static gboolean
+test_significant (const ImpAnalysisParams *p,
+                  const PairTest          *t)
+{
+  return (t->q_pair <= p->alpha && !t->wave.common_input)
+         || t->q_ap <= p->alpha;
+}
+
+static gboolean
+test_is_candidate (const ImpAnalysisParams *p,
+                   const PairTest          *t)
+{
+  return test_significant (p, t) || !(t->p_pair >= p->candidate_p_max
+                                      && t->p_event >= p->candidate_p_max
+                                      && t->p[TEST_AP] >= p->candidate_p_max);
+}
+
+/* The lowest of a pair's uncorrected p-values, NaN last. */
+static double
+least_p (const PairTest *t)
+{
+  double least = fmin (t->p_pair, fmin (t->p_event, t->p[TEST_AP]));
+
+  return isnan (least) ? INFINITY : least;
+}
+
+static int
+compare_least_p (gconstpointer a,
+                 gconstpointer b)
+{
+  const PairTest *ta = a;
+  const PairTest *tb = b;
+  double pa = least_p (ta), pb = least_p (tb);
+
+  if (pa != pb)
+    return pa < pb ? -1 : 1;
+  if (ta->p_pair != tb->p_pair)
+    return ta->p_pair < tb->p_pair ? -1 : 1;
+  return (ta->slot > tb->slot) - (ta->slot < tb->slot);
+}
+
+/* Leaves in run->tests the candidates: every significant pair, and at
+ * most max_candidates others, those with the lowest p-value (on any
+ * test) first; by slot. */
+static void
+select_candidates (Run *run)
+{
+  const ImpAnalysisParams *p = run->params;
+  g_autoptr(GArray) others = g_array_new (FALSE, FALSE, sizeof (PairTest));
+  GArray *kept = g_array_new (FALSE, FALSE, sizeof (PairTest));
+  guint i;
+
+  for (i = 0; i < run->tests->len; i++)
+    {
+      const PairTest *t = &g_array_index (run->tests, PairTest, i);
+
+      if (!test_is_candidate (p, t))
+        continue;
+      g_array_append_val (test_significant (p, t) ? kept : others, *t);
+    }
+  if (others->len > p->max_candidates)
+    {
+      g_debug ("%u candidates that are not significant, %u kept",
+               others->len, p->max_candidates);
+      g_array_sort (others, compare_least_p);
+      g_array_set_size (others, p->max_candidates);
+    }
+  g_array_append_vals (kept, others->data, others->len);
+  g_array_sort (kept, compare_slots);
+  g_array_unref (run->tests);
+  run->tests = kept;
+}
+
+/* The candidates' event tests again, for their counts and null means
+ * (only their p-values were kept): the same trains and counts give the
+ * same numbers. One item per presynaptic channel. */
+typedef struct
+{
+  Run   *run;
+  guint *start;        /* n + 1: each pre's tests in run->tests */
+  guint  n;
+} Retest;
+
+static void
+retest_item (gpointer data,
+             guint    item)
+{
+  Retest *rt = data;
+  Run *run = rt->run;
+  ImpAnalysisResult *res = run->result;
+  PairTest *first = &g_array_index (run->tests, PairTest, rt->start[item]);
+  g_autofree guint64 *surrogates = g_new (guint64,
+                                          run->params->n_surrogates);
+  PreTrain pt;
+  guint i;
+
+  pre_train_init (run, first->pre, MIN (run->lo, 0),
+                  MAX (run->hi, run->ap_hi), &pt);
+  for (i = rt->start[item]; i < rt->start[item + 1]; i++)
+    {
+      PairTest *t = &g_array_index (run->tests, PairTest, i);
+      guint64 observed[N_TESTS], reach[N_TESTS];
+      PairTest again = { 0 };
+      TestKind kind;
+
+      for (kind = 0; kind < N_TESTS; kind++)
+        count_pair (&pt, kind == TEST_AP ? res->aps[t->post]
+                                         : res->psps[t->post],
+                    kind, run->lo, kind == TEST_AP ? run->ap_hi : run->hi,
+                    &observed[kind], &reach[kind]);
+      test_pair (run, &pt, t->post, observed, reach, surrogates, &again);
+      g_assert (again.p_event == t->p_event || isnan (t->p_event));
+      memcpy (t->p, again.p, sizeof t->p);
+      memcpy (t->hits, again.hits, sizeof t->hits);
+      memcpy (t->null_mean, again.null_mean, sizeof t->null_mean);
+    }
+  pre_train_clear (&pt);
+}
+
+static gboolean
+retest_candidates (Run     *run,
+                   GError **error)
+{
+  Retest rt = { run };
+  g_autofree guint *start = g_new (guint, run->tests->len + 1);
+  guint i;
+
+  for (i = 0; i < run->tests->len; i++)
+    if (i == 0 || g_array_index (run->tests, PairTest, i).pre
+                  != g_array_index (run->tests, PairTest, i - 1).pre)
+      start[rt.n++] = i;
+  start[rt.n] = run->tests->len;
+  rt.start = start;
+  parallel_for (rt.n, retest_item, &rt, run->cancellable, NULL, NULL);
+  return !g_cancellable_set_error_if_cancelled (run->cancellable, error);
+}
+
 static gboolean
 measure_all (Run     *run,
              GError **error)
@@ -2058,6 +2359,10 @@ measure_all (Run     *run,
   GPtrArray *cands = res->candidates;
   guint i;
 
+  select_candidates (run);
+  if (!retest_candidates (run, error))
+    return FALSE;
+
   for (i = 0; i < run->tests->len; i++)
     {
       PairTest *t = &g_array_index (run->tests, PairTest, i);
@@ -2065,11 +2370,6 @@ measure_all (Run     *run,
       gboolean ap_sig = t->q_ap <= p->alpha;
       ImpCandidate *c;
       TestKind kind;
-
-      if (!sig && !ap_sig && t->p_pair >= p->candidate_p_max
-          && t->p_event >= p->candidate_p_max
-          && t->p[TEST_AP] >= p->candidate_p_max)
-        continue;
 
       kind = t->wave.z != 0 ? (t->wave.z > 0 ? TEST_E : TEST_I)
              : t->p[TEST_E] <= t->p[TEST_I] ? TEST_E : TEST_I;
@@ -2210,6 +2510,15 @@ imp_analysis_run (ImpRecording             *recording,
 
   if (!imp_analysis_params_validate (params, error))
     return NULL;
+  if (imp_recording_get_n_samples (recording) > IMP_ANALYSIS_MAX_SAMPLES)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   "Cannot analyse: the recording has %" G_GINT64_FORMAT
+                   " samples per channel, more than the 4,294,967,296 "
+                   "(2^32) that event times can hold; analyse a part of it",
+                   imp_recording_get_n_samples (recording));
+      return NULL;
+    }
   effective = *params;
   imp_analysis_params_normalise (&effective);
 
@@ -2229,8 +2538,6 @@ imp_analysis_run (ImpRecording             *recording,
   run.stats = g_new0 (ChannelStats, run.n_channels);
   run.steps = g_array_new (FALSE, FALSE, sizeof (gint64));
   run.ap_times = g_new0 (GArray *, run.n_channels);
-  run.e_times = g_new0 (GArray *, run.n_channels);
-  run.i_times = g_new0 (GArray *, run.n_channels);
   run.tests = g_array_new (FALSE, FALSE, sizeof (PairTest));
   run.cand_tests = g_hash_table_new (NULL, NULL);
   for (c = 0; c < run.n_channels; c++)
@@ -2473,6 +2780,8 @@ add_params (JsonBuilder             *b,
   json_builder_add_int_value (b, (gint64) p->seed);
   json_builder_set_member_name (b, "min_pre_aps");
   json_builder_add_int_value (b, p->min_pre_aps);
+  json_builder_set_member_name (b, "max_candidates");
+  json_builder_add_int_value (b, p->max_candidates);
   add_quantal_params (b, &p->quantal);
   json_builder_end_object (b);
 }
@@ -2624,6 +2933,81 @@ add_channel_arrays (JsonBuilder       *b,
   json_builder_end_array (b);
 }
 
+/* Appends @text, each of its lines indented by @indent more spaces. */
+static void
+append_indented (GString    *out,
+                 const char *text,
+                 guint       indent)
+{
+  const char *line = text, *end;
+
+  for (;;)
+    {
+      end = strchr (line, '\n');
+      for (guint k = 0; k < indent; k++)
+        g_string_append_c (out, ' ');
+      if (end == NULL)
+        break;
+      g_string_append_len (out, line, end - line + 1);
+      line = end + 1;
+    }
+  g_string_append (out, line);
+}
+
+/* Writes @out to @file once it holds a megabyte (or when @all). */
+static gboolean
+flush_text (ImpOutputFile  *file,
+            GString        *out,
+            gboolean        all,
+            GError        **error)
+{
+  if (!all && out->len < (1u << 20))
+    return TRUE;
+  if (!imp_output_file_write (file, out->str, out->len, error))
+    return FALSE;
+  g_string_truncate (out, 0);
+  return TRUE;
+}
+
+/* The array member @name of the summary's top level, a candidate at a
+ * time (the significant ones only with @significant_only), as the JSON
+ * generator would have written it inside the whole document. */
+static gboolean
+write_candidates (ImpOutputFile      *file,
+                  GString            *out,
+                  ImpAnalysisResult  *self,
+                  const char         *name,
+                  gboolean            significant_only,
+                  GError            **error)
+{
+  gboolean first = TRUE;
+  guint i;
+
+  g_string_append_printf (out, ",\n  \"%s\" : [\n", name);
+  for (i = 0; i < self->candidates->len; i++)
+    {
+      const ImpCandidate *c = g_ptr_array_index (self->candidates, i);
+      g_autoptr(JsonBuilder) b = NULL;
+      g_autoptr(JsonNode) node = NULL;
+      g_autofree char *text = NULL;
+
+      if (significant_only && !c->significant)
+        continue;
+      b = json_builder_new ();
+      add_candidate (b, self, c);
+      node = json_builder_get_root (b);
+      text = imp_output_json_to_data (node, TRUE, NULL);
+      if (!first)
+        g_string_append (out, ",\n");
+      append_indented (out, text, 4);
+      first = FALSE;
+      if (!flush_text (file, out, FALSE, error))
+        return FALSE;
+    }
+  g_string_append (out, "\n  ]");
+  return TRUE;
+}
+
 /**
  * imp_analysis_result_write_json:
  * @self: a result
@@ -2634,7 +3018,9 @@ add_channel_arrays (JsonBuilder       *b,
  *
  * Writes the summary, the parameters and every candidate (without the
  * averages) as JSON; docs/analysis.md lists the keys. Numbers that are
- * not finite are written as null.
+ * not finite are written as null. The candidates are written one at a
+ * time (each with its trial amplitudes, which a long recording has many
+ * of), never the whole text at once.
  *
  * Returns: %TRUE on success
  */
@@ -2646,9 +3032,11 @@ imp_analysis_result_write_json (ImpAnalysisResult  *self,
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autoptr(JsonNode) root = NULL;
+  g_autoptr(GString) out = NULL;
   g_autofree char *text = NULL;
+  ImpOutputFile *file;
   gsize len;
-  guint i;
+  gboolean ok;
 
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
@@ -2680,27 +3068,46 @@ imp_analysis_result_write_json (ImpAnalysisResult  *self,
   json_builder_add_int_value (b, self->n_connections);
   json_builder_set_member_name (b, "ap_ap_connections");
   json_builder_add_int_value (b, self->n_ap_ap_connections);
-
-  json_builder_set_member_name (b, "connections_list");
-  json_builder_begin_array (b);
-  for (i = 0; i < self->candidates->len; i++)
+  /* Empty lists as the generator writes them; the others follow. */
+  if (self->n_connections == 0)
     {
-      const ImpCandidate *c = g_ptr_array_index (self->candidates, i);
-
-      if (c->significant)
-        add_candidate (b, self, c);
+      json_builder_set_member_name (b, "connections_list");
+      json_builder_begin_array (b);
+      json_builder_end_array (b);
     }
-  json_builder_end_array (b);
-
-  json_builder_set_member_name (b, "candidates");
-  json_builder_begin_array (b);
-  for (i = 0; i < self->candidates->len; i++)
-    add_candidate (b, self, g_ptr_array_index (self->candidates, i));
-  json_builder_end_array (b);
+  if (self->candidates->len == 0)
+    {
+      json_builder_set_member_name (b, "candidates");
+      json_builder_begin_array (b);
+      json_builder_end_array (b);
+    }
   json_builder_end_object (b);
 
   root = json_builder_get_root (b);
   text = imp_output_json_to_data (root, TRUE, &len);
+  g_clear_pointer (&root, json_node_unref);
+  g_assert (len >= 2 && g_str_has_suffix (text, "\n}"));
 
-  return imp_output_write_file (path, text, len, error);
+  file = imp_output_file_open (path, error);
+  if (file == NULL)
+    return FALSE;
+  out = g_string_new_len (text, (gssize) len - 2);
+  g_clear_pointer (&text, g_free);
+  ok = (self->n_connections == 0
+        || write_candidates (file, out, self, "connections_list", TRUE,
+                             error))
+       && (self->candidates->len == 0
+           || write_candidates (file, out, self, "candidates", FALSE,
+                                error));
+  if (ok)
+    {
+      g_string_append (out, "\n}");
+      ok = flush_text (file, out, TRUE, error);
+    }
+  if (!ok)
+    {
+      imp_output_file_abort (file);
+      return FALSE;
+    }
+  return imp_output_file_commit (file, error);
 }

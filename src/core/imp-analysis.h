@@ -37,6 +37,9 @@ typedef struct
   guint  min_pre_aps;         /* a pre channel needs this many APs, default 3 */
   double candidate_p_max;     /* pairs kept as candidates (with evidence)
                                  below this uncorrected p, default 0.01 */
+  guint  max_candidates;      /* at most this many of them that are not
+                                 significant, the lowest p first, default
+                                 2000; significant pairs are always kept */
   /* The waveform test (docs/analysis.md) */
   double deconv_tau_ms;       /* membrane decay removed by deconvolution,
                                  default 15 ms */
@@ -52,11 +55,17 @@ typedef struct
   ImpQuantalParams quantal;   /* the quantal fit of each candidate */
 } ImpAnalysisParams;
 
+/* 8 bytes: a long recording has tens of millions of PSPs. */
 typedef struct
 {
-  gint64 sample;       /* AP peak (or PSP onset) in recording sample index */
-  float  amplitude;    /* AP height (mV) or PSP amplitude (mV, signed) */
+  guint32 sample;      /* AP peak (or PSP onset) in recording sample index */
+  float   amplitude;   /* AP height (mV) or PSP amplitude (mV, signed) */
 } ImpEvent;
+
+/* The longest recording imp_analysis_run() analyses, in samples per
+ * channel: every sample index must fit an ImpEvent (2^32 samples, 5.5
+ * days at 9 kHz, 24 hours at 50 kHz). */
+#define IMP_ANALYSIS_MAX_SAMPLES (G_GINT64_CONSTANT (1) << 32)
 
 /* The average window reaches at least this far beyond latency_max_ms, to
  * show a late PSP's peak and the start of its decay. */
@@ -84,7 +93,7 @@ typedef struct
   /* evidence */
   float  *average;         /* AP-triggered average of post Vm, mV, baseline removed */
   guint   average_len;     /* samples; sample 0 is window_pre_ms before the AP */
-  float  *trial_amplitudes;/* per presynaptic AP, mV */
+  float  *trial_amplitudes;/* per trial (n_trials of them), mV */
   guint   n_trials;
   /* test details; p_value and ap_ap_p_value above are corrected for
    * multiple comparisons (Benjamini-Hochberg q-values) */
@@ -135,7 +144,9 @@ typedef struct
   GArray          **psps;            /* n_channels arrays of ImpEvent,
                                         sorted by sample */
   GPtrArray        *candidates;      /* ImpCandidate*, significant AP->PSP first,
-                                        sorted by p_value */
+                                        sorted by p_value; the significant
+                                        pairs and at most max_candidates
+                                        others */
   guint             n_connections;   /* significant AP->PSP */
   guint             n_ap_ap_connections;
   guint64           n_pairs_tested;  /* ordered pairs with a test */

@@ -652,7 +652,7 @@ aps_in_run (const float      *x,
                     peak + ap->fall, peak, baseline + 0.25 * height)
           < ap->min_width)
         {
-          ImpEvent ev = { first_sample + (gint64) peak, (float) height };
+          ImpEvent ev = { (guint32) (first_sample + (gint64) peak), (float) height };
 
           if (artefacts != NULL)
             g_array_append_val (artefacts, ev);
@@ -660,7 +660,7 @@ aps_in_run (const float      *x,
         }
 
       {
-        ImpEvent ev = { first_sample + (gint64) peak, (float) height };
+        ImpEvent ev = { (guint32) (first_sample + (gint64) peak), (float) height };
 
         g_array_append_val (aps, ev);
       }
@@ -1308,7 +1308,7 @@ imp_detect_psps (const float             *x,
         continue;
 
       {
-        ImpEvent ev = { first_sample + (gint64) best,
+        ImpEvent ev = { (guint32) (first_sample + (gint64) best),
                         (float) (extreme - base) };
 
         g_array_append_val (psps, ev);

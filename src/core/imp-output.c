@@ -36,43 +36,6 @@ set_errno_error (GError     **error,
   return FALSE;
 }
 
-/* Writes @contents to what @path already names (a device, a FIFO, a
- * terminal), without creating, renaming or truncating anything. */
-static gboolean
-write_in_place (const char  *path,
-                const char  *contents,
-                gsize        length,
-                int          flags,
-                GError     **error)
-{
-  gsize done = 0;
-  int fd;
-
-  fd = g_open (path, O_WRONLY | O_NOCTTY | O_CLOEXEC | flags, 0);
-  if (fd < 0)
-    return set_errno_error (error, errno, "open", path);
-
-  while (done < length)
-    {
-      gssize n = write (fd, contents + done, length - done);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        {
-          int saved = n < 0 ? errno : ENOSPC;
-
-          close (fd);
-          return set_errno_error (error, saved, "write", path);
-        }
-      done += (gsize) n;
-    }
-
-  if (close (fd) != 0 && errno != EINTR)
-    return set_errno_error (error, errno, "write", path);
-  return TRUE;
-}
-
 /* Follows the symbolic links of @path by hand and returns the file it
  * finally names (which need not exist). Sets @magic when the way passes
  * through /proc, whose links (/dev/stdout -> /proc/self/fd/1 -> a pipe)
@@ -131,6 +94,168 @@ resolve_links (const char *path,
   return g_steal_pointer (&current);
 }
 
+struct _ImpOutputFile
+{
+  char *path;      /* as given, for messages */
+  char *target;    /* what is replaced on commit */
+  char *tmp;       /* the temporary file renamed over it; NULL when
+                      written in place */
+  int   fd;
+};
+
+/**
+ * imp_output_file_open:
+ * @path: the file to write (see imp_output_write_file())
+ * @error: return location for a #GError
+ *
+ * Starts writing a result piece by piece, so that a large one never
+ * needs to be in memory whole; imp_output_file_commit() finishes it as
+ * imp_output_write_file() would have written it.
+ *
+ * Returns: (transfer full) (nullable): the file being written, or %NULL
+ *   with a %G_FILE_ERROR set
+ */
+ImpOutputFile *
+imp_output_file_open (const char  *path,
+                      GError     **error)
+{
+  g_autofree char *target = NULL;
+  ImpOutputFile *file;
+  gboolean magic, exists;
+  int flags = O_WRONLY | O_NOCTTY | O_CLOEXEC;
+  GStatBuf st;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  target = resolve_links (path, &magic);
+  exists = !magic && g_stat (target, &st) == 0;
+  if (!magic && !exists && errno != ENOENT)
+    {
+      set_errno_error (error, errno, "write", path);
+      return NULL;
+    }
+  if (exists && S_ISDIR (st.st_mode))
+    {
+      set_errno_error (error, EISDIR, "write", path);
+      return NULL;
+    }
+
+  file = g_new0 (ImpOutputFile, 1);
+  file->path = g_strdup (path);
+  if (magic)
+    file->fd = g_open (path, flags | O_APPEND, 0);
+  else if (exists && !S_ISREG (st.st_mode))
+    file->fd = g_open (target, flags, 0);
+  else
+    {
+      /* A regular file, or a new one: replaced atomically, keeping an
+       * existing file's permissions. */
+      file->tmp = g_strdup_printf ("%s.XXXXXX", target);
+      file->fd = g_mkstemp_full (file->tmp, O_RDWR | O_CLOEXEC,
+                                 exists ? (int) (st.st_mode & 0777) : 0666);
+    }
+  file->target = g_steal_pointer (&target);
+  if (file->fd < 0)
+    {
+      set_errno_error (error, errno, file->tmp != NULL ? "create" : "open",
+                       file->tmp != NULL ? file->tmp : path);
+      g_clear_pointer (&file->tmp, g_free);
+      imp_output_file_abort (file);
+      return NULL;
+    }
+  return file;
+}
+
+/**
+ * imp_output_file_write:
+ * @file: a file being written
+ * @data: (array length=length): the next bytes
+ * @length: their count
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+imp_output_file_write (ImpOutputFile  *file,
+                       const char     *data,
+                       gsize           length,
+                       GError        **error)
+{
+  gsize done = 0;
+
+  g_return_val_if_fail (file != NULL && file->fd >= 0, FALSE);
+  g_return_val_if_fail (data != NULL || length == 0, FALSE);
+
+  while (done < length)
+    {
+      gssize n = write (file->fd, data + done, length - done);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return set_errno_error (error, n < 0 ? errno : ENOSPC, "write",
+                                file->path);
+      done += (gsize) n;
+    }
+  return TRUE;
+}
+
+/**
+ * imp_output_file_commit:
+ * @file: (transfer full): a file being written
+ * @error: return location for a #GError
+ *
+ * Finishes the file: a temporary file is synced and renamed over the
+ * target (after a crash, the old file or the new one is there, never a
+ * mixture). Frees @file whatever happens; on failure the target is left
+ * as it was (unless written in place).
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+imp_output_file_commit (ImpOutputFile  *file,
+                        GError        **error)
+{
+  gboolean ok = TRUE;
+
+  g_return_val_if_fail (file != NULL, FALSE);
+
+  if (file->tmp != NULL && fsync (file->fd) != 0)
+    ok = set_errno_error (error, errno, "write", file->path);
+  if (close (file->fd) != 0 && errno != EINTR && ok)
+    ok = set_errno_error (error, errno, "write", file->path);
+  file->fd = -1;
+  if (ok && file->tmp != NULL && g_rename (file->tmp, file->target) != 0)
+    ok = set_errno_error (error, errno, "rename", file->path);
+  if (ok)
+    g_clear_pointer (&file->tmp, g_free);
+  imp_output_file_abort (file);
+  return ok;
+}
+
+/**
+ * imp_output_file_abort:
+ * @file: (transfer full): a file being written
+ *
+ * Stops writing: a temporary file is removed and the target left as it
+ * was. Frees @file.
+ */
+void
+imp_output_file_abort (ImpOutputFile *file)
+{
+  g_return_if_fail (file != NULL);
+
+  if (file->fd >= 0)
+    close (file->fd);
+  if (file->tmp != NULL)
+    g_unlink (file->tmp);
+  g_free (file->tmp);
+  g_free (file->target);
+  g_free (file->path);
+  g_free (file);
+}
+
 /**
  * imp_output_write_file:
  * @path: the file to write
@@ -160,33 +285,21 @@ imp_output_write_file (const char  *path,
                        gsize        length,
                        GError     **error)
 {
-  g_autofree char *target = NULL;
-  gboolean magic;
-  GStatBuf st;
+  ImpOutputFile *file;
 
   g_return_val_if_fail (path != NULL, FALSE);
   g_return_val_if_fail (contents != NULL || length == 0, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  target = resolve_links (path, &magic);
-  if (magic)
-    return write_in_place (path, contents, length, O_APPEND, error);
-
-  if (g_stat (target, &st) != 0)
+  file = imp_output_file_open (path, error);
+  if (file == NULL)
+    return FALSE;
+  if (!imp_output_file_write (file, contents, length, error))
     {
-      if (errno != ENOENT)
-        return set_errno_error (error, errno, "write", path);
-      return g_file_set_contents_full (target, contents, (gssize) length,
-                                       G_FILE_SET_CONTENTS_CONSISTENT,
-                                       0666, error);
+      imp_output_file_abort (file);
+      return FALSE;
     }
-  if (S_ISREG (st.st_mode))
-    return g_file_set_contents_full (target, contents, (gssize) length,
-                                     G_FILE_SET_CONTENTS_CONSISTENT,
-                                     (int) (st.st_mode & 0777), error);
-  if (S_ISDIR (st.st_mode))
-    return set_errno_error (error, EISDIR, "write", path);
-  return write_in_place (target, contents, length, 0, error);
+  return imp_output_file_commit (file, error);
 }
 
 /**

@@ -15,6 +15,18 @@ G_BEGIN_DECLS
 /* Writing results: files that may be devices or links, and JSON text that
  * is valid whatever the numbers. */
 
+typedef struct _ImpOutputFile ImpOutputFile;
+
+ImpOutputFile *imp_output_file_open   (const char     *path,
+                                       GError        **error);
+gboolean       imp_output_file_write  (ImpOutputFile  *file,
+                                       const char     *data,
+                                       gsize           length,
+                                       GError        **error);
+gboolean       imp_output_file_commit (ImpOutputFile  *file,
+                                       GError        **error);
+void           imp_output_file_abort  (ImpOutputFile  *file);
+
 gboolean  imp_output_write_file   (const char  *path,
                                    const char  *contents,
                                    gsize        length,
