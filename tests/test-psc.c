@@ -476,8 +476,11 @@ test_reference (void)
     {
       ap_times[c] = g_array_new (FALSE, FALSE, sizeof (gint64));
       for (i = 0; i < res->aps[c]->len; i++)
-        g_array_append_val (ap_times[c],
-                            g_array_index (res->aps[c], ImpEvent, i).sample);
+        {
+          gint64 t = g_array_index (res->aps[c], ImpEvent, i).sample;
+
+          g_array_append_val (ap_times[c], t);
+        }
       is_pre[c] = ap_times[c]->len >= 3;
       is_post[c] = res->access[c] == IMP_ACCESS_INTRACELLULAR;
     }
