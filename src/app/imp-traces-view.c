@@ -1901,7 +1901,11 @@ draw_row_label (ImpTracesView *self,
     {
       g_autofree char *note = NULL;
 
-      note = g_markup_printf_escaped ("<small>%s</small>", _("no access"));
+      /* The same words as the overview's legend and imprint info. */
+      note = g_markup_printf_escaped ("<small>%s</small>",
+                                      channel_access (self, channel)
+                                      == IMP_ACCESS_EXTRACELLULAR
+                                      ? _("extracellular") : _("no signal"));
       set_source (cr, &palette->fg, 0.45);
       draw_clipped_text (self, cr, note, 10, top + (placed ? 38 : 40),
                          GUTTER_WIDTH - 16);

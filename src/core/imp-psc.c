@@ -374,6 +374,18 @@ pair_acc (const Psc *ps,
  * for every start i, NAN where a sample is blanked, stored by phase:
  * win[(i % d_step) × n_phase + i / d_step], so that the delays a step
  * apart after an AP lie side by side. */
+static inline float
+window_at (const Psc   *ps,
+           const Cumul *cu,
+           double       mu,
+           gint64       i)
+{
+  gint64 e = i + ps->w;
+
+  return e <= ps->n && cu->cb[e] == cu->cb[i]
+         ? (float) (cu->cs[e] - cu->cs[i] - ps->w * mu) : NAN;
+}
+
 static void
 window_series (const Psc   *ps,
                const Cumul *cu,
@@ -387,13 +399,44 @@ window_series (const Psc   *ps,
       float *row = win + r * ps->n_phase;
 
       for (q = 0; q < ps->n_phase; q++)
-        {
-          gint64 i = q * ps->d_step + r, e = i + ps->w;
-
-          row[q] = e <= ps->n && cu->cb[e] == cu->cb[i]
-                   ? (float) (cu->cs[e] - cu->cs[i] - ps->w * mu) : NAN;
-        }
+        row[q] = window_at (ps, cu, mu, q * ps->d_step + r);
     }
+}
+
+/* Only the @len window sums a step apart from @start that a trial reads,
+ * where they lie in the series. */
+static void
+window_entries (const Psc   *ps,
+                const Cumul *cu,
+                double       mu,
+                gint64       start,
+                guint        len,
+                float       *win)
+{
+  gint64 r = start % ps->d_step, q0 = start / ps->d_step;
+  float *row = win + r * ps->n_phase;
+  guint j;
+
+  for (j = 0; j < len; j++)
+    row[q0 + j] = window_at (ps, cu, mu, (q0 + j) * ps->d_step + r);
+}
+
+/* The trial series at one AP sample @c (below). */
+static inline void
+trial_at (const Psc   *ps,
+          const Cumul *cu,
+          double       mu,
+          gint64       c,
+          float       *trial)
+{
+  gint64 zlen = ps->zero_to - ps->zero_from;
+  gint64 s = c + ps->zero_from;
+  double b = flank_mean (ps, cu, c);
+
+  trial[2 * c] = (float) (b - mu);
+  trial[2 * c + 1] = cu->cb[s + zlen] == cu->cb[s]
+                     ? (float) (cu->cs[s + zlen] - cu->cs[s] - zlen * mu)
+                     : NAN;
 }
 
 /* For every AP sample c at which a trial fits in the block, side by side
@@ -406,20 +449,11 @@ trial_series (const Psc   *ps,
               double       mu,
               float       *trial)
 {
-  gint64 zlen = ps->zero_to - ps->zero_from;
   gint64 c0 = ps->lead + ps->flank, c1 = ps->n - ps->post_len - ps->flank;
   gint64 c;
 
   for (c = c0; c <= c1; c++)
-    {
-      gint64 s = c + ps->zero_from;
-      double b = flank_mean (ps, cu, c);
-
-      trial[2 * c] = (float) (b - mu);
-      trial[2 * c + 1] = cu->cb[s + zlen] == cu->cb[s]
-                         ? (float) (cu->cs[s + zlen] - cu->cs[s] - zlen * mu)
-                         : NAN;
-    }
+    trial_at (ps, cu, mu, c, trial);
 }
 
 static inline const float *
@@ -675,8 +709,32 @@ add_pairs (Psc         *ps,
   /* Sums relative to the block's level keep their digits in floats. */
   n_ok = ps->n - cu.cb[ps->n];
   mu = n_ok > 0 ? cu.cs[ps->n] / n_ok : 0;
-  window_series (ps, &cu, mu, sc->win);
-  trial_series (ps, &cu, mu, sc->trial);
+  /* Every series value, or (when the block's APs are few: small arrays,
+   * sparse firing) only those the trials read; the same values. */
+  if ((gint64) ps->bk[ps->n_pre] * (ps->main_pad + ps->lead_pad + 2)
+      < ps->n)
+    {
+      guint k;
+
+      for (k = 0; k < ps->bk[ps->n_pre]; k++)
+        {
+          gint64 c = ps->block_aps[k].c;
+          guint flags = ps->block_aps[k].flags;
+
+          if (!(flags & AP_FITS))
+            continue;
+          trial_at (ps, &cu, mu, c, sc->trial);
+          window_entries (ps, &cu, mu, c + ps->lo, ps->main_pad, sc->win);
+          if (flags & AP_ISOLATED)
+            window_entries (ps, &cu, mu, c - ps->lead, ps->lead_pad,
+                            sc->win);
+        }
+    }
+  else
+    {
+      window_series (ps, &cu, mu, sc->win);
+      trial_series (ps, &cu, mu, sc->trial);
+    }
   for (i = 0; i < ps->n; i++)
     sc->dz[i] = isfinite (d[i]) ? (float) (d[i] - mu) : 0.0f;
   for (i = ps->n; i < ps->n_max; i++)
