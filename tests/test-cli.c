@@ -154,6 +154,10 @@ test_score (void)
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autofree char *empty = NULL;
   g_autofree char *self = NULL;
+  g_autofree char *plain = NULL;
+  g_autofree char *expected = NULL;
+  g_autoptr(GArray) connections = NULL;
+  g_autoptr(GError) error = NULL;
   JsonObject *o;
   Run run;
 
@@ -186,6 +190,29 @@ test_score (void)
   g_assert_cmpint (run.status, ==, 0);
   g_assert_nonnull (strstr (run.out, "recall           0.000"));
   g_assert_nonnull (strstr (run.out, "traps called     0 of"));
+  run_clear (&run);
+
+  /* Swapped: the first file has the truth columns, the second has not.
+   * A plain map in the truth's place is still read when the map comes
+   * first. */
+  run_imprint (&run, "score", fixture.truth, empty, NULL);
+  assert_clean_failure (&run);
+  g_assert_cmpint (run.status, ==, 2);
+  g_assert_cmpstr (run.out, ==, "");
+  g_assert_nonnull (strstr (run.err, "truth"));
+  run_clear (&run);
+  connections = imp_map_read_csv (fixture.truth, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (connections->len, >, 0);
+  plain = g_build_filename (fixture.dir, "plain.csv", NULL);
+  g_assert_true (imp_map_write_csv (connections, plain, &error));
+  g_assert_no_error (error);
+  run_imprint (&run, "score", "-q", empty, plain, NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_cmpstr (run.err, ==, "");
+  expected = g_strdup_printf ("recall           0.000 (0 of %u true)",
+                              connections->len);
+  g_assert_nonnull (strstr (run.out, expected));
   run_clear (&run);
 
   run_imprint (&run, "score", empty, NULL);
@@ -601,6 +628,77 @@ test_outputs (void)
   fixture_clear (&fixture);
 }
 
+/* -q is an option of every command, with the same help. */
+static void
+test_quiet_everywhere (void)
+{
+  const char *names[] = { "info", "analyze", "simulate", "score", "pyramid",
+                          "activity" };
+  g_auto(GStrv) lines = NULL;
+  Fixture fixture = { 0 };
+  Run run;
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      const char *quiet;
+
+      run_imprint (&run, names[i], "--help", NULL);
+      quiet = strstr (run.out, "-q, --quiet ");
+
+      g_assert_cmpint (run.status, ==, 0);
+      g_assert_nonnull (quiet);
+      quiet += strlen ("-q, --quiet ");
+      quiet += strspn (quiet, " ");
+      g_assert_true (g_str_has_prefix (quiet, "No progress and no warnings "
+                                              "on stderr"));
+      run_clear (&run);
+    }
+
+  fixture_simulate (&fixture, "4", "1", "3", NULL);
+  run_imprint (&run, "info", fixture.recording, "-q", NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_cmpstr (run.err, ==, "");
+  g_assert_nonnull (strstr (run.out, "Channels:    4"));
+  run_clear (&run);
+  run_imprint (&run, "activity", "--quiet", fixture.recording, NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_cmpstr (run.err, ==, "");
+  /* the header and one row per channel */
+  lines = g_strsplit (run.out, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 6);
+  run_clear (&run);
+  fixture_clear (&fixture);
+}
+
+/* A second run finds the overview in the project file: it says it loads
+ * it, not that it builds it. */
+static void
+test_pyramid_loaded (void)
+{
+  Fixture fixture = { 0 };
+  Run run;
+
+  fixture_simulate (&fixture, "4", "2", "3", NULL);
+  run_imprint (&run, "pyramid", fixture.recording, NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_nonnull (strstr (run.err, "Building the overview"));
+  g_assert_nonnull (strstr (run.out, ", built in"));
+  run_clear (&run);
+
+  run_imprint (&run, "pyramid", fixture.recording, NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_nonnull (strstr (run.out, ", loaded"));
+  g_assert_null (strstr (run.err, "Building"));
+  g_assert_nonnull (strstr (run.err, "Loading the overview"));
+  run_clear (&run);
+
+  run_imprint (&run, "pyramid", "-q", fixture.recording, NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_cmpstr (run.err, ==, "");
+  run_clear (&run);
+  fixture_clear (&fixture);
+}
+
 static char *
 shared_file (const char *relative)
 {
@@ -673,6 +771,43 @@ test_multipatch (void)
   g_rmdir (dir);
 }
 
+/* libbiosig reads this ABF 2 file's episodic sweeps as one: the reader
+ * warns (PROVENANCE.md). -q keeps warnings off stderr; without it they
+ * are there. */
+static void
+test_quiet_warnings (void)
+{
+  g_autofree char *path = shared_file ("real/abf/opto_aps_good_units.abf");
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *info;
+  Run run;
+
+  if (path == NULL)
+    {
+      g_test_skip ("shared data not available");
+      return;
+    }
+
+  run_imprint (&run, "info", path, NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_nonnull (strstr (run.err, "imprint: warning: "));
+  run_clear (&run);
+
+  run_imprint (&run, "analyze", path, "-q", NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_cmpstr (run.err, ==, "");
+  run_clear (&run);
+
+  /* The warning is still in the JSON. */
+  run_imprint (&run, "info", "--json", "-q", path, NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_cmpstr (run.err, ==, "");
+  info = parse_json_object (run.out, parser);
+  g_assert_nonnull (strstr (json_object_get_string_member (info, "warning"),
+                            "episodic"));
+  run_clear (&run);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -688,6 +823,9 @@ main (int   argc,
   g_test_add_func ("/imp/Cli/max-candidates", test_max_candidates_option);
   g_test_add_func ("/imp/Cli/outputs", test_outputs);
   g_test_add_func ("/imp/Cli/multipatch", test_multipatch);
+  g_test_add_func ("/imp/Cli/quiet-everywhere", test_quiet_everywhere);
+  g_test_add_func ("/imp/Cli/pyramid-loaded", test_pyramid_loaded);
+  g_test_add_func ("/imp/Cli/quiet-warnings", test_quiet_warnings);
 
   return g_test_run ();
 }

@@ -84,6 +84,13 @@ fail (int         code,
   return code;
 }
 
+/* -q/--quiet, accepted by every command: no progress and no warnings on
+ * stderr; errors are still printed. The JSON outputs keep their warning
+ * fields. */
+#define QUIET_HELP "No progress and no warnings on stderr (errors still)"
+#define QUIET_ENTRY(target) \
+  { "quiet", 'q', 0, G_OPTION_ARG_NONE, (target), QUIET_HELP, NULL }
+
 /* Each warning line gets its own prefix, so a script can grep them. */
 static void
 print_warning (const char *text)
@@ -138,6 +145,7 @@ parse_options (GOptionContext  *context,
 
 static ImpRecording *
 open_recording (const char *path,
+                gboolean    quiet,
                 int        *exit_code)
 {
   g_autoptr(GError) error = NULL;
@@ -149,7 +157,7 @@ open_recording (const char *path,
       *exit_code = fail (EXIT_FAIL, "%s: %s", path, error->message);
       return NULL;
     }
-  if (imp_recording_get_warning (recording) != NULL)
+  if (imp_recording_get_warning (recording) != NULL && !quiet)
     print_warning (imp_recording_get_warning (recording));
   return recording;
 }
@@ -323,9 +331,11 @@ cmd_info (int    argc,
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(ImpRecording) recording = NULL;
   gboolean as_json = FALSE;
+  gboolean quiet = FALSE;
   int exit_code = EXIT_OK;
   GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print JSON", NULL },
+    QUIET_ENTRY (&quiet),
     { NULL }
   };
 
@@ -336,7 +346,7 @@ cmd_info (int    argc,
   if (argc != 2)
     return fail (EXIT_USAGE, "info needs exactly one FILE (see imprint info --help)");
 
-  recording = open_recording (argv[1], &exit_code);
+  recording = open_recording (argv[1], quiet, &exit_code);
   if (recording == NULL)
     return exit_code;
 
@@ -752,7 +762,7 @@ cmd_analyze (int    argc,
       describe (keep, "Quantal fit: bootstrap seed",
                 (double) params.quantal.seed, ""),
       "K" },
-    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress on stderr", NULL },
+    QUIET_ENTRY (&quiet),
     { NULL }
   };
 
@@ -824,7 +834,7 @@ cmd_analyze (int    argc,
       goto out;
     }
 
-  recording = open_recording (argv[1], &exit_code);
+  recording = open_recording (argv[1], quiet, &exit_code);
   if (recording == NULL)
     goto out;
 
@@ -860,7 +870,7 @@ cmd_analyze (int    argc,
       goto out;
     }
 
-  if (result->warning != NULL)
+  if (result->warning != NULL && !quiet)
     print_warning (result->warning);
   if (!quiet)
     fprintf (stderr, "%u connections by AP→PSP, %u by AP→AP, %u channels\n",
@@ -888,6 +898,7 @@ cmd_activity (int    argc,
   g_autofree char *from_text = NULL;
   g_autofree char *to_text = NULL;
   g_autofree char *csv_path = NULL;
+  gboolean quiet = FALSE;
   int exit_code = EXIT_OK;
   double from = 0;
   double to = -1;
@@ -901,6 +912,7 @@ cmd_activity (int    argc,
       "End of the window, in s (default the end of the recording)", "S" },
     { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv_path,
       "Write the table here instead of to standard output", "OUT.csv" },
+    QUIET_ENTRY (&quiet),
     { NULL }
   };
 
@@ -922,7 +934,7 @@ cmd_activity (int    argc,
   if (!check_output ("csv", csv_path, argv[1], NULL, NULL, &exit_code))
     return exit_code;
 
-  recording = open_recording (argv[1], &exit_code);
+  recording = open_recording (argv[1], quiet, &exit_code);
   if (recording == NULL)
     return exit_code;
 
@@ -1050,7 +1062,7 @@ cmd_simulate (int    argc,
       "F" },
     { "vary-ahp", 0, 0, G_OPTION_ARG_NONE, &vary_ahp,
       "Give each cell its own after-hyperpolarisation", NULL },
-    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress on stderr", NULL },
+    QUIET_ENTRY (&quiet),
     { NULL }
   };
 
@@ -1135,6 +1147,27 @@ out:
   return exit_code;
 }
 
+/* Whether a CSV file's header ends in the truth file's columns (snr and
+ * kind); FALSE too when it cannot be read, which the reader reports. */
+static gboolean
+has_truth_columns (const char *path)
+{
+  g_autofree char *contents = NULL;
+  const char *header;
+  gsize len;
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return FALSE;
+  header = contents;
+  if (g_str_has_prefix (header, "\xef\xbb\xbf"))
+    header += 3;
+  len = strcspn (header, "\r\n");
+  return (len == strlen (IMP_MAP_TRUTH_CSV_HEADER)
+          && strncmp (header, IMP_MAP_TRUTH_CSV_HEADER, len) == 0)
+         || (len == strlen (IMP_MAP_TRUTH_QUANTAL_CSV_HEADER)
+             && strncmp (header, IMP_MAP_TRUTH_QUANTAL_CSV_HEADER, len) == 0);
+}
+
 static int
 cmd_score (int    argc,
            char **argv)
@@ -1145,22 +1178,34 @@ cmd_score (int    argc,
   g_autoptr(GArray) truth = NULL;
   g_autofree char *text = NULL;
   gboolean as_json = FALSE;
+  gboolean quiet = FALSE;
   int exit_code = EXIT_OK;
   ImpMapScore score;
   GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print JSON", NULL },
+    QUIET_ENTRY (&quiet),
     { NULL }
   };
 
   context = g_option_context_new ("MAP.csv TRUTH.csv - score a map: "
                                   "precision, recall by SNR band and sign, "
                                   "traps called");
+  g_option_context_set_description (context,
+    "MAP.csv is a map as imprint analyze --csv writes it; TRUTH.csv is a "
+    "truth file,\nbest with the snr and kind columns imprint simulate "
+    "writes (a plain map is\nread as connections of unknown SNR). When "
+    "MAP.csv has the snr and kind columns\nand TRUTH.csv does not, the "
+    "two are taken to be swapped and refused.");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!parse_options (context, &argc, &argv, &exit_code))
     return exit_code;
   if (argc != 3)
     return fail (EXIT_USAGE, "score needs MAP.csv and TRUTH.csv "
                  "(see imprint score --help)");
+  if (has_truth_columns (argv[1]) && !has_truth_columns (argv[2]))
+    return fail (EXIT_USAGE, "%s has the truth columns (snr, kind) and %s "
+                 "has not: the map comes first, then the truth (imprint "
+                 "score MAP.csv TRUTH.csv)", argv[1], argv[2]);
 
   found = imp_map_read_csv (argv[1], &error);
   if (found == NULL)
@@ -1205,7 +1250,7 @@ cmd_pyramid (int    argc,
     { "project", 'p', 0, G_OPTION_ARG_FILENAME, &project,
       "Project file to use (default: beside the recording, or in the "
       "cache folder if that is read-only)", "FILE" },
-    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress on stderr", NULL },
+    QUIET_ENTRY (&quiet),
     { NULL }
   };
 
@@ -1226,7 +1271,7 @@ cmd_pyramid (int    argc,
   if (!check_output ("project", project, argv[1], NULL, NULL, &exit_code))
     return exit_code;
 
-  recording = open_recording (argv[1], &exit_code);
+  recording = open_recording (argv[1], quiet, &exit_code);
   if (recording == NULL)
     return exit_code;
   pyramid = imp_pyramid_open (recording, project, &error);
@@ -1238,7 +1283,14 @@ cmd_pyramid (int    argc,
   progress.last_tenth = -1;
   progress.quiet = quiet;
   start = g_get_monotonic_time ();
-  ok = imp_pyramid_build (pyramid, cli_progress_cb, &progress, NULL, &error);
+  /* Found complete in the project file: nothing to build. */
+  if (imp_pyramid_is_complete (pyramid))
+    {
+      cli_progress_cb (1.0, "Loading the overview", &progress);
+      ok = TRUE;
+    }
+  else
+    ok = imp_pyramid_build (pyramid, cli_progress_cb, &progress, NULL, &error);
   seconds = (g_get_monotonic_time () - start) / 1e6;
   cli_progress_finish (&progress);
   if (!ok && !imp_pyramid_is_complete (pyramid))
