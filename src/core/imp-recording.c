@@ -1143,6 +1143,35 @@ check_unchanged (ImpRecording  *self,
   return TRUE;
 }
 
+/* Ends a read made under the lock, with the back end's @ok: checks the
+ * file once after the read, which catches a change made before it or
+ * during it, and a change's message wins over the back end's; unlocks.
+ * A failure always has a message. */
+static gboolean
+read_finish (ImpRecording  *self,
+             gboolean       ok,
+             GError       **error)
+{
+  if (ok)
+    ok = check_unchanged (self, error);
+  else
+    {
+      g_autoptr(GError) changed = NULL;
+
+      if (!check_unchanged (self, &changed))
+        {
+          g_clear_error (error);
+          g_propagate_error (error, g_steal_pointer (&changed));
+        }
+    }
+  g_mutex_unlock (&self->lock);
+
+  if (!ok && error != NULL && *error == NULL)
+    g_set_error_literal (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_IO,
+                         "The read failed");
+  return ok;
+}
+
 /**
  * imp_recording_read:
  * @self: a recording
@@ -1198,29 +1227,10 @@ imp_recording_read (ImpRecording  *self,
     return TRUE;
 
   g_mutex_lock (&self->lock);
-  /* A file cut short reads as zeros, or fails with the library's words:
-   * once after the read catches a change made before it or during it, and
-   * its message wins over the back end's. */
+  /* A file cut short reads as zeros, or fails with the library's words. */
   ok = self->backend->read (self, first_channel, n_channels,
                             first_sample, n_samples, out, error);
-  if (ok)
-    ok = check_unchanged (self, error);
-  else
-    {
-      g_autoptr(GError) changed = NULL;
-
-      if (!check_unchanged (self, &changed))
-        {
-          g_clear_error (error);
-          g_propagate_error (error, g_steal_pointer (&changed));
-        }
-    }
-  g_mutex_unlock (&self->lock);
-
-  if (!ok && error != NULL && *error == NULL)
-    g_set_error_literal (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_IO,
-                         "The read failed");
-  return ok;
+  return read_finish (self, ok, error);
 }
 
 gboolean
@@ -1260,24 +1270,7 @@ _imp_recording_read_chunk (ImpRecording  *self,
   *filter_mask = 0;
   g_mutex_lock (&self->lock);
   ok = self->backend->read_chunk (self, row, col, raw, filter_mask, error);
-  if (ok)
-    ok = check_unchanged (self, error);
-  else
-    {
-      g_autoptr(GError) changed = NULL;
-
-      if (!check_unchanged (self, &changed))
-        {
-          g_clear_error (error);
-          g_propagate_error (error, g_steal_pointer (&changed));
-        }
-    }
-  g_mutex_unlock (&self->lock);
-
-  if (!ok && error != NULL && *error == NULL)
-    g_set_error_literal (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_IO,
-                         "The read failed");
-  return ok;
+  return read_finish (self, ok, error);
 }
 
 /* Block by block through read(), for back ends without read_strided(). */
@@ -1381,13 +1374,6 @@ imp_recording_read_strided (ImpRecording  *self,
     ok = read_strided_fallback (self, first_channel, n_channels,
                                 first_sample, stride, width, n_blocks, out,
                                 error);
-  if (ok)
-    ok = check_unchanged (self, error);
-  g_mutex_unlock (&self->lock);
-
-  if (!ok && error != NULL && *error == NULL)
-    g_set_error_literal (error, IMP_RECORDING_ERROR, IMP_RECORDING_ERROR_IO,
-                         "The read failed");
-  return ok;
+  return read_finish (self, ok, error);
 }
 
