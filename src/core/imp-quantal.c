@@ -1080,6 +1080,29 @@ fit_amplitudes (const float            *amplitudes,
     intervals (fit, fits, n_tried, sd_q, cv_p);
 }
 
+/* The public fits' checks, then the fit, binned or not. */
+static void
+fit_checked (const float            *amplitudes,
+             guint                   n_amplitudes,
+             int                     sign,
+             double                  sigma0_mv,
+             const ImpQuantalParams *params,
+             guint64                 stream,
+             gboolean                binned,
+             ImpQuantalFit          *fit)
+{
+  g_return_if_fail (amplitudes != NULL || n_amplitudes == 0);
+  g_return_if_fail (params != NULL);
+  g_return_if_fail (fit != NULL);
+
+  fit_clear (fit);
+  fit->n_trials = n_amplitudes;
+  g_return_if_fail (imp_quantal_params_validate (params, NULL));
+
+  fit_amplitudes (amplitudes, n_amplitudes, sign, sigma0_mv, params, stream,
+                  binned, fit);
+}
+
 /**
  * imp_quantal_fit:
  * @amplitudes: (array length=n_amplitudes): per-trial PSP amplitudes, mV,
@@ -1119,16 +1142,8 @@ imp_quantal_fit (const float            *amplitudes,
                  guint64                 stream,
                  ImpQuantalFit          *fit)
 {
-  g_return_if_fail (amplitudes != NULL || n_amplitudes == 0);
-  g_return_if_fail (params != NULL);
-  g_return_if_fail (fit != NULL);
-
-  fit_clear (fit);
-  fit->n_trials = n_amplitudes;
-  g_return_if_fail (imp_quantal_params_validate (params, NULL));
-
-  fit_amplitudes (amplitudes, n_amplitudes, sign, sigma0_mv, params, stream,
-                  TRUE, fit);
+  fit_checked (amplitudes, n_amplitudes, sign, sigma0_mv, params, stream,
+               TRUE, fit);
 }
 
 /**
@@ -1147,16 +1162,8 @@ _imp_quantal_fit_unbinned (const float            *amplitudes,
                            guint64                 stream,
                            ImpQuantalFit          *fit)
 {
-  g_return_if_fail (amplitudes != NULL || n_amplitudes == 0);
-  g_return_if_fail (params != NULL);
-  g_return_if_fail (fit != NULL);
-
-  fit_clear (fit);
-  fit->n_trials = n_amplitudes;
-  g_return_if_fail (imp_quantal_params_validate (params, NULL));
-
-  fit_amplitudes (amplitudes, n_amplitudes, sign, sigma0_mv, params, stream,
-                  FALSE, fit);
+  fit_checked (amplitudes, n_amplitudes, sign, sigma0_mv, params, stream,
+               FALSE, fit);
 }
 
 /**
