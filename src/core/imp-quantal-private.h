@@ -18,5 +18,6 @@ void _imp_quantal_fit_unbinned (const float            *amplitudes,
                                 const ImpQuantalParams *params,
                                 guint64                 stream,
                                 ImpQuantalFit          *fit);
+double _imp_quantal_exp          (double                  y);
 
 G_END_DECLS

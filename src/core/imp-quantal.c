@@ -42,7 +42,7 @@
 /* Terms below e^-LOG_CUTOFF of a point's largest are left out. */
 #define LOG_CUTOFF        25.0
 /* Bins of one amplitude whose likelihoods are multiplied before one log
- * is taken (see bin_loglik()). */
+ * is taken (see e_step()). */
 #define LOG_BATCH         32
 /* EM runs on binned amplitudes, so that a step costs per bin, not per
  * trial: bins of BIN_START-th of the amplitudes' SD first, then of a
@@ -50,7 +50,7 @@
  * most BIN_ROUNDS times. At h = σ/8 the bins add about h²/12 = σ²/768 of
  * variance, which the M step takes out exactly (it uses each bin's sums
  * of squares), and change a point's log-likelihood by ½·v·(log f)″,
- * which bin_loglik() adds back. */
+ * which e_step() adds back. */
 #define BIN_START         48.0
 #define BIN_FRACTION      8.0
 #define BIN_ROUNDS        2
@@ -109,10 +109,22 @@ typedef struct
   double v;
 } Bin;
 
+/* The bins as columns for the E step, each padded with empty bins (count
+ * 0) to a whole number of vectors: counts, means, spreads and x² + v. */
+typedef struct
+{
+  double *c;
+  double *x;
+  double *v;
+  double *xx;
+} Columns;
+
 typedef struct
 {
   const Bin    *bins;
   guint         n_bins;
+  Columns       cols;
+  gboolean      spread;    /* some bin holds amplitudes that differ */
   guint         n;         /* amplitudes in the bins */
   const double *sorted;    /* the amplitudes in order, NULL in a replicate */
   double        mean;
@@ -176,62 +188,63 @@ binomial_weights (Mix *m)
     m->w[k] = gsl_ran_binomial_pdf (k, m->p, m->n);
 }
 
-/* The log-likelihood of the amplitudes in @bin under Gaussians with log
- * weighted normalisers @lw, means @mu and 1 / (2·variance) @inv; leaves
- * each Gaussian's responsibility in @r. Terms below e^-LOG_CUTOFF of the
- * largest are left out. With the bin's spread v about its mean x, the sum
- * of log f over its c amplitudes is c·log f(x) + ½·c·v·(log f)″(x) to
- * second order, (log f)″ = Σ r·(g² − 1/σ²) − (Σ r·g)² with g the
- * derivative of each Gaussian's log: the error left is of the order of
- * c·(h/σ)⁴ for bins of width h on peaks of SD σ. The likelihood of a
- * bin of one amplitude is multiplied into @product instead, whose log
- * the caller takes once every LOG_BATCH (each factor lies in [1, K], and
- * 21^32 is far from overflow). */
-G_ALWAYS_INLINE static inline double
-bin_loglik (const Bin    *bin,
-            guint         K,
-            const double *lw,
-            const double *mu,
-            const double *inv,
-            double       *r,
-            double       *product)
+/* The E step: two bins at a time in SSE2's vectors (every x86-64 has
+ * them; GCC splits them where there are none), four in AVX2's where the
+ * processor has it. Both keep the sums over bins in four lanes, so they
+ * give the same bits (neither uses FMA). Blocks of LOG_BATCH bins keep
+ * their terms in the first-level cache. */
+#define KERNEL_SUMS_LANES 4
+
+#define KERNEL_LANES  2
+#define KERNEL_SUFFIX _2
+#define KERNEL_TARGET
+#include "imp-quantal-kernel.h"
+#undef KERNEL_TARGET
+#undef KERNEL_SUFFIX
+#undef KERNEL_LANES
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define E_STEP_AVX2   1
+#define KERNEL_LANES  4
+#define KERNEL_SUFFIX _4
+#define KERNEL_TARGET __attribute__ ((target ("avx2")))
+#include "imp-quantal-kernel.h"
+#undef KERNEL_TARGET
+#undef KERNEL_SUFFIX
+#undef KERNEL_LANES
+#endif
+
+/**
+ * _imp_quantal_exp:
+ * @y: a number in [-25, 0]
+ *
+ * Returns: e^@y as the E step computes it, for the tests
+ */
+double
+_imp_quantal_exp (double y)
 {
-  double top = -INFINITY, sum = 0, ll, g1 = 0, g2 = 0;
-  guint k;
+  Vec_2 e = y + (Vec_2) { 0 };
 
-  for (k = 0; k < K; k++)
-    {
-      double dx = bin->x - mu[k];
+  exp_vec_2 (&e);
+  return e[0];
+}
 
-      r[k] = lw[k] - dx * dx * inv[k];
-      top = MAX (top, r[k]);
-    }
-  for (k = 0; k < K; k++)
-    {
-      r[k] = r[k] - top > -LOG_CUTOFF ? exp (r[k] - top) : 0.0;
-      sum += r[k];
-    }
-  /* a bin of one amplitude leaves its log for the caller to batch */
-  ll = bin->c * top;
-  if (bin->c == 1)
-    *product *= sum;
-  else
-    ll += bin->c * log (sum);
-  sum = 1 / sum;
-  for (k = 0; k < K; k++)
-    r[k] *= sum;
-  if (bin->v > 0)
-    {
-      for (k = 0; k < K; k++)
-        {
-          double g = -2 * (bin->x - mu[k]) * inv[k];
-
-          g1 += r[k] * g;
-          g2 += r[k] * (g * g - 2 * inv[k]);
-        }
-      ll += 0.5 * bin->c * bin->v * (g2 - g1 * g1);
-    }
-  return ll;
+/* See the kernel's e_step(). */
+static double
+e_step (const Data   *d,
+        guint         K,
+        const double *lw,
+        const double *mu,
+        const double *inv,
+        double       *R,
+        double       *S,
+        double       *Q)
+{
+#ifdef E_STEP_AVX2
+  if (__builtin_cpu_supports ("avx2"))
+    return e_step_4 (d, K, lw, mu, inv, R, S, Q);
+#endif
+  return e_step_2 (d, K, lw, mu, inv, R, S, Q);
 }
 
 /* Maximises the expected log-likelihood over q and the variances, given
@@ -307,15 +320,15 @@ m_step_shape (const Data   *d,
  * from. Each bin counts as its amplitudes at their mean in the E step;
  * the M step uses their exact sums and sums of squares, and the
  * log-likelihood adds the second-order term of the spread in the bin,
- * ½·c·v·(log f)″ (see bin_loglik()). */
+ * ½·c·v·(log f)″ (see e_step()). */
 static double
 em_step (const Data *d,
          Mix        *m)
 {
-  double lw[MAX_K], inv[MAX_K], mu[MAX_K];
+  double lw[MAX_K] = { 0 }, inv[MAX_K] = { 0 }, mu[MAX_K] = { 0 };
   double R[MAX_K] = { 0 }, S[MAX_K] = { 0 }, Q[MAX_K] = { 0 };
-  double ll = 0, kbar = 0, product = 1;
-  guint i, k, K = m->n + 1;
+  double ll, kbar = 0;
+  guint k, K = m->n + 1;
 
   for (k = 0; k < K; k++)
     {
@@ -327,27 +340,7 @@ em_step (const Data *d,
                           : -INFINITY;
     }
 
-  for (i = 0; i < d->n_bins; i++)
-    {
-      const Bin *bin = &d->bins[i];
-      double l[MAX_K];
-
-      ll += bin_loglik (bin, K, lw, mu, inv, l, &product);
-      if (i % LOG_BATCH == LOG_BATCH - 1 || i + 1 == d->n_bins)
-        {
-          ll += log (product);
-          product = 1;
-        }
-      for (k = 0; k < K; k++)
-        if (l[k] > 0)
-          {
-            double r = l[k] * bin->c;
-
-            R[k] += r;
-            S[k] += r * bin->x;
-            Q[k] += r * (bin->x * bin->x + bin->v);
-          }
-    }
+  ll = e_step (d, K, lw, mu, inv, R, S, Q);
 
   for (k = 0; k < K; k++)
     kbar += k * R[k];
@@ -537,23 +530,55 @@ bin_sorted (const double *x,
   return n_bins;
 }
 
-/* The moments and floors of the amplitudes in @bins. */
+/* Room in @cols for the columns of @n bins; returns the memory to free. */
+static double *
+columns_alloc (Columns *cols,
+               guint    n)
+{
+  gsize padded = (MAX (n, 1) + KERNEL_SUMS_LANES - 1) / KERNEL_SUMS_LANES
+                 * KERNEL_SUMS_LANES;
+  double *mem = g_new (double, 4 * padded);
+
+  cols->c = mem;
+  cols->x = mem + padded;
+  cols->v = mem + 2 * padded;
+  cols->xx = mem + 3 * padded;
+  return mem;
+}
+
+/* The moments and floors of the amplitudes in @bins, and the bins as
+ * columns in @cols (room for n_bins, see columns_alloc()). */
 static void
-data_init (Data         *d,
-           const Bin    *bins,
-           guint         n_bins,
-           const double *sorted)
+data_init (Data          *d,
+           const Bin     *bins,
+           guint          n_bins,
+           const double  *sorted,
+           const Columns *cols)
 {
   double n = 0, sum = 0, ss = 0;
   guint i;
 
+  d->spread = FALSE;
   for (i = 0; i < n_bins; i++)
     {
       n += bins[i].c;
       sum += bins[i].c * bins[i].x;
+      cols->c[i] = bins[i].c;
+      cols->x[i] = bins[i].x;
+      cols->v[i] = bins[i].v;
+      cols->xx[i] = bins[i].x * bins[i].x + bins[i].v;
+      d->spread |= bins[i].v > 0;
+    }
+  /* empty bins to a whole vector */
+  for (; i % KERNEL_SUMS_LANES != 0; i++)
+    {
+      cols->c[i] = cols->v[i] = 0;
+      cols->x[i] = n_bins > 0 ? bins[n_bins - 1].x : 0;
+      cols->xx[i] = cols->x[i] * cols->x[i];
     }
   d->bins = bins;
   d->n_bins = n_bins;
+  d->cols = *cols;
   d->n = (guint) n;
   d->sorted = sorted;
   d->mean = sum / n;
@@ -603,34 +628,13 @@ fit_mixture (const Data *d,
       double S[IMP_QUANTAL_MIXTURE_MAX] = { 0 };
       double Q[IMP_QUANTAL_MIXTURE_MAX] = { 0 };
       double lw[IMP_QUANTAL_MIXTURE_MAX], inv[IMP_QUANTAL_MIXTURE_MAX];
-      double product = 1;
 
       for (j = 0; j < m; j++)
         {
           lw[j] = log (weight[j]) - log (sqrt (2 * G_PI) * sd[j]);
           inv[j] = 0.5 / (sd[j] * sd[j]);
         }
-      ll = 0;
-      for (i = 0; i < d->n_bins; i++)
-        {
-          const Bin *bin = &d->bins[i];
-          double r[IMP_QUANTAL_MIXTURE_MAX];
-
-          ll += bin_loglik (bin, m, lw, mean, inv, r, &product);
-          if (i % LOG_BATCH == LOG_BATCH - 1 || i + 1 == d->n_bins)
-            {
-              ll += log (product);
-              product = 1;
-            }
-          for (j = 0; j < m; j++)
-            {
-              double c = r[j] * bin->c;
-
-              R[j] += c;
-              S[j] += c * bin->x;
-              Q[j] += c * (bin->x * bin->x + bin->v);
-            }
-        }
+      ll = e_step (d, m, lw, mean, inv, R, S, Q);
       if (ll - prev < EM_TOL * d->n)
         break;
       prev = ll;
@@ -721,6 +725,8 @@ bootstrap (const Mix *m,
   guint max_bins = binned ? MIN (n_points, (m->n + 1) * BOOT_CELLS)
                           : n_points;
   g_autofree Bin *bins = g_new (Bin, max_bins);
+  Columns cols;
+  g_autofree double *columns = columns_alloc (&cols, max_bins);
   g_autofree double *x = binned ? NULL : g_new (double, n_points);
   double cells[BOOT_CELLS];
   unsigned int counts[BOOT_CELLS];
@@ -739,7 +745,7 @@ bootstrap (const Mix *m,
 
       n_bins = sample_bins (m, rng, n_points, binned ? cells : NULL, x,
                             counts, bins);
-      data_init (&d, bins, n_bins, NULL);
+      data_init (&d, bins, n_bins, NULL, &cols);
       if (!(d.sd > MIN_SD_MV))
         continue;
       em_run (&d, &b, BOOT_MAX_ITER, BOOT_TOL);
@@ -995,18 +1001,20 @@ fit_models (const double           *x,
             ImpQuantalFit          *fit)
 {
   g_autofree Bin *bins = g_new (Bin, n);
+  Columns cols;
+  g_autofree double *columns = columns_alloc (&cols, n);
   double width = binned ? sd / BIN_START : 0, limit;
   guint round, n_tried = 0;
   Data d;
 
   for (round = 0; round <= BIN_ROUNDS; round++)
     {
-      data_init (&d, bins, bin_sorted (x, n, width, bins), x);
+      data_init (&d, bins, bin_sorted (x, n, width, bins), x, &cols);
       /* bins that save little work are not worth their approximation */
       if (width > 0 && d.n_bins > n * BIN_MAX_SHARE)
         {
           width = 0;
-          data_init (&d, bins, bin_sorted (x, n, width, bins), x);
+          data_init (&d, bins, bin_sorted (x, n, width, bins), x, &cols);
         }
       memset (fit->weights, 0, sizeof fit->weights);
       fit_alternatives (&d, fit);
