@@ -15,6 +15,7 @@
 
 #include "imp-detect.h"
 #include "imp-psc.h"
+#include "imp-psc-private.h"
 
 /* docs/analysis.md, "Waveform test", explains each number. */
 #define BLOCK_CHANNELS   64
@@ -30,6 +31,12 @@
 #define CROSSTALK_T      5.0   /* coupling removed only when this many
                                   standard errors from zero */
 #define MAX_THREADS      8
+/* When the posts' deconvolved blocks take at most this many bytes, the
+ * first pass keeps them for the second, which then neither reads nor
+ * deconvolves (small arrays; the results are the same). */
+#define KEEP_MAX_BYTES   ((gsize) 384 * 1024 * 1024)
+
+static gsize keep_max_bytes = KEEP_MAX_BYTES;
 
 /* Per (post, pre), by post so that one post channel's sums lie together,
  * rows of one statistic over the delays (docs/analysis.md): for the main
@@ -120,8 +127,12 @@ typedef struct
   gint64          done, total;   /* blocks × channels, both passes */
   gint64          read_us;       /* time spent reading, behind the
                                     workers */
+  float  **kept;          /* blocks × BLOCK_CHANNELS: a post's d from the
+                             first pass, or NULL (see KEEP_MAX_BYTES) */
+  gsize    n_kept;
   /* the block being worked on */
   guint        pass;
+  guint        block;
   guint        first;
   const float *buf;
   gint64       r0, n, t0, t1;
@@ -231,9 +242,25 @@ deconvolve (const float *x,
   for (i = 1; i < n; i++)
     tmp[i] = imp_detect_usable (x[i]) && imp_detect_usable (x[i - 1])
              ? (float) (x[i] - a * x[i - 1]) : NAN;
-  cumul_init (cu, tmp, (gint64) n);
   for (i = 0; i < n; i++)
     d[i] = NAN;
+  /* Without gaps (tmp[0] aside), a sliding sum: the same values as the
+   * running sums' differences to well within a float's precision. */
+  if (box > 0 && box < n && imp_detect_count_gaps (tmp + 1, n - 1) == 0)
+    {
+      double sum = 0;
+
+      for (i = 1; i <= box; i++)
+        sum += tmp[i];
+      d[1 + half] = (float) (sum / box);
+      for (i = 2; i + box <= n; i++)
+        {
+          sum += (double) tmp[i + box - 1] - tmp[i - 1];
+          d[i + half] = (float) (sum / box);
+        }
+      return;
+    }
+  cumul_init (cu, tmp, (gint64) n);
   for (i = 0; i + box <= n; i++)
     if (cu->cb[i + box] == cu->cb[i])
       d[i + half] = (float) ((cu->cs[i + box] - cu->cs[i]) / box);
@@ -812,6 +839,18 @@ channel_item (Psc     *ps,
           judge_pair (ps, sc, pi, ch, t++);
       return;
     }
+  if (ps->kept != NULL && ps->pass == PASS_PAIRS)
+    {
+      float **kept = &ps->kept[(gsize) ps->block * BLOCK_CHANNELS + item];
+
+      if (*kept != NULL)
+        {
+          remove_own_aps (ps, ch, *kept);
+          add_pairs (ps, sc, ch, *kept);
+        }
+      g_clear_pointer (kept, g_free);
+      return;
+    }
   deconvolve (ps->buf + (gsize) item * ps->n, ps->n, ps->a, ps->box,
               sc->tmp, &cu, sc->d);
   if (ps->pass == PASS_TEMPLATE)
@@ -819,6 +858,9 @@ channel_item (Psc     *ps,
       add_template (ps, ch, sc->d);
       if (ps->pre_index[ch] != G_MAXUINT)
         add_auto (ps, sc, ch, sc->d);
+      if (ps->kept != NULL && ps->post_index[ch] != G_MAXUINT)
+        ps->kept[(gsize) ps->block * BLOCK_CHANNELS + item]
+          = g_memdup2 (sc->d, sizeof (float) * ps->n);
       return;
     }
   if (ps->post_index[ch] != G_MAXUINT)
@@ -1049,6 +1091,29 @@ list_blocks (const Psc *ps)
   return blocks;
 }
 
+/* Makes room for the posts' deconvolved blocks when they fit in
+ * keep_max_bytes. */
+static void
+plan_keeping (Psc *ps)
+{
+  g_autoptr(GArray) blocks = list_blocks (ps);
+  gsize bytes = 0;
+  guint i, c;
+
+  for (i = 0; i < blocks->len; i++)
+    {
+      const Block *b = &g_array_index (blocks, Block, i);
+
+      for (c = b->first; c < b->first + b->nc; c++)
+        if (ps->post_index[c] != G_MAXUINT)
+          bytes += sizeof (float) * (gsize) b->n;
+    }
+  if (blocks->len == 0 || bytes > keep_max_bytes)
+    return;
+  ps->n_kept = (gsize) blocks->len * BLOCK_CHANNELS;
+  ps->kept = g_new0 (float *, ps->n_kept);
+}
+
 /* Reads the recording in blocks, the next while the workers are on the
  * current one; pass 0 builds the templates and the pres' own windows,
  * pass 1 the pair sums of the block's posts, judged once all their
@@ -1068,10 +1133,12 @@ stream (Psc           *ps,
                     { ps->rec, NULL, buf1, TRUE, NULL, 0 } };
   GThread *reader = NULL;
   gboolean ok = TRUE;
+  /* the second pass has what it needs when the first kept it */
+  gboolean reading = pass == PASS_TEMPLATE || ps->kept == NULL;
   guint i;
 
   ps->pass = pass;
-  if (blocks->len > 0)
+  if (blocks->len > 0 && reading)
     {
       rd[0].b = &g_array_index (blocks, Block, 0);
       read_worker (&rd[0]);
@@ -1095,7 +1162,7 @@ stream (Psc           *ps,
           ok = FALSE;
           break;
         }
-      if (i + 1 < blocks->len)
+      if (i + 1 < blocks->len && reading)
         {
           next->b = &g_array_index (blocks, Block, i + 1);
           next->ok = TRUE;
@@ -1103,6 +1170,7 @@ stream (Psc           *ps,
         }
 
       ps->first = b->first;
+      ps->block = i;
       if (pass == PASS_PAIRS && b->opens)
         memset (ps->acc, 0, sizeof (float) * b->nc * ps->n_pre * ps->n_acc);
       if (b->n > 0)
@@ -1468,6 +1536,7 @@ imp_psc_test_pairs (ImpRecording             *recording,
                                   - (ps.pre_index[c] != G_MAXUINT));
       }
 
+  plan_keeping (&ps);
   if (!stream (&ps, PASS_TEMPLATE, cancellable, error))
     goto out;
   finish_templates (&ps);
@@ -1496,8 +1565,25 @@ out:
   g_free (ps.bk);
   g_free (ps.block_aps);
   g_free (ps.out_at);
+  for (gsize k = 0; k < ps.n_kept; k++)
+    g_free (ps.kept[k]);
+  g_free (ps.kept);
   for (c = 0; c < MAX_THREADS && ps.scratch != NULL; c++)
     scratch_free (ps.scratch[c]);
   g_free (ps.scratch);
   return out;
+}
+
+/**
+ * _imp_psc_set_keep_max_bytes:
+ * @bytes: the most the first pass may keep for the second; 0 to always
+ *   read the recording twice
+ *
+ * For tests, which check both ways against the reference. Not thread
+ * safe: call it before any test of pairs runs.
+ */
+void
+_imp_psc_set_keep_max_bytes (gsize bytes)
+{
+  keep_max_bytes = bytes;
 }
