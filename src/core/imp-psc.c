@@ -106,8 +106,10 @@ typedef struct
   gint64   n_phase;       /* window sums per phase of d_step */
   /* accumulators */
   float   *acc;           /* the block's posts × n_pre × n_acc */
-  GArray  *out;           /* ImpPscTest, sized in advance */
+  GArray  *out;           /* ImpPscTest: the tests of the block's posts */
   gsize   *out_at;        /* post channel -> its first test in out */
+  ImpPscFunc func;        /* takes them when they are judged */
+  gpointer   func_data;
   double  *tpl;           /* n_channels × tpl_len: own AP and AHP in d */
   float   *tpl_zero;      /* n_pre × zero_pad: the pre's template at the
                              zero-latency lags, zero-padded */
@@ -1091,6 +1093,23 @@ list_blocks (const Psc *ps)
   return blocks;
 }
 
+/* Room in ps->out for the tests of the posts among the channels of
+ * @b, by post and then pre. */
+static void
+size_out (Psc         *ps,
+          const Block *b)
+{
+  gsize len = 0;
+
+  for (guint c = b->first; c < b->first + b->nc; c++)
+    if (ps->post_index[c] != G_MAXUINT)
+      {
+        ps->out_at[c] = len;
+        len += ps->n_pre - (ps->pre_index[c] != G_MAXUINT);
+      }
+  g_array_set_size (ps->out, (guint) len);
+}
+
 /* Makes room for the posts' deconvolved blocks when they fit in
  * keep_max_bytes. */
 static void
@@ -1172,7 +1191,10 @@ stream (Psc           *ps,
       ps->first = b->first;
       ps->block = i;
       if (pass == PASS_PAIRS && b->opens)
-        memset (ps->acc, 0, sizeof (float) * b->nc * ps->n_pre * ps->n_acc);
+        {
+          memset (ps->acc, 0, sizeof (float) * b->nc * ps->n_pre * ps->n_acc);
+          size_out (ps, b);
+        }
       if (b->n > 0)
         {
           ps->buf = cur->buf;
@@ -1193,6 +1215,9 @@ stream (Psc           *ps,
           ps->pass = PASS_JUDGE;
           parallel_channels (ps, b->nc);
           ps->pass = pass;
+          if (ps->out->len > 0)
+            ps->func ((const ImpPscTest *) ps->out->data, ps->out->len,
+                      ps->func_data);
         }
     }
   if (reader != NULL)
@@ -1416,12 +1441,16 @@ process_cpu_s (void)
 }
 
 /**
- * imp_psc_test_pairs:
+ * imp_psc_run:
  * @recording: the recording
  * @params: the analysis parameters (normalised)
  * @ap_times: (array): per channel, the AP peak samples (gint64, sorted)
  * @is_pre: (array): per channel, whether it is tested as presynaptic
  * @is_post: (array): per channel, whether it is tested as postsynaptic
+ * @func: (scope call): called from this thread with the tests of each
+ *   group of posts as soon as they are judged, by post and then pre (the
+ *   tests are valid during the call only)
+ * @func_data: for @func
  * @progress: (nullable) (scope call): called from this thread after each
  *   block with the fraction done
  * @user_data: for @progress
@@ -1429,34 +1458,40 @@ process_cpu_s (void)
  * @error: return location for a #GError
  *
  * The waveform test of every ordered pair (pre, post), pre ≠ post
- * (docs/analysis.md). Reads the recording twice, a block at a time; the
- * pair sums are kept only for the posts of the block being read.
+ * (docs/analysis.md). Reads the recording twice, a block at a time (once
+ * when the posts' deconvolved samples are small enough to keep); the
+ * pair sums and the tests are kept only for the posts of the block being
+ * read, so memory does not grow with the number of pairs.
  *
- * Returns: (transfer full) (element-type ImpPscTest) (nullable): the
- *   tests, by post and then pre, or %NULL with @error set
+ * Returns: %TRUE when every pair was tested, else %FALSE with @error set
  */
-GArray *
-imp_psc_test_pairs (ImpRecording             *recording,
-                    const ImpAnalysisParams  *params,
-                    GArray                  **ap_times,
-                    const gboolean           *is_pre,
-                    const gboolean           *is_post,
-                    ImpProgressFunc           progress,
-                    gpointer                  user_data,
-                    GCancellable             *cancellable,
-                    GError                  **error)
+gboolean
+imp_psc_run (ImpRecording             *recording,
+             const ImpAnalysisParams  *params,
+             GArray                  **ap_times,
+             const gboolean           *is_pre,
+             const gboolean           *is_post,
+             ImpPscFunc                func,
+             gpointer                  func_data,
+             ImpProgressFunc           progress,
+             gpointer                  user_data,
+             GCancellable             *cancellable,
+             GError                  **error)
 {
   Psc ps = { 0 };
-  GArray *out = NULL;
+  gboolean ok = FALSE;
   gint64 start = g_get_monotonic_time ();
   double cpu_start = process_cpu_s ();
   gsize n_aps;
   guint c;
 
-  g_return_val_if_fail (recording != NULL, NULL);
-  g_return_val_if_fail (params != NULL, NULL);
+  g_return_val_if_fail (recording != NULL, FALSE);
+  g_return_val_if_fail (params != NULL, FALSE);
+  g_return_val_if_fail (func != NULL, FALSE);
 
   ps.rec = recording;
+  ps.func = func;
+  ps.func_data = func_data;
   ps.p = params;
   ps.fs = imp_recording_get_sample_rate (recording);
   ps.n_channels = imp_recording_get_n_channels (recording);
@@ -1528,20 +1563,12 @@ imp_psc_test_pairs (ImpRecording             *recording,
   ps.scratch = g_new0 (gpointer, MAX_THREADS);
   ps.out_at = g_new0 (gsize, ps.n_channels);
   ps.out = g_array_new (FALSE, FALSE, sizeof (ImpPscTest));
-  for (c = 0; c < ps.n_channels; c++)
-    if (ps.post_index[c] != G_MAXUINT)
-      {
-        ps.out_at[c] = ps.out->len;
-        g_array_set_size (ps.out, ps.out->len + ps.n_pre
-                                  - (ps.pre_index[c] != G_MAXUINT));
-      }
 
   plan_keeping (&ps);
   if (!stream (&ps, PASS_TEMPLATE, cancellable, error))
     goto out;
   finish_templates (&ps);
-  if (stream (&ps, PASS_PAIRS, cancellable, error))
-    out = g_steal_pointer (&ps.out);
+  ok = stream (&ps, PASS_PAIRS, cancellable, error);
   g_debug ("Waveform test of %u × %u cells: %.2f s, %.2f s of processor "
            "time, %.2f s reading alongside", ps.n_pre, ps.n_post,
            (g_get_monotonic_time () - start) / 1e6,
@@ -1571,7 +1598,52 @@ out:
   for (c = 0; c < MAX_THREADS && ps.scratch != NULL; c++)
     scratch_free (ps.scratch[c]);
   g_free (ps.scratch);
-  return out;
+  return ok;
+}
+
+static void
+collect_tests (const ImpPscTest *tests,
+               guint             n_tests,
+               gpointer          data)
+{
+  g_array_append_vals (data, tests, n_tests);
+}
+
+/**
+ * imp_psc_test_pairs:
+ * @recording: the recording
+ * @params: the analysis parameters (normalised)
+ * @ap_times: (array): per channel, the AP peak samples (gint64, sorted)
+ * @is_pre: (array): per channel, whether it is tested as presynaptic
+ * @is_post: (array): per channel, whether it is tested as postsynaptic
+ * @progress: (nullable) (scope call): as for imp_psc_run()
+ * @user_data: for @progress
+ * @cancellable: (nullable): checked at every block
+ * @error: return location for a #GError
+ *
+ * imp_psc_run(), with every test collected in one array.
+ *
+ * Returns: (transfer full) (element-type ImpPscTest) (nullable): the
+ *   tests, by post and then pre, or %NULL with @error set
+ */
+GArray *
+imp_psc_test_pairs (ImpRecording             *recording,
+                    const ImpAnalysisParams  *params,
+                    GArray                  **ap_times,
+                    const gboolean           *is_pre,
+                    const gboolean           *is_post,
+                    ImpProgressFunc           progress,
+                    gpointer                  user_data,
+                    GCancellable             *cancellable,
+                    GError                  **error)
+{
+  g_autoptr(GArray) tests = g_array_new (FALSE, FALSE, sizeof (ImpPscTest));
+
+  if (!imp_psc_run (recording, params, ap_times, is_pre, is_post,
+                    collect_tests, tests, progress, user_data, cancellable,
+                    error))
+    return NULL;
+  return g_steal_pointer (&tests);
 }
 
 /**
