@@ -16,7 +16,9 @@
 #include "imp-detect.h"
 #include "imp-psc.h"
 #include "imp-recording.h"
+#include "imp-psc-private.h"
 #include "imp-simulate.h"
+#include "imp-test-memory.h"
 
 /* The waveform test's fast kernel against a slow, plain reference written
  * from docs/analysis.md ("The waveform test"): per pair, per AP, loops
@@ -426,11 +428,36 @@ close_enough (double a,
   return fabs (a - b) <= tol * MAX (1.0, fabs (b));
 }
 
+/* NAN stretches of various lengths, and single infinities, in every
+ * third channel of @x (n_ch × n): the deconvolution then takes its path
+ * for blocks with gaps there. */
 static void
-test_reference (void)
+add_gaps (float  *x,
+          guint   n_ch,
+          gint64  n)
+{
+  for (guint c = 0; c < n_ch; c += 3)
+    {
+      float *xc = x + (gsize) c * n;
+      gint64 from = (gint64) (c + 1) * n / (n_ch + 2), k;
+
+      for (k = from; k < MIN (n, from + 50 + 97 * c); k++)
+        xc[k] = NAN;
+      xc[(from + n / 3) % n] = INFINITY;
+      xc[(from + 2 * n / 3) % n] = -INFINITY;
+    }
+}
+
+/* The kernel against the reference on a hard simulation; @gaps: with
+ * gaps added to the samples; @keep_max_bytes: what the first pass may
+ * keep for the second (0: the recording is read twice). */
+static void
+check_reference (gboolean gaps,
+                 gsize    keep_max_bytes)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *path = g_build_filename (tmp_dir, "psc.h5", NULL);
+  g_autoptr(ImpRecording) file = NULL;
   g_autoptr(ImpRecording) rec = NULL;
   g_autoptr(ImpAnalysisResult) res = NULL;
   g_autoptr(GArray) tests = NULL;
@@ -453,20 +480,38 @@ test_reference (void)
   sim.seed = 3;
   g_assert_true (imp_simulate (&sim, path, NULL, NULL, NULL, NULL, &error));
   g_assert_no_error (error);
-  rec = imp_recording_open (path, &error);
+  file = imp_recording_open (path, &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (imp_recording_get_n_sweeps (rec), ==, 1);
+  g_assert_cmpuint (imp_recording_get_n_sweeps (file), ==, 1);
   imp_analysis_params_init_default (&p);
   imp_analysis_params_normalise (&p);
-  res = imp_analysis_run (rec, &p, NULL, NULL, NULL, &error);
+  res = imp_analysis_run (file, &p, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
 
-  n_ch = imp_recording_get_n_channels (rec);
-  geo_init (&g, &p, imp_recording_get_sample_rate (rec),
-            imp_recording_get_n_samples (rec));
+  n_ch = imp_recording_get_n_channels (file);
+  geo_init (&g, &p, imp_recording_get_sample_rate (file),
+            imp_recording_get_n_samples (file));
   x = g_new (float, (gsize) n_ch * g.n);
-  g_assert_true (imp_recording_read (rec, 0, n_ch, 0, g.n, x, &error));
+  g_assert_true (imp_recording_read (file, 0, n_ch, 0, g.n, x, &error));
   g_assert_no_error (error);
+  if (gaps)
+    {
+      g_autofree const char **labels = g_new (const char *, n_ch);
+      g_autofree const char **units = g_new (const char *, n_ch);
+
+      add_gaps (x, n_ch, g.n);
+      for (c = 0; c < n_ch; c++)
+        {
+          const ImpChannel *ch = imp_recording_get_channel (file, c);
+
+          labels[c] = ch->label;
+          units[c] = ch->unit;
+        }
+      rec = mem_recording (g_memdup2 (x, sizeof (float) * n_ch * g.n), g.n,
+                           g.fs, n_ch, labels, units);
+    }
+  else
+    rec = imp_recording_ref (file);
 
   /* AP times from detection; posts are the cells with access. */
   is_pre = g_new0 (gboolean, n_ch);
@@ -484,6 +529,7 @@ test_reference (void)
       is_pre[c] = ap_times[c]->len >= 3;
       is_post[c] = res->access[c] == IMP_ACCESS_INTRACELLULAR;
     }
+  _imp_psc_set_keep_max_bytes (keep_max_bytes);
   tests = imp_psc_test_pairs (rec, &p, ap_times, is_pre, is_post, NULL, NULL,
                               NULL, &error);
   g_assert_no_error (error);
@@ -558,6 +604,28 @@ test_reference (void)
   g_unlink (path);
 }
 
+/* The first pass keeps the deconvolved posts for the second. */
+static void
+test_reference (void)
+{
+  check_reference (FALSE, G_MAXSIZE);
+}
+
+/* The second pass reads and deconvolves the recording again. */
+static void
+test_reference_read_twice (void)
+{
+  check_reference (FALSE, 0);
+}
+
+/* Gaps, both ways. */
+static void
+test_reference_gaps (void)
+{
+  check_reference (TRUE, 0);
+  check_reference (TRUE, G_MAXSIZE);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -570,6 +638,8 @@ main (int    argc,
   g_assert_no_error (error);
 
   g_test_add_func ("/imp/Psc/reference", test_reference);
+  g_test_add_func ("/imp/Psc/reference/read-twice", test_reference_read_twice);
+  g_test_add_func ("/imp/Psc/reference/gaps", test_reference_gaps);
 
   status = g_test_run ();
   g_rmdir (tmp_dir);

@@ -1557,6 +1557,35 @@ compare_slots (gconstpointer a,
   return (sa > sb) - (sa < sb);
 }
 
+typedef struct
+{
+  Run    *run;
+  guint8 *judged;   /* bit per slot */
+} Waves;
+
+/* A group of posts' waveform tests, as they are judged. */
+static void
+take_waves (const ImpPscTest *waves,
+            guint             n_waves,
+            gpointer          data)
+{
+  Waves *wv = data;
+  Run *run = wv->run;
+  guint i;
+
+  for (i = 0; i < n_waves; i++)
+    {
+      const ImpPscTest *w = &waves[i];
+      gsize slot = pair_slot (run, w->pre, w->post);
+
+      if (slot == G_MAXSIZE || (wv->judged[slot / 8] & (1u << (slot % 8))))
+        continue;
+      wv->judged[slot / 8] |= (guint8) (1u << (slot % 8));
+      keep_if_candidate (run, slot, w->pre, w->post, run->p_pair[slot], w);
+      run->p_pair[slot] = w->p;
+    }
+}
+
 /* The waveform test of every tested pair; its p becomes the pair's
  * AP->PSP p-value, the event counts' p is kept beside it for the pairs
  * that may become candidates (PairTest); the others keep only the two
@@ -1569,9 +1598,8 @@ wave_all (Run     *run,
   g_autofree gboolean *is_pre = g_new0 (gboolean, run->n_channels);
   g_autofree gboolean *is_post = g_new0 (gboolean, run->n_channels);
   g_autofree guint8 *judged = g_new0 (guint8, run->n_pairs / 8 + 1);
-  g_autoptr(GArray) waves = NULL;
+  Waves wv = { run, judged };
   guint c, q;
-  gsize i;
 
   for (c = 0; c < run->n_channels; c++)
     {
@@ -1579,23 +1607,10 @@ wave_all (Run     *run,
       is_post[c] = res->access[c] == IMP_ACCESS_INTRACELLULAR;
     }
 
-  waves = imp_psc_test_pairs (run->recording, run->params, run->ap_times,
-                              is_pre, is_post, wave_progress, run,
-                              run->cancellable, error);
-  if (waves == NULL)
+  if (!imp_psc_run (run->recording, run->params, run->ap_times, is_pre,
+                    is_post, take_waves, &wv, wave_progress, run,
+                    run->cancellable, error))
     return FALSE;
-  for (i = 0; i < waves->len; i++)
-    {
-      const ImpPscTest *w = &g_array_index (waves, ImpPscTest, i);
-      gsize slot = pair_slot (run, w->pre, w->post);
-
-      if (slot == G_MAXSIZE || (judged[slot / 8] & (1u << (slot % 8))))
-        continue;
-      judged[slot / 8] |= (guint8) (1u << (slot % 8));
-      keep_if_candidate (run, slot, w->pre, w->post, run->p_pair[slot], w);
-      run->p_pair[slot] = w->p;
-    }
-  g_clear_pointer (&waves, g_array_unref);
 
   /* Pairs without a waveform test keep the event counts' p. */
   for (c = 0; c < run->n_channels; c++)

@@ -27,6 +27,8 @@
 #define CHUNK_CHANNELS       64
 /* Most int16 values one read step converts at a time (8 MiB). */
 #define READ_BLOCK_VALUES    (4 * 1024 * 1024)
+/* Rows of samples converted at a time, in bytes of the file's samples. */
+#define READ_TILE_BYTES      (64 * 1024)
 #define READ_CACHE_BYTES     (32 * 1024 * 1024)
 #define READ_CACHE_SLOTS     12421
 
@@ -1359,7 +1361,7 @@ native_read_inner (ImpRecording  *self,
   NativeData *nd = self->backend_data;
   g_auto(ImpH5Id) fspace = H5I_INVALID_HID;
   g_autofree gint16 *buf = NULL;
-  gint64 block;
+  gint64 block, tile;
   gint64 done = 0;
 
   /* Read whole chunk rows where possible so each chunk is fetched once. */
@@ -1368,6 +1370,8 @@ native_read_inner (ImpRecording  *self,
     block -= block % nd->chunk_samples;
   block = MIN (block, n_samples);
   buf = g_new (gint16, (gsize) block * n_channels);
+  tile = CLAMP (READ_TILE_BYTES / (gint64) (sizeof (gint16) * n_channels),
+                16, 4096);
   fspace = H5Dget_space (nd->data);
 
   while (done < n_samples)
@@ -1391,17 +1395,22 @@ native_read_inner (ImpRecording  *self,
           return FALSE;
         }
 
-      for (guint c = 0; c < n_channels; c++)
-        {
-          const ImpChannel *ch = &g_array_index (self->channels, ImpChannel,
-                                                 first_channel + c);
-          float *dst = out + (gsize) c * n_samples + done;
-          const gint16 *src = buf + c;
+      /* Channel by channel over tiles of rows that stay in the cache:
+       * a channel's samples are n_channels apart in the buffer. */
+      for (gint64 s0 = 0; s0 < take; s0 += tile)
+        for (guint c = 0; c < n_channels; c++)
+          {
+            const ImpChannel *ch = &g_array_index (self->channels,
+                                                   ImpChannel,
+                                                   first_channel + c);
+            float *dst = out + (gsize) c * n_samples + done;
+            const gint16 *src = buf + c;
+            gint64 s1 = MIN (take, s0 + tile);
 
-          for (gint64 s = 0; s < take; s++)
-            dst[s] = (float) (src[(gsize) s * n_channels] * ch->gain
-                              + ch->offset);
-        }
+            for (gint64 s = s0; s < s1; s++)
+              dst[s] = (float) (src[(gsize) s * n_channels] * ch->gain
+                                + ch->offset);
+          }
       done += take;
     }
 

@@ -15,6 +15,7 @@
 
 #include "imp-detect.h"
 #include "imp-psc.h"
+#include "imp-psc-private.h"
 
 /* docs/analysis.md, "Waveform test", explains each number. */
 #define BLOCK_CHANNELS   64
@@ -30,6 +31,12 @@
 #define CROSSTALK_T      5.0   /* coupling removed only when this many
                                   standard errors from zero */
 #define MAX_THREADS      8
+/* When the posts' deconvolved blocks take at most this many bytes, the
+ * first pass keeps them for the second, which then neither reads nor
+ * deconvolves (small arrays; the results are the same). */
+#define KEEP_MAX_BYTES   ((gsize) 384 * 1024 * 1024)
+
+static gsize keep_max_bytes = KEEP_MAX_BYTES;
 
 /* Per (post, pre), by post so that one post channel's sums lie together,
  * rows of one statistic over the delays (docs/analysis.md): for the main
@@ -99,8 +106,10 @@ typedef struct
   gint64   n_phase;       /* window sums per phase of d_step */
   /* accumulators */
   float   *acc;           /* the block's posts × n_pre × n_acc */
-  GArray  *out;           /* ImpPscTest, sized in advance */
+  GArray  *out;           /* ImpPscTest: the tests of the block's posts */
   gsize   *out_at;        /* post channel -> its first test in out */
+  ImpPscFunc func;        /* takes them when they are judged */
+  gpointer   func_data;
   double  *tpl;           /* n_channels × tpl_len: own AP and AHP in d */
   float   *tpl_zero;      /* n_pre × zero_pad: the pre's template at the
                              zero-latency lags, zero-padded */
@@ -120,8 +129,12 @@ typedef struct
   gint64          done, total;   /* blocks × channels, both passes */
   gint64          read_us;       /* time spent reading, behind the
                                     workers */
+  float  **kept;          /* blocks × BLOCK_CHANNELS: a post's d from the
+                             first pass, or NULL (see KEEP_MAX_BYTES) */
+  gsize    n_kept;
   /* the block being worked on */
   guint        pass;
+  guint        block;
   guint        first;
   const float *buf;
   gint64       r0, n, t0, t1;
@@ -231,9 +244,25 @@ deconvolve (const float *x,
   for (i = 1; i < n; i++)
     tmp[i] = imp_detect_usable (x[i]) && imp_detect_usable (x[i - 1])
              ? (float) (x[i] - a * x[i - 1]) : NAN;
-  cumul_init (cu, tmp, (gint64) n);
   for (i = 0; i < n; i++)
     d[i] = NAN;
+  /* Without gaps (tmp[0] aside), a sliding sum: the same values as the
+   * running sums' differences to well within a float's precision. */
+  if (box > 0 && box < n && imp_detect_count_gaps (tmp + 1, n - 1) == 0)
+    {
+      double sum = 0;
+
+      for (i = 1; i <= box; i++)
+        sum += tmp[i];
+      d[1 + half] = (float) (sum / box);
+      for (i = 2; i + box <= n; i++)
+        {
+          sum += (double) tmp[i + box - 1] - tmp[i - 1];
+          d[i + half] = (float) (sum / box);
+        }
+      return;
+    }
+  cumul_init (cu, tmp, (gint64) n);
   for (i = 0; i + box <= n; i++)
     if (cu->cb[i + box] == cu->cb[i])
       d[i + half] = (float) ((cu->cs[i + box] - cu->cs[i]) / box);
@@ -812,6 +841,18 @@ channel_item (Psc     *ps,
           judge_pair (ps, sc, pi, ch, t++);
       return;
     }
+  if (ps->kept != NULL && ps->pass == PASS_PAIRS)
+    {
+      float **kept = &ps->kept[(gsize) ps->block * BLOCK_CHANNELS + item];
+
+      if (*kept != NULL)
+        {
+          remove_own_aps (ps, ch, *kept);
+          add_pairs (ps, sc, ch, *kept);
+        }
+      g_clear_pointer (kept, g_free);
+      return;
+    }
   deconvolve (ps->buf + (gsize) item * ps->n, ps->n, ps->a, ps->box,
               sc->tmp, &cu, sc->d);
   if (ps->pass == PASS_TEMPLATE)
@@ -819,6 +860,9 @@ channel_item (Psc     *ps,
       add_template (ps, ch, sc->d);
       if (ps->pre_index[ch] != G_MAXUINT)
         add_auto (ps, sc, ch, sc->d);
+      if (ps->kept != NULL && ps->post_index[ch] != G_MAXUINT)
+        ps->kept[(gsize) ps->block * BLOCK_CHANNELS + item]
+          = g_memdup2 (sc->d, sizeof (float) * ps->n);
       return;
     }
   if (ps->post_index[ch] != G_MAXUINT)
@@ -1049,6 +1093,46 @@ list_blocks (const Psc *ps)
   return blocks;
 }
 
+/* Room in ps->out for the tests of the posts among the channels of
+ * @b, by post and then pre. */
+static void
+size_out (Psc         *ps,
+          const Block *b)
+{
+  gsize len = 0;
+
+  for (guint c = b->first; c < b->first + b->nc; c++)
+    if (ps->post_index[c] != G_MAXUINT)
+      {
+        ps->out_at[c] = len;
+        len += ps->n_pre - (ps->pre_index[c] != G_MAXUINT);
+      }
+  g_array_set_size (ps->out, (guint) len);
+}
+
+/* Makes room for the posts' deconvolved blocks when they fit in
+ * keep_max_bytes. */
+static void
+plan_keeping (Psc *ps)
+{
+  g_autoptr(GArray) blocks = list_blocks (ps);
+  gsize bytes = 0;
+  guint i, c;
+
+  for (i = 0; i < blocks->len; i++)
+    {
+      const Block *b = &g_array_index (blocks, Block, i);
+
+      for (c = b->first; c < b->first + b->nc; c++)
+        if (ps->post_index[c] != G_MAXUINT)
+          bytes += sizeof (float) * (gsize) b->n;
+    }
+  if (blocks->len == 0 || bytes > keep_max_bytes)
+    return;
+  ps->n_kept = (gsize) blocks->len * BLOCK_CHANNELS;
+  ps->kept = g_new0 (float *, ps->n_kept);
+}
+
 /* Reads the recording in blocks, the next while the workers are on the
  * current one; pass 0 builds the templates and the pres' own windows,
  * pass 1 the pair sums of the block's posts, judged once all their
@@ -1068,10 +1152,12 @@ stream (Psc           *ps,
                     { ps->rec, NULL, buf1, TRUE, NULL, 0 } };
   GThread *reader = NULL;
   gboolean ok = TRUE;
+  /* the second pass has what it needs when the first kept it */
+  gboolean reading = pass == PASS_TEMPLATE || ps->kept == NULL;
   guint i;
 
   ps->pass = pass;
-  if (blocks->len > 0)
+  if (blocks->len > 0 && reading)
     {
       rd[0].b = &g_array_index (blocks, Block, 0);
       read_worker (&rd[0]);
@@ -1095,7 +1181,7 @@ stream (Psc           *ps,
           ok = FALSE;
           break;
         }
-      if (i + 1 < blocks->len)
+      if (i + 1 < blocks->len && reading)
         {
           next->b = &g_array_index (blocks, Block, i + 1);
           next->ok = TRUE;
@@ -1103,8 +1189,12 @@ stream (Psc           *ps,
         }
 
       ps->first = b->first;
+      ps->block = i;
       if (pass == PASS_PAIRS && b->opens)
-        memset (ps->acc, 0, sizeof (float) * b->nc * ps->n_pre * ps->n_acc);
+        {
+          memset (ps->acc, 0, sizeof (float) * b->nc * ps->n_pre * ps->n_acc);
+          size_out (ps, b);
+        }
       if (b->n > 0)
         {
           ps->buf = cur->buf;
@@ -1125,6 +1215,9 @@ stream (Psc           *ps,
           ps->pass = PASS_JUDGE;
           parallel_channels (ps, b->nc);
           ps->pass = pass;
+          if (ps->out->len > 0)
+            ps->func ((const ImpPscTest *) ps->out->data, ps->out->len,
+                      ps->func_data);
         }
     }
   if (reader != NULL)
@@ -1348,12 +1441,16 @@ process_cpu_s (void)
 }
 
 /**
- * imp_psc_test_pairs:
+ * imp_psc_run:
  * @recording: the recording
  * @params: the analysis parameters (normalised)
  * @ap_times: (array): per channel, the AP peak samples (gint64, sorted)
  * @is_pre: (array): per channel, whether it is tested as presynaptic
  * @is_post: (array): per channel, whether it is tested as postsynaptic
+ * @func: (scope call): called from this thread with the tests of each
+ *   group of posts as soon as they are judged, by post and then pre (the
+ *   tests are valid during the call only)
+ * @func_data: for @func
  * @progress: (nullable) (scope call): called from this thread after each
  *   block with the fraction done
  * @user_data: for @progress
@@ -1361,34 +1458,40 @@ process_cpu_s (void)
  * @error: return location for a #GError
  *
  * The waveform test of every ordered pair (pre, post), pre ≠ post
- * (docs/analysis.md). Reads the recording twice, a block at a time; the
- * pair sums are kept only for the posts of the block being read.
+ * (docs/analysis.md). Reads the recording twice, a block at a time (once
+ * when the posts' deconvolved samples are small enough to keep); the
+ * pair sums and the tests are kept only for the posts of the block being
+ * read, so memory does not grow with the number of pairs.
  *
- * Returns: (transfer full) (element-type ImpPscTest) (nullable): the
- *   tests, by post and then pre, or %NULL with @error set
+ * Returns: %TRUE when every pair was tested, else %FALSE with @error set
  */
-GArray *
-imp_psc_test_pairs (ImpRecording             *recording,
-                    const ImpAnalysisParams  *params,
-                    GArray                  **ap_times,
-                    const gboolean           *is_pre,
-                    const gboolean           *is_post,
-                    ImpProgressFunc           progress,
-                    gpointer                  user_data,
-                    GCancellable             *cancellable,
-                    GError                  **error)
+gboolean
+imp_psc_run (ImpRecording             *recording,
+             const ImpAnalysisParams  *params,
+             GArray                  **ap_times,
+             const gboolean           *is_pre,
+             const gboolean           *is_post,
+             ImpPscFunc                func,
+             gpointer                  func_data,
+             ImpProgressFunc           progress,
+             gpointer                  user_data,
+             GCancellable             *cancellable,
+             GError                  **error)
 {
   Psc ps = { 0 };
-  GArray *out = NULL;
+  gboolean ok = FALSE;
   gint64 start = g_get_monotonic_time ();
   double cpu_start = process_cpu_s ();
   gsize n_aps;
   guint c;
 
-  g_return_val_if_fail (recording != NULL, NULL);
-  g_return_val_if_fail (params != NULL, NULL);
+  g_return_val_if_fail (recording != NULL, FALSE);
+  g_return_val_if_fail (params != NULL, FALSE);
+  g_return_val_if_fail (func != NULL, FALSE);
 
   ps.rec = recording;
+  ps.func = func;
+  ps.func_data = func_data;
   ps.p = params;
   ps.fs = imp_recording_get_sample_rate (recording);
   ps.n_channels = imp_recording_get_n_channels (recording);
@@ -1460,19 +1563,12 @@ imp_psc_test_pairs (ImpRecording             *recording,
   ps.scratch = g_new0 (gpointer, MAX_THREADS);
   ps.out_at = g_new0 (gsize, ps.n_channels);
   ps.out = g_array_new (FALSE, FALSE, sizeof (ImpPscTest));
-  for (c = 0; c < ps.n_channels; c++)
-    if (ps.post_index[c] != G_MAXUINT)
-      {
-        ps.out_at[c] = ps.out->len;
-        g_array_set_size (ps.out, ps.out->len + ps.n_pre
-                                  - (ps.pre_index[c] != G_MAXUINT));
-      }
 
+  plan_keeping (&ps);
   if (!stream (&ps, PASS_TEMPLATE, cancellable, error))
     goto out;
   finish_templates (&ps);
-  if (stream (&ps, PASS_PAIRS, cancellable, error))
-    out = g_steal_pointer (&ps.out);
+  ok = stream (&ps, PASS_PAIRS, cancellable, error);
   g_debug ("Waveform test of %u × %u cells: %.2f s, %.2f s of processor "
            "time, %.2f s reading alongside", ps.n_pre, ps.n_post,
            (g_get_monotonic_time () - start) / 1e6,
@@ -1496,8 +1592,70 @@ out:
   g_free (ps.bk);
   g_free (ps.block_aps);
   g_free (ps.out_at);
+  for (gsize k = 0; k < ps.n_kept; k++)
+    g_free (ps.kept[k]);
+  g_free (ps.kept);
   for (c = 0; c < MAX_THREADS && ps.scratch != NULL; c++)
     scratch_free (ps.scratch[c]);
   g_free (ps.scratch);
-  return out;
+  return ok;
+}
+
+static void
+collect_tests (const ImpPscTest *tests,
+               guint             n_tests,
+               gpointer          data)
+{
+  g_array_append_vals (data, tests, n_tests);
+}
+
+/**
+ * imp_psc_test_pairs:
+ * @recording: the recording
+ * @params: the analysis parameters (normalised)
+ * @ap_times: (array): per channel, the AP peak samples (gint64, sorted)
+ * @is_pre: (array): per channel, whether it is tested as presynaptic
+ * @is_post: (array): per channel, whether it is tested as postsynaptic
+ * @progress: (nullable) (scope call): as for imp_psc_run()
+ * @user_data: for @progress
+ * @cancellable: (nullable): checked at every block
+ * @error: return location for a #GError
+ *
+ * imp_psc_run(), with every test collected in one array.
+ *
+ * Returns: (transfer full) (element-type ImpPscTest) (nullable): the
+ *   tests, by post and then pre, or %NULL with @error set
+ */
+GArray *
+imp_psc_test_pairs (ImpRecording             *recording,
+                    const ImpAnalysisParams  *params,
+                    GArray                  **ap_times,
+                    const gboolean           *is_pre,
+                    const gboolean           *is_post,
+                    ImpProgressFunc           progress,
+                    gpointer                  user_data,
+                    GCancellable             *cancellable,
+                    GError                  **error)
+{
+  g_autoptr(GArray) tests = g_array_new (FALSE, FALSE, sizeof (ImpPscTest));
+
+  if (!imp_psc_run (recording, params, ap_times, is_pre, is_post,
+                    collect_tests, tests, progress, user_data, cancellable,
+                    error))
+    return NULL;
+  return g_steal_pointer (&tests);
+}
+
+/**
+ * _imp_psc_set_keep_max_bytes:
+ * @bytes: the most the first pass may keep for the second; 0 to always
+ *   read the recording twice
+ *
+ * For tests, which check both ways against the reference. Not thread
+ * safe: call it before any test of pairs runs.
+ */
+void
+_imp_psc_set_keep_max_bytes (gsize bytes)
+{
+  keep_max_bytes = bytes;
 }

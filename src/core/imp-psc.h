@@ -49,6 +49,21 @@ typedef struct
   guint    n_trials;
 } ImpPscTest;
 
+typedef void (*ImpPscFunc) (const ImpPscTest *tests,
+                            guint             n_tests,
+                            gpointer          user_data);
+
+gboolean imp_psc_run        (ImpRecording             *recording,
+                             const ImpAnalysisParams  *params,
+                             GArray                  **ap_times,
+                             const gboolean           *is_pre,
+                             const gboolean           *is_post,
+                             ImpPscFunc                func,
+                             gpointer                  func_data,
+                             ImpProgressFunc           progress,
+                             gpointer                  user_data,
+                             GCancellable             *cancellable,
+                             GError                  **error);
 GArray *imp_psc_test_pairs (ImpRecording             *recording,
                             const ImpAnalysisParams  *params,
                             GArray                  **ap_times,
