@@ -513,6 +513,48 @@ test_exp (void)
   g_test_message ("largest relative error %.3g", worst);
 }
 
+/* Both widths of the E step give the same bits: fits of clear quanta
+ * (with the bootstrap) binned, one by one, and of Gaussian amplitudes,
+ * with four lanes and with two. Skipped on processors without AVX2. */
+static void
+test_lanes (void)
+{
+  const Truth t = { 0.4, 3, 0.4, 0.08, 0.1 };
+  ImpQuantalParams params;
+
+  if (!_imp_quantal_set_lanes (4))
+    {
+      g_test_skip ("the processor has no AVX2");
+      return;
+    }
+  imp_quantal_params_init_default (&params);
+  for (guint c = 0; c < 3; c++)
+    {
+      guint n = c == 0 ? 1500 : 200;
+      g_autofree float *x = simulate (&t, n, 40 + c);
+      ImpQuantalFit wide, narrow;
+
+      if (c == 2)
+        {
+          g_autoptr(gsl_rng) rng = gsl_rng_alloc (gsl_rng_mt19937);
+
+          for (guint i = 0; i < n; i++)
+            x[i] = (float) (1 + gsl_ran_gaussian (rng, 0.5));
+        }
+      g_assert_true (_imp_quantal_set_lanes (4));
+      imp_quantal_fit (x, n, 1, NAN, &params, c, &wide);
+      g_assert_true (_imp_quantal_set_lanes (2));
+      imp_quantal_fit (x, n, 1, NAN, &params, c, &narrow);
+      g_test_message ("%u amplitudes: %s, n %u, q %.17g", n,
+                      imp_quantal_verdict_to_string (wide.verdict), wide.n,
+                      wide.q_mv);
+      g_assert_cmpint (wide.verdict, ==, c < 2 ? IMP_QUANTAL_QUANTA
+                                               : IMP_QUANTAL_UNIMODAL);
+      g_assert_cmpmem (&wide, sizeof wide, &narrow, sizeof narrow);
+    }
+  g_assert_true (_imp_quantal_set_lanes (0));
+}
+
 /* The whole pipeline on the demo's simulation (25 neurons, 60 s, seed
  * 1): where quanta are claimed for a true connection that released at
  * least 100 quanta in the fitted trials, q is within 10 % of the
@@ -620,6 +662,7 @@ main (int   argc,
   g_test_add_func ("/imp/Quantal/params", test_params);
   g_test_add_func ("/imp/Quantal/binned", test_binned);
   g_test_add_func ("/imp/Quantal/exp", test_exp);
+  g_test_add_func ("/imp/Quantal/lanes", test_lanes);
   g_test_add_func ("/imp/Quantal/pipeline", test_pipeline);
 
   return g_test_run ();

@@ -18,6 +18,7 @@ void _imp_quantal_fit_unbinned (const float            *amplitudes,
                                 const ImpQuantalParams *params,
                                 guint64                 stream,
                                 ImpQuantalFit          *fit);
-double _imp_quantal_exp          (double                  y);
+double   _imp_quantal_exp        (double                  y);
+gboolean _imp_quantal_set_lanes  (guint                   lanes);
 
 G_END_DECLS

@@ -229,6 +229,34 @@ _imp_quantal_exp (double y)
   return e[0];
 }
 
+/* The E step's lanes: 0 for the most the processor runs, or 2 (tests) */
+static int e_step_lanes;
+
+/**
+ * _imp_quantal_set_lanes:
+ * @lanes: 0 for the most the processor runs, 2 or 4
+ *
+ * Makes the E step work on @lanes bins at a time, for the tests (not
+ * while fits run).
+ *
+ * Returns: %FALSE if the processor cannot run @lanes (nothing changes)
+ */
+gboolean
+_imp_quantal_set_lanes (guint lanes)
+{
+  g_return_val_if_fail (lanes == 0 || lanes == 2 || lanes == 4, FALSE);
+
+#ifdef E_STEP_AVX2
+  if (lanes == 4 && !__builtin_cpu_supports ("avx2"))
+    return FALSE;
+#else
+  if (lanes == 4)
+    return FALSE;
+#endif
+  g_atomic_int_set (&e_step_lanes, (int) lanes);
+  return TRUE;
+}
+
 /* See the kernel's e_step(). */
 static double
 e_step (const Data   *d,
@@ -241,7 +269,8 @@ e_step (const Data   *d,
         double       *Q)
 {
 #ifdef E_STEP_AVX2
-  if (__builtin_cpu_supports ("avx2"))
+  if (g_atomic_int_get (&e_step_lanes) != 2
+      && __builtin_cpu_supports ("avx2"))
     return e_step_4 (d, K, lw, mu, inv, R, S, Q);
 #endif
   return e_step_2 (d, K, lw, mu, inv, R, S, Q);
