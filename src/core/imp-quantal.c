@@ -14,6 +14,7 @@
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
+#include <gsl/gsl_sf_gamma.h>
 
 #include "imp-quantal-private.h"
 
@@ -349,24 +350,35 @@ m_step_shape (const Data   *d,
  * from. Each bin counts as its amplitudes at their mean in the E step;
  * the M step uses their exact sums and sums of squares, and the
  * log-likelihood adds the second-order term of the spread in the bin,
- * ½·c·v·(log f)″ (see e_step()). */
+ * ½·c·v·(log f)″ (see e_step()). The weights' logs are taken from p
+ * directly; m->w is left for the old p (em_run() updates it). */
 static double
 em_step (const Data *d,
          Mix        *m)
 {
   double lw[MAX_K] = { 0 }, inv[MAX_K] = { 0 }, mu[MAX_K] = { 0 };
   double R[MAX_K] = { 0 }, S[MAX_K] = { 0 }, Q[MAX_K] = { 0 };
-  double ll, kbar = 0;
+  double ll, kbar = 0, log_p, log_q;
   guint k, K = m->n + 1;
 
+  /* the binomial weights' logs as gsl_ran_binomial_pdf() takes them,
+   * where it does */
+  log_p = log (m->p);
+  log_q = log1p (-m->p);
   for (k = 0; k < K; k++)
     {
-      double v = m->a + k * m->b;
+      double v = m->a + k * m->b, w;
 
       mu[k] = k * m->q;
       inv[k] = 0.5 / v;
-      lw[k] = m->w[k] > 0 ? log (m->w[k]) - 0.5 * log (2 * G_PI * v)
-                          : -INFINITY;
+      if (m->p > 0 && m->p < 1)
+        lw[k] = gsl_sf_lnchoose (m->n, k) + k * log_p + (m->n - k) * log_q;
+      else
+        {
+          w = gsl_ran_binomial_pdf (k, m->p, m->n);
+          lw[k] = w > 0 ? log (w) : -INFINITY;
+        }
+      lw[k] -= 0.5 * log (2 * G_PI * v);
     }
 
   ll = e_step (d, K, lw, mu, inv, R, S, Q);
@@ -374,7 +386,6 @@ em_step (const Data *d,
   for (k = 0; k < K; k++)
     kbar += k * R[k];
   m->p = CLAMP (kbar / ((double) d->n * m->n), 1e-6, 1 - 1e-6);
-  binomial_weights (m);
   m_step_shape (d, m, R, S, Q);
   return ll;
 }
@@ -407,6 +418,7 @@ em_run (const Data *d,
         break;
       prev = ll;
     }
+  binomial_weights (m);
   m->ll = log_likelihood (d, m);
 }
 
