@@ -66,7 +66,7 @@ KERNEL (exp_vec) (Vec *v)
 }
 
 /* The E step for Gaussians with log weighted normalisers @lw, means @mu
- * and 1 / (2·variance) @inv: adds each Gaussian's sum of responsibilities
+ * and 1 / (2·variance) @inv: sets each Gaussian's sum of responsibilities
  * times the bins' counts to @R, of that times x to @S and times x² + v to
  * @Q, and returns the log-likelihood. Terms below e^-LOG_CUTOFF of a
  * bin's largest are left out. With the bin's spread v about its mean x,
@@ -196,6 +196,7 @@ KERNEL (e_step) (const Data   *d,
     }
   for (k = 0; k < K; k++)
     {
+      R[k] = S[k] = Q[k] = 0;
       for (part = 0; part < PARTS; part++)
         for (j = 0; j < KERNEL_LANES; j++)
           {

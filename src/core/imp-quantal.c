@@ -356,8 +356,7 @@ static double
 em_step (const Data *d,
          Mix        *m)
 {
-  double lw[MAX_K] = { 0 }, inv[MAX_K] = { 0 }, mu[MAX_K] = { 0 };
-  double R[MAX_K] = { 0 }, S[MAX_K] = { 0 }, Q[MAX_K] = { 0 };
+  double lw[MAX_K], inv[MAX_K], mu[MAX_K], R[MAX_K], S[MAX_K], Q[MAX_K];
   double ll, kbar = 0, log_p, log_q;
   guint k, K = m->n + 1;
 
@@ -365,7 +364,9 @@ em_step (const Data *d,
    * where it does */
   log_p = log (m->p);
   log_q = log1p (-m->p);
-  for (k = 0; k < K; k++)
+  /* K is at least 1 (and the compiler sees the arrays filled) */
+  k = 0;
+  do
     {
       double v = m->a + k * m->b, w;
 
@@ -380,6 +381,7 @@ em_step (const Data *d,
         }
       lw[k] -= 0.5 * log (2 * G_PI * v);
     }
+  while (++k < K);
 
   ll = e_step (d, K, lw, mu, inv, R, S, Q);
 
@@ -665,9 +667,8 @@ fit_mixture (const Data *d,
 
   for (it = 0; it < EM_MAX_ITER; it++)
     {
-      double R[IMP_QUANTAL_MIXTURE_MAX] = { 0 };
-      double S[IMP_QUANTAL_MIXTURE_MAX] = { 0 };
-      double Q[IMP_QUANTAL_MIXTURE_MAX] = { 0 };
+      double R[IMP_QUANTAL_MIXTURE_MAX], S[IMP_QUANTAL_MIXTURE_MAX];
+      double Q[IMP_QUANTAL_MIXTURE_MAX];
       double lw[IMP_QUANTAL_MIXTURE_MAX], inv[IMP_QUANTAL_MIXTURE_MAX];
 
       for (j = 0; j < m; j++)
