@@ -87,12 +87,15 @@ KERNEL (e_step) (const Data   *d,
                  double       *S,
                  double       *Q)
 {
-  Vec sum_r[MAX_K][PARTS] = { 0 }, sum_s[MAX_K][PARTS] = { 0 };
-  Vec sum_q[MAX_K][PARTS] = { 0 };
+  Vec sum_r[MAX_K][PARTS], sum_s[MAX_K][PARTS], sum_q[MAX_K][PARTS];
   double ll = 0;
   guint i0, j, k, part;
 
   g_assert (K <= MAX_K);
+
+  for (k = 0; k < K; k++)
+    for (part = 0; part < PARTS; part++)
+      sum_r[k][part] = sum_s[k][part] = sum_q[k][part] = (Vec) { 0 };
 
   for (i0 = 0; i0 < d->n_bins; i0 += LOG_BATCH)
     {
