@@ -124,18 +124,7 @@ KERNEL (e_step) (const Data   *d,
           {
             Vec y = l[k][j] - top[j];
             VecInt keep = y > -LOG_CUTOFF;
-            gint64 any = 0;
-            guint lane;
 
-            /* the bins are in order, so a peak's terms that are left
-             * out come in runs, and this branch is well predicted */
-            for (lane = 0; lane < KERNEL_LANES; lane++)
-              any |= keep[lane];
-            if (any == 0)
-              {
-                l[k][j] = (Vec) { 0 };
-                continue;
-              }
             /* lanes left out may hold anything, even NaN */
             KERNEL (exp_vec) (&y);
             l[k][j] = (Vec) (keep & (VecInt) y);
