@@ -103,6 +103,7 @@ KERNEL (e_step) (const Data   *d,
       guint n_vecs = (n + KERNEL_LANES - 1) / KERNEL_LANES;
       Vec l[MAX_K][BLOCK_VECS], x[BLOCK_VECS], top[BLOCK_VECS];
       Vec sum[BLOCK_VECS], inv_sum[BLOCK_VECS], spread[BLOCK_VECS];
+      Vec ll_lanes[PARTS], factors[PARTS];
       double product = 1;
 
       for (j = 0; j < n_vecs; j++)
@@ -155,24 +156,43 @@ KERNEL (e_step) (const Data   *d,
               const Vec c = *(const VecLoad *) &d->cols.c[i0 + KERNEL_LANES * j];
               const Vec v = *(const VecLoad *) &d->cols.v[i0 + KERNEL_LANES * j];
 
-              spread[j] = 0.5 * c * v * (g2[j] - g1[j] * g1[j]);
+              spread[j] = (Vec) ((v > 0)
+                                 & (VecInt) (0.5 * c * v
+                                             * (g2[j] - g1[j] * g1[j])));
             }
         }
-      /* the log-likelihood, bin by bin */
-      for (j = 0; j < n; j++)
+      /* the log-likelihood: c·top and the spread's terms added in lanes,
+       * the sums of bins of one amplitude multiplied, the logs of the
+       * others' taken one by one; the empty bins that pad the last
+       * vector add nothing */
+      for (part = 0; part < PARTS; part++)
         {
-          double c = d->cols.c[i0 + j], b;
-
-          b = c * top[j / KERNEL_LANES][j % KERNEL_LANES];
-          if (c == 1)
-            product *= sum[j / KERNEL_LANES][j % KERNEL_LANES];
-          else
-            b += c * log (sum[j / KERNEL_LANES][j % KERNEL_LANES]);
-          if (d->cols.v[i0 + j] > 0)
-            b += spread[j / KERNEL_LANES][j % KERNEL_LANES];
-          ll += b;
+          ll_lanes[part] = (Vec) { 0 };
+          factors[part] = (Vec) { 0 } + 1;
         }
+      for (j = 0; j < n_vecs; j++)
+        {
+          const Vec c = *(const VecLoad *) &d->cols.c[i0 + KERNEL_LANES * j];
+
+          ll_lanes[j % PARTS] += (Vec) ((c > 0) & (VecInt) (c * top[j]))
+                                 + spread[j];
+          factors[j % PARTS] *= VEC_SELECT (c == 1, sum[j], (Vec) { 0 } + 1);
+        }
+      for (part = 0; part < PARTS; part++)
+        for (j = 0; j < KERNEL_LANES; j++)
+          {
+            ll += ll_lanes[part][j];
+            product *= factors[part][j];
+          }
       ll += log (product);
+      if (!d->ones)
+        for (j = 0; j < n; j++)
+          {
+            double c = d->cols.c[i0 + j];
+
+            if (c != 1)
+              ll += c * log (sum[j / KERNEL_LANES][j % KERNEL_LANES]);
+          }
       for (k = 0; k < K; k++)
         for (j = 0; j < n_vecs; j++)
           {

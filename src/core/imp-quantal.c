@@ -126,6 +126,7 @@ typedef struct
   guint         n_bins;
   Columns       cols;
   gboolean      spread;    /* some bin holds amplitudes that differ */
+  gboolean      ones;      /* every bin holds one amplitude */
   guint         n;         /* amplitudes in the bins */
   const double *sorted;    /* the amplitudes in order, NULL in a replicate */
   double        mean;
@@ -602,6 +603,7 @@ data_init (Data          *d,
   guint i;
 
   d->spread = FALSE;
+  d->ones = TRUE;
   for (i = 0; i < n_bins; i++)
     {
       n += bins[i].c;
@@ -611,6 +613,7 @@ data_init (Data          *d,
       cols->v[i] = bins[i].v;
       cols->xx[i] = bins[i].x * bins[i].x + bins[i].v;
       d->spread |= bins[i].v > 0;
+      d->ones &= bins[i].c == 1;
     }
   /* empty bins to a whole vector */
   for (; i % KERNEL_SUMS_LANES != 0; i++)
