@@ -162,9 +162,9 @@ KERNEL (e_step) (const Data   *d,
             }
         }
       /* the log-likelihood: c·top and the spread's terms added in lanes,
-       * the sums of bins of one amplitude multiplied, the logs of the
-       * others' taken one by one; the empty bins that pad the last
-       * vector add nothing */
+       * the sums of bins of one amplitude multiplied, those of the other
+       * bins' logged one by one; the empty bins that pad the last vector
+       * add nothing */
       for (part = 0; part < PARTS; part++)
         {
           ll_lanes[part] = (Vec) { 0 };
