@@ -129,9 +129,10 @@ typedef struct
   gint64          done, total;   /* blocks × channels, both passes */
   gint64          read_us;       /* time spent reading, behind the
                                     workers */
-  float  **kept;          /* blocks × BLOCK_CHANNELS: a post's d from the
-                             first pass, or NULL (see KEEP_MAX_BYTES) */
-  gsize    n_kept;
+  float  **kept;          /* blocks × BLOCK_CHANNELS: where a post's d
+                             from the first pass is kept, or NULL (see
+                             KEEP_MAX_BYTES) */
+  float   *kept_mem;      /* all of them */
   /* the block being worked on */
   guint        pass;
   guint        block;
@@ -285,29 +286,55 @@ flank_mean (const Psc   *ps,
   return (cu->cs[a1] - cu->cs[a0] + cu->cs[b1] - cu->cs[b0]) / n;
 }
 
-/* Window sums of (d - base) over [c + D, c + D + w) for the main delays
- * into @y, then (@with_lead) the lead delays; NAN where a sample is
- * blanked. */
-static void
+/* The sum of the usable d over [s, e); their number into @n_ok. */
+static double
+span_sum (const float *d,
+          gint64       s,
+          gint64       e,
+          gint64      *n_ok)
+{
+  double sum = 0;
+  gint64 ok = 0;
+
+  for (gint64 i = s; i < e; i++)
+    {
+      gboolean usable = isfinite (d[i]);
+
+      sum += usable ? d[i] : 0;
+      ok += usable;
+    }
+  *n_ok = ok;
+  return sum;
+}
+
+/* flank_mean() and the main delays' window sums of (d - base) over
+ * [c + D, c + D + w) into @y (NAN where a sample is blanked), summed
+ * directly: for the few APs of one cell, cheaper than running sums over
+ * the block. Returns the flanks' mean, NAN when too few are usable. */
+static double
 window_sums (const Psc   *ps,
-             const Cumul *cu,
+             const float *d,
              gint64       c,
-             double       base,
-             gboolean     with_lead,
              double      *y)
 {
+  gint64 na, nb, n;
+  double base = span_sum (d, c - ps->lead - ps->flank, c - ps->lead, &na)
+                + span_sum (d, c + ps->post_len,
+                            c + ps->post_len + ps->flank, &nb);
   guint j;
 
-  for (j = 0; j < ps->n_main + (with_lead ? ps->n_lead : 0); j++)
+  n = na + nb;
+  if (n < MIN_FLANK * 2 * ps->flank)
+    return NAN;
+  base /= n;
+  for (j = 0; j < ps->n_main; j++)
     {
-      gint64 D = j < ps->n_main ? ps->lo + (gint64) j * ps->d_step
-                                : -ps->lead + (gint64) (j - ps->n_main)
-                                              * ps->d_step;
-      gint64 s = c + D, e = s + ps->w;
+      gint64 s0 = c + ps->lo + (gint64) j * ps->d_step, ok;
+      double sum = span_sum (d, s0, s0 + ps->w, &ok);
 
-      y[j] = cu->cb[e] == cu->cb[s]
-             ? cu->cs[e] - cu->cs[s] - ps->w * base : NAN;
+      y[j] = ok == ps->w ? sum - ps->w * base : NAN;
     }
+  return base;
 }
 
 /* Pass 1: the cell's own AP and AHP in d, from isolated APs (no other
@@ -783,25 +810,20 @@ add_auto (Psc         *ps,
           const float *d)
 {
   double *y = sc->y;
-  Cumul cu = { sc->cs, sc->cb };
   double *aw = ps->auto_win + (gsize) ps->pre_index[ch] * ps->n_main * 2;
   GArray *aps = ps->ap_times[ch];
   const gint64 *at = (const gint64 *) aps->data;
   guint k = imp_detect_lower_bound (at, aps->len, ps->t0), j;
 
-  cumul_init (&cu, d, ps->n);
   for (; k < aps->len && at[k] < ps->t1; k++)
     {
       gint64 c = at[k] - ps->r0;
-      double base;
 
       if (c - ps->lead - ps->flank < 0
           || c + ps->post_len + ps->flank > ps->n)
         continue;
-      base = flank_mean (ps, &cu, c);
-      if (!isfinite (base))
+      if (!isfinite (window_sums (ps, d, c, y)))
         continue;
-      window_sums (ps, &cu, c, base, FALSE, y);
       for (j = 0; j < ps->n_main; j++)
         if (isfinite (y[j]))
           {
@@ -825,6 +847,7 @@ channel_item (Psc     *ps,
 {
   guint ch = ps->first + item;
   Cumul cu = { sc->cs, sc->cb };
+  float *kept = NULL, *d;
 
   if (ps->post_index[ch] == G_MAXUINT && ps->pre_index[ch] == G_MAXUINT)
     return;
@@ -841,34 +864,28 @@ channel_item (Psc     *ps,
           judge_pair (ps, sc, pi, ch, t++);
       return;
     }
-  if (ps->kept != NULL && ps->pass == PASS_PAIRS)
+  if (ps->kept != NULL)
+    kept = ps->kept[(gsize) ps->block * BLOCK_CHANNELS + item];
+  if (kept != NULL && ps->pass == PASS_PAIRS)
     {
-      float **kept = &ps->kept[(gsize) ps->block * BLOCK_CHANNELS + item];
-
-      if (*kept != NULL)
-        {
-          remove_own_aps (ps, ch, *kept);
-          add_pairs (ps, sc, ch, *kept);
-        }
-      g_clear_pointer (kept, g_free);
+      remove_own_aps (ps, ch, kept);
+      add_pairs (ps, sc, ch, kept);
       return;
     }
+  d = kept != NULL ? kept : sc->d;
   deconvolve (ps->buf + (gsize) item * ps->n, ps->n, ps->a, ps->box,
-              sc->tmp, &cu, sc->d);
+              sc->tmp, &cu, d);
   if (ps->pass == PASS_TEMPLATE)
     {
-      add_template (ps, ch, sc->d);
+      add_template (ps, ch, d);
       if (ps->pre_index[ch] != G_MAXUINT)
-        add_auto (ps, sc, ch, sc->d);
-      if (ps->kept != NULL && ps->post_index[ch] != G_MAXUINT)
-        ps->kept[(gsize) ps->block * BLOCK_CHANNELS + item]
-          = g_memdup2 (sc->d, sizeof (float) * ps->n);
+        add_auto (ps, sc, ch, d);
       return;
     }
   if (ps->post_index[ch] != G_MAXUINT)
     {
-      remove_own_aps (ps, ch, sc->d);
-      add_pairs (ps, sc, ch, sc->d);
+      remove_own_aps (ps, ch, d);
+      add_pairs (ps, sc, ch, d);
     }
 }
 
@@ -1111,12 +1128,12 @@ size_out (Psc         *ps,
 }
 
 /* Makes room for the posts' deconvolved blocks when they fit in
- * keep_max_bytes. */
+ * keep_max_bytes (and memory can be had). */
 static void
 plan_keeping (Psc *ps)
 {
   g_autoptr(GArray) blocks = list_blocks (ps);
-  gsize bytes = 0;
+  gsize values = 0;
   guint i, c;
 
   for (i = 0; i < blocks->len; i++)
@@ -1125,12 +1142,26 @@ plan_keeping (Psc *ps)
 
       for (c = b->first; c < b->first + b->nc; c++)
         if (ps->post_index[c] != G_MAXUINT)
-          bytes += sizeof (float) * (gsize) b->n;
+          values += (gsize) b->n;
     }
-  if (blocks->len == 0 || bytes > keep_max_bytes)
+  if (values == 0 || values * sizeof (float) > keep_max_bytes)
     return;
-  ps->n_kept = (gsize) blocks->len * BLOCK_CHANNELS;
-  ps->kept = g_new0 (float *, ps->n_kept);
+  ps->kept_mem = g_try_new (float, values);
+  if (ps->kept_mem == NULL)
+    return;
+  ps->kept = g_new0 (float *, (gsize) blocks->len * BLOCK_CHANNELS);
+  for (i = 0, values = 0; i < blocks->len; i++)
+    {
+      const Block *b = &g_array_index (blocks, Block, i);
+
+      for (c = b->first; c < b->first + b->nc; c++)
+        if (ps->post_index[c] != G_MAXUINT)
+          {
+            ps->kept[(gsize) i * BLOCK_CHANNELS + c - b->first]
+              = ps->kept_mem + values;
+            values += (gsize) b->n;
+          }
+    }
 }
 
 /* Reads the recording in blocks, the next while the workers are on the
@@ -1592,9 +1623,8 @@ out:
   g_free (ps.bk);
   g_free (ps.block_aps);
   g_free (ps.out_at);
-  for (gsize k = 0; k < ps.n_kept; k++)
-    g_free (ps.kept[k]);
   g_free (ps.kept);
+  g_free (ps.kept_mem);
   for (c = 0; c < MAX_THREADS && ps.scratch != NULL; c++)
     scratch_free (ps.scratch[c]);
   g_free (ps.scratch);
