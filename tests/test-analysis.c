@@ -15,10 +15,12 @@
 #include <json-glib/json-glib.h>
 
 #include "imp-analysis.h"
+#include "imp-analysis-private.h"
 #include "imp-detect.h"
 #include "imp-map.h"
 #include "imp-native.h"
 #include "imp-output.h"
+#include "imp-psc-private.h"
 #include "imp-recording-private.h"
 #include "imp-simulate.h"
 #include "imp-test-memory.h"
@@ -676,6 +678,56 @@ test_deterministic (void)
       g_assert_cmpfloat (a->ap_ap_p_value, ==, b->ap_ap_p_value);
       g_assert_cmpfloat (a->amplitude_mv, ==, b->amplitude_mv);
     }
+}
+
+/* Small recordings keep what the second passes need (the waveform
+ * test's deconvolved samples, the candidates' trials); read again
+ * instead, every result is the same to the bit. */
+static void
+test_read_again (void)
+{
+  g_autoptr(ImpRecording) rec = NULL;
+  g_autoptr(ImpAnalysisResult) again = NULL;
+  ImpAnalysisParams params;
+  guint i, k, n_quantal = 0;
+
+  ensure_simulation ();
+  rec = open_ok (sim_path);
+  imp_analysis_params_init_default (&params);
+  _imp_analysis_set_keep_max_bytes (0);
+  _imp_psc_set_keep_max_bytes (0);
+  again = analyse_ok (rec, &params);
+  _imp_analysis_set_keep_max_bytes (G_MAXSIZE);
+  _imp_psc_set_keep_max_bytes (G_MAXSIZE);
+
+  g_assert_cmpuint (again->candidates->len, ==,
+                    sim_result->candidates->len);
+  for (i = 0; i < again->candidates->len; i++)
+    {
+      ImpCandidate *a = g_ptr_array_index (again->candidates, i);
+      ImpCandidate *b = g_ptr_array_index (sim_result->candidates, i);
+
+      g_assert_cmpuint (a->pre, ==, b->pre);
+      g_assert_cmpuint (a->post, ==, b->post);
+      g_assert_cmpfloat (a->p_uncorrected, ==, b->p_uncorrected);
+      g_assert_cmpfloat (a->wave_z, ==, b->wave_z);
+      g_assert_cmpfloat (a->amplitude_mv, ==, b->amplitude_mv);
+      g_assert_cmpfloat (a->pre_ap_shift_mv, ==, b->pre_ap_shift_mv);
+      g_assert_cmpint (a->artefact, ==, b->artefact);
+      g_assert_cmpuint (a->average_len, ==, b->average_len);
+      g_assert_cmpmem (a->average, a->average_len * sizeof (float),
+                       b->average, b->average_len * sizeof (float));
+      g_assert_cmpmem (a->trial_amplitudes, a->n_trials * sizeof (float),
+                       b->trial_amplitudes, b->n_trials * sizeof (float));
+      for (k = 0; k < a->n_quantal_trials; k++)
+        g_assert_cmpfloat (a->quantal_amplitudes[k], ==,
+                           b->quantal_amplitudes[k]);
+      g_assert_cmpuint (a->n_quantal_trials, ==, b->n_quantal_trials);
+      g_assert_cmpint (a->quantal.verdict, ==, b->quantal.verdict);
+      n_quantal += a->n_quantal_trials > 0;
+    }
+  /* the comparison saw trials of many candidates */
+  g_assert_cmpuint (n_quantal, >, 10);
 }
 
 static void
@@ -1660,6 +1712,7 @@ main (int    argc,
   g_test_add_func ("/imp/Analysis/json", test_json);
   g_test_add_func ("/imp/Analysis/deterministic", test_deterministic);
   g_test_add_func ("/imp/Analysis/sorted", test_sorted);
+  g_test_add_func ("/imp/Analysis/read-again", test_read_again);
   g_test_add_func ("/imp/Analysis/sweeps", test_sweeps);
   g_test_add_func ("/imp/Analysis/real-multipatch", test_real_multipatch);
   g_test_add_func ("/imp/Analysis/gaps", test_gaps);

@@ -17,6 +17,7 @@
 #include <json-glib/json-glib.h>
 
 #include "imp-analysis.h"
+#include "imp-analysis-private.h"
 #include "imp-detect.h"
 #include "imp-psc.h"
 #include "imp-output.h"
@@ -60,6 +61,11 @@
 
 /* Worker threads for detection and correlation, at most. */
 #define MAX_THREADS       8
+/* The most the candidates' trials may take to be kept between the two
+ * passes of their measurement. */
+#define MEASURE_KEEP_BYTES ((gsize) 256 * 1024 * 1024)
+
+static gsize measure_keep_bytes = MEASURE_KEEP_BYTES;
 
 /* Overall progress: detection, then correlation, then measuring, then
  * the quantal fits. */
@@ -1685,6 +1691,8 @@ typedef struct
   gint64  peak;        /* index of the average's extreme */
   double *template_w;  /* the template fit's weights (template_fit ()) */
   gint64  template_len;
+  float  *windows;     /* n_windows × len: the trials kept from the first
+                          pass for the second, or NULL */
 } Accum;
 
 /* The candidates' windows, read in two passes over the blocks that hold
@@ -1702,6 +1710,7 @@ typedef struct
   gint64         late;        /* samples in the last ms before the AP */
   gboolean       amplitudes;  /* the second pass */
   double         progress_from;
+  float         *windows;     /* every candidate's Accum.windows */
 } Measure;
 
 /* First pass: the sum of the trials, leaving out those whose window
@@ -1868,7 +1877,12 @@ measure_block_cb (const ImpStreamBlock *block,
           if (m->amplitudes)
             measure_trial (m, c, acc, trial, t[k], x);
           else
-            accumulate_trial (acc, trial, x, m->len);
+            {
+              accumulate_trial (acc, trial, x, m->len);
+              if (acc->windows != NULL)
+                memcpy (acc->windows + (gsize) trial * m->len, x,
+                        sizeof (float) * m->len);
+            }
         }
     }
 }
@@ -1882,6 +1896,59 @@ measure_progress_cb (double   fraction,
 
   report (m->run, m->progress_from + share * fraction,
           "Measuring candidates");
+}
+
+/* When the candidates' trials take at most measure_keep_bytes (small
+ * arrays), the first pass keeps them and the second reads no samples. */
+static void
+plan_keeping (Measure *m)
+{
+  guint n = m->run->result->candidates->len, i;
+  gsize values = 0;
+
+  for (i = 0; i < n; i++)
+    values += (gsize) m->accums[i].n_windows * m->len;
+  if (values == 0 || values * sizeof (float) > measure_keep_bytes)
+    return;
+  m->windows = g_try_new (float, values);
+  for (i = 0, values = 0; m->windows != NULL && i < n; i++)
+    {
+      m->accums[i].windows = m->windows + values;
+      values += (gsize) m->accums[i].n_windows * m->len;
+    }
+}
+
+/* The second pass over one candidate's kept trials, in the order the
+ * stream would meet them. */
+static void
+measure_kept_item (gpointer data,
+                   guint    item)
+{
+  Measure *m = data;
+  ImpCandidate *c = m->cands[item];
+  Accum *acc = &m->accums[item];
+  GArray *aps = m->run->ap_times[c->pre];
+  const gint64 *t = (const gint64 *) aps->data;
+  guint k, trial = 0;
+
+  for (k = 0; k < aps->len; k++)
+    if (acc->use[k / 8] & (1u << (k % 8)))
+      {
+        measure_trial (m, c, acc, trial, t[k],
+                       acc->windows + (gsize) trial * m->len);
+        trial++;
+      }
+  acc->next = trial;
+}
+
+static void
+measure_kept_progress (gpointer data,
+                       guint    finished)
+{
+  Measure *m = data;
+
+  measure_progress_cb ((double) finished
+                       / MAX (m->run->result->candidates->len, 1), m);
 }
 
 /* Moves the amplitudes of the trials used to the front. */
@@ -2159,6 +2226,7 @@ measure_candidates (Run     *run,
   m.group_start = group_start;
 
   find_trials (&m, guard);
+  plan_keeping (&m);
 
   m.progress_from = PROGRESS_DETECT + PROGRESS_PAIRS;
   ok = imp_stream_run (stream, measure_block_cb, &m, measure_progress_cb,
@@ -2183,8 +2251,17 @@ measure_candidates (Run     *run,
       m.amplitudes = TRUE;
       m.progress_from += (1 - PROGRESS_DETECT - PROGRESS_PAIRS
                           - PROGRESS_QUANTA) / 2;
-      ok = imp_stream_run (stream, measure_block_cb, &m, measure_progress_cb,
-                           &m, run->cancellable, error);
+      if (m.windows != NULL)
+        {
+          parallel_for (cands->len, measure_kept_item, &m, run->cancellable,
+                        measure_kept_progress, &m);
+          ok = !g_cancellable_set_error_if_cancelled (run->cancellable,
+                                                      error);
+        }
+      else
+        ok = imp_stream_run (stream, measure_block_cb, &m,
+                             measure_progress_cb, &m, run->cancellable,
+                             error);
     }
 
   for (i = 0; i < cands->len; i++)
@@ -2203,6 +2280,7 @@ measure_candidates (Run     *run,
     }
   g_free (m.accums);
   g_free (m.cands);
+  g_free (m.windows);
   return ok;
 }
 
@@ -3125,4 +3203,19 @@ imp_analysis_result_write_json (ImpAnalysisResult  *self,
       return FALSE;
     }
   return imp_output_file_commit (file, error);
+}
+
+/**
+ * _imp_analysis_set_keep_max_bytes:
+ * @bytes: the most that the measurement of the candidates may keep of
+ *   their trials for its second pass; 0 to read them again
+ *
+ * For tests, which check that both ways give the same results (see also
+ * _imp_psc_set_keep_max_bytes()). Not thread safe: call it before an
+ * analysis runs.
+ */
+void
+_imp_analysis_set_keep_max_bytes (gsize bytes)
+{
+  measure_keep_bytes = bytes;
 }

@@ -1,0 +1,16 @@
+/* imp-analysis-private.h
+ *
+ * Copyright 2026 The Imprint authors
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+void _imp_analysis_set_keep_max_bytes (gsize bytes);
+
+G_END_DECLS
