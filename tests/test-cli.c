@@ -779,7 +779,9 @@ test_quiet_warnings (void)
 {
   g_autofree char *path = shared_file ("real/abf/opto_aps_good_units.abf");
   g_autoptr(JsonParser) parser = json_parser_new ();
-  JsonObject *info;
+  g_autofree char *dir = NULL;
+  g_autofree char *json = NULL;
+  JsonObject *info, *recording;
   Run run;
 
   if (path == NULL)
@@ -806,6 +808,22 @@ test_quiet_warnings (void)
   g_assert_nonnull (strstr (json_object_get_string_member (info, "warning"),
                             "episodic"));
   run_clear (&run);
+
+  /* And in the analysis summary, with the recording it is about. */
+  dir = g_dir_make_tmp ("imprint-cli-XXXXXX", NULL);
+  json = g_build_filename (dir, "summary.json", NULL);
+  run_imprint (&run, "analyze", "-q", "--json", json, path, NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_cmpstr (run.err, ==, "");
+  g_assert_true (json_parser_load_from_file (parser, json, NULL));
+  recording = json_object_get_object_member (
+    json_node_get_object (json_parser_get_root (parser)), "recording");
+  g_assert_nonnull (strstr (json_object_get_string_member (recording,
+                                                           "warning"),
+                            "episodic"));
+  run_clear (&run);
+  g_unlink (json);
+  g_rmdir (dir);
 }
 
 int

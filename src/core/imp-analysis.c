@@ -2975,6 +2975,12 @@ add_recording (JsonBuilder  *b,
       json_builder_set_member_name (b, "mtime");
       json_builder_add_int_value (b, (gint64) st.st_mtime);
     }
+  /* what the reader repaired or could not read, as `imprint info` says */
+  json_builder_set_member_name (b, "warning");
+  if (imp_recording_get_warning (recording) != NULL)
+    json_builder_add_string_value (b, imp_recording_get_warning (recording));
+  else
+    json_builder_add_null_value (b);
   json_builder_end_object (b);
 }
 
