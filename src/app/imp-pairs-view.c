@@ -472,6 +472,7 @@ static char *
 describe_no_candidates (ImpAnalysisResult *result)
 {
   g_autofree char *p_max = NULL;
+  g_autofree char *outcome = NULL;
   g_autofree char *text = NULL;
   guint n_access = 0;
   guint n_firing = 0;
@@ -491,14 +492,22 @@ describe_no_candidates (ImpAnalysisResult *result)
         n_firing++;
     }
   p_max = g_strdup_printf ("%g", result->params.candidate_p_max);
+  /* with no room for candidates that are not significant, some may have
+   * reached p_max without being kept */
+  if (result->params.max_candidates == 0)
+    outcome = g_strdup (_("none is significant, and those that are not "
+                          "were not kept (the analysis kept at most 0 of "
+                          "them)"));
+  else
+    outcome = g_strdup_printf (_("none reached p < %s"), p_max);
 
   text = g_strdup_printf (_("Channels: %u, with intracellular access: %u, "
                             "firing at least %u APs (needed to be tested as "
                             "presynaptic): %u. Pairs tested: "
-                            "%" G_GUINT64_FORMAT "; none reached p < %s."),
+                            "%" G_GUINT64_FORMAT "; %s."),
                           result->n_channels, n_access,
                           MAX (result->params.min_pre_aps, 1), n_firing,
-                          result->n_pairs_tested, p_max);
+                          result->n_pairs_tested, outcome);
   /* channels the analysis left out, and why */
   if (result->warning != NULL && result->warning[0] != '\0')
     return g_strconcat (text, "\n\n", result->warning, NULL);
