@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -324,6 +325,10 @@ parse_double (const char *text,
 
   errno = 0;
   *out = g_ascii_strtod (text, &end);
+  /* Underflow is no error: p-values of strong connections are below
+   * DBL_MIN (subnormal, as written) or round to 0. Overflow is. */
+  if (errno == ERANGE && fabs (*out) <= DBL_MIN)
+    errno = 0;
   return errno == 0 && end != text && *end == '\0';
 }
 
@@ -464,12 +469,20 @@ read_map (const char  *path,
       if (n == 1 && ((char *) fields->pdata[0])[0] == '\0')
         continue;  /* blank line */
 
-      if (n != n_columns || !parse_entry (fields, quantal, truth, &entry))
+      if (n != n_columns)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       "%s:%u: expected %d fields, found %d: %s",
+                       path, line, n_columns, n, header);
+          return NULL;
+        }
+      if (!parse_entry (fields, quantal, truth, &entry))
         {
           imp_map_entry_clear (&entry);
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                       "%s:%u: expected %d fields: %s",
-                       path, line, n_columns, header);
+                       "%s:%u: a field is not what the header says (channel "
+                       "numbers, sign E or I, numbers in C notation): %s",
+                       path, line, header);
           return NULL;
         }
       if (!with_traps && entry.kind != IMP_MAP_CONNECTION)
