@@ -182,7 +182,8 @@ test_simulated (void)
           const ImpMapEntry *t = &g_array_index (truth, ImpMapEntry, j);
 
           if (t->pre != f->pre || t->post != f->post
-              || fabs (t->amplitude_mv) < 3 * sim_params.noise_mv)
+              || fabs (t->amplitude_mv) < 3 * sim_params.noise_mv
+              || !isfinite (f->latency_ms))
             continue;
           lat_err[n_matched] = fabs (f->latency_ms - t->latency_ms);
           amp_err[n_matched] = fabs (f->amplitude_mv - t->amplitude_mv)
@@ -736,6 +737,13 @@ test_sorted (void)
   guint i;
 
   ensure_simulation ();
+  for (i = 0; i < sim_result->candidates->len; i++)
+    {
+      ImpCandidate *c = g_ptr_array_index (sim_result->candidates, i);
+
+      /* a latency is after the AP peak, or there is none */
+      g_assert_false (c->latency_ms <= 0);
+    }
   for (i = 1; i < sim_result->candidates->len; i++)
     {
       ImpCandidate *a = g_ptr_array_index (sim_result->candidates, i - 1);

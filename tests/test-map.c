@@ -217,6 +217,31 @@ test_tiny_p (void)
   expect_invalid (IMP_MAP_CSV_HEADER "\n1,2,a,b,E,1e999,1,0,3\n");
 }
 
+/* A connection without a latency estimate (NAN) has an empty field, and
+ * reads back as NAN; an empty amplitude is still refused. */
+static void
+test_no_latency (void)
+{
+  g_autoptr(GArray) map = imp_map_new ();
+  g_autoptr(GArray) back = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = temp_path ("latency.csv");
+  g_autofree char *text = NULL;
+
+  add_entry (map, 0, 1, "A1", "A2", 'E', 1.25, NAN, 1e-12, 60);
+  g_assert_true (imp_map_write_csv (map, path, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_assert_cmpstr (text, ==, IMP_MAP_CSV_HEADER "\n"
+                             "0,1,A1,A2,E,1.25,,1e-12,60\n");
+  back = imp_map_read_csv (path, &error);
+  g_assert_no_error (error);
+  g_assert_true (isnan (g_array_index (back, ImpMapEntry, 0).latency_ms));
+  remove_temp (path);
+
+  expect_invalid (IMP_MAP_CSV_HEADER "\n1,2,a,b,E,,1,0,3\n");
+}
+
 /* Maps with quantal parameters get three more columns, empty where a row
  * has none; maps without are written as before, and both read back. */
 static void
@@ -613,6 +638,7 @@ main (int    argc,
   g_test_add_func ("/imp/Map/locale", test_locale);
   g_test_add_func ("/imp/Map/malformed", test_malformed);
   g_test_add_func ("/imp/Map/tiny-p", test_tiny_p);
+  g_test_add_func ("/imp/Map/no-latency", test_no_latency);
   g_test_add_func ("/imp/Map/crlf-and-empty", test_crlf_and_empty);
   g_test_add_func ("/imp/Map/quantal-columns", test_quantal_columns);
   g_test_add_func ("/imp/Map/score", test_score);

@@ -462,8 +462,7 @@ imp_plot_format_p (double p,
  * The analysis measures the latency as the onset of the average's rise,
  * extrapolated back to the baseline. Without trials, or when the average
  * has no rise to speak of (the extrapolation lands at or before the AP
- * peak, which the analysis reports as 0, or it is not a number), there is
- * no estimate.
+ * peak, which the analysis reports as NAN), there is no estimate.
  *
  * Returns: whether @candidate has a latency estimate
  */

@@ -2078,10 +2078,14 @@ measure_average (Run          *run,
     {
       double onset = t20 - 0.2 / 0.6 * (t80 - t20);
 
-      c->latency_ms = MAX (onset - pre_len, 0.0) * 1000.0 / run->fs;
+      c->latency_ms = (onset - pre_len) * 1000.0 / run->fs;
     }
   else
     c->latency_ms = (peak - pre_len) * 1000.0 / run->fs;
+  /* A rise that extrapolates to the AP peak or before it gives no
+   * latency (a PSP cannot start there): none, rather than 0. */
+  if (!(c->latency_ms > 0))
+    c->latency_ms = NAN;
   c->rise_ms = t20 >= 0 && t80 >= 0 ? (t80 - t20) * 1000.0 / run->fs : NAN;
 
   /* Decay: from the peak to half the amplitude. */

@@ -145,7 +145,9 @@ write_map (GArray      *map,
       g_string_append_printf (out, ",%c,", e->sign == 'I' ? 'I' : 'E');
       imp_output_append_double (out, e->amplitude_mv);
       g_string_append_c (out, ',');
-      imp_output_append_double (out, e->latency_ms);
+      /* no estimate: an empty field */
+      if (isfinite (e->latency_ms))
+        imp_output_append_double (out, e->latency_ms);
       g_string_append_c (out, ',');
       imp_output_append_double (out, e->p_value);
       g_string_append_printf (out, ",%u", e->n_pre_aps);
@@ -332,6 +334,19 @@ parse_double (const char *text,
   return errno == 0 && end != text && *end == '\0';
 }
 
+/* A latency, or an empty field for none (NAN). */
+static gboolean
+parse_latency (const char *text,
+               double     *out)
+{
+  if (text[0] == '\0')
+    {
+      *out = NAN;
+      return TRUE;
+    }
+  return parse_double (text, out);
+}
+
 /* A label as written by append_field(): without the apostrophe that kept
  * it from being a formula. */
 static char *
@@ -359,7 +374,7 @@ parse_entry (GPtrArray   *fields,
   entry->sign = sign[0];
 
   if (!parse_double (fields->pdata[5], &entry->amplitude_mv)
-      || !parse_double (fields->pdata[6], &entry->latency_ms)
+      || !parse_latency (fields->pdata[6], &entry->latency_ms)
       || !parse_double (fields->pdata[7], &entry->p_value)
       || !parse_uint (fields->pdata[8], &entry->n_pre_aps))
     return FALSE;
