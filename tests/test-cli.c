@@ -470,6 +470,13 @@ test_max_candidates_option (void)
       g_assert_nonnull (strstr (run.err, "--max-candidates"));
       run_clear (&run);
     }
+  /* nor is a count of surrogates cut to a whole number */
+  run_imprint (&run, "analyze", fixture.recording, "--surrogates", "20.5",
+               NULL);
+  assert_clean_failure (&run);
+  g_assert_cmpint (run.status, ==, 2);
+  g_assert_nonnull (strstr (run.err, "--surrogates"));
+  run_clear (&run);
 
   run_imprint (&run, "analyze", fixture.recording, "-q", "--json", "-",
                "--max-candidates", "1", NULL);

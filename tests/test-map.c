@@ -162,7 +162,17 @@ static void
 test_malformed (void)
 {
   g_autoptr(GError) error = NULL;
+  g_autofree char *path = temp_path ("named.csv");
   GArray *map;
+
+  /* the message names the field and its text */
+  g_assert_true (g_file_set_contents (path, IMP_MAP_CSV_HEADER
+                                      "\n1,2,a,b,E,1,1,1e999,3\n", -1,
+                                      NULL));
+  g_assert_null (imp_map_read_csv (path, &error));
+  g_assert_nonnull (strstr (error->message, ":2: p_value “1e999”"));
+  g_clear_error (&error);
+  remove_temp (path);
 
   expect_invalid ("");
   expect_invalid ("pre,post\n1,2\n");
@@ -171,6 +181,15 @@ test_malformed (void)
   expect_invalid (IMP_MAP_CSV_HEADER "\n1,2,a,b,E,one,1,0,3\n");
   expect_invalid (IMP_MAP_CSV_HEADER "\n-1,2,a,b,E,1,1,0,3\n");
   expect_invalid (IMP_MAP_CSV_HEADER "\n1,2,\"a,b,E,1,1,0,3\n");
+  /* numbers that parse but cannot be: a p-value outside [0, 1] or not a
+   * number, an infinite amplitude, a negative latency, a cell connected
+   * to itself */
+  expect_invalid (IMP_MAP_CSV_HEADER "\n1,2,a,b,E,1,1,1.5,3\n");
+  expect_invalid (IMP_MAP_CSV_HEADER "\n1,2,a,b,E,1,1,nan,3\n");
+  expect_invalid (IMP_MAP_CSV_HEADER "\n1,2,a,b,E,1,1,-0.5,3\n");
+  expect_invalid (IMP_MAP_CSV_HEADER "\n1,2,a,b,E,inf,1,0,3\n");
+  expect_invalid (IMP_MAP_CSV_HEADER "\n1,2,a,b,E,1,-3,0,3\n");
+  expect_invalid (IMP_MAP_CSV_HEADER "\n2,2,a,b,E,1,1,0,3\n");
 
   map = imp_map_read_csv ("/nonexistent/imp/MAP.csv", &error);
   g_assert_null (map);

@@ -800,6 +800,8 @@ cmd_analyze (int    argc,
       goto out;
     }
   if (!apply_double_options (numeric, G_N_ELEMENTS (numeric), texts, &exit_code)
+      /* a count of surrogates */
+      || !whole_numbers (&numeric[6], 1, &texts[6], &exit_code)
       || !apply_double_options (quantal, G_N_ELEMENTS (quantal), quantal_texts,
                                 &exit_code)
       || !whole_numbers (quantal, G_N_ELEMENTS (quantal), quantal_texts,

@@ -355,38 +355,56 @@ read_label (const char *field)
   return g_strdup (field[0] == '\'' ? field + 1 : field);
 }
 
-static gboolean
-parse_entry (GPtrArray   *fields,
-             gboolean     quantal,
-             gboolean     truth,
-             ImpMapEntry *entry)
+/* Reads a row into @entry. Returns -1, or the index of the first field
+ * that is not valid, with why in @why. */
+static int
+parse_entry (GPtrArray    *fields,
+             gboolean      quantal,
+             gboolean      truth,
+             ImpMapEntry  *entry,
+             const char  **why)
 {
   guint at = N_COLUMNS + (quantal ? N_QUANTAL_COLUMNS : 0);
   const char *sign;
 
-  if (!parse_uint (fields->pdata[0], &entry->pre)
-      || !parse_uint (fields->pdata[1], &entry->post))
-    return FALSE;
+  *why = "not a finite number";
+  if (!parse_uint (fields->pdata[0], &entry->pre))
+    return (*why = "not a channel number", 0);
+  if (!parse_uint (fields->pdata[1], &entry->post))
+    return (*why = "not a channel number", 1);
+  if (entry->post == entry->pre)
+    return (*why = "the same channel as pre", 1);
 
   sign = fields->pdata[4];
   if (g_strcmp0 (sign, "E") != 0 && g_strcmp0 (sign, "I") != 0)
-    return FALSE;
+    return (*why = "not E or I", 4);
   entry->sign = sign[0];
 
   if (!parse_double (fields->pdata[5], &entry->amplitude_mv)
-      || !parse_latency (fields->pdata[6], &entry->latency_ms)
-      || !parse_double (fields->pdata[7], &entry->p_value)
-      || !parse_uint (fields->pdata[8], &entry->n_pre_aps))
-    return FALSE;
+      || !isfinite (entry->amplitude_mv))
+    return 5;
+  if (!parse_latency (fields->pdata[6], &entry->latency_ms)
+      || entry->latency_ms < 0 || isinf (entry->latency_ms))
+    return (*why = "not empty or a number of ms at least 0", 6);
+  if (!parse_double (fields->pdata[7], &entry->p_value)
+      || !(entry->p_value >= 0 && entry->p_value <= 1))
+    return (*why = "not a p-value from 0 to 1", 7);
+  if (!parse_uint (fields->pdata[8], &entry->n_pre_aps))
+    return (*why = "not a count", 8);
 
   entry->quantal_mv = entry->release_p = NAN;
   entry->quantal_n = 0;
-  if (quantal
-      && ((char *) fields->pdata[10])[0] != '\0'
-      && (!parse_double (fields->pdata[9], &entry->quantal_mv)
-          || !parse_uint (fields->pdata[10], &entry->quantal_n)
-          || !parse_double (fields->pdata[11], &entry->release_p)))
-    return FALSE;
+  if (quantal && ((char *) fields->pdata[10])[0] != '\0')
+    {
+      if (!parse_double (fields->pdata[9], &entry->quantal_mv)
+          || !isfinite (entry->quantal_mv))
+        return 9;
+      if (!parse_uint (fields->pdata[10], &entry->quantal_n))
+        return (*why = "not a count", 10);
+      if (!parse_double (fields->pdata[11], &entry->release_p)
+          || !(entry->release_p >= 0 && entry->release_p <= 1))
+        return (*why = "not a probability from 0 to 1", 11);
+    }
 
   entry->snr = NAN;
   entry->kind = IMP_MAP_CONNECTION;
@@ -396,18 +414,18 @@ parse_entry (GPtrArray   *fields,
       guint k;
 
       if (snr[0] != '\0' && !parse_double (snr, &entry->snr))
-        return FALSE;
+        return (int) at;
       for (k = 0; k < IMP_MAP_N_KINDS; k++)
         if (g_strcmp0 (fields->pdata[at + 1], kind_names[k]) == 0)
           break;
       if (k == IMP_MAP_N_KINDS)
-        return FALSE;
+        return (*why = "not a kind of row", (int) at + 1);
       entry->kind = (ImpMapKind) k;
     }
 
   entry->pre_label = read_label (fields->pdata[2]);
   entry->post_label = read_label (fields->pdata[3]);
-  return TRUE;
+  return -1;
 }
 
 /* Whether the text at @cursor is @header followed by a line end. */
@@ -477,7 +495,8 @@ read_map (const char  *path,
   while (*cursor != '\0')
     {
       ImpMapEntry entry = { 0 };
-      int n;
+      const char *why = NULL;
+      int n, bad;
 
       line++;
       n = split_record (&cursor, fields);
@@ -491,13 +510,15 @@ read_map (const char  *path,
                        path, line, n_columns, n, header);
           return NULL;
         }
-      if (!parse_entry (fields, quantal, truth, &entry))
+      if ((bad = parse_entry (fields, quantal, truth, &entry, &why)) >= 0)
         {
+          g_auto(GStrv) names = g_strsplit (header, ",", -1);
+
           imp_map_entry_clear (&entry);
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                       "%s:%u: a field is not what the header says (channel "
-                       "numbers, sign E or I, numbers in C notation): %s",
-                       path, line, header);
+                       "%s:%u: %s “%s” is %s", path, line,
+                       bad < (int) g_strv_length (names) ? names[bad] : "a field",
+                       (const char *) fields->pdata[bad], why);
           return NULL;
         }
       if (!with_traps && entry.kind != IMP_MAP_CONNECTION)
