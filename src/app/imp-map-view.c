@@ -615,7 +615,7 @@ legend_text (LegendKey key)
     case KEY_ACCESS:
       return _("Access, no APs");
     case KEY_NO_ACCESS:
-      return _("No access");
+      return _("No intracellular access");
     case KEY_EXCITATORY:
       return _("Excitatory (AP→PSP)");
     case KEY_INHIBITORY:
