@@ -14,6 +14,7 @@
 #include <glib/gstdio.h>
 
 #include "imp-application.h"
+#include "imp-histogram-view.h"
 #include "imp-native.h"
 #include "imp-pyramid.h"
 #include "imp-session.h"
@@ -204,6 +205,24 @@ test_window_open (void)
                               "win.show-view", "s", "pairs");
   g_assert_cmpstr (adw_view_stack_get_visible_child_name (stack), ==,
                    "pairs");
+  /* From the pairs list to the histogram of the selected pair: the
+   * keyboard focus follows into the histogram, not into the bin width's
+   * entry, where typing would change the bins. */
+  imp_session_set_selected (session, 0);
+  gtk_widget_child_focus (adw_view_stack_get_visible_child (stack),
+                          GTK_DIR_TAB_FORWARD);
+  g_assert_nonnull (gtk_root_get_focus (GTK_ROOT (window)));
+  gtk_widget_activate_action (GTK_WIDGET (window),
+                              "win.show-view", "s", "histograms");
+  spin (100);
+  {
+    GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (window));
+
+    g_assert_nonnull (focus);
+    g_assert_null (gtk_widget_get_ancestor (focus, GTK_TYPE_SPIN_BUTTON));
+    g_assert_nonnull (gtk_widget_get_ancestor (focus,
+                                               IMP_TYPE_HISTOGRAM_VIEW));
+  }
   gtk_widget_activate_action (GTK_WIDGET (window),
                               "win.show-view", "s", "traces");
   spin (100);

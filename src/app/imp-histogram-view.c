@@ -775,6 +775,25 @@ imp_histogram_view_set_property (GObject      *object,
     }
 }
 
+/* Focus entering the view from outside (switching to it with the
+ * keyboard, Tab from the sidebar) lands on the histogram, not in the bin
+ * width's entry, where typing would change the bins; Shift+Tab reaches
+ * the entry. */
+static gboolean
+imp_histogram_view_focus (GtkWidget        *widget,
+                          GtkDirectionType  direction)
+{
+  ImpHistogramView *self = IMP_HISTOGRAM_VIEW (widget);
+
+  if (gtk_widget_get_focus_child (widget) == NULL
+      && direction == GTK_DIR_TAB_FORWARD
+      && gtk_widget_is_drawable (self->canvas)
+      && gtk_widget_grab_focus (self->canvas))
+    return TRUE;
+  return GTK_WIDGET_CLASS (imp_histogram_view_parent_class)->focus (widget,
+                                                                   direction);
+}
+
 static void
 imp_histogram_view_class_init (ImpHistogramViewClass *klass)
 {
@@ -818,6 +837,8 @@ imp_histogram_view_class_init (ImpHistogramViewClass *klass)
   gtk_widget_class_bind_template_callback (widget_class,
                                            bin_width_input_cb);
 
+  widget_class->focus = imp_histogram_view_focus;
+
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "imphistogramview");
 }
@@ -829,6 +850,7 @@ imp_histogram_view_init (ImpHistogramView *self)
   self->width = 0.05;
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  gtk_widget_set_focusable (self->canvas, TRUE);
   gtk_drawing_area_set_draw_func (GTK_DRAWING_AREA (self->canvas), draw_cb,
                                   self, NULL);
 }
