@@ -355,6 +355,16 @@ read_label (const char *field)
   return g_strdup (field[0] == '\'' ? field + 1 : field);
 }
 
+/* Sets @why and returns @field, for parse_entry(). */
+static int
+invalid (const char **why,
+         const char  *reason,
+         int          field)
+{
+  *why = reason;
+  return field;
+}
+
 /* Reads a row into @entry. Returns -1, or the index of the first field
  * that is not valid, with why in @why. */
 static int
@@ -367,30 +377,29 @@ parse_entry (GPtrArray    *fields,
   guint at = N_COLUMNS + (quantal ? N_QUANTAL_COLUMNS : 0);
   const char *sign;
 
-  *why = "not a finite number";
   if (!parse_uint (fields->pdata[0], &entry->pre))
-    return (*why = "not a channel number", 0);
+    return invalid (why, "not a channel number", 0);
   if (!parse_uint (fields->pdata[1], &entry->post))
-    return (*why = "not a channel number", 1);
+    return invalid (why, "not a channel number", 1);
   if (entry->post == entry->pre)
-    return (*why = "the same channel as pre", 1);
+    return invalid (why, "the same channel as pre", 1);
 
   sign = fields->pdata[4];
   if (g_strcmp0 (sign, "E") != 0 && g_strcmp0 (sign, "I") != 0)
-    return (*why = "not E or I", 4);
+    return invalid (why, "not E or I", 4);
   entry->sign = sign[0];
 
   if (!parse_double (fields->pdata[5], &entry->amplitude_mv)
       || !isfinite (entry->amplitude_mv))
-    return 5;
+    return invalid (why, "not a finite number", 5);
   if (!parse_latency (fields->pdata[6], &entry->latency_ms)
       || entry->latency_ms < 0 || isinf (entry->latency_ms))
-    return (*why = "not empty or a number of ms at least 0", 6);
+    return invalid (why, "not empty or a number of ms at least 0", 6);
   if (!parse_double (fields->pdata[7], &entry->p_value)
       || !(entry->p_value >= 0 && entry->p_value <= 1))
-    return (*why = "not a p-value from 0 to 1", 7);
+    return invalid (why, "not a p-value from 0 to 1", 7);
   if (!parse_uint (fields->pdata[8], &entry->n_pre_aps))
-    return (*why = "not a count", 8);
+    return invalid (why, "not a count", 8);
 
   entry->quantal_mv = entry->release_p = NAN;
   entry->quantal_n = 0;
@@ -398,12 +407,12 @@ parse_entry (GPtrArray    *fields,
     {
       if (!parse_double (fields->pdata[9], &entry->quantal_mv)
           || !isfinite (entry->quantal_mv))
-        return 9;
+        return invalid (why, "not a finite number", 9);
       if (!parse_uint (fields->pdata[10], &entry->quantal_n))
-        return (*why = "not a count", 10);
+        return invalid (why, "not a count", 10);
       if (!parse_double (fields->pdata[11], &entry->release_p)
           || !(entry->release_p >= 0 && entry->release_p <= 1))
-        return (*why = "not a probability from 0 to 1", 11);
+        return invalid (why, "not a probability from 0 to 1", 11);
     }
 
   entry->snr = NAN;
@@ -414,12 +423,12 @@ parse_entry (GPtrArray    *fields,
       guint k;
 
       if (snr[0] != '\0' && !parse_double (snr, &entry->snr))
-        return (int) at;
+        return invalid (why, "not a number", (int) at);
       for (k = 0; k < IMP_MAP_N_KINDS; k++)
         if (g_strcmp0 (fields->pdata[at + 1], kind_names[k]) == 0)
           break;
       if (k == IMP_MAP_N_KINDS)
-        return (*why = "not a kind of row", (int) at + 1);
+        return invalid (why, "not a kind of row", (int) at + 1);
       entry->kind = (ImpMapKind) k;
     }
 
