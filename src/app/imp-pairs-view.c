@@ -404,6 +404,9 @@ update_detail (ImpPairsView *self)
   else if (c->common_input)
     reason = _(": the postsynaptic cell already moves this way before the "
                "AP (common input)");
+  else if (c->polysynaptic)
+    reason = _(": its PSPs start at no fixed latency after the AP (a chain "
+               "through another cell)");
   facts = g_strdup_printf (_("<span foreground=\"#%02x%02x%02x\"><b>%s</b>"
                              "</span> · %s%s\n"
                              "Amplitude %+.3f mV · %s\n"

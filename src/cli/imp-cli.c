@@ -654,7 +654,7 @@ cmd_analyze (int    argc,
   CliProgress progress = { 0 };
   gboolean quiet = FALSE;
   int exit_code = EXIT_OK;
-  char *texts[13] = { NULL };
+  char *texts[14] = { NULL };
   char *quantal_texts[4] = { NULL };
   char *count_texts[1] = { NULL };
   double n_surrogates_d;
@@ -674,6 +674,7 @@ cmd_analyze (int    argc,
     { "lead", NULL, 1, 500, "ms" },
     { "ap-blank", NULL, 0, 100, "ms" },
     { "common-input-z", NULL, 0.1, 1000, "" },
+    { "spread-z", NULL, 0.1, 1000, "" },
   };
   DoubleOption quantal[] = {
     { "quantal-n-max", NULL, 1, IMP_QUANTAL_MAX_SITES, "" },
@@ -741,6 +742,11 @@ cmd_analyze (int    argc,
       describe (keep, "t statistic before the AP that marks common input",
                 params.common_input_z, ""),
       "T" },
+    { "spread-z", 0, 0, G_OPTION_ARG_STRING, &texts[13],
+      describe (keep, "z of PSP onsets spread beyond the best window that "
+                "marks a response not time-locked to the AP (polysynaptic)",
+                params.spread_z, ""),
+      "Z" },
     { "max-candidates", 0, 0, G_OPTION_ARG_STRING, &count_texts[0],
       describe (keep, "Most candidates listed that are not significant, "
                 "lowest p first (significant ones are always listed)",
@@ -780,6 +786,7 @@ cmd_analyze (int    argc,
   numeric[10].target = &params.lead_ms;
   numeric[11].target = &params.ap_blank_ms;
   numeric[12].target = &params.common_input_z;
+  numeric[13].target = &params.spread_z;
   quantal_d[0] = params.quantal.n_max;
   quantal_d[1] = params.quantal.min_trials;
   quantal_d[2] = params.quantal.n_bootstrap;
@@ -977,7 +984,7 @@ cmd_simulate (int    argc,
   CliProgress progress = { 0 };
   gboolean quiet = FALSE;
   int exit_code = EXIT_OK;
-  char *texts[16] = { NULL };
+  char *texts[17] = { NULL };
   g_autofree char *preset = NULL;
   gboolean vary_ahp = FALSE;
   double neurons_d, seed_d, hidden_d;
@@ -998,6 +1005,7 @@ cmd_simulate (int    argc,
     { "hidden", NULL, 0, 100000, "" },
     { "hidden-size", NULL, 0, 100, "mV" },
     { "crosstalk", NULL, 0, 0.5, "" },
+    { "distal", NULL, 0, 1, "" },
   };
   GOptionEntry entries[] = {
     { "preset", 0, 0, G_OPTION_ARG_STRING, &preset,
@@ -1062,6 +1070,11 @@ cmd_simulate (int    argc,
       describe (keep, "Largest zero-latency coupling between neighbouring "
                 "electrodes", params.crosstalk, ""),
       "F" },
+    { "distal", 0, 0, G_OPTION_ARG_STRING, &texts[16],
+      describe (keep, "Fraction of excitatory synapses far out on the "
+                "dendrite (PSPs rising in 3 ms and decaying in 30 ms at "
+                "the soma)", params.distal_frac, ""),
+      "F" },
     { "vary-ahp", 0, 0, G_OPTION_ARG_NONE, &vary_ahp,
       "Give each cell its own after-hyperpolarisation", NULL },
     QUIET_ENTRY (&quiet),
@@ -1086,6 +1099,7 @@ cmd_simulate (int    argc,
   numeric[13].target = &hidden_d;
   numeric[14].target = &params.hidden_mv;
   numeric[15].target = &params.crosstalk;
+  numeric[16].target = &params.distal_frac;
 
   context = g_option_context_new ("- simulate a network recording with ground truth");
   g_option_context_add_main_entries (context, entries, NULL);

@@ -177,6 +177,7 @@ imp_analysis_params_init_default (ImpAnalysisParams *params)
   params->lead_ms = 10.0;
   params->ap_blank_ms = 3.0;
   params->common_input_z = 3.5;
+  params->spread_z = 3.0;
   imp_quantal_params_init_default (&params->quantal);
 }
 
@@ -238,6 +239,8 @@ imp_analysis_params_validate (const ImpAnalysisParams  *params,
               "100 ms";
   else if (!(p->common_input_z > 0 && p->common_input_z <= 1000))
     problem = "the common-input threshold must be positive";
+  else if (!(p->spread_z > 0 && p->spread_z <= 1e6))
+    problem = "the onset-spread threshold must be positive";
 
   if (problem != NULL)
     {
@@ -2447,6 +2450,117 @@ retest_candidates (Run     *run,
   return !g_cancellable_set_error_if_cancelled (run->cancellable, error);
 }
 
+/* The onset test (docs/analysis.md, "Time-locked onsets"). A synapse's
+ * PSPs start a fixed latency after each presynaptic AP, so the excess of
+ * the post's same-sign PSP onsets after the APs lies mostly in one short
+ * window; a chain through another cell (pre -> x -> post) spreads them
+ * over the middle cell's spike times. Over all trials, lags from
+ * latency_min_ms to the end of the average window: the best
+ * psc_window_ms window (starting by latency_max_ms) holds ca onsets, the
+ * rest cb; the baseline rate comes from the lags -jitter_ms to -lead_ms.
+ * A synapse also answers the presynaptic cell's later APs (bursts), which
+ * land in the rest: f of them per trial on average. The statistic is
+ * the rest's excess minus (1 + f) times the window's, in standard errors
+ * (Poisson counts); NAN when there is no baseline to compare with. */
+static double
+onset_spread_z (const ImpAnalysisParams *p,
+                double                   fs,
+                GArray                  *aps,
+                GArray                  *psps,
+                char                     sign)
+{
+  gint64 lo = MAX (1, ms_to_samples (p->latency_min_ms, fs));
+  gint64 hi = ms_to_samples (p->window_post_ms, fs);
+  gint64 last_start = ms_to_samples (p->latency_max_ms, fs);
+  gint64 w = MAX (1, ms_to_samples (p->psc_window_ms, fs));
+  gint64 base_from = -ms_to_samples (p->jitter_ms, fs);
+  gint64 base_to = -ms_to_samples (p->lead_ms, fs);
+  g_autofree guint32 *h = NULL;
+  double base = 0, f = 0, ca = 0, cb = 0, k, r, rest, stat, var;
+  gint64 best = lo, t, sum;
+  guint a, j0 = 0, j;
+
+  if (aps->len == 0 || base_to - base_from < 1 || hi - lo < 2 * w
+      || last_start < lo)
+    return NAN;
+  last_start = MIN (last_start, hi - w);
+  h = g_new0 (guint32, hi - lo);
+  for (a = 0; a < aps->len; a++)
+    {
+      gint64 at = g_array_index (aps, ImpEvent, a).sample;
+
+      while (j0 < psps->len
+             && (gint64) g_array_index (psps, ImpEvent, j0).sample
+                < at + base_from)
+        j0++;
+      for (j = j0; j < psps->len; j++)
+        {
+          const ImpEvent *e = &g_array_index (psps, ImpEvent, j);
+          gint64 lag = (gint64) e->sample - at;
+
+          if (lag >= hi)
+            break;
+          if ((e->amplitude > 0) != (sign == 'E'))
+            continue;
+          if (lag < base_to)
+            base++;
+          else if (lag >= lo)
+            h[lag - lo]++;
+        }
+    }
+
+  for (t = lo, sum = 0; t < lo + w; t++)
+    sum += h[t - lo];
+  ca = sum;
+  for (t = lo + 1; t <= last_start; t++)
+    {
+      sum += (gint64) h[t + w - 1 - lo] - h[t - 1 - lo];
+      if (sum > ca)
+        ca = sum, best = t;
+    }
+  for (t = lo; t < hi; t++)
+    cb += h[t - lo];
+  cb -= ca;
+
+  /* The presynaptic cell's later APs whose response would land after
+   * the best window and before the end. */
+  for (a = 0; a < aps->len; a++)
+    {
+      gint64 at = g_array_index (aps, ImpEvent, a).sample;
+      guint b;
+
+      for (b = a + 1; b < aps->len; b++)
+        {
+          gint64 d = (gint64) g_array_index (aps, ImpEvent, b).sample - at;
+
+          if (d >= hi - best)
+            break;
+          if (d > 0)
+            f++;
+        }
+    }
+  f /= aps->len;
+
+  k = 1 + f;
+  r = base / (double) (base_to - base_from);   /* onsets per lag */
+  rest = (double) (hi - lo - w) - k * (double) w;
+  stat = cb - k * ca - r * rest;
+  var = cb + k * k * ca + rest * rest * base
+                          / ((double) (base_to - base_from)
+                             * (double) (base_to - base_from));
+  return var > 0 ? stat / sqrt (var) : 0;
+}
+
+double
+_imp_analysis_onset_spread_z (const ImpAnalysisParams *params,
+                              double                   fs,
+                              GArray                  *aps,
+                              GArray                  *psps,
+                              char                     sign)
+{
+  return onset_spread_z (params, fs, aps, psps, sign);
+}
+
 static gboolean
 measure_all (Run     *run,
              GError **error)
@@ -2510,7 +2624,10 @@ measure_all (Run     *run,
         c->artefact = FALSE;
       if (c->transient)
         c->artefact = TRUE;
-      if (c->artefact || c->common_input)
+      c->spread_z = onset_spread_z (p, run->fs, res->aps[c->pre],
+                                    res->psps[c->post], c->sign);
+      c->polysynaptic = c->spread_z >= p->spread_z;
+      if (c->artefact || c->common_input || c->polysynaptic)
         c->significant = FALSE;
       if (c->significant)
         res->n_connections++;
@@ -2870,6 +2987,7 @@ add_params (JsonBuilder             *b,
   MEMBER_DOUBLE (lead_ms);
   MEMBER_DOUBLE (ap_blank_ms);
   MEMBER_DOUBLE (common_input_z);
+  MEMBER_DOUBLE (spread_z);
 #undef MEMBER_DOUBLE
   json_builder_set_member_name (b, "n_surrogates");
   json_builder_add_int_value (b, p->n_surrogates);
@@ -2945,9 +3063,12 @@ add_candidate (JsonBuilder             *b,
   MEMBER_DOUBLE (amplitude_norm);
   MEMBER_DOUBLE (rise_ms);
   MEMBER_DOUBLE (decay_ms);
+  MEMBER_DOUBLE (spread_z);
 #undef MEMBER_DOUBLE
   json_builder_set_member_name (b, "common_input");
   json_builder_add_boolean_value (b, c->common_input);
+  json_builder_set_member_name (b, "polysynaptic");
+  json_builder_add_boolean_value (b, c->polysynaptic);
   json_builder_set_member_name (b, "transient");
   json_builder_add_boolean_value (b, c->transient);
   json_builder_set_member_name (b, "trial_amplitudes_mv");

@@ -52,6 +52,9 @@ typedef struct
                                  before its peak to this after, default 3 ms */
   double common_input_z;      /* a same-sign response before the AP at this
                                  t statistic marks common input, default 3.5 */
+  double spread_z;            /* PSP onsets spread beyond the best window at
+                                 this z mark a response that is not
+                                 time-locked (polysynaptic), default 3 */
   ImpQuantalParams quantal;   /* the quantal fit of each candidate */
 } ImpAnalysisParams;
 
@@ -117,6 +120,14 @@ typedef struct
   gboolean common_input;   /* never significant */
   double  zero_z;          /* what is left at zero latency after crosstalk */
   gboolean transient;      /* a zero-latency transient: an artefact */
+  /* The onset test (docs/analysis.md): z of the same-sign PSP onsets
+   * after the AP that fall outside the best psc_window_ms window, beyond
+   * those inside it and what the presynaptic cell's own later APs would
+   * spread; NAN when not measured. At spread_z the response is not
+   * time-locked to the AP (a chain through another cell): never
+   * significant. */
+  double  spread_z;
+  gboolean polysynaptic;
   double  amplitude_norm;  /* amplitude_mv / mean presynaptic AP height */
   double  rise_ms;         /* 20-80 % rise of the average */
   double  decay_ms;        /* peak to half-decay of the average */

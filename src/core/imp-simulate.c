@@ -69,6 +69,8 @@
 #define AHP_DECAY_MAX_MS   40.0
 #define CROSSTALK_P        0.5    /* chance that two neighbours couple */
 #define CROSSTALK_MIN      0.3    /* of the largest coupling */
+#define DISTAL_RISE_MS     3.0    /* a distal synapse's PSP at the soma */
+#define DISTAL_DECAY_MS    30.0
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (gsl_rng, gsl_rng_free)
 
@@ -78,6 +80,7 @@ typedef struct
   guint delay;        /* samples from the presynaptic AP peak to PSP onset */
   guint n_sites;
   float p_release;
+  gboolean distal;    /* far out on the dendrite: slow at the soma */
   double quantum_mv;  /* mean quantal size, > 0 */
 } Synapse;
 
@@ -101,6 +104,7 @@ typedef struct
   /* state */
   double   ea, eb;      /* excitatory input, slow and fast exponentials */
   double   ia, ib;      /* inhibitory input */
+  double   da, db;      /* excitatory input from distal synapses */
   double   ha, hb;      /* after-hyperpolarisation */
   double   na, nb;      /* network burst envelope */
   double   sub_sum;     /* membrane potential without APs, minus rest */
@@ -133,6 +137,7 @@ typedef struct
   GArray   *synapses;
   float    *ring_e;     /* n × ring_len: PSP peak amplitudes arriving */
   float    *ring_i;
+  float    *ring_d;     /* distal excitatory; NULL without distal_frac */
   guint     ring_len;
   float    *ap_table;
   guint     ap_len;
@@ -141,6 +146,7 @@ typedef struct
   /* per-sample decay factors and peak normalisations of the kernels */
   double    e_da, e_db, e_norm;
   double    i_da, i_db, i_norm;
+  double    d_da, d_db, d_norm;
   double    h_da, h_db, h_norm;
   double    n_da, n_db, n_norm;
   double    drift_a, drift_b;
@@ -356,6 +362,7 @@ build_hidden (Sim     *sim,
               s.post = targets[k];
               s.delay = ms_to_samples (delay_ms, sim->fs);
               s.n_sites = HIDDEN_SITES;
+              s.distal = FALSE;
               s.p_release = HIDDEN_P_RELEASE;
               s.quantum_mv = p->hidden_mv / (HIDDEN_SITES * HIDDEN_P_RELEASE);
               g_array_append_val (sim->synapses, s);
@@ -380,6 +387,7 @@ build_hard_cases (Sim *sim)
   g_autoptr(gsl_rng) scale_rng = new_stream (p->seed, 13);
   g_autoptr(gsl_rng) crosstalk_rng = new_stream (p->seed, 14);
   g_autoptr(gsl_rng) hidden_rng = new_stream (p->seed, 15);
+  g_autoptr(gsl_rng) distal_rng = new_stream (p->seed, 16);
   guint side = (guint) ceil (sqrt ((double) sim->n));
   guint i;
 
@@ -410,6 +418,19 @@ build_hard_cases (Sim *sim)
           nr->scale_phase = 2 * G_PI * gsl_rng_uniform (scale_rng);
         }
     }
+
+  /* Distal synapses of the recorded excitatory neurons. */
+  if (p->distal_frac > 0)
+    for (i = 0; i < sim->n; i++)
+      {
+        Neuron *nr = &sim->neurons[i];
+        guint s;
+
+        for (s = nr->syn_first;
+             !nr->inhibitory && s < nr->syn_first + nr->n_syn; s++)
+          g_array_index (sim->synapses, Synapse, s).distal
+            = gsl_rng_uniform (distal_rng) < p->distal_frac;
+      }
 
   /* Neighbours right and below, both with access. */
   if (p->crosstalk > 0)
@@ -499,6 +520,7 @@ build_network (Sim     *sim,
           s.post = j;
           s.delay = ms_to_samples (delay_ms, sim->fs);
           s.n_sites = 1 + gsl_rng_uniform_int (rng, SITES_MAX);
+          s.distal = FALSE;
           s.p_release = (float) (RELEASE_P_MIN + (RELEASE_P_MAX - RELEASE_P_MIN)
                                  * gsl_rng_uniform (rng));
           s.quantum_mv = (p->quantal_mv
@@ -602,6 +624,8 @@ fire (Sim      *sim,
              + (gsize) ((peak + syn->delay) % sim->ring_len);
       if (nr->inhibitory)
         sim->ring_i[slot] += (float) amp;
+      else if (syn->distal)
+        sim->ring_d[slot] += (float) amp;
       else
         sim->ring_e[slot] += (float) amp;
     }
@@ -622,6 +646,8 @@ step_neuron (Sim           *sim,
   const ImpSimParams *p = sim->params;
   float *ring_e = sim->ring_e + (gsize) k * sim->ring_len;
   float *ring_i = sim->ring_i + (gsize) k * sim->ring_len;
+  float *ring_d = sim->ring_d != NULL
+                  ? sim->ring_d + (gsize) k * sim->ring_len : NULL;
   gboolean recorded = k < sim->n;
   gint64 t;
 
@@ -646,12 +672,19 @@ step_neuron (Sim           *sim,
           nr->ib += ring_i[slot] * sim->i_norm;
           ring_i[slot] = 0.0f;
         }
+      if (ring_d != NULL && ring_d[slot] != 0.0f)
+        {
+          nr->da += ring_d[slot] * sim->d_norm;
+          nr->db += ring_d[slot] * sim->d_norm;
+          ring_d[slot] = 0.0f;
+        }
       if (t == nr->ahp_at)
         {
           nr->ha += nr->ahp_mv * nr->h_norm;
           nr->hb += nr->ahp_mv * nr->h_norm;
         }
-      v_syn = (nr->ea - nr->eb) - (nr->ia - nr->ib) + (nr->na - nr->nb);
+      v_syn = (nr->ea - nr->eb) - (nr->ia - nr->ib) + (nr->na - nr->nb)
+              + (nr->da - nr->db);
       v_ahp = nr->ha - nr->hb;
 
       if (t >= nr->refractory_until)
@@ -674,6 +707,8 @@ step_neuron (Sim           *sim,
       nr->eb *= sim->e_db;
       nr->ia *= sim->i_da;
       nr->ib *= sim->i_db;
+      nr->da *= sim->d_da;
+      nr->db *= sim->d_db;
       nr->ha *= nr->h_da;
       nr->hb *= nr->h_db;
       nr->na *= sim->n_da;
@@ -801,11 +836,15 @@ sim_init (Sim                *sim,
                   + 2 * sim->substep + 2;
   sim->ring_e = g_new0 (float, (gsize) sim->n_all * sim->ring_len);
   sim->ring_i = g_new0 (float, (gsize) sim->n_all * sim->ring_len);
+  if (params->distal_frac > 0)
+    sim->ring_d = g_new0 (float, (gsize) sim->n_all * sim->ring_len);
 
   kernel_factors (E_RISE_MS, E_DECAY_MS, sim->fs,
                   &sim->e_da, &sim->e_db, &sim->e_norm);
   kernel_factors (I_RISE_MS, I_DECAY_MS, sim->fs,
                   &sim->i_da, &sim->i_db, &sim->i_norm);
+  kernel_factors (DISTAL_RISE_MS, DISTAL_DECAY_MS, sim->fs,
+                  &sim->d_da, &sim->d_db, &sim->d_norm);
   kernel_factors (NET_RISE_MS, NET_DECAY_MS, sim->fs,
                   &sim->n_da, &sim->n_db, &sim->n_norm);
   sim->next_net_burst = G_MAXINT64;
@@ -844,6 +883,7 @@ sim_clear (Sim *sim)
   g_clear_pointer (&sim->synapses, g_array_unref);
   g_clear_pointer (&sim->ring_e, g_free);
   g_clear_pointer (&sim->ring_i, g_free);
+  g_clear_pointer (&sim->ring_d, g_free);
   g_clear_pointer (&sim->ap_table, g_free);
 }
 

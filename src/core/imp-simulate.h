@@ -53,6 +53,9 @@ typedef struct
                                   neighbouring electrodes, default 0 */
   gboolean vary_ahp;           /* each cell its own after-hyperpolarisation,
                                   default FALSE */
+  double   distal_frac;        /* fraction of excitatory synapses far out on
+                                  the dendrite, whose PSPs rise and decay
+                                  slowly at the soma, default 0 */
 } ImpSimParams;
 
 
