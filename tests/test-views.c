@@ -993,6 +993,67 @@ test_format_p (void)
   g_assert_false (imp_plot_has_latency (&c));
 }
 
+/* The verdict column says why a pair with a small p is no synapse, as
+ * the detail pane does; each flag set by hand on a candidate of its own. */
+static void
+test_pairs_verdict (void)
+{
+  ImpSession *session = make_session ();
+  ImpAnalysisResult *result = imp_session_get_result (session);
+  GtkWidget *view;
+  struct { guint index; const char *verdict; const char *reason; } cases[] = {
+    { 0, "<b>Synapse</b>", NULL },
+    { 1, "Artefact", "before the AP" },
+    { 2, "Common input", "common input" },
+    { 3, "Chain", "chain through another cell" },
+    { 4, "n.s.", NULL },
+  };
+  ImpCandidate *c;
+
+  for (guint i = 0; i < 5; i++)
+    {
+      c = g_ptr_array_index (result->candidates, i);
+      g_assert_true (c->significant);
+      c->significant = i == 0;
+    }
+  ((ImpCandidate *) g_ptr_array_index (result->candidates, 1))->artefact = TRUE;
+  ((ImpCandidate *) g_ptr_array_index (result->candidates, 2))->common_input = TRUE;
+  ((ImpCandidate *) g_ptr_array_index (result->candidates, 3))->polysynaptic = TRUE;
+  view = g_object_ref_sink (imp_pairs_view_new (session));
+  _imp_pairs_view_sort_by (IMP_PAIRS_VIEW (view), "p-value",
+                           GTK_SORT_ASCENDING);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      c = g_ptr_array_index (result->candidates, cases[i].index);
+      imp_session_set_selected (session, (int) cases[i].index);
+      for (guint row = 0; ; row++)
+        {
+          g_autoptr(ImpCandidateItem) item
+            = g_list_model_get_item (G_LIST_MODEL
+                                       (_imp_pairs_view_get_selection
+                                          (IMP_PAIRS_VIEW (view))), row);
+          g_autofree char *verdict = NULL;
+
+          g_assert_nonnull (item);
+          if (imp_candidate_item_get_candidate (item) != c)
+            continue;
+          verdict = _imp_pairs_view_get_cell (IMP_PAIRS_VIEW (view), row,
+                                              "Verdict");
+          g_assert_cmpstr (verdict, ==, cases[i].verdict);
+          break;
+        }
+      if (cases[i].reason != NULL)
+        g_assert_nonnull (strstr (_imp_pairs_view_get_detail
+                                    (IMP_PAIRS_VIEW (view)),
+                                  cases[i].reason));
+    }
+  g_assert_null (_imp_pairs_view_get_cell (IMP_PAIRS_VIEW (view), 0,
+                                           "No such column"));
+
+  g_assert_finalize_object (view);
+  g_assert_finalize_object (session);
+}
+
 static void
 test_pairs_detail (void)
 {
@@ -1462,6 +1523,7 @@ main (int   argc,
   g_test_add_func ("/app/Views/empty", test_empty);
   g_test_add_func ("/app/Views/format-p", test_format_p);
   g_test_add_func ("/app/Views/pairs-detail", test_pairs_detail);
+  g_test_add_func ("/app/Views/pairs-verdict", test_pairs_verdict);
   g_test_add_func ("/app/Views/pairs-columns", test_pairs_columns);
   g_test_add_func ("/app/Views/empty-states", test_empty_states);
   g_test_add_func ("/app/Views/map-large", test_map_large);

@@ -22,6 +22,11 @@ void                _imp_pairs_view_sort_by       (ImpPairsView *self,
                                                    GtkSortType   order);
 GtkWidget          *_imp_pairs_view_get_column_view (ImpPairsView *self);
 const char         *_imp_pairs_view_get_detail    (ImpPairsView *self);
+/* the markup of the column titled @title (untranslated) in the row at
+ * @position of the sorted list; NULL when there is none */
+char               *_imp_pairs_view_get_cell      (ImpPairsView *self,
+                                                   guint         position,
+                                                   const char   *title);
 /* as Enter or a double click on the row at @position of the sorted list */
 void                _imp_pairs_view_activate_row  (ImpPairsView *self,
                                                    guint         position);

@@ -24,9 +24,9 @@ typedef enum
   COLUMN_AMPLITUDE,
   COLUMN_LATENCY,
   COLUMN_P_VALUE,
+  COLUMN_SIGNIFICANT,
   COLUMN_N_APS,
   COLUMN_AP_AP_P_VALUE,
-  COLUMN_SIGNIFICANT,
   N_COLUMNS
 } Column;
 
@@ -50,8 +50,8 @@ static const struct
   [COLUMN_N_APS]         = { N_("APs"), "n-aps", TRUE, "00000" },
   [COLUMN_AP_AP_P_VALUE] = { N_("AP→AP p"), "ap-ap-p-value", TRUE,
                              "<b>0.00e-000</b> ✓" },
-  [COLUMN_SIGNIFICANT]   = { N_("Significant"), "significant", TRUE,
-                             "<b>Yes</b>" },
+  [COLUMN_SIGNIFICANT]   = { N_("Verdict"), "significant", TRUE,
+                             "Common input" },
 };
 
 /* Around a cell's text: its padding and border. Around a title's: the
@@ -162,7 +162,16 @@ cell_text (const ImpCandidate *c,
         return g_strdup_printf ("<b>%s</b> ✓", p);
       return g_steal_pointer (&p);
     case COLUMN_SIGNIFICANT:
-      return g_strdup (c->significant ? _("<b>Yes</b>") : _("No"));
+      /* why a pair is no synapse, as the detail pane says at length */
+      if (c->significant)
+        return g_strdup (_("<b>Synapse</b>"));
+      if (c->artefact)
+        return g_strdup (_("Artefact"));
+      if (c->common_input)
+        return g_strdup (_("Common input"));
+      if (c->polysynaptic)
+        return g_strdup (_("Chain"));
+      return g_strdup (_("n.s."));
     case N_COLUMNS:
     default:
       g_assert_not_reached ();
@@ -866,6 +875,25 @@ _imp_pairs_view_activate_row (ImpPairsView *self,
   g_return_if_fail (IMP_IS_PAIRS_VIEW (self));
 
   row_activated_cb (self, position);
+}
+
+char *
+_imp_pairs_view_get_cell (ImpPairsView *self,
+                          guint         position,
+                          const char   *title)
+{
+  g_autoptr(ImpCandidateItem) item = NULL;
+
+  g_return_val_if_fail (IMP_IS_PAIRS_VIEW (self), NULL);
+
+  item = g_list_model_get_item (G_LIST_MODEL (self->sorted), position);
+  if (item == NULL)
+    return NULL;
+  for (Column column = 0; column < N_COLUMNS; column++)
+    if (g_str_equal (column_info[column].title, title))
+      return cell_text (imp_candidate_item_get_candidate (item), item,
+                        imp_candidate_item_get_alpha (item), column);
+  return NULL;
 }
 
 const char *

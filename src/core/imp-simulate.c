@@ -419,18 +419,35 @@ build_hard_cases (Sim *sim)
         }
     }
 
-  /* Distal synapses of the recorded excitatory neurons. */
+  /* Distal synapses of the recorded excitatory neurons. The dendrite
+   * spreads a PSP's charge out in time without losing it: its peak at
+   * the soma is lower by the ratio of the kernels' areas (each kernel
+   * has peak 1, so its area is norm × (decay - rise)). */
   if (p->distal_frac > 0)
-    for (i = 0; i < sim->n; i++)
-      {
-        Neuron *nr = &sim->neurons[i];
-        guint s;
+    {
+      double da, db, d_norm, ea, eb, e_norm, scale;
 
-        for (s = nr->syn_first;
-             !nr->inhibitory && s < nr->syn_first + nr->n_syn; s++)
-          g_array_index (sim->synapses, Synapse, s).distal
-            = gsl_rng_uniform (distal_rng) < p->distal_frac;
-      }
+      kernel_factors (E_RISE_MS, E_DECAY_MS, sim->fs, &ea, &eb, &e_norm);
+      kernel_factors (DISTAL_RISE_MS, DISTAL_DECAY_MS, sim->fs,
+                      &da, &db, &d_norm);
+      scale = e_norm * (E_DECAY_MS - E_RISE_MS)
+              / (d_norm * (DISTAL_DECAY_MS - DISTAL_RISE_MS));
+      for (i = 0; i < sim->n; i++)
+        {
+          Neuron *nr = &sim->neurons[i];
+          guint s;
+
+          for (s = nr->syn_first;
+               !nr->inhibitory && s < nr->syn_first + nr->n_syn; s++)
+            {
+              Synapse *syn = &g_array_index (sim->synapses, Synapse, s);
+
+              syn->distal = gsl_rng_uniform (distal_rng) < p->distal_frac;
+              if (syn->distal)
+                syn->quantum_mv *= scale;
+            }
+        }
+    }
 
   /* Neighbours right and below, both with access. */
   if (p->crosstalk > 0)
