@@ -38,6 +38,9 @@
  * which is searched up to PEAK_AFTER_MS after latency_max_ms. */
 #define PEAK_HALF_MS      0.2
 #define PEAK_AFTER_MS     5.0
+/* A PSP's shape is measured on its isolated trials' average when it has
+ * at least this many (docs/analysis.md, "Measuring candidates"). */
+#define KINETICS_MIN_TRIALS 50
 /* A test whose count is unremarkable against the analytic jitter mean
  * (Poisson p above the larger of SCREEN_P_MIN, alpha and candidate_p_max,
  * with the mean lowered by SCREEN_MARGIN) gets that Poisson p without
@@ -1696,6 +1699,11 @@ typedef struct
   gint64  template_len;
   float  *windows;     /* n_windows × len: the trials kept from the first
                           pass for the second, or NULL */
+  guint8 *isolated;    /* bit per pre AP: no other from
+                          IMP_ANALYSIS_ISOLATION_MS before it to the end
+                          of its window */
+  double *iso_sums;    /* average_len: sum over the isolated trials used */
+  guint   n_iso;
 } Accum;
 
 /* The candidates' windows, read in two passes over the blocks that hold
@@ -1721,6 +1729,7 @@ typedef struct
 static void
 accumulate_trial (Accum       *acc,
                   guint        trial,
+                  gboolean     isolated,
                   const float *x,
                   gint64       len)
 {
@@ -1733,6 +1742,11 @@ accumulate_trial (Accum       *acc,
     }
   for (k = 0; k < len; k++)
     acc->sums[k] += x[k];
+  if (!isolated)
+    return;
+  for (k = 0; k < len; k++)
+    acc->iso_sums[k] += x[k];
+  acc->n_iso++;
 }
 
 /* The quantal amplitude of a trial: the trial, over the whole window, as
@@ -1881,7 +1895,9 @@ measure_block_cb (const ImpStreamBlock *block,
             measure_trial (m, c, acc, trial, t[k], x);
           else
             {
-              accumulate_trial (acc, trial, x, m->len);
+              accumulate_trial (acc, trial,
+                                (acc->isolated[k / 8] >> (k % 8)) & 1, x,
+                                m->len);
               if (acc->windows != NULL)
                 memcpy (acc->windows + (gsize) trial * m->len, x,
                         sizeof (float) * m->len);
@@ -2006,12 +2022,66 @@ smoothed_at (const float *x,
   return sum / MAX (n, 1);
 }
 
+/* Onset (the 20-80 % rise extrapolated back to the baseline, from the AP
+ * peak at @pre_len), rise and decay of an average @x whose extreme of
+ * @sign is @amplitude at @peak. Without a rise of that sign the latency
+ * is the peak's. A rise that extrapolates to the AP peak or before gives
+ * no latency (a PSP cannot start there): NAN, rather than 0. */
+static void
+measure_kinetics (const float *x,
+                  gint64       len,
+                  gint64       pre_len,
+                  gint64       peak,
+                  double       sign,
+                  double       amplitude,
+                  double       fs,
+                  double      *latency_ms,
+                  double      *rise_ms,
+                  double      *decay_ms)
+{
+  gint64 k, t20 = -1, t80 = -1;
+
+  for (k = peak; k > pre_len; k--)
+    {
+      double v = sign * x[k];
+
+      if (t80 < 0 && v < 0.8 * fabs (amplitude))
+        t80 = k;
+      if (v < 0.2 * fabs (amplitude))
+        {
+          t20 = k;
+          break;
+        }
+    }
+  if (t20 >= 0 && t80 >= 0 && sign * amplitude > 0)
+    *latency_ms = (t20 - 0.2 / 0.6 * (t80 - t20) - pre_len) * 1000.0 / fs;
+  else
+    *latency_ms = (peak - pre_len) * 1000.0 / fs;
+  if (!(*latency_ms > 0))
+    *latency_ms = NAN;
+  *rise_ms = t20 >= 0 && t80 >= 0 ? (t80 - t20) * 1000.0 / fs : NAN;
+
+  /* Decay: from the peak to half the amplitude. */
+  *decay_ms = NAN;
+  for (k = peak; k < len; k++)
+    if (sign * x[k] < 0.5 * fabs (amplitude))
+      {
+        *decay_ms = (k - peak) * 1000.0 / fs;
+        break;
+      }
+}
+
 /* Baseline, sign, extreme, amplitude and onset of one candidate's average;
- * returns the peak index. */
+ * returns the peak index. The PSP's shape (latency, rise, decay) comes
+ * from the isolated trials' average when there are at least
+ * KINETICS_MIN_TRIALS of them: after a burst's first AP the later ones'
+ * PSPs add to the average, and make a slow PSP's rise look slower still. */
 static gint64
 measure_average (Run          *run,
                  ImpCandidate *c,
                  const double *sums,
+                 const double *iso_sums,
+                 guint         n_iso,
                  gint64        pre_len)
 {
   const ImpAnalysisParams *p = run->params;
@@ -2023,7 +2093,7 @@ measure_average (Run          *run,
                                                      + PEAK_AFTER_MS,
                                                      run->fs));
   gint64 half = ms_to_samples (PEAK_HALF_MS, run->fs);
-  gint64 k, peak, t20 = -1, t80 = -1;
+  gint64 k, peak;
 
   for (k = 0; k < len; k++)
     c->average[k] = (float) (sums[k] / MAX (c->n_trials, 1));
@@ -2063,42 +2133,29 @@ measure_average (Run          *run,
 
   peak = extreme_index (c->average, from, to, sign);
   c->amplitude_mv = smoothed_at (c->average, len, peak, half);
+  measure_kinetics (c->average, len, pre_len, peak, sign, c->amplitude_mv,
+                    run->fs, &c->latency_ms, &c->rise_ms, &c->decay_ms);
 
-  /* Onset: the 20-80 % rise extrapolated back to the baseline. */
-  for (k = peak; k > pre_len; k--)
+  if (n_iso >= KINETICS_MIN_TRIALS && sign * c->amplitude_mv > 0)
     {
-      double v = sign * c->average[k];
+      g_autofree float *iso = g_new (float, len);
+      double iso_base = 0, iso_amplitude;
+      gint64 iso_peak;
 
-      if (t80 < 0 && v < 0.8 * fabs (c->amplitude_mv))
-        t80 = k;
-      if (v < 0.2 * fabs (c->amplitude_mv))
-        {
-          t20 = k;
-          break;
-        }
+      for (k = 0; k < len; k++)
+        iso[k] = (float) (iso_sums[k] / n_iso);
+      for (k = 0; k < pre_len; k++)
+        iso_base += iso[k];
+      iso_base /= pre_len;
+      for (k = 0; k < len; k++)
+        iso[k] -= (float) iso_base;
+      iso_peak = extreme_index (iso, from, to, sign);
+      iso_amplitude = smoothed_at (iso, len, iso_peak, half);
+      if (sign * iso_amplitude > 0)
+        measure_kinetics (iso, len, pre_len, iso_peak, sign, iso_amplitude,
+                          run->fs, &c->latency_ms, &c->rise_ms,
+                          &c->decay_ms);
     }
-  if (t20 >= 0 && t80 >= 0 && sign * c->amplitude_mv > 0)
-    {
-      double onset = t20 - 0.2 / 0.6 * (t80 - t20);
-
-      c->latency_ms = (onset - pre_len) * 1000.0 / run->fs;
-    }
-  else
-    c->latency_ms = (peak - pre_len) * 1000.0 / run->fs;
-  /* A rise that extrapolates to the AP peak or before it gives no
-   * latency (a PSP cannot start there): none, rather than 0. */
-  if (!(c->latency_ms > 0))
-    c->latency_ms = NAN;
-  c->rise_ms = t20 >= 0 && t80 >= 0 ? (t80 - t20) * 1000.0 / run->fs : NAN;
-
-  /* Decay: from the peak to half the amplitude. */
-  c->decay_ms = NAN;
-  for (k = peak; k < len; k++)
-    if (sign * c->average[k] < 0.5 * fabs (c->amplitude_mv))
-      {
-        c->decay_ms = (k - peak) * 1000.0 / run->fs;
-        break;
-      }
 
   /* Normalised by the presynaptic AP's mean height, so that channels with
    * different coupling factors compare. */
@@ -2154,6 +2211,7 @@ find_trials (Measure *m,
 {
   Run *run = m->run;
   guint n = run->result->candidates->len;
+  gint64 isolation = ms_to_samples (IMP_ANALYSIS_ISOLATION_MS, run->fs);
   guint i, k;
 
   for (i = 0; i < n; i++)
@@ -2168,6 +2226,7 @@ find_trials (Measure *m,
       c->average = g_new0 (float, m->len);
       c->n_trials = 0;
       acc->use = g_new0 (guint8, aps->len / 8 + 1);
+      acc->isolated = g_new0 (guint8, aps->len / 8 + 1);
       for (k = 0; k < aps->len; k++)
         {
           gint64 start = g_array_index (aps, gint64, k) - m->pre_len;
@@ -2181,11 +2240,16 @@ find_trials (Measure *m,
             continue;
           acc->use[k / 8] |= (guint8) (1u << (k % 8));
           c->n_trials++;
+          if (imp_detect_count_lagged (&start, 1, (const gint64 *) aps->data,
+                                       aps->len, m->pre_len - isolation,
+                                       m->len) == 1)
+            acc->isolated[k / 8] |= (guint8) (1u << (k % 8));
           imp_stream_want (m->stream, imp_stream_block_at (m->stream, start),
                            group);
         }
       c->trial_amplitudes = g_new0 (float, MAX (c->n_trials, 1));
       acc->sums = g_new0 (double, m->len);
+      acc->iso_sums = g_new0 (double, m->len);
       acc->gap = g_new0 (guint8, c->n_trials / 8 + 1);
       acc->n_windows = c->n_trials;
     }
@@ -2249,7 +2313,8 @@ measure_candidates (Run     *run,
       for (k = 0; k < acc->n_windows; k++)
         c->n_trials -= (acc->gap[k / 8] >> (k % 8)) & 1;
       if (c->n_trials > 0)
-        acc->peak = measure_average (run, c, acc->sums, m.pre_len);
+        acc->peak = measure_average (run, c, acc->sums, acc->iso_sums,
+                                     acc->n_iso, m.pre_len);
       acc->next = 0;
     }
 
@@ -2281,7 +2346,9 @@ measure_candidates (Run     *run,
           judge_artefact (m.cands[i], acc->shift);
         }
       g_free (acc->use);
+      g_free (acc->isolated);
       g_free (acc->sums);
+      g_free (acc->iso_sums);
       g_free (acc->gap);
       g_free (acc->template_w);
     }
