@@ -499,6 +499,78 @@ test_max_candidates_option (void)
   fixture_clear (&fixture);
 }
 
+/* The onset test's threshold and the simulator's distal synapses: bad
+ * values are refused before any work, naming the option; the threshold
+ * is stored with the results, and every candidate says whether the test
+ * withdrew it. */
+static void
+test_onset_options (void)
+{
+  const char *bad[][3] = {
+    { "analyze", "--spread-z", "0" },
+    { "analyze", "--spread-z", "-1" },
+    { "analyze", "--spread-z", "nan" },
+    { "analyze", "--spread-z", "1e9" },
+    { "analyze", "--spread-z", "3,5" },
+    { "simulate", "--distal", "-0.1" },
+    { "simulate", "--distal", "1.5" },
+    { "simulate", "--distal", "x" },
+  };
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autofree char *out = NULL;
+  JsonObject *summary;
+  JsonArray *candidates;
+  Fixture fixture = { 0 };
+  guint i;
+  Run run;
+
+  fixture_simulate (&fixture, "16", "30", "5", NULL);
+  out = g_build_filename (fixture.dir, "distal.h5", NULL);
+  for (i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      if (g_str_equal (bad[i][0], "analyze"))
+        run_imprint (&run, "analyze", fixture.recording, bad[i][1],
+                     bad[i][2], NULL);
+      else
+        run_imprint (&run, "simulate", "--output", out, bad[i][1], bad[i][2],
+                     NULL);
+      assert_clean_failure (&run);
+      g_assert_cmpint (run.status, ==, 2);
+      g_assert_nonnull (strstr (run.err, bad[i][1]));
+      g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+      run_clear (&run);
+    }
+
+  run_imprint (&run, "analyze", fixture.recording, "-q", "--json", "-",
+               "--spread-z", "2.5", NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  summary = parse_json_object (run.out, parser);
+  g_assert_cmpfloat (json_object_get_double_member
+                       (json_object_get_object_member (summary,
+                                                       "parameters"),
+                        "spread_z"), ==, 2.5);
+  candidates = json_object_get_array_member (summary, "candidates");
+  g_assert_cmpuint (json_array_get_length (candidates), >, 0);
+  for (i = 0; i < json_array_get_length (candidates); i++)
+    {
+      JsonObject *c = json_array_get_object_element (candidates, i);
+      JsonNode *z = json_object_get_member (c, "spread_z");
+      gboolean poly = json_object_get_boolean_member (c, "polysynaptic");
+
+      g_assert_nonnull (z);
+      g_assert_true (json_object_has_member (c, "polysynaptic"));
+      /* withdrawn exactly at the threshold given, and never significant */
+      if (JSON_NODE_HOLDS_NULL (z))
+        g_assert_false (poly);
+      else
+        g_assert_true (poly == (json_node_get_double (z) >= 2.5));
+      if (poly)
+        g_assert_false (json_object_get_boolean_member (c, "significant"));
+    }
+  run_clear (&run);
+  fixture_clear (&fixture);
+}
+
 /* The quantal fit's options: checked before any work, stored with the
  * results; the map's quantal columns hold what the summary claims. */
 static void
@@ -845,6 +917,7 @@ main (int   argc,
   g_test_add_func ("/imp/Cli/analyze-null-network", test_analyze_null_network);
   g_test_add_func ("/imp/Cli/errors", test_errors);
   g_test_add_func ("/imp/Cli/quantal-options", test_quantal_options);
+  g_test_add_func ("/imp/Cli/onset-options", test_onset_options);
   g_test_add_func ("/imp/Cli/max-candidates", test_max_candidates_option);
   g_test_add_func ("/imp/Cli/outputs", test_outputs);
   g_test_add_func ("/imp/Cli/multipatch", test_multipatch);
