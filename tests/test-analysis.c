@@ -1855,8 +1855,13 @@ test_onset_spread (void)
     add_event (psps, 5000 + a * 97, 0.5f);
   g_assert_cmpfloat (spread_z (&p, aps, psps), <, 0);
 
-  /* No baseline lags (jitter no longer than the lead): no verdict. */
-  p.jitter_ms = p.lead_ms;
+  /* A lead as long as the jitter moves the baseline before the lead
+   * instead of leaving none: the verdict stands. */
+  p.jitter_ms = p.lead_ms = 50;
+  g_assert_cmpfloat (spread_z (&p, aps, psps), <, 0);
+
+  /* No presynaptic AP: no verdict. */
+  g_array_set_size (aps, 0);
   g_assert_true (isnan (spread_z (&p, aps, psps)));
 }
 

@@ -189,6 +189,9 @@ test_malformed (void)
   expect_invalid (IMP_MAP_CSV_HEADER "\n1,2,a,b,E,1,1,-0.5,3\n");
   expect_invalid (IMP_MAP_CSV_HEADER "\n1,2,a,b,E,inf,1,0,3\n");
   expect_invalid (IMP_MAP_CSV_HEADER "\n1,2,a,b,E,1,-3,0,3\n");
+  /* no latency is an empty field; "nan" is no number of ms */
+  expect_invalid (IMP_MAP_CSV_HEADER "\n1,2,a,b,E,1,nan,0,3\n");
+  expect_invalid (IMP_MAP_CSV_HEADER "\n1,2,a,b,E,1,NaN,0,3\n");
   expect_invalid (IMP_MAP_CSV_HEADER "\n2,2,a,b,E,1,1,0,3\n");
 
   map = imp_map_read_csv ("/nonexistent/imp/MAP.csv", &error);

@@ -1003,11 +1003,13 @@ test_pairs_verdict (void)
   GtkWidget *view;
   struct { guint index; const char *verdict; const char *reason; } cases[] = {
     { 0, "<b>Synapse</b>", NULL },
-    { 1, "Artefact", "before the AP" },
-    { 2, "Common input", "common input" },
-    { 3, "Chain", "chain through another cell" },
+    { 1, "Artefact", "withdrawn: the postsynaptic signal moves before" },
+    { 2, "Common input", "withdrawn: the postsynaptic cell already moves" },
+    { 3, "Chain", "withdrawn: its PSPs start at no fixed latency" },
     { 4, "n.s.", NULL },
   };
+  const char *sorted[] = { "<b>Synapse</b>", "Chain", "Common input",
+                           "Artefact", "n.s." };
   ImpCandidate *c;
 
   for (guint i = 0; i < 5; i++)
@@ -1015,6 +1017,7 @@ test_pairs_verdict (void)
       c = g_ptr_array_index (result->candidates, i);
       g_assert_true (c->significant);
       c->significant = i == 0;
+      c->p_value = MIN (c->p_value, result->params.alpha / 2);
     }
   ((ImpCandidate *) g_ptr_array_index (result->candidates, 1))->artefact = TRUE;
   ((ImpCandidate *) g_ptr_array_index (result->candidates, 2))->common_input = TRUE;
@@ -1049,6 +1052,28 @@ test_pairs_verdict (void)
     }
   g_assert_null (_imp_pairs_view_get_cell (IMP_PAIRS_VIEW (view), 0,
                                            "No such column"));
+
+  /* Sorted by verdict, each kind together, in the order of the list:
+   * the one synapse left among these five first, n.s. last. */
+  for (guint i = 5; i < result->candidates->len; i++)
+    {
+      c = g_ptr_array_index (result->candidates, i);
+      c->significant = FALSE;
+      c->artefact = c->common_input = c->polysynaptic = FALSE;
+    }
+  g_clear_object (&view);
+  view = g_object_ref_sink (imp_pairs_view_new (session));
+  _imp_pairs_view_sort_by (IMP_PAIRS_VIEW (view), "verdict",
+                           GTK_SORT_ASCENDING);
+  for (guint row = 0, k = 0; row < result->candidates->len; row++)
+    {
+      g_autofree char *verdict = _imp_pairs_view_get_cell
+                                   (IMP_PAIRS_VIEW (view), row, "Verdict");
+
+      while (k < G_N_ELEMENTS (sorted) && g_strcmp0 (verdict, sorted[k]) != 0)
+        k++;
+      g_assert_cmpuint (k, <, G_N_ELEMENTS (sorted));
+    }
 
   g_assert_finalize_object (view);
   g_assert_finalize_object (session);

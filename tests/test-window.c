@@ -223,6 +223,19 @@ test_window_open (void)
     g_assert_nonnull (gtk_widget_get_ancestor (focus,
                                                IMP_TYPE_HISTOGRAM_VIEW));
   }
+  /* Ctrl+F, from any view: the Pairs view's search field. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.find",
+                                             NULL));
+  spin (100);
+  g_assert_cmpstr (adw_view_stack_get_visible_child_name (stack), ==,
+                   "pairs");
+  {
+    GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (window));
+
+    g_assert_nonnull (focus);
+    g_assert_nonnull (gtk_widget_get_ancestor (focus,
+                                               GTK_TYPE_SEARCH_ENTRY));
+  }
   gtk_widget_activate_action (GTK_WIDGET (window),
                               "win.show-view", "s", "traces");
   spin (100);

@@ -161,6 +161,7 @@ imp_application_startup (GApplication *app)
     { "app.new-window", { "<Control>n", NULL } },
     { "win.open", { "<Control>o", NULL } },
     { "win.analyze", { "<Control>r", NULL } },
+    { "win.find", { "<Control>f", NULL } },
     { "win.show-help-overlay", { "<Control>question", NULL } },
   };
 

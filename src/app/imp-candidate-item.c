@@ -29,6 +29,7 @@ enum {
   PROP_N_APS,
   PROP_AP_AP_P_VALUE,
   PROP_SIGNIFICANT,
+  PROP_VERDICT,
   PROP_AP_AP_SIGNIFICANT,
   N_PROPS
 };
@@ -55,6 +56,30 @@ imp_candidate_item_finalize (GObject *object)
   g_clear_pointer (&self->result, imp_analysis_result_unref);
 
   G_OBJECT_CLASS (imp_candidate_item_parent_class)->finalize (object);
+}
+
+/**
+ * imp_candidate_verdict:
+ * @c: a candidate
+ *
+ * Returns: a synapse when @c is significant; otherwise why not, when one
+ *   of the analysis's checks withdrew it (an artefact first, as the
+ *   strongest reason), or not significant
+ */
+ImpVerdict
+imp_candidate_verdict (const ImpCandidate *c)
+{
+  g_return_val_if_fail (c != NULL, IMP_VERDICT_NOT_SIGNIFICANT);
+
+  if (c->significant)
+    return IMP_VERDICT_SYNAPSE;
+  if (c->artefact)
+    return IMP_VERDICT_ARTEFACT;
+  if (c->common_input)
+    return IMP_VERDICT_COMMON_INPUT;
+  if (c->polysynaptic)
+    return IMP_VERDICT_CHAIN;
+  return IMP_VERDICT_NOT_SIGNIFICANT;
 }
 
 static void
@@ -100,6 +125,9 @@ imp_candidate_item_get_property (GObject    *object,
     case PROP_SIGNIFICANT:
       g_value_set_boolean (value, c->significant);
       break;
+    case PROP_VERDICT:
+      g_value_set_int (value, imp_candidate_verdict (c));
+      break;
     case PROP_AP_AP_SIGNIFICANT:
       g_value_set_boolean (value, c->ap_ap_significant);
       break;
@@ -140,6 +168,9 @@ imp_candidate_item_class_init (ImpCandidateItemClass *klass)
                          0, G_MAXDOUBLE, 1, flags);
   properties[PROP_SIGNIFICANT] =
     g_param_spec_boolean ("significant", NULL, NULL, FALSE, flags);
+  properties[PROP_VERDICT] =
+    g_param_spec_int ("verdict", NULL, NULL, IMP_VERDICT_SYNAPSE,
+                      IMP_VERDICT_NOT_SIGNIFICANT, IMP_VERDICT_SYNAPSE, flags);
   properties[PROP_AP_AP_SIGNIFICANT] =
     g_param_spec_boolean ("ap-ap-significant", NULL, NULL, FALSE, flags);
 

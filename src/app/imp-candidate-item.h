@@ -13,6 +13,19 @@
 
 G_BEGIN_DECLS
 
+/* What the analysis made of a candidate, in the order a list sorted by it
+ * shows: a synapse, then the responses withdrawn and why, then the rest. */
+typedef enum
+{
+  IMP_VERDICT_SYNAPSE,
+  IMP_VERDICT_CHAIN,         /* onsets not time-locked (polysynaptic) */
+  IMP_VERDICT_COMMON_INPUT,
+  IMP_VERDICT_ARTEFACT,
+  IMP_VERDICT_NOT_SIGNIFICANT,
+} ImpVerdict;
+
+ImpVerdict          imp_candidate_verdict            (const ImpCandidate *c);
+
 /* One candidate of an analysis result as a list item, with its columns as
  * read-only properties so that list sorters can use them. */
 

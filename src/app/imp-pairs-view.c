@@ -50,7 +50,7 @@ static const struct
   [COLUMN_N_APS]         = { N_("APs"), "n-aps", TRUE, "00000" },
   [COLUMN_AP_AP_P_VALUE] = { N_("AP→AP p"), "ap-ap-p-value", TRUE,
                              "<b>0.00e-000</b> ✓" },
-  [COLUMN_SIGNIFICANT]   = { N_("Verdict"), "significant", TRUE,
+  [COLUMN_SIGNIFICANT]   = { N_("Verdict"), "verdict", TRUE,
                              "Common input" },
 };
 
@@ -163,15 +163,20 @@ cell_text (const ImpCandidate *c,
       return g_steal_pointer (&p);
     case COLUMN_SIGNIFICANT:
       /* why a pair is no synapse, as the detail pane says at length */
-      if (c->significant)
-        return g_strdup (_("<b>Synapse</b>"));
-      if (c->artefact)
-        return g_strdup (_("Artefact"));
-      if (c->common_input)
-        return g_strdup (_("Common input"));
-      if (c->polysynaptic)
-        return g_strdup (_("Chain"));
-      return g_strdup (_("n.s."));
+      switch (imp_candidate_verdict (c))
+        {
+        case IMP_VERDICT_SYNAPSE:
+          return g_strdup (_("<b>Synapse</b>"));
+        case IMP_VERDICT_ARTEFACT:
+          return g_strdup (_("Artefact"));
+        case IMP_VERDICT_COMMON_INPUT:
+          return g_strdup (_("Common input"));
+        case IMP_VERDICT_CHAIN:
+          return g_strdup (_("Chain"));
+        case IMP_VERDICT_NOT_SIGNIFICANT:
+        default:
+          return g_strdup (_("n.s."));
+        }
     case N_COLUMNS:
     default:
       g_assert_not_reached ();
@@ -373,7 +378,8 @@ update_detail (ImpPairsView *self)
   ImpCandidate *c = imp_session_get_selected_candidate (self->session);
   g_autofree char *title = NULL;
   g_autofree char *facts = NULL;
-  const char *reason = "";
+  g_autofree char *reason = NULL;
+  const char *status;
   g_autofree char *p = NULL;
   g_autofree char *ap_ap_p = NULL;
   g_autofree char *latency = NULL;
@@ -405,17 +411,29 @@ update_detail (ImpPairsView *self)
     latency = g_strdup (_("no latency estimate"));
   /* Why a strong response is no synapse, as the analysis judged it. */
   if (c->transient)
-    reason = _(": a transient at zero latency (stimulus or electrical "
-               "coupling), so this is no synapse");
+    reason = g_strdup (_(": a transient at zero latency (stimulus or "
+                         "electrical coupling), so this is no synapse"));
   else if (c->artefact)
-    reason = _(": the postsynaptic signal moves before the AP, so this is "
-               "no synapse");
+    reason = g_strdup (_(": the postsynaptic signal moves before the AP, so "
+                         "this is no synapse"));
   else if (c->common_input)
-    reason = _(": the postsynaptic cell already moves this way before the "
-               "AP (common input)");
+    reason = g_strdup (_(": the postsynaptic cell already moves this way "
+                         "before the AP (common input)"));
   else if (c->polysynaptic)
-    reason = _(": its PSPs start at no fixed latency after the AP (a chain "
-               "through another cell)");
+    reason = g_strdup_printf (_(": its PSPs start at no fixed latency after "
+                                "the AP, as through a chain of cells (onset "
+                                "spread z = %.1f, at least %.1f)"),
+                              c->spread_z, result->params.spread_z);
+  else
+    reason = g_strdup ("");
+  /* a response below alpha that a check took back is not "not
+   * significant": say what happened */
+  if (c->significant)
+    status = _("significant");
+  else if (reason[0] != '\0' && c->p_value <= result->params.alpha)
+    status = _("withdrawn");
+  else
+    status = _("not significant");
   facts = g_strdup_printf (_("<span foreground=\"#%02x%02x%02x\"><b>%s</b>"
                              "</span> · %s%s\n"
                              "Amplitude %+.3f mV · %s\n"
@@ -428,9 +446,7 @@ update_detail (ImpPairsView *self)
                                           : _("Artefact, looks excitatory"))
                            : c->sign == 'I' ? _("Inhibitory")
                                             : _("Excitatory"),
-                           c->significant ? _("significant")
-                                          : _("not significant"),
-                           reason,
+                           status, reason,
                            c->amplitude_mv, latency, p, c->n_pre_aps,
                            ap_ap_p,
                            c->ap_ap_significant ? _("significant")
@@ -875,6 +891,22 @@ _imp_pairs_view_activate_row (ImpPairsView *self,
   g_return_if_fail (IMP_IS_PAIRS_VIEW (self));
 
   row_activated_cb (self, position);
+}
+
+/**
+ * imp_pairs_view_focus_search:
+ * @self: the view
+ *
+ * Moves the keyboard focus to the search field, its text selected, so
+ * that typing a channel's label finds its pairs.
+ */
+void
+imp_pairs_view_focus_search (ImpPairsView *self)
+{
+  g_return_if_fail (IMP_IS_PAIRS_VIEW (self));
+
+  gtk_widget_grab_focus (self->search);
+  gtk_editable_select_region (GTK_EDITABLE (self->search), 0, -1);
 }
 
 char *

@@ -18,6 +18,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (ImpPairsView, imp_pairs_view, IMP, PAIRS_VIEW, GtkWidget)
 
 /* The view follows @session (property "session", construct-only). */
-GtkWidget *imp_pairs_view_new (ImpSession *session);
+GtkWidget *imp_pairs_view_new          (ImpSession   *session);
+void       imp_pairs_view_focus_search (ImpPairsView *self);
 
 G_END_DECLS

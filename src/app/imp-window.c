@@ -1018,6 +1018,25 @@ cancel_action_cb (GtkWidget  *widget,
     }
 }
 
+/* Ctrl+F: the Pairs view's search field, the one place to find a pair
+ * by channel. */
+static void
+find_action_cb (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  ImpWindow *self = IMP_WINDOW (widget);
+  GtkWidget *pairs;
+
+  if (imp_session_get_recording (self->session) == NULL)
+    return;
+  pairs = adw_view_stack_get_child_by_name (self->view_stack, "pairs");
+  if (pairs == NULL)
+    return;
+  adw_view_stack_set_visible_child (self->view_stack, pairs);
+  imp_pairs_view_focus_search (IMP_PAIRS_VIEW (pairs));
+}
+
 static void
 show_view_action_cb (GtkWidget  *widget,
                      const char *action_name,
@@ -1426,6 +1445,8 @@ imp_window_class_init (ImpWindowClass *klass)
                                    cancel_action_cb);
   gtk_widget_class_install_action (widget_class, "win.show-view", "s",
                                    show_view_action_cb);
+  gtk_widget_class_install_action (widget_class, "win.find", NULL,
+                                   find_action_cb);
   gtk_widget_class_install_property_action (widget_class,
                                             "win.show-overview",
                                             "show-overview");

@@ -2072,10 +2072,11 @@ measure_kinetics (const float *x,
 }
 
 /* Baseline, sign, extreme, amplitude and onset of one candidate's average;
- * returns the peak index. The PSP's shape (latency, rise, decay) comes
- * from the isolated trials' average when there are at least
- * KINETICS_MIN_TRIALS of them: after a burst's first AP the later ones'
- * PSPs add to the average, and make a slow PSP's rise look slower still. */
+ * returns the peak index. The PSP's rise and decay come from the isolated
+ * trials' average when there are at least KINETICS_MIN_TRIALS of them:
+ * after a burst's first AP the later ones' PSPs add to the average, and
+ * make a slow PSP's rise look slower still. The latency stays that of all
+ * trials, whose average is less noisy where the PSP starts. */
 static gint64
 measure_average (Run          *run,
                  ImpCandidate *c,
@@ -2139,7 +2140,7 @@ measure_average (Run          *run,
   if (n_iso >= KINETICS_MIN_TRIALS && sign * c->amplitude_mv > 0)
     {
       g_autofree float *iso = g_new (float, len);
-      double iso_base = 0, iso_amplitude;
+      double iso_base = 0, iso_amplitude, iso_latency;
       gint64 iso_peak;
 
       for (k = 0; k < len; k++)
@@ -2153,8 +2154,7 @@ measure_average (Run          *run,
       iso_amplitude = smoothed_at (iso, len, iso_peak, half);
       if (sign * iso_amplitude > 0)
         measure_kinetics (iso, len, pre_len, iso_peak, sign, iso_amplitude,
-                          run->fs, &c->latency_ms, &c->rise_ms,
-                          &c->decay_ms);
+                          run->fs, &iso_latency, &c->rise_ms, &c->decay_ms);
     }
 
   /* Normalised by the presynaptic AP's mean height, so that channels with
@@ -2524,7 +2524,8 @@ retest_candidates (Run     *run,
  * over the middle cell's spike times. Over all trials, lags from
  * latency_min_ms to the end of the average window: the best
  * psc_window_ms window (starting by latency_max_ms) holds ca onsets, the
- * rest cb; the baseline rate comes from the lags -jitter_ms to -lead_ms.
+ * rest cb; the baseline rate comes from the lags -jitter_ms to -lead_ms
+ * (from -(lead_ms + jitter_ms) when the lead reaches as far as the jitter).
  * A synapse also answers the presynaptic cell's later APs (bursts), which
  * land in the rest: f of them per trial on average. The statistic is
  * the rest's excess minus (1 + f) times the window's, in standard errors
@@ -2540,8 +2541,13 @@ onset_spread_z (const ImpAnalysisParams *p,
   gint64 hi = ms_to_samples (p->window_post_ms, fs);
   gint64 last_start = ms_to_samples (p->latency_max_ms, fs);
   gint64 w = MAX (1, ms_to_samples (p->psc_window_ms, fs));
-  gint64 base_from = -ms_to_samples (p->jitter_ms, fs);
+  /* the baseline ends where the common-input check starts looking; it
+   * spans the jitter's reach, or, when the lead reaches further, as much
+   * again before the lead */
   gint64 base_to = -ms_to_samples (p->lead_ms, fs);
+  gint64 base_from = -ms_to_samples (p->jitter_ms > p->lead_ms
+                                     ? p->jitter_ms
+                                     : p->lead_ms + p->jitter_ms, fs);
   g_autofree guint32 *h = NULL;
   double base = 0, f = 0, ca = 0, cb = 0, k, r, rest, stat, var;
   gint64 best = lo, t, sum;

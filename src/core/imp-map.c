@@ -344,7 +344,8 @@ parse_latency (const char *text,
       *out = NAN;
       return TRUE;
     }
-  return parse_double (text, out);
+  /* none is written as an empty field: "nan" is no latency of the file's */
+  return parse_double (text, out) && !isnan (*out);
 }
 
 /* A label as written by append_field(): without the apostrophe that kept
