@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <locale.h>
 #include <math.h>
 #include <string.h>
@@ -635,6 +636,31 @@ test_write_targets (void)
   g_free (text);
   text = read_text (created);
   g_assert_true (g_str_has_prefix (text, IMP_MAP_CSV_HEADER));
+
+  /* /dev/stdout is this process's standard output, without /proc (which
+   * a bare chroot lacks): with fd 1 sent to a file, the map lands there,
+   * after what was written before. */
+  {
+    g_autofree char *out = g_build_filename (dir, "stdout.csv", NULL);
+    g_autofree char *out_text = NULL;
+    int saved = dup (STDOUT_FILENO);
+    int fd = g_open (out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+    g_assert_cmpint (saved, >=, 0);
+    g_assert_cmpint (fd, >=, 0);
+    fflush (stdout);
+    g_assert_cmpint (dup2 (fd, STDOUT_FILENO), ==, STDOUT_FILENO);
+    g_assert_cmpint (write (STDOUT_FILENO, "before\n", 7), ==, 7);
+    g_assert_true (imp_map_write_csv (map, "/dev/stdout", &error));
+    g_assert_no_error (error);
+    g_assert_cmpint (dup2 (saved, STDOUT_FILENO), ==, STDOUT_FILENO);
+    close (saved);
+    close (fd);
+    out_text = read_text (out);
+    g_assert_true (g_str_has_prefix (out_text, "before\n" IMP_MAP_CSV_HEADER
+                                               "\n0,1,"));
+    g_unlink (out);
+  }
 
   /* A folder is an error, and is left alone. */
   g_assert_false (imp_map_write_csv (map, dir, &error));

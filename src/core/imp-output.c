@@ -128,6 +128,23 @@ imp_output_file_open (const char  *path,
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
+  /* Standard output needs no path: where /proc is not mounted (a bare
+   * chroot or container) /dev/stdout names nothing. */
+  if (g_str_equal (path, "/dev/stdout"))
+    {
+      file = g_new0 (ImpOutputFile, 1);
+      file->path = g_strdup (path);
+      file->target = g_strdup (path);
+      file->fd = fcntl (STDOUT_FILENO, F_DUPFD_CLOEXEC, 0);
+      if (file->fd < 0)
+        {
+          set_errno_error (error, errno, "open", path);
+          imp_output_file_abort (file);
+          return NULL;
+        }
+      return file;
+    }
+
   target = resolve_links (path, &magic);
   exists = !magic && g_stat (target, &st) == 0;
   if (!magic && !exists && errno != ENOENT)
