@@ -288,9 +288,9 @@ imp_output_file_abort (ImpOutputFile *file)
  * - a symbolic link is followed: the file it points to is replaced (or
  *   created), the link stays;
  * - anything else that exists (a device such as /dev/null or /dev/full, a
- *   FIFO, a terminal, /dev/stdout) is written to directly and never
- *   replaced; links through /proc (/dev/stdout, /dev/fd/N) are appended
- *   to, like a shell redirection;
+ *   FIFO, a terminal) is written to directly and never replaced; links
+ *   through /proc (/dev/fd/N) are appended to, like a shell redirection,
+ *   and /dev/stdout is this process's file descriptor 1, /proc or not;
  * - a folder is an error.
  *
  * Returns: %TRUE on success; otherwise %FALSE with a %G_FILE_ERROR set
