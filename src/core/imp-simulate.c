@@ -425,13 +425,8 @@ build_hard_cases (Sim *sim)
    * has peak 1, so its area is norm × (decay - rise)). */
   if (p->distal_frac > 0)
     {
-      double da, db, d_norm, ea, eb, e_norm, scale;
-
-      kernel_factors (E_RISE_MS, E_DECAY_MS, sim->fs, &ea, &eb, &e_norm);
-      kernel_factors (DISTAL_RISE_MS, DISTAL_DECAY_MS, sim->fs,
-                      &da, &db, &d_norm);
-      scale = e_norm * (E_DECAY_MS - E_RISE_MS)
-              / (d_norm * (DISTAL_DECAY_MS - DISTAL_RISE_MS));
+      double scale = sim->e_norm * (E_DECAY_MS - E_RISE_MS)
+                     / (sim->d_norm * (DISTAL_DECAY_MS - DISTAL_RISE_MS));
       for (i = 0; i < sim->n; i++)
         {
           Neuron *nr = &sim->neurons[i];
@@ -839,6 +834,15 @@ sim_init (Sim                *sim,
   sim->values = g_new (double, (gsize) BLOCK_SAMPLES * sim->n);
   kernel_factors (AHP_RISE_MS, AHP_DECAY_MS, sim->fs,
                   &sim->h_da, &sim->h_db, &sim->h_norm);
+  /* before the network: distal synapses are scaled by the kernels */
+  kernel_factors (E_RISE_MS, E_DECAY_MS, sim->fs,
+                  &sim->e_da, &sim->e_db, &sim->e_norm);
+  kernel_factors (I_RISE_MS, I_DECAY_MS, sim->fs,
+                  &sim->i_da, &sim->i_db, &sim->i_norm);
+  kernel_factors (DISTAL_RISE_MS, DISTAL_DECAY_MS, sim->fs,
+                  &sim->d_da, &sim->d_db, &sim->d_norm);
+  kernel_factors (NET_RISE_MS, NET_DECAY_MS, sim->fs,
+                  &sim->n_da, &sim->n_db, &sim->n_norm);
 
   build_network (sim, net_rng);
   if (sim->crosstalk->len > 0)
@@ -856,14 +860,6 @@ sim_init (Sim                *sim,
   if (params->distal_frac > 0)
     sim->ring_d = g_new0 (float, (gsize) sim->n_all * sim->ring_len);
 
-  kernel_factors (E_RISE_MS, E_DECAY_MS, sim->fs,
-                  &sim->e_da, &sim->e_db, &sim->e_norm);
-  kernel_factors (I_RISE_MS, I_DECAY_MS, sim->fs,
-                  &sim->i_da, &sim->i_db, &sim->i_norm);
-  kernel_factors (DISTAL_RISE_MS, DISTAL_DECAY_MS, sim->fs,
-                  &sim->d_da, &sim->d_db, &sim->d_norm);
-  kernel_factors (NET_RISE_MS, NET_DECAY_MS, sim->fs,
-                  &sim->n_da, &sim->n_db, &sim->n_norm);
   sim->next_net_burst = G_MAXINT64;
   if (params->network_burst_hz > 0)
     sim->next_net_burst = (gint64) round (gsl_ran_exponential (
