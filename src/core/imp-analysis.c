@@ -2533,7 +2533,8 @@ retest_candidates (Run     *run,
 static double
 onset_spread_z (const ImpAnalysisParams *p,
                 double                   fs,
-                GArray                  *aps,
+                const gint64            *aps,
+                guint                    n_aps,
                 GArray                  *psps,
                 char                     sign)
 {
@@ -2549,18 +2550,18 @@ onset_spread_z (const ImpAnalysisParams *p,
                                      ? p->jitter_ms
                                      : p->lead_ms + p->jitter_ms, fs);
   g_autofree guint32 *h = NULL;
-  double base = 0, f = 0, ca = 0, cb = 0, k, r, rest, stat, var;
+  double base = 0, f, ca = 0, cb = 0, k, r, rest, stat, var;
   gint64 best = lo, t, sum;
   guint a, j0 = 0, j;
 
-  if (aps->len == 0 || base_to - base_from < 1 || hi - lo < 2 * w
+  if (n_aps == 0 || base_to - base_from < 1 || hi - lo < 2 * w
       || last_start < lo)
     return NAN;
   last_start = MIN (last_start, hi - w);
   h = g_new0 (guint32, hi - lo);
-  for (a = 0; a < aps->len; a++)
+  for (a = 0; a < n_aps; a++)
     {
-      gint64 at = g_array_index (aps, ImpEvent, a).sample;
+      gint64 at = aps[a];
 
       while (j0 < psps->len
              && (gint64) g_array_index (psps, ImpEvent, j0).sample
@@ -2597,22 +2598,8 @@ onset_spread_z (const ImpAnalysisParams *p,
 
   /* The presynaptic cell's later APs whose response would land after
    * the best window and before the end. */
-  for (a = 0; a < aps->len; a++)
-    {
-      gint64 at = g_array_index (aps, ImpEvent, a).sample;
-      guint b;
-
-      for (b = a + 1; b < aps->len; b++)
-        {
-          gint64 d = (gint64) g_array_index (aps, ImpEvent, b).sample - at;
-
-          if (d >= hi - best)
-            break;
-          if (d > 0)
-            f++;
-        }
-    }
-  f /= aps->len;
+  f = (double) imp_detect_count_lagged (aps, n_aps, aps, n_aps, 1,
+                                        hi - best - 1) / n_aps;
 
   k = 1 + f;
   r = base / (double) (base_to - base_from);   /* onsets per lag */
@@ -2631,7 +2618,11 @@ _imp_analysis_onset_spread_z (const ImpAnalysisParams *params,
                               GArray                  *psps,
                               char                     sign)
 {
-  return onset_spread_z (params, fs, aps, psps, sign);
+  g_autofree gint64 *t = g_new (gint64, MAX (aps->len, 1));
+
+  for (guint a = 0; a < aps->len; a++)
+    t[a] = g_array_index (aps, ImpEvent, a).sample;
+  return onset_spread_z (params, fs, t, aps->len, psps, sign);
 }
 
 static gboolean
@@ -2690,6 +2681,7 @@ measure_all (Run     *run,
   for (i = 0; i < cands->len; i++)
     {
       ImpCandidate *c = g_ptr_array_index (cands, i);
+      GArray *pre_aps = run->ap_times[c->pre];
 
       /* A response before the AP that the waveform test explained as the
        * presynaptic AP's crosstalk (and removed) is no artefact. */
@@ -2697,8 +2689,10 @@ measure_all (Run     *run,
         c->artefact = FALSE;
       if (c->transient)
         c->artefact = TRUE;
-      c->spread_z = onset_spread_z (p, run->fs, res->aps[c->pre],
-                                    res->psps[c->post], c->sign);
+      c->spread_z = onset_spread_z (p, run->fs,
+                                    (const gint64 *) pre_aps->data,
+                                    pre_aps->len, res->psps[c->post],
+                                    c->sign);
       c->polysynaptic = c->spread_z >= p->spread_z;
       if (c->artefact || c->common_input || c->polysynaptic)
         c->significant = FALSE;
