@@ -2022,6 +2022,27 @@ smoothed_at (const float *x,
   return sum / MAX (n, 1);
 }
 
+/* @out = @sums / @n less its mean over the first @pre_len samples (the
+ * baseline before the AP). */
+static void
+baseline_average (const double *sums,
+                  guint         n,
+                  gint64        len,
+                  gint64        pre_len,
+                  float        *out)
+{
+  double base = 0;
+  gint64 k;
+
+  for (k = 0; k < len; k++)
+    out[k] = (float) (sums[k] / MAX (n, 1));
+  for (k = 0; k < pre_len; k++)
+    base += out[k];
+  base /= pre_len;
+  for (k = 0; k < len; k++)
+    out[k] -= (float) base;
+}
+
 /* Onset (the 20-80 % rise extrapolated back to the baseline, from the AP
  * peak at @pre_len), rise and decay of an average @x whose extreme of
  * @sign is @amplitude at @peak. Without a rise of that sign the latency
@@ -2087,7 +2108,7 @@ measure_average (Run          *run,
 {
   const ImpAnalysisParams *p = run->params;
   const PairTest *test = g_hash_table_lookup (run->cand_tests, c);
-  double base = 0, sign;
+  double sign;
   gint64 len = c->average_len;
   gint64 from = pre_len + (gint64) ceil (p->latency_min_ms * run->fs / 1000);
   gint64 to = MIN (len - 1, pre_len + ms_to_samples (p->latency_max_ms
@@ -2096,13 +2117,7 @@ measure_average (Run          *run,
   gint64 half = ms_to_samples (PEAK_HALF_MS, run->fs);
   gint64 k, peak;
 
-  for (k = 0; k < len; k++)
-    c->average[k] = (float) (sums[k] / MAX (c->n_trials, 1));
-  for (k = 0; k < pre_len; k++)
-    base += c->average[k];
-  base /= pre_len;
-  for (k = 0; k < len; k++)
-    c->average[k] -= (float) base;
+  baseline_average (sums, c->n_trials, len, pre_len, c->average);
 
   /* The sign is that of the larger excursion of the average: a large EPSP
    * is followed by a steep decay that the event detector may count as
@@ -2140,16 +2155,10 @@ measure_average (Run          *run,
   if (n_iso >= KINETICS_MIN_TRIALS && sign * c->amplitude_mv > 0)
     {
       g_autofree float *iso = g_new (float, len);
-      double iso_base = 0, iso_amplitude, iso_latency;
+      double iso_amplitude, iso_latency;
       gint64 iso_peak;
 
-      for (k = 0; k < len; k++)
-        iso[k] = (float) (iso_sums[k] / n_iso);
-      for (k = 0; k < pre_len; k++)
-        iso_base += iso[k];
-      iso_base /= pre_len;
-      for (k = 0; k < len; k++)
-        iso[k] -= (float) iso_base;
+      baseline_average (iso_sums, n_iso, len, pre_len, iso);
       iso_peak = extreme_index (iso, from, to, sign);
       iso_amplitude = smoothed_at (iso, len, iso_peak, half);
       if (sign * iso_amplitude > 0)
