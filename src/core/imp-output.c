@@ -36,6 +36,29 @@ set_errno_error (GError     **error,
   return FALSE;
 }
 
+/* The file descriptor of this process that @path names (/dev/stdout,
+ * /dev/stderr, /dev/fd/N, /proc/self/fd/N), or -1. */
+static int
+own_descriptor (const char *path)
+{
+  const char *rest = NULL;
+  guint64 n;
+  char *end;
+
+  if (g_str_equal (path, "/dev/stdout"))
+    return STDOUT_FILENO;
+  if (g_str_equal (path, "/dev/stderr"))
+    return STDERR_FILENO;
+  if (g_str_has_prefix (path, "/dev/fd/"))
+    rest = path + strlen ("/dev/fd/");
+  else if (g_str_has_prefix (path, "/proc/self/fd/"))
+    rest = path + strlen ("/proc/self/fd/");
+  if (rest == NULL || !g_ascii_isdigit (rest[0]))
+    return -1;
+  n = g_ascii_strtoull (rest, &end, 10);
+  return *end == '\0' && n <= G_MAXINT ? (int) n : -1;
+}
+
 /* Follows the symbolic links of @path by hand and returns the file it
  * finally names (which need not exist). Sets @magic when the way passes
  * through /proc, whose links (/dev/stdout -> /proc/self/fd/1 -> a pipe)
@@ -123,19 +146,21 @@ imp_output_file_open (const char  *path,
   ImpOutputFile *file;
   gboolean magic, exists;
   int flags = O_WRONLY | O_NOCTTY | O_CLOEXEC;
+  int own;
   GStatBuf st;
 
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  /* Standard output needs no path: where /proc is not mounted (a bare
-   * chroot or container) /dev/stdout names nothing. */
-  if (g_str_equal (path, "/dev/stdout"))
+  /* This process's own descriptors need no path: where /proc is not
+   * mounted (a bare chroot or container) /dev/stdout names nothing. */
+  own = own_descriptor (path);
+  if (own >= 0)
     {
       file = g_new0 (ImpOutputFile, 1);
       file->path = g_strdup (path);
       file->target = g_strdup (path);
-      file->fd = fcntl (STDOUT_FILENO, F_DUPFD_CLOEXEC, 0);
+      file->fd = fcntl (own, F_DUPFD_CLOEXEC, 0);
       if (file->fd < 0)
         {
           set_errno_error (error, errno, "open", path);
@@ -288,9 +313,10 @@ imp_output_file_abort (ImpOutputFile *file)
  * - a symbolic link is followed: the file it points to is replaced (or
  *   created), the link stays;
  * - anything else that exists (a device such as /dev/null or /dev/full, a
- *   FIFO, a terminal) is written to directly and never replaced; links
- *   through /proc (/dev/fd/N) are appended to, like a shell redirection,
- *   and /dev/stdout is this process's file descriptor 1, /proc or not;
+ *   FIFO, a terminal) is written to directly and never replaced; this
+ *   process's own descriptors (/dev/stdout, /dev/stderr, /dev/fd/N) are
+ *   written through, like a shell redirection, /proc or not; other links
+ *   through /proc are appended to;
  * - a folder is an error.
  *
  * Returns: %TRUE on success; otherwise %FALSE with a %G_FILE_ERROR set
