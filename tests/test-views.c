@@ -1099,6 +1099,8 @@ test_pairs_detail (void)
   g_assert_nonnull (strstr (detail, "not significant"));
   g_assert_nonnull (strstr (detail, "no latency estimate"));
   g_assert_null (strstr (detail, "0.00 ms"));
+  /* the threshold that "not significant" refers to is said */
+  g_assert_nonnull (strstr (detail, "Significant at p ≤ 0.001, corrected"));
 
   g_assert_finalize_object (view);
   g_assert_finalize_object (session);

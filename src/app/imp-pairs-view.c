@@ -383,6 +383,7 @@ update_detail (ImpPairsView *self)
   g_autofree char *p = NULL;
   g_autofree char *ap_ap_p = NULL;
   g_autofree char *latency = NULL;
+  char alpha[G_ASCII_DTOSTR_BUF_SIZE];
   GdkRGBA color;
 
   imp_average_plot_set_candidate (IMP_AVERAGE_PLOT (self->average), result,
@@ -404,6 +405,7 @@ update_detail (ImpPairsView *self)
 
   imp_plot_sign_color (c->artefact ? '?' : c->sign, &color);
   p = imp_plot_format_p (c->p_value, result->params.alpha);
+  g_ascii_formatd (alpha, sizeof alpha, "%g", result->params.alpha);
   ap_ap_p = imp_plot_format_p (c->ap_ap_p_value, result->params.alpha);
   if (imp_plot_has_latency (c))
     latency = g_strdup_printf (_("latency %.2f ms"), c->latency_ms);
@@ -438,7 +440,9 @@ update_detail (ImpPairsView *self)
                              "</span> · %s%s\n"
                              "Amplitude %+.3f mV · %s\n"
                              "p = %s (corrected) · %u presynaptic APs\n"
-                             "AP→AP: p = %s, %s"),
+                             "AP→AP: p = %s, %s\n"
+                             "<small>Significant at p ≤ %s, corrected for "
+                             "all pairs tested (Benjamini–Hochberg)</small>"),
                            (int) (color.red * 255), (int) (color.green * 255),
                            (int) (color.blue * 255),
                            c->artefact ? (c->sign == 'I'
@@ -450,7 +454,8 @@ update_detail (ImpPairsView *self)
                            c->amplitude_mv, latency, p, c->n_pre_aps,
                            ap_ap_p,
                            c->ap_ap_significant ? _("significant")
-                                                : _("not significant"));
+                                                : _("not significant"),
+                           alpha);
   gtk_label_set_markup (GTK_LABEL (self->detail_facts), facts);
 }
 
