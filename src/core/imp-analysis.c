@@ -19,6 +19,7 @@
 #include "imp-analysis.h"
 #include "imp-analysis-private.h"
 #include "imp-detect.h"
+#include "imp-kinetics.h"
 #include "imp-psc.h"
 #include "imp-output.h"
 #include "imp-stream.h"
@@ -2043,55 +2044,6 @@ baseline_average (const double *sums,
     out[k] -= (float) base;
 }
 
-/* Onset (the 20-80 % rise extrapolated back to the baseline, from the AP
- * peak at @pre_len), rise and decay of an average @x whose extreme of
- * @sign is @amplitude at @peak. Without a rise of that sign the latency
- * is the peak's. A rise that extrapolates to the AP peak or before gives
- * no latency (a PSP cannot start there): NAN, rather than 0. */
-static void
-measure_kinetics (const float *x,
-                  gint64       len,
-                  gint64       pre_len,
-                  gint64       peak,
-                  double       sign,
-                  double       amplitude,
-                  double       fs,
-                  double      *latency_ms,
-                  double      *rise_ms,
-                  double      *decay_ms)
-{
-  gint64 k, t20 = -1, t80 = -1;
-
-  for (k = peak; k > pre_len; k--)
-    {
-      double v = sign * x[k];
-
-      if (t80 < 0 && v < 0.8 * fabs (amplitude))
-        t80 = k;
-      if (v < 0.2 * fabs (amplitude))
-        {
-          t20 = k;
-          break;
-        }
-    }
-  if (t20 >= 0 && t80 >= 0 && sign * amplitude > 0)
-    *latency_ms = (t20 - 0.2 / 0.6 * (t80 - t20) - pre_len) * 1000.0 / fs;
-  else
-    *latency_ms = (peak - pre_len) * 1000.0 / fs;
-  if (!(*latency_ms > 0))
-    *latency_ms = NAN;
-  *rise_ms = t20 >= 0 && t80 >= 0 ? (t80 - t20) * 1000.0 / fs : NAN;
-
-  /* Decay: from the peak to half the amplitude. */
-  *decay_ms = NAN;
-  for (k = peak; k < len; k++)
-    if (sign * x[k] < 0.5 * fabs (amplitude))
-      {
-        *decay_ms = (k - peak) * 1000.0 / fs;
-        break;
-      }
-}
-
 /* Baseline, sign, extreme, amplitude and onset of one candidate's average;
  * returns the peak index. The PSP's rise and decay come from the isolated
  * trials' average when there are at least KINETICS_MIN_TRIALS of them:
@@ -2116,6 +2068,7 @@ measure_average (Run          *run,
                                                      run->fs));
   gint64 half = ms_to_samples (PEAK_HALF_MS, run->fs);
   gint64 k, peak;
+  ImpPspFit fit;
 
   baseline_average (sums, c->n_trials, len, pre_len, c->average);
 
@@ -2149,21 +2102,23 @@ measure_average (Run          *run,
 
   peak = extreme_index (c->average, from, to, sign);
   c->amplitude_mv = smoothed_at (c->average, len, peak, half);
-  measure_kinetics (c->average, len, pre_len, peak, sign, c->amplitude_mv,
-                    run->fs, &c->latency_ms, &c->rise_ms, &c->decay_ms);
+  imp_psp_fit (c->average, len, pre_len, run->fs, sign, p->latency_min_ms,
+               p->latency_max_ms, &fit);
+  c->latency_ms = fit.onset_ms;
+  c->rise_ms = fit.rise_ms;
+  c->decay_ms = fit.decay_ms;
 
-  if (n_iso >= KINETICS_MIN_TRIALS && sign * c->amplitude_mv > 0)
+  if (n_iso >= KINETICS_MIN_TRIALS && isfinite (fit.onset_ms))
     {
       g_autofree float *iso = g_new (float, len);
-      double iso_amplitude, iso_latency;
-      gint64 iso_peak;
 
       baseline_average (iso_sums, n_iso, len, pre_len, iso);
-      iso_peak = extreme_index (iso, from, to, sign);
-      iso_amplitude = smoothed_at (iso, len, iso_peak, half);
-      if (sign * iso_amplitude > 0)
-        measure_kinetics (iso, len, pre_len, iso_peak, sign, iso_amplitude,
-                          run->fs, &iso_latency, &c->rise_ms, &c->decay_ms);
+      if (imp_psp_fit (iso, len, pre_len, run->fs, sign, p->latency_min_ms,
+                       p->latency_max_ms, &fit))
+        {
+          c->rise_ms = fit.rise_ms;
+          c->decay_ms = fit.decay_ms;
+        }
     }
 
   /* Normalised by the presynaptic AP's mean height, so that channels with
@@ -2179,6 +2134,26 @@ measure_average (Run          *run,
   }
 
   return peak;
+}
+
+/* After the first pass, one candidate's trials less those with a gap,
+ * and its average measured. */
+static void
+average_item (gpointer data,
+              guint    item)
+{
+  Measure *m = data;
+  ImpCandidate *c = m->cands[item];
+  Accum *acc = &m->accums[item];
+  guint k;
+
+  g_assert (acc->next == acc->n_windows);
+  for (k = 0; k < acc->n_windows; k++)
+    c->n_trials -= (acc->gap[k / 8] >> (k % 8)) & 1;
+  if (c->n_trials > 0)
+    acc->peak = measure_average (m->run, c, acc->sums, acc->iso_sums,
+                                 acc->n_iso, m->pre_len);
+  acc->next = 0;
 }
 
 /* From the per-trial sums of the pre-AP shift (@shift: sum, sum of
@@ -2312,19 +2287,11 @@ measure_candidates (Run     *run,
   ok = imp_stream_run (stream, measure_block_cb, &m, measure_progress_cb,
                        &m, run->cancellable, error);
 
-  for (i = 0; ok && i < cands->len; i++)
+  if (ok)
     {
-      ImpCandidate *c = m.cands[i];
-      Accum *acc = &m.accums[i];
-      guint k;
-
-      g_assert (acc->next == acc->n_windows);
-      for (k = 0; k < acc->n_windows; k++)
-        c->n_trials -= (acc->gap[k / 8] >> (k % 8)) & 1;
-      if (c->n_trials > 0)
-        acc->peak = measure_average (run, c, acc->sums, acc->iso_sums,
-                                     acc->n_iso, m.pre_len);
-      acc->next = 0;
+      parallel_for (cands->len, average_item, &m, run->cancellable, NULL,
+                    NULL);
+      ok = !g_cancellable_set_error_if_cancelled (run->cancellable, error);
     }
 
   if (ok)
