@@ -12,6 +12,7 @@
 #include <adwaita.h>
 #include <glib/gstdio.h>
 
+#include "imp-average-plot.h"
 #include "imp-candidate-item.h"
 #include "imp-conductance.h"
 #include "imp-histogram-view-private.h"
@@ -83,6 +84,8 @@ make_candidate (GRand            *rand,
   c->sign = connection != NULL ? connection->sign : 'E';
   c->amplitude_mv = amplitude;
   c->latency_ms = 2.0 + 0.25 * pre;
+  c->rise_ms = c->decay_ms = NAN;
+  c->fit = IMP_PSP_FIT_NONE;
   c->p_value = connection != NULL ? 1e-5 : 0.5;
   c->significant = connection != NULL;
   c->ap_ap_significant = connection != NULL && connection->ap_ap;
@@ -1102,7 +1105,72 @@ test_pairs_detail (void)
   /* the threshold that "not significant" refers to is said */
   g_assert_nonnull (strstr (detail, "Significant at p ≤ 0.001, corrected"));
 
+  /* with a fitted PSP: its onset, rise and decay */
+  c->latency_ms = 2.5;
+  c->rise_ms = 0.557;
+  c->decay_ms = 10.91;
+  imp_session_set_selected (session, 6);
+  imp_session_set_selected (session, 7);
+  detail = _imp_pairs_view_get_detail (IMP_PAIRS_VIEW (view));
+  g_assert_nonnull (strstr (detail,
+                            "latency 2.50 ms · rise 0.56 ms · decay 10.9 ms"));
+
   g_assert_finalize_object (view);
+  g_assert_finalize_object (session);
+}
+
+/* Dark pixels (the foreground's thin lines and text) of @plot. */
+static guint
+dark_pixels (GtkWidget *plot)
+{
+  g_autofree guint32 *pixels = NULL;
+  int width, height;
+  guint n = 0;
+
+  pixels = render_pixels (plot, &width, &height);
+  for (gsize i = 0; i < (gsize) width * height; i++)
+    {
+      guint32 p = pixels[i];
+      guint a = p >> 24, r = (p >> 16) & 0xff, g = (p >> 8) & 0xff;
+      guint b = p & 0xff;
+
+      /* premultiplied: an opaque dark pixel, not the clear background */
+      n += a > 160 && r + g + b < 3 * 90;
+    }
+  return n;
+}
+
+/* The average plot draws the PSP fitted to the average (fitted here by
+ * imp_psp_fit() on the candidate's own average) as a thin line with a
+ * key, and nothing of the kind without a fit. */
+static void
+test_average_fit (void)
+{
+  ImpSession *session = make_session ();
+  ImpAnalysisResult *result = imp_session_get_result (session);
+  ImpCandidate *c = g_ptr_array_index (result->candidates, 0);
+  GtkWidget *plot = imp_average_plot_new ();
+  GtkWidget *window;
+  guint with_fit, without;
+
+  g_object_ref_sink (plot);
+  g_assert_true (c->significant && c->average != NULL);
+  g_assert_true (imp_psp_fit (c->average, c->average_len,
+                              (gint64) (PRE_MS * RATE_HZ / 1000), RATE_HZ,
+                              c->sign == 'I' ? -1 : 1, 0.5, 10, &c->fit));
+  g_assert_cmpfloat (fabs (c->fit.onset_ms - c->latency_ms), <, 0.2);
+  imp_average_plot_set_candidate (IMP_AVERAGE_PLOT (plot), result, 0);
+  window = show_in_window (plot, plot);
+  with_fit = dark_pixels (plot);
+
+  c->fit = IMP_PSP_FIT_NONE;
+  gtk_widget_queue_draw (plot);
+  without = dark_pixels (plot);
+  g_test_message ("dark pixels with the fit %u, without %u", with_fit,
+                  without);
+  g_assert_cmpuint (with_fit, >, without + 200);
+
+  close_window (window, plot);
   g_assert_finalize_object (session);
 }
 
@@ -1550,6 +1618,7 @@ main (int   argc,
   g_test_add_func ("/app/Views/empty", test_empty);
   g_test_add_func ("/app/Views/format-p", test_format_p);
   g_test_add_func ("/app/Views/pairs-detail", test_pairs_detail);
+  g_test_add_func ("/app/Views/average-fit", test_average_fit);
   g_test_add_func ("/app/Views/pairs-verdict", test_pairs_verdict);
   g_test_add_func ("/app/Views/pairs-columns", test_pairs_columns);
   g_test_add_func ("/app/Views/empty-states", test_empty_states);

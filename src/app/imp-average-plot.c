@@ -260,6 +260,54 @@ draw_average (ImpAveragePlot     *self,
   cairo_restore (cr);
 }
 
+/* The PSP fitted to the average (its onset is the latency), thin over
+ * the average, and a key in the corner. */
+static void
+draw_fit (ImpAveragePlot     *self,
+          cairo_t            *cr,
+          const Frame        *f,
+          const ImpCandidate *c,
+          const GdkRGBA      *fg)
+{
+  g_autoptr(PangoLayout) text = imp_plot_layout_new (GTK_WIDGET (self), 0.85);
+  double step = (f->t1 - f->t0) / MAX (f->right - f->left, 1) * 2;
+  gboolean pen_down = FALSE;
+  double t, w, h, x, y;
+
+  if (!imp_plot_has_latency (c) || !isfinite (imp_psp_fit_value (&c->fit,
+                                                                   f->t1)))
+    return;
+  cairo_save (cr);
+  cairo_rectangle (cr, f->left, f->top - 1, f->right - f->left,
+                   f->bottom - f->top + 2);
+  cairo_clip (cr);
+  for (t = f->t0; t <= f->t1 + step / 2; t += step)
+    {
+      double v = imp_psp_fit_value (&c->fit, MIN (t, f->t1));
+
+      if (pen_down)
+        cairo_line_to (cr, frame_x (f, MIN (t, f->t1)), frame_y (f, v));
+      else
+        cairo_move_to (cr, frame_x (f, t), frame_y (f, v));
+      pen_down = TRUE;
+    }
+  imp_plot_set_source (cr, fg, 0.8);
+  cairo_set_line_width (cr, 1.25);
+  cairo_stroke (cr);
+  cairo_restore (cr);
+
+  imp_plot_text_size (text, _("fitted PSP"), &w, &h);
+  x = f->right - 6 - w;
+  y = f->top + 4 + h / 2;
+  imp_plot_set_source (cr, fg, 0.8);
+  cairo_set_line_width (cr, 1.25);
+  cairo_move_to (cr, x - 22, round (y) + 0.5);
+  cairo_line_to (cr, x - 4, round (y) + 0.5);
+  cairo_stroke (cr);
+  imp_plot_set_source (cr, fg, 0.85);
+  imp_plot_text (cr, text, _("fitted PSP"), x, y, 0.0, 0.5);
+}
+
 /* The strip: one dot per trial, spread sideways by a fixed pseudo-random
  * jitter so that equal amplitudes stay visible, and the mean as a bar. */
 static void
@@ -348,6 +396,7 @@ draw (ImpAveragePlot *self,
   draw_axes (self, cr, &f, &fg);
   draw_markers (self, cr, &f, c, &fg, &color);
   draw_average (self, cr, &f, c, &color);
+  draw_fit (self, cr, &f, c, &fg);
   draw_strip (self, cr, &f, c, &fg, &color);
 }
 

@@ -407,7 +407,11 @@ update_detail (ImpPairsView *self)
   p = imp_plot_format_p (c->p_value, result->params.alpha);
   g_ascii_formatd (alpha, sizeof alpha, "%g", result->params.alpha);
   ap_ap_p = imp_plot_format_p (c->ap_ap_p_value, result->params.alpha);
-  if (imp_plot_has_latency (c))
+  if (imp_plot_has_latency (c) && c->rise_ms > 0 && c->decay_ms > 0)
+    latency = g_strdup_printf (_("latency %.2f ms · rise %.2f ms · decay "
+                                 "%.1f ms"), c->latency_ms, c->rise_ms,
+                               c->decay_ms);
+  else if (imp_plot_has_latency (c))
     latency = g_strdup_printf (_("latency %.2f ms"), c->latency_ms);
   else
     latency = g_strdup (_("no latency estimate"));

@@ -2104,6 +2104,7 @@ measure_average (Run          *run,
   c->amplitude_mv = smoothed_at (c->average, len, peak, half);
   imp_psp_fit (c->average, len, pre_len, run->fs, sign, p->latency_min_ms,
                p->latency_max_ms, &fit);
+  c->fit = fit;
   c->latency_ms = fit.onset_ms;
   c->rise_ms = fit.rise_ms;
   c->decay_ms = fit.decay_ms;
@@ -2625,6 +2626,7 @@ measure_all (Run     *run,
       kind = t->wave.z != 0 ? (t->wave.z > 0 ? TEST_E : TEST_I)
              : t->p[TEST_E] <= t->p[TEST_I] ? TEST_E : TEST_I;
       c = g_new0 (ImpCandidate, 1);
+      c->fit = IMP_PSP_FIT_NONE;
       c->pre = t->pre;
       c->post = t->post;
       c->sign = kind == TEST_E ? 'E' : 'I';
@@ -3044,6 +3046,29 @@ add_params (JsonBuilder             *b,
   json_builder_end_object (b);
 }
 
+/* The PSP fitted to the average, in the JSON's units. */
+static void
+add_psp_fit (JsonBuilder     *b,
+             const ImpPspFit *fit)
+{
+  const struct { const char *name; double value; } members[] = {
+    { "tau_rise_ms", fit->tau_rise_ms },
+    { "tau_decay_ms", fit->tau_decay_ms },
+    { "amplitude_mv", fit->amplitude },
+    { "baseline_mv", fit->baseline },
+    { "slope_mv_per_ms", fit->slope_per_ms },
+  };
+
+  json_builder_set_member_name (b, "psp_fit");
+  json_builder_begin_object (b);
+  for (guint i = 0; i < G_N_ELEMENTS (members); i++)
+    {
+      json_builder_set_member_name (b, members[i].name);
+      json_builder_add_double_value (b, members[i].value);
+    }
+  json_builder_end_object (b);
+}
+
 static void
 add_candidate (JsonBuilder             *b,
                const ImpAnalysisResult *self,
@@ -3108,6 +3133,7 @@ add_candidate (JsonBuilder             *b,
   MEMBER_DOUBLE (decay_ms);
   MEMBER_DOUBLE (spread_z);
 #undef MEMBER_DOUBLE
+  add_psp_fit (b, &c->fit);
   json_builder_set_member_name (b, "common_input");
   json_builder_add_boolean_value (b, c->common_input);
   json_builder_set_member_name (b, "polysynaptic");

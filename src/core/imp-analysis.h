@@ -12,6 +12,7 @@
 #include "imp-map.h"
 #include "imp-progress.h"
 #include "imp-quantal.h"
+#include "imp-kinetics.h"
 #include "imp-recording.h"
 
 G_BEGIN_DECLS
@@ -129,8 +130,12 @@ typedef struct
   double  spread_z;
   gboolean polysynaptic;
   double  amplitude_norm;  /* amplitude_mv / mean presynaptic AP height */
-  double  rise_ms;         /* 20-80 % rise of the average */
-  double  decay_ms;        /* peak to half-decay of the average */
+  /* A PSP fitted to the average (docs/analysis.md, "Onset, rise and
+   * decay"): latency_ms is its onset; rise_ms and decay_ms are those of
+   * the isolated trials' fit when there are enough of them */
+  ImpPspFit fit;
+  double  rise_ms;         /* 20-80 % rise of the fitted PSP */
+  double  decay_ms;        /* its peak to half-decay */
   /* The amplitudes the quantal fit uses (mV, signed): those of the
    * trials without another presynaptic AP from
    * IMP_ANALYSIS_ISOLATION_MS before the AP to the end of the window, each

@@ -186,6 +186,31 @@ scan (const Fit *f,
     }
 }
 
+/* The baseline under the best fit: M^-1 ((sx, sux) - A (sg, sgu)). */
+static void
+baseline_of (const Fit  *f,
+             const Best *best,
+             double     *mem,
+             ImpPspFit  *fit)
+{
+  Tau r, d;
+  double tpeak, norm, sg, sgu, b0, b1;
+  gint64 l = f->len - best->t0;
+
+  tau_init (&r, f, best->tr, best->t0, best->t0, mem);
+  tau_init (&d, f, best->td, best->t0, best->t0, mem + tau_size (f));
+  tpeak = best->tr * best->td / (best->td - best->tr)
+          * log (best->td / best->tr);
+  norm = 1.0 / (exp (-tpeak / best->td) - exp (-tpeak / best->tr));
+  sg = norm * (d.s1[l] - r.s1[l]);
+  sgu = ((double) (best->t0 - f->pre_len) * sg
+         + norm * (d.sj[l] - r.sj[l])) / f->len;
+  b0 = f->bx - best->amplitude * (f->suu * sg - f->su * sgu) * f->inv_det;
+  b1 = f->bux - best->amplitude * (f->n * sgu - f->su * sg) * f->inv_det;
+  fit->baseline = b0;
+  fit->slope_per_ms = b1 * f->fs / (1000.0 * f->len);
+}
+
 static double
 kernel_at (double tr,
            double td,
@@ -249,6 +274,31 @@ imp_psp_kernel_times (double  tau_rise_ms,
 }
 
 /**
+ * imp_psp_fit_value:
+ * @fit: a fit from imp_psp_fit()
+ * @t_ms: time from the presynaptic AP's peak
+ *
+ * Returns: the fitted average at @t_ms: baseline and PSP
+ */
+double
+imp_psp_fit_value (const ImpPspFit *fit,
+                   double           t_ms)
+{
+  double tr = fit->tau_rise_ms, td = fit->tau_decay_ms, t, tpeak;
+  double v = fit->baseline + fit->slope_per_ms * t_ms;
+
+  if (!(tr > 0 && td > tr) || isnan (fit->onset_ms))
+    return NAN;
+  t = t_ms - fit->onset_ms;
+  if (t <= 0)
+    return v;
+  tpeak = tr * td / (td - tr) * log (td / tr);
+  return v + fit->amplitude * kernel_at (tr, td, 1.0 / (exp (-tpeak / td)
+                                                          - exp (-tpeak / tr)),
+                                         t);
+}
+
+/**
  * imp_psp_fit:
  * @x: a spike-triggered average, @len samples
  * @len: its length
@@ -287,7 +337,7 @@ imp_psp_fit (const float *x,
   double scale, det;
   int round;
 
-  *fit = (ImpPspFit) { NAN, NAN, NAN, NAN, NAN, NAN };
+  *fit = IMP_PSP_FIT_NONE;
   f.t_lo = pre_len + (gint64) ceil (onset_min_ms * fs / 1000);
   f.t_hi = MIN (len - 2, pre_len + (gint64) floor (onset_max_ms * fs / 1000));
   ex0 = MAX (0, pre_len - (gint64) ceil (CROSSTALK_PRE_MS * fs / 1000));
@@ -366,6 +416,7 @@ imp_psp_fit (const float *x,
   fit->tau_rise_ms = best.tr;
   fit->tau_decay_ms = best.td;
   fit->amplitude = best.amplitude;
+  baseline_of (&f, &best, mem, fit);
   imp_psp_kernel_times (best.tr, best.td, &fit->rise_ms, &fit->decay_ms);
   fit->onset_ms = best.t0 < f.t_hi ? (best.t0 - pre_len) * 1000.0 / fs : NAN;
   return TRUE;

@@ -7,6 +7,8 @@
 
 #pragma once
 
+#include <math.h>
+
 #include <glib.h>
 
 G_BEGIN_DECLS
@@ -22,7 +24,13 @@ typedef struct
   double amplitude;     /* the fitted PSP's peak, signed, in x's unit */
   double tau_rise_ms;
   double tau_decay_ms;
+  double baseline;      /* the baseline at the AP's peak, x's unit */
+  double slope_per_ms;  /* and its slope */
 } ImpPspFit;
+
+/* No fit: every field NAN. */
+#define IMP_PSP_FIT_NONE \
+  ((ImpPspFit) { NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN })
 
 gboolean imp_psp_fit            (const float *x,
                                  gint64       len,
@@ -32,6 +40,9 @@ gboolean imp_psp_fit            (const float *x,
                                  double       onset_min_ms,
                                  double       onset_max_ms,
                                  ImpPspFit   *fit);
+
+double   imp_psp_fit_value      (const ImpPspFit *fit,
+                                 double           t_ms);
 
 void     imp_psp_kernel_times   (double       tau_rise_ms,
                                  double       tau_decay_ms,
