@@ -1740,6 +1740,98 @@ static const ImpRecordingBackend never_backend = { "never", never_read,
 
 /* Events are 8 bytes, their sample a 32-bit index: a recording longer
  * than that can hold is refused with a clear error before any reading. */
+static const ImpMapEntry *
+truth_entry (GArray *truth,
+             guint   pre,
+             guint   post)
+{
+  for (guint i = 0; i < truth->len; i++)
+    {
+      const ImpMapEntry *t = &g_array_index (truth, ImpMapEntry, i);
+
+      if (t->pre == pre && t->post == post)
+        return t;
+    }
+  return NULL;
+}
+
+/* A sparse culture whose strong synapses make their targets fire, so
+ * that chains A -> B -> C look like connections A -> C. The other inputs
+ * of each post, regressed out of its trial amplitudes, explain some of
+ * them away: each one explained is a pair the simulator did not connect
+ * (or one whose true PSP is too small to have been the response
+ * measured), and the input named as the explanation is, in the truth, B
+ * of a chain A -> B -> C or a shared input B -> A, B -> C. No true
+ * connection with an SNR of 3 or more is explained away, and the
+ * accuracy targets hold. */
+static void
+test_explained (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) truth = NULL;
+  g_autoptr(GArray) found = NULL;
+  g_autoptr(ImpRecording) rec = NULL;
+  g_autoptr(ImpAnalysisResult) res = NULL;
+  g_autofree char *path = tmp_file ("explained.h5");
+  g_autofree char *truth_csv = tmp_file ("explained.csv");
+  ImpSimParams sp;
+  ImpAnalysisParams params;
+  ImpMapScore score;
+  guint i, n_explained = 0, n_measured = 0;
+
+  imp_sim_params_init_default (&sp);
+  sp.n_neurons = 128;
+  sp.duration_s = 600;
+  sp.sample_rate_hz = 4500;
+  sp.no_access_frac = 0.58;
+  g_assert_true (imp_simulate (&sp, path, truth_csv, NULL, NULL, NULL,
+                               &error));
+  g_assert_no_error (error);
+  truth = imp_map_read_csv (truth_csv, &error);
+  g_assert_no_error (error);
+  rec = open_ok (path);
+  imp_analysis_params_init_default (&params);
+  res = analyse_ok (rec, &params);
+  found = imp_analysis_result_to_map (res);
+  imp_map_score (found, truth, &score);
+
+  for (i = 0; i < res->candidates->len; i++)
+    {
+      ImpCandidate *c = g_ptr_array_index (res->candidates, i);
+      const ImpMapEntry *t = truth_entry (truth, c->pre, c->post);
+      guint b = c->explained_by;
+
+      n_measured += isfinite (c->direct_z);
+      if (!c->explained)
+        continue;
+      n_explained++;
+      g_test_message ("%s -> %s explained by %s: direct %.3f mV of %.3f, "
+                      "z %.2f", res->labels[c->pre], res->labels[c->post],
+                      b < res->n_channels ? res->labels[b] : "?",
+                      c->direct_mv, c->amplitude_mv, c->direct_z);
+      g_assert_false (c->significant);
+      g_assert_cmpfloat (c->direct_z, <, 2);
+      g_assert_cmpuint (b, <, res->n_channels);
+      g_assert_true (t == NULL || t->snr < 3);
+      g_assert_true (in_map (truth, b, c->post)
+                     && (in_map (truth, c->pre, b)
+                         || in_map (truth, b, c->pre)));
+    }
+  g_test_message ("%u explained of %u measured; precision %.3f, SNR >= 6 "
+                  "%u of %u, 3-6 %u of %u", n_explained, n_measured,
+                  score.precision, score.band_found[IMP_MAP_SNR_HIGH],
+                  score.band_total[IMP_MAP_SNR_HIGH],
+                  score.band_found[IMP_MAP_SNR_MID],
+                  score.band_total[IMP_MAP_SNR_MID]);
+  g_assert_cmpuint (n_explained, >=, 4);
+  g_assert_cmpuint (n_measured, >, 100);
+  g_assert_cmpfloat (score.precision, >=, 0.97);
+  g_assert_cmpfloat ((double) score.band_found[IMP_MAP_SNR_HIGH]
+                     / score.band_total[IMP_MAP_SNR_HIGH], >=, 0.97);
+  g_assert_cmpfloat ((double) score.band_found[IMP_MAP_SNR_MID]
+                     / MAX (score.band_total[IMP_MAP_SNR_MID], 1), >=, 0.85);
+}
+
 /* A PSP fitted to a synthetic average (a double exponential of either
  * sign on a sloping baseline, with and without noise, and a crosstalk
  * spike at the AP that the fit must leave out): without noise its onset
@@ -2104,6 +2196,7 @@ main (int    argc,
   g_test_add_func ("/imp/Analysis/onset-spread", test_onset_spread);
   g_test_add_func ("/imp/Analysis/distal", test_distal);
   g_test_add_func ("/imp/Analysis/psp-fit", test_psp_fit);
+  g_test_add_func ("/imp/Analysis/explained", test_explained);
 
   status = g_test_run ();
 

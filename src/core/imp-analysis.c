@@ -13,6 +13,8 @@
 
 #include <glib/gstdio.h>
 #include <gsl/gsl_cdf.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_linalg.h>
 #include <gsl/gsl_rng.h>
 #include <json-glib/json-glib.h>
 
@@ -62,6 +64,13 @@
 #define ARTEFACT_LATE_MS  1.0
 #define ARTEFACT_FRACTION 0.5
 #define ARTEFACT_T        5.0
+/* Explained by another input (docs/analysis.md): the direct response
+ * that is left when the other inputs' PSPs are regressed out. */
+#define EXPLAIN_MIN_TRIALS   30
+#define EXPLAIN_DIRECT_Z     2.0
+#define EXPLAIN_FRACTION     0.5
+#define EXPLAIN_TAIL_DECAYS  5.0    /* an input's PSP is followed this many */
+#define EXPLAIN_TAIL_MAX_MS  150.0  /* decay time constants, at most this */
 
 /* Worker threads for detection and correlation, at most. */
 #define MAX_THREADS       8
@@ -2240,6 +2249,197 @@ find_trials (Measure *m,
     }
 }
 
+/* Another significant input of the post, as a regressor: its fitted PSP
+ * (onset at 0) by sample, and the prefix sums for baseline means. */
+typedef struct
+{
+  guint   pre;
+  gint64  onset;          /* samples after its AP */
+  gint64  len;
+  double *k;              /* len */
+  double *cum;            /* len + 1 */
+} Explainer;
+
+static void
+explainer_init (Explainer          *x,
+                const ImpCandidate *b,
+                double              fs)
+{
+  double max_ms = MIN (EXPLAIN_TAIL_DECAYS * b->fit.tau_decay_ms,
+                       EXPLAIN_TAIL_MAX_MS);
+  gint64 j;
+
+  x->pre = b->pre;
+  x->onset = llround (b->fit.onset_ms * fs / 1000);
+  x->len = MAX (1, llround (max_ms * fs / 1000));
+  x->k = g_new (double, 2 * x->len + 1);
+  x->cum = x->k + x->len;
+  imp_psp_fit_sample (&b->fit, fs, x->len, x->k);
+  x->cum[0] = 0;
+  for (j = 0; j < x->len; j++)
+    x->cum[j + 1] = x->cum[j] + x->k[j];
+}
+
+/* The explainer's PSP summed over its APs @tb (@n, sorted; from index
+ * @*first on, which moves forward): its value at sample @at less its
+ * mean over [@b0, @b0 + @b_len) (a trial amplitude's peak and baseline). */
+static double
+explainer_at (const Explainer *x,
+              const gint64    *tb,
+              guint            n,
+              guint           *first,
+              gint64           at,
+              gint64           b0,
+              gint64           b_len)
+{
+  double v = 0;
+  guint j;
+
+  /* APs whose PSP has ended before the baseline starts add nothing */
+  while (*first < n && tb[*first] + x->onset + x->len <= b0)
+    (*first)++;
+  for (j = *first; j < n && tb[j] + x->onset <= at; j++)
+    {
+      gint64 s = tb[j] + x->onset;
+      gint64 i0 = CLAMP (b0 - s, 0, x->len), i1 = CLAMP (b0 + b_len - s, 0,
+                                                         x->len);
+
+      if (at - s < x->len)
+        v += x->k[at - s];
+      v -= (x->cum[i1] - x->cum[i0]) / b_len;
+    }
+  return v;
+}
+
+/* Whether the other significant inputs of the post explain a
+ * significant candidate's response (docs/analysis.md, "Explained by
+ * another input"): each trial's amplitude regressed on what each other
+ * input's fitted PSP, summed over its APs, adds to it; the intercept is
+ * the direct response. */
+static void
+explain_item (gpointer data,
+              guint    item)
+{
+  Measure *m = data;
+  Run *run = m->run;
+  ImpCandidate *c = m->cands[item];
+  Accum *acc = &m->accums[item];
+  guint n_cands = run->result->candidates->len;
+  GArray *a_aps = run->ap_times[c->pre];
+  const gint64 *ta = (const gint64 *) a_aps->data;
+  gint64 at = acc->peak - m->pre_len;
+  double sign = c->sign == 'I' ? -1.0 : 1.0;
+  g_autofree Explainer *xs = NULL;
+  g_autofree guint *first = NULL;
+  g_autofree double *row = NULL;
+  g_autofree double *xty = NULL;
+  g_autofree double *x_sum = NULL;
+  gsl_matrix *xtx = NULL;
+  double yty = 0, n = 0, sigma2, se, direct;
+  guint lo = item, hi = item, e, k, p = 0, q, r, trial = 0, best = 0;
+
+  c->direct_mv = c->direct_z = NAN;
+  c->explained_by = G_MAXUINT;
+  c->explained = FALSE;
+  if (!c->significant || acc->n_windows == 0 || !isfinite (c->latency_ms))
+    return;
+  while (lo > 0 && m->cands[lo - 1]->post == c->post)
+    lo--;
+  while (hi + 1 < n_cands && m->cands[hi + 1]->post == c->post)
+    hi++;
+  xs = g_new0 (Explainer, hi - lo + 1);
+  for (e = lo; e <= hi; e++)
+    {
+      ImpCandidate *b = m->cands[e];
+
+      if (e != item && b->significant && b->pre != c->pre
+          && b->n_trials > 0 && isfinite (b->fit.onset_ms)
+          && b->fit.tau_rise_ms > 0)
+        explainer_init (&xs[p++], b, run->fs);
+    }
+  if (p == 0)
+    return;
+
+  /* normal equations of y = direct + sum_e beta_e x_e */
+  first = g_new0 (guint, p);
+  row = g_new (double, p + 1);
+  xty = g_new0 (double, p + 1);
+  x_sum = g_new0 (double, p);
+  xtx = gsl_matrix_calloc (p + 1, p + 1);
+  for (k = 0; k < a_aps->len; k++)
+    {
+      double y;
+
+      if (!(acc->use[k / 8] & (1u << (k % 8))))
+        continue;
+      trial++;
+      if (acc->gap[(trial - 1) / 8] & (1u << ((trial - 1) % 8)))
+        continue;
+      y = sign * c->trial_amplitudes[trial - 1];
+      row[0] = 1;
+      for (e = 0; e < p; e++)
+        {
+          GArray *b_aps = run->ap_times[xs[e].pre];
+
+          row[e + 1] = explainer_at (&xs[e], (const gint64 *) b_aps->data,
+                                     b_aps->len, &first[e], ta[k] + at,
+                                     ta[k] - m->pre_len, m->pre_len);
+          x_sum[e] += fabs (row[e + 1]);
+        }
+      for (q = 0; q <= p; q++)
+        {
+          xty[q] += row[q] * y;
+          for (r = 0; r <= q; r++)
+            *gsl_matrix_ptr (xtx, q, r) += row[q] * row[r];
+        }
+      yty += y * y;
+      n++;
+    }
+  for (q = 0; q <= p; q++)
+    for (r = 0; r < q; r++)
+      gsl_matrix_set (xtx, r, q, gsl_matrix_get (xtx, q, r));
+  for (e = 0; e < p; e++)
+    {
+      if (x_sum[e] > x_sum[best])
+        best = e;
+      /* an input that never reaches the trials: a column of zeros */
+      if (!(gsl_matrix_get (xtx, e + 1, e + 1) > 0))
+        gsl_matrix_set (xtx, e + 1, e + 1, 1);
+    }
+
+  if (n > p + 2 && x_sum[best] > 0)
+    {
+      gsl_vector_view v = gsl_vector_view_array (xty, p + 1);
+      g_autofree double *beta = g_new (double, p + 1);
+      gsl_vector_view bv = gsl_vector_view_array (beta, p + 1);
+      gsl_error_handler_t *old = gsl_set_error_handler_off ();
+      double fit = 0;
+
+      if (gsl_linalg_cholesky_decomp1 (xtx) == 0
+          && gsl_linalg_cholesky_solve (xtx, &v.vector, &bv.vector) == 0)
+        {
+          for (q = 0; q <= p; q++)
+            fit += beta[q] * xty[q];
+          sigma2 = MAX (yty - fit, 0.0) / (n - p - 1);
+          /* (X'X)^-1 [0][0] from the factor */
+          gsl_linalg_cholesky_invert (xtx);
+          se = sqrt (sigma2 * gsl_matrix_get (xtx, 0, 0));
+          direct = beta[0];
+          c->direct_mv = sign * direct;
+          c->direct_z = se > 0 ? direct / se : NAN;
+          c->explained_by = xs[best].pre;
+          c->explained = n >= EXPLAIN_MIN_TRIALS
+                         && c->direct_z < EXPLAIN_DIRECT_Z
+                         && direct + 2 * se < EXPLAIN_FRACTION * sign
+                                              * c->amplitude_mv;
+        }
+      gsl_set_error_handler (old);
+    }
+  for (e = 0; e < p; e++)
+    g_free (xs[e].k);
+  gsl_matrix_free (xtx);
+}
+
 /* Averages, trial amplitudes and the artefact check of all candidates,
  * in two passes over the blocks that hold their windows. */
 static gboolean
@@ -2311,6 +2511,20 @@ measure_candidates (Run     *run,
         ok = imp_stream_run (stream, measure_block_cb, &m,
                              measure_progress_cb, &m, run->cancellable,
                              error);
+    }
+
+  if (ok)
+    {
+      gint64 t0 = g_get_monotonic_time ();
+      guint n_explained = 0;
+
+      parallel_for (cands->len, explain_item, &m, run->cancellable, NULL,
+                    NULL);
+      ok = !g_cancellable_set_error_if_cancelled (run->cancellable, error);
+      for (i = 0; i < cands->len; i++)
+        n_explained += m.cands[i]->explained;
+      g_debug ("%u candidates explained by other inputs, in %.2f s",
+               n_explained, (g_get_monotonic_time () - t0) / 1e6);
     }
 
   for (i = 0; i < cands->len; i++)
@@ -2672,7 +2886,7 @@ measure_all (Run     *run,
                                     pre_aps->len, res->psps[c->post],
                                     c->sign);
       c->polysynaptic = c->spread_z >= p->spread_z;
-      if (c->artefact || c->common_input || c->polysynaptic)
+      if (c->artefact || c->common_input || c->polysynaptic || c->explained)
         c->significant = FALSE;
       if (c->significant)
         res->n_connections++;
@@ -3132,8 +3346,17 @@ add_candidate (JsonBuilder             *b,
   MEMBER_DOUBLE (rise_ms);
   MEMBER_DOUBLE (decay_ms);
   MEMBER_DOUBLE (spread_z);
+  MEMBER_DOUBLE (direct_mv);
+  MEMBER_DOUBLE (direct_z);
 #undef MEMBER_DOUBLE
   add_psp_fit (b, &c->fit);
+  json_builder_set_member_name (b, "explained");
+  json_builder_add_boolean_value (b, c->explained);
+  json_builder_set_member_name (b, "explained_by");
+  if (c->explained_by < self->n_channels)
+    json_builder_add_string_value (b, self->labels[c->explained_by]);
+  else
+    json_builder_add_null_value (b);
   json_builder_set_member_name (b, "common_input");
   json_builder_add_boolean_value (b, c->common_input);
   json_builder_set_member_name (b, "polysynaptic");

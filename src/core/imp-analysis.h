@@ -129,6 +129,17 @@ typedef struct
    * significant. */
   double  spread_z;
   gboolean polysynaptic;
+  /* Explained by another input (docs/analysis.md): a significant
+   * candidate's trial amplitudes regressed on the other significant
+   * inputs of the post (each one's fitted PSP over its APs); the
+   * intercept is the direct response (direct_mv, signed; direct_z its
+   * z), NAN when not measured; the input that reached most trials
+   * (G_MAXUINT for none). Explained when no direct response is left:
+   * never significant. */
+  double  direct_mv;
+  double  direct_z;
+  guint   explained_by;
+  gboolean explained;
   double  amplitude_norm;  /* amplitude_mv / mean presynaptic AP height */
   /* A PSP fitted to the average (docs/analysis.md, "Onset, rise and
    * decay"): latency_ms is its onset; rise_ms and decay_ms are those of

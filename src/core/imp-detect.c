@@ -21,6 +21,10 @@
  * without noise (synthetic or heavily filtered) is not searched for APs in
  * every rising sample. */
 #define AP_SLOPE_FLOOR_MV_MS 1.0
+/* The slope is the rise over this span (at least a sample): at high
+ * sampling rates a difference of neighbouring samples holds less of an
+ * AP's upstroke and as much noise. */
+#define AP_SLOPE_SPAN_MS     0.1
 /* The peak is searched for this long after the slope crossing, then
  * followed uphill for at most AP_MAX_CLIMB_MS. */
 #define AP_PEAK_SEARCH_MS 2.0
@@ -432,18 +436,19 @@ imp_detect_robust_sd (const float *x,
 static gsize
 strided_diffs (const float *x,
                gsize        n,
+               gsize        span,
                float       *work)
 {
-  gsize stride = robust_stride (n - 1);
+  gsize stride = robust_stride (n - span);
   gsize i, m = 0;
 
-  g_assert (n >= 2);
+  g_assert (n > span);
 
-  for (i = 0; i + 1 < n; i += stride)
+  for (i = 0; i + span < n; i += stride)
     {
-      float step = x[i + 1] - x[i];
+      float step = x[i + span] - x[i];
 
-      if (imp_detect_usable (x[i]) && imp_detect_usable (x[i + 1])
+      if (imp_detect_usable (x[i]) && imp_detect_usable (x[i + span])
           && imp_detect_usable (step))
         work[m++] = step;
     }
@@ -481,7 +486,7 @@ imp_detect_noise_sd (const float *x,
       /* The usual case, without gaps: only the differences that the
        * robust SD's subsample of all of them takes. */
       diff = g_new (float, ROBUST_MAX_VALUES * 2);
-      m = strided_diffs (x, n, diff);
+      m = strided_diffs (x, n, 1, diff);
       return robust_sd_of_usable (diff, m) / G_SQRT2;
     }
 
@@ -513,7 +518,8 @@ segment_median (const float *x,
 /* What makes an AP, in samples and mV. */
 typedef struct
 {
-  double threshold;     /* slope, mV per sample */
+  double threshold;     /* rise over the span, mV */
+  gsize  span;          /* samples of the slope's difference */
   double min_height;
   double min_width;     /* samples between the quarter-height crossings */
   gsize  search, climb, refractory, fall, base_from, base_to;
@@ -562,17 +568,18 @@ float_below (double v)
 static gsize
 skip_flat (const float *x,
            gsize        n,
+           gsize        span,
            gsize        from,
            float        above)
 {
   gsize i = from;
 
-  while (i + SCAN_LANES + 1 <= n)
+  while (i + SCAN_LANES + span <= n)
     {
       gboolean hit = FALSE;
 
       for (gsize j = 0; j < SCAN_LANES; j++)
-        hit |= x[i + j + 1] - x[i + j] > above;
+        hit |= x[i + j + span] - x[i + j] > above;
       if (hit)
         break;
       i += SCAN_LANES;
@@ -595,7 +602,7 @@ aps_in_run (const float      *x,
   float above = float_below (ap->threshold);
   gsize i;
 
-  for (i = 0; i + 1 < n; i++)
+  for (i = 0; i + ap->span < n; i++)
     {
       gsize peak, end, j;
       double baseline, height, lowest;
@@ -604,10 +611,10 @@ aps_in_run (const float      *x,
       /* Armed, most of the time, nothing happens until the slope
        * crosses the threshold. */
       if (armed)
-        i = skip_flat (x, n, i, above);
-      if (i + 1 >= n)
+        i = skip_flat (x, n, ap->span, i, above);
+      if (i + ap->span >= n)
         break;
-      diff = x[i + 1] - x[i];
+      diff = x[i + ap->span] - x[i];
       if (!armed)
         {
           armed = diff < ap->threshold;
@@ -684,7 +691,8 @@ aps_in_run (const float      *x,
  *   rejected only for being narrower than IMP_DETECT_AP_MIN_WIDTH_MS, in
  *   the same form (PSP detection should stay away from them too)
  *
- * An AP starts where the slope (first difference) exceeds ap_threshold_sd
+ * An AP starts where the slope (the rise over AP_SLOPE_SPAN_MS, at least
+ * one sample: the first difference up to 10 kHz) exceeds ap_threshold_sd
  * robust SDs of the slope. Its peak is the maximum within 2 ms, followed
  * uphill. It counts when the peak stands ap_min_height_mv above the median
  * of the 3 ms before the crossing, the signal falls by half that height
@@ -723,11 +731,14 @@ imp_detect_aps_full (const float             *x,
     return 0;
 
   /* The robust SD of the slope, a difference next to a gap left out. */
+  ap.span = MAX (1, ms_to_samples (AP_SLOPE_SPAN_MS, sample_rate));
+  if (n <= ap.span + 1)
+    return 0;
   diff = g_new (float, 2 * ROBUST_MAX_VALUES);
-  m = strided_diffs (x, n, diff);
+  m = strided_diffs (x, n, ap.span, diff);
   slope_sd = robust_sd_of_usable (diff, m);
   ap.threshold = MAX (params->ap_threshold_sd * slope_sd,
-                      AP_SLOPE_FLOOR_MV_MS * 1000.0 / sample_rate);
+                      AP_SLOPE_FLOOR_MV_MS * ap.span * 1000.0 / sample_rate);
   if (!isfinite (ap.threshold))
     return 0;   /* no two usable neighbouring samples */
   ap.min_height = params->ap_min_height_mv;

@@ -274,6 +274,70 @@ imp_psp_kernel_times (double  tau_rise_ms,
 }
 
 /**
+ * imp_psp_fit_psp:
+ * @fit: a fit from imp_psp_fit()
+ * @t_ms: time from the presynaptic AP's peak
+ *
+ * Returns: the fitted PSP alone at @t_ms (0 before its onset), NAN
+ *   without a fit
+ */
+double
+imp_psp_fit_psp (const ImpPspFit *fit,
+                 double           t_ms)
+{
+  double tr = fit->tau_rise_ms, td = fit->tau_decay_ms, t, tpeak;
+
+  if (!(tr > 0 && td > tr) || isnan (fit->onset_ms))
+    return NAN;
+  t = t_ms - fit->onset_ms;
+  if (t <= 0)
+    return 0;
+  tpeak = tr * td / (td - tr) * log (td / tr);
+  return fit->amplitude * kernel_at (tr, td, 1.0 / (exp (-tpeak / td)
+                                                      - exp (-tpeak / tr)),
+                                     t);
+}
+
+/**
+ * imp_psp_fit_sample:
+ * @fit: a fit from imp_psp_fit()
+ * @fs: the sampling rate, Hz
+ * @n: samples wanted
+ * @out: (out caller-allocates) (array length=n): the fitted PSP alone from
+ *   its onset on, a sample apart
+ *
+ * The same values as imp_psp_fit_psp() at the onset plus k / @fs, by a
+ * recurrence. Zeros without a fit.
+ */
+void
+imp_psp_fit_sample (const ImpPspFit *fit,
+                    double           fs,
+                    gint64           n,
+                    double          *out)
+{
+  double tr = fit->tau_rise_ms, td = fit->tau_decay_ms, tpeak, scale;
+  double rd, rr, ed = 1, er = 1;
+  gint64 k;
+
+  if (!(tr > 0 && td > tr) || isnan (fit->onset_ms))
+    {
+      for (k = 0; k < n; k++)
+        out[k] = 0;
+      return;
+    }
+  tpeak = tr * td / (td - tr) * log (td / tr);
+  scale = fit->amplitude / (exp (-tpeak / td) - exp (-tpeak / tr));
+  rd = exp (-1000.0 / (fs * td));
+  rr = exp (-1000.0 / (fs * tr));
+  for (k = 0; k < n; k++)
+    {
+      out[k] = scale * (ed - er);
+      ed *= rd;
+      er *= rr;
+    }
+}
+
+/**
  * imp_psp_fit_value:
  * @fit: a fit from imp_psp_fit()
  * @t_ms: time from the presynaptic AP's peak
@@ -284,18 +348,8 @@ double
 imp_psp_fit_value (const ImpPspFit *fit,
                    double           t_ms)
 {
-  double tr = fit->tau_rise_ms, td = fit->tau_decay_ms, t, tpeak;
-  double v = fit->baseline + fit->slope_per_ms * t_ms;
-
-  if (!(tr > 0 && td > tr) || isnan (fit->onset_ms))
-    return NAN;
-  t = t_ms - fit->onset_ms;
-  if (t <= 0)
-    return v;
-  tpeak = tr * td / (td - tr) * log (td / tr);
-  return v + fit->amplitude * kernel_at (tr, td, 1.0 / (exp (-tpeak / td)
-                                                          - exp (-tpeak / tr)),
-                                         t);
+  return fit->baseline + fit->slope_per_ms * t_ms
+         + imp_psp_fit_psp (fit, t_ms);
 }
 
 /**

@@ -41,8 +41,14 @@ gboolean imp_psp_fit            (const float *x,
                                  double       onset_max_ms,
                                  ImpPspFit   *fit);
 
+double   imp_psp_fit_psp        (const ImpPspFit *fit,
+                                 double           t_ms);
 double   imp_psp_fit_value      (const ImpPspFit *fit,
                                  double           t_ms);
+void     imp_psp_fit_sample     (const ImpPspFit *fit,
+                                 double           fs,
+                                 gint64           n,
+                                 double          *out);
 
 void     imp_psp_kernel_times   (double       tau_rise_ms,
                                  double       tau_decay_ms,
