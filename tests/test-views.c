@@ -1009,13 +1009,16 @@ test_pairs_verdict (void)
     { 1, "Artefact", "withdrawn: the postsynaptic signal moves before" },
     { 2, "Common input", "withdrawn: the postsynaptic cell already moves" },
     { 3, "Chain", "withdrawn: its PSPs start at no fixed latency" },
+    { 5, "Explained", "withdrawn: another input of the postsynaptic cell "
+                      "explains it (mostly C2): with their PSPs regressed "
+                      "out of each trial, +0.012 mV is left (z = 0.4)" },
     { 4, "n.s.", NULL },
   };
-  const char *sorted[] = { "<b>Synapse</b>", "Chain", "Common input",
-                           "Artefact", "n.s." };
+  const char *sorted[] = { "<b>Synapse</b>", "Chain", "Explained",
+                           "Common input", "Artefact", "n.s." };
   ImpCandidate *c;
 
-  for (guint i = 0; i < 5; i++)
+  for (guint i = 0; i < 6; i++)
     {
       c = g_ptr_array_index (result->candidates, i);
       g_assert_true (c->significant);
@@ -1025,6 +1028,11 @@ test_pairs_verdict (void)
   ((ImpCandidate *) g_ptr_array_index (result->candidates, 1))->artefact = TRUE;
   ((ImpCandidate *) g_ptr_array_index (result->candidates, 2))->common_input = TRUE;
   ((ImpCandidate *) g_ptr_array_index (result->candidates, 3))->polysynaptic = TRUE;
+  c = g_ptr_array_index (result->candidates, 5);
+  c->explained = TRUE;
+  c->explained_by = 2;
+  c->direct_mv = 0.012;
+  c->direct_z = 0.4;
   view = g_object_ref_sink (imp_pairs_view_new (session));
   _imp_pairs_view_sort_by (IMP_PAIRS_VIEW (view), "p-value",
                            GTK_SORT_ASCENDING);
@@ -1057,12 +1065,13 @@ test_pairs_verdict (void)
                                            "No such column"));
 
   /* Sorted by verdict, each kind together, in the order of the list:
-   * the one synapse left among these five first, n.s. last. */
-  for (guint i = 5; i < result->candidates->len; i++)
+   * the one synapse left among these six first, n.s. last. */
+  for (guint i = 6; i < result->candidates->len; i++)
     {
       c = g_ptr_array_index (result->candidates, i);
       c->significant = FALSE;
       c->artefact = c->common_input = c->polysynaptic = FALSE;
+      c->explained = FALSE;
     }
   g_clear_object (&view);
   view = g_object_ref_sink (imp_pairs_view_new (session));
@@ -1112,8 +1121,15 @@ test_pairs_detail (void)
   imp_session_set_selected (session, 6);
   imp_session_set_selected (session, 7);
   detail = _imp_pairs_view_get_detail (IMP_PAIRS_VIEW (view));
-  g_assert_nonnull (strstr (detail,
-                            "latency 2.50 ms · rise 0.56 ms · decay 10.9 ms"));
+  g_assert_nonnull (strstr (detail, "latency 2.50 ms · rise 0.56 ms · "
+                            "decay 10.9 ms"));
+  g_assert_null (strstr (detail, "isolated"));
+  /* from the isolated trials' fit: said so */
+  c->kinetics_isolated = TRUE;
+  imp_session_set_selected (session, 6);
+  imp_session_set_selected (session, 7);
+  detail = _imp_pairs_view_get_detail (IMP_PAIRS_VIEW (view));
+  g_assert_nonnull (strstr (detail, "ms (isolated trials)"));
 
   g_assert_finalize_object (view);
   g_assert_finalize_object (session);

@@ -79,6 +79,8 @@ imp_candidate_verdict (const ImpCandidate *c)
     return IMP_VERDICT_COMMON_INPUT;
   if (c->polysynaptic)
     return IMP_VERDICT_CHAIN;
+  if (c->explained)
+    return IMP_VERDICT_EXPLAINED;
   return IMP_VERDICT_NOT_SIGNIFICANT;
 }
 

@@ -19,6 +19,7 @@ typedef enum
 {
   IMP_VERDICT_SYNAPSE,
   IMP_VERDICT_CHAIN,         /* onsets not time-locked (polysynaptic) */
+  IMP_VERDICT_EXPLAINED,     /* explained by another input of the post */
   IMP_VERDICT_COMMON_INPUT,
   IMP_VERDICT_ARTEFACT,
   IMP_VERDICT_NOT_SIGNIFICANT,

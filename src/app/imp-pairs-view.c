@@ -173,6 +173,8 @@ cell_text (const ImpCandidate *c,
           return g_strdup (_("Common input"));
         case IMP_VERDICT_CHAIN:
           return g_strdup (_("Chain"));
+        case IMP_VERDICT_EXPLAINED:
+          return g_strdup (_("Explained"));
         case IMP_VERDICT_NOT_SIGNIFICANT:
         default:
           return g_strdup (_("n.s."));
@@ -407,12 +409,20 @@ update_detail (ImpPairsView *self)
   p = imp_plot_format_p (c->p_value, result->params.alpha);
   g_ascii_formatd (alpha, sizeof alpha, "%g", result->params.alpha);
   ap_ap_p = imp_plot_format_p (c->ap_ap_p_value, result->params.alpha);
-  if (imp_plot_has_latency (c) && c->rise_ms > 0 && c->decay_ms > 0)
-    latency = g_strdup_printf (_("latency %.2f ms · rise %.2f ms · decay "
-                                 "%.1f ms"), c->latency_ms, c->rise_ms,
-                               c->decay_ms);
-  else if (imp_plot_has_latency (c))
-    latency = g_strdup_printf (_("latency %.2f ms"), c->latency_ms);
+  /* no-break spaces keep each value with its name and unit */
+  if (imp_plot_has_latency (c))
+    {
+      GString *text = g_string_new (NULL);
+
+      g_string_append_printf (text, _("latency %.2f ms"), c->latency_ms);
+      if (c->rise_ms > 0)
+        g_string_append_printf (text, _(" · rise %.2f ms"), c->rise_ms);
+      if (c->decay_ms > 0)
+        g_string_append_printf (text, _(" · decay %.1f ms"), c->decay_ms);
+      if (c->kinetics_isolated && (c->rise_ms > 0 || c->decay_ms > 0))
+        g_string_append (text, _(" (isolated trials)"));
+      latency = g_string_free (text, FALSE);
+    }
   else
     latency = g_strdup (_("no latency estimate"));
   /* Why a strong response is no synapse, as the analysis judged it. */
@@ -430,6 +440,14 @@ update_detail (ImpPairsView *self)
                                 "the AP, as through a chain of cells (onset "
                                 "spread z = %.1f, at least %.1f)"),
                               c->spread_z, result->params.spread_z);
+  else if (c->explained)
+    reason = g_strdup_printf (_(": another input of the postsynaptic cell "
+                                "explains it (mostly %s): with their PSPs "
+                                "regressed out of each trial, %+.3f mV is "
+                                "left (z = %.1f)"),
+                              c->explained_by < result->n_channels
+                              ? channel_label (result, c->explained_by)
+                              : "?", c->direct_mv, c->direct_z);
   else
     reason = g_strdup ("");
   /* a response below alpha that a check took back is not "not

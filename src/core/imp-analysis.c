@@ -2118,16 +2118,20 @@ measure_average (Run          *run,
   c->rise_ms = fit.rise_ms;
   c->decay_ms = fit.decay_ms;
 
+  c->kinetics_isolated = FALSE;
+
   if (n_iso >= KINETICS_MIN_TRIALS && isfinite (fit.onset_ms))
     {
       g_autofree float *iso = g_new (float, len);
 
       baseline_average (iso_sums, n_iso, len, pre_len, iso);
       if (imp_psp_fit (iso, len, pre_len, run->fs, sign, p->latency_min_ms,
-                       p->latency_max_ms, &fit))
+                       p->latency_max_ms, &fit)
+          && isfinite (fit.rise_ms) && isfinite (fit.decay_ms))
         {
           c->rise_ms = fit.rise_ms;
           c->decay_ms = fit.decay_ms;
+          c->kinetics_isolated = TRUE;
         }
     }
 
@@ -3350,6 +3354,9 @@ add_candidate (JsonBuilder             *b,
   MEMBER_DOUBLE (direct_z);
 #undef MEMBER_DOUBLE
   add_psp_fit (b, &c->fit);
+  json_builder_set_member_name (b, "kinetics_from");
+  json_builder_add_string_value (b, c->kinetics_isolated ? "isolated_trials"
+                                                         : "all_trials");
   json_builder_set_member_name (b, "explained");
   json_builder_add_boolean_value (b, c->explained);
   json_builder_set_member_name (b, "explained_by");

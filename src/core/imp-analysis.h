@@ -147,6 +147,7 @@ typedef struct
   ImpPspFit fit;
   double  rise_ms;         /* 20-80 % rise of the fitted PSP */
   double  decay_ms;        /* its peak to half-decay */
+  gboolean kinetics_isolated;  /* those two from the isolated trials' fit */
   /* The amplitudes the quantal fit uses (mV, signed): those of the
    * trials without another presynaptic AP from
    * IMP_ANALYSIS_ISOLATION_MS before the AP to the end of the window, each

@@ -23,6 +23,8 @@
                                     earliest onset are not fitted */
 #define ONSET_STEP_MS     0.2    /* the coarse grid's onsets */
 #define REFINE_ROUNDS     6
+#define FIT_PRE_MS        10.0   /* baseline fitted from this long before
+                                    the AP at most */
 #define REFINE_ONSETS     2      /* samples either side of the best */
 #define REFINE_TAUS       5      /* time constants tried around the best */
 
@@ -352,6 +354,14 @@ imp_psp_fit_value (const ImpPspFit *fit,
          + imp_psp_fit_psp (fit, t_ms);
 }
 
+static gboolean
+at_bound (double tau,
+          double lo,
+          double hi)
+{
+  return tau <= lo * (1 + 1e-9) || tau >= hi * (1 - 1e-9);
+}
+
 /**
  * imp_psp_fit:
  * @x: a spike-triggered average, @len samples
@@ -365,12 +375,14 @@ imp_psp_fit_value (const ImpPspFit *fit,
  *
  * Fits a straight baseline plus a double exponential of @sign that
  * starts at an onset between @onset_min_ms and @onset_max_ms, by least
- * squares over every sample but those of the AP's own crosstalk: a grid
- * of time constants and onsets, then finer grids around the best. The
- * onset is NAN when the best lies at @onset_max_ms (the PSP would start
- * later).
+ * squares over the samples from FIT_PRE_MS before the AP on but those of
+ * the AP's own crosstalk: a grid of time constants and onsets, then finer
+ * grids around the best. An onset at either end of the range means that
+ * the PSP would start outside it: no fit. A time constant at either end
+ * of its range is not measured: the rise (or decay) is NAN.
  *
- * Returns: %FALSE when no PSP of @sign fits (every field NAN)
+ * Returns: %FALSE when no PSP of @sign fits within the ranges (every
+ *   field NAN)
  */
 gboolean
 imp_psp_fit (const float *x,
@@ -397,7 +409,8 @@ imp_psp_fit (const float *x,
   ex0 = MAX (0, pre_len - (gint64) ceil (CROSSTALK_PRE_MS * fs / 1000));
   if (f.t_lo > f.t_hi || f.t_lo < 0)
     return FALSE;
-  for (k = 0; k < len; k++)
+  for (k = MAX (0, pre_len - (gint64) ceil (FIT_PRE_MS * fs / 1000));
+       k < len; k++)
     {
       double u = (double) (k - pre_len) / len;
 
@@ -464,14 +477,19 @@ imp_psp_fit (const float *x,
       step = 1;
     }
 
-  if (!(best.gain > 0))
+  if (!(best.gain > 0)
+      || (f.t_hi - f.t_lo >= 2 && (best.t0 == f.t_lo || best.t0 == f.t_hi)))
     return FALSE;
 
+  fit->onset_ms = (best.t0 - pre_len) * 1000.0 / fs;
   fit->tau_rise_ms = best.tr;
   fit->tau_decay_ms = best.td;
   fit->amplitude = best.amplitude;
   baseline_of (&f, &best, mem, fit);
   imp_psp_kernel_times (best.tr, best.td, &fit->rise_ms, &fit->decay_ms);
-  fit->onset_ms = best.t0 < f.t_hi ? (best.t0 - pre_len) * 1000.0 / fs : NAN;
+  if (at_bound (best.tr, TAU_RISE_MIN_MS, TAU_RISE_MAX_MS))
+    fit->rise_ms = NAN;
+  if (at_bound (best.td, TAU_DECAY_MIN_MS, TAU_DECAY_MAX_MS))
+    fit->decay_ms = NAN;
   return TRUE;
 }
