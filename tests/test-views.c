@@ -970,6 +970,9 @@ test_format_p (void)
     { 0.0010004, 0.001, "0.0010004" },
     { 0.00099996, 0.001, "9.9996e-04" },
     { 0.0010004, 0, "0.00100" },
+    /* an underflowed tail is no p of 0 */
+    { 0, 0.001, "< 1e-300" },
+    { 2e-310, 0.001, "< 1e-300" },
   };
   ImpCandidate c = { 0 };
 
@@ -980,6 +983,14 @@ test_format_p (void)
       g_assert_cmpstr (text, ==, cases[i].text);
     }
   g_assert_cmpstr (imp_plot_format_p (NAN, 0.001), ==, "—");
+  /* after "p ": a relation that reads right either way */
+  {
+    g_autofree char *equal = imp_plot_format_p_relation (0.00141, 0.001);
+    g_autofree char *below = imp_plot_format_p_relation (0, 0.001);
+
+    g_assert_cmpstr (equal, ==, "= 0.00141");
+    g_assert_cmpstr (below, ==, "< 1e-300");
+  }
 
   c.n_trials = 10;
   c.latency_ms = 1.5;

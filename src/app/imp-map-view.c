@@ -1208,16 +1208,16 @@ edge_tooltip (ImpMapView       *self,
   else if (e->kind == IMP_EDGE_EXTRA)
     kind = _(" (not significant)");
   verdict = c->ap_ap_significant ? _("significant") : _("not significant");
-  p = imp_plot_format_p (c->p_value, alpha);
-  ap_ap_p = imp_plot_format_p (c->ap_ap_p_value, alpha);
+  p = imp_plot_format_p_relation (c->p_value, alpha);
+  ap_ap_p = imp_plot_format_p_relation (c->ap_ap_p_value, alpha);
   latency = imp_plot_has_latency (c)
             ? g_strdup_printf (_("%.2f ms"), c->latency_ms)
             : g_strdup (_("— (no estimate)"));
 
   return g_strdup_printf (_("<b>%s → %s</b>%s\n"
                             "%s, %+.3f mV\n"
-                            "Latency %s, p = %s\n"
-                            "AP→AP: p = %s, %s\n"
+                            "Latency %s, p %s\n"
+                            "AP→AP: p %s, %s\n"
                             "%u presynaptic APs"),
                           pre, post, kind, sign, c->amplitude_mv,
                           latency, p, ap_ap_p, verdict, c->n_pre_aps);

@@ -406,9 +406,10 @@ update_detail (ImpPairsView *self)
   gtk_label_set_text (GTK_LABEL (self->detail_title), title);
 
   imp_plot_sign_color (c->artefact ? '?' : c->sign, &color);
-  p = imp_plot_format_p (c->p_value, result->params.alpha);
+  p = imp_plot_format_p_relation (c->p_value, result->params.alpha);
   g_ascii_formatd (alpha, sizeof alpha, "%g", result->params.alpha);
-  ap_ap_p = imp_plot_format_p (c->ap_ap_p_value, result->params.alpha);
+  ap_ap_p = imp_plot_format_p_relation (c->ap_ap_p_value,
+                                        result->params.alpha);
   /* no-break spaces keep each value with its name and unit */
   if (imp_plot_has_latency (c))
     {
@@ -461,8 +462,8 @@ update_detail (ImpPairsView *self)
   facts = g_strdup_printf (_("<span foreground=\"#%02x%02x%02x\"><b>%s</b>"
                              "</span> · %s%s\n"
                              "Amplitude %+.3f mV · %s\n"
-                             "p = %s (corrected) · %u presynaptic APs\n"
-                             "AP→AP: p = %s, %s\n"
+                             "p %s (corrected) · %u presynaptic APs\n"
+                             "AP→AP: p %s, %s\n"
                              "<small>Significant at p ≤ %s, corrected for "
                              "all pairs tested (Benjamini–Hochberg)</small>"),
                            (int) (color.red * 255), (int) (color.green * 255),

@@ -439,8 +439,10 @@ imp_plot_format_p (double p,
 
   if (!isfinite (p) || p < 0)
     return g_strdup ("—");
-  if (p == 0)
-    return g_strdup ("0");
+  /* below what a double holds: the test's tail underflowed, not a p of
+   * exactly 0 */
+  if (p < 1e-300)
+    return g_strdup ("< 1e-300");
 
   for (; digits < 9 && alpha > 0; digits++)
     {
@@ -453,6 +455,24 @@ imp_plot_format_p (double p,
   if (p < 1e-3)
     return g_strdup_printf ("%.*e", digits - 1, p);
   return g_strdup_printf ("%#.*g", digits, p);
+}
+
+/**
+ * imp_plot_format_p_relation:
+ * @p: a p-value
+ * @alpha: as for imp_plot_format_p()
+ *
+ * Returns: (transfer full): "= " and the p-value, or "< 1e-300" for one
+ *   below what a double holds, to follow "p "
+ */
+char *
+imp_plot_format_p_relation (double p,
+                            double alpha)
+{
+  g_autofree char *text = imp_plot_format_p (p, alpha);
+
+  return text[0] == '<' ? g_steal_pointer (&text)
+                        : g_strconcat ("= ", text, NULL);
 }
 
 /**

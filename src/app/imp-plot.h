@@ -105,6 +105,8 @@ typedef enum
 
 char        *imp_plot_format_p        (double              p,
                                        double              alpha);
+char        *imp_plot_format_p_relation (double            p,
+                                         double            alpha);
 gboolean     imp_plot_has_latency     (const ImpCandidate *candidate);
 char        *imp_plot_format_latency  (const ImpCandidate *candidate);
 ImpViewState imp_plot_get_view_state  (ImpSession         *session);
