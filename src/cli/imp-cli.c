@@ -639,6 +639,46 @@ simulation_defaults (void)
   return params;
 }
 
+/* The pairs below alpha that a check withdrew, by reason (the first that
+ * applies, as the Pairs view's verdict), or NULL for none. */
+static char *
+withdrawn_summary (const ImpAnalysisResult *result)
+{
+  guint n[4] = { 0 };
+  const char *names[4] = { "artefacts", "common input", "chains (onsets)",
+                           "explained by other inputs" };
+  char alpha[G_ASCII_DTOSTR_BUF_SIZE];
+  GString *text;
+  guint i;
+
+  for (i = 0; i < result->candidates->len; i++)
+    {
+      const ImpCandidate *c = g_ptr_array_index (result->candidates, i);
+
+      if (c->significant || !(c->p_value <= result->params.alpha))
+        continue;
+      if (c->artefact)
+        n[0]++;
+      else if (c->common_input)
+        n[1]++;
+      else if (c->polysynaptic)
+        n[2]++;
+      else if (c->explained)
+        n[3]++;
+    }
+  if (n[0] + n[1] + n[2] + n[3] == 0)
+    return NULL;
+  g_ascii_formatd (alpha, sizeof alpha, "%g", result->params.alpha);
+  text = g_string_new (NULL);
+  g_string_append_printf (text, "withdrawn at p ≤ %s:", alpha);
+  for (i = 0; i < G_N_ELEMENTS (n); i++)
+    if (n[i] > 0)
+      g_string_append_printf (text, "%s %u %s",
+                              text->str[text->len - 1] == ':' ? "" : ",",
+                              n[i], names[i]);
+  return g_string_free (text, FALSE);
+}
+
 static int
 cmd_analyze (int    argc,
              char **argv)
@@ -882,9 +922,15 @@ cmd_analyze (int    argc,
   if (result->warning != NULL && !quiet)
     print_warning (result->warning);
   if (!quiet)
-    fprintf (stderr, "%u connections by AP→PSP, %u by AP→AP, %u channels\n",
-             result->n_connections, result->n_ap_ap_connections,
-             result->n_channels);
+    {
+      g_autofree char *withdrawn = withdrawn_summary (result);
+
+      fprintf (stderr, "%u connections by AP→PSP, %u by AP→AP, %u channels\n",
+               result->n_connections, result->n_ap_ap_connections,
+               result->n_channels);
+      if (withdrawn != NULL)
+        fprintf (stderr, "%s\n", withdrawn);
+    }
 
 out:
   for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
