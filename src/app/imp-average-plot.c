@@ -92,6 +92,19 @@ value_range (const ImpCandidate *c,
     }
 }
 
+/* The value axis's title, shortened when the plot is too short for the
+ * whole of it. */
+static const char *
+y_title (ImpAveragePlot *self,
+         double          room)
+{
+  g_autoptr(PangoLayout) text = imp_plot_layout_new (GTK_WIDGET (self), 0.85);
+  double w = 0;
+
+  imp_plot_text_size (text, _("Postsynaptic Vm (mV)"), &w, NULL);
+  return w <= room ? _("Postsynaptic Vm (mV)") : _("Vm (mV)");
+}
+
 /* Room for the axis title and the widest value label beside it. */
 static double
 left_margin (ImpAveragePlot *self,
@@ -177,7 +190,8 @@ draw_axes (ImpAveragePlot *self,
   cairo_save (cr);
   cairo_translate (cr, 12, (f->top + f->bottom) / 2);
   cairo_rotate (cr, -G_PI_2);
-  imp_plot_text (cr, text, _("Postsynaptic Vm (mV)"), 0, 0, 0.5, 0.0);
+  imp_plot_text (cr, text, y_title (self, f->bottom - f->top + MARGIN_TOP),
+                 0, 0, 0.5, 0.0);
   cairo_restore (cr);
 }
 
