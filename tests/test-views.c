@@ -989,7 +989,8 @@ test_format_p (void)
     g_autofree char *below = imp_plot_format_p_relation (0, 0.001);
 
     g_assert_cmpstr (equal, ==, "= 0.00141");
-    g_assert_cmpstr (below, ==, "< 1e-300");
+    /* markup, as the views use it: the "<" escaped */
+    g_assert_cmpstr (below, ==, "&lt; 1e-300");
   }
 
   c.n_trials = 10;
@@ -1124,6 +1125,33 @@ test_pairs_detail (void)
   g_assert_null (strstr (detail, "0.00 ms"));
   /* the threshold that "not significant" refers to is said */
   g_assert_nonnull (strstr (detail, "Significant at p ≤ 0.001, corrected"));
+
+  /* a p-value that underflowed: shown, in the detail and the list (the
+   * labels take markup, where a bare "<" would blank them) */
+  c->p_value = 0;
+  imp_session_set_selected (session, 6);
+  imp_session_set_selected (session, 7);
+  detail = _imp_pairs_view_get_detail (IMP_PAIRS_VIEW (view));
+  g_assert_nonnull (strstr (detail, "p < 1e-300 (corrected)"));
+  for (guint row = 0; ; row++)
+    {
+      g_autoptr(ImpCandidateItem) item
+        = g_list_model_get_item (G_LIST_MODEL (_imp_pairs_view_get_selection
+                                                 (IMP_PAIRS_VIEW (view))),
+                                 row);
+      g_autofree char *cell = NULL;
+      g_autofree char *plain = NULL;
+
+      g_assert_nonnull (item);
+      if (imp_candidate_item_get_candidate (item) != c)
+        continue;
+      cell = _imp_pairs_view_get_cell (IMP_PAIRS_VIEW (view), row, "p");
+      g_assert_true (pango_parse_markup (cell, -1, 0, NULL, &plain, NULL,
+                                         NULL));
+      g_assert_cmpstr (plain, ==, "< 1e-300");
+      break;
+    }
+  c->p_value = 0.00141;
 
   /* with a fitted PSP: its onset, rise and decay */
   c->latency_ms = 2.5;

@@ -153,11 +153,11 @@ cell_text (const ImpCandidate *c,
     case COLUMN_LATENCY:
       return imp_plot_format_latency (c);
     case COLUMN_P_VALUE:
-      return imp_plot_format_p (c->p_value, alpha);
+      return imp_plot_format_p_markup (c->p_value, alpha);
     case COLUMN_N_APS:
       return g_strdup_printf ("%u", c->n_pre_aps);
     case COLUMN_AP_AP_P_VALUE:
-      p = imp_plot_format_p (c->ap_ap_p_value, alpha);
+      p = imp_plot_format_p_markup (c->ap_ap_p_value, alpha);
       if (c->ap_ap_significant)
         return g_strdup_printf ("<b>%s</b> ✓", p);
       return g_steal_pointer (&p);
@@ -441,6 +441,9 @@ update_detail (ImpPairsView *self)
                                 "the AP, as through a chain of cells (onset "
                                 "spread z = %.1f, at least %.1f)"),
                               c->spread_z, result->params.spread_z);
+  else if (c->n_trials == 0)
+    reason = g_strdup (_(": no trial could be measured (every presynaptic AP "
+                         "falls near a postsynaptic one)"));
   else if (c->explained)
     reason = g_strdup_printf (_(": another input of the postsynaptic cell "
                                 "explains it (mostly %s): with their PSPs "

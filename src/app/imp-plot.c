@@ -458,20 +458,37 @@ imp_plot_format_p (double p,
 }
 
 /**
+ * imp_plot_format_p_markup:
+ * @p: a p-value
+ * @alpha: as for imp_plot_format_p()
+ *
+ * Returns: (transfer full): imp_plot_format_p() as Pango markup ("<"
+ *   escaped)
+ */
+char *
+imp_plot_format_p_markup (double p,
+                          double alpha)
+{
+  g_autofree char *text = imp_plot_format_p (p, alpha);
+
+  return g_markup_escape_text (text, -1);
+}
+
+/**
  * imp_plot_format_p_relation:
  * @p: a p-value
  * @alpha: as for imp_plot_format_p()
  *
- * Returns: (transfer full): "= " and the p-value, or "< 1e-300" for one
- *   below what a double holds, to follow "p "
+ * Returns: (transfer full): Pango markup to follow "p ": "= " and the
+ *   p-value, or "&lt; 1e-300" for one below what a double holds
  */
 char *
 imp_plot_format_p_relation (double p,
                             double alpha)
 {
-  g_autofree char *text = imp_plot_format_p (p, alpha);
+  g_autofree char *text = imp_plot_format_p_markup (p, alpha);
 
-  return text[0] == '<' ? g_steal_pointer (&text)
+  return text[0] == '&' ? g_steal_pointer (&text)
                         : g_strconcat ("= ", text, NULL);
 }
 

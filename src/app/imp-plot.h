@@ -105,6 +105,8 @@ typedef enum
 
 char        *imp_plot_format_p        (double              p,
                                        double              alpha);
+char        *imp_plot_format_p_markup (double              p,
+                                       double              alpha);
 char        *imp_plot_format_p_relation (double            p,
                                          double            alpha);
 gboolean     imp_plot_has_latency     (const ImpCandidate *candidate);

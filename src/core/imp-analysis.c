@@ -71,6 +71,8 @@
 #define EXPLAIN_FRACTION     0.5
 #define EXPLAIN_TAIL_DECAYS  5.0    /* an input's PSP is followed this many */
 #define EXPLAIN_TAIL_MAX_MS  150.0  /* decay time constants, at most this */
+#define EXPLAIN_SYNC_MS      1.0    /* an input's APs this close to the
+                                       presynaptic AP do not explain it */
 
 /* Worker threads for detection and correlation, at most. */
 #define MAX_THREADS       8
@@ -2286,12 +2288,17 @@ explainer_init (Explainer          *x,
 
 /* The explainer's PSP summed over its APs @tb (@n, sorted; from index
  * @*first on, which moves forward): its value at sample @at less its
- * mean over [@b0, @b0 + @b_len) (a trial amplitude's peak and baseline). */
+ * mean over [@b0, @b0 + @b_len) (a trial amplitude's peak and baseline).
+ * APs within @sync samples of the trial's own presynaptic AP @ta are
+ * left out: they are the same event (crosstalk between the electrodes,
+ * or a common drive) and cannot tell the two inputs apart. */
 static double
 explainer_at (const Explainer *x,
               const gint64    *tb,
               guint            n,
               guint           *first,
+              gint64           ta,
+              gint64           sync,
               gint64           at,
               gint64           b0,
               gint64           b_len)
@@ -2304,10 +2311,12 @@ explainer_at (const Explainer *x,
     (*first)++;
   for (j = *first; j < n && tb[j] + x->onset <= at; j++)
     {
-      gint64 s = tb[j] + x->onset;
-      gint64 i0 = CLAMP (b0 - s, 0, x->len), i1 = CLAMP (b0 + b_len - s, 0,
-                                                         x->len);
+      gint64 s = tb[j] + x->onset, i0, i1;
 
+      if (tb[j] >= ta - sync && tb[j] <= ta + sync)
+        continue;
+      i0 = CLAMP (b0 - s, 0, x->len);
+      i1 = CLAMP (b0 + b_len - s, 0, x->len);
       if (at - s < x->len)
         v += x->k[at - s];
       v -= (x->cum[i1] - x->cum[i0]) / b_len;
@@ -2332,6 +2341,7 @@ explain_item (gpointer data,
   GArray *a_aps = run->ap_times[c->pre];
   const gint64 *ta = (const gint64 *) a_aps->data;
   gint64 at = acc->peak - m->pre_len;
+  gint64 sync = llround (EXPLAIN_SYNC_MS * run->fs / 1000);
   double sign = c->sign == 'I' ? -1.0 : 1.0;
   g_autofree Explainer *xs = NULL;
   g_autofree guint *first = NULL;
@@ -2345,7 +2355,10 @@ explain_item (gpointer data,
   c->direct_mv = c->direct_z = NAN;
   c->explained_by = G_MAXUINT;
   c->explained = FALSE;
-  if (!c->significant || acc->n_windows == 0 || !isfinite (c->latency_ms))
+  /* an average that does not move the way of the candidate's sign has
+   * no response of that sign to explain */
+  if (!c->significant || acc->n_windows == 0 || !isfinite (c->latency_ms)
+      || !(sign * c->amplitude_mv > 0))
     return;
   while (lo > 0 && m->cands[lo - 1]->post == c->post)
     lo--;
@@ -2386,8 +2399,9 @@ explain_item (gpointer data,
           GArray *b_aps = run->ap_times[xs[e].pre];
 
           row[e + 1] = explainer_at (&xs[e], (const gint64 *) b_aps->data,
-                                     b_aps->len, &first[e], ta[k] + at,
-                                     ta[k] - m->pre_len, m->pre_len);
+                                     b_aps->len, &first[e], ta[k], sync,
+                                     ta[k] + at, ta[k] - m->pre_len,
+                                     m->pre_len);
           x_sum[e] += fabs (row[e + 1]);
         }
       for (q = 0; q <= p; q++)
@@ -2890,6 +2904,15 @@ measure_all (Run     *run,
                                     pre_aps->len, res->psps[c->post],
                                     c->sign);
       c->polysynaptic = c->spread_z >= p->spread_z;
+      /* Without one usable trial (every presynaptic AP near a
+       * postsynaptic one) nothing was measured: no numbers, and no
+       * connection to report. */
+      if (c->n_trials == 0)
+        {
+          c->amplitude_mv = c->amplitude_norm = NAN;
+          c->latency_ms = c->rise_ms = c->decay_ms = NAN;
+          c->significant = FALSE;
+        }
       if (c->artefact || c->common_input || c->polysynaptic || c->explained)
         c->significant = FALSE;
       if (c->significant)

@@ -477,8 +477,7 @@ imp_psp_fit (const float *x,
       step = 1;
     }
 
-  if (!(best.gain > 0)
-      || (f.t_hi - f.t_lo >= 2 && (best.t0 == f.t_lo || best.t0 == f.t_hi)))
+  if (!(best.gain > 0) || best.t0 == f.t_lo || best.t0 == f.t_hi)
     return FALSE;
 
   fit->onset_ms = (best.t0 - pre_len) * 1000.0 / fs;
