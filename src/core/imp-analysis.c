@@ -71,8 +71,10 @@
 #define EXPLAIN_FRACTION     0.5
 #define EXPLAIN_TAIL_DECAYS  5.0    /* an input's PSP is followed this many */
 #define EXPLAIN_TAIL_MAX_MS  150.0  /* decay time constants, at most this */
-#define EXPLAIN_SYNC_MS      1.0    /* an input's APs this close to the
-                                       presynaptic AP do not explain it */
+#define EXPLAIN_SYNC_MS      1.0    /* an input with an AP this close to */
+#define EXPLAIN_SYNC_SHARE   0.25   /* more of the presynaptic APs than
+                                       this explains nothing: the same
+                                       cell on two electrodes */
 
 /* Worker threads for detection and correlation, at most. */
 #define MAX_THREADS       8
@@ -2288,17 +2290,12 @@ explainer_init (Explainer          *x,
 
 /* The explainer's PSP summed over its APs @tb (@n, sorted; from index
  * @*first on, which moves forward): its value at sample @at less its
- * mean over [@b0, @b0 + @b_len) (a trial amplitude's peak and baseline).
- * APs within @sync samples of the trial's own presynaptic AP @ta are
- * left out: they are the same event (crosstalk between the electrodes,
- * or a common drive) and cannot tell the two inputs apart. */
+ * mean over [@b0, @b0 + @b_len) (a trial amplitude's peak and baseline). */
 static double
 explainer_at (const Explainer *x,
               const gint64    *tb,
               guint            n,
               guint           *first,
-              gint64           ta,
-              gint64           sync,
               gint64           at,
               gint64           b0,
               gint64           b_len)
@@ -2313,8 +2310,6 @@ explainer_at (const Explainer *x,
     {
       gint64 s = tb[j] + x->onset, i0, i1;
 
-      if (tb[j] >= ta - sync && tb[j] <= ta + sync)
-        continue;
       i0 = CLAMP (b0 - s, 0, x->len);
       i1 = CLAMP (b0 + b_len - s, 0, x->len);
       if (at - s < x->len)
@@ -2322,6 +2317,29 @@ explainer_at (const Explainer *x,
       v -= (x->cum[i1] - x->cum[i0]) / b_len;
     }
   return v;
+}
+
+/* The share of @a's APs with one of @b's within @sync samples: near 1
+ * for two electrodes that record the same cell (crosstalk), which must
+ * not explain each other away. */
+static double
+synchronous_share (Run    *run,
+                   guint   a,
+                   guint   b,
+                   gint64  sync)
+{
+  GArray *a_aps = run->ap_times[a], *b_aps = run->ap_times[b];
+  const gint64 *ta = (const gint64 *) a_aps->data;
+  const gint64 *tb = (const gint64 *) b_aps->data;
+  guint k, j = 0, n = 0;
+
+  for (k = 0; k < a_aps->len; k++)
+    {
+      while (j < b_aps->len && tb[j] < ta[k] - sync)
+        j++;
+      n += j < b_aps->len && tb[j] <= ta[k] + sync;
+    }
+  return a_aps->len > 0 ? (double) n / a_aps->len : 0;
 }
 
 /* Whether the other significant inputs of the post explain a
@@ -2371,7 +2389,9 @@ explain_item (gpointer data,
 
       if (e != item && b->significant && b->pre != c->pre
           && b->n_trials > 0 && isfinite (b->fit.onset_ms)
-          && b->fit.tau_rise_ms > 0)
+          && b->fit.tau_rise_ms > 0
+          && synchronous_share (run, c->pre, b->pre, sync)
+             <= EXPLAIN_SYNC_SHARE)
         explainer_init (&xs[p++], b, run->fs);
     }
   if (p == 0)
@@ -2399,9 +2419,8 @@ explain_item (gpointer data,
           GArray *b_aps = run->ap_times[xs[e].pre];
 
           row[e + 1] = explainer_at (&xs[e], (const gint64 *) b_aps->data,
-                                     b_aps->len, &first[e], ta[k], sync,
-                                     ta[k] + at, ta[k] - m->pre_len,
-                                     m->pre_len);
+                                     b_aps->len, &first[e], ta[k] + at,
+                                     ta[k] - m->pre_len, m->pre_len);
           x_sum[e] += fabs (row[e + 1]);
         }
       for (q = 0; q <= p; q++)
