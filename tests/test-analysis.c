@@ -88,18 +88,27 @@ ensure_simulation (void)
   sim_result = analyse_ok (rec, &params);
 }
 
+static const ImpMapEntry *
+truth_entry (GArray *truth,
+             guint   pre,
+             guint   post)
+{
+  for (guint i = 0; i < truth->len; i++)
+    {
+      const ImpMapEntry *t = &g_array_index (truth, ImpMapEntry, i);
+
+      if (t->pre == pre && t->post == post)
+        return t;
+    }
+  return NULL;
+}
+
 static gboolean
 in_map (GArray *map,
         guint   pre,
         guint   post)
 {
-  guint i;
-
-  for (i = 0; i < map->len; i++)
-    if (g_array_index (map, ImpMapEntry, i).pre == pre
-        && g_array_index (map, ImpMapEntry, i).post == post)
-      return TRUE;
-  return FALSE;
+  return truth_entry (map, pre, post) != NULL;
 }
 
 static int
@@ -1746,19 +1755,35 @@ static const ImpRecordingBackend never_backend = { "never", never_read,
 
 /* Events are 8 bytes, their sample a 32-bit index: a recording longer
  * than that can hold is refused with a clear error before any reading. */
-static const ImpMapEntry *
-truth_entry (GArray *truth,
-             guint   pre,
-             guint   post)
+/* Simulates @sp into @name.h5 (truth @name.csv), analyses it with the
+ * defaults and scores the map: the truth and the result. */
+static ImpAnalysisResult *
+simulate_and_score (const ImpSimParams *sp,
+                    const char         *name,
+                    GArray            **truth,
+                    ImpMapScore        *score)
 {
-  for (guint i = 0; i < truth->len; i++)
-    {
-      const ImpMapEntry *t = &g_array_index (truth, ImpMapEntry, i);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) found = NULL;
+  g_autoptr(ImpRecording) rec = NULL;
+  g_autofree char *file = g_strconcat (name, ".h5", NULL);
+  g_autofree char *csv = g_strconcat (name, ".csv", NULL);
+  g_autofree char *path = tmp_file (file);
+  g_autofree char *truth_csv = tmp_file (csv);
+  ImpAnalysisParams params;
+  ImpAnalysisResult *res;
 
-      if (t->pre == pre && t->post == post)
-        return t;
-    }
-  return NULL;
+  g_assert_true (imp_simulate (sp, path, truth_csv, NULL, NULL, NULL,
+                               &error));
+  g_assert_no_error (error);
+  *truth = imp_map_read_csv (truth_csv, &error);
+  g_assert_no_error (error);
+  rec = open_ok (path);
+  imp_analysis_params_init_default (&params);
+  res = analyse_ok (rec, &params);
+  found = imp_analysis_result_to_map (res);
+  imp_map_score (found, *truth, score);
+  return res;
 }
 
 /* A sparse culture whose strong synapses make their targets fire, so
@@ -1773,15 +1798,9 @@ truth_entry (GArray *truth,
 static void
 test_explained (void)
 {
-  g_autoptr(GError) error = NULL;
   g_autoptr(GArray) truth = NULL;
-  g_autoptr(GArray) found = NULL;
-  g_autoptr(ImpRecording) rec = NULL;
   g_autoptr(ImpAnalysisResult) res = NULL;
-  g_autofree char *path = tmp_file ("explained.h5");
-  g_autofree char *truth_csv = tmp_file ("explained.csv");
   ImpSimParams sp;
-  ImpAnalysisParams params;
   ImpMapScore score;
   guint i, n_explained = 0, n_measured = 0;
 
@@ -1790,16 +1809,7 @@ test_explained (void)
   sp.duration_s = 600;
   sp.sample_rate_hz = 4500;
   sp.no_access_frac = 0.58;
-  g_assert_true (imp_simulate (&sp, path, truth_csv, NULL, NULL, NULL,
-                               &error));
-  g_assert_no_error (error);
-  truth = imp_map_read_csv (truth_csv, &error);
-  g_assert_no_error (error);
-  rec = open_ok (path);
-  imp_analysis_params_init_default (&params);
-  res = analyse_ok (rec, &params);
-  found = imp_analysis_result_to_map (res);
-  imp_map_score (found, truth, &score);
+  res = simulate_and_score (&sp, "explained", &truth, &score);
 
   for (i = 0; i < res->candidates->len; i++)
     {
@@ -1958,16 +1968,10 @@ test_psp_fit (void)
 static void
 test_distal (void)
 {
-  g_autoptr(GError) error = NULL;
   g_autoptr(GArray) truth = NULL;
-  g_autoptr(GArray) found = NULL;
-  g_autoptr(ImpRecording) rec = NULL;
   g_autoptr(ImpAnalysisResult) res = NULL;
-  g_autofree char *path = tmp_file ("distal.h5");
-  g_autofree char *truth_csv = tmp_file ("distal.csv");
   g_autofree double *rises = NULL;
   ImpSimParams sp;
-  ImpAnalysisParams params;
   ImpMapScore score;
   guint i, n_rises = 0;
   double expected;
@@ -1976,16 +1980,7 @@ test_distal (void)
   sp.seed = 2;
   sp.duration_s = 120;
   sp.distal_frac = 1;
-  g_assert_true (imp_simulate (&sp, path, truth_csv, NULL, NULL, NULL,
-                               &error));
-  g_assert_no_error (error);
-  truth = imp_map_read_csv (truth_csv, &error);
-  g_assert_no_error (error);
-  rec = open_ok (path);
-  imp_analysis_params_init_default (&params);
-  res = analyse_ok (rec, &params);
-  found = imp_analysis_result_to_map (res);
-  imp_map_score (found, truth, &score);
+  res = simulate_and_score (&sp, "distal", &truth, &score);
 
   rises = g_new (double, res->candidates->len + 1);
   for (i = 0; i < res->candidates->len; i++)
