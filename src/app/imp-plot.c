@@ -12,6 +12,9 @@
 #include "imp-activity.h"
 #include "imp-plot.h"
 
+/* p-values below this are shown as "< 1e-300" */
+#define P_SHOWN_MIN 1e-300
+
 /* Purple (depressed) over a neutral white to green (potentiated): a
  * diverging scale that stays apart from the red/blue used for synapse
  * sign, so a conductance is never read as excitatory or inhibitory. */
@@ -441,7 +444,7 @@ imp_plot_format_p (double p,
     return g_strdup ("—");
   /* below what a double holds: the test's tail underflowed, not a p of
    * exactly 0 */
-  if (p < 1e-300)
+  if (p < P_SHOWN_MIN)
     return g_strdup ("< 1e-300");
 
   for (; digits < 9 && alpha > 0; digits++)
@@ -488,8 +491,8 @@ imp_plot_format_p_relation (double p,
 {
   g_autofree char *text = imp_plot_format_p_markup (p, alpha);
 
-  return text[0] == '&' ? g_steal_pointer (&text)
-                        : g_strconcat ("= ", text, NULL);
+  return p >= 0 && p < P_SHOWN_MIN ? g_steal_pointer (&text)
+                                   : g_strconcat ("= ", text, NULL);
 }
 
 /**
