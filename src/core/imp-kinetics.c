@@ -60,6 +60,20 @@ typedef struct
   double amplitude;
 } Best;
 
+/* The factor that scales e^{-t/td} - e^{-t/tr} to peak 1, and the time
+ * of that peak in @tpeak (when not NULL). */
+static double
+kernel_norm (double  tr,
+             double  td,
+             double *tpeak)
+{
+  double tp = tr * td / (td - tr) * log (td / tr);
+
+  if (tpeak != NULL)
+    *tpeak = tp;
+  return 1.0 / (exp (-tp / td) - exp (-tp / tr));
+}
+
 /* @tau_ms's sums for the onsets from @t_from to @t_to. */
 static void
 tau_init (Tau       *t,
@@ -156,15 +170,14 @@ scan (const Fit *f,
       gint64     step,
       Best      *best)
 {
-  double tr = r->tau, td = d->tau, tpeak;
+  double tr = r->tau, td = d->tau;
   Shape sh = { d, r };
   gint64 t0, at = -1;
   double rgx = 0;
 
   if (td < TAU_RATIO_MIN * tr)
     return;
-  tpeak = tr * td / (td - tr) * log (td / tr);
-  sh.norm = 1.0 / (exp (-tpeak / td) - exp (-tpeak / tr));
+  sh.norm = kernel_norm (tr, td, NULL);
   sh.cdd = 1 / (1 - d->r * d->r);
   sh.cdr = 2 / (1 - d->r * r->r);
   sh.crr = 1 / (1 - r->r * r->r);
@@ -196,14 +209,12 @@ baseline_of (const Fit  *f,
              ImpPspFit  *fit)
 {
   Tau r, d;
-  double tpeak, norm, sg, sgu, b0, b1;
+  double norm, sg, sgu, b0, b1;
   gint64 l = f->len - best->t0;
 
   tau_init (&r, f, best->tr, best->t0, best->t0, mem);
   tau_init (&d, f, best->td, best->t0, best->t0, mem + tau_size (f));
-  tpeak = best->tr * best->td / (best->td - best->tr)
-          * log (best->td / best->tr);
-  norm = 1.0 / (exp (-tpeak / best->td) - exp (-tpeak / best->tr));
+  norm = kernel_norm (best->tr, best->td, NULL);
   sg = norm * (d.s1[l] - r.s1[l]);
   sgu = ((double) (best->t0 - f->pre_len) * sg
          + norm * (d.sj[l] - r.sj[l])) / f->len;
@@ -267,8 +278,7 @@ imp_psp_kernel_times (double  tau_rise_ms,
                       double *decay_ms)
 {
   double tr = tau_rise_ms, td = tau_decay_ms;
-  double tpeak = tr * td / (td - tr) * log (td / tr);
-  double norm = 1.0 / (exp (-tpeak / td) - exp (-tpeak / tr));
+  double tpeak, norm = kernel_norm (tr, td, &tpeak);
 
   *rise_ms = crossing (tr, td, norm, 0.8, 0, tpeak)
              - crossing (tr, td, norm, 0.2, 0, tpeak);
@@ -287,17 +297,14 @@ double
 imp_psp_fit_psp (const ImpPspFit *fit,
                  double           t_ms)
 {
-  double tr = fit->tau_rise_ms, td = fit->tau_decay_ms, t, tpeak;
+  double tr = fit->tau_rise_ms, td = fit->tau_decay_ms, t;
 
   if (!(tr > 0 && td > tr) || isnan (fit->onset_ms))
     return NAN;
   t = t_ms - fit->onset_ms;
   if (t <= 0)
     return 0;
-  tpeak = tr * td / (td - tr) * log (td / tr);
-  return fit->amplitude * kernel_at (tr, td, 1.0 / (exp (-tpeak / td)
-                                                      - exp (-tpeak / tr)),
-                                     t);
+  return fit->amplitude * kernel_at (tr, td, kernel_norm (tr, td, NULL), t);
 }
 
 /**
@@ -317,7 +324,7 @@ imp_psp_fit_sample (const ImpPspFit *fit,
                     gint64           n,
                     double          *out)
 {
-  double tr = fit->tau_rise_ms, td = fit->tau_decay_ms, tpeak, scale;
+  double tr = fit->tau_rise_ms, td = fit->tau_decay_ms, scale;
   double rd, rr, ed = 1, er = 1;
   gint64 k;
 
@@ -327,8 +334,7 @@ imp_psp_fit_sample (const ImpPspFit *fit,
         out[k] = 0;
       return;
     }
-  tpeak = tr * td / (td - tr) * log (td / tr);
-  scale = fit->amplitude / (exp (-tpeak / td) - exp (-tpeak / tr));
+  scale = fit->amplitude * kernel_norm (tr, td, NULL);
   rd = exp (-1000.0 / (fs * td));
   rr = exp (-1000.0 / (fs * tr));
   for (k = 0; k < n; k++)
