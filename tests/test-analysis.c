@@ -7,6 +7,7 @@
 
 #include "config.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -656,6 +657,18 @@ test_invalid_params (void)
     }
 }
 
+/* @node holds exactly @value, or null when @value is not finite. */
+static void
+assert_json_double (JsonNode *node,
+                    double    value)
+{
+  g_assert_nonnull (node);
+  if (isfinite (value))
+    g_assert_cmpfloat (json_node_get_double (node), ==, value);
+  else
+    g_assert_true (JSON_NODE_HOLDS_NULL (node));
+}
+
 static void
 test_json (void)
 {
@@ -743,6 +756,53 @@ test_json (void)
       g_assert_cmpfloat (fabs (sum / MAX (k, 1)
                                - json_object_get_double_member (
                                    c, "amplitude_mv")), <, 1e-3);
+    }
+
+  /* Every candidate reads back exactly as it is in memory: its trial
+   * amplitudes as the same single-precision numbers, its doubles as the
+   * same doubles, what is not finite as null. */
+  list = json_object_get_array_member (root, "candidates");
+  g_assert_cmpuint (json_array_get_length (list), ==,
+                    sim_result->candidates->len);
+  for (i = 0; i < json_array_get_length (list); i++)
+    {
+      JsonObject *o = json_array_get_object_element (list, i);
+      const ImpCandidate *c = g_ptr_array_index (sim_result->candidates, i);
+      JsonArray *trials = json_object_get_array_member (o,
+                                                        "trial_amplitudes_mv");
+      const struct { const char *name; double value; } doubles[] = {
+        { "amplitude_mv", c->amplitude_mv }, { "latency_ms", c->latency_ms },
+        { "p_value", c->p_value }, { "wave_z", c->wave_z },
+        { "rise_ms", c->rise_ms }, { "direct_z", c->direct_z },
+        { "spread_z", c->spread_z },
+      };
+      guint k;
+
+      g_assert_cmpint (json_object_get_int_member (o, "pre"), ==, c->pre);
+      g_assert_cmpint (json_object_get_int_member (o, "post"), ==, c->post);
+      for (k = 0; k < G_N_ELEMENTS (doubles); k++)
+        assert_json_double (json_object_get_member (o, doubles[k].name),
+                            doubles[k].value);
+      assert_json_double (json_object_get_member (
+                            json_object_get_object_member (o, "psp_fit"),
+                            "tau_decay_ms"), c->fit.tau_decay_ms);
+      assert_json_double (json_object_get_member (
+                            json_object_get_object_member (o, "quantal"),
+                            "q_mv"), c->quantal.q_mv);
+      g_assert_cmpint (JSON_NODE_HOLDS_NULL (
+                         json_object_get_member (o, "explained_by")), ==,
+                       !c->explained);
+      g_assert_cmpuint (json_array_get_length (trials), ==, c->n_trials);
+      for (k = 0; k < c->n_trials; k++)
+        {
+          JsonNode *node = json_array_get_element (trials, k);
+
+          if (isfinite (c->trial_amplitudes[k]))
+            g_assert_cmpfloat ((float) json_node_get_double (node), ==,
+                               c->trial_amplitudes[k]);
+          else
+            g_assert_true (JSON_NODE_HOLDS_NULL (node));
+        }
     }
 }
 
@@ -1405,6 +1465,130 @@ test_json_numbers (void)
   g_assert_null (strchr (text, '\n'));
   g_assert_true (json_parser_load_from_data (parser, text, -1, &error));
   g_assert_no_error (error);
+}
+
+/* The shortest of at least 6 digits that reads back, found by trying
+ * every precision in turn: the slow reference for
+ * imp_output_append_double(), which bisects. */
+static char *
+shortest_reference (double value)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  int precision;
+
+  for (precision = 6; precision <= 17; precision++)
+    {
+      char format[8];
+
+      g_snprintf (format, sizeof format, "%%.%dg", precision);
+      g_ascii_formatd (buf, sizeof buf, format, value);
+      if (g_ascii_strtod (buf, NULL) == value)
+        break;
+    }
+  return g_strdup (buf);
+}
+
+/* Numbers and strings written by ImpJsonWriter read back as they were,
+ * in the shortest text, and the text is JSON whatever the strings hold. */
+static void
+test_json_writer (void)
+{
+  static const float floats[] = { 0.1f, 3.0f, -0.0f, 1e-40f, FLT_MAX,
+                                  -1.17549435e-38f, 4.676308f, NAN,
+                                  INFINITY };
+  static const char * const floats_text[] = { "0.1", "3.0", "-0.0",
+                                              "9.99995e-41", "3.4028235e+38" };
+  static const char * const strings[] = { "plain", "quote \" back \\",
+                                          "line\nfeed\x01", "\xe9t\xe9",
+                                          "" };
+  g_autoptr(GString) out = g_string_new ("");
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (5);
+  ImpJsonWriter w;
+  JsonObject *root;
+  JsonArray *array;
+  guint i;
+
+  /* Bisection gives what trying every precision gives. */
+  for (i = 0; i < 20000; i++)
+    {
+      double v = ldexp (g_rand_double_range (rand, -1, 1),
+                        g_rand_int_range (rand, -60, 60));
+      g_autoptr(GString) text = g_string_new ("");
+      g_autofree char *expected = shortest_reference (i % 3 == 0
+                                                      ? round (v * 1e4) / 1e4
+                                                      : v);
+
+      imp_output_append_double (text, i % 3 == 0 ? round (v * 1e4) / 1e4
+                                                 : v);
+      g_assert_cmpstr (text->str, ==, expected);
+    }
+
+  imp_json_writer_init (&w, out, 0);
+  imp_json_writer_begin_object (&w, NULL);
+  imp_json_writer_floats (&w, "floats", floats, G_N_ELEMENTS (floats));
+  imp_json_writer_floats (&w, "none", NULL, 0);
+  imp_json_writer_begin_array (&w, "strings");
+  for (i = 0; i < G_N_ELEMENTS (strings); i++)
+    imp_json_writer_string (&w, NULL, strings[i]);
+  imp_json_writer_string (&w, NULL, NULL);
+  imp_json_writer_end_array (&w);
+  imp_json_writer_begin_object (&w, "nested \"name\"");
+  imp_json_writer_end_object (&w);
+  imp_json_writer_begin_object (&w, "numbers");
+  imp_json_writer_double (&w, "third", 1.0 / 3);
+  imp_json_writer_double (&w, "big", 1e20);
+  imp_json_writer_double (&w, "nan", NAN);
+  imp_json_writer_int (&w, "int", -42);
+  imp_json_writer_boolean (&w, "yes", TRUE);
+  imp_json_writer_end_object (&w);
+  imp_json_writer_end_object (&w);
+  g_test_message ("%s", out->str);
+
+  g_assert_true (json_parser_load_from_data (parser, out->str, -1, &error));
+  g_assert_no_error (error);
+  root = json_node_get_object (json_parser_get_root (parser));
+  array = json_object_get_array_member (root, "floats");
+  g_assert_cmpuint (json_array_get_length (array), ==, G_N_ELEMENTS (floats));
+  for (i = 0; i < G_N_ELEMENTS (floats); i++)
+    {
+      JsonNode *node = json_array_get_element (array, i);
+
+      if (isfinite (floats[i]))
+        g_assert_cmpfloat ((float) json_node_get_double (node), ==,
+                           floats[i]);
+      else
+        g_assert_true (JSON_NODE_HOLDS_NULL (node));
+    }
+  for (i = 0; i < G_N_ELEMENTS (floats_text); i++)
+    {
+      g_autofree char *item = g_strdup_printf (" %s,", floats_text[i]);
+
+      g_assert_nonnull (strstr (out->str, item));
+    }
+  g_assert_cmpuint (json_array_get_length (
+                      json_object_get_array_member (root, "none")), ==, 0);
+  array = json_object_get_array_member (root, "strings");
+  g_assert_cmpstr (json_array_get_string_element (array, 0), ==, "plain");
+  g_assert_cmpstr (json_array_get_string_element (array, 1), ==,
+                   "quote \" back \\");
+  g_assert_cmpstr (json_array_get_string_element (array, 2), ==,
+                   "line\nfeed\x01");
+  g_assert_cmpstr (json_array_get_string_element (array, 3), ==,
+                   "\xef\xbf\xbdt\xef\xbf\xbd");
+  g_assert_cmpstr (json_array_get_string_element (array, 4), ==, "");
+  g_assert_true (JSON_NODE_HOLDS_NULL (json_array_get_element (array, 5)));
+  g_assert_true (json_object_has_member (root, "nested \"name\""));
+  root = json_object_get_object_member (root, "numbers");
+  g_assert_cmpfloat (json_object_get_double_member (root, "third"), ==,
+                     1.0 / 3);
+  g_assert_cmpfloat (json_object_get_double_member (root, "big"), ==, 1e20);
+  g_assert_true (json_object_get_null_member (root, "nan"));
+  g_assert_cmpint (json_object_get_int_member (root, "int"), ==, -42);
+  g_assert_true (json_object_get_boolean_member (root, "yes"));
+  /* Laid out as JsonGenerator lays out the rest of a result. */
+  g_assert_nonnull (strstr (out->str, "\n  \"numbers\" : {\n    \"third\" : "));
 }
 
 /* Whether @events has one in [from, to). */
@@ -2206,6 +2390,7 @@ main (int    argc,
   g_test_add_func ("/imp/Analysis/all-nan", test_all_nan);
   g_test_add_func ("/imp/Analysis/params-validate", test_params_validate);
   g_test_add_func ("/imp/Analysis/json-numbers", test_json_numbers);
+  g_test_add_func ("/imp/Analysis/json-writer", test_json_writer);
   g_test_add_func ("/imp/Analysis/current-steps", test_current_steps);
   g_test_add_func ("/imp/Analysis/candidate-cap", test_candidate_cap);
   g_test_add_func ("/imp/Analysis/q-values", test_q_values);

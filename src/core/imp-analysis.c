@@ -2464,11 +2464,12 @@ explain_item (gpointer data,
           direct = beta[0];
           c->direct_mv = sign * direct;
           c->direct_z = se > 0 ? direct / se : NAN;
-          c->explained_by = xs[best].pre;
           c->explained = n >= EXPLAIN_MIN_TRIALS
                          && c->direct_z < EXPLAIN_DIRECT_Z
                          && direct + 2 * se < EXPLAIN_FRACTION * sign
                                               * c->amplitude_mv;
+          if (c->explained)
+            c->explained_by = xs[best].pre;
         }
       gsl_set_error_handler (old);
     }
@@ -3197,73 +3198,55 @@ add_quantal_params (JsonBuilder            *b,
 }
 
 static void
-add_pair (JsonBuilder *b,
-          const char  *name,
-          double       lo,
-          double       hi)
+add_pair (ImpJsonWriter *w,
+          const char    *name,
+          double         lo,
+          double         hi)
 {
-  json_builder_set_member_name (b, name);
-  json_builder_begin_array (b);
-  json_builder_add_double_value (b, lo);
-  json_builder_add_double_value (b, hi);
-  json_builder_end_array (b);
+  imp_json_writer_begin_array (w, name);
+  imp_json_writer_double (w, NULL, lo);
+  imp_json_writer_double (w, NULL, hi);
+  imp_json_writer_end_array (w);
 }
 
 /* A candidate's quantal fit; the numbers of the binomial fit are written
  * whenever one was made, the intervals only with a claim (else null). */
 static void
-add_quantal (JsonBuilder         *b,
+add_quantal (ImpJsonWriter       *w,
              const ImpQuantalFit *q)
 {
   g_autofree char *reason = imp_quantal_fit_describe (q);
 
-  json_builder_set_member_name (b, "quantal");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "verdict");
-  json_builder_add_string_value (b, imp_quantal_verdict_to_string (q->verdict));
-  json_builder_set_member_name (b, "claimed");
-  json_builder_add_boolean_value (b, q->verdict == IMP_QUANTAL_QUANTA);
-  json_builder_set_member_name (b, "reason");
-  json_builder_add_string_value (b, reason);
-  json_builder_set_member_name (b, "model");
-  json_builder_add_string_value (b, imp_quantal_model_to_string (q->model));
-  json_builder_set_member_name (b, "sign");
-  json_builder_add_int_value (b, q->sign);
-  json_builder_set_member_name (b, "n_used");
-  json_builder_add_int_value (b, q->n_used);
-  json_builder_set_member_name (b, "q_mv");
-  json_builder_add_double_value (b, q->q_mv);
-  add_pair (b, "q_ci_mv", q->q_lo_mv, q->q_hi_mv);
-  json_builder_set_member_name (b, "n");
-  json_builder_add_int_value (b, q->n);
-  json_builder_set_member_name (b, "n_range");
+  imp_json_writer_begin_object (w, "quantal");
+  imp_json_writer_string (w, "verdict",
+                          imp_quantal_verdict_to_string (q->verdict));
+  imp_json_writer_boolean (w, "claimed", q->verdict == IMP_QUANTAL_QUANTA);
+  imp_json_writer_string (w, "reason", reason);
+  imp_json_writer_string (w, "model", imp_quantal_model_to_string (q->model));
+  imp_json_writer_int (w, "sign", q->sign);
+  imp_json_writer_int (w, "n_used", q->n_used);
+  imp_json_writer_double (w, "q_mv", q->q_mv);
+  add_pair (w, "q_ci_mv", q->q_lo_mv, q->q_hi_mv);
+  imp_json_writer_int (w, "n", q->n);
   if (q->n > 0)
     {
-      json_builder_begin_array (b);
-      json_builder_add_int_value (b, q->n_lo);
-      json_builder_add_int_value (b, q->n_hi);
-      json_builder_end_array (b);
+      imp_json_writer_begin_array (w, "n_range");
+      imp_json_writer_int (w, NULL, q->n_lo);
+      imp_json_writer_int (w, NULL, q->n_hi);
+      imp_json_writer_end_array (w);
     }
   else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "p");
-  json_builder_add_double_value (b, q->p);
-  add_pair (b, "p_ci", q->p_lo, q->p_hi);
-  json_builder_set_member_name (b, "sigma0_mv");
-  json_builder_add_double_value (b, q->sigma0_mv);
-  json_builder_set_member_name (b, "sigma0_known");
-  json_builder_add_boolean_value (b, q->sigma0_known);
-  json_builder_set_member_name (b, "sigma_q_mv");
-  json_builder_add_double_value (b, q->sigma_q_mv);
-  json_builder_set_member_name (b, "n_bootstrap");
-  json_builder_add_int_value (b, q->n_bootstrap);
-  json_builder_set_member_name (b, "bic_gaussian");
-  json_builder_add_double_value (b, q->bic_gaussian);
-  json_builder_set_member_name (b, "bic_binomial");
-  json_builder_add_double_value (b, q->bic_binomial);
-  json_builder_set_member_name (b, "bic_mixture");
-  json_builder_add_double_value (b, q->bic_mixture);
-  json_builder_end_object (b);
+    imp_json_writer_string (w, "n_range", NULL);
+  imp_json_writer_double (w, "p", q->p);
+  add_pair (w, "p_ci", q->p_lo, q->p_hi);
+  imp_json_writer_double (w, "sigma0_mv", q->sigma0_mv);
+  imp_json_writer_boolean (w, "sigma0_known", q->sigma0_known);
+  imp_json_writer_double (w, "sigma_q_mv", q->sigma_q_mv);
+  imp_json_writer_int (w, "n_bootstrap", q->n_bootstrap);
+  imp_json_writer_double (w, "bic_gaussian", q->bic_gaussian);
+  imp_json_writer_double (w, "bic_binomial", q->bic_binomial);
+  imp_json_writer_double (w, "bic_mixture", q->bic_mixture);
+  imp_json_writer_end_object (w);
 }
 
 static void
@@ -3308,80 +3291,48 @@ add_params (JsonBuilder             *b,
 
 /* The PSP fitted to the average, in the JSON's units. */
 static void
-add_psp_fit (JsonBuilder     *b,
+add_psp_fit (ImpJsonWriter   *w,
              const ImpPspFit *fit)
 {
-  const struct { const char *name; double value; } members[] = {
-    { "tau_rise_ms", fit->tau_rise_ms },
-    { "tau_decay_ms", fit->tau_decay_ms },
-    { "amplitude_mv", fit->amplitude },
-    { "baseline_mv", fit->baseline },
-    { "slope_mv_per_ms", fit->slope_per_ms },
-  };
-
-  json_builder_set_member_name (b, "psp_fit");
-  json_builder_begin_object (b);
-  for (guint i = 0; i < G_N_ELEMENTS (members); i++)
-    {
-      json_builder_set_member_name (b, members[i].name);
-      json_builder_add_double_value (b, members[i].value);
-    }
-  json_builder_end_object (b);
+  imp_json_writer_begin_object (w, "psp_fit");
+  imp_json_writer_double (w, "tau_rise_ms", fit->tau_rise_ms);
+  imp_json_writer_double (w, "tau_decay_ms", fit->tau_decay_ms);
+  imp_json_writer_double (w, "amplitude_mv", fit->amplitude);
+  imp_json_writer_double (w, "baseline_mv", fit->baseline);
+  imp_json_writer_double (w, "slope_mv_per_ms", fit->slope_per_ms);
+  imp_json_writer_end_object (w);
 }
 
 static void
-add_candidate (JsonBuilder             *b,
+add_candidate (ImpJsonWriter           *w,
                const ImpAnalysisResult *self,
                const ImpCandidate      *c)
 {
   char sign[2] = { c->sign, '\0' };
 
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "pre");
-  json_builder_add_int_value (b, c->pre);
-  json_builder_set_member_name (b, "post");
-  json_builder_add_int_value (b, c->post);
-  json_builder_set_member_name (b, "pre_label");
-  json_builder_add_string_value (b, self->labels[c->pre]);
-  json_builder_set_member_name (b, "post_label");
-  json_builder_add_string_value (b, self->labels[c->post]);
-  json_builder_set_member_name (b, "sign");
-  json_builder_add_string_value (b, sign);
-  json_builder_set_member_name (b, "amplitude_mv");
-  json_builder_add_double_value (b, c->amplitude_mv);
-  json_builder_set_member_name (b, "latency_ms");
-  json_builder_add_double_value (b, c->latency_ms);
-  json_builder_set_member_name (b, "p_value");
-  json_builder_add_double_value (b, c->p_value);
-  json_builder_set_member_name (b, "p_uncorrected");
-  json_builder_add_double_value (b, c->p_uncorrected);
-  json_builder_set_member_name (b, "significant");
-  json_builder_add_boolean_value (b, c->significant);
-  json_builder_set_member_name (b, "n_pre_aps");
-  json_builder_add_int_value (b, c->n_pre_aps);
-  json_builder_set_member_name (b, "n_trials");
-  json_builder_add_int_value (b, c->n_trials);
-  json_builder_set_member_name (b, "hits");
-  json_builder_add_int_value (b, c->n_hits);
-  json_builder_set_member_name (b, "null_mean");
-  json_builder_add_double_value (b, c->null_mean);
-  json_builder_set_member_name (b, "ap_ap_p_value");
-  json_builder_add_double_value (b, c->ap_ap_p_value);
-  json_builder_set_member_name (b, "ap_ap_p_uncorrected");
-  json_builder_add_double_value (b, c->ap_ap_p_uncorrected);
-  json_builder_set_member_name (b, "ap_ap_significant");
-  json_builder_add_boolean_value (b, c->ap_ap_significant);
-  json_builder_set_member_name (b, "ap_ap_hits");
-  json_builder_add_int_value (b, c->n_ap_ap_hits);
-  json_builder_set_member_name (b, "ap_ap_null_mean");
-  json_builder_add_double_value (b, c->ap_ap_null_mean);
-  json_builder_set_member_name (b, "artefact");
-  json_builder_add_boolean_value (b, c->artefact);
-  json_builder_set_member_name (b, "pre_ap_shift_mv");
-  json_builder_add_double_value (b, c->pre_ap_shift_mv);
-#define MEMBER_DOUBLE(name) \
-  json_builder_set_member_name (b, #name); \
-  json_builder_add_double_value (b, c->name)
+  imp_json_writer_begin_object (w, NULL);
+  imp_json_writer_int (w, "pre", c->pre);
+  imp_json_writer_int (w, "post", c->post);
+  imp_json_writer_string (w, "pre_label", self->labels[c->pre]);
+  imp_json_writer_string (w, "post_label", self->labels[c->post]);
+  imp_json_writer_string (w, "sign", sign);
+  imp_json_writer_double (w, "amplitude_mv", c->amplitude_mv);
+  imp_json_writer_double (w, "latency_ms", c->latency_ms);
+  imp_json_writer_double (w, "p_value", c->p_value);
+  imp_json_writer_double (w, "p_uncorrected", c->p_uncorrected);
+  imp_json_writer_boolean (w, "significant", c->significant);
+  imp_json_writer_int (w, "n_pre_aps", c->n_pre_aps);
+  imp_json_writer_int (w, "n_trials", c->n_trials);
+  imp_json_writer_int (w, "hits", c->n_hits);
+  imp_json_writer_double (w, "null_mean", c->null_mean);
+  imp_json_writer_double (w, "ap_ap_p_value", c->ap_ap_p_value);
+  imp_json_writer_double (w, "ap_ap_p_uncorrected", c->ap_ap_p_uncorrected);
+  imp_json_writer_boolean (w, "ap_ap_significant", c->ap_ap_significant);
+  imp_json_writer_int (w, "ap_ap_hits", c->n_ap_ap_hits);
+  imp_json_writer_double (w, "ap_ap_null_mean", c->ap_ap_null_mean);
+  imp_json_writer_boolean (w, "artefact", c->artefact);
+  imp_json_writer_double (w, "pre_ap_shift_mv", c->pre_ap_shift_mv);
+#define MEMBER_DOUBLE(name) imp_json_writer_double (w, #name, c->name)
   MEMBER_DOUBLE (event_p_uncorrected);
   MEMBER_DOUBLE (wave_z);
   MEMBER_DOUBLE (wave_delay_ms);
@@ -3395,30 +3346,21 @@ add_candidate (JsonBuilder             *b,
   MEMBER_DOUBLE (direct_mv);
   MEMBER_DOUBLE (direct_z);
 #undef MEMBER_DOUBLE
-  add_psp_fit (b, &c->fit);
-  json_builder_set_member_name (b, "kinetics_from");
-  json_builder_add_string_value (b, c->kinetics_isolated ? "isolated_trials"
-                                                         : "all_trials");
-  json_builder_set_member_name (b, "explained");
-  json_builder_add_boolean_value (b, c->explained);
-  json_builder_set_member_name (b, "explained_by");
-  if (c->explained_by < self->n_channels)
-    json_builder_add_string_value (b, self->labels[c->explained_by]);
-  else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "common_input");
-  json_builder_add_boolean_value (b, c->common_input);
-  json_builder_set_member_name (b, "polysynaptic");
-  json_builder_add_boolean_value (b, c->polysynaptic);
-  json_builder_set_member_name (b, "transient");
-  json_builder_add_boolean_value (b, c->transient);
-  json_builder_set_member_name (b, "trial_amplitudes_mv");
-  json_builder_begin_array (b);
-  for (guint k = 0; c->trial_amplitudes != NULL && k < c->n_trials; k++)
-    json_builder_add_double_value (b, c->trial_amplitudes[k]);
-  json_builder_end_array (b);
-  add_quantal (b, &c->quantal);
-  json_builder_end_object (b);
+  add_psp_fit (w, &c->fit);
+  imp_json_writer_string (w, "kinetics_from",
+                          c->kinetics_isolated ? "isolated_trials"
+                                               : "all_trials");
+  imp_json_writer_boolean (w, "explained", c->explained);
+  imp_json_writer_string (w, "explained_by",
+                          c->explained_by < self->n_channels
+                          ? self->labels[c->explained_by] : NULL);
+  imp_json_writer_boolean (w, "common_input", c->common_input);
+  imp_json_writer_boolean (w, "polysynaptic", c->polysynaptic);
+  imp_json_writer_boolean (w, "transient", c->transient);
+  imp_json_writer_floats (w, "trial_amplitudes_mv", c->trial_amplitudes,
+                          c->trial_amplitudes != NULL ? c->n_trials : 0);
+  add_quantal (w, &c->quantal);
+  imp_json_writer_end_object (w);
 }
 
 static void
@@ -3498,27 +3440,6 @@ add_channel_arrays (JsonBuilder       *b,
   json_builder_end_array (b);
 }
 
-/* Appends @text, each of its lines indented by @indent more spaces. */
-static void
-append_indented (GString    *out,
-                 const char *text,
-                 guint       indent)
-{
-  const char *line = text, *end;
-
-  for (;;)
-    {
-      end = strchr (line, '\n');
-      for (guint k = 0; k < indent; k++)
-        g_string_append_c (out, ' ');
-      if (end == NULL)
-        break;
-      g_string_append_len (out, line, end - line + 1);
-      line = end + 1;
-    }
-  g_string_append (out, line);
-}
-
 /* Writes @out to @file once it holds a megabyte (or when @all). */
 static gboolean
 flush_text (ImpOutputFile  *file,
@@ -3535,8 +3456,9 @@ flush_text (ImpOutputFile  *file,
 }
 
 /* The array member @name of the summary's top level, a candidate at a
- * time (the significant ones only with @significant_only), as the JSON
- * generator would have written it inside the whole document. */
+ * time (the significant ones only with @significant_only), laid out as
+ * the JSON generator lays out the rest of the document, but written
+ * directly: a long recording's trial amplitudes are millions of numbers. */
 static gboolean
 write_candidates (ImpOutputFile      *file,
                   GString            *out,
@@ -3545,27 +3467,18 @@ write_candidates (ImpOutputFile      *file,
                   gboolean            significant_only,
                   GError            **error)
 {
-  gboolean first = TRUE;
+  ImpJsonWriter w;
   guint i;
 
-  g_string_append_printf (out, ",\n  \"%s\" : [\n", name);
+  g_string_append_printf (out, ",\n  \"%s\" : [", name);
+  imp_json_writer_init (&w, out, 2);
   for (i = 0; i < self->candidates->len; i++)
     {
       const ImpCandidate *c = g_ptr_array_index (self->candidates, i);
-      g_autoptr(JsonBuilder) b = NULL;
-      g_autoptr(JsonNode) node = NULL;
-      g_autofree char *text = NULL;
 
       if (significant_only && !c->significant)
         continue;
-      b = json_builder_new ();
-      add_candidate (b, self, c);
-      node = json_builder_get_root (b);
-      text = imp_output_json_to_data (node, TRUE, NULL);
-      if (!first)
-        g_string_append (out, ",\n");
-      append_indented (out, text, 4);
-      first = FALSE;
+      add_candidate (&w, self, c);
       if (!flush_text (file, out, FALSE, error))
         return FALSE;
     }

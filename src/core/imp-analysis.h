@@ -133,9 +133,9 @@ typedef struct
    * candidate's trial amplitudes regressed on the other significant
    * inputs of the post (each one's fitted PSP over its APs); the
    * intercept is the direct response (direct_mv, signed; direct_z its
-   * z), NAN when not measured; the input that reached most trials
-   * (G_MAXUINT for none). Explained when no direct response is left:
-   * never significant. */
+   * z), NAN when not measured. Explained when no direct response is
+   * left: never significant; explained_by is then the input that reached
+   * the most trials (else G_MAXUINT). */
   double  direct_mv;
   double  direct_z;
   guint   explained_by;

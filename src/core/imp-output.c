@@ -345,6 +345,24 @@ imp_output_write_file (const char  *path,
   return imp_output_file_commit (file, error);
 }
 
+/* @value with @digits significant digits ("%.Ng"), '.' whatever the
+ * locale, into @buf; returns @buf. */
+static const char *
+format_digits (char   *buf,
+               gsize   size,
+               int     digits,
+               double  value)
+{
+  static const char * const formats[] = {
+    "%.0g", "%.1g", "%.2g", "%.3g", "%.4g", "%.5g", "%.6g", "%.7g", "%.8g",
+    "%.9g", "%.10g", "%.11g", "%.12g", "%.13g", "%.14g", "%.15g", "%.16g",
+    "%.17g"
+  };
+
+  g_assert (digits >= 0 && digits < (int) G_N_ELEMENTS (formats));
+  return g_ascii_formatd (buf, (int) size, formats[digits], value);
+}
+
 /**
  * imp_output_append_double:
  * @out: where to append
@@ -358,23 +376,55 @@ imp_output_append_double (GString *out,
                           double   value)
 {
   char buf[G_ASCII_DTOSTR_BUF_SIZE];
-  int precision;
+  int lo = 6, hi = 17;
 
   g_return_if_fail (out != NULL);
 
-  for (precision = 6; precision < 17; precision++)
+  /* If p digits read back exactly, so do p + 1 (the nearest decimal of
+   * p + 1 digits is at least as near), so the shortest is bisected; 17
+   * digits always read back. */
+  while (lo < hi)
     {
-      char format[8];
+      int mid = (lo + hi) / 2;
 
-      g_snprintf (format, sizeof format, "%%.%dg", precision);
-      g_ascii_formatd (buf, sizeof buf, format, value);
-      if (g_ascii_strtod (buf, NULL) == value)
-        break;
+      if (g_ascii_strtod (format_digits (buf, sizeof buf, mid, value), NULL)
+          == value)
+        hi = mid;
+      else
+        lo = mid + 1;
     }
-  if (precision == 17)
-    g_ascii_dtostr (buf, sizeof buf, value);
+  g_string_append (out, format_digits (buf, sizeof buf, lo, value));
+}
 
-  g_string_append (out, buf);
+/**
+ * imp_output_append_float:
+ * @out: where to append
+ * @value: a finite number
+ *
+ * Appends the shortest decimal text (at least 6 significant digits) that
+ * reads back, as a double rounded to single precision, as exactly @value,
+ * with '.' whatever the locale: at most 9 digits.
+ */
+void
+imp_output_append_float (GString *out,
+                         float    value)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  int lo = 6, hi = 9;
+
+  g_return_if_fail (out != NULL);
+
+  while (lo < hi)
+    {
+      int mid = (lo + hi) / 2;
+
+      if ((float) g_ascii_strtod (format_digits (buf, sizeof buf, mid,
+                                                 value), NULL) == value)
+        hi = mid;
+      else
+        lo = mid + 1;
+    }
+  g_string_append (out, format_digits (buf, sizeof buf, lo, value));
 }
 
 /* As above, marked as a double for JSON readers by a '.' or an exponent. */
@@ -449,6 +499,237 @@ append_string (GString    *out,
   valid = g_utf8_make_valid (text, (gssize) end);
   g_string_append (out, valid);
   return end;
+}
+
+/* @text as a JSON string literal: escaped, and with bytes that are not
+ * UTF-8 replaced by U+FFFD. */
+static void
+append_quoted (GString    *out,
+               const char *text)
+{
+  g_autofree char *valid = NULL;
+  const char *p;
+
+  if (!g_utf8_validate (text, -1, NULL))
+    text = valid = g_utf8_make_valid (text, -1);
+  g_string_append_c (out, '"');
+  for (p = text; *p != '\0'; p++)
+    {
+      guchar c = (guchar) *p;
+
+      if (c == '"' || c == '\\')
+        {
+          g_string_append_c (out, '\\');
+          g_string_append_c (out, (char) c);
+        }
+      else if (c < 0x20)
+        g_string_append_printf (out, "\\u%04x", c);
+      else
+        g_string_append_c (out, (char) c);
+    }
+  g_string_append_c (out, '"');
+}
+
+/**
+ * imp_json_writer_init:
+ * @w: a writer
+ * @out: where the text goes
+ * @depth: the nesting depth at which values start
+ *
+ * Starts writing JSON text into @out as JsonGenerator's pretty printing
+ * lays it out (two spaces per level, "name" : value), one value after
+ * another, without building a tree: for long arrays of numbers, which
+ * the generator would print one per line with every double's 17 digits.
+ * Numbers are written as imp_output_json_to_data() writes them.
+ */
+void
+imp_json_writer_init (ImpJsonWriter *w,
+                      GString       *out,
+                      guint          depth)
+{
+  g_return_if_fail (w != NULL && out != NULL);
+  g_return_if_fail (depth < 32);
+
+  w->out = out;
+  w->depth = depth;
+  w->written = 0;
+}
+
+/* The separator, the new line and indent, and the member's name. */
+static void
+writer_start (ImpJsonWriter *w,
+              const char    *name)
+{
+  guint bit = 1u << w->depth, k;
+
+  g_string_append (w->out, (w->written & bit) ? ",\n" : "\n");
+  w->written |= bit;
+  for (k = 0; k < w->depth; k++)
+    g_string_append (w->out, "  ");
+  if (name != NULL)
+    {
+      append_quoted (w->out, name);
+      g_string_append (w->out, " : ");
+    }
+}
+
+static void
+writer_open (ImpJsonWriter *w,
+             const char    *name,
+             char           bracket)
+{
+  g_return_if_fail (w->depth < 31);
+
+  writer_start (w, name);
+  g_string_append_c (w->out, bracket);
+  w->depth++;
+  w->written &= ~(1u << w->depth);
+}
+
+static void
+writer_close (ImpJsonWriter *w,
+              char           bracket)
+{
+  guint k;
+
+  g_return_if_fail (w->depth > 0);
+
+  if (w->written & (1u << w->depth))
+    {
+      g_string_append_c (w->out, '\n');
+      for (k = 0; k + 1 < w->depth; k++)
+        g_string_append (w->out, "  ");
+    }
+  else
+    g_string_append_c (w->out, ' ');
+  w->depth--;
+  g_string_append_c (w->out, bracket);
+}
+
+/**
+ * imp_json_writer_begin_object:
+ * @w: a writer
+ * @name: (nullable): the member's name, or %NULL for an array element or
+ *   the top level
+ */
+void
+imp_json_writer_begin_object (ImpJsonWriter *w,
+                              const char    *name)
+{
+  writer_open (w, name, '{');
+}
+
+void
+imp_json_writer_end_object (ImpJsonWriter *w)
+{
+  writer_close (w, '}');
+}
+
+void
+imp_json_writer_begin_array (ImpJsonWriter *w,
+                             const char    *name)
+{
+  writer_open (w, name, '[');
+}
+
+void
+imp_json_writer_end_array (ImpJsonWriter *w)
+{
+  writer_close (w, ']');
+}
+
+/**
+ * imp_json_writer_double:
+ * @w: a writer
+ * @name: (nullable): the member's name
+ * @value: a number; not finite is written as null
+ */
+void
+imp_json_writer_double (ImpJsonWriter *w,
+                        const char    *name,
+                        double         value)
+{
+  writer_start (w, name);
+  if (isfinite (value))
+    append_json_double (w->out, value);
+  else
+    g_string_append (w->out, "null");
+}
+
+void
+imp_json_writer_int (ImpJsonWriter *w,
+                     const char    *name,
+                     gint64         value)
+{
+  writer_start (w, name);
+  g_string_append_printf (w->out, "%" G_GINT64_FORMAT, value);
+}
+
+void
+imp_json_writer_boolean (ImpJsonWriter *w,
+                         const char    *name,
+                         gboolean       value)
+{
+  writer_start (w, name);
+  g_string_append (w->out, value ? "true" : "false");
+}
+
+/**
+ * imp_json_writer_string:
+ * @w: a writer
+ * @name: (nullable): the member's name
+ * @value: (nullable): the text; %NULL is written as null
+ */
+void
+imp_json_writer_string (ImpJsonWriter *w,
+                        const char    *name,
+                        const char    *value)
+{
+  writer_start (w, name);
+  if (value != NULL)
+    append_quoted (w->out, value);
+  else
+    g_string_append (w->out, "null");
+}
+
+/**
+ * imp_json_writer_floats:
+ * @w: a writer
+ * @name: (nullable): the member's name
+ * @values: (array length=n) (nullable): the numbers
+ * @n: how many
+ *
+ * An array of single-precision numbers on one line, each the shortest
+ * text that reads back to it (imp_output_append_float()); not finite is
+ * written as null.
+ */
+void
+imp_json_writer_floats (ImpJsonWriter *w,
+                        const char    *name,
+                        const float   *values,
+                        gsize          n)
+{
+  gsize i;
+
+  g_return_if_fail (values != NULL || n == 0);
+
+  writer_start (w, name);
+  g_string_append_c (w->out, '[');
+  for (i = 0; i < n; i++)
+    {
+      g_string_append (w->out, i > 0 ? ", " : " ");
+      if (isfinite (values[i]))
+        {
+          gsize start = w->out->len;
+
+          imp_output_append_float (w->out, values[i]);
+          if (strpbrk (w->out->str + start, ".eE") == NULL)
+            g_string_append (w->out, ".0");
+        }
+      else
+        g_string_append (w->out, "null");
+    }
+  g_string_append (w->out, " ]");
 }
 
 /**
