@@ -1144,9 +1144,16 @@ main (int   argc,
   status = g_test_run ();
 
   g_clear_object (&app);
-  g_unlink (sim_path);
-  g_unlink (mixed_path);
-  g_unlink (sweeps_path);
+  /* with the projects the window saved beside them */
+  for (guint i = 0; i < 3; i++)
+    {
+      const char *path = i == 0 ? sim_path : i == 1 ? mixed_path
+                                                    : sweeps_path;
+      g_autofree char *project = g_strconcat (path, ".imprint", NULL);
+
+      g_unlink (path);
+      g_unlink (project);
+    }
   recent = g_build_filename (data_home, "recently-used.xbel", NULL);
   g_unlink (recent);
   g_rmdir (data_home);
