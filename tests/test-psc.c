@@ -34,6 +34,7 @@
 #define MIN_FLANK        0.25
 #define SMOOTH_MS        0.5
 #define CROSSTALK_T      5.0
+#define NULL_MIN_N       200
 
 /* The kernel sums in floats; the reference in doubles. */
 #define Z_TOL      2e-3
@@ -207,7 +208,37 @@ typedef struct
   double  z, delay_ms, charge_mv, crosstalk, z_lead, zero_mv, z_zero;
   guint   n_trials;
   double *t;          /* per main delay, 0 where none */
+  gboolean floored;   /* the null variance set the strongest window's */
 } Ref;
+
+/* The variance of post's trial sums (first main delay, less their
+ * baseline) at every w-th sample, whether an AP came or not; 0 with
+ * fewer than NULL_MIN_N of them. */
+static double
+ref_null_var (const Geo    *g,
+              const double *post_d)
+{
+  double n = 0, s = 0, s2 = 0, mean;
+  gint64 t;
+
+  for (t = 0; t < g->n; t += g->w)
+    {
+      double base, y;
+
+      if (t - g->lead - g->flank < 0 || t + g->post_len + g->flank > g->n)
+        continue;
+      base = ref_mean2 (post_d, t - g->lead - g->flank, t - g->lead,
+                        t + g->post_len, t + g->post_len + g->flank,
+                        MIN_FLANK * 2 * g->flank);
+      y = ref_window (post_d, t + g->lo, g->w, base, NULL);
+      if (isfinite (base) && isfinite (y))
+        n += 1, s += y, s2 += y * y;
+    }
+  if (n < NULL_MIN_N)
+    return 0;
+  mean = s / n;
+  return s2 / n - mean * mean;
+}
 
 static double
 sample_var (double n,
@@ -226,6 +257,7 @@ ref_pair (const Geo    *g,
           const double *pre_tpl,
           const double *auto_mean,
           const double *post_d,
+          double        var0,
           Ref          *r)
 {
   const gint64 *at = (const gint64 *) pre_aps->data;
@@ -321,6 +353,7 @@ ref_pair (const Geo    *g,
   for (j = 0; j < nm; j++)
     {
       double mean = ms[j] / mn[j], ss = 0, var;
+      gboolean floored;
       guint gi, n_g = 0;
 
       for (gi = 0; gi < n_cl; gi++)
@@ -336,10 +369,14 @@ ref_pair (const Geo    *g,
       var = ss / (mn[j] * mn[j]) * n_g / (n_g - 1.0);
       if (!(var > 0))
         continue;
+      /* never below what independent trials of the null would give */
+      floored = var < var0 / mn[j];
+      var = MAX (var, var0 / mn[j]);
       r->t[j] = (mean - c * auto_mean[j]) / sqrt (var);
       if (fabs (r->t[j]) > fabs (best))
         {
           best = r->t[j];
+          r->floored = floored;
           r->delay_ms = (g->lo + j * g->step) * 1000.0 / g->fs;
           r->charge_mv = mean - c * auto_mean[j];
           r->n_trials = (guint) mn[j];
@@ -468,11 +505,12 @@ check_reference (gboolean gaps,
   g_autofree double **d = NULL;
   g_autofree double **tpl = NULL;
   g_autofree double **auto_mean = NULL;
+  g_autofree double *var0 = NULL;
   ImpSimParams sim;
   ImpAnalysisParams p;
   Geo g;
   guint n_ch, c, i, n_checked = 0, n_crosstalk = 0, n_lead = 0;
-  guint n_ties = 0;
+  guint n_ties = 0, n_floored = 0;
 
   imp_sim_params_init_hard (&sim);
   sim.n_neurons = 24;
@@ -544,9 +582,13 @@ check_reference (gboolean gaps,
       tpl[c] = ref_template (&g, d[c], ap_times[c]);
       auto_mean[c] = ref_auto_mean (&g, d[c], ap_times[c]);
     }
+  var0 = g_new0 (double, n_ch);
   for (c = 0; c < n_ch; c++)
     if (is_post[c])
-      ref_remove_own (&g, d[c], tpl[c], ap_times[c]);
+      {
+        ref_remove_own (&g, d[c], tpl[c], ap_times[c]);
+        var0[c] = ref_null_var (&g, d[c]);
+      }
 
   g_assert_cmpuint (tests->len, >, 100);
   for (i = 0; i < tests->len; i++)
@@ -557,7 +599,7 @@ check_reference (gboolean gaps,
       g_assert_true (is_pre[t->pre] && is_post[t->post]);
       g_assert_cmpuint (t->pre, !=, t->post);
       ref_pair (&g, ap_times[t->pre], tpl[t->pre], auto_mean[t->pre],
-                d[t->post], &r);
+                d[t->post], var0[t->post], &r);
       if (!close_enough (t->z, r.z, Z_TOL)
           || !close_enough (t->charge_mv, r.charge_mv, CHARGE_TOL)
           || t->delay_ms != r.delay_ms)
@@ -584,13 +626,15 @@ check_reference (gboolean gaps,
       n_checked++;
       n_crosstalk += r.crosstalk != 0;
       n_lead += r.z_lead > 0;
+      n_floored += r.floored;
       g_free (r.t);
     }
   g_test_message ("%u pairs, %u with crosstalk removed, %u with a lead "
-                  "statistic, %u ties", n_checked, n_crosstalk, n_lead,
-                  n_ties);
+                  "statistic, %u ties, %u with the null's variance",
+                  n_checked, n_crosstalk, n_lead, n_ties, n_floored);
   /* The reference saw every part of the test at work. */
   g_assert_cmpuint (n_crosstalk, >, 0);
+  g_assert_cmpuint (n_floored, >, 0);
   g_assert_cmpuint (n_lead, >, 0);
   g_assert_cmpuint (n_ties, <=, n_checked / 100);
 

@@ -30,6 +30,7 @@
 #define SMOOTH_MS        0.5   /* boxcar on d before the window sums */
 #define CROSSTALK_T      5.0   /* coupling removed only when this many
                                   standard errors from zero */
+#define NULL_MIN_N       200   /* null trial sums for a post's variance */
 #define MAX_THREADS      8
 /* When the posts' deconvolved blocks take at most this many bytes, the
  * first pass keeps them for the second, which then neither reads nor
@@ -115,6 +116,9 @@ typedef struct
                              zero-latency lags, zero-padded */
   double  *tpl_zero_sum;  /* n_pre: its sum */
   double  *auto_mean;     /* n_pre × n_main: auto_win's means */
+  double  *null_sums;     /* n_channels × 3: count, sum and sum of
+                             squares of a post's trial sums at every
+                             w-th sample (add_null()) */
   double  *tpl_xx;        /* n_pre: the template's sum of squares and */
   double  *tpl_sum;       /* sum there, in full precision */
   double  *auto_win;      /* n_pre × n_main × 2: window sums (and count)
@@ -749,6 +753,38 @@ add_pair (const Psc *ps,
     merge_pair (ps, rows, zero, acc);
 }
 
+/* Pass 2: the post's trial sums y (at the first main delay, less their
+ * baseline) at every w-th sample of the block, AP or not, into @sums:
+ * their count, sum and sum of squares, for the variance of a trial sum
+ * under the null (judge_pair()). */
+static void
+add_null (const Psc   *ps,
+          const Cumul *cu,
+          double      *sums)
+{
+  gint64 c0 = MAX (ps->lead + ps->flank, ps->t0 - ps->r0);
+  gint64 c1 = MIN (ps->n - ps->post_len - ps->flank, ps->t1 - ps->r0);
+  gint64 c;
+
+  /* at the same recording samples whatever the blocks */
+  c0 += (ps->w - (c0 + ps->r0) % ps->w) % ps->w;
+  for (c = c0; c < c1; c += ps->w)
+    {
+      gint64 i = c + ps->lo, e = i + ps->w;
+      double b, y;
+
+      if (e > ps->n || cu->cb[e] != cu->cb[i])
+        continue;
+      b = flank_mean (ps, cu, c);
+      if (isnan (b))
+        continue;
+      y = cu->cs[e] - cu->cs[i] - ps->w * b;
+      sums[0] += 1;
+      sums[1] += y;
+      sums[2] += y * y;
+    }
+}
+
 /* Pass 2: every pre AP in [t0, t1) against post channel @ch. */
 static void
 add_pairs (Psc         *ps,
@@ -762,6 +798,7 @@ add_pairs (Psc         *ps,
   guint pi;
 
   cumul_init (&cu, d, ps->n);
+  add_null (ps, &cu, ps->null_sums + (gsize) ch * 3);
   /* Sums relative to the block's level keep their digits in floats. */
   n_ok = ps->n - cu.cb[ps->n];
   mu = n_ok > 0 ? cu.cs[ps->n] / n_ok : 0;
@@ -1283,14 +1320,29 @@ mean_var (double  n,
   return mean;
 }
 
+/* The variance of the mean of the @n trials of one delay (@a: its M_
+ * sums), cluster-robust since trials of one burst are not independent;
+ * but never below @var0 / n, what n independent trials of the post's
+ * null variance @var0 would give. */
+static inline double
+main_var (const double *a,
+          double        var0)
+{
+  double n = a[M_N], g = a[M_G], mean = a[M_S] / n;
+  double num = a[M_Q] - 2 * mean * a[M_R] + mean * mean * a[M_N2];
+
+  return fmax (num / (n * n) * g / (g - 1), var0 / n);
+}
+
 /* The squared t statistic of each main delay's mean less the crosstalk
  * @c times the pre's own window means @am, -1 where there is none; in a
  * loop without branches or square roots, which vectorises. The variance
- * is cluster-robust: trials of one burst are not independent. */
+ * is main_var()'s. */
 static void
 main_t2 (const float  *restrict acc,
          const double *restrict am,
          double                 c,
+         double                 var0,
          gsize                  m,
          double       *restrict t2)
 {
@@ -1303,10 +1355,25 @@ main_t2 (const float  *restrict acc,
       double num = acc[M_Q * m + j] - 2 * mean * acc[M_R * m + j]
                    + mean * mean * acc[M_N2 * m + j];
       double dm = mean - c * am[j];
-      double v = dm * dm * n * n * (g - 1) / (num * g);
+      double v = dm * dm / fmax (num / (n * n) * g / (g - 1), var0 / n);
 
       t2[j] = g >= 3 && num > 0 ? v : -1;
     }
+}
+
+/* The variance of channel @ch's trial sums under the null, 0 when there
+ * were too few to tell. */
+static double
+null_var (const Psc *ps,
+          guint      ch)
+{
+  const double *s = ps->null_sums + (gsize) ch * 3;
+  double mean;
+
+  if (s[0] < NULL_MIN_N)
+    return 0;
+  mean = s[1] / s[0];
+  return MAX (s[2] / s[0] - mean * mean, 0.0);
 }
 
 /* The squared t statistic of each lead delay's mean where it has the sign
@@ -1343,7 +1410,7 @@ judge_pair (const Psc  *ps,
   guint m = ps->n_main, pre = ps->pres[pi];
   const double *am = ps->auto_mean + (gsize) pi * ps->n_main;
   double txx = ps->tpl_xx[pi], tsum = ps->tpl_sum[pi];
-  double c = 0, best = 0, best2 = 0, m_eff, df = 1;
+  double c = 0, best = 0, best2 = 0, m_eff, df = 1, var0;
   double *t2 = sc->t2;
   guint j, jb = G_MAXUINT;
 
@@ -1373,7 +1440,8 @@ judge_pair (const Psc  *ps,
     }
   t->crosstalk = c;
 
-  main_t2 (acc, am, c, m, t2);
+  var0 = null_var (ps, post_ch);
+  main_t2 (acc, am, c, var0, m, t2);
   for (j = 0; j < m; j++)
     if (t2[j] > best2)
       {
@@ -1383,15 +1451,13 @@ judge_pair (const Psc  *ps,
   if (jb != G_MAXUINT)
     {
       double a[N_MAIN_ACC];
-      double mean, var;
+      double mean;
       guint i;
 
       for (i = 0; i < N_MAIN_ACC; i++)
         a[i] = acc[i * m + jb];
       mean = a[M_S] / a[M_N];
-      var = (a[M_Q] - 2 * mean * a[M_R] + mean * mean * a[M_N2])
-            / (a[M_N] * a[M_N]) * a[M_G] / (a[M_G] - 1);
-      best = (mean - c * am[jb]) / sqrt (var);
+      best = (mean - c * am[jb]) / sqrt (main_var (a, var0));
       t->delay_ms = (ps->lo + (gint64) jb * ps->d_step) * 1000.0 / ps->fs;
       t->charge_mv = mean - c * am[jb];
       t->n_trials = (guint) a[M_N];
@@ -1586,6 +1652,7 @@ imp_psc_run (ImpRecording             *recording,
   ps.tpl_zero_sum = g_new0 (double, MAX (ps.n_pre, 1));
   ps.tpl_xx = g_new0 (double, MAX (ps.n_pre, 1));
   ps.auto_mean = g_new0 (double, (gsize) ps.n_pre * ps.n_main);
+  ps.null_sums = g_new0 (double, (gsize) ps.n_channels * 3);
   ps.tpl_sum = g_new0 (double, MAX (ps.n_pre, 1));
   ps.bk = g_new0 (guint, ps.n_pre + 1);
   for (c = 0, n_aps = 0; c < ps.n_pre; c++)
@@ -1619,6 +1686,7 @@ out:
   g_free (ps.tpl_zero_sum);
   g_free (ps.tpl_xx);
   g_free (ps.auto_mean);
+  g_free (ps.null_sums);
   g_free (ps.tpl_sum);
   g_free (ps.bk);
   g_free (ps.block_aps);
