@@ -1425,7 +1425,7 @@ test_json_numbers (void)
   json_builder_add_int_value (b, -42);
   json_builder_end_array (b);
   json_builder_set_member_name (b, "label");
-  json_builder_add_string_value (b, "1e+20.0 nan \"q\" \xe9t\xe9");
+  json_builder_add_string_value (b, "1e+20.0 nan \"q\" \xe9t\xe9 \x1f\x01");
   json_builder_end_object (b);
   root = json_builder_get_root (b);
 
@@ -1435,6 +1435,10 @@ test_json_numbers (void)
   g_assert_null (strstr (text, "e+20.0,"));
   g_assert_null (strstr (text, "nan,"));
   g_assert_nonnull (strstr (text, "1e+20,"));
+  /* No control character but the layout's new lines (JSON forbids them
+   * raw in strings; json-glib 1.6 writes U+001F raw). */
+  for (i = 0; i < len; i++)
+    g_assert_true ((guchar) text[i] >= 0x20 || text[i] == '\n');
   g_assert_nonnull (strstr (text, "1e-300,"));
   g_assert_nonnull (strstr (text, "0.1,"));
   g_assert_nonnull (strstr (text, "25.0,"));
@@ -1457,7 +1461,7 @@ test_json_numbers (void)
   g_assert_cmpstr (json_object_get_string_member (
                      json_node_get_object (json_parser_get_root (parser)),
                      "label"), ==,
-                   "1e+20.0 nan \"q\" \xef\xbf\xbdt\xef\xbf\xbd");
+                   "1e+20.0 nan \"q\" \xef\xbf\xbdt\xef\xbf\xbd \x1f\x01");
 
   /* Not pretty: the same values. */
   g_free (text);
@@ -1494,12 +1498,12 @@ static void
 test_json_writer (void)
 {
   static const float floats[] = { 0.1f, 3.0f, -0.0f, 1e-40f, FLT_MAX,
-                                  -1.17549435e-38f, 4.676308f, NAN,
-                                  INFINITY };
+                                  -1.17549435e-38f, 4.676308f, 0x1p-60f,
+                                  0x1p100f, NAN, INFINITY };
   static const char * const floats_text[] = { "0.1", "3.0", "-0.0",
                                               "9.99995e-41", "3.4028235e+38" };
   static const char * const strings[] = { "plain", "quote \" back \\",
-                                          "line\nfeed\x01", "\xe9t\xe9",
+                                          "line\nfeed\x01\x1f", "\xe9t\xe9",
                                           "" };
   g_autoptr(GString) out = g_string_new ("");
   g_autoptr(JsonParser) parser = json_parser_new ();
@@ -1510,7 +1514,18 @@ test_json_writer (void)
   JsonArray *array;
   guint i;
 
-  /* Bisection gives what trying every precision gives. */
+  /* Bisection gives what trying every precision gives, powers of two
+   * (where a shorter text can read back when a longer one does not)
+   * included. */
+  for (i = 0; i < 2100; i++)
+    {
+      double v = ldexp (i % 2 ? -1.0 : 1.0, (int) i - 1050);
+      g_autoptr(GString) text = g_string_new ("");
+      g_autofree char *expected = shortest_reference (v);
+
+      imp_output_append_double (text, v);
+      g_assert_cmpstr (text->str, ==, expected);
+    }
   for (i = 0; i < 20000; i++)
     {
       double v = ldexp (g_rand_double_range (rand, -1, 1),
@@ -1569,12 +1584,13 @@ test_json_writer (void)
     }
   g_assert_cmpuint (json_array_get_length (
                       json_object_get_array_member (root, "none")), ==, 0);
+  g_assert_nonnull (strstr (out->str, "\"none\" : [],"));
   array = json_object_get_array_member (root, "strings");
   g_assert_cmpstr (json_array_get_string_element (array, 0), ==, "plain");
   g_assert_cmpstr (json_array_get_string_element (array, 1), ==,
                    "quote \" back \\");
   g_assert_cmpstr (json_array_get_string_element (array, 2), ==,
-                   "line\nfeed\x01");
+                   "line\nfeed\x01\x1f");
   g_assert_cmpstr (json_array_get_string_element (array, 3), ==,
                    "\xef\xbf\xbdt\xef\xbf\xbd");
   g_assert_cmpstr (json_array_get_string_element (array, 4), ==, "");

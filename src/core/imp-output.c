@@ -376,13 +376,22 @@ imp_output_append_double (GString *out,
                           double   value)
 {
   char buf[G_ASCII_DTOSTR_BUF_SIZE];
-  int lo = 6, hi = 17;
+  int lo = 6, hi = 17, exponent;
 
   g_return_if_fail (out != NULL);
 
   /* If p digits read back exactly, so do p + 1 (the nearest decimal of
    * p + 1 digits is at least as near), so the shortest is bisected; 17
-   * digits always read back. */
+   * digits always read back. Not at a power of two, whose neighbour
+   * below is nearer than the one above: there every length is tried. */
+  if (fabs (frexp (value, &exponent)) == 0.5)
+    {
+      while (lo < hi
+             && g_ascii_strtod (format_digits (buf, sizeof buf, lo, value),
+                                NULL) != value)
+        lo++;
+      hi = lo;
+    }
   while (lo < hi)
     {
       int mid = (lo + hi) / 2;
@@ -410,10 +419,19 @@ imp_output_append_float (GString *out,
                          float    value)
 {
   char buf[G_ASCII_DTOSTR_BUF_SIZE];
-  int lo = 6, hi = 9;
+  int lo = 6, hi = 9, exponent;
 
   g_return_if_fail (out != NULL);
 
+  /* as imp_output_append_double() */
+  if (fabsf (frexpf (value, &exponent)) == 0.5f)
+    {
+      while (lo < hi
+             && (float) g_ascii_strtod (format_digits (buf, sizeof buf, lo,
+                                                       value), NULL) != value)
+        lo++;
+      hi = lo;
+    }
   while (lo < hi)
     {
       int mid = (lo + hi) / 2;
@@ -478,7 +496,8 @@ append_literal (GString    *out,
 }
 
 /* Copies the string literal at text[0] == '"' and returns its length,
- * replacing bytes that are not UTF-8 (JsonGenerator passes them through). */
+ * replacing bytes that are not UTF-8 and escaping control characters
+ * (JsonGenerator passes both through; json-glib 1.6 leaves U+001F). */
 static gsize
 append_string (GString    *out,
                const char *text,
@@ -486,18 +505,21 @@ append_string (GString    *out,
 {
   gsize end = 1;
   g_autofree char *valid = NULL;
+  const char *p;
 
   while (end < len && text[end] != '"')
     end += text[end] == '\\' ? 2 : 1;
   end = MIN (end + 1, len);
 
-  if (g_utf8_validate (text, (gssize) end, NULL))
-    {
-      g_string_append_len (out, text, (gssize) end);
-      return end;
-    }
-  valid = g_utf8_make_valid (text, (gssize) end);
-  g_string_append (out, valid);
+  if (!g_utf8_validate (text, (gssize) end, NULL))
+    valid = g_utf8_make_valid (text, (gssize) end);
+  else
+    valid = g_strndup (text, end);
+  for (p = valid; *p != '\0'; p++)
+    if ((guchar) *p < 0x20)
+      g_string_append_printf (out, "\\u%04x", (guchar) *p);
+    else
+      g_string_append_c (out, *p);
   return end;
 }
 
@@ -600,8 +622,6 @@ writer_close (ImpJsonWriter *w,
       for (k = 0; k + 1 < w->depth; k++)
         g_string_append (w->out, "  ");
     }
-  else
-    g_string_append_c (w->out, ' ');
   w->depth--;
   g_string_append_c (w->out, bracket);
 }
@@ -729,7 +749,7 @@ imp_json_writer_floats (ImpJsonWriter *w,
       else
         g_string_append (w->out, "null");
     }
-  g_string_append (w->out, " ]");
+  g_string_append (w->out, n > 0 ? " ]" : "]");
 }
 
 /**
