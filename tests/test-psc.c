@@ -670,6 +670,44 @@ test_reference_gaps (void)
   check_reference (TRUE, G_MAXSIZE);
 }
 
+/* Li and Ji's effective number of tests on matrices whose answer is
+ * known: independent tests, copies of one test, two groups of copies,
+ * whatever the variances; and an equicorrelated set, whose eigenvalues
+ * are 1 + (m - 1) ρ once and 1 - ρ (m - 1) times. */
+static void
+test_effective_tests (void)
+{
+  double c[36];
+  guint m = 6, j, k;
+
+  for (j = 0; j < m; j++)
+    for (k = 0; k < m; k++)
+      c[j * m + k] = j == k ? (j + 1) * (j + 1) : 0;
+  g_assert_cmpfloat_with_epsilon (_imp_psc_effective_tests (c, m), 6, 1e-6);
+
+  for (j = 0; j < m; j++)
+    for (k = 0; k < m; k++)
+      c[j * m + k] = 2.5;
+  g_assert_cmpfloat_with_epsilon (_imp_psc_effective_tests (c, m), 1, 1e-6);
+
+  for (j = 0; j < m; j++)
+    for (k = 0; k < m; k++)
+      c[j * m + k] = (j < 2) == (k < 2) ? (j < 2 ? 4.0 : 9.0) : 0;
+  g_assert_cmpfloat_with_epsilon (_imp_psc_effective_tests (c, m), 2, 1e-6);
+
+  /* ρ = 0.3: λ = 2.5 and 0.7 five times: 1 + 0.5 + 5 × 0.7 = 5 */
+  for (j = 0; j < m; j++)
+    for (k = 0; k < m; k++)
+      c[j * m + k] = j == k ? 1 : 0.3;
+  g_assert_cmpfloat_with_epsilon (_imp_psc_effective_tests (c, m), 5, 1e-6);
+
+  /* a test without variance: as many as there are */
+  for (j = 0; j < m; j++)
+    for (k = 0; k < m; k++)
+      c[j * m + k] = j == k && j != 3 ? 1 : 0;
+  g_assert_cmpfloat (_imp_psc_effective_tests (c, m), ==, m);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -681,6 +719,7 @@ main (int    argc,
   tmp_dir = g_dir_make_tmp ("imp-psc-XXXXXX", &error);
   g_assert_no_error (error);
 
+  g_test_add_func ("/imp/Psc/effective-tests", test_effective_tests);
   g_test_add_func ("/imp/Psc/reference", test_reference);
   g_test_add_func ("/imp/Psc/reference/read-twice", test_reference_read_twice);
   g_test_add_func ("/imp/Psc/reference/gaps", test_reference_gaps);

@@ -11,6 +11,8 @@
 
 G_BEGIN_DECLS
 
-void _imp_psc_set_keep_max_bytes (gsize bytes);
+void   _imp_psc_set_keep_max_bytes (gsize   bytes);
+double _imp_psc_effective_tests    (double *cov,
+                                    guint   m);
 
 G_END_DECLS

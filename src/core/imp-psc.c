@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include <gsl/gsl_cdf.h>
+#include <gsl/gsl_eigen.h>
 
 #include "imp-detect.h"
 #include "imp-psc.h"
@@ -31,6 +32,7 @@
 #define CROSSTALK_T      5.0   /* coupling removed only when this many
                                   standard errors from zero */
 #define NULL_MIN_N       200   /* null trial sums for a post's variance */
+#define NULL_COV_EVERY   16    /* the delays' covariance from every 16th */
 #define MAX_THREADS      8
 /* When the posts' deconvolved blocks take at most this many bytes, the
  * first pass keeps them for the second, which then neither reads nor
@@ -119,6 +121,12 @@ typedef struct
   double  *null_sums;     /* n_channels × 3: count, sum and sum of
                              squares of a post's trial sums at every
                              w-th sample (add_null()) */
+  double  *null_cov;      /* n_channels × n_cov: count, sums and sums of
+                             products of the trial sums at every main
+                             delay (add_null()) */
+  gsize    n_cov;
+  double  *m_eff;         /* n_channels: the main delays' effective
+                             number of independent tests */
   double  *tpl_xx;        /* n_pre: the template's sum of squares and */
   double  *tpl_sum;       /* sum there, in full precision */
   double  *auto_win;      /* n_pre × n_main × 2: window sums (and count)
@@ -760,29 +768,127 @@ add_pair (const Psc *ps,
 static void
 add_null (const Psc   *ps,
           const Cumul *cu,
-          double      *sums)
+          double      *sums,
+          double      *cov,
+          double      *y)
 {
   gint64 c0 = MAX (ps->lead + ps->flank, ps->t0 - ps->r0);
   gint64 c1 = MIN (ps->n - ps->post_len - ps->flank, ps->t1 - ps->r0);
   gint64 c;
+  guint m = ps->n_main;
 
   /* at the same recording samples whatever the blocks */
   c0 += (ps->w - (c0 + ps->r0) % ps->w) % ps->w;
   for (c = c0; c < c1; c += ps->w)
     {
       gint64 i = c + ps->lo, e = i + ps->w;
-      double b, y;
+      double b, y0;
+      guint j, k, q;
 
       if (e > ps->n || cu->cb[e] != cu->cb[i])
         continue;
       b = flank_mean (ps, cu, c);
       if (isnan (b))
         continue;
-      y = cu->cs[e] - cu->cs[i] - ps->w * b;
+      y0 = cu->cs[e] - cu->cs[i] - ps->w * b;
       sums[0] += 1;
-      sums[1] += y;
-      sums[2] += y * y;
+      sums[1] += y0;
+      sums[2] += y0 * y0;
+
+      /* every delay's, for how far apart the delays are as tests */
+      if ((c + ps->r0) / ps->w % NULL_COV_EVERY != 0)
+        continue;
+      for (j = 0; j < m; j++)
+        {
+          i = c + ps->lo + (gint64) j * ps->d_step;
+          e = i + ps->w;
+          if (e > ps->n || cu->cb[e] != cu->cb[i])
+            break;
+          y[j] = cu->cs[e] - cu->cs[i] - ps->w * b;
+        }
+      if (j < m)
+        continue;
+      cov[0] += 1;
+      for (j = 0, q = 1 + m; j < m; j++)
+        {
+          cov[1 + j] += y[j];
+          for (k = j; k < m; k++)
+            cov[q++] += y[j] * y[k];
+        }
     }
+}
+
+/**
+ * _imp_psc_effective_tests:
+ * @cov: (array length=m*m): a covariance matrix, row by row; overwritten
+ * @m: its size
+ *
+ * The effective number of independent tests among @m correlated ones,
+ * from the eigenvalues λ of their correlation matrix: Σ [λ ≥ 1] + λ − ⌊λ⌋
+ * (Li and Ji 2005); @m when a variance is not positive.
+ *
+ * Returns: a number in [1, @m]
+ */
+double
+_imp_psc_effective_tests (double *cov,
+                          guint   m)
+{
+  gsl_matrix_view r = gsl_matrix_view_array (cov, m, m);
+  g_autofree double *sd = g_new (double, m);
+  gsl_vector *eval;
+  gsl_eigen_symm_workspace *ws;
+  double m_eff = 0;
+  guint j, k;
+
+  g_return_val_if_fail (cov != NULL && m > 0, 1);
+
+  for (j = 0; j < m; j++)
+    {
+      if (!(cov[j * m + j] > 0))
+        return m;
+      sd[j] = sqrt (cov[j * m + j]);
+    }
+  for (j = 0; j < m; j++)
+    for (k = 0; k < m; k++)
+      cov[j * m + k] = j == k ? 1 : cov[j * m + k] / (sd[j] * sd[k]);
+  eval = gsl_vector_alloc (m);
+  ws = gsl_eigen_symm_alloc (m);
+  if (gsl_eigen_symm (&r.matrix, eval, ws) == 0)
+    for (j = 0; j < m; j++)
+      {
+        /* (an eigenvalue a rounding error below a whole number is that
+         * number, where the formula jumps) */
+        double l = fabs (gsl_vector_get (eval, j)) + 1e-9;
+
+        m_eff += (l >= 1) + (l - floor (l));
+      }
+  else
+    m_eff = m;
+  gsl_eigen_symm_free (ws);
+  gsl_vector_free (eval);
+  return CLAMP (m_eff, 1, m);
+}
+
+/* The effective number of independent tests among the main delays of
+ * post channel @ch, from their covariance under the null; the number of
+ * delays when there were too few samples to tell. */
+static double
+effective_tests (const Psc *ps,
+                 guint      ch)
+{
+  const double *cov = ps->null_cov + (gsize) ch * ps->n_cov;
+  guint m = ps->n_main, j, k, q;
+  double n = cov[0];
+  g_autofree double *c = NULL;
+
+  if (n < NULL_MIN_N || m < 2)
+    return m;
+  c = g_new (double, (gsize) m * m);
+  for (j = 0, q = 1 + m; j < m; j++)
+    for (k = j; k < m; k++, q++)
+      c[j * m + k] = c[k * m + j] = cov[q] / n - cov[1 + j] / n
+                                                 * cov[1 + k] / n;
+  return _imp_psc_effective_tests (c, m);
 }
 
 /* Pass 2: every pre AP in [t0, t1) against post channel @ch. */
@@ -798,7 +904,8 @@ add_pairs (Psc         *ps,
   guint pi;
 
   cumul_init (&cu, d, ps->n);
-  add_null (ps, &cu, ps->null_sums + (gsize) ch * 3);
+  add_null (ps, &cu, ps->null_sums + (gsize) ch * 3,
+            ps->null_cov + (gsize) ch * ps->n_cov, sc->y);
   /* Sums relative to the block's level keep their digits in floats. */
   n_ok = ps->n - cu.cb[ps->n];
   mu = n_ok > 0 ? cu.cs[ps->n] / n_ok : 0;
@@ -896,6 +1003,7 @@ channel_item (Psc     *ps,
       if (ps->post_index[ch] == G_MAXUINT)
         return;
       t = &g_array_index (ps->out, ImpPscTest, ps->out_at[ch]);
+      ps->m_eff[ch] = effective_tests (ps, ch);
       for (pi = 0; pi < ps->n_pre; pi++)
         if (ch != ps->pres[pi])
           judge_pair (ps, sc, pi, ch, t++);
@@ -1471,9 +1579,8 @@ judge_pair (const Psc  *ps,
                                          * fabs (t->charge_mv);
   if (t->n_trials < 3)
     return;
-  /* A window sum of d is dominated by its ends (d telescopes), so windows
-   * a step apart are far from one test: every delay scanned counts. */
-  m_eff = ps->n_main;
+  /* The delays scanned overlap: as many tests as they make apart. */
+  m_eff = ps->m_eff[post_ch];
   t->p = scan_p (best, df, m_eff);
 
   /* Common input: the same sign already before the AP. */
@@ -1653,6 +1760,9 @@ imp_psc_run (ImpRecording             *recording,
   ps.tpl_xx = g_new0 (double, MAX (ps.n_pre, 1));
   ps.auto_mean = g_new0 (double, (gsize) ps.n_pre * ps.n_main);
   ps.null_sums = g_new0 (double, (gsize) ps.n_channels * 3);
+  ps.n_cov = 1 + ps.n_main + (gsize) ps.n_main * (ps.n_main + 1) / 2;
+  ps.null_cov = g_new0 (double, ps.n_channels * ps.n_cov);
+  ps.m_eff = g_new0 (double, ps.n_channels);
   ps.tpl_sum = g_new0 (double, MAX (ps.n_pre, 1));
   ps.bk = g_new0 (guint, ps.n_pre + 1);
   for (c = 0, n_aps = 0; c < ps.n_pre; c++)
@@ -1687,6 +1797,8 @@ out:
   g_free (ps.tpl_xx);
   g_free (ps.auto_mean);
   g_free (ps.null_sums);
+  g_free (ps.null_cov);
+  g_free (ps.m_eff);
   g_free (ps.tpl_sum);
   g_free (ps.bk);
   g_free (ps.block_aps);
