@@ -268,6 +268,9 @@ test_info_simulated (void)
   g_assert_cmpuint (json_array_get_length (sweeps), ==, 1);
   g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (sweeps, 0),
                                                "samples"), ==, 30000);
+  /* a simulated file needs no repair: the warning is there, and null */
+  g_assert_true (json_object_has_member (info, "warning"));
+  g_assert_true (json_object_get_null_member (info, "warning"));
 
   run_clear (&run);
   fixture_clear (&fixture);
@@ -745,6 +748,12 @@ test_quiet_everywhere (void)
   /* the header and one row per channel */
   lines = g_strsplit (run.out, "\n", -1);
   g_assert_cmpuint (g_strv_length (lines), ==, 6);
+  run_clear (&run);
+  /* a window that starts after the end says so, not "--to" */
+  run_imprint (&run, "activity", "--from", "40", fixture.recording, NULL);
+  g_assert_cmpint (run.status, ==, 2);
+  g_assert_nonnull (strstr (run.err, "--from 40 s is not before the "
+                                     "recording's end (1 s)"));
   run_clear (&run);
   fixture_clear (&fixture);
 }

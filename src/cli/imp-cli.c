@@ -257,12 +257,12 @@ recording_to_json (ImpRecording *recording)
     }
   json_builder_end_array (builder);
 
+  json_builder_set_member_name (builder, "warning");
   if (imp_recording_get_warning (recording) != NULL)
-    {
-      json_builder_set_member_name (builder, "warning");
-      json_builder_add_string_value (builder,
-                                     imp_recording_get_warning (recording));
-    }
+    json_builder_add_string_value (builder,
+                                   imp_recording_get_warning (recording));
+  else
+    json_builder_add_null_value (builder);
   json_builder_end_object (builder);
 
   return json_builder_get_root (builder);
@@ -997,6 +997,9 @@ cmd_activity (int    argc,
   span = imp_recording_get_n_samples (recording) / rate;
   if (to_text == NULL)
     to = span;
+  if (from >= span)
+    return fail (EXIT_USAGE, "--from %g s is not before the recording's end "
+                 "(%g s)", from, span);
   if (to <= from)
     return fail (EXIT_USAGE, "--to must be after --from");
   if (from >= span || to > span + 0.5 / rate)
