@@ -764,7 +764,10 @@ add_pair (const Psc *ps,
 /* Pass 2: the post's trial sums y (at the first main delay, less their
  * baseline) at every w-th sample of the block, AP or not, into @sums:
  * their count, sum and sum of squares, for the variance of a trial sum
- * under the null (judge_pair()). */
+ * under the null (judge_pair()); and at every NULL_COV_EVERY-th of those
+ * samples the sums at all main delays (@y: room for them) into @cov:
+ * their count, sums and sums of products (row by row, upper triangle),
+ * for the delays' effective number of tests (effective_tests()). */
 static void
 add_null (const Psc   *ps,
           const Cumul *cu,
