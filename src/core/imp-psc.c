@@ -33,6 +33,7 @@
                                   standard errors from zero */
 #define NULL_MIN_N       200   /* null trial sums for a post's variance */
 #define NULL_COV_EVERY   16    /* the delays' covariance from every 16th */
+#define NULL_COV_MAX     64    /* and for at most this many delays */
 #define MAX_THREADS      8
 /* When the posts' deconvolved blocks take at most this many bytes, the
  * first pass keeps them for the second, which then neither reads nor
@@ -799,7 +800,7 @@ add_null (const Psc   *ps,
       sums[2] += y0 * y0;
 
       /* every delay's, for how far apart the delays are as tests */
-      if ((c + ps->r0) / ps->w % NULL_COV_EVERY != 0)
+      if (cov == NULL || (c + ps->r0) / ps->w % NULL_COV_EVERY != 0)
         continue;
       for (j = 0; j < m; j++)
         {
@@ -874,17 +875,22 @@ _imp_psc_effective_tests (double *cov,
 
 /* The effective number of independent tests among the main delays of
  * post channel @ch, from their covariance under the null; the number of
- * delays when there were too few samples to tell. */
+ * delays when there were too few samples to tell, or more than
+ * NULL_COV_MAX delays. */
 static double
 effective_tests (const Psc *ps,
                  guint      ch)
 {
-  const double *cov = ps->null_cov + (gsize) ch * ps->n_cov;
+  const double *cov;
   guint m = ps->n_main, j, k, q;
-  double n = cov[0];
+  double n;
   g_autofree double *c = NULL;
 
-  if (n < NULL_MIN_N || m < 2)
+  if (ps->null_cov == NULL || m < 2)
+    return m;
+  cov = ps->null_cov + (gsize) ch * ps->n_cov;
+  n = cov[0];
+  if (n < NULL_MIN_N)
     return m;
   c = g_new (double, (gsize) m * m);
   for (j = 0, q = 1 + m; j < m; j++)
@@ -908,7 +914,8 @@ add_pairs (Psc         *ps,
 
   cumul_init (&cu, d, ps->n);
   add_null (ps, &cu, ps->null_sums + (gsize) ch * 3,
-            ps->null_cov + (gsize) ch * ps->n_cov, sc->y);
+            ps->null_cov != NULL ? ps->null_cov + (gsize) ch * ps->n_cov
+                                 : NULL, sc->y);
   /* Sums relative to the block's level keep their digits in floats. */
   n_ok = ps->n - cu.cb[ps->n];
   mu = n_ok > 0 ? cu.cs[ps->n] / n_ok : 0;
@@ -1763,8 +1770,10 @@ imp_psc_run (ImpRecording             *recording,
   ps.tpl_xx = g_new0 (double, MAX (ps.n_pre, 1));
   ps.auto_mean = g_new0 (double, (gsize) ps.n_pre * ps.n_main);
   ps.null_sums = g_new0 (double, (gsize) ps.n_channels * 3);
+  /* (more delays than that, an unusual window, count them all) */
   ps.n_cov = 1 + ps.n_main + (gsize) ps.n_main * (ps.n_main + 1) / 2;
-  ps.null_cov = g_new0 (double, ps.n_channels * ps.n_cov);
+  if (ps.n_main <= NULL_COV_MAX)
+    ps.null_cov = g_new0 (double, ps.n_channels * ps.n_cov);
   ps.m_eff = g_new0 (double, ps.n_channels);
   ps.tpl_sum = g_new0 (double, MAX (ps.n_pre, 1));
   ps.bk = g_new0 (guint, ps.n_pre + 1);
