@@ -211,33 +211,49 @@ typedef struct
   gboolean floored;   /* the null variance set the strongest window's */
 } Ref;
 
-/* The variance of post's trial sums (first main delay, less their
- * baseline) at every w-th sample, whether an AP came or not; 0 with
- * fewer than NULL_MIN_N of them. */
+/* The post's trial sums (less their baseline) at every w-th sample,
+ * whether an AP came or not: their mean at each main delay into @mu0,
+ * and the variance at the first one returned; 0 where fewer than
+ * NULL_MIN_N were usable. */
 static double
-ref_null_var (const Geo    *g,
-              const double *post_d)
+ref_null (const Geo    *g,
+          const double *post_d,
+          double       *mu0)
 {
-  double n = 0, s = 0, s2 = 0, mean;
+  g_autofree double *n = g_new0 (double, g->n_main);
+  g_autofree double *s = g_new0 (double, g->n_main);
+  double s2 = 0, mean;
   gint64 t;
+  guint j;
 
   for (t = 0; t < g->n; t += g->w)
     {
-      double base, y;
+      double base;
 
       if (t - g->lead - g->flank < 0 || t + g->post_len + g->flank > g->n)
         continue;
       base = ref_mean2 (post_d, t - g->lead - g->flank, t - g->lead,
                         t + g->post_len, t + g->post_len + g->flank,
                         MIN_FLANK * 2 * g->flank);
-      y = ref_window (post_d, t + g->lo, g->w, base, NULL);
-      if (isfinite (base) && isfinite (y))
-        n += 1, s += y, s2 += y * y;
+      for (j = 0; isfinite (base) && j < g->n_main; j++)
+        {
+          double y = ref_window (post_d, t + g->lo + j * g->step, g->w, base,
+                                 NULL);
+
+          if (isfinite (y))
+            {
+              n[j] += 1, s[j] += y;
+              if (j == 0)
+                s2 += y * y;
+            }
+        }
     }
-  if (n < NULL_MIN_N)
+  for (j = 0; j < g->n_main; j++)
+    mu0[j] = n[j] >= NULL_MIN_N ? s[j] / n[j] : 0;
+  if (n[0] < NULL_MIN_N)
     return 0;
-  mean = s / n;
-  return s2 / n - mean * mean;
+  mean = s[0] / n[0];
+  return s2 / n[0] - mean * mean;
 }
 
 static double
@@ -258,6 +274,7 @@ ref_pair (const Geo    *g,
           const double *auto_mean,
           const double *post_d,
           double        var0,
+          const double *mu0,
           Ref          *r)
 {
   const gint64 *at = (const gint64 *) pre_aps->data;
@@ -372,13 +389,13 @@ ref_pair (const Geo    *g,
       /* never below what independent trials of the null would give */
       floored = var < var0 / mn[j];
       var = MAX (var, var0 / mn[j]);
-      r->t[j] = (mean - c * auto_mean[j]) / sqrt (var);
+      r->t[j] = (mean - mu0[j] - c * auto_mean[j]) / sqrt (var);
       if (fabs (r->t[j]) > fabs (best))
         {
           best = r->t[j];
           r->floored = floored;
           r->delay_ms = (g->lo + j * g->step) * 1000.0 / g->fs;
-          r->charge_mv = mean - c * auto_mean[j];
+          r->charge_mv = mean - mu0[j] - c * auto_mean[j];
           r->n_trials = (guint) mn[j];
         }
     }
@@ -506,6 +523,7 @@ check_reference (gboolean gaps,
   g_autofree double **tpl = NULL;
   g_autofree double **auto_mean = NULL;
   g_autofree double *var0 = NULL;
+  g_autofree double *mu0 = NULL;
   ImpSimParams sim;
   ImpAnalysisParams p;
   Geo g;
@@ -583,11 +601,12 @@ check_reference (gboolean gaps,
       auto_mean[c] = ref_auto_mean (&g, d[c], ap_times[c]);
     }
   var0 = g_new0 (double, n_ch);
+  mu0 = g_new0 (double, (gsize) n_ch * g.n_main);
   for (c = 0; c < n_ch; c++)
     if (is_post[c])
       {
         ref_remove_own (&g, d[c], tpl[c], ap_times[c]);
-        var0[c] = ref_null_var (&g, d[c]);
+        var0[c] = ref_null (&g, d[c], mu0 + (gsize) c * g.n_main);
       }
 
   g_assert_cmpuint (tests->len, >, 100);
@@ -599,7 +618,8 @@ check_reference (gboolean gaps,
       g_assert_true (is_pre[t->pre] && is_post[t->post]);
       g_assert_cmpuint (t->pre, !=, t->post);
       ref_pair (&g, ap_times[t->pre], tpl[t->pre], auto_mean[t->pre],
-                d[t->post], var0[t->post], &r);
+                d[t->post], var0[t->post],
+                mu0 + (gsize) t->post * g.n_main, &r);
       if (!close_enough (t->z, r.z, Z_TOL)
           || !close_enough (t->charge_mv, r.charge_mv, CHARGE_TOL)
           || t->delay_ms != r.delay_ms)

@@ -122,6 +122,8 @@ typedef struct
   double  *null_sums;     /* n_channels × 3: count, sum and sum of
                              squares of a post's trial sums at every
                              w-th sample (add_null()) */
+  double  *null_means;    /* n_channels × n_main × 2: count and sum of
+                             the trial sums at each main delay there */
   double  *null_cov;      /* n_channels × n_cov: count, sums and sums of
                              products of the trial sums at every main
                              delay (add_null()) */
@@ -773,6 +775,7 @@ static void
 add_null (const Psc   *ps,
           const Cumul *cu,
           double      *sums,
+          double      *means,
           double      *cov,
           double      *y)
 {
@@ -785,32 +788,35 @@ add_null (const Psc   *ps,
   c0 += (ps->w - (c0 + ps->r0) % ps->w) % ps->w;
   for (c = c0; c < c1; c += ps->w)
     {
-      gint64 i = c + ps->lo, e = i + ps->w;
-      double b, y0;
+      double b = flank_mean (ps, cu, c);
+      gboolean all = TRUE;
       guint j, k, q;
 
-      if (e > ps->n || cu->cb[e] != cu->cb[i])
-        continue;
-      b = flank_mean (ps, cu, c);
       if (isnan (b))
-        continue;
-      y0 = cu->cs[e] - cu->cs[i] - ps->w * b;
-      sums[0] += 1;
-      sums[1] += y0;
-      sums[2] += y0 * y0;
-
-      /* every delay's, for how far apart the delays are as tests */
-      if (cov == NULL || (c + ps->r0) / ps->w % NULL_COV_EVERY != 0)
         continue;
       for (j = 0; j < m; j++)
         {
-          i = c + ps->lo + (gint64) j * ps->d_step;
-          e = i + ps->w;
+          gint64 i = c + ps->lo + (gint64) j * ps->d_step, e = i + ps->w;
+
           if (e > ps->n || cu->cb[e] != cu->cb[i])
-            break;
+            {
+              y[j] = NAN;
+              all = FALSE;
+              continue;
+            }
           y[j] = cu->cs[e] - cu->cs[i] - ps->w * b;
+          means[2 * j] += 1;
+          means[2 * j + 1] += y[j];
         }
-      if (j < m)
+      if (!isnan (y[0]))
+        {
+          sums[0] += 1;
+          sums[1] += y[0];
+          sums[2] += y[0] * y[0];
+        }
+
+      /* every delay's, for how far apart the delays are as tests */
+      if (cov == NULL || !all || (c + ps->r0) / ps->w % NULL_COV_EVERY != 0)
         continue;
       cov[0] += 1;
       for (j = 0, q = 1 + m; j < m; j++)
@@ -914,6 +920,7 @@ add_pairs (Psc         *ps,
 
   cumul_init (&cu, d, ps->n);
   add_null (ps, &cu, ps->null_sums + (gsize) ch * 3,
+            ps->null_means + (gsize) ch * 2 * ps->n_main,
             ps->null_cov != NULL ? ps->null_cov + (gsize) ch * ps->n_cov
                                  : NULL, sc->y);
   /* Sums relative to the block's level keep their digits in floats. */
@@ -1452,14 +1459,16 @@ main_var (const double *a,
   return fmax (num / (n * n) * g / (g - 1), var0 / n);
 }
 
-/* The squared t statistic of each main delay's mean less the crosstalk
- * @c times the pre's own window means @am, -1 where there is none; in a
+/* The squared t statistic of each main delay's mean less the post's
+ * null mean there @mu0 and the crosstalk @c times the pre's own window
+ * means @am, -1 where there is none; in a
  * loop without branches or square roots, which vectorises. The variance
  * is main_var()'s. */
 static void
 main_t2 (const float  *restrict acc,
          const double *restrict am,
          double                 c,
+         const double *restrict mu0,
          double                 var0,
          gsize                  m,
          double       *restrict t2)
@@ -1472,11 +1481,27 @@ main_t2 (const float  *restrict acc,
       double mean = acc[M_S * m + j] / n;
       double num = acc[M_Q * m + j] - 2 * mean * acc[M_R * m + j]
                    + mean * mean * acc[M_N2 * m + j];
-      double dm = mean - c * am[j];
+      double dm = mean - mu0[j] - c * am[j];
       double v = dm * dm / fmax (num / (n * n) * g / (g - 1), var0 / n);
 
       t2[j] = g >= 3 && num > 0 ? v : -1;
     }
+}
+
+/* The mean of channel @ch's trial sums at each main delay under the null
+ * into @mu0, 0 where there were too few to tell: not 0 where windows next
+ * to its own APs, which are left out, differ from the rest (a cell that
+ * fires fast, its template poor or missing). */
+static void
+null_means (const Psc *ps,
+            guint      ch,
+            double    *mu0)
+{
+  const double *s = ps->null_means + (gsize) ch * 2 * ps->n_main;
+  guint j;
+
+  for (j = 0; j < ps->n_main; j++)
+    mu0[j] = s[2 * j] >= NULL_MIN_N ? s[2 * j + 1] / s[2 * j] : 0;
 }
 
 /* The variance of channel @ch's trial sums under the null, 0 when there
@@ -1529,7 +1554,7 @@ judge_pair (const Psc  *ps,
   const double *am = ps->auto_mean + (gsize) pi * ps->n_main;
   double txx = ps->tpl_xx[pi], tsum = ps->tpl_sum[pi];
   double c = 0, best = 0, best2 = 0, m_eff, df = 1, var0;
-  double *t2 = sc->t2;
+  double *t2 = sc->t2, *mu0 = sc->y;
   guint j, jb = G_MAXUINT;
 
   memset (t, 0, sizeof *t);
@@ -1559,7 +1584,8 @@ judge_pair (const Psc  *ps,
   t->crosstalk = c;
 
   var0 = null_var (ps, post_ch);
-  main_t2 (acc, am, c, var0, m, t2);
+  null_means (ps, post_ch, mu0);
+  main_t2 (acc, am, c, mu0, var0, m, t2);
   for (j = 0; j < m; j++)
     if (t2[j] > best2)
       {
@@ -1575,9 +1601,9 @@ judge_pair (const Psc  *ps,
       for (i = 0; i < N_MAIN_ACC; i++)
         a[i] = acc[i * m + jb];
       mean = a[M_S] / a[M_N];
-      best = (mean - c * am[jb]) / sqrt (main_var (a, var0));
+      best = (mean - mu0[jb] - c * am[jb]) / sqrt (main_var (a, var0));
       t->delay_ms = (ps->lo + (gint64) jb * ps->d_step) * 1000.0 / ps->fs;
-      t->charge_mv = mean - c * am[jb];
+      t->charge_mv = mean - mu0[jb] - c * am[jb];
       t->n_trials = (guint) a[M_N];
       df = a[M_G] - 1;
     }
@@ -1770,6 +1796,7 @@ imp_psc_run (ImpRecording             *recording,
   ps.tpl_xx = g_new0 (double, MAX (ps.n_pre, 1));
   ps.auto_mean = g_new0 (double, (gsize) ps.n_pre * ps.n_main);
   ps.null_sums = g_new0 (double, (gsize) ps.n_channels * 3);
+  ps.null_means = g_new0 (double, (gsize) ps.n_channels * 2 * ps.n_main);
   /* (more delays than that, an unusual window, count them all) */
   ps.n_cov = 1 + ps.n_main + (gsize) ps.n_main * (ps.n_main + 1) / 2;
   if (ps.n_main <= NULL_COV_MAX)
@@ -1809,6 +1836,7 @@ out:
   g_free (ps.tpl_xx);
   g_free (ps.auto_mean);
   g_free (ps.null_sums);
+  g_free (ps.null_means);
   g_free (ps.null_cov);
   g_free (ps.m_eff);
   g_free (ps.tpl_sum);
