@@ -363,6 +363,53 @@ format_digits (char   *buf,
   return g_ascii_formatd (buf, (int) size, formats[digits], value);
 }
 
+/* Whether @text reads back as @value (rounded to single precision when
+ * @single, as a reader that stores a float would round it). */
+static gboolean
+reads_back (const char *text,
+            double      value,
+            gboolean    single)
+{
+  double v = g_ascii_strtod (text, NULL);
+
+  return single ? (float) v == (float) value : v == value;
+}
+
+/* The shortest text of at least 6 significant digits that reads back as
+ * @value: at most 17 digits, or 9 for a single-precision @value. */
+static void
+append_shortest (GString  *out,
+                 double    value,
+                 gboolean  single)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  int lo = 6, hi = single ? 9 : 17, exponent;
+
+  /* If p digits read back exactly, so do p + 1 (the nearest decimal of
+   * p + 1 digits is at least as near), so the shortest is bisected; the
+   * most digits always read back. Not at a power of two, whose neighbour
+   * below is nearer than the one above: there every length is tried. */
+  if (fabs (frexp (value, &exponent)) == 0.5)
+    {
+      while (lo < hi
+             && !reads_back (format_digits (buf, sizeof buf, lo, value),
+                             value, single))
+        lo++;
+      hi = lo;
+    }
+  while (lo < hi)
+    {
+      int mid = (lo + hi) / 2;
+
+      if (reads_back (format_digits (buf, sizeof buf, mid, value), value,
+                      single))
+        hi = mid;
+      else
+        lo = mid + 1;
+    }
+  g_string_append (out, format_digits (buf, sizeof buf, lo, value));
+}
+
 /**
  * imp_output_append_double:
  * @out: where to append
@@ -375,84 +422,26 @@ void
 imp_output_append_double (GString *out,
                           double   value)
 {
-  char buf[G_ASCII_DTOSTR_BUF_SIZE];
-  int lo = 6, hi = 17, exponent;
-
   g_return_if_fail (out != NULL);
 
-  /* If p digits read back exactly, so do p + 1 (the nearest decimal of
-   * p + 1 digits is at least as near), so the shortest is bisected; 17
-   * digits always read back. Not at a power of two, whose neighbour
-   * below is nearer than the one above: there every length is tried. */
-  if (fabs (frexp (value, &exponent)) == 0.5)
-    {
-      while (lo < hi
-             && g_ascii_strtod (format_digits (buf, sizeof buf, lo, value),
-                                NULL) != value)
-        lo++;
-      hi = lo;
-    }
-  while (lo < hi)
-    {
-      int mid = (lo + hi) / 2;
-
-      if (g_ascii_strtod (format_digits (buf, sizeof buf, mid, value), NULL)
-          == value)
-        hi = mid;
-      else
-        lo = mid + 1;
-    }
-  g_string_append (out, format_digits (buf, sizeof buf, lo, value));
+  append_shortest (out, value, FALSE);
 }
 
-/**
- * imp_output_append_float:
- * @out: where to append
- * @value: a finite number
- *
- * Appends the shortest decimal text (at least 6 significant digits) that
- * reads back, as a double rounded to single precision, as exactly @value,
- * with '.' whatever the locale: at most 9 digits.
- */
-void
-imp_output_append_float (GString *out,
-                         float    value)
-{
-  char buf[G_ASCII_DTOSTR_BUF_SIZE];
-  int lo = 6, hi = 9, exponent;
-
-  g_return_if_fail (out != NULL);
-
-  /* as imp_output_append_double() */
-  if (fabsf (frexpf (value, &exponent)) == 0.5f)
-    {
-      while (lo < hi
-             && (float) g_ascii_strtod (format_digits (buf, sizeof buf, lo,
-                                                       value), NULL) != value)
-        lo++;
-      hi = lo;
-    }
-  while (lo < hi)
-    {
-      int mid = (lo + hi) / 2;
-
-      if ((float) g_ascii_strtod (format_digits (buf, sizeof buf, mid,
-                                                 value), NULL) == value)
-        hi = mid;
-      else
-        lo = mid + 1;
-    }
-  g_string_append (out, format_digits (buf, sizeof buf, lo, value));
-}
-
-/* As above, marked as a double for JSON readers by a '.' or an exponent. */
+/* As append_shortest(), marked as a double for JSON readers by a '.' or
+ * an exponent; null when not finite. */
 static void
-append_json_double (GString *out,
-                    double   value)
+append_json_number (GString  *out,
+                    double    value,
+                    gboolean  single)
 {
   gsize start = out->len;
 
-  imp_output_append_double (out, value);
+  if (!isfinite (value))
+    {
+      g_string_append (out, "null");
+      return;
+    }
+  append_shortest (out, value, single);
   if (strpbrk (out->str + start, ".eE") == NULL)
     g_string_append (out, ".0");
 }
@@ -489,10 +478,7 @@ append_literal (GString    *out,
 
   /* Doubles: JsonGenerator writes "1e+20.0", "nan.0" and "inf.0". */
   value = g_ascii_strtod (token, NULL);
-  if (!isfinite (value))
-    g_string_append (out, "null");
-  else
-    append_json_double (out, value);
+  append_json_number (out, value, FALSE);
 }
 
 /* Copies the string literal at text[0] == '"' and returns its length,
@@ -670,10 +656,7 @@ imp_json_writer_double (ImpJsonWriter *w,
                         double         value)
 {
   writer_start (w, name);
-  if (isfinite (value))
-    append_json_double (w->out, value);
-  else
-    g_string_append (w->out, "null");
+  append_json_number (w->out, value, FALSE);
 }
 
 void
@@ -720,7 +703,7 @@ imp_json_writer_string (ImpJsonWriter *w,
  * @n: how many
  *
  * An array of single-precision numbers on one line, each the shortest
- * text that reads back to it (imp_output_append_float()); not finite is
+ * text that reads back to it (at most 9 digits); not finite is
  * written as null.
  */
 void
@@ -738,16 +721,7 @@ imp_json_writer_floats (ImpJsonWriter *w,
   for (i = 0; i < n; i++)
     {
       g_string_append (w->out, i > 0 ? ", " : " ");
-      if (isfinite (values[i]))
-        {
-          gsize start = w->out->len;
-
-          imp_output_append_float (w->out, values[i]);
-          if (strpbrk (w->out->str + start, ".eE") == NULL)
-            g_string_append (w->out, ".0");
-        }
-      else
-        g_string_append (w->out, "null");
+      append_json_number (w->out, values[i], TRUE);
     }
   g_string_append (w->out, n > 0 ? " ]" : "]");
 }

@@ -35,9 +35,6 @@ gboolean  imp_output_write_file   (const char  *path,
 void      imp_output_append_double (GString    *out,
                                     double      value);
 
-void      imp_output_append_float  (GString    *out,
-                                    float       value);
-
 char     *imp_output_json_to_data (JsonNode    *root,
                                    gboolean     pretty,
                                    gsize       *length);
