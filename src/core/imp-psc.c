@@ -119,11 +119,11 @@ typedef struct
                              zero-latency lags, zero-padded */
   double  *tpl_zero_sum;  /* n_pre: its sum */
   double  *auto_mean;     /* n_pre × n_main: auto_win's means */
-  double  *null_sums;     /* n_channels × 3: count, sum and sum of
-                             squares of a post's trial sums at every
-                             w-th sample (add_null()) */
-  double  *null_means;    /* n_channels × n_main × 2: count and sum of
-                             the trial sums at each main delay there */
+  double  *null_sums;     /* n_channels × null_len: count and sum of a
+                             post's trial sums at every w-th sample at
+                             each main delay, then the sum of squares at
+                             the first (add_null()) */
+  gsize    null_len;
   double  *null_cov;      /* n_channels × n_cov: count, sums and sums of
                              products of the trial sums at every main
                              delay (add_null()) */
@@ -764,18 +764,18 @@ add_pair (const Psc *ps,
     merge_pair (ps, rows, zero, acc);
 }
 
-/* Pass 2: the post's trial sums y (at the first main delay, less their
- * baseline) at every w-th sample of the block, AP or not, into @sums:
- * their count, sum and sum of squares, for the variance of a trial sum
- * under the null (judge_pair()); and at every NULL_COV_EVERY-th of those
- * samples the sums at all main delays (@y: room for them) into @cov:
+/* Pass 2: the post's trial sums y (less their baseline) at every w-th
+ * sample of the block, AP or not, into @sums: their count and sum at
+ * each main delay, for its mean under the null, and their sum of squares
+ * at the first, for the variance of a trial sum (judge_pair()); and at
+ * every NULL_COV_EVERY-th of those samples the sums at all main delays
+ * (@y: room for them) into @cov:
  * their count, sums and sums of products (row by row, upper triangle),
  * for the delays' effective number of tests (effective_tests()). */
 static void
 add_null (const Psc   *ps,
           const Cumul *cu,
           double      *sums,
-          double      *means,
           double      *cov,
           double      *y)
 {
@@ -805,15 +805,11 @@ add_null (const Psc   *ps,
               continue;
             }
           y[j] = cu->cs[e] - cu->cs[i] - ps->w * b;
-          means[2 * j] += 1;
-          means[2 * j + 1] += y[j];
+          sums[2 * j] += 1;
+          sums[2 * j + 1] += y[j];
         }
       if (!isnan (y[0]))
-        {
-          sums[0] += 1;
-          sums[1] += y[0];
-          sums[2] += y[0] * y[0];
-        }
+        sums[2 * m] += y[0] * y[0];
 
       /* every delay's, for how far apart the delays are as tests */
       if (cov == NULL || !all || (c + ps->r0) / ps->w % NULL_COV_EVERY != 0)
@@ -919,8 +915,7 @@ add_pairs (Psc         *ps,
   guint pi;
 
   cumul_init (&cu, d, ps->n);
-  add_null (ps, &cu, ps->null_sums + (gsize) ch * 3,
-            ps->null_means + (gsize) ch * 2 * ps->n_main,
+  add_null (ps, &cu, ps->null_sums + (gsize) ch * ps->null_len,
             ps->null_cov != NULL ? ps->null_cov + (gsize) ch * ps->n_cov
                                  : NULL, sc->y);
   /* Sums relative to the block's level keep their digits in floats. */
@@ -1450,13 +1445,22 @@ mean_var (double  n,
  * but never below @var0 / n, what n independent trials of the post's
  * null variance @var0 would give. */
 static inline double
+floored_var (double num,
+             double n,
+             double g,
+             double var0)
+{
+  return fmax (num / (n * n) * g / (g - 1), var0 / n);
+}
+
+static inline double
 main_var (const double *a,
           double        var0)
 {
-  double n = a[M_N], g = a[M_G], mean = a[M_S] / n;
-  double num = a[M_Q] - 2 * mean * a[M_R] + mean * mean * a[M_N2];
+  double n = a[M_N], mean = a[M_S] / n;
 
-  return fmax (num / (n * n) * g / (g - 1), var0 / n);
+  return floored_var (a[M_Q] - 2 * mean * a[M_R] + mean * mean * a[M_N2],
+                      n, a[M_G], var0);
 }
 
 /* The squared t statistic of each main delay's mean less the post's
@@ -1482,7 +1486,7 @@ main_t2 (const float  *restrict acc,
       double num = acc[M_Q * m + j] - 2 * mean * acc[M_R * m + j]
                    + mean * mean * acc[M_N2 * m + j];
       double dm = mean - mu0[j] - c * am[j];
-      double v = dm * dm / fmax (num / (n * n) * g / (g - 1), var0 / n);
+      double v = dm * dm / floored_var (num, n, g, var0);
 
       t2[j] = g >= 3 && num > 0 ? v : -1;
     }
@@ -1497,7 +1501,7 @@ null_means (const Psc *ps,
             guint      ch,
             double    *mu0)
 {
-  const double *s = ps->null_means + (gsize) ch * 2 * ps->n_main;
+  const double *s = ps->null_sums + (gsize) ch * ps->null_len;
   guint j;
 
   for (j = 0; j < ps->n_main; j++)
@@ -1510,13 +1514,13 @@ static double
 null_var (const Psc *ps,
           guint      ch)
 {
-  const double *s = ps->null_sums + (gsize) ch * 3;
+  const double *s = ps->null_sums + (gsize) ch * ps->null_len;
   double mean;
 
   if (s[0] < NULL_MIN_N)
     return 0;
   mean = s[1] / s[0];
-  return MAX (s[2] / s[0] - mean * mean, 0.0);
+  return MAX (s[2 * ps->n_main] / s[0] - mean * mean, 0.0);
 }
 
 /* The squared t statistic of each lead delay's mean where it has the sign
@@ -1795,8 +1799,8 @@ imp_psc_run (ImpRecording             *recording,
   ps.tpl_zero_sum = g_new0 (double, MAX (ps.n_pre, 1));
   ps.tpl_xx = g_new0 (double, MAX (ps.n_pre, 1));
   ps.auto_mean = g_new0 (double, (gsize) ps.n_pre * ps.n_main);
-  ps.null_sums = g_new0 (double, (gsize) ps.n_channels * 3);
-  ps.null_means = g_new0 (double, (gsize) ps.n_channels * 2 * ps.n_main);
+  ps.null_len = 2 * (gsize) ps.n_main + 1;
+  ps.null_sums = g_new0 (double, ps.n_channels * ps.null_len);
   /* (more delays than that, an unusual window, count them all) */
   ps.n_cov = 1 + ps.n_main + (gsize) ps.n_main * (ps.n_main + 1) / 2;
   if (ps.n_main <= NULL_COV_MAX)
@@ -1836,7 +1840,6 @@ out:
   g_free (ps.tpl_xx);
   g_free (ps.auto_mean);
   g_free (ps.null_sums);
-  g_free (ps.null_means);
   g_free (ps.null_cov);
   g_free (ps.m_eff);
   g_free (ps.tpl_sum);
