@@ -140,6 +140,21 @@ ref_mean2 (const double *d,
   return n >= min_n && n > 0 ? sum / n : NAN;
 }
 
+/* The baseline of a trial at AP sample @t: the mean usable d over its
+ * flanks; NAN when the trial does not fit in the recording or too few
+ * flank samples are usable. */
+static double
+ref_trial_base (const Geo    *g,
+                const double *d,
+                gint64        t)
+{
+  if (t - g->lead - g->flank < 0 || t + g->post_len + g->flank > g->n)
+    return NAN;
+  return ref_mean2 (d, t - g->lead - g->flank, t - g->lead,
+                    t + g->post_len, t + g->post_len + g->flank,
+                    MIN_FLANK * 2 * g->flank);
+}
+
 /* The own AP-and-AHP template from isolated APs; NULL without any. */
 static double *
 ref_template (const Geo    *g,
@@ -228,13 +243,8 @@ ref_null (const Geo    *g,
 
   for (t = 0; t < g->n; t += g->w)
     {
-      double base;
+      double base = ref_trial_base (g, post_d, t);
 
-      if (t - g->lead - g->flank < 0 || t + g->post_len + g->flank > g->n)
-        continue;
-      base = ref_mean2 (post_d, t - g->lead - g->flank, t - g->lead,
-                        t + g->post_len, t + g->post_len + g->flank,
-                        MIN_FLANK * 2 * g->flank);
       for (j = 0; isfinite (base) && j < g->n_main; j++)
         {
           double y = ref_window (post_d, t + g->lo + j * g->step, g->w, base,
@@ -307,11 +317,7 @@ ref_pair (const Geo    *g,
           g_array_set_size (cl_n, n_cl * nm);
           g_array_set_size (cl_s, n_cl * nm);
         }
-      if (t - g->lead - g->flank < 0 || t + g->post_len + g->flank > g->n)
-        continue;
-      base = ref_mean2 (post_d, t - g->lead - g->flank, t - g->lead,
-                        t + g->post_len, t + g->post_len + g->flank,
-                        MIN_FLANK * 2 * g->flank);
+      base = ref_trial_base (g, post_d, t);
       if (!isfinite (base))
         continue;
       for (j = 0; j < nm; j++)
@@ -432,11 +438,7 @@ ref_auto_mean (const Geo    *g,
       gint64 t = at[k];
       double base;
 
-      if (t - g->lead - g->flank < 0 || t + g->post_len + g->flank > g->n)
-        continue;
-      base = ref_mean2 (d, t - g->lead - g->flank, t - g->lead,
-                        t + g->post_len, t + g->post_len + g->flank,
-                        MIN_FLANK * 2 * g->flank);
+      base = ref_trial_base (g, d, t);
       if (!isfinite (base))
         continue;
       for (j = 0; j < g->n_main; j++)
